@@ -1,0 +1,466 @@
+"""Price a captured graph per month (730 hours) from the price snapshot.
+
+Each priced resource becomes a ``LineItem`` with the monthly cost at its declared minimum, the
+cost at its declared maximum (autoscaling bounds, node group max size) and a ``basis`` string that
+shows the arithmetic. Costs are attributed with the ``mlplat:team`` / ``mlplat:model`` /
+``mlplat:environment`` tags; a shared multi-model endpoint is split among its models by declared
+memory, from the ``models`` output of its ``mlplat:serving:MultiModelEndpoint`` component.
+
+Usage the graph cannot know is declared as tags on the resource, so it travels with any export:
+``mlplat:cost:monthly-read-requests`` / ``mlplat:cost:monthly-write-requests`` on an on-demand
+DynamoDB table (request units per month) and ``mlplat:cost:expected-storage-gb`` on an S3 bucket.
+Without them those resources are priced at $0 and their basis says so.
+Free tiers, taxes, data transfer and per-request charges are not estimated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from infra.cost.eks_support import SupportTier, support_tier
+from infra.cost.graph import Graph, Resource
+from infra.cost.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
+
+TEAM_TAG = "mlplat:team"
+MODEL_TAG = "mlplat:model"
+ENVIRONMENT_TAG = "mlplat:environment"
+READS_TAG = "mlplat:cost:monthly-read-requests"
+WRITES_TAG = "mlplat:cost:monthly-write-requests"
+STORAGE_TAG = "mlplat:cost:expected-storage-gb"
+
+MULTI_MODEL_ENDPOINT = "mlplat:serving:MultiModelEndpoint"
+SHARED = "(shared)"
+
+# What EKS launches when neither instanceTypes nor a launch template names an instance type.
+EKS_DEFAULT_NODE_TYPE = "t3.medium"
+# pulumi-eks's default self-managed node group, created unless skipDefaultNodeGroup is true.
+PULUMI_EKS_DEFAULT_NODES = {"instanceType": "t2.medium", "desiredCapacity": 2, "maxSize": 2}
+
+
+class EstimateError(ValueError):
+    """Resources the snapshot cannot price, or whose declared usage is malformed; all at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("cannot estimate:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class UsageError(ValueError):
+    """A declared usage tag that is not a non-negative number."""
+
+
+@dataclass(frozen=True)
+class EstimateOptions:
+    as_of: dt.date = field(default_factory=dt.date.today)
+    # Fraction saved against on-demand where the snapshot has no spot price; spot saves 60-90%
+    # depending on type and zone, 0.6 is the cautious end. Set it from your own spot history.
+    spot_discount: float = 0.6
+    # Region for resources whose provider records none (e.g. from Pulumi.<env>.yaml aws:region).
+    default_region: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.spot_discount < 1:
+            raise ValueError(f"spot_discount must be in [0, 1), got {self.spot_discount}")
+
+
+@dataclass(frozen=True)
+class Share:
+    """A model's part of a shared resource."""
+
+    model: str
+    team: str | None
+    fraction: float
+
+
+@dataclass(frozen=True)
+class LineItem:
+    urn: str
+    type: str
+    region: str
+    monthly: float
+    max_monthly: float
+    basis: str
+    environment: str
+    team: str | None = None
+    model: str | None = None
+    shares: tuple[Share, ...] = ()
+
+    def allocations(self, dimension: str) -> list[tuple[str, float]]:
+        """(name, fraction) pairs for 'team', 'model' or 'environment'; unowned goes to SHARED."""
+        if dimension == "environment":
+            return [(self.environment, 1.0)]
+        if self.shares:
+            return [(getattr(share, dimension) or SHARED, share.fraction) for share in self.shares]
+        return [(getattr(self, dimension) or SHARED, 1.0)]
+
+
+@dataclass(frozen=True)
+class Amount:
+    monthly: float
+    max_monthly: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    items: tuple[LineItem, ...]
+    currency: str = "USD"
+
+    @property
+    def total(self) -> Amount:
+        return Amount(
+            sum(item.monthly for item in self.items), sum(item.max_monthly for item in self.items)
+        )
+
+    def totals_by(
+        self, dimension: str, items: Iterable[LineItem] | None = None
+    ) -> dict[str, Amount]:
+        low: dict[str, float] = defaultdict(float)
+        high: dict[str, float] = defaultdict(float)
+        for item in self.items if items is None else items:
+            for name, fraction in item.allocations(dimension):
+                low[name] += item.monthly * fraction
+                high[name] += item.max_monthly * fraction
+        return {name: Amount(low[name], high[name]) for name in sorted(low)}
+
+    def total_for_team(self, team: str, environment: str) -> Amount:
+        in_environment = [item for item in self.items if item.environment == environment]
+        return self.totals_by("team", in_environment).get(team, Amount(0.0, 0.0))
+
+
+@dataclass(frozen=True)
+class _Priced:
+    monthly: float
+    max_monthly: float
+    basis: str
+    shares: tuple[Share, ...] = ()
+
+
+def estimate(
+    graph: Graph, snapshot: PriceSnapshot, options: EstimateOptions | None = None
+) -> Estimate:
+    """Price every resource the estimator knows; raise one EstimateError naming every problem."""
+    context = _Context(graph, snapshot, options or EstimateOptions())
+    items, problems = [], []
+    for resource in graph.resources:
+        pricer = _PRICERS.get(resource.type)
+        if pricer is None:
+            continue
+        try:
+            region, prices = context.prices(resource)
+            priced = pricer(resource, prices, region, context)
+        except (PriceLookupError, UsageError) as error:
+            problems.append(f"{resource.urn}: {error}")
+            continue
+        items.append(_line_item(resource, region, priced))
+    if problems:
+        raise EstimateError(problems)
+    return Estimate(tuple(items), currency=snapshot.currency)
+
+
+def _line_item(resource: Resource, region: str, priced: _Priced) -> LineItem:
+    tags = resource.tags
+    return LineItem(
+        urn=resource.urn,
+        type=resource.type,
+        region=region,
+        monthly=priced.monthly,
+        max_monthly=priced.max_monthly,
+        basis=priced.basis,
+        environment=tags.get(ENVIRONMENT_TAG) or resource.stack,
+        team=None if priced.shares else tags.get(TEAM_TAG),
+        model=None if priced.shares else tags.get(MODEL_TAG),
+        shares=priced.shares,
+    )
+
+
+class _Context:
+    """Graph relations and prices the pricers share."""
+
+    def __init__(self, graph: Graph, snapshot: PriceSnapshot, options: EstimateOptions):
+        self.graph, self.snapshot, self.options = graph, snapshot, options
+        self._stack_region = graph.default_region() or options.default_region
+
+    def prices(self, resource: Resource) -> tuple[str, RegionPrices]:
+        region = self.graph.region_of(resource) or self._stack_region
+        if region is None:
+            raise PriceLookupError(
+                "its provider records no region and no default region was given (--region)"
+            )
+        return region, self.snapshot.region(region)
+
+    def endpoints_using(self, configuration: Resource) -> list[Resource]:
+        name = configuration.prop("name") or configuration.id
+        return [
+            endpoint
+            for endpoint in self.graph.of_type("aws:sagemaker/endpoint:Endpoint")
+            if (name and endpoint.prop("endpointConfigName") == name)
+            or configuration.urn in endpoint.dependencies
+        ]
+
+    def scaling_target(self, endpoint_name: str, variant: str) -> Resource | None:
+        resource_id = f"endpoint/{endpoint_name}/variant/{variant}"
+        for target in self.graph.of_type("aws:appautoscaling/target:Target"):
+            if target.prop("resourceId") == resource_id:
+                return target
+        return None
+
+    def model_shares(self, resource: Resource, endpoint_names: list[str]) -> tuple[Share, ...]:
+        """Shares by declared memory, from the MultiModelEndpoint serving these endpoints."""
+        component = next(
+            (
+                candidate
+                for candidate in self.graph.of_type(MULTI_MODEL_ENDPOINT)
+                if candidate.outputs.get("endpointName") in endpoint_names
+            ),
+            None,
+        ) or next(
+            (a for a in self.graph.ancestors(resource) if a.type == MULTI_MODEL_ENDPOINT), None
+        )
+        models = (component.outputs.get("models") if component else None) or []
+        total = sum(model["memoryMb"] for model in models)
+        if not total:
+            return ()
+        return tuple(
+            Share(model["name"], model.get("team"), model["memoryMb"] / total) for model in models
+        )
+
+    def launch_template_instance_type(self, node_group: Resource) -> str | None:
+        reference = node_group.prop("launchTemplate") or {}
+        wanted = {reference.get("id"), reference.get("name")} - {None}
+        for template in self.graph.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+            if wanted & {template.id, template.prop("id"), template.prop("name")}:
+                return template.prop("instanceType")
+        return None
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    """A unit price as AWS writes it: every significant digit, no exponent ($0.00065)."""
+    return "$" + format(Decimal(str(value)).normalize(), "f")
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _hours(count: float, label: str, rate: float) -> str:
+    return f"{count:g} × {label} × {HOURS_PER_MONTH} h × {_rate(rate)}/h"
+
+
+# --- pricers: one per kind of resource ----------------------------------------------------------
+
+Pricer = Callable[[Resource, RegionPrices, str, _Context], _Priced]
+
+
+def _endpoint_configuration(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    endpoints = context.endpoints_using(resource)
+    if not endpoints:
+        return _Priced(0.0, 0.0, "no endpoint in the graph uses this configuration: no instances")
+    names = [endpoint.prop("name") or endpoint.id or endpoint.name for endpoint in endpoints]
+    low = high = 0.0
+    parts = []
+    for endpoint_name in names:
+        for variant in resource.prop("productionVariants") or []:
+            variant_name = variant.get("variantName", "")
+            instance_type = variant.get("instanceType")
+            if not instance_type:
+                parts.append(
+                    f"variant {variant_name}: serverless, billed per request, not estimated"
+                )
+                continue
+            rate = prices.sagemaker_hour(instance_type, region)
+            target = context.scaling_target(endpoint_name, variant_name)
+            if target is not None:
+                initial = variant.get("initialInstanceCount") or 1
+                minimum = target.prop("minCapacity", initial)
+                maximum = max(target.prop("maxCapacity", minimum), minimum)
+                bounds = f"scaling target minimum, up to {maximum} at maximum"
+            else:
+                minimum = maximum = variant.get("initialInstanceCount") or 1
+                bounds = "initialInstanceCount, no scaling target"
+            low += minimum * HOURS_PER_MONTH * rate
+            high += maximum * HOURS_PER_MONTH * rate
+            parts.append(f"{_hours(minimum, instance_type, rate)} ({bounds})")
+    shares = context.model_shares(resource, names)
+    basis = " + ".join(parts)
+    if shares:
+        split = ", ".join(f"{share.model} {share.fraction:.0%}" for share in shares)
+        basis += f"; split by declared model memory: {split}"
+    return _Priced(low, high, basis, shares)
+
+
+def _node_rate(
+    types: list[str], spot: bool, prices: RegionPrices, region: str, options: EstimateOptions
+) -> tuple[float, str]:
+    """Hourly rate of one node, priced at the dearest of its interchangeable types (upper bound)."""
+    rated = []
+    for instance_type in types:
+        on_demand = prices.ec2_hour(instance_type, region)
+        if not spot:
+            rated.append((on_demand, instance_type, "on-demand"))
+        elif instance_type in prices.ec2_spot_instance_hour:
+            rated.append(
+                (prices.ec2_spot_instance_hour[instance_type], instance_type, "spot price snapshot")
+            )
+        else:
+            discount = f"{options.spot_discount:.0%}"
+            how = f"spot: on-demand {_rate(on_demand)} less the configured {discount} discount"
+            rated.append((on_demand * (1 - options.spot_discount), instance_type, how))
+    rate, instance_type, how = max(rated)
+    if len(types) > 1:
+        how += f", dearest of {'/'.join(types)}"
+    return rate, f"{instance_type} ({how})"
+
+
+def _node_group(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    types = resource.prop("instanceTypes") or [
+        context.launch_template_instance_type(resource) or EKS_DEFAULT_NODE_TYPE
+    ]
+    scaling = resource.prop("scalingConfig") or {}
+    count = scaling.get("desiredSize")
+    count = scaling.get("minSize", 0) if count is None else count
+    maximum = max(scaling.get("maxSize", count), count)
+    spot = (resource.prop("capacityType") or "ON_DEMAND").upper() == "SPOT"
+    rate, label = _node_rate(list(types), spot, prices, region, context.options)
+    basis = f"{_hours(count, label, rate)}; up to {maximum} nodes at max size"
+    return _Priced(count * HOURS_PER_MONTH * rate, maximum * HOURS_PER_MONTH * rate, basis)
+
+
+def _cluster(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+    support_type = (resource.prop("upgradePolicy") or {}).get("supportType")
+    tier, why = support_tier(resource.prop("version"), context.options.as_of, support_type)
+    rate = (
+        prices.eks.extended_support_cluster_hour
+        if tier is SupportTier.EXTENDED
+        else prices.eks.standard_cluster_hour
+    )
+    low = high = HOURS_PER_MONTH * rate
+    basis = f"control plane {_hours(1, 'cluster', rate)} ({why})"
+    if resource.type == "eks:index:Cluster" and not resource.prop("skipDefaultNodeGroup"):
+        # Offline, pulumi-eks's default node group is not a separate resource: price it here.
+        options = {**PULUMI_EKS_DEFAULT_NODES, **(resource.prop("nodeGroupOptions") or {})}
+        for key in PULUMI_EKS_DEFAULT_NODES:
+            options[key] = resource.prop(key, options[key])
+        node_rate = prices.ec2_hour(options["instanceType"], region)
+        low += options["desiredCapacity"] * HOURS_PER_MONTH * node_rate
+        high += options["maxSize"] * HOURS_PER_MONTH * node_rate
+        nodes = _hours(options["desiredCapacity"], options["instanceType"], node_rate)
+        basis += f" + default node group {nodes} (skipDefaultNodeGroup not set)"
+    return _Priced(low, high, basis)
+
+
+def _usage_tag(resource: Resource, tag: str) -> float | None:
+    value = resource.tags.get(tag)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number < 0:
+        raise UsageError(f"tag {tag}={value!r} is not a non-negative number")
+    return number
+
+
+def _table(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+    dynamodb = prices.dynamodb
+    if (resource.prop("billingMode") or "PROVISIONED").upper() == "PAY_PER_REQUEST":
+        reads, writes = _usage_tag(resource, READS_TAG), _usage_tag(resource, WRITES_TAG)
+        if reads is None and writes is None:
+            basis = f"on-demand; no request volume declared (tags {READS_TAG}, {WRITES_TAG}): $0"
+            return _Priced(0.0, 0.0, basis)
+        reads, writes = reads or 0.0, writes or 0.0
+        cost = (
+            reads / 1e6 * dynamodb.on_demand_read_per_million
+            + writes / 1e6 * dynamodb.on_demand_write_per_million
+        )
+        basis = (
+            f"on-demand: {reads / 1e6:g}M reads × {_rate(dynamodb.on_demand_read_per_million)}/M"
+            f" + {writes / 1e6:g}M writes × {_rate(dynamodb.on_demand_write_per_million)}/M"
+            " (declared volumes from tags)"
+        )
+        return _Priced(cost, cost, basis)
+    indexes = resource.prop("globalSecondaryIndexes") or []
+    rcu = (resource.prop("readCapacity") or 0) + sum(i.get("readCapacity") or 0 for i in indexes)
+    wcu = (resource.prop("writeCapacity") or 0) + sum(i.get("writeCapacity") or 0 for i in indexes)
+    cost = HOURS_PER_MONTH * (
+        rcu * dynamodb.provisioned_rcu_hour + wcu * dynamodb.provisioned_wcu_hour
+    )
+    basis = (
+        f"provisioned: {_hours(rcu, 'RCU', dynamodb.provisioned_rcu_hour)}"
+        f" + {_hours(wcu, 'WCU', dynamodb.provisioned_wcu_hour)} (table and indexes)"
+    )
+    return _Priced(cost, cost, basis)
+
+
+def _bucket(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+    gigabytes = _usage_tag(resource, STORAGE_TAG)
+    if gigabytes is None:
+        return _Priced(0.0, 0.0, f"no expected storage declared (tag {STORAGE_TAG}): $0")
+    cost = gigabytes * prices.s3_standard_gb_month
+    basis = f"{gigabytes:g} GB × {_rate(prices.s3_standard_gb_month)}/GB-month (S3 Standard)"
+    return _Priced(cost, cost, basis)
+
+
+def _alarm(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+    queries = resource.prop("metricQueries") or []
+    metrics = [query["metric"] for query in queries if query.get("metric")] or [
+        {"period": resource.prop("period")}
+    ]
+    # CloudWatch bills each metric an alarm watches; periods under a minute are high resolution.
+    high_resolution = any((metric.get("period") or 60) < 60 for metric in metrics)
+    cloudwatch = prices.cloudwatch
+    rate = (
+        cloudwatch.high_resolution_alarm_metric_month
+        if high_resolution
+        else cloudwatch.standard_alarm_metric_month
+    )
+    kind = "high-resolution" if high_resolution else "standard"
+    cost = len(metrics) * rate
+    return _Priced(cost, cost, f"{len(metrics)} {kind} alarm metric × {_rate(rate)}/month")
+
+
+def _monthly(label: str, price: Callable[[RegionPrices], float]) -> Pricer:
+    def pricer(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+        rate = price(prices)
+        return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
+
+    return pricer
+
+
+def _nat_gateway(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    cost = HOURS_PER_MONTH * prices.nat_gateway_hour
+    basis = f"{_hours(1, 'NAT gateway', prices.nat_gateway_hour)} (data processing not estimated)"
+    return _Priced(cost, cost, basis)
+
+
+_PRICERS: dict[str, Pricer] = {
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _endpoint_configuration,
+    "eks:index:Cluster": _cluster,
+    "aws:eks/cluster:Cluster": _cluster,
+    "eks:index:ManagedNodeGroup": _node_group,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:dynamodb/table:Table": _table,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketV2:BucketV2": _bucket,
+    "aws:cloudwatch/dashboard:Dashboard": _monthly(
+        "dashboard", lambda p: p.cloudwatch.dashboard_month
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
+    "aws:kms/key:Key": _monthly("customer managed key", lambda p: p.kms_key_month),
+    "aws:ec2/natGateway:NatGateway": _nat_gateway,
+}
+
+PRICED_TYPES = frozenset(_PRICERS)

@@ -1,0 +1,147 @@
+"""The price snapshot: a versioned JSON file of AWS on-demand list prices per region.
+
+The estimator never calls AWS: it reads ``infra/cost/prices.json``, which states where its numbers
+came from and when. ``mlplat prices refresh`` (``infra/cost/refresh.py``) rebuilds the same
+structure from the AWS Price List API. The schema is checked here, so a hand edit or a refresh
+that lost a field fails on load with the path of the field, not later with a KeyError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
+
+DEFAULT_SNAPSHOT = Path(__file__).with_name("prices.json")
+
+# AWS bills "per month" at 730 hours (365 days × 24 h / 12): the figure its calculator uses.
+HOURS_PER_MONTH = 730
+
+
+class PriceLookupError(LookupError):
+    """A price the snapshot does not hold: an unknown region, instance type or price."""
+
+
+class SnapshotError(ValueError):
+    """The snapshot file is missing, is not JSON, or does not match the schema."""
+
+
+class _Prices(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+HourlyTable = dict[str, NonNegativeFloat]
+
+
+class EksPrices(_Prices):
+    standard_cluster_hour: NonNegativeFloat
+    extended_support_cluster_hour: NonNegativeFloat
+
+
+class DynamoDbPrices(_Prices):
+    on_demand_write_per_million: NonNegativeFloat = Field(
+        description="Per million write request units (PAY_PER_REQUEST)."
+    )
+    on_demand_read_per_million: NonNegativeFloat = Field(
+        description="Per million read request units (PAY_PER_REQUEST)."
+    )
+    provisioned_wcu_hour: NonNegativeFloat
+    provisioned_rcu_hour: NonNegativeFloat
+
+
+class CloudWatchPrices(_Prices):
+    dashboard_month: NonNegativeFloat
+    standard_alarm_metric_month: NonNegativeFloat
+    high_resolution_alarm_metric_month: NonNegativeFloat
+
+
+class RegionPrices(_Prices):
+    """List prices in one region, in the snapshot's currency."""
+
+    sagemaker_hosting_instance_hour: HourlyTable = Field(
+        description="SageMaker real-time inference, per ml.* instance-hour."
+    )
+    ec2_instance_hour: HourlyTable = Field(description="EC2 on-demand Linux, shared tenancy.")
+    ec2_spot_instance_hour: HourlyTable = Field(
+        default_factory=dict,
+        description="Optional spot price snapshot; types absent here use the configured discount.",
+    )
+    eks: EksPrices
+    nat_gateway_hour: NonNegativeFloat
+    kms_key_month: NonNegativeFloat
+    cloudwatch: CloudWatchPrices
+    dynamodb: DynamoDbPrices
+    s3_standard_gb_month: NonNegativeFloat
+
+    def sagemaker_hour(self, instance_type: str, region: str) -> float:
+        return _lookup(
+            self.sagemaker_hosting_instance_hour, instance_type, "SageMaker hosting", region
+        )
+
+    def ec2_hour(self, instance_type: str, region: str) -> float:
+        return _lookup(self.ec2_instance_hour, instance_type, "EC2 on-demand", region)
+
+
+class PriceSnapshot(_Prices):
+    source: str = Field(min_length=1)
+    retrieved: dt.date
+    currency: Literal["USD"]
+    regions: dict[str, RegionPrices] = Field(min_length=1)
+
+    def region(self, name: str) -> RegionPrices:
+        try:
+            return self.regions[name]
+        except KeyError:
+            raise PriceLookupError(
+                f"no prices for region {name!r} in the snapshot (retrieved {self.retrieved}); "
+                f"it has {', '.join(sorted(self.regions))}. "
+                f"Add it with `mlplat prices refresh --regions {name}`."
+            ) from None
+
+
+def _lookup(table: HourlyTable, instance_type: str, what: str, region: str) -> float:
+    try:
+        return table[instance_type]
+    except KeyError:
+        raise PriceLookupError(
+            f"no {what} price for {instance_type!r} in {region} in the price snapshot; "
+            f"known types: {', '.join(sorted(table)) or 'none'}. "
+            "Add it with `mlplat prices refresh --instance-types ...`."
+        ) from None
+
+
+def load_snapshot(path: Path = DEFAULT_SNAPSHOT) -> PriceSnapshot:
+    """Read and validate a snapshot; every schema problem is named with its path."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SnapshotError(f"price snapshot {path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise SnapshotError(f"price snapshot {path} is not JSON: {error}") from None
+    try:
+        return PriceSnapshot.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise SnapshotError(f"price snapshot {path} is invalid: {problems}") from None
+
+
+def dump_snapshot(snapshot: PriceSnapshot, path: Path) -> None:
+    """Write a snapshot deterministically, so refreshes diff cleanly.
+
+    The header (source, retrieved, currency) stays first; the price tables are sorted.
+    """
+    document = snapshot.model_dump(mode="json")
+    document["regions"] = _sorted(document["regions"])
+    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    return value
