@@ -1,0 +1,116 @@
+"""Facts about AWS instance types and serving images that declarations are checked against.
+
+Instance facts are AWS's published specifications (vCPU, memory, GPUs). Serving images are
+resolved with the SageMaker SDK's ``image_uris``, which works offline from the SDK's own
+configuration files, so an unknown framework or version is caught before anything is deployed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sagemaker.core import image_uris
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceType:
+    name: str
+    vcpu: int
+    memory_gib: float
+    gpus: int = 0
+    gpu_memory_gib: float = 0.0
+
+    @property
+    def memory_mb(self) -> int:
+        return int(self.memory_gib * 1024)
+
+    @property
+    def has_gpu(self) -> bool:
+        return self.gpus > 0
+
+
+def _types(prefix: str, rows: list[tuple[str, int, float, int, float]]) -> dict[str, InstanceType]:
+    return {
+        f"{prefix}{size}": InstanceType(
+            name=f"{prefix}{size}", vcpu=vcpu, memory_gib=mem, gpus=gpus, gpu_memory_gib=gpu_mem
+        )
+        for size, vcpu, mem, gpus, gpu_mem in rows
+    }
+
+
+# The families the platform offers; EC2 and SageMaker ("ml." prefix) share their specifications.
+_FAMILIES: list[tuple[str, int, float, int, float]] = [
+    ("m5.large", 2, 8, 0, 0),
+    ("m5.xlarge", 4, 16, 0, 0),
+    ("m5.2xlarge", 8, 32, 0, 0),
+    ("m5.4xlarge", 16, 64, 0, 0),
+    ("m6i.large", 2, 8, 0, 0),
+    ("m6i.xlarge", 4, 16, 0, 0),
+    ("m6i.2xlarge", 8, 32, 0, 0),
+    ("m6a.xlarge", 4, 16, 0, 0),
+    ("m7i.xlarge", 4, 16, 0, 0),
+    ("c5.xlarge", 4, 8, 0, 0),
+    ("c5.2xlarge", 8, 16, 0, 0),
+    ("c6i.xlarge", 4, 8, 0, 0),
+    ("c6i.2xlarge", 8, 16, 0, 0),
+    ("c6a.xlarge", 4, 8, 0, 0),
+    ("c7i.xlarge", 4, 8, 0, 0),
+    ("r5.xlarge", 4, 32, 0, 0),
+    ("r6i.xlarge", 4, 32, 0, 0),
+    ("t3.medium", 2, 4, 0, 0),
+    ("g4dn.xlarge", 4, 16, 1, 16),
+    ("g4dn.2xlarge", 8, 32, 1, 16),
+    ("g5.xlarge", 4, 16, 1, 24),
+    ("g5.2xlarge", 8, 32, 1, 24),
+    ("g5.12xlarge", 48, 192, 4, 96),
+    ("g6.xlarge", 4, 16, 1, 24),
+    ("p3.2xlarge", 8, 61, 1, 16),
+]
+
+SAGEMAKER_INSTANCE_TYPES: dict[str, InstanceType] = _types("ml.", _FAMILIES)
+EC2_INSTANCE_TYPES: dict[str, InstanceType] = _types("", _FAMILIES)
+
+# Frameworks a multi-model endpoint can host on CPU, as image_uris names them. GPU multi-model
+# endpoints can only run NVIDIA Triton (an AWS constraint), whatever the model's framework.
+FRAMEWORKS: tuple[str, ...] = ("sklearn", "xgboost", "pytorch", "tensorflow")
+TRITON_FRAMEWORK = "sagemaker-tritonserver"
+
+
+class UnknownImage(ValueError):
+    """The SageMaker SDK knows no image for this framework, version and instance type."""
+
+
+@cache
+def framework_versions(framework: str) -> tuple[str, ...]:
+    """Versions the SageMaker SDK has inference images for (aliases like ``1.2`` included)."""
+    config = image_uris.config_for_framework(framework)
+    scoped = config.get("inference", config)
+    versions = dict(scoped.get("versions", {}))
+    versions.update(scoped.get("version_aliases", {}))
+    return tuple(sorted(versions))
+
+
+@cache
+def serving_image(framework: str, version: str, region: str, instance_type: str) -> str:
+    """The ECR image SageMaker serves this framework version with, resolved offline."""
+    try:
+        return image_uris.retrieve(
+            framework,
+            region=region,
+            version=version,
+            instance_type=instance_type,
+            image_scope="inference",
+            py_version=_default_py_version(framework, version),
+        )
+    except (ValueError, KeyError) as error:
+        raise UnknownImage(f"no {framework} {version} image for {instance_type} in {region}: {error}")
+
+
+def _default_py_version(framework: str, version: str) -> str | None:
+    """image_uris needs a Python version for frameworks that publish several; take the newest."""
+    config = image_uris.config_for_framework(framework)
+    scoped = config.get("inference", config)
+    resolved = scoped.get("version_aliases", {}).get(version, version)
+    py_versions = scoped.get("versions", {}).get(resolved, {}).get("py_versions")
+    return sorted(py_versions)[-1] if py_versions else None

@@ -1,0 +1,155 @@
+"""What one environment (one Pulumi stack) is: its settings, its teams and the models it serves.
+
+Settings come from ``Pulumi.<env>.yaml`` (the ``mlplat:`` config namespace, camelCase keys as
+Pulumi config is usually written); teams and models come from ``stacks/<env>.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AliasGenerator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from infra.declarations.model import Declaration, ModelDeclaration, TeamName
+
+
+class EnvironmentName(StrEnum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _cidr(value: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a CIDR block: {error}") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class Settings(Declaration):
+    """Config sections: read from camelCase keys in Pulumi.<env>.yaml, snake_case in Python."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=AliasGenerator(validation_alias=to_camel),
+        populate_by_name=True,
+    )
+
+
+class TeamQuota(Declaration):
+    cpu: int = Field(default=16, gt=0, description="requests.cpu for the team namespace.")
+    memory_gib: int = Field(default=64, gt=0)
+    gpus: int = Field(default=0, ge=0, description="requests.nvidia.com/gpu.")
+    pods: int = Field(default=50, gt=0)
+
+
+class Team(Declaration):
+    """A team owns models, a namespace and a budget."""
+
+    name: TeamName
+    monthly_budget_usd: Decimal = Field(gt=0)
+    quota: TeamQuota = TeamQuota()
+
+
+class NetworkSettings(Settings):
+    cidr: Cidr = "10.0.0.0/16"
+    availability_zones: int = Field(default=2, ge=2, le=3)
+    nat_gateway_per_az: bool = False
+
+
+class NodeGroupSettings(Settings):
+    instance_types: tuple[str, ...] = Field(min_length=1)
+    min_size: int = Field(default=0, ge=0)
+    max_size: int = Field(default=3, ge=1)
+    desired_size: int = Field(default=1, ge=0)
+
+
+class ClusterSettings(Settings):
+    kubernetes_version: str = "1.33"
+    public_access_cidrs: tuple[Cidr, ...] = ()
+    system_nodes: NodeGroupSettings = NodeGroupSettings(
+        instance_types=("m6i.large",), min_size=2, max_size=4, desired_size=2
+    )
+    gpu_nodes: NodeGroupSettings = NodeGroupSettings(
+        instance_types=("g5.xlarge",), min_size=0, max_size=2, desired_size=0
+    )
+    spot_nodes: NodeGroupSettings = NodeGroupSettings(
+        instance_types=("m6i.xlarge", "m6a.xlarge", "m5.xlarge"), min_size=0, max_size=6
+    )
+
+
+class ServingSettings(Settings):
+    max_models_per_endpoint: int = Field(default=200, ge=1)
+    # Share of an instance's memory that loaded models may fill; the rest is the server's.
+    model_memory_fraction: Decimal = Field(default=Decimal("0.7"), gt=0, le=1)
+    triton_version: str = "24.09"
+
+
+class DataSettings(Settings):
+    prediction_shards: int = Field(default=8, ge=1, le=256)
+    prediction_ttl_days: int = Field(default=30, ge=1)
+    capture_retention_days: int = Field(default=30, ge=1)
+    noncurrent_version_days: int = Field(default=30, ge=1)
+
+
+class BudgetSettings(Settings):
+    monthly_budget_usd: Decimal = Field(gt=0)
+    alert_emails: tuple[Email, ...] = Field(min_length=1)
+    thresholds_percent: tuple[int, ...] = (80, 100)
+
+
+class CiSettings(Settings):
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    branch: str = "main"
+
+
+class EnvironmentSettings(Settings):
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    account_id: str = Field(
+        default="123456789012",
+        pattern=r"^\d{12}$",
+        description="Used by the offline engine only; the real engine asks STS.",
+    )
+    network: NetworkSettings = NetworkSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    serving: ServingSettings = ServingSettings()
+    data: DataSettings = DataSettings()
+    budget: BudgetSettings
+    ci: CiSettings
+
+
+class EnvironmentSpec(Declaration):
+    """The validated whole: what ``infra/platform.py`` builds for one stack."""
+
+    name: EnvironmentName
+    settings: EnvironmentSettings
+    teams: tuple[Team, ...] = Field(min_length=1)
+    models: tuple[ModelDeclaration, ...] = ()
+
+    @property
+    def is_production(self) -> bool:
+        return self.name is EnvironmentName.PROD
+
+    def team(self, name: str) -> Team:
+        return next(team for team in self.teams if team.name == name)
+
+    def models_served_by(self, target: str) -> tuple[ModelDeclaration, ...]:
+        return tuple(model for model in self.models if model.serving == target)

@@ -1,0 +1,53 @@
+"""One error type for every problem in a stack declaration, each with the dotted path of its field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(Exception):
+    """A stack declaration is invalid; ``problems`` lists every reason at once."""
+
+    def __init__(self, problems: Iterable[Problem], source: str = "") -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = f" in {self.source}" if self.source else ""
+        lines = [f"{len(self.problems)} problem(s){where}:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+def dotted_path(location: Sequence[str | int], prefix: str = "") -> str:
+    """``("models", 3, "scaling", "max_instances")`` -> ``models[3].scaling.max_instances``."""
+    path = prefix
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def problems_from(error: ValidationError, prefix: str = "") -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        # pydantic adds the validator kind ("function-after", a union tag) to the location.
+        location = [part for part in item["loc"] if not str(part).startswith("function-")]
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(dotted_path(location, prefix), message))
+    return problems

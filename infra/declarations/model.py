@@ -1,0 +1,133 @@
+"""How a model is declared: one typed, frozen value per model, written in model_packages/<name>/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
+# names are used for both. 48 leaves room for the "mlplat-<env>-" prefix of derived AWS names.
+MODEL_NAME_MAX = 48
+DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def dns_label(max_length: int):
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")
+        if not DNS_1123_LABEL.match(value):
+            raise ValueError(
+                f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit), as Kubernetes and SageMaker require"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+ModelName = Annotated[str, dns_label(MODEL_NAME_MAX)]
+TeamName = Annotated[str, dns_label(40)]
+
+
+class Declaration(BaseModel):
+    """Base of every declaration: immutable, and a misspelt field is an error, not a no-op."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServingTarget(StrEnum):
+    SAGEMAKER_MME = "sagemaker-mme"
+    EKS = "eks"
+
+
+class Resources(Declaration):
+    memory_mb: int = Field(gt=0, description="Memory one loaded copy of the model needs.")
+    gpus: int = Field(default=0, ge=0, le=8, description="GPUs one replica needs; 0 for CPU.")
+    cpu: Decimal = Field(default=Decimal("1"), gt=0, description="vCPU requested per EKS replica.")
+
+
+class Scaling(Declaration):
+    min_instances: int = Field(ge=1, description="Instances (MME) or replicas (EKS) kept running.")
+    max_instances: int = Field(ge=1, description="Upper bound the autoscaler may reach.")
+    target_invocations_per_instance: int = Field(
+        default=1000,
+        gt=0,
+        description="MME target tracking: invocations per instance per minute.",
+    )
+    target_cpu_percent: int = Field(
+        default=70, gt=0, le=100, description="EKS HorizontalPodAutoscaler CPU target."
+    )
+
+
+class ModelDeclaration(Declaration):
+    """A model the platform serves. Cross-field rules live in ``rules.py``, checked by the loader."""
+
+    name: ModelName
+    version: int = Field(ge=1)
+    team: TeamName
+    description: str = ""
+    framework: str
+    framework_version: str
+    image: str | None = Field(
+        default=None, description="Explicit serving image; resolved with image_uris when unset."
+    )
+    artifact: str = Field(
+        min_length=1,
+        description="MLflow model URI (models:/name/3, runs:/id/path) or a path to an MLflow model.",
+    )
+    serving: ServingTarget
+    instance_type: str | None = Field(
+        default=None,
+        description="SageMaker instance type; defaults to ml.m5.xlarge, or ml.g5.xlarge with GPUs.",
+    )
+    resources: Resources
+    scaling: Scaling
+    accepts_spot: bool = Field(
+        default=False, description="EKS: may run on interruptible spot nodes."
+    )
+    data_capture_percent: int = Field(default=10, ge=0, le=100)
+    monthly_budget_usd: Decimal = Field(gt=0)
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.resources.gpus > 0
+
+    @property
+    def effective_instance_type(self) -> str:
+        if self.instance_type:
+            return self.instance_type
+        return "ml.g5.xlarge" if self.uses_gpu else "ml.m5.xlarge"
+
+    @property
+    def artifact_is_mlflow_uri(self) -> bool:
+        return bool(re.match(r"^(models|runs|mlflow-artifacts):/", self.artifact))
+
+    def override(self, **changes: Any) -> ModelOverride:
+        """This model with some fields changed for one environment, validated with the stack."""
+        return ModelOverride(base=self, changes=changes)
+
+
+@dataclass(frozen=True)
+class ModelOverride:
+    """A declared model plus per-environment changes (nested dicts merge into nested fields)."""
+
+    base: ModelDeclaration
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        return deep_merge(self.base.model_dump(mode="python"), self.changes)
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,130 @@
+"""Rules that span fields or declarations. Each returns problems; none raises, so all are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic.alias_generators import to_snake
+
+from infra import catalog
+from infra.declarations.environment import EnvironmentSettings, NodeGroupSettings, Team
+from infra.declarations.errors import Problem
+from infra.declarations.model import ModelDeclaration, ServingTarget
+
+
+def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+    scaling = model.scaling
+    if scaling.max_instances < scaling.min_instances:
+        yield Problem(
+            f"{path}.scaling.max_instances", f"must be >= min_instances ({scaling.min_instances})"
+        )
+    yield from _image_problems(model, path)
+    if model.serving is ServingTarget.SAGEMAKER_MME:
+        yield from _instance_problems(model, path)
+    elif model.instance_type is not None:
+        yield Problem(
+            f"{path}.instance_type",
+            "applies only to sagemaker-mme models; EKS models are placed by the cluster",
+        )
+
+
+def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+    if model.image is not None:
+        return  # an explicit image is the declarer's responsibility
+    if model.framework not in catalog.FRAMEWORKS:
+        yield Problem(
+            f"{path}.framework",
+            f"unknown framework {model.framework!r}; known: {', '.join(catalog.FRAMEWORKS)} "
+            "(or set image explicitly)",
+        )
+    elif model.framework_version not in catalog.framework_versions(model.framework):
+        known = catalog.framework_versions(model.framework)
+        yield Problem(
+            f"{path}.framework_version",
+            f"the SageMaker SDK has no {model.framework} inference image for version "
+            f"{model.framework_version!r}; known: {', '.join(known[-6:])} (newest shown)",
+        )
+
+
+def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+    instance = catalog.SAGEMAKER_INSTANCE_TYPES.get(model.effective_instance_type)
+    if instance is None:
+        yield Problem(
+            f"{path}.instance_type",
+            f"unknown SageMaker instance type {model.effective_instance_type!r}; known: "
+            f"{', '.join(sorted(catalog.SAGEMAKER_INSTANCE_TYPES))}",
+        )
+        return
+    if model.uses_gpu and not instance.has_gpu:
+        yield Problem(
+            f"{path}.instance_type",
+            f"{instance.name} has no GPU, but resources.gpus is {model.resources.gpus}",
+        )
+    if model.resources.gpus > instance.gpus and instance.has_gpu:
+        yield Problem(
+            f"{path}.resources.gpus",
+            f"{model.resources.gpus} GPUs requested; {instance.name} has {instance.gpus}",
+        )
+    if model.resources.memory_mb > instance.memory_mb:
+        yield Problem(
+            f"{path}.resources.memory_mb",
+            f"{model.resources.memory_mb} MB does not fit on {instance.name} "
+            f"({instance.memory_mb} MB)",
+        )
+
+
+def stack_problems(teams: list[Team | None], models: list[ModelDeclaration | None]) -> Iterator[Problem]:
+    """Rules across declarations; entries that failed to parse are None and are skipped."""
+    yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
+    yield from _duplicates([model.name if model else None for model in models], "models", "name")
+    known = sorted(team.name for team in teams if team)
+    for index, model in enumerate(models):
+        if model and model.team not in known:
+            yield Problem(
+                f"models[{index}].team",
+                f"unknown team {model.team!r}; this stack's teams: {', '.join(known) or 'none'}",
+            )
+
+
+def _duplicates(names: list[str | None], collection: str, field: str) -> Iterator[Problem]:
+    first_index: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name is None:
+            continue
+        if name in first_index:
+            yield Problem(
+                f"{collection}[{index}].{field}",
+                f"duplicate {name!r}, already declared at {collection}[{first_index[name]}]",
+            )
+        else:
+            first_index[name] = index
+
+
+def settings_problems(settings: EnvironmentSettings, path: str = "config") -> Iterator[Problem]:
+    """Paths use the camelCase keys of Pulumi.<env>.yaml, where these settings are written."""
+    cluster = settings.cluster
+    for role in ("systemNodes", "gpuNodes", "spotNodes"):
+        group: NodeGroupSettings = getattr(cluster, to_snake(role))
+        yield from _node_group_problems(group, f"{path}.cluster.{role}")
+    for index, name in enumerate(cluster.gpu_nodes.instance_types):
+        instance = catalog.EC2_INSTANCE_TYPES.get(name)
+        if instance is not None and not instance.has_gpu:
+            yield Problem(f"{path}.cluster.gpuNodes.instanceTypes[{index}]", f"{name} has no GPU")
+    if len(set(cluster.spot_nodes.instance_types)) < 3:
+        yield Problem(
+            f"{path}.cluster.spotNodes.instanceTypes",
+            "spot capacity needs at least three interchangeable instance types",
+        )
+
+
+def _node_group_problems(group: NodeGroupSettings, path: str) -> Iterator[Problem]:
+    if group.max_size < group.min_size:
+        yield Problem(f"{path}.maxSize", f"must be >= minSize ({group.min_size})")
+    if not group.min_size <= group.desired_size <= group.max_size:
+        yield Problem(
+            f"{path}.desiredSize",
+            f"must be between minSize ({group.min_size}) and maxSize ({group.max_size})",
+        )
+    for index, name in enumerate(group.instance_types):
+        if name not in catalog.EC2_INSTANCE_TYPES:
+            yield Problem(f"{path}.instanceTypes[{index}]", f"unknown EC2 instance type {name!r}")

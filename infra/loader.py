@@ -1,0 +1,122 @@
+"""Turns a stack file and its Pulumi config into one validated ``EnvironmentSpec``.
+
+This is the one place untyped input is parsed. Every problem is collected and raised together as a
+``SpecError`` before the program registers any resource.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
+from infra.declarations.errors import Problem, SpecError, problems_from
+from infra.declarations.model import ModelOverride
+from infra.declarations.rules import model_problems, settings_problems, stack_problems
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "mlplat"
+CONFIG_NAMESPACE = "mlplat"
+
+
+def stack_config_path(stack: str) -> Path:
+    return PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(stack: str) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml``'s config as the engine hands it over: object values as JSON text."""
+    path = stack_config_path(stack)
+    if not path.exists():
+        raise SpecError([Problem("", f"no stack configuration {path.name}")], source=str(path))
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (document.get("config") or {}).items()
+    }
+
+
+def settings_data(config: Mapping[str, str]) -> dict[str, Any]:
+    """The ``mlplat:`` namespace as a dict (JSON values decoded), with ``aws:region`` as region."""
+    data: dict[str, Any] = {}
+    for key, raw in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace == "aws" and name == "region":
+            data["region"] = raw
+        elif namespace == CONFIG_NAMESPACE:
+            data[name] = _decode(raw)
+    return data
+
+
+def _decode(raw: str) -> Any:
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def load_environment(stack: str, config: Mapping[str, str]) -> EnvironmentSpec:
+    """Validate ``stacks/<stack>.py`` with its config; raise ``SpecError`` listing every problem."""
+    stack_file = _import_stack_file(stack)
+    problems: list[Problem] = []
+
+    settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
+    if settings is not None:
+        problems += settings_problems(settings)
+
+    declared_teams = list(getattr(stack_file, "teams", ()))
+    declared_models = list(getattr(stack_file, "models", ()))
+    teams = [_parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(declared_teams)]
+    models = [
+        _parse(ModelDeclaration, _as_data(item), f"models[{i}]", problems)
+        for i, item in enumerate(declared_models)
+    ]
+    for index, model in enumerate(models):
+        if model is not None:
+            problems += model_problems(model, f"models[{index}]")
+    problems += stack_problems(teams, models)
+    if not declared_teams:
+        problems.append(Problem("teams", "a stack needs at least one team"))
+
+    if stack not in {"dev", "staging", "prod"}:
+        problems.append(Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod"))
+    if problems:
+        raise SpecError(problems, source=f"stacks/{stack}.py + Pulumi.{stack}.yaml")
+    return EnvironmentSpec(name=stack, settings=settings, teams=tuple(teams), models=tuple(models))
+
+
+def _import_stack_file(stack: str):
+    try:
+        return importlib.import_module(f"stacks.{stack}")
+    except ModuleNotFoundError as error:
+        if error.name == f"stacks.{stack}":
+            raise SpecError(
+                [Problem("stack", f"no stack file stacks/{stack}.py")], source="stacks/"
+            ) from None
+        raise
+    except ValidationError as error:
+        # A declaration in a model package (imported by the stack file) is itself invalid.
+        raise SpecError(problems_from(error, prefix=error.title), source=f"stacks/{stack}.py") from None
+
+
+def _as_data(item: Any) -> Any:
+    if isinstance(item, ModelOverride):
+        return item.as_data()
+    if isinstance(item, BaseModel):
+        return item.model_dump(mode="python")
+    return item
+
+
+def _parse(kind: type[BaseModel], data: Any, path: str, problems: list[Problem]):
+    try:
+        return kind.model_validate(data)
+    except ValidationError as error:
+        problems += problems_from(error, prefix=path)
+        return None

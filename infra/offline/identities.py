@@ -1,0 +1,220 @@
+"""What AWS would answer when a resource is created: ids, ARNs and names in their real formats.
+
+IAM policies and dashboards are built from these values, so they must look like AWS's: S3 ARNs
+carry no region or account, IAM ARNs no region, SageMaker and DynamoDB ARNs both, SageMaker
+lowercases names in ARNs, and Pulumi auto-names resources ``<name>-<7 hex>``. Values are derived
+from the URN by hashing, so two runs give identical graphs.
+
+A row per resource type: which input holds the physical name, how the id is formed, the ARN
+template, and extra outputs. Types without a row get the generic rule at the bottom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Outputs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a row may use: the resource's identity and the environment's account and region."""
+
+    urn: str
+    type_: str
+    name: str
+    inputs: dict[str, Any]
+    region: str
+    account: str
+
+    def digest(self, length: int) -> str:
+        return hashlib.sha256(self.urn.encode()).hexdigest()[:length]
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(hashlib.md5(self.urn.encode()).hexdigest()))
+
+    def physical_name(self, name_input: str | None, max_length: int = 63) -> str:
+        """The explicit name, or Pulumi's auto-name: the logical name plus a random suffix."""
+        if name_input and self.inputs.get(name_input):
+            return str(self.inputs[name_input])
+        return f"{self.name[: max_length - 8]}-{self.digest(7)}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name_input: str | None = "name"
+    arn: str | None = None  # format fields: name, id, region, account, and the inputs
+    id: str = "{name}"
+    lowercase_arn_name: bool = False
+    extra: Callable[[Context, Outputs], Outputs] = field(default=lambda ctx, out: {})
+
+    def outputs(self, ctx: Context) -> tuple[str, Outputs]:
+        name = ctx.physical_name(self.name_input)
+        fields = {**_format_fields(ctx.inputs), "name": name, "region": ctx.region,
+                  "account": ctx.account, "uuid": ctx.uuid(), "hex17": ctx.digest(17)}
+        resource_id = self.id.format(**fields)
+        fields["id"] = resource_id
+        outputs: Outputs = dict(ctx.inputs)
+        if self.name_input:
+            outputs[self.name_input] = name
+        if self.arn:
+            arn_fields = {**fields, "name": name.lower() if self.lowercase_arn_name else name}
+            outputs["arn"] = self.arn.format(**arn_fields)
+        outputs["id"] = resource_id
+        outputs.update(self.extra(ctx, outputs))
+        if "tags" in ctx.inputs:
+            outputs["tagsAll"] = ctx.inputs["tags"]
+        return resource_id, outputs
+
+
+def _format_fields(inputs: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in inputs.items() if isinstance(value, str | int)}
+
+
+def _ec2(prefix: str, kind: str) -> Identity:
+    return Identity(
+        name_input=None,
+        id=prefix + "-{hex17}",
+        arn="arn:aws:ec2:{region}:{account}:" + kind + "/{id}",
+    )
+
+
+def _sagemaker(kind: str, name_input: str = "name") -> Identity:
+    return Identity(
+        name_input=name_input,
+        arn="arn:aws:sagemaker:{region}:{account}:" + kind + "/{name}",
+        lowercase_arn_name=True,
+    )
+
+
+def _bucket_extra(ctx: Context, out: Outputs) -> Outputs:
+    return {
+        "bucketDomainName": f"{out['bucket']}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{out['bucket']}.s3.{ctx.region}.amazonaws.com",
+        "region": ctx.region,
+        "hostedZoneId": "Z3AQBSTGFYJSTF",
+    }
+
+
+def _object_extra(ctx: Context, out: Outputs) -> Outputs:
+    return {"etag": ctx.digest(32), "versionId": ctx.digest(32)}
+
+
+def _role_extra(ctx: Context, out: Outputs) -> Outputs:
+    return {"uniqueId": "AROA" + ctx.digest(17).upper(), "createDate": "2026-01-01T00:00:00Z"}
+
+
+def _kms_extra(ctx: Context, out: Outputs) -> Outputs:
+    return {"keyId": out["id"]}
+
+
+def _table_extra(ctx: Context, out: Outputs) -> Outputs:
+    extra: Outputs = {}
+    if ctx.inputs.get("streamEnabled"):
+        extra["streamArn"] = f"{out['arn']}/stream/2026-01-01T00:00:00.000"
+    return extra
+
+
+IDENTITIES: dict[str, Identity] = {
+    # S3: global names, ARNs without region or account.
+    "aws:s3/bucket:Bucket": Identity(name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra),
+    "aws:s3/bucketV2:BucketV2": Identity(name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra),
+    "aws:s3/bucketObjectv2:BucketObjectv2": Identity(
+        name_input="key", arn="arn:aws:s3:::{bucket}/{name}", extra=_object_extra
+    ),
+    "aws:s3/bucketObject:BucketObject": Identity(
+        name_input="key", arn="arn:aws:s3:::{bucket}/{name}", extra=_object_extra
+    ),
+    # KMS: keys are identified by a UUID.
+    "aws:kms/key:Key": Identity(
+        name_input=None, id="{uuid}", arn="arn:aws:kms:{region}:{account}:key/{id}", extra=_kms_extra
+    ),
+    "aws:kms/alias:Alias": Identity(arn="arn:aws:kms:{region}:{account}:{name}"),
+    # IAM: global, ARNs without region.
+    "aws:iam/role:Role": Identity(arn="arn:aws:iam::{account}:role/{name}", extra=_role_extra),
+    "aws:iam/policy:Policy": Identity(arn="arn:aws:iam::{account}:policy/{name}", id="arn:aws:iam::{account}:policy/{name}"),
+    "aws:iam/rolePolicy:RolePolicy": Identity(id="{role}:{name}"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Identity(name_input=None, id="{role}-{hex17}"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Identity(
+        name_input=None,
+        id="arn:aws:iam::{account}:oidc-provider/{hex17}",
+        arn="arn:aws:iam::{account}:oidc-provider/{hex17}",
+    ),
+    # SageMaker: regional, names lowercased in ARNs.
+    "aws:sagemaker/model:Model": _sagemaker("model"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _sagemaker("endpoint-config"),
+    "aws:sagemaker/endpoint:Endpoint": _sagemaker("endpoint"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _sagemaker(
+        "model-package-group", name_input="modelPackageGroupName"
+    ),
+    # Application Auto Scaling: the target's id is its resource id.
+    "aws:appautoscaling/target:Target": Identity(
+        name_input=None,
+        id="{resourceId}",
+        arn="arn:aws:application-autoscaling:{region}:{account}:scalable-target/{hex17}",
+    ),
+    "aws:appautoscaling/policy:Policy": Identity(
+        arn="arn:aws:autoscaling:{region}:{account}:scalingPolicy:{uuid}:resource/"
+        "{serviceNamespace}/{resourceId}:policyName/{name}",
+    ),
+    # DynamoDB, SNS, CloudWatch, Budgets.
+    "aws:dynamodb/table:Table": Identity(arn="arn:aws:dynamodb:{region}:{account}:table/{name}", extra=_table_extra),
+    "aws:dynamodb/tableItem:TableItem": Identity(name_input=None, id="{tableName}|{hex17}"),
+    "aws:sns/topic:Topic": Identity(arn="arn:aws:sns:{region}:{account}:{name}", id="arn:aws:sns:{region}:{account}:{name}"),
+    "aws:sns/topicSubscription:TopicSubscription": Identity(
+        name_input=None, id="{topic}:{uuid}", arn="{topic}:{uuid}"
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": Identity(
+        name_input="dashboardName", arn="arn:aws:cloudwatch::{account}:dashboard/{name}"
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Identity(arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),
+    "aws:budgets/budget:Budget": Identity(id="{account}:{name}", arn="arn:aws:budgets::{account}:budget/{name}"),
+    # EC2 networking: AWS-generated ids with their prefixes.
+    "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
+    "aws:ec2/eip:Eip": _ec2("eipalloc", "elastic-ip"),
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/route:Route": _ec2("r-rtb", "route"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", "route-table-association"),
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
+    "aws:ec2/launchTemplate:LaunchTemplate": _ec2("lt", "launch-template"),
+}
+
+
+def _generic(ctx: Context) -> tuple[str, Outputs]:
+    """Resources without a row: a name, and for AWS an ARN of the common regional shape."""
+    package, module, kind = ctx.type_.split(":", 2)
+    if package != "aws":
+        # Kubernetes and components: the id the provider would report.
+        metadata = ctx.inputs.get("metadata") or {}
+        namespace, name = metadata.get("namespace"), metadata.get("name") or ctx.name
+        resource_id = f"{namespace}/{name}" if namespace else name
+        return resource_id, dict(ctx.inputs)
+    identity = Identity(arn=f"arn:aws:{module.split('/')[0]}:{{region}}:{{account}}:{kind.lower()}/{{name}}")
+    return identity.outputs(ctx)
+
+
+def resource_outputs(ctx: Context) -> tuple[str, Outputs]:
+    identity = IDENTITIES.get(ctx.type_)
+    return identity.outputs(ctx) if identity else _generic(ctx)
+
+
+# Data sources ("invokes") the program may call, answered as AWS would for this account.
+def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -> Outputs:
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/mlplat", "userId": "AIDA" + account, "id": account}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        names = [f"{region}{letter}" for letter in "abc"]
+        return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": region}
+    raise NotImplementedError(f"the offline engine has no answer for data source {token}")

@@ -1,0 +1,16 @@
+"""Predicts which subscribers are about to cancel, for the growth team's retention offers."""
+
+from infra.declarations import ModelDeclaration
+
+model = ModelDeclaration(
+    name="churn-predictor",
+    version=2,
+    team="growth",
+    framework="sklearn",
+    framework_version="1.2-1",
+    artifact="models:/churn-predictor/2",
+    serving="sagemaker-mme",
+    resources={"memory_mb": 384},
+    scaling={"min_instances": 1, "max_instances": 3},
+    monthly_budget_usd=200,
+)

@@ -1,0 +1,17 @@
+"""dev: every model, at the smallest footprint."""
+
+from infra.declarations import Team
+from model_packages import chargeback_risk, churn_predictor, fraud_scorer, product_embedder, recs_ranker
+
+teams = [
+    Team(name="fraud", monthly_budget_usd=1500, quota={"cpu": 16, "memory_gib": 64, "gpus": 0}),
+    Team(name="growth", monthly_budget_usd=3000, quota={"cpu": 32, "memory_gib": 128, "gpus": 2}),
+]
+
+models = [
+    fraud_scorer.model,
+    chargeback_risk.model,
+    churn_predictor.model,
+    product_embedder.model,
+    recs_ranker.model.override(scaling={"min_instances": 1, "max_instances": 2}),
+]
