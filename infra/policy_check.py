@@ -1,0 +1,255 @@
+"""Run the guardrail pack offline over any `pulumi stack export` (version 3) document.
+
+The same rule objects the CrossGuard pack serves are called with the same argument types
+pulumi_policy's Analyzer builds from the engine's requests (`ResourceValidationArgs` per resource
+with its inputs, `StackValidationArgs` with every resource's state), and each violation gets the
+level `effective_enforcement` gives it, exactly as under `pulumi preview --policy-pack policies`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from inspect import isawaitable
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.deserialize import deserialize_properties
+
+from policies.framework import effective_enforcement
+
+EXPORT_VERSION = 3
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+# Pack config as `pulumi preview --policy-pack-config` takes it:
+# {"<policy>": "<level>" | {"enforcementLevel": "<level>", "<property>": value, ...}}
+PackConfig = Mapping[str, Any]
+
+
+class ExportError(ValueError):
+    """The document is not a version 3 `pulumi stack export`."""
+
+
+class PolicyConfigError(ValueError):
+    """The pack config names an unknown policy or level."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    enforcement: str
+    severity: str
+    urn: str
+    message: str
+
+    @property
+    def mandatory(self) -> bool:
+        return self.enforcement == EnforcementLevel.MANDATORY.value
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def load_export(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ExportError(f"cannot read {path}: {error}") from error
+    _resources(document)
+    return document
+
+
+def _resources(document: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(document, Mapping) or document.get("version") != EXPORT_VERSION:
+        found = (
+            document.get("version") if isinstance(document, Mapping) else type(document).__name__
+        )
+        raise ExportError(
+            f"expected a `pulumi stack export` document with version {EXPORT_VERSION}, "
+            f"found version {found!r}"
+        )
+    entries = (document.get("deployment") or {}).get("resources")
+    if not isinstance(entries, list):
+        raise ExportError("the export has no deployment.resources list")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not entry.get("urn") or not entry.get("type"):
+            raise ExportError(f"deployment.resources[{index}] has no urn or type")
+    return entries
+
+
+class _Graph:
+    """The export's resources as pulumi_policy sees them."""
+
+    def __init__(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        self.entries = entries
+        self.by_urn = {e["urn"]: e for e in entries}
+        self.stack_urn = next((e["urn"] for e in entries if e["type"] == STACK_TYPE), "")
+
+    @staticmethod
+    def name(entry: Mapping[str, Any]) -> str:
+        return entry["urn"].rsplit("::", 1)[-1]
+
+    @staticmethod
+    def options(entry: Mapping[str, Any]) -> PolicyResourceOptions:
+        return PolicyResourceOptions(
+            protect=bool(entry.get("protect")),
+            ignore_changes=list(entry.get("ignoreChanges") or []),
+            delete_before_replace=entry.get("deleteBeforeReplace"),
+            aliases=[str(a) for a in entry.get("aliases") or []],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+            additional_secret_outputs=list(entry.get("additionalSecretOutputs") or []),
+            parent=entry.get("parent") or None,
+        )
+
+    def provider(self, entry: Mapping[str, Any]) -> PolicyProviderResource | None:
+        # A provider reference is "<provider urn>::<provider id>".
+        reference = entry.get("provider") or ""
+        provider = self.by_urn.get(reference.rsplit("::", 1)[0])
+        if provider is None:
+            return None
+        return PolicyProviderResource(
+            provider["type"], self.state(provider), provider["urn"], self.name(provider)
+        )
+
+    @staticmethod
+    def inputs(entry: Mapping[str, Any]) -> dict[str, Any]:
+        return deserialize_properties(dict(entry.get("inputs") or {}))
+
+    @staticmethod
+    def state(entry: Mapping[str, Any]) -> dict[str, Any]:
+        """What a stack validation sees: the outputs (inputs where none were recorded)."""
+        merged = {**(entry.get("inputs") or {}), **(entry.get("outputs") or {})}
+        return deserialize_properties(merged)
+
+    def resource_args(
+        self, entry: Mapping[str, Any], config: Mapping[str, Any] | None
+    ) -> ResourceValidationArgs:
+        return ResourceValidationArgs(
+            entry["type"],
+            self.inputs(entry),
+            entry["urn"],
+            self.name(entry),
+            self.options(entry),
+            self.provider(entry),
+            config,
+        )
+
+    def policy_resources(self) -> list[PolicyResource]:
+        """All resources, with parents and (property) dependencies linked as the Analyzer does."""
+        resources = {
+            e["urn"]: PolicyResource(
+                e["type"],
+                self.state(e),
+                e["urn"],
+                self.name(e),
+                self.options(e),
+                self.provider(e),
+                None,
+                [],
+                {},
+            )
+            for e in self.entries
+        }
+        for entry in self.entries:
+            resource = resources[entry["urn"]]
+            resource.parent = resources.get(entry.get("parent") or "")
+            resource.dependencies = [
+                resources[u] for u in entry.get("dependencies") or [] if u in resources
+            ]
+            resource.property_dependencies = {
+                prop: [resources[u] for u in urns if u in resources]
+                for prop, urns in (entry.get("propertyDependencies") or {}).items()
+            }
+        return list(resources.values())
+
+
+def _policy_config(policy: Policy, config: PackConfig) -> tuple[EnforcementLevel | None, dict]:
+    """The configured level and properties of one policy; "all" sets every policy's level."""
+    value = config.get(policy.name) or {}
+    if isinstance(value, str):
+        value = {"enforcementLevel": value}
+    properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
+    level = value.get("enforcementLevel") or config.get("all")
+    try:
+        return (EnforcementLevel(level) if level else None), properties
+    except ValueError:
+        raise PolicyConfigError(f"{policy.name}: unknown enforcementLevel {level!r}") from None
+
+
+def check(
+    document: Mapping[str, Any],
+    policies: Iterable[Policy] | None = None,
+    config: PackConfig | None = None,
+) -> list[Violation]:
+    """Every violation of `policies` (the whole pack by default) in the exported stack."""
+    if policies is None:
+        from policies.registry import all_policies
+
+        policies = all_policies()
+    policies = list(policies)
+    config = config or {}
+    unknown = sorted(set(config) - {p.name for p in policies} - {"all"})
+    if unknown:
+        raise PolicyConfigError(f"the config names unknown policies: {unknown}")
+    graph = _Graph(_resources(document))
+    stack_resources: list[PolicyResource] | None = None
+    violations: list[Violation] = []
+
+    for policy in policies:
+        configured, properties = _policy_config(policy, config)
+        if effective_enforcement(policy, graph.stack_urn, configured) is EnforcementLevel.DISABLED:
+            continue
+
+        def reporter(default_urn: str, policy: Policy = policy, configured=configured):
+            def report(message: str, urn: str | None = None) -> None:
+                at = urn or default_urn
+                violations.append(
+                    Violation(
+                        policy=policy.name,
+                        enforcement=effective_enforcement(policy, at, configured).value,
+                        severity=policy.severity.value if policy.severity else "",
+                        urn=at,
+                        message=message or policy.description,
+                    )
+                )
+
+            return report
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for entry in graph.entries:
+                _run(
+                    policy.validate(graph.resource_args(entry, properties), reporter(entry["urn"]))
+                )
+        elif isinstance(policy, StackValidationPolicy):
+            if stack_resources is None:
+                stack_resources = graph.policy_resources()
+            _run(
+                policy.validate(
+                    StackValidationArgs(stack_resources, properties), reporter(graph.stack_urn)
+                )
+            )
+    return violations
+
+
+def _run(result: Any) -> None:
+    """Rules may be async (pulumi_policy allows it); the Analyzer awaits them, so do we."""
+    if isawaitable(result):
+        asyncio.run(result)
+
+
+def has_mandatory(violations: Iterable[Violation]) -> bool:
+    return any(v.mandatory for v in violations)
