@@ -1,0 +1,357 @@
+"""`mlplat prices refresh` against stubbed Price List API responses (botocore Stubber)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from infra.cost.prices import PriceSnapshot
+from infra.cost.refresh import (
+    RefreshError,
+    dashboard_query,
+    first_paid_rate,
+    paginated_fetch,
+    refresh,
+    region_queries,
+)
+
+TODAY = dt.date(2026, 11, 28)
+TYPES = ["m5.large", "g5.xlarge"]
+
+
+def product(service: str, family: str, attributes: dict, *tiers: tuple[str, str, str], unit="Hrs"):
+    """A PriceList entry as GetProducts returns it: a JSON string with product and terms."""
+    sku = f"SKU{zlib.crc32(json.dumps([service, attributes], sort_keys=True).encode()):010d}"
+    dimensions = {
+        f"{sku}.JRTCKXETXF.{index}": {
+            "unit": unit,
+            "beginRange": begin,
+            "endRange": end,
+            "description": f"{price} per {unit}",
+            "appliesTo": [],
+            "rateCode": f"{sku}.JRTCKXETXF.{index}",
+            "pricePerUnit": {"USD": price},
+        }
+        for index, (begin, end, price) in enumerate(tiers)
+    }
+    document = {
+        "product": {
+            "productFamily": family,
+            "attributes": {"servicecode": service, **attributes},
+            "sku": sku,
+        },
+        "serviceCode": service,
+        "terms": {
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "priceDimensions": dimensions,
+                    "sku": sku,
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                    "offerTermCode": "JRTCKXETXF",
+                    "termAttributes": {},
+                }
+            }
+        },
+        "version": "20261101000000",
+        "publicationDate": "2026-11-01T00:00:00Z",
+    }
+    return json.dumps(document)
+
+
+def flat(price: str) -> tuple[str, str, str]:
+    return ("0", "Inf", price)
+
+
+def catalogue(region: str, prefix: str) -> dict[str, list[str]]:
+    """Products per query key for one region, including look-alikes the refresh must skip."""
+    at = {"regionCode": region}
+    return {
+        "sagemaker": [
+            product(
+                "AmazonSageMaker",
+                "ML Instance",
+                {**at, "instanceName": name, "usagetype": f"{prefix}-Host:{name}"},
+                flat(price),
+            )
+            for name, price in [("ml.m5.xlarge", "0.2300000000"), ("ml.g5.xlarge", "1.4080000000")]
+        ]
+        + [
+            # Asynchronous inference shares the product family; it must not overwrite hosting.
+            product(
+                "AmazonSageMaker",
+                "ML Instance",
+                {
+                    **at,
+                    "instanceName": "ml.m5.xlarge",
+                    "usagetype": f"{prefix}-AsyncInf:ml.m5.xlarge",
+                },
+                flat("0.9999"),
+            )
+        ],
+        "ec2": [
+            product(
+                "AmazonEC2",
+                "Compute Instance",
+                {**at, "instanceType": name, "usagetype": f"{prefix}-BoxUsage:{name}"},
+                flat(price),
+            )
+            for name, price in [("m5.large", "0.0960000000"), ("g5.xlarge", "1.0060000000")]
+        ],
+        "eks": [
+            product(
+                "AmazonEKS",
+                "Compute",
+                {**at, "usagetype": f"{prefix}-AmazonEKS-Hours:perCluster"},
+                flat("0.10"),
+            ),
+            product(
+                "AmazonEKS",
+                "Compute",
+                {**at, "usagetype": f"{prefix}-AmazonEKS-Hours:perClusterExtended"},
+                flat("0.60"),
+            ),
+        ],
+        "nat": [
+            product(
+                "AmazonEC2",
+                "NAT Gateway",
+                {**at, "usagetype": f"{prefix}-NatGateway-Hours"},
+                flat("0.045"),
+            ),
+            product(
+                "AmazonEC2",
+                "NAT Gateway",
+                {**at, "usagetype": f"{prefix}-NatGateway-Bytes"},
+                flat("0.045"),
+                unit="GB",
+            ),
+            product(
+                "AmazonEC2",
+                "NAT Gateway",
+                {**at, "usagetype": f"{prefix}-RegionalNatGateway-Hours"},
+                flat("0.07"),
+            ),
+        ],
+        "kms": [
+            product(
+                "AWSKMS",
+                "Encryption Key",
+                {**at, "usagetype": f"{region}-KMS-Keys"},
+                flat("1.00"),
+                unit="Keys",
+            ),
+        ],
+        "cloudwatch": [
+            # 10 alarm metrics are free: the first paid tier is the price.
+            product(
+                "AmazonCloudWatch",
+                "Alarm",
+                {**at, "usagetype": f"{prefix}-CW:AlarmMonitorUsage"},
+                ("0", "10", "0.0000000000"),
+                ("10", "Inf", "0.1000000000"),
+                unit="Alarms",
+            ),
+            product(
+                "AmazonCloudWatch",
+                "Alarm",
+                {**at, "usagetype": f"{prefix}-CW:HighResAlarmMonitorUsage"},
+                flat("0.30"),
+            ),
+        ],
+        "dynamodb": [
+            product(
+                "AmazonDynamoDB",
+                "Amazon DynamoDB PayPerRequest Throughput",
+                {**at, "usagetype": f"{prefix}-WriteRequestUnits"},
+                flat("0.000000625"),
+                unit="WriteRequestUnits",
+            ),
+            product(
+                "AmazonDynamoDB",
+                "Amazon DynamoDB PayPerRequest Throughput",
+                {**at, "usagetype": f"{prefix}-ReadRequestUnits"},
+                flat("0.000000125"),
+                unit="ReadRequestUnits",
+            ),
+            product(
+                "AmazonDynamoDB",
+                "Provisioned IOPS",
+                {**at, "usagetype": f"{prefix}-WriteCapacityUnit-Hrs"},
+                ("0", "18600", "0"),
+                ("18600", "Inf", "0.00065"),
+            ),
+            product(
+                "AmazonDynamoDB",
+                "Provisioned IOPS",
+                {**at, "usagetype": f"{prefix}-ReadCapacityUnit-Hrs"},
+                ("0", "18600", "0"),
+                ("18600", "Inf", "0.00013"),
+            ),
+            product(
+                "AmazonDynamoDB",
+                "Provisioned IOPS",
+                {**at, "usagetype": f"{prefix}-IA-WriteRequestUnits"},
+                flat("0.00000078"),
+            ),
+        ],
+        "s3": [
+            product(
+                "AmazonS3",
+                "Storage",
+                {**at, "usagetype": f"{prefix}-TimedStorage-ByteHrs", "volumeType": "Standard"},
+                ("0", "51200", "0.0230000000"),
+                ("51200", "512000", "0.0220000000"),
+                ("512000", "Inf", "0.0210000000"),
+                unit="GB-Mo",
+            )
+        ],
+    }
+
+
+DASHBOARD = product(
+    "AmazonCloudWatch",
+    "Dashboard",
+    {"usagetype": "DashboardsUsageHour", "location": "Any"},
+    flat("3.00"),
+    unit="Dashboards",
+)
+
+
+def stubbed(regions: dict[str, str], split_sagemaker_pages: bool = False):
+    client = boto3.client(
+        "pricing",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    stubber = Stubber(client)
+    stubber.add_response(
+        "get_products",
+        {"FormatVersion": "aws_v1", "PriceList": [DASHBOARD]},
+        dashboard_query().params(),
+    )
+    for region, prefix in regions.items():
+        products = catalogue(region, prefix)
+        for query in region_queries(region, TYPES):
+            page = products[query.key]
+            if split_sagemaker_pages and query.key == "sagemaker":
+                token = "WGDY7ko8fQXdlaUZVdasFQ==:RVSagyIFn770XQOzdUIcO9BY"
+                stubber.add_response(
+                    "get_products",
+                    {"FormatVersion": "aws_v1", "PriceList": page[:1], "NextToken": token},
+                    query.params(),
+                )
+                stubber.add_response(
+                    "get_products",
+                    {"FormatVersion": "aws_v1", "PriceList": page[1:]},
+                    {**query.params(), "NextToken": token},
+                )
+            else:
+                stubber.add_response(
+                    "get_products", {"FormatVersion": "aws_v1", "PriceList": page}, query.params()
+                )
+    return client, stubber
+
+
+def test_refresh_builds_the_snapshot_structure_from_get_products():
+    client, stubber = stubbed({"us-east-1": "USE1", "eu-west-1": "EU"})
+    with stubber:
+        snapshot = refresh(paginated_fetch(client), ["us-east-1", "eu-west-1"], TYPES, TODAY)
+    stubber.assert_no_pending_responses()
+    assert isinstance(snapshot, PriceSnapshot) and snapshot.retrieved == TODAY
+    assert "Price List API" in snapshot.source
+    east = snapshot.region("us-east-1")
+    assert east.sagemaker_hosting_instance_hour == {"ml.g5.xlarge": 1.408, "ml.m5.xlarge": 0.23}
+    assert east.ec2_instance_hour == {"g5.xlarge": 1.006, "m5.large": 0.096}
+    assert (east.eks.standard_cluster_hour, east.eks.extended_support_cluster_hour) == (0.10, 0.60)
+    assert east.nat_gateway_hour == 0.045  # not the regional NAT gateway, not per GB
+    assert east.kms_key_month == 1.0
+    assert east.cloudwatch.model_dump() == {
+        "dashboard_month": 3.0,
+        "standard_alarm_metric_month": 0.10,  # past the free tier
+        "high_resolution_alarm_metric_month": 0.30,
+    }
+    assert east.dynamodb.model_dump() == {
+        "on_demand_write_per_million": 0.625,
+        "on_demand_read_per_million": 0.125,
+        "provisioned_wcu_hour": 0.00065,
+        "provisioned_rcu_hour": 0.00013,
+    }
+    assert east.s3_standard_gb_month == 0.023  # the first 50 TB tier
+    assert east.ec2_spot_instance_hour == {}
+    assert snapshot.region("eu-west-1").nat_gateway_hour == 0.045
+
+
+def test_refresh_follows_next_token_pages():
+    client, stubber = stubbed({"us-west-2": "USW2"}, split_sagemaker_pages=True)
+    with stubber:
+        snapshot = refresh(paginated_fetch(client), ["us-west-2"], TYPES, TODAY)
+    stubber.assert_no_pending_responses()
+    # One type on each page: both arrive.
+    assert set(snapshot.region("us-west-2").sagemaker_hosting_instance_hour) == {
+        "ml.m5.xlarge",
+        "ml.g5.xlarge",
+    }
+
+
+def test_a_missing_price_is_a_clear_error():
+    def fetch(query):
+        products = (
+            catalogue("us-east-1", "USE1")
+            if query.key != "dashboard"
+            else {"dashboard": [DASHBOARD]}
+        )
+        chosen = [] if query.key == "eks" else products[query.key]
+        return [json.loads(entry) for entry in chosen]
+
+    with pytest.raises(
+        RefreshError, match="no eks price 'AmazonEKS-Hours:perCluster' for us-east-1"
+    ):
+        refresh(fetch, ["us-east-1"], TYPES, TODAY)
+
+
+def test_unknown_region_is_rejected_before_any_call():
+    with pytest.raises(RefreshError, match="unknown billing prefix for mars-north-1"):
+        refresh(lambda query: pytest.fail("no call expected"), ["mars-north-1"], TYPES, TODAY)
+
+
+def test_access_denied_is_reported_cleanly():
+    client = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "get_products", "AccessDeniedException", "not authorized to perform pricing:GetProducts"
+    )
+    with stubber, pytest.raises(RefreshError, match="AccessDeniedException: not authorized"):
+        list(paginated_fetch(client)(dashboard_query()))
+
+
+def test_missing_credentials_give_a_clean_message(monkeypatch, tmp_path):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    client = boto3.session.Session().client("pricing", region_name="us-east-1")
+    with pytest.raises(RefreshError, match="no AWS credentials found") as error:
+        list(paginated_fetch(client)(dashboard_query()))
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_first_paid_rate_skips_free_tiers_and_takes_the_first_paid_one():
+    document = json.loads(
+        product("S", "F", {}, ("0", "10", "0"), ("10", "100", "0.5"), ("100", "Inf", "0.4"))
+    )
+    assert str(first_paid_rate(document)) == "0.5"
+    assert first_paid_rate(json.loads(product("S", "F", {}, ("0", "Inf", "0")))) is None
