@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, Severity
 
 from policies.framework import as_list, dig, resource_rule, setting
 
@@ -115,6 +115,7 @@ def _identity_documents(args: ResourceValidationArgs) -> Iterator[tuple[str, lis
 
 @resource_rule(
     name="iam-no-wildcard-admin",
+    enforcement=EnforcementLevel.MANDATORY,
     description='No IAM policy allows every action ("*") on every resource ("*").',
     severity=Severity.CRITICAL,
     remediation="List the actions and resource ARNs the principal needs (build the statement "
@@ -145,6 +146,7 @@ _MANAGED = {
 
 @resource_rule(
     name="iam-no-broad-managed-policies",
+    enforcement=EnforcementLevel.MANDATORY,
     description="No principal gets AdministratorAccess, AmazonSageMakerFullAccess or another "
     "denied AWS managed policy.",
     severity=Severity.CRITICAL,
@@ -195,6 +197,7 @@ def _trust_and_resource_documents(
 
 @resource_rule(
     name="iam-no-wildcard-principal",
+    enforcement=EnforcementLevel.MANDATORY,
     description='No trust or resource policy allows any principal ("*") without a condition.',
     severity=Severity.CRITICAL,
     remediation="Name the principals (account, role or service), or add a condition that "
@@ -224,6 +227,7 @@ def _unscoped_subject(issuer_key_values: list[str]) -> str | None:
 
 @resource_rule(
     name="iam-oidc-trust-scoped",
+    enforcement=EnforcementLevel.MANDATORY,
     description="Roles assumed through an OIDC provider (GitHub Actions, EKS IRSA) trust only "
     "the intended subject and audience.",
     severity=Severity.CRITICAL,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pulumi_policy import (
+    EnforcementLevel,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -102,6 +103,7 @@ def _judge_buckets(
 
 @stack_rule(
     name="s3-public-access-block",
+    enforcement=EnforcementLevel.MANDATORY,
     description="Every bucket has a public access block with all four settings on.",
     severity=Severity.CRITICAL,
     remediation="Add aws.s3.BucketPublicAccessBlock(bucket=<bucket>.id) with blockPublicAcls, "
