@@ -270,7 +270,9 @@ RESOURCE_CASES = [
             {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
             {
                 "StringEquals": {
-                    "token.actions.githubusercontent.com:sub": "repo:acme/mlplat:ref:refs/heads/main"
+                    "token.actions.githubusercontent.com:sub": GITHUB_TRUST["Condition"][
+                        "StringEquals"
+                    ]["token.actions.githubusercontent.com:sub"]
                 }
             },
         )
@@ -327,7 +329,8 @@ RESOURCE_CASES = [
 def _case_id(case) -> str:
     rule, factory, path, value = case
     entry = factory()
-    return f"{rule}:{entry['type'].rsplit(':', 1)[-1]}:{path}={'<deleted>' if value is DELETE else value!r}"
+    shown = "<deleted>" if value is DELETE else repr(value)
+    return f"{rule}:{entry['type'].rsplit(':', 1)[-1]}:{path}={shown}"
 
 
 @pytest.mark.parametrize("case", RESOURCE_CASES, ids=[_case_id(c) for c in RESOURCE_CASES])
