@@ -1,0 +1,133 @@
+"""`mlplat cost` (price a stack or an export) and `mlplat prices refresh` (rebuild the snapshot)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+
+SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+
+errors = Console(stderr=True)
+prices_app = typer.Typer(help="The price snapshot the cost estimate reads.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def cost_command(
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Preview this stack offline, then price it.")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Price a `pulumi stack export` document.", exists=True, dir_okay=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+    region: Annotated[
+        str | None, typer.Option(help="Region for resources whose provider records none.")
+    ] = None,
+    spot_discount: Annotated[
+        float, typer.Option(help="Saving against on-demand for spot nodes without a spot price.")
+    ] = 0.6,
+    prices: Annotated[
+        Path, typer.Option(help="Price snapshot to read.", dir_okay=False)
+    ] = DEFAULT_SNAPSHOT,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Date for EKS support tiers (default: today)."),
+    ] = None,
+) -> None:
+    """Estimate a stack's monthly cost (730 h) and compare it with its budgets.
+
+    Prints a table by resource with totals by model, team and environment, and the team and
+    environment budgets the estimate exceeds (or would exceed at maximum scale).
+    """
+    from infra.cost.budgets import check_budgets
+    from infra.cost.estimate import EstimateError, EstimateOptions, estimate
+    from infra.cost.graph import ExportError, Graph
+    from infra.cost.report import print_report, to_json
+
+    if (stack is None) == (file is None):
+        raise typer.BadParameter("give exactly one of --stack or --file")
+    try:
+        options = EstimateOptions(
+            as_of=(as_of.date() if as_of else dt.date.today()),
+            spot_discount=spot_discount,
+            default_region=region,
+        )
+        snapshot = load_snapshot(prices)
+        graph = Graph.from_export(_document(stack, file))
+        result = estimate(graph, snapshot, options)
+    except (ExportError, SnapshotError, EstimateError, ValueError) as error:
+        raise _fail(str(error)) from None
+    checks = check_budgets(graph, result)
+    if as_json:
+        typer.echo(json.dumps(to_json(result, checks), indent=2))
+    else:
+        print_report(result, checks, Console())
+
+
+def _document(stack: str | None, file: Path | None) -> dict:
+    if file is not None:
+        try:
+            return json.loads(file.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{file} is not JSON: {error}") from None
+    from infra.declarations import SpecError
+    from infra.offline import preview_stack
+
+    try:
+        return preview_stack(stack)
+    except SpecError as error:
+        raise ValueError(error.render()) from None
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Repeated options and comma-separated lists both work: --regions a,b --regions c."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+@prices_app.command("refresh")
+def refresh_command(
+    regions: Annotated[
+        list[str] | None, typer.Option(help="Regions to price (repeat or comma-separate).")
+    ] = None,
+    instance_types: Annotated[
+        list[str] | None,
+        typer.Option(help="EC2 node instance types to price (default: those already in --out)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Snapshot to write.", dir_okay=False)
+    ] = DEFAULT_SNAPSHOT,
+) -> None:
+    """Rebuild the price snapshot from the AWS Price List API (needs AWS credentials)."""
+    from infra.cost.prices import dump_snapshot
+    from infra.cost.refresh import RefreshError, paginated_fetch, pricing_client, refresh
+
+    wanted_regions = _split(regions) or list(SUPPORTED_REGIONS)
+    types = _split(instance_types) or _known_ec2_types(out)
+    try:
+        snapshot = refresh(
+            paginated_fetch(pricing_client()), wanted_regions, types, dt.date.today()
+        )
+    except RefreshError as error:
+        raise _fail(str(error)) from None
+    dump_snapshot(snapshot, out)
+    Console().print(f"wrote {out}: {len(snapshot.regions)} regions, retrieved {snapshot.retrieved}")
+
+
+def _known_ec2_types(path: Path) -> list[str]:
+    try:
+        snapshot = load_snapshot(path if path.exists() else DEFAULT_SNAPSHOT)
+    except (SnapshotError, PriceLookupError):
+        return []
+    return sorted({t for region in snapshot.regions.values() for t in region.ec2_instance_hour})

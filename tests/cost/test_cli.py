@@ -1,0 +1,123 @@
+"""`mlplat cost` and `mlplat prices refresh` end to end through typer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from cost_exports import budget, export, multi_model_endpoint, resource, tags
+from price_list import stubbed
+from typer.testing import CliRunner
+
+from infra.cost import refresh as refresh_module
+from infra.cost.cli import cost_command, prices_app
+from infra.cost.prices import load_snapshot
+
+MODELS = [
+    {"name": "fraud", "team": "risk", "memoryMb": 3072},
+    {"name": "churn", "team": "growth", "memoryMb": 1024},
+]
+
+
+@pytest.fixture()
+def cli():
+    app = typer.Typer()
+    app.command("cost")(cost_command)
+    app.add_typer(prices_app, name="prices")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args), env={"COLUMNS": "220"})
+
+
+@pytest.fixture()
+def export_file(tmp_path):
+    document = export(
+        *multi_model_endpoint("cpu-mme", "ml.m5.xlarge", MODELS, min_capacity=2, max_capacity=4),
+        resource("aws:kms/key:Key", "platform-key", {"tags": tags()}),
+        budget("risk-budget", "200", team="risk"),
+        budget("dev-budget", "5000"),
+    )
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_cost_json_document(cli, export_file):
+    result = cli("cost", "--file", str(export_file), "--json", "--as-of", "2026-11-28")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    # $335.80 for the endpoint (75% risk, 25% growth) + $1 for the key.
+    assert document["currency"] == "USD"
+    assert document["total_monthly"] == 336.80
+    assert document["by_team"] == {"(shared)": 1.0, "growth": 83.95, "risk": 251.85}
+    assert document["by_model"] == {"(shared)": 1.0, "churn": 83.95, "fraud": 251.85}
+    assert document["by_environment"] == {"dev": 336.80}
+    first = document["resources"][0]
+    assert {"urn", "type", "monthly", "basis"} <= set(first)
+    assert first["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+    assert first["range"] == [335.80, 671.60]
+    statuses = {b["subject"]: b["status"] for b in document["budgets"]}
+    assert statuses == {"risk": "over", "dev": "within"}
+
+
+def test_cost_table_reports_budgets_exceeded(cli, export_file):
+    result = cli("cost", "--file", str(export_file))
+    assert result.exit_code == 0, result.output
+    assert (
+        "cpu-mme-config" in result.output and "2 × ml.m5.xlarge × 730 h × $0.23/h" in result.output
+    )
+    assert "over budget: team 'risk' is estimated at 251.85 USD/month" in result.output
+
+
+def test_cost_needs_exactly_one_source(cli, export_file):
+    assert cli("cost").exit_code == 2
+    assert cli("cost", "--stack", "dev", "--file", str(export_file)).exit_code == 2
+
+
+def test_cost_errors_are_clean(cli, tmp_path):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(export(*multi_model_endpoint("odd", "ml.x99.huge", [], initial=1))))
+    result = cli("cost", "--file", str(path))
+    assert result.exit_code == 2
+    assert "'ml.x99.huge'" in result.output and "Traceback" not in result.output
+    path.write_text(json.dumps({"version": 2}))
+    assert "version 3" in cli("cost", "--file", str(path)).output
+
+
+def test_prices_refresh_writes_the_snapshot(cli, tmp_path, monkeypatch):
+    client, stubber = stubbed({"us-east-1": "USE1"})
+    monkeypatch.setattr(refresh_module, "pricing_client", lambda: client)
+    out = tmp_path / "prices.json"
+    with stubber:
+        result = cli(
+            "prices",
+            "refresh",
+            "--regions",
+            "us-east-1",
+            "--instance-types",
+            "m5.large,g5.xlarge",
+            "--out",
+            str(out),
+        )
+    assert result.exit_code == 0, result.output
+    snapshot = load_snapshot(out)
+    assert set(snapshot.regions) == {"us-east-1"}
+    assert snapshot.region("us-east-1").ec2_instance_hour == {"g5.xlarge": 1.006, "m5.large": 0.096}
+
+
+def test_prices_refresh_without_credentials_is_a_clean_error(cli, tmp_path, monkeypatch):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    out = tmp_path / "prices.json"
+    result = cli("prices", "refresh", "--out", str(out))
+    assert result.exit_code == 2
+    assert "no AWS credentials found" in result.output and "Traceback" not in result.output
+    assert not out.exists()
