@@ -89,9 +89,10 @@ def multi_model_endpoint(
     min_capacity: int | None = None,
     max_capacity: int | None = None,
     variant: str = "AllTraffic",
+    stack: str = "dev",
 ) -> list[dict[str, Any]]:
     """The resources of one shared endpoint as the serving component registers them."""
-    component_urn = urn("mlplat:serving:MultiModelEndpoint", name)
+    component_urn = urn("mlplat:serving:MultiModelEndpoint", name, stack)
     endpoint_name = f"{name}-endpoint-0a1b2c3"
     config_name = f"{name}-config-4d5e6f7"
     component = resource(
@@ -99,6 +100,7 @@ def multi_model_endpoint(
         name,
         outputs={"endpointName": endpoint_name, "models": models},
         custom=False,
+        stack=stack,
     )
     config = resource(
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
@@ -113,10 +115,11 @@ def multi_model_endpoint(
                     "modelName": f"{name}-model",
                 }
             ],
-            "tags": tags(),
+            "tags": tags(stack),
         },
         outputs={"name": config_name},
         parent=component_urn,
+        stack=stack,
     )
     endpoint = resource(
         "aws:sagemaker/endpoint:Endpoint",
@@ -124,6 +127,7 @@ def multi_model_endpoint(
         inputs={"endpointConfigName": config_name, "tags": tags()},
         outputs={"name": endpoint_name},
         parent=component_urn,
+        stack=stack,
         dependencies=[config["urn"]],
     )
     entries = [component, config, endpoint]
@@ -140,6 +144,7 @@ def multi_model_endpoint(
                     "serviceNamespace": "sagemaker",
                 },
                 parent=component_urn,
+                stack=stack,
             )
         )
     return entries

@@ -1,0 +1,50 @@
+"""Budgets meet estimates: the stack's estimated monthly cost against its declared budgets.
+
+The estimate is the cost estimator's (infra/cost), computed from the same graph the pack judges,
+at the declared minimum scale; a budget is exceeded when that minimum already costs more.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+
+from policies.framework import setting, stack_rule
+
+CONFIG = {
+    "spotDiscount": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 0.99,
+        "default": 0.6,
+        "description": "Saving against on-demand assumed for spot nodes without a spot price.",
+    }
+}
+
+
+@stack_rule(
+    name="estimated-cost-within-budget",
+    description="Each team's and each environment's estimated monthly cost (at the declared "
+    "minimum scale, from the price snapshot) is within its AWS Budget.",
+    severity=Severity.MEDIUM,
+    remediation="Raise the budget's limitAmount, lower the models' minimum instances or move "
+    "them to a cheaper instance type; `mlplat cost --stack <env>` shows the estimate line by line.",
+    config=CONFIG,
+)
+def estimated_cost_within_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    from infra.cost.budgets import BUDGET_TYPE, Status, check_budgets
+    from infra.cost.estimate import EstimateError, EstimateOptions, estimate
+    from infra.cost.graph import Graph
+    from infra.cost.prices import SnapshotError, load_snapshot
+
+    if not any(r.resource_type == BUDGET_TYPE for r in args.resources):
+        return
+    graph = Graph.from_policy_resources(args.resources)
+    try:
+        options = EstimateOptions(spot_discount=float(setting(args, CONFIG, "spotDiscount")))
+        result = estimate(graph, load_snapshot(), options)
+    except (EstimateError, SnapshotError) as error:
+        report(f"the budgets cannot be checked: {error}", None)
+        return
+    for check in check_budgets(graph, result):
+        if check.status is Status.OVER:
+            report(check.message(result.currency), check.budget.urn)
