@@ -7,7 +7,7 @@ import json
 import pytest
 import typer
 from cost_exports import budget, export, multi_model_endpoint, resource, tags
-from price_list import stubbed
+from cost_price_list import stubbed
 from typer.testing import CliRunner
 
 from infra.cost import refresh as refresh_module
@@ -105,17 +105,7 @@ def test_prices_refresh_writes_the_snapshot(cli, tmp_path, monkeypatch):
     assert snapshot.region("us-east-1").ec2_instance_hour == {"g5.xlarge": 1.006, "m5.large": 0.096}
 
 
-def test_prices_refresh_without_credentials_is_a_clean_error(cli, tmp_path, monkeypatch):
-    for variable in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_prices_refresh_without_credentials_is_a_clean_error(cli, tmp_path, no_aws_credentials):
     out = tmp_path / "prices.json"
     result = cli("prices", "refresh", "--out", str(out))
     assert result.exit_code == 2

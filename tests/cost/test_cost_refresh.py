@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from price_list import DASHBOARD, TYPES, catalogue, product, stubbed
+from cost_price_list import DASHBOARD, TYPES, catalogue, product, stubbed
 
 from infra.cost.prices import PriceSnapshot
 from infra.cost.refresh import (
@@ -96,17 +96,7 @@ def test_access_denied_is_reported_cleanly():
         list(paginated_fetch(client)(dashboard_query()))
 
 
-def test_missing_credentials_give_a_clean_message(monkeypatch, tmp_path):
-    for variable in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+def test_missing_credentials_give_a_clean_message(no_aws_credentials):
     client = boto3.session.Session().client("pricing", region_name="us-east-1")
     with pytest.raises(RefreshError, match="no AWS credentials found") as error:
         list(paginated_fetch(client)(dashboard_query()))
