@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 PROJECT = "mlplat"
+REGION = "eu-west-1"
 DELETE = object()
 
 
@@ -50,7 +51,23 @@ def export(*resources: dict[str, Any], stack: str = "prod") -> dict[str, Any]:
         "inputs": {},
         "outputs": {},
     }
-    return {"version": 3, "deployment": {"manifest": {}, "resources": [stack_entry, *resources]}}
+    # The default AWS provider, as the engine records it; resources refer to it.
+    provider = {
+        "urn": urn(stack, "pulumi:providers:aws", "default_7_0_0"),
+        "custom": True,
+        "id": "provider-id",
+        "type": "pulumi:providers:aws",
+        "inputs": {"region": REGION},
+        "outputs": {"region": REGION},
+    }
+    reference = f"{provider['urn']}::{provider['id']}"
+    resources = tuple(
+        {**r, "provider": reference} if r["type"].startswith("aws:") else r for r in resources
+    )
+    return {
+        "version": 3,
+        "deployment": {"manifest": {}, "resources": [stack_entry, provider, *resources]},
+    }
 
 
 def changed(entry: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
