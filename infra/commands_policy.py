@@ -23,6 +23,12 @@ policy_app = typer.Typer(
     help="Guardrail policies (the CrossGuard pack in policies/).", no_args_is_help=True
 )
 
+
+@policy_app.callback()
+def policy() -> None:
+    """Guardrail policies: the CrossGuard pack in policies/, run offline."""
+
+
 _LEVEL_STYLE = {"mandatory": "bold red", "advisory": "yellow", "remediate": "magenta"}
 
 
@@ -73,8 +79,10 @@ def _print_table(violations: list[Violation], subject: str) -> None:
         console.print(f"[green]No policy violations[/green] in {subject}.")
         return
     table = Table(title=f"Policy violations in {subject}", show_lines=False)
-    for column in ("enforcement", "severity", "policy", "resource", "message"):
-        table.add_column(column)
+    for column in ("enforcement", "severity", "policy"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("message", overflow="fold")
     order = {"mandatory": 0, "remediate": 1, "advisory": 2}
     for v in sorted(violations, key=lambda v: (order.get(v.enforcement, 3), v.policy, v.urn)):
         style = _LEVEL_STYLE.get(v.enforcement, "")

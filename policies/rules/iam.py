@@ -170,6 +170,7 @@ def iam_no_broad_managed_policies(args: ResourceValidationArgs, report: ReportVi
 
 @resource_rule(
     name="iam-no-passrole-wildcard",
+    enforcement=EnforcementLevel.MANDATORY,
     description="iam:PassRole is granted only on named roles, never on every resource.",
     severity=Severity.HIGH,
     remediation="Scope iam:PassRole to the execution role ARNs the principal must pass, "
