@@ -65,31 +65,43 @@ def _decode(raw: str) -> Any:
 def load_environment(stack: str, config: Mapping[str, str]) -> EnvironmentSpec:
     """Validate ``stacks/<stack>.py`` with its config; raise ``SpecError`` listing every problem."""
     stack_file = _import_stack_file(stack)
+    return parse_environment(
+        stack,
+        teams=list(getattr(stack_file, "teams", ())),
+        models=list(getattr(stack_file, "models", ())),
+        config=config,
+    )
+
+
+def parse_environment(
+    stack: str, *, teams: list[Any], models: list[Any], config: Mapping[str, str]
+) -> EnvironmentSpec:
+    """Teams and models (declarations, overrides or plain dicts) plus config, as one valid spec."""
     problems: list[Problem] = []
+    if stack not in {"dev", "staging", "prod"}:
+        problems.append(Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod"))
 
     settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
     if settings is not None:
         problems += settings_problems(settings)
 
-    declared_teams = list(getattr(stack_file, "teams", ()))
-    declared_models = list(getattr(stack_file, "models", ()))
-    teams = [_parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(declared_teams)]
-    models = [
+    parsed_teams = [_parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(teams)]
+    parsed_models = [
         _parse(ModelDeclaration, _as_data(item), f"models[{i}]", problems)
-        for i, item in enumerate(declared_models)
+        for i, item in enumerate(models)
     ]
-    for index, model in enumerate(models):
+    for index, model in enumerate(parsed_models):
         if model is not None:
             problems += model_problems(model, f"models[{index}]")
-    problems += stack_problems(teams, models)
-    if not declared_teams:
+    problems += stack_problems(parsed_teams, parsed_models)
+    if not teams:
         problems.append(Problem("teams", "a stack needs at least one team"))
 
-    if stack not in {"dev", "staging", "prod"}:
-        problems.append(Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod"))
     if problems:
         raise SpecError(problems, source=f"stacks/{stack}.py + Pulumi.{stack}.yaml")
-    return EnvironmentSpec(name=stack, settings=settings, teams=tuple(teams), models=tuple(models))
+    return EnvironmentSpec(
+        name=stack, settings=settings, teams=tuple(parsed_teams), models=tuple(parsed_models)
+    )
 
 
 def _import_stack_file(stack: str):

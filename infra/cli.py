@@ -1,0 +1,87 @@
+"""`mlplat`: preview, check, price and deploy the platform's stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.commands_policy import policy_app
+from infra.cost.cli import cost_command, prices_app
+from infra.cost.cli import cost_command, prices_app
+from infra.declarations import SpecError
+
+app = typer.Typer(
+    help="mlplat: a multi-model ML serving platform on AWS, as Pulumi code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+app.add_typer(prices_app, name="prices")
+app.command("cost")(cost_command)
+app.command("cost")(cost_command)
+app.add_typer(prices_app, name="prices")
+
+console = Console()
+errors = Console(stderr=True)
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="dev, staging or prod.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def preview(
+    stack: StackOption = "dev",
+    export: Annotated[
+        Path | None, typer.Option(help="Write the graph as a `pulumi stack export` (v3) document.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
+) -> None:
+    """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
+    from infra.offline import preview_stack
+    from infra.offline.export import write
+    from infra.preview_view import render
+
+    try:
+        document = preview_stack(stack)
+    except SpecError as error:
+        raise fail(error.render()) from None
+    if not quiet:
+        render(document, console)
+    if export is not None:
+        write(document, export)
+        console.print(f"wrote {export}")
+
+
+def _deploy(stack: str, destroy: bool) -> None:
+    from infra.deploy import DeployUnavailable, run
+
+    try:
+        changes = run(stack, destroy=destroy)
+    except SpecError as error:
+        raise fail(error.render()) from None
+    except DeployUnavailable as error:
+        raise fail(str(error)) from None
+    console.print(f"{'destroy' if destroy else 'up'} finished: {changes}")
+
+
+@app.command()
+def up(stack: StackOption) -> None:
+    """Deploy the stack for real (needs the Pulumi CLI, a state backend and AWS credentials)."""
+    _deploy(stack, destroy=False)
+
+
+@app.command()
+def destroy(stack: StackOption) -> None:
+    """Destroy the stack's resources (prod's stateful resources are protected and retained)."""
+    _deploy(stack, destroy=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""`mlplat up|destroy`: the real engine through Pulumi's Automation API, where it can run.
+
+The Automation API drives the Pulumi CLI, and the AWS provider needs credentials. Both are checked
+first, so a machine without them gets a message saying what to install or configure instead of a
+stack trace from deep inside the engine.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+from infra.loader import PROJECT_ROOT, load_environment, read_stack_config
+
+
+class DeployUnavailable(RuntimeError):
+    """The real engine cannot run here; the message says what is missing and how to fix it."""
+
+
+def check_prerequisites(stack: str) -> None:
+    if shutil.which("pulumi") is None:
+        raise DeployUnavailable(
+            "The Pulumi CLI is not installed (it drives the real engine).\n"
+            "  Install it: https://www.pulumi.com/docs/install/ (e.g. `curl -fsSL https://get.pulumi.com | sh`),\n"
+            "  then log in to a state backend: `pulumi login` (Pulumi Cloud) or `pulumi login s3://<bucket>`.\n"
+            f"  Without it, `mlplat preview --stack {stack}` shows what would be created."
+        )
+    import boto3
+
+    if boto3.Session().get_credentials() is None:
+        raise DeployUnavailable(
+            "No AWS credentials found. Configure them for the target account, e.g.\n"
+            "  `aws sso login --profile <profile>` and `export AWS_PROFILE=<profile>`, or in CI\n"
+            "  assume the mlplat CI deployer role through GitHub's OIDC provider."
+        )
+
+
+def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
+    """Validate the declarations, check prerequisites, then `pulumi up` (or destroy) the stack."""
+    load_environment(stack, read_stack_config(stack))  # bad input fails before the engine starts
+    check_prerequisites(stack)
+    from pulumi import automation
+
+    workspace_stack = automation.create_or_select_stack(stack_name=stack, work_dir=str(PROJECT_ROOT))
+    if destroy:
+        result = workspace_stack.destroy(on_output=on_output)
+    else:
+        result = workspace_stack.up(on_output=on_output)
+    return dict(result.summary.resource_changes or {})

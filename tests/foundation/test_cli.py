@@ -1,0 +1,97 @@
+"""`mlplat preview|up|destroy` as a user runs them: clean output, clean errors, clear boundaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from infra import deploy
+from infra.cli import app
+
+runner = CliRunner()
+
+
+def test_preview_prints_the_tree_and_counts_and_writes_the_export(tmp_path):
+    target = tmp_path / "dev.json"
+    result = runner.invoke(app, ["preview", "--stack", "dev", "--export", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "mlplat-dev" in result.output
+    assert "mlplat:serving:MultiModelEndpoint" in result.output
+    assert "Resources by type" in result.output and "total" in result.output
+    document = json.loads(target.read_text())
+    assert document["version"] == 3
+
+
+def test_a_bad_stack_is_a_clean_message_not_a_traceback(monkeypatch):
+    from infra import loader
+
+    real = loader.read_stack_config
+
+    def broken_config(stack):
+        config = real(stack)
+        config["mlplat:ci"] = json.dumps({"githubRepository": "no slash"})
+        return config
+
+    monkeypatch.setattr("infra.offline.engine.read_stack_config", broken_config)
+    result = runner.invoke(app, ["preview", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert "config.ci.githubRepository" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_stack_is_refused():
+    result = runner.invoke(app, ["preview", "--stack", "qa"])
+    assert result.exit_code == 2
+    assert "Pulumi.qa.yaml" in result.output
+
+
+@pytest.mark.parametrize("command", ["up", "destroy"])
+def test_deploy_without_the_pulumi_cli_says_what_to_install(command, monkeypatch):
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: None)
+    result = runner.invoke(app, [command, "--stack", "dev"])
+    assert result.exit_code == 2
+    assert "Pulumi CLI is not installed" in result.output
+    assert "pulumi login" in result.output
+
+
+def test_deploy_without_aws_credentials_says_how_to_log_in(monkeypatch, tmp_path):
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: "/usr/local/bin/pulumi")
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = runner.invoke(app, ["up", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert "No AWS credentials" in result.output
+
+
+def test_deploy_validates_declarations_before_checking_tools(monkeypatch):
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: pytest.fail("checked tools first"))
+    result = runner.invoke(app, ["up", "--stack", "qa"])
+    assert result.exit_code == 2
+    assert "Pulumi.qa.yaml" in result.output
+
+
+def test_deploy_drives_the_automation_api_when_everything_is_there(monkeypatch):
+    """Up to the boundary: the stack is selected in the project folder and `up` streams output."""
+    calls = []
+
+    class FakeStack:
+        def up(self, on_output):
+            calls.append("up")
+            on_output("Updating (dev)")
+            return type("Result", (), {"summary": type("Summary", (), {"resource_changes": {"create": 3}})()})()
+
+    def select(stack_name, work_dir):
+        calls.append((stack_name, work_dir))
+        return FakeStack()
+
+    monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)
+    monkeypatch.setattr("pulumi.automation.create_or_select_stack", select)
+    lines = []
+    assert deploy.run("dev", destroy=False, on_output=lines.append) == {"create": 3}
+    assert calls[0] == ("dev", str(deploy.PROJECT_ROOT)) and calls[1] == "up"
+    assert lines == ["Updating (dev)"]

@@ -1,0 +1,130 @@
+"""The offline preview of every stack, and its export in the shape of `pulumi stack export` v3."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.declarations import SpecError
+from infra.offline import engine
+from infra.offline.export import dumps, to_document
+from infra.offline.monitor import SIG_KEY
+from infra.tagging import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, is_taggable
+from tests.conftest import STACKS
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown value
+FIELDS = {"urn", "custom", "type", "inputs", "outputs", "protect", "dependencies",
+          "propertyDependencies", "ignoreChanges", "retainOnDelete", "deleteBeforeReplace", "aliases"}
+
+
+def resources(document):
+    return document["deployment"]["resources"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_export_has_the_shape_of_a_stack_export(stack, stack_export):
+    document = stack_export(stack)
+    assert document["version"] == 3
+    assert set(document["deployment"]["manifest"]) >= {"time", "magic", "version"}
+    entries = resources(document)
+    assert entries[0]["type"] == "pulumi:pulumi:Stack"
+    assert entries[0]["urn"] == f"urn:pulumi:{stack}::mlplat::pulumi:pulumi:Stack::mlplat-{stack}"
+    urns = {entry["urn"] for entry in entries}
+    for entry in entries:
+        assert FIELDS <= set(entry), entry["urn"]
+        assert entry["urn"].startswith(f"urn:pulumi:{stack}::mlplat::")
+        if entry["custom"] and not entry["type"].startswith("pulumi:providers:"):
+            assert entry["id"], entry["urn"]
+            provider_urn = entry["provider"].rsplit("::", 1)[0]
+            assert provider_urn in urns, f"{entry['urn']} uses an unknown provider"
+        if "parent" in entry:
+            assert entry["parent"] in urns
+        for dependency in entry["dependencies"]:
+            assert dependency in urns
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_state_is_ordered_dependencies_first(stack, stack_export):
+    seen: set[str] = set()
+    for entry in resources(stack_export(stack)):
+        for prerequisite in [entry.get("parent"), *entry["dependencies"]]:
+            assert prerequisite is None or prerequisite in seen, entry["urn"]
+        seen.add(entry["urn"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_are_fully_resolved(stack, stack_export):
+    text = json.dumps(stack_export(stack))
+    assert UNKNOWN not in text
+    for entry in resources(stack_export(stack)):
+        for key in ("policy", "assumeRolePolicy", "dashboardBody"):
+            value = entry["inputs"].get(key)
+            if isinstance(value, str):
+                json.loads(value)  # a whole document, not a placeholder
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_taggable_resource_carries_the_platform_tags(stack, stack_export):
+    entries = resources(stack_export(stack))
+    taggable = [e for e in entries if is_taggable(e["type"])]
+    assert taggable
+    for entry in taggable:
+        assert entry["inputs"]["tags"][TAG_ENVIRONMENT] == stack, entry["urn"]
+    # Resources of a team's endpoint carry the team; a model's own resources carry the model.
+    endpoint_children = [e for e in taggable if "mlplat:serving:MultiModelEndpoint$" in e["urn"]]
+    assert endpoint_children and all(TAG_TEAM in e["inputs"]["tags"] for e in endpoint_children)
+    model_owned = [e for e in taggable if TAG_MODEL in e["inputs"]["tags"]]
+    for entry in model_owned:
+        assert entry["inputs"]["tags"][TAG_TEAM], entry["urn"]
+
+
+def test_identifiers_have_aws_formats(stack_export):
+    by_type: dict[str, list[dict]] = {}
+    for entry in resources(stack_export("dev")):
+        by_type.setdefault(entry["type"], []).append(entry)
+    for bucket in by_type["aws:s3/bucket:Bucket"]:
+        assert bucket["outputs"]["arn"] == f"arn:aws:s3:::{bucket['outputs']['bucket']}"
+    for role in by_type["aws:iam/role:Role"]:
+        assert role["outputs"]["arn"].startswith("arn:aws:iam::123456789012:role/")
+    for endpoint in by_type["aws:sagemaker/endpoint:Endpoint"]:
+        name = endpoint["outputs"]["name"]
+        assert endpoint["outputs"]["arn"] == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name.lower()}"
+    for key in by_type["aws:kms/key:Key"]:
+        assert key["outputs"]["arn"] == f"arn:aws:kms:us-east-1:123456789012:key/{key['id']}"
+
+
+def test_resource_options_are_kept(stack_export):
+    prod = resources(stack_export("prod"))
+    keys = [e for e in prod if e["type"] == "aws:kms/key:Key"]
+    assert keys and all(e["protect"] and e["retainOnDelete"] for e in keys)
+    dev_keys = [e for e in resources(stack_export("dev")) if e["type"] == "aws:kms/key:Key"]
+    assert dev_keys and not any(e["protect"] for e in dev_keys)
+    assert any(e["ignoreChanges"] for e in prod), "something the autoscaler owns is ignored"
+
+
+def test_two_runs_give_identical_exports():
+    first = dumps(to_document(engine.capture_stack("staging")))
+    second = dumps(to_document(engine.capture_stack("staging")))
+    assert first == second
+
+
+def test_secrets_are_written_as_show_secrets_does():
+    from infra.offline.monitor import SECRET_SIG, plain_json
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2"}, "count": 2.0})
+    assert plain_json(struct) == {"password": {SIG_KEY: SECRET_SIG, "plaintext": "hunter2"}, "count": 2}
+
+
+def test_a_bad_stack_fails_before_any_resource_is_registered(monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine must not start for an invalid stack")
+
+    monkeypatch.setattr(engine, "set_mocks", no_engine)
+    config = engine.read_stack_config("dev")
+    config["mlplat:budget"] = json.dumps({"monthlyBudgetUsd": -1, "alertEmails": ["a@b.co"]})
+    with pytest.raises(SpecError) as caught:
+        engine.capture_stack("dev", config=config)
+    assert [p.path for p in caught.value.problems] == ["config.budget.monthlyBudgetUsd"]

@@ -1,0 +1,76 @@
+"""The tag mechanism's logic, without an engine: ownership inheritance, merging, taggability."""
+
+from __future__ import annotations
+
+import pulumi_aws  # noqa: F401  registers the aws resource modules is_taggable looks up
+import pulumi_eks  # noqa: F401
+
+from infra.tagging import (
+    Ownership,
+    OwnershipRegistry,
+    TagTransform,
+    child_urn,
+    is_taggable,
+    merge_tags,
+    required_tags,
+)
+
+STACK = "urn:pulumi:dev::mlplat::pulumi:pulumi:Stack::mlplat-dev"
+
+
+def test_child_urns_follow_the_engine_rule():
+    component = child_urn(STACK, "mlplat:serving:MultiModelEndpoint", "mme")
+    assert component == "urn:pulumi:dev::mlplat::mlplat:serving:MultiModelEndpoint::mme"
+    assert child_urn(component, "aws:sagemaker/endpoint:Endpoint", "mme-endpoint") == (
+        "urn:pulumi:dev::mlplat::mlplat:serving:MultiModelEndpoint$aws:sagemaker/endpoint:Endpoint::mme-endpoint"
+    )
+
+
+def test_owners_are_inherited_by_children_and_grandchildren():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Model", "m", Ownership(team="fraud", model="m"))
+    assert registry.resolve("mlplat:x:Model", "m", STACK) == Ownership(team="fraud", model="m")
+    parent = child_urn(STACK, "mlplat:x:Model", "m")
+    assert registry.resolve("mlplat:x:Inner", "inner", parent) == Ownership(team="fraud", model="m")
+    grandchild_parent = child_urn(parent, "mlplat:x:Inner", "inner")
+    assert registry.resolve("aws:s3/bucket:Bucket", "b", grandchild_parent).model == "m"
+    assert registry.resolve("aws:s3/bucket:Bucket", "other", STACK) is None
+
+
+def test_a_nested_component_can_narrow_its_owner():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Team", "t", Ownership(team="fraud"))
+    registry.declare("mlplat:x:Model", "m", Ownership(team="fraud", model="m"))
+    team_urn = child_urn(STACK, "mlplat:x:Team", "t")
+    registry.resolve("mlplat:x:Team", "t", STACK)
+    assert registry.resolve("mlplat:x:Model", "m", team_urn) == Ownership(team="fraud", model="m")
+
+
+def test_required_tags_and_merge():
+    assert required_tags("dev", None) == {"mlplat:environment": "dev"}
+    tags = required_tags("prod", Ownership(team="fraud", model="m"))
+    assert tags == {"mlplat:environment": "prod", "mlplat:team": "fraud", "mlplat:model": "m"}
+    merged = merge_tags({"cost-center": "42", "mlplat:team": "wrong"}, tags)
+    assert merged["cost-center"] == "42" and merged["mlplat:team"] == "fraud"
+    assert merge_tags(None, tags) == tags
+
+
+def test_taggability_comes_from_the_provider_schema():
+    assert is_taggable("aws:sagemaker/endpoint:Endpoint")
+    assert is_taggable("aws:s3/bucket:Bucket")
+    assert is_taggable("eks:index:Cluster")
+    assert not is_taggable("aws:iam/rolePolicy:RolePolicy")  # no tags input in AWS
+    assert not is_taggable("aws:autoscaling/group:Group")  # tags is a list there
+    assert not is_taggable("kubernetes:core/v1:Namespace")
+    assert not is_taggable("mlplat:serving:MultiModelEndpoint")
+
+
+def test_the_transform_tags_only_taggable_resources():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Model", "m", Ownership(team="growth", model="m"))
+    transform = TagTransform("staging", registry)
+    assert transform.tagged_props("mlplat:x:Model", "m", {}, STACK) is None
+    parent = child_urn(STACK, "mlplat:x:Model", "m")
+    props = transform.tagged_props("aws:sagemaker/model:Model", "m-model", {"tags": {"a": "b"}}, parent)
+    assert props["tags"] == {"a": "b", "mlplat:environment": "staging", "mlplat:team": "growth", "mlplat:model": "m"}
+    assert transform.tagged_props("aws:iam/rolePolicy:RolePolicy", "p", {}, parent) is None
