@@ -5,11 +5,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import SecureBucket
+from components.buckets import Expiry, SecureBucket
+from components.cost_controls import CostControls
+from components.data import DataTables
 from components.encryption import PlatformKey
-from components.serving.execution_role import TeamExecutionRole
-from components.serving.multi_model_endpoint import MultiModelEndpoint
-from components.serving.placement import plan_endpoints
+from components.identity import DataArns, PlatformIdentity
+from components.observability import MonitoredEndpoint, Observability
+from components.serving.fleet import build_multi_model_endpoints
 from infra.declarations import EnvironmentSpec
 
 
@@ -18,35 +20,76 @@ def build_platform(spec: EnvironmentSpec) -> None:
     protect = spec.is_production  # stateful resources are protected and retained in prod
     account = aws.get_caller_identity().account_id
 
-    # --- data: keys and buckets -------------------------------------------------------------
-    key = PlatformKey(f"mlplat-{env}", description=f"mlplat {env} platform data", protect=protect)
-    artifacts = SecureBucket(f"mlplat-{env}-artifacts", kms_key_arn=key.arn, protect=protect)
-    capture = SecureBucket(f"mlplat-{env}-capture", kms_key_arn=key.arn, protect=protect)
+    # --- data: keys, buckets and tables ------------------------------------------------------
+    data = spec.settings.data
+    key = PlatformKey(
+        f"mlplat-{env}", description=f"mlplat {env} platform data", protect=protect, account=account
+    )
+    artifacts = SecureBucket(
+        f"mlplat-{env}-artifacts", kms_key_arn=key.arn, protect=protect,
+        noncurrent_version_days=data.noncurrent_version_days,
+    )
+    capture = SecureBucket(
+        f"mlplat-{env}-capture", kms_key_arn=key.arn, protect=protect,
+        noncurrent_version_days=data.noncurrent_version_days,
+        # Serving writes data capture under capture/ (multi_model_endpoint.capture_prefix).
+        expiries=(Expiry("capture/", data.capture_retention_days),),
+    )
+    tables = DataTables(
+        f"mlplat-{env}", kms_key_arn=key.arn, shards=data.prediction_shards, protect=protect,
+        capacity=data.provisioned_capacity,
+    )
 
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
-    roles = {
-        team.name: TeamExecutionRole(
-            f"mlplat-{env}-{team.name}-sagemaker",
-            team=team.name,
+    endpoints = build_multi_model_endpoints(
+        spec,
+        account=account,
+        kms_key_arn=key.arn,
+        artifacts_bucket=artifacts.name_output,
+        artifacts_bucket_arn=artifacts.arn,
+        capture_bucket=capture.name_output,
+        capture_bucket_arn=capture.arn,
+        registry=None,  # the registry table (components/data.py) is wired in once it lands
+    )
+
+    # --- identity: persona roles and the CI deployer ------------------------------------------
+    identity = PlatformIdentity(
+        f"mlplat-{env}-identity",
+        spec=spec,
+        account=account,
+        data=DataArns(
             artifacts_bucket_arn=artifacts.arn,
             capture_bucket_arn=capture.arn,
+            registry_table_arn=tables.registry_arn,
+            predictions_table_arn=tables.predictions_arn,
             kms_key_arn=key.arn,
-            region=spec.settings.region,
-            account=account,
-        )
-        for team in spec.teams
-    }
-    endpoints = [
-        MultiModelEndpoint(
-            plan.endpoint_name,
-            plan=plan,
-            execution_role_arn=roles[plan.team].arn,
-            artifacts_bucket=artifacts.name_output,
-            capture_bucket=capture.name_output,
-            kms_key_arn=key.arn,
-        )
-        for plan in plan_endpoints(spec)
-    ]
+        ),
+        execution_role_arns={team: role.arn for team, role in roles.items()},
+    )
 
+    # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
+    cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
+
+    # --- observability: dashboard and endpoint alarms ------------------------------------------
+    Observability(
+        f"mlplat-{env}",
+        region=spec.settings.region,
+        endpoints=[
+            MonitoredEndpoint(
+                name=endpoint.plan.endpoint_name,
+                variant=VARIANT_NAME,
+                team=endpoint.plan.team,
+                min_instances=endpoint.plan.min_instances,
+                max_instances=endpoint.plan.max_instances,
+            )
+            for endpoint in endpoints
+        ],
+        alarm_topic_arn=cost.alerts_topic_arn,
+    )
+
+    pulumi.export("registryTable", tables.registry.name)
+    pulumi.export("predictionsTable", tables.predictions.name)
+    pulumi.export("roles", {"platformAdmin": identity.platform_admin, "auditor": identity.auditor,
+                            "ciDeployer": identity.ci_deployer})
     pulumi.export("artifactsBucket", artifacts.name_output)
     pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])

@@ -1,1 +1,1 @@
-"""Serving models: SageMaker multi-model endpoints (and, in components.kubernetes, EKS deployments)."""
+"""Serving models: SageMaker multi-model endpoints (and, in components.kubernetes, EKS)."""

@@ -11,10 +11,29 @@ from components.base import PlatformComponent
 from infra.tagging import Ownership
 
 
+def repository_arn(image: str) -> str:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`` -> the repository's ARN."""
+    registry, _, path = image.partition("/")
+    parts = registry.split(".")
+    if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"]:
+        raise ValueError(
+            f"{image!r} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>)"
+        )
+    repository = path.split("@", 1)[0].rsplit(":", 1)[0]
+    return f"arn:aws:ecr:{parts[3]}:{parts[0]}:repository/{repository}"
+
+
 def execution_policy(
-    *, artifacts_bucket_arn: str, capture_bucket_arn: str, team: str, kms_key_arn: str, region: str, account: str
+    *,
+    artifacts_bucket_arn: str,
+    capture_bucket_arn: str,
+    team: str,
+    kms_key_arn: str,
+    region: str,
+    account: str,
+    images: list[str],
 ) -> str:
-    """Least privilege: the team's model prefixes, its capture prefix, the key, image pulls, logs."""
+    """Least privilege: the team's model prefixes, its capture prefix, the key, its images, logs."""
     statements = [
         {
             "Sid": "ReadTeamModels",
@@ -45,7 +64,8 @@ def execution_policy(
             "Sid": "PullServingImages",
             "Effect": "Allow",
             "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": ["arn:aws:ecr:*:*:repository/*"],
+            # Only the repositories of the images this team's endpoints run.
+            "Resource": sorted({repository_arn(image) for image in images}),
         },
         {
             # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
@@ -68,6 +88,10 @@ def execution_policy(
             "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
         },
     ]
+    if not images:
+        raise ValueError(
+            f"team {team!r} has no endpoint images; it needs no SageMaker execution role"
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -98,11 +122,16 @@ class TeamExecutionRole(PlatformComponent):
         kms_key_arn: pulumi.Input[str],
         region: str,
         account: pulumi.Input[str],
+        images: list[str],
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
-        self.role = aws.iam.Role(f"{name}-role", assume_role_policy=SAGEMAKER_TRUST, opts=self.child_opts())
-        document = pulumi.Output.all(artifacts_bucket_arn, capture_bucket_arn, kms_key_arn, account).apply(
+        self.role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=SAGEMAKER_TRUST, opts=self.child_opts()
+        )
+        document = pulumi.Output.all(
+            artifacts_bucket_arn, capture_bucket_arn, kms_key_arn, account
+        ).apply(
             lambda values: execution_policy(
                 artifacts_bucket_arn=values[0],
                 capture_bucket_arn=values[1],
@@ -110,8 +139,11 @@ class TeamExecutionRole(PlatformComponent):
                 kms_key_arn=values[2],
                 region=region,
                 account=values[3],
+                images=images,
             )
         )
-        aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=document, opts=self.child_opts())
+        aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=document, opts=self.child_opts()
+        )
         self.arn: pulumi.Output[str] = self.role.arn
         self.register_outputs({"arn": self.arn})

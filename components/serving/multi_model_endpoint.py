@@ -1,16 +1,47 @@
-"""A SageMaker multi-model endpoint: one image, one fleet of instances, many models loaded on demand."""
+"""A SageMaker multi-model endpoint: one image, one fleet, many models loaded on demand.
+
+What can change without replacing the endpoint: SageMaker models and endpoint configurations are
+immutable, so a change to the image, the capture rate or the KMS key replaces them (both are
+auto-named, so the replacement is created first) and the endpoint is *updated* to the new
+configuration; the endpoint itself keeps its name. The variant name never changes (the scaling
+target is keyed on it). The live instance count belongs to the autoscaler: the configuration's
+initial count is set once and then ignored, so changing the hosted models' scaling bounds only
+updates the scaling target, never the configuration or the endpoint.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.serving.hosted_model import HostedModel, RegistryTable
+from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
+from model_packages.packaging import Package
 
 VARIANT_NAME = "primary"  # never renamed: the scaling target is keyed on it
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALE_IN_COOLDOWN_SECONDS = 300  # scale in slowly: unloading models makes the next requests cold
+SCALE_OUT_COOLDOWN_SECONDS = 60
+GPU_UTILIZATION_TARGET_PERCENT = 70
+
+
+def team_prefix(team: str) -> str:
+    """Everything a team's execution role may read in the artifacts bucket lives under this."""
+    return f"teams/{team}/"
+
+
+def endpoint_prefix(team: str, endpoint_name: str) -> str:
+    """The S3 prefix (key) an endpoint loads its models from: under its team's prefix."""
+    return f"{team_prefix(team)}endpoints/{endpoint_name}/"
+
+
+def capture_prefix(team: str, endpoint_name: str) -> str:
+    return f"capture/teams/{team}/{endpoint_name}/"
 
 
 @dataclass(frozen=True)
@@ -26,7 +57,14 @@ class EndpointPlan:
     max_instances: int
     target_invocations_per_instance: int
     data_capture_percent: int
-    models: tuple[dict, ...]  # {"name", "team", "memoryMb"} for each hosted model
+    models: tuple[ModelDeclaration, ...]  # in name order
+
+    @property
+    def model_summaries(self) -> list[dict]:
+        """What the cost estimator splits the endpoint's price by."""
+        return [
+            {"name": m.name, "team": m.team, "memoryMb": m.resources.memory_mb} for m in self.models
+        ]
 
 
 class MultiModelEndpoint(PlatformComponent):
@@ -37,17 +75,19 @@ class MultiModelEndpoint(PlatformComponent):
         name: str,
         *,
         plan: EndpointPlan,
+        packages: Mapping[str, Package],
+        environment: str,
         execution_role_arn: pulumi.Input[str],
         artifacts_bucket: pulumi.Input[str],
         capture_bucket: pulumi.Input[str],
         kms_key_arn: pulumi.Input[str],
+        registry: RegistryTable | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=plan.team), opts=opts)
         self.plan = plan
-        self.model_data_prefix = pulumi.Output.concat(
-            "s3://", artifacts_bucket, f"/endpoints/{plan.endpoint_name}/"
-        )
+        self.prefix = endpoint_prefix(plan.team, plan.endpoint_name)
+        self.model_data_url = pulumi.Output.concat("s3://", artifacts_bucket, "/", self.prefix)
         self.model = self._create_model(execution_role_arn)
         self.config = self._create_config(capture_bucket, kms_key_arn)
         self.endpoint = aws.sagemaker.Endpoint(
@@ -57,14 +97,31 @@ class MultiModelEndpoint(PlatformComponent):
             opts=self.child_opts(),
         )
         self.scaling_target, self.scaling_policy = self._create_scaling()
+        self.hosted = [
+            HostedModel(
+                f"mlplat-{environment}-{model.name}",
+                model=model,
+                package=packages[model.name],
+                environment=environment,
+                endpoint_name=plan.endpoint_name,
+                image=plan.image,
+                artifacts_bucket=artifacts_bucket,
+                key_prefix=self.prefix,
+                kms_key_arn=kms_key_arn,
+                registry=registry,
+                opts=self.child_opts(),
+            )
+            for model in plan.models
+        ]
         self.register_outputs(
             {
                 "endpointName": self.endpoint.name,
+                "variantName": VARIANT_NAME,
                 "instanceType": plan.instance_type,
                 "minInstances": plan.min_instances,
                 "maxInstances": plan.max_instances,
-                "modelDataUrl": self.model_data_prefix,
-                "models": list(plan.models),
+                "modelDataUrl": self.model_data_url,
+                "models": plan.model_summaries,
             }
         )
 
@@ -75,13 +132,14 @@ class MultiModelEndpoint(PlatformComponent):
             primary_container={
                 "image": self.plan.image,
                 "mode": "MultiModel",
-                # An S3 prefix ending in "/": each model is a .tar.gz under it, chosen by TargetModel.
-                "model_data_url": self.model_data_prefix,
+                # An S3 prefix ending in "/": models are .tar.gz under it, chosen by TargetModel.
+                "model_data_url": self.model_data_url,
             },
             opts=self.child_opts(),
         )
 
     def _create_config(self, capture_bucket, kms_key_arn) -> aws.sagemaker.EndpointConfiguration:
+        capture = self.plan.data_capture_percent
         return aws.sagemaker.EndpointConfiguration(
             f"{self.name}-config",
             kms_key_arn=kms_key_arn,
@@ -94,24 +152,29 @@ class MultiModelEndpoint(PlatformComponent):
                 }
             ],
             data_capture_config={
-                "enable_capture": self.plan.data_capture_percent > 0,
-                "initial_sampling_percentage": max(self.plan.data_capture_percent, 1),
+                "enable_capture": capture > 0,
+                # SageMaker requires a percentage in 1..100 even when capture is off.
+                "initial_sampling_percentage": max(capture, 1),
                 "destination_s3_uri": pulumi.Output.concat(
-                    "s3://", capture_bucket, f"/capture/{self.plan.endpoint_name}/"
+                    "s3://",
+                    capture_bucket,
+                    "/",
+                    capture_prefix(self.plan.team, self.plan.endpoint_name),
                 ),
                 "kms_key_id": kms_key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
             },
-            opts=self.child_opts(),
+            # The autoscaler owns the live count; a new floor must not replace the configuration.
+            opts=self.child_opts(ignore_changes=["productionVariants[0].initialInstanceCount"]),
         )
 
-    def _create_scaling(self):
+    def _create_scaling(self) -> tuple[aws.appautoscaling.Target, aws.appautoscaling.Policy]:
         resource_id = f"endpoint/{self.plan.endpoint_name}/variant/{VARIANT_NAME}"
         target = aws.appautoscaling.Target(
             f"{self.name}-scaling-target",
             service_namespace="sagemaker",
             resource_id=resource_id,
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            scalable_dimension=SCALABLE_DIMENSION,
             min_capacity=self.plan.min_instances,
             max_capacity=self.plan.max_instances,
             opts=self.child_opts(depends_on=[self.endpoint]),
@@ -123,14 +186,35 @@ class MultiModelEndpoint(PlatformComponent):
             resource_id=target.resource_id,
             scalable_dimension=target.scalable_dimension,
             target_tracking_scaling_policy_configuration={
-                # On a multi-model endpoint this counts the invocations of all its models together.
-                "predefined_metric_specification": {
-                    "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
-                },
-                "target_value": self.plan.target_invocations_per_instance,
-                "scale_in_cooldown": 300,
-                "scale_out_cooldown": 60,
+                **self._scaling_metric(),
+                "scale_in_cooldown": SCALE_IN_COOLDOWN_SECONDS,
+                "scale_out_cooldown": SCALE_OUT_COOLDOWN_SECONDS,
             },
             opts=self.child_opts(),
         )
         return target, policy
+
+    def _scaling_metric(self) -> dict:
+        if not self.plan.uses_gpu:
+            # On a multi-model endpoint this counts the invocations of all its models together.
+            return {
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
+                },
+                "target_value": self.plan.target_invocations_per_instance,
+            }
+        # Invocations say little about GPU load (one embedding batch is not one tabular row):
+        # track the instances' GPU utilisation, which SageMaker publishes per endpoint and variant.
+        return {
+            "customized_metric_specification": {
+                "metric_name": "GPUUtilization",
+                "namespace": "/aws/sagemaker/Endpoints",
+                "statistic": "Average",
+                "unit": "Percent",
+                "dimensions": [
+                    {"name": "EndpointName", "value": self.plan.endpoint_name},
+                    {"name": "VariantName", "value": VARIANT_NAME},
+                ],
+            },
+            "target_value": GPU_UTILIZATION_TARGET_PERCENT,
+        }

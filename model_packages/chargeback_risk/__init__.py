@@ -8,7 +8,9 @@ model = ModelDeclaration(
     team="fraud",
     framework="sklearn",
     framework_version="1.2-1",
-    artifact="models:/chargeback-risk/1",
+    # An MLflow model committed with the package (model_packages/build_examples.py makes it);
+    # a registry URI such as "models:/chargeback-risk/1" works too, with MLFLOW_TRACKING_URI set.
+    artifact="model_packages/chargeback_risk/mlflow_model",
     serving="sagemaker-mme",
     resources={"memory_mb": 256},
     scaling={"min_instances": 1, "max_instances": 2},

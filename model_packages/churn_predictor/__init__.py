@@ -8,7 +8,9 @@ model = ModelDeclaration(
     team="growth",
     framework="sklearn",
     framework_version="1.2-1",
-    artifact="models:/churn-predictor/2",
+    # An MLflow model committed with the package (model_packages/build_examples.py makes it);
+    # a registry URI such as "models:/churn-predictor/2" works too, with MLFLOW_TRACKING_URI set.
+    artifact="model_packages/churn_predictor/mlflow_model",
     serving="sagemaker-mme",
     resources={"memory_mb": 384},
     scaling={"min_instances": 1, "max_instances": 3},

@@ -6,10 +6,12 @@ model = ModelDeclaration(
     name="fraud-scorer",
     version=3,
     team="fraud",
-    description="Gradient-boosted trees over transaction features.",
-    framework="xgboost",
-    framework_version="1.7-1",
-    artifact="models:/fraud-scorer/3",
+    description="Gradient-boosted trees (scikit-learn) over transaction features.",
+    framework="sklearn",
+    framework_version="1.2-1",
+    # An MLflow model committed with the package (model_packages/build_examples.py makes it);
+    # a registry URI such as "models:/fraud-scorer/3" works too, with MLFLOW_TRACKING_URI set.
+    artifact="model_packages/fraud_scorer/mlflow_model",
     serving="sagemaker-mme",
     instance_type="ml.m5.xlarge",
     resources={"memory_mb": 512},

@@ -8,7 +8,9 @@ model = ModelDeclaration(
     team="growth",
     framework="pytorch",
     framework_version="2.1",
-    artifact="models:/product-embedder/1",
+    # An MLflow model committed with the package (model_packages/build_examples.py makes it);
+    # a registry URI such as "models:/product-embedder/1" works too, with MLFLOW_TRACKING_URI set.
+    artifact="model_packages/product_embedder/mlflow_model",
     serving="sagemaker-mme",
     instance_type="ml.g5.xlarge",
     resources={"memory_mb": 4096, "gpus": 1},

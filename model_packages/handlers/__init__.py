@@ -1,0 +1,1 @@
+"""Inference handlers copied into model archives (they run inside the serving containers)."""

@@ -1,0 +1,210 @@
+"""MLflow model -> the ``.tar.gz`` a SageMaker multi-model container loads, reproducibly.
+
+Sources: an MLflow model URI (``models:/name/3``, ``runs:/id/path``), resolved with MLflow's own
+artifact API against ``MLFLOW_TRACKING_URI`` (MLflow's variable; the registry defaults to the same
+store), or a path to an MLflow model directory (relative paths are relative to the project root).
+
+Archive layouts, by the endpoint's container:
+- framework containers (scikit-learn, XGBoost, PyTorch, TensorFlow images on CPU): the MLflow
+  model directory at the archive root, plus ``code/inference.py`` for scikit-learn models (the
+  SageMaker scikit-learn container has no default ``model_fn``);
+- NVIDIA Triton (GPU multi-model endpoints): a Triton model repository entry,
+  ``<model>/config.pbtxt`` and ``<model>/1/model.py`` (Python backend) with the MLflow model in
+  ``<model>/1/mlflow_model/``. The Python backend loads it with ``mlflow.pyfunc``, so the Triton
+  image needs MLflow in its Python environment (a conda-pack execution environment).
+
+Reproducible: entries sorted, mtime 0, uid/gid 0, fixed modes, gzip header without name or time;
+the same inputs give the same sha256. Archives are cached under ``.mlplat/packages/`` by a hash of
+their inputs, so an unchanged model is not rebuilt on every preview.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from infra.loader import PROJECT_ROOT
+
+FORMAT_VERSION = "1"  # bump when the archive layout changes, to invalidate cached archives
+CACHE_DIR = PROJECT_ROOT / ".mlplat" / "packages"
+HANDLERS = Path(__file__).resolve().parent / "handlers"
+MLFLOW_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+
+
+class Layout(StrEnum):
+    FRAMEWORK = "framework"
+    TRITON = "triton"
+
+
+class PackagingError(Exception):
+    """The model source cannot be resolved or is not an MLflow model."""
+
+
+@dataclass(frozen=True)
+class Package:
+    model: str
+    version: int
+    archive_name: str  # the TargetModel clients invoke the endpoint with
+    path: Path
+    sha256: str
+
+
+def archive_name(model: str, version: int) -> str:
+    return f"{model}-v{version}.tar.gz"
+
+
+def package_model(
+    model: str,
+    version: int,
+    source: str,
+    *,
+    layout: Layout = Layout.FRAMEWORK,
+    tracking_uri: str | None = None,
+    cache_dir: Path = CACHE_DIR,
+) -> Package:
+    """Build (or reuse) the archive of ``model`` version ``version`` from an MLflow model source."""
+    with resolved_model_dir(source, tracking_uri) as model_dir:
+        entries = _entries(model, model_dir, layout)
+        key = _input_hash(model, version, layout, entries)
+        target = cache_dir / key[:24] / archive_name(model, version)
+        digest_file = target.with_name(target.name + ".sha256")
+        if target.exists() and digest_file.exists():
+            return Package(model, version, target.name, target, digest_file.read_text().strip())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = build_archive(entries)
+        _atomic_write(target, data)
+        sha = hashlib.sha256(data).hexdigest()
+        _atomic_write(digest_file, sha.encode())
+        return Package(model, version, target.name, target, sha)
+
+
+@contextmanager
+def resolved_model_dir(source: str, tracking_uri: str | None = None) -> Iterator[Path]:
+    """A local directory holding the MLflow model (downloaded to a temporary folder if remote)."""
+    if source.startswith(MLFLOW_URI_SCHEMES):
+        with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
+            yield _download(source, tracking_uri, Path(tmp))
+        return
+    path = Path(source.removeprefix("file://"))
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    if not (path / "MLmodel").is_file():
+        raise PackagingError(f"{source}: not an MLflow model directory (no MLmodel file at {path})")
+    yield path
+
+
+def _download(uri: str, tracking_uri: str | None, destination: Path) -> Path:
+    import mlflow  # imported here: a path source, the common case in previews, needs no MLflow
+
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking_uri:
+        raise PackagingError(
+            f"{uri}: set MLFLOW_TRACKING_URI to the MLflow tracking/registry server or store"
+        )
+    # models:/ URIs resolve against the process's registry URI; set it for this download only.
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(destination), tracking_uri=tracking_uri
+        )
+    except mlflow.exceptions.MlflowException as error:
+        raise PackagingError(f"{uri}: {error.message}") from None
+    finally:
+        mlflow.set_registry_uri(None)
+    path = Path(local)
+    if not (path / "MLmodel").is_file():
+        raise PackagingError(
+            f"{uri}: the downloaded artifact is not an MLflow model (no MLmodel file)"
+        )
+    return path
+
+
+Entry = tuple[str, bytes, int]  # archive path, content, mode
+
+
+def _entries(model: str, model_dir: Path, layout: Layout) -> list[Entry]:
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    model_files = [(p.relative_to(model_dir).as_posix(), p.read_bytes(), 0o644) for p in files]
+    if layout is Layout.TRITON:
+        prefix = f"{model}/1/mlflow_model/"
+        return sorted(
+            [
+                (f"{model}/config.pbtxt", _triton_config(model).encode(), 0o644),
+                (f"{model}/1/model.py", (HANDLERS / "triton_model.py").read_bytes(), 0o644),
+            ]
+            + [(prefix + name, content, mode) for name, content, mode in model_files]
+        )
+    flavors = (model_dir / "MLmodel").read_text()
+    if "\n  sklearn:" in flavors:
+        model_files.append(
+            ("code/inference.py", (HANDLERS / "sklearn_inference.py").read_bytes(), 0o644)
+        )
+    return sorted(model_files)
+
+
+def _triton_config(model: str) -> str:
+    return (
+        f'name: "{model}"\n'
+        'backend: "python"\n'
+        "max_batch_size: 0\n"
+        'input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ -1, -1 ] } ]\n'
+        'output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ -1, -1 ] } ]\n'
+        "instance_group [ { kind: KIND_GPU count: 1 } ]\n"
+    )
+
+
+def _input_hash(model: str, version: int, layout: Layout, entries: list[Entry]) -> str:
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{model}\n{version}\n{layout}\n".encode())
+    for name, content, mode in entries:
+        digest.update(f"{name}\n{mode}\n{len(content)}\n".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def build_archive(entries: list[Entry]) -> bytes:
+    """A gzip'd tar of the entries with every varying header field fixed."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for directory in _directories(entries):
+            tar.addfile(_info(directory, tarfile.DIRTYPE, 0o755, 0))
+        for name, content, mode in entries:
+            tar.addfile(_info(name, tarfile.REGTYPE, mode, len(content)), io.BytesIO(content))
+    compressed = io.BytesIO()
+    # filename="" and mtime=0: the gzip header carries neither the file name nor a timestamp.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return compressed.getvalue()
+
+
+def _directories(entries: list[Entry]) -> list[str]:
+    directories = {
+        str(parent) for name, _, _ in entries for parent in Path(name).parents if str(parent) != "."
+    }
+    return sorted(directories)
+
+
+def _info(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.size = kind, mode, size
+    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+    return info
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    # Two previews may build the same archive at once; a rename never exposes a partial file.
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+        handle.write(data)
+    shutil.move(handle.name, path)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
