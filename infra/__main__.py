@@ -1,9 +1,18 @@
 """Entry point of `pulumi up --stack <env>`: load the stack file for the stack, build the platform."""
 
-import pulumi
+import os
+import sys
 
-from infra import program
-from infra.declarations import SpecError
+# The Pulumi CLI runs this folder as a script (runpy), which puts it first on sys.path: our
+# platform.py would then shadow the standard library's `platform` for every package imported
+# after it. The project itself is importable as installed by the uv toolchain.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
+
+import pulumi  # noqa: E402
+
+from infra import program  # noqa: E402
+from infra.declarations import SpecError  # noqa: E402
 
 try:
     program.run()
