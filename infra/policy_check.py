@@ -29,6 +29,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from policies.framework import effective_enforcement
 
@@ -126,14 +127,15 @@ class _Graph:
         )
 
     @staticmethod
-    def inputs(entry: Mapping[str, Any]) -> dict[str, Any]:
-        return deserialize_properties(dict(entry.get("inputs") or {}))
+    def inputs(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+        # Deserialized and wrapped exactly as the Analyzer does, so rules meet the same types.
+        return unknown_checking_proxy(deserialize_properties(dict(entry.get("inputs") or {})))
 
     @staticmethod
-    def state(entry: Mapping[str, Any]) -> dict[str, Any]:
+    def state(entry: Mapping[str, Any]) -> Mapping[str, Any]:
         """What a stack validation sees: the outputs (inputs where none were recorded)."""
         merged = {**(entry.get("inputs") or {}), **(entry.get("outputs") or {})}
-        return deserialize_properties(merged)
+        return unknown_checking_proxy(deserialize_properties(merged))
 
     def resource_args(
         self, entry: Mapping[str, Any], config: Mapping[str, Any] | None

@@ -13,7 +13,7 @@ otherwise) and is mandatory in prod. Prod is read from the resource URN
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -138,7 +138,7 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
     """Follow keys/indexes through nested props; `default` when any step is missing."""
     for step in path:
         if isinstance(step, int):
-            if not isinstance(value, list | tuple) or step >= len(value):
+            if not _is_sequence(value) or step >= len(value):
                 return default
             value = value[step]
         else:
@@ -148,11 +148,17 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
     return value
 
 
+def _is_sequence(value: Any) -> bool:
+    # Under the engine, props arrive wrapped in pulumi_policy's read-only Mapping/Sequence
+    # proxies (which raise on unknown values during preview), not as dicts and lists.
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
 def as_list(value: Any) -> list[Any]:
     """Props that may be one value or a list of them (IAM statements, actions...)."""
     if value is None:
         return []
-    if isinstance(value, list | tuple):
+    if _is_sequence(value):
         return list(value)
     return [value]
 

@@ -7,7 +7,7 @@ Documents arrive as JSON strings (resolved outputs) or as already-parsed maps; b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -78,7 +78,7 @@ class Statement:
     def principal_values(self) -> list[str]:
         if isinstance(self.principal, str):
             return [self.principal]
-        if isinstance(self.principal, dict):
+        if isinstance(self.principal, Mapping):
             return [str(v) for values in self.principal.values() for v in as_list(values)]
         return []
 
@@ -239,7 +239,7 @@ def _unscoped_subject(issuer_key_values: list[str]) -> str | None:
 )
 def iam_oidc_trust_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for s in parse_document(args.props.get("assumeRolePolicy")):
-        federated = isinstance(s.principal, dict) and "Federated" in s.principal
+        federated = isinstance(s.principal, Mapping) and "Federated" in s.principal
         if not (s.allows and federated and s.grants(WEB_IDENTITY)):
             continue
         problem = _unscoped_subject(s.condition_values(":sub"))
