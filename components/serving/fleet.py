@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from components.serving.artifacts import package_hosted_models
@@ -10,6 +12,12 @@ from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import MultiModelEndpoint
 from components.serving.placement import plan_endpoints
 from infra.declarations import EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class Fleet:
+    endpoints: list[MultiModelEndpoint]
+    roles: dict[str, TeamExecutionRole]  # by team; every team has one, used or not
 
 
 def build_multi_model_endpoints(
@@ -22,8 +30,8 @@ def build_multi_model_endpoints(
     capture_bucket: pulumi.Input[str],
     capture_bucket_arn: pulumi.Input[str],
     registry: RegistryTable | None,
-) -> list[MultiModelEndpoint]:
-    """Every SageMaker model of the spec on its endpoint; teams without one get no role."""
+) -> Fleet:
+    """Every SageMaker model of the spec on its endpoint, and each team's execution role."""
     env = spec.name.value
     plans = plan_endpoints(spec)
     packages = package_hosted_models(plans)
@@ -39,11 +47,11 @@ def build_multi_model_endpoints(
             kms_key_arn=kms_key_arn,
             region=spec.settings.region,
             account=account,
-            images=sorted(images),
+            images=sorted(images_by_team.get(team, ())),
         )
-        for team, images in sorted(images_by_team.items())
+        for team in sorted(team.name for team in spec.teams)
     }
-    return [
+    endpoints = [
         MultiModelEndpoint(
             plan.endpoint_name,
             plan=plan,
@@ -57,3 +65,4 @@ def build_multi_model_endpoints(
         )
         for plan in plans
     ]
+    return Fleet(endpoints, roles)
