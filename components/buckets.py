@@ -1,26 +1,65 @@
-"""S3 buckets the platform keeps data in: private, versioned, KMS-encrypted, TLS-only."""
+"""S3 buckets the platform keeps data in: private, versioned, KMS-encrypted, TLS-only, expiring."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.iam_documents import Principal, Statement, render_output
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Objects under ``prefix`` are deleted ``days`` after creation (e.g. captured requests)."""
+
+    prefix: str
+    days: int
+
+
+def tls_only_statements(bucket_arn: str) -> list[Statement]:
+    return [
+        Statement(
+            "DenyInsecureTransport",
+            ("s3:*",),
+            (bucket_arn, f"{bucket_arn}/*"),
+            effect="Deny",
+            principal=Principal.anyone(),
+            conditions={"Bool": {"aws:SecureTransport": "false"}},
+        )
+    ]
 
 
 class SecureBucket(PlatformComponent):
+    """A bucket with public access blocked, versioning, SSE-KMS and a TLS-only policy.
+
+    Old versions expire after ``noncurrent_version_days``; ``expiries`` delete current objects
+    under a prefix after some days. ``protect`` (prod): protected and retained on delete, and
+    never force-destroyed.
+    """
+
     TYPE = "mlplat:buckets:SecureBucket"
 
-    def __init__(self, name: str, *, kms_key_arn: pulumi.Input[str], protect: bool, opts=None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        kms_key_arn: pulumi.Input[str],
+        protect: bool,
+        noncurrent_version_days: int = 30,
+        expiries: tuple[Expiry, ...] = (),
+        opts=None,
+    ) -> None:
         super().__init__(name, opts=opts)
         stateful = self.child_opts(protect=protect, retain_on_delete=protect)
         self.bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=not protect, opts=stateful)
         self._block_public_access()
-        self._enable_versioning()
+        versioning = self._enable_versioning()
         self._encrypt(kms_key_arn)
         self._require_tls()
+        self._expire(versioning, noncurrent_version_days, expiries)
         self.name_output: pulumi.Output[str] = self.bucket.bucket
         self.arn: pulumi.Output[str] = self.bucket.arn
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
@@ -36,8 +75,8 @@ class SecureBucket(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _enable_versioning(self) -> None:
-        aws.s3.BucketVersioning(
+    def _enable_versioning(self) -> aws.s3.BucketVersioning:
+        return aws.s3.BucketVersioning(
             f"{self.name}-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
@@ -61,21 +100,36 @@ class SecureBucket(PlatformComponent):
         )
 
     def _require_tls(self) -> None:
-        policy = self.bucket.arn.apply(
-            lambda arn: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [arn, f"{arn}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                }
-            )
+        policy = render_output(tls_only_statements, self.bucket.arn)
+        aws.s3.BucketPolicy(
+            f"{self.name}-tls-only", bucket=self.bucket.id, policy=policy, opts=self.child_opts()
         )
-        aws.s3.BucketPolicy(f"{self.name}-tls-only", bucket=self.bucket.id, policy=policy, opts=self.child_opts())
+
+    def _expire(
+        self, versioning, noncurrent_version_days: int, expiries: tuple[Expiry, ...]
+    ) -> None:
+        rules = [
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {},
+                "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ]
+        rules += [
+            {
+                "id": f"expire-{expiry.prefix.strip('/').replace('/', '-')}",
+                "status": "Enabled",
+                "filter": {"prefix": expiry.prefix},
+                "expiration": {"days": expiry.days},
+            }
+            for expiry in expiries
+        ]
+        # AWS rejects lifecycle rules on versions until versioning is configured.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{self.name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=rules,
+            opts=self.child_opts(depends_on=[versioning]),
+        )

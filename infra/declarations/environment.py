@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AliasGenerator, ConfigDict, Field
+from pydantic import AfterValidator, AliasGenerator, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
@@ -79,7 +79,24 @@ class NodeGroupSettings(Settings):
     instance_types: tuple[str, ...] = Field(min_length=1)
     min_size: int = Field(default=0, ge=0)
     max_size: int = Field(default=3, ge=1)
-    desired_size: int = Field(default=1, ge=0)
+    desired_size: int = Field(default=1, ge=0, description="Initial size only; the autoscaler owns it.")
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> NodeGroupSettings:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"sizes must satisfy min_size ({self.min_size}) <= desired_size ({self.desired_size})"
+                f" <= max_size ({self.max_size})"
+            )
+        return self
+
+
+class AddonSettings(Settings):
+    """Pinned Helm chart versions of the cluster add-ons (upgraded deliberately, never floating)."""
+
+    nvidia_device_plugin: str = "0.17.1"
+    cluster_autoscaler: str = "9.46.6"
+    metrics_server: str = "3.12.2"
 
 
 class ClusterSettings(Settings):
@@ -94,6 +111,33 @@ class ClusterSettings(Settings):
     spot_nodes: NodeGroupSettings = NodeGroupSettings(
         instance_types=("m6i.xlarge", "m6a.xlarge", "m5.xlarge"), min_size=0, max_size=6
     )
+    addons: AddonSettings = AddonSettings()
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _minor_version(cls, value: str) -> str:
+        if not re.fullmatch(r"1\.\d{2}", value):
+            raise ValueError(f"{value!r} is not a Kubernetes minor version such as '1.33'")
+        return value
+
+    @field_validator("spot_nodes")
+    @classmethod
+    def _diverse_spot(cls, value: NodeGroupSettings) -> NodeGroupSettings:
+        # Spot capacity is reclaimed per instance pool; several interchangeable types keep it available.
+        if len(set(value.instance_types)) < 3:
+            raise ValueError("spot node groups need at least three distinct instance types")
+        return value
+
+    @field_validator("gpu_nodes")
+    @classmethod
+    def _gpu_instances(cls, value: NodeGroupSettings) -> NodeGroupSettings:
+        from infra.catalog import EC2_INSTANCE_TYPES
+
+        for instance_type in value.instance_types:
+            known = EC2_INSTANCE_TYPES.get(instance_type)
+            if known is None or not known.has_gpu:
+                raise ValueError(f"{instance_type!r} is not a known GPU instance type")
+        return value
 
 
 class ServingSettings(Settings):
@@ -103,11 +147,31 @@ class ServingSettings(Settings):
     triton_version: str = "24.09"
 
 
+class TableCapacity(Settings):
+    """Provisioned DynamoDB capacity, scaled by Application Auto Scaling between the bounds."""
+
+    min_read: int = Field(default=5, ge=1)
+    max_read: int = Field(default=100, ge=1)
+    min_write: int = Field(default=5, ge=1)
+    max_write: int = Field(default=100, ge=1)
+    target_utilization_percent: int = Field(default=70, ge=20, le=90)
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> TableCapacity:
+        for kind in ("read", "write"):
+            low, high = getattr(self, f"min_{kind}"), getattr(self, f"max_{kind}")
+            if low > high:
+                raise ValueError(f"min_{kind} ({low}) must be <= max_{kind} ({high})")
+        return self
+
+
 class DataSettings(Settings):
     prediction_shards: int = Field(default=8, ge=1, le=256)
     prediction_ttl_days: int = Field(default=30, ge=1)
     capture_retention_days: int = Field(default=30, ge=1)
     noncurrent_version_days: int = Field(default=30, ge=1)
+    # None: on-demand (PAY_PER_REQUEST) tables; set it for provisioned capacity with autoscaling.
+    provisioned_capacity: TableCapacity | None = None
 
 
 class BudgetSettings(Settings):

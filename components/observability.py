@@ -1,0 +1,303 @@
+"""One CloudWatch dashboard per environment, and alarms for every SageMaker endpoint.
+
+For each endpoint (dimensions ``EndpointName`` + ``VariantName``, as SageMaker publishes them):
+
+- ``AWS/SageMaker``: Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency and
+  OverheadLatency (p50, p99; microseconds), and the multi-model metrics LoadedModelCount,
+  ModelCacheHit (its Average is the hit ratio), ModelLoadingWaitTime, ModelUnloadingTime;
+- ``/aws/sagemaker/Endpoints``: CPUUtilization, MemoryUtilization, GPUUtilization;
+- instances: CloudWatch has no instance-count metric for endpoints. The current count is
+  ``Invocations / InvocationsPerInstance`` (SageMaker counts 1/instances per request in the latter),
+  drawn against the autoscaler's bounds (min/max), between which it sets the desired count.
+
+With a cluster name, Container Insights' cluster metrics (``ContainerInsights``, ``ClusterName``).
+
+Alarms per endpoint, acting on the alerts topic: 5XX rate (metric math, percent of invocations),
+p99 ModelLatency, and the cache hit ratio falling (models evicted and reloaded too often).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import PlatformComponent
+from components.dashboard_body import (
+    Dashboard,
+    Expression,
+    HorizontalAnnotation,
+    Metric,
+    MetricWidget,
+    TextWidget,
+)
+from infra.tagging import Ownership
+
+SAGEMAKER = "AWS/SageMaker"
+ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
+CONTAINER_INSIGHTS = "ContainerInsights"
+
+
+@dataclass(frozen=True)
+class MonitoredEndpoint:
+    name: str
+    variant: str
+    team: str
+    min_instances: int
+    max_instances: int
+
+    @property
+    def dimensions(self) -> tuple[tuple[str, str], ...]:
+        return (("EndpointName", self.name), ("VariantName", self.variant))
+
+    def metric(self, name: str, stat: str, *, namespace: str = SAGEMAKER, **options) -> Metric:
+        return Metric(namespace, name, self.dimensions, stat=stat, **options)
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Defaults: 1% of invocations failing with 5XX, p99 model latency over one second, and a
+    cache hit ratio under 80% (models evicted and reloaded), each over three 5-minute periods."""
+
+    error_rate_percent: float = 1.0
+    p99_model_latency_us: float = 1_000_000
+    min_cache_hit_ratio: float = 0.8
+    period_seconds: int = 300
+    evaluation_periods: int = 3
+
+
+def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
+    e = endpoint
+    return [
+        TextWidget(f"## {e.name} (variant `{e.variant}`, team {e.team})"),
+        MetricWidget(
+            "Invocations and errors",
+            region,
+            stat="Sum",
+            metrics=(
+                e.metric("Invocations", "Sum"),
+                e.metric("Invocation4XXErrors", "Sum"),
+                e.metric("Invocation5XXErrors", "Sum"),
+            ),
+        ),
+        MetricWidget(
+            "Latency (microseconds)",
+            region,
+            metrics=tuple(
+                e.metric(name, stat, label=f"{name} {stat}")
+                for name in ("ModelLatency", "OverheadLatency")
+                for stat in ("p50", "p99")
+            ),
+        ),
+        MetricWidget(
+            "Utilisation (%)",
+            region,
+            metrics=tuple(
+                e.metric(name, "Average", namespace=ENDPOINT_INSTANCES)
+                for name in ("CPUUtilization", "MemoryUtilization", "GPUUtilization")
+            ),
+        ),
+        MetricWidget(
+            "Loaded models and cache hit ratio",
+            region,
+            metrics=(
+                e.metric("LoadedModelCount", "Maximum"),
+                e.metric("ModelCacheHit", "Average", label="cache hit ratio", y_axis="right"),
+            ),
+        ),
+        MetricWidget(
+            "Model loading and unloading (ms)",
+            region,
+            metrics=(
+                e.metric("ModelLoadingWaitTime", "Average"),
+                e.metric("ModelUnloadingTime", "Average"),
+            ),
+        ),
+        MetricWidget(
+            "Instances: current vs autoscaling bounds",
+            region,
+            stat="Sum",
+            metrics=(
+                e.metric("Invocations", "Sum", id="inv", visible=False),
+                e.metric("InvocationsPerInstance", "Sum", id="ipi", visible=False),
+                Expression("IF(ipi > 0, inv / ipi, 0)", "current instances", "instances"),
+            ),
+            annotations=(
+                HorizontalAnnotation(e.min_instances, "autoscaling min"),
+                HorizontalAnnotation(e.max_instances, "autoscaling max"),
+            ),
+        ),
+    ]
+
+
+def cluster_widgets(cluster_name: str, region: str) -> list:
+    dims = (("ClusterName", cluster_name),)
+    return [
+        TextWidget(f"## EKS cluster {cluster_name} (Container Insights)"),
+        MetricWidget(
+            "Node utilisation (%)",
+            region,
+            metrics=(
+                Metric(CONTAINER_INSIGHTS, "node_cpu_utilization", dims, stat="Average"),
+                Metric(CONTAINER_INSIGHTS, "node_memory_utilization", dims, stat="Average"),
+            ),
+        ),
+        MetricWidget(
+            "Nodes",
+            region,
+            metrics=(
+                Metric(CONTAINER_INSIGHTS, "cluster_node_count", dims, stat="Average"),
+                Metric(CONTAINER_INSIGHTS, "cluster_failed_node_count", dims, stat="Average"),
+            ),
+        ),
+        MetricWidget(
+            "Pods",
+            region,
+            metrics=(
+                Metric(CONTAINER_INSIGHTS, "pod_cpu_utilization", dims, stat="Average"),
+                Metric(CONTAINER_INSIGHTS, "pod_memory_utilization", dims, stat="Average"),
+                Metric(CONTAINER_INSIGHTS, "pod_number_of_container_restarts", dims, stat="Sum"),
+            ),
+        ),
+    ]
+
+
+def dashboard(
+    endpoints: Sequence[MonitoredEndpoint], region: str, cluster_name: str | None
+) -> Dashboard:
+    widgets: list = []
+    for endpoint in endpoints:
+        widgets += endpoint_widgets(endpoint, region)
+    if cluster_name:
+        widgets += cluster_widgets(cluster_name, region)
+    if not widgets:
+        widgets.append(TextWidget("No endpoints or cluster in this environment yet."))
+    return Dashboard(tuple(widgets))
+
+
+class Observability(PlatformComponent):
+    """The environment's dashboard (``mlplat-<env>``) and per-endpoint alarms.
+
+    ``endpoints``: what the serving layer created; ``cluster_name``: set when the EKS cluster
+    has Container Insights on. Attributes: ``dashboard``, ``alarms`` (by endpoint name).
+    """
+
+    TYPE = "mlplat:observability:Observability"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        region: str,
+        endpoints: Sequence[MonitoredEndpoint],
+        alarm_topic_arn: pulumi.Input[str],
+        cluster_name: str | None = None,
+        thresholds: AlarmThresholds = AlarmThresholds(),
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, opts=opts)
+        body = dashboard(endpoints, region, cluster_name).to_json()
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=self.child_opts()
+        )
+        self.alarms = {
+            endpoint.name: EndpointAlarms(
+                f"{endpoint.name}-alarms",
+                endpoint=endpoint,
+                topic_arn=alarm_topic_arn,
+                thresholds=thresholds,
+                opts=self.child_opts(),
+            )
+            for endpoint in endpoints
+        }
+        self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
+
+
+class EndpointAlarms(PlatformComponent):
+    """The three alarms of one endpoint, owned (and tagged) by its team."""
+
+    TYPE = "mlplat:observability:EndpointAlarms"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        endpoint: MonitoredEndpoint,
+        topic_arn,
+        thresholds: AlarmThresholds,
+        opts=None,
+    ) -> None:
+        super().__init__(name, owner=Ownership(team=endpoint.team), opts=opts)
+        t, e = thresholds, endpoint
+        common = {
+            "evaluation_periods": t.evaluation_periods,
+            "alarm_actions": [topic_arn],
+            "ok_actions": [topic_arn],
+            "treat_missing_data": "notBreaching",  # no traffic is not an outage
+        }
+        dimensions = dict(e.dimensions)
+        self.error_rate = aws.cloudwatch.MetricAlarm(
+            f"{e.name}-5xx-rate",
+            name=f"{e.name}-5xx-rate",
+            alarm_description=f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX.",
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.error_rate_percent,
+            metric_queries=[
+                _query("errors", e, "Invocation5XXErrors", t.period_seconds),
+                _query("invocations", e, "Invocations", t.period_seconds),
+                {
+                    "id": "rate",
+                    "expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
+                    "label": "5XX rate (%)",
+                    "return_data": True,
+                },
+            ],
+            **common,
+            opts=self.child_opts(),
+        )
+        self.latency = aws.cloudwatch.MetricAlarm(
+            f"{e.name}-p99-latency",
+            name=f"{e.name}-p99-latency",
+            alarm_description=f"{e.name}'s p99 ModelLatency is above {t.p99_model_latency_us:.0f} us.",
+            namespace=SAGEMAKER,
+            metric_name="ModelLatency",
+            dimensions=dimensions,
+            extended_statistic="p99",
+            period=t.period_seconds,
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.p99_model_latency_us,
+            **common,
+            opts=self.child_opts(),
+        )
+        self.cache_hit = aws.cloudwatch.MetricAlarm(
+            f"{e.name}-cache-hit-ratio",
+            name=f"{e.name}-cache-hit-ratio",
+            alarm_description=f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: "
+            "models are evicted and reloaded; add memory or instances, or split the endpoint.",
+            namespace=SAGEMAKER,
+            metric_name="ModelCacheHit",
+            dimensions=dimensions,
+            statistic="Average",
+            period=t.period_seconds,
+            comparison_operator="LessThanThreshold",
+            threshold=t.min_cache_hit_ratio,
+            **common,
+            opts=self.child_opts(),
+        )
+        self.register_outputs({})
+
+
+def _query(query_id: str, endpoint: MonitoredEndpoint, metric: str, period: int) -> dict:
+    return {
+        "id": query_id,
+        "return_data": False,
+        "metric": {
+            "namespace": SAGEMAKER,
+            "metric_name": metric,
+            "dimensions": dict(endpoint.dimensions),
+            "period": period,
+            "stat": "Sum",
+        },
+    }
