@@ -6,6 +6,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import Expiry, SecureBucket
+from components.cluster import EksCluster
+from components.cluster_addons import ClusterAddons
+from components.eks_model import EksModel
+from components.network import Network
+from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.encryption import PlatformKey
@@ -43,7 +48,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
     )
 
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
-    endpoints = build_multi_model_endpoints(
+    serving = build_multi_model_endpoints(
         spec,
         account=account,
         kms_key_arn=key.arn,
@@ -55,6 +60,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
             name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
         ),
     )
+    endpoints = serving.endpoints
 
     # --- identity: persona roles and the CI deployer ------------------------------------------
     identity = PlatformIdentity(
@@ -69,8 +75,61 @@ def build_platform(spec: EnvironmentSpec) -> None:
             kms_key_arn=key.arn,
         ),
         # Each team's SageMaker execution role, which its ML engineers may pass in non-prod.
-        execution_role_arns={e.plan.team: e.model.execution_role_arn for e in endpoints},
+        execution_role_arns={team: role.arn for team, role in serving.roles.items()},
     )
+
+    # --- network: VPC, subnets, NAT, private endpoints ----------------------------------------
+    network = Network(
+        f"mlplat-{env}",
+        settings=spec.settings.network,
+        region=spec.settings.region,
+        zones=aws.get_availability_zones(state="available").names,
+    )
+
+    # --- compute: EKS cluster, add-ons, team tenancy, models served on EKS ----------------------
+    cluster_admins, access_grants = access_plan(
+        PersonaArns(
+            ci_deployer=identity.ci_deployer,
+            platform_admin=identity.platform_admin,
+            auditor=identity.auditor,
+            ml_engineer=identity.ml_engineer,
+            data_scientist=identity.data_scientist,
+        ),
+        production=spec.is_production,
+    )
+    cluster = EksCluster(
+        f"mlplat-{env}",
+        settings=spec.settings.cluster,
+        production=spec.is_production,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        public_subnet_ids=network.public_subnet_ids,
+        admin_principal_arns=cluster_admins,
+        account=account,
+    )
+    ClusterAccess(f"mlplat-{env}-access", cluster_name=cluster.name_output, grants=access_grants)
+    ClusterAddons(
+        f"mlplat-{env}-addons",
+        cluster=cluster,
+        settings=spec.settings.cluster,
+        region=spec.settings.region,
+        account=account,
+    )
+    tenancies = {
+        team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
+        for team in spec.teams
+    }
+    for model in spec.models_served_by("eks"):
+        EksModel(
+            f"mlplat-{env}-{model.name}",
+            model=model,
+            namespace=tenancies[model.team].namespace_output,
+            cluster=cluster,
+            artifacts_bucket=artifacts.name_output,
+            artifacts_bucket_arn=artifacts.arn,
+            kms_key_arn=key.arn,
+            region=spec.settings.region,
+        )
 
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
