@@ -86,7 +86,9 @@ def _print_table(violations: list[Violation], subject: str) -> None:
     order = {"mandatory": 0, "remediate": 1, "advisory": 2}
     for v in sorted(violations, key=lambda v: (order.get(v.enforcement, 3), v.policy, v.urn)):
         style = _LEVEL_STYLE.get(v.enforcement, "")
-        resource = v.urn.rsplit("::", 2)[-2].rsplit("$", 1)[-1] + "::" + v.urn.rsplit("::", 1)[-1]
+        # "<Type> <name>" from urn:pulumi:<stack>::<project>::<parent$...$type>::<name>
+        _, _, qualified_type, name = v.urn.split("::", 3) if v.urn.count("::") >= 3 else ("",) * 4
+        resource = f"{qualified_type.rsplit(':', 1)[-1]} {name}".strip() or v.urn
         table.add_row(
             f"[{style}]{v.enforcement}[/]" if style else v.enforcement,
             v.severity,

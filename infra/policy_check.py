@@ -28,13 +28,18 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.deserialize import (
+    SPECIAL_SECRET_SIG,
+    SPECIAL_SIG_KEY,
+    deserialize_properties,
+)
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policies.framework import effective_enforcement
 
 EXPORT_VERSION = 3
 STACK_TYPE = "pulumi:pulumi:Stack"
+ENCRYPTED_SECRET = "[secret]"
 
 # Pack config as `pulumi preview --policy-pack-config` takes it:
 # {"<policy>": "<level>" | {"enforcementLevel": "<level>", "<property>": value, ...}}
@@ -129,13 +134,14 @@ class _Graph:
     @staticmethod
     def inputs(entry: Mapping[str, Any]) -> Mapping[str, Any]:
         # Deserialized and wrapped exactly as the Analyzer does, so rules meet the same types.
-        return unknown_checking_proxy(deserialize_properties(dict(entry.get("inputs") or {})))
+        inputs = _wire_secrets(dict(entry.get("inputs") or {}))
+        return unknown_checking_proxy(deserialize_properties(inputs))
 
     @staticmethod
     def state(entry: Mapping[str, Any]) -> Mapping[str, Any]:
         """What a stack validation sees: the outputs (inputs where none were recorded)."""
         merged = {**(entry.get("inputs") or {}), **(entry.get("outputs") or {})}
-        return unknown_checking_proxy(deserialize_properties(merged))
+        return unknown_checking_proxy(deserialize_properties(_wire_secrets(merged)))
 
     def resource_args(
         self, entry: Mapping[str, Any], config: Mapping[str, Any] | None
@@ -177,6 +183,24 @@ class _Graph:
                 for prop, urns in (entry.get("propertyDependencies") or {}).items()
             }
         return list(resources.values())
+
+
+def _wire_secrets(value: Any) -> Any:
+    """Secrets as the engine sends them to an analyzer ({sig, "value"}), from the export's form.
+
+    `pulumi stack export --show-secrets` writes {sig, "plaintext": <JSON text>}; a plain export
+    writes {sig, "ciphertext"}, which only the stack's secrets provider can read, so its value
+    is a placeholder.
+    """
+    if isinstance(value, list):
+        return [_wire_secrets(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG and "value" not in value:
+        plaintext = value.get("plaintext")
+        secret = json.loads(plaintext) if plaintext is not None else ENCRYPTED_SECRET
+        return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": secret}
+    return {k: _wire_secrets(v) for k, v in value.items()}
 
 
 def _policy_config(policy: Policy, config: PackConfig) -> tuple[EnforcementLevel | None, dict]:

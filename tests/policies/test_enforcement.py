@@ -163,3 +163,13 @@ def test_cli_rejects_bad_input(tmp_path):
     result = runner.invoke(policy_app, ["check", "--file", str(bad)])
     assert result.exit_code == 2 and "version 3" in result.output
     assert runner.invoke(policy_app, ["check"]).exit_code == 2
+
+
+def test_export_secrets_are_read_as_the_engine_sends_them():
+    sig, secret = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+    shown = changed(
+        table(), "pointInTimeRecovery", {sig: secret, "plaintext": json.dumps({"enabled": False})}
+    )
+    assert levels(shown) == {"dynamodb-pitr": "mandatory"}
+    hidden = changed(kms_key(), "description", {sig: secret, "ciphertext": "AAABAM..."})
+    assert levels(hidden) == {}

@@ -48,12 +48,19 @@ def _read_port(process: subprocess.Popen, deadline: float) -> int:
 
 @pytest.fixture(scope="module")
 def analyzer():
-    env = {**os.environ, "PULUMI_PROJECT": "mlplat", "PULUMI_STACK": "prod",
-           "PULUMI_DRY_RUN": "true"}
+    env = {
+        **os.environ,
+        "PULUMI_PROJECT": "mlplat",
+        "PULUMI_STACK": "prod",
+        "PULUMI_DRY_RUN": "true",
+    }
     # The engine address the CLI passes; this pulumi_policy version does not dial it.
     process = subprocess.Popen(
-        [sys.executable, str(PACK_DIR), "127.0.0.1:1"], cwd=PACK_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, str(PACK_DIR), "127.0.0.1:1"],
+        cwd=PACK_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     channel = None
     try:
@@ -64,7 +71,8 @@ def analyzer():
     except Exception:
         process.kill()
         _, stderr = process.communicate(timeout=10)
-        raise RuntimeError(f"policy pack failed: {stderr.decode(errors='replace')[-2000:]}")
+        tail = stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"policy pack failed: {tail}") from None
     finally:
         if channel is not None:
             channel.close()
@@ -82,7 +90,10 @@ def _struct(props: dict) -> struct_pb2.Struct:
 def _analyze(stub, entry: dict) -> list:
     name = entry["urn"].rsplit("::", 1)[-1]
     request = analyzer_pb2.AnalyzeRequest(
-        type=entry["type"], properties=_struct(entry["inputs"]), urn=entry["urn"], name=name,
+        type=entry["type"],
+        properties=_struct(entry["inputs"]),
+        urn=entry["urn"],
+        name=name,
         options=analyzer_pb2.AnalyzerResourceOptions(protect=entry["protect"]),
     )
     return list(stub.Analyze(request, timeout=RPC_SECONDS).diagnostics)
@@ -91,7 +102,9 @@ def _analyze(stub, entry: dict) -> list:
 def _analyze_stack(stub, entries: list[dict]) -> list:
     resources = [
         analyzer_pb2.AnalyzerResource(
-            type=e["type"], properties=_struct(e["outputs"]), urn=e["urn"],
+            type=e["type"],
+            properties=_struct(e["outputs"]),
+            urn=e["urn"],
             name=e["urn"].rsplit("::", 1)[-1],
             options=analyzer_pb2.AnalyzerResourceOptions(protect=e["protect"]),
             propertyDependencies={
@@ -123,9 +136,7 @@ def test_get_analyzer_info_lists_every_rule(analyzer):
 
 def test_analyze_reports_violations_with_the_environments_level(analyzer):
     unrotated = changed(kms_key(), "enableKeyRotation", False)
-    assert _by_policy(_analyze(analyzer, unrotated)) == {
-        "kms-key-rotation": analyzer_pb2.MANDATORY
-    }
+    assert _by_policy(_analyze(analyzer, unrotated)) == {"kms-key-rotation": analyzer_pb2.MANDATORY}
     assert _by_policy(_analyze(analyzer, in_stack(unrotated, "dev"))) == {
         "kms-key-rotation": analyzer_pb2.ADVISORY
     }
@@ -138,8 +149,7 @@ def test_analyze_passes_a_compliant_resource(analyzer):
 
 def test_analyze_stack_relates_buckets_to_their_configurations(analyzer):
     compliant = bucket_stack()
-    assert [d for d in _analyze_stack(analyzer, compliant)
-            if d.policyName.startswith("s3-")] == []
+    assert [d for d in _analyze_stack(analyzer, compliant) if d.policyName.startswith("s3-")] == []
     bucket, _, versioning, encryption = compliant
     diagnostics = _analyze_stack(analyzer, [bucket, versioning, encryption])  # no access block
     assert _by_policy(diagnostics)["s3-public-access-block"] == analyzer_pb2.MANDATORY
@@ -150,8 +160,14 @@ def test_analyze_stack_relates_buckets_to_their_configurations(analyzer):
 def test_configure_tunes_a_rule(analyzer):
     old = changed(table(), "deletionProtectionEnabled", False)
     assert "dynamodb-deletion-protection" in _by_policy(_analyze(analyzer, old))
-    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
-        "dynamodb-deletion-protection": analyzer_pb2.PolicyConfig(
-            enforcementLevel=analyzer_pb2.DISABLED),
-    }), timeout=RPC_SECONDS)
+    analyzer.Configure(
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={
+                "dynamodb-deletion-protection": analyzer_pb2.PolicyConfig(
+                    enforcementLevel=analyzer_pb2.DISABLED
+                ),
+            }
+        ),
+        timeout=RPC_SECONDS,
+    )
     assert "dynamodb-deletion-protection" not in _by_policy(_analyze(analyzer, old))
