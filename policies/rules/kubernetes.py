@@ -87,7 +87,7 @@ _TEAMS = {
         "type": "array",
         "items": {"type": "string"},
         "description": "Namespace label keys that mark a namespace as a team's.",
-        "default": ["mlplat.io/team", "mlplat/team", "team"],
+        "default": ["mlplat.io/team"],
     }
 }
 QUOTA_CPU_KEYS = ("cpu", "requests.cpu", "limits.cpu")

@@ -20,9 +20,21 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
-from policy_cases import bucket_stack, changed, in_stack, kms_key, table
+from policy_cases import (
+    bucket_stack,
+    budget,
+    changed,
+    document,
+    endpoint_stack,
+    export,
+    in_stack,
+    kms_key,
+    role,
+    table,
+)
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from infra.policy_check import check
 from policies.registry import all_policies
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -155,6 +167,52 @@ def test_analyze_stack_relates_buckets_to_their_configurations(analyzer):
     assert _by_policy(diagnostics)["s3-public-access-block"] == analyzer_pb2.MANDATORY
     violation = next(d for d in diagnostics if d.policyName == "s3-public-access-block")
     assert violation.urn == bucket["urn"]
+
+
+def _mixed_stack(stack: str) -> list[dict]:
+    bucket, _, versioning, encryption = bucket_stack()
+    config, endpoint, target, _ = endpoint_stack()
+    open_trust = document(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    )
+    entries = [
+        changed(kms_key(), "enableKeyRotation", False),
+        changed(table(), "pointInTimeRecovery.enabled", False),
+        changed(role(), "assumeRolePolicy", open_trust),
+        bucket,
+        versioning,
+        encryption,  # no public access block
+        config,
+        endpoint,
+        target,  # no scaling policy
+        budget(),
+    ]
+    return [in_stack(e, stack) for e in entries]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_the_engine_and_the_offline_runner_agree(analyzer, stack):
+    entries = export(*_mixed_stack(stack), stack=stack)["deployment"]["resources"]
+    served = set()
+    for entry in entries:
+        for d in _analyze(analyzer, {**entry, "protect": entry.get("protect", False)}):
+            served.add((d.policyName, d.urn or entry["urn"], d.enforcementLevel))
+    stack_entries = [{"propertyDependencies": {}, "protect": False, **e} for e in entries]
+    for d in _analyze_stack(analyzer, stack_entries):
+        served.add((d.policyName, d.urn, d.enforcementLevel))
+    levels = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY}
+    offline = {
+        (v.policy, v.urn, levels[v.enforcement])
+        for v in check(export(*_mixed_stack(stack), stack=stack))
+    }
+    assert served == offline
+    assert {name for name, _, _ in served} >= {
+        "kms-key-rotation",
+        "dynamodb-pitr",
+        "iam-no-wildcard-principal",
+        "s3-public-access-block",
+        "sagemaker-variant-autoscaling",
+    }
 
 
 def test_configure_tunes_a_rule(analyzer):
