@@ -167,8 +167,10 @@ class CostControls(PlatformComponent):
         return aws.cloudwatch.MetricAlarm(
             f"{self.name}-estimated-charges",
             name=f"{self.name}-estimated-charges",
-            alarm_description=f"Estimated charges this month exceed the {self._spec.name.value} budget "
-            f"({limit} USD); EstimatedCharges covers the whole account.",
+            alarm_description=(
+                f"Estimated charges this month exceed the {self._spec.name.value} budget "
+                f"({limit} USD); EstimatedCharges covers the whole account."
+            ),
             namespace="AWS/Billing",
             metric_name="EstimatedCharges",
             dimensions={"Currency": "USD"},

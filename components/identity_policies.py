@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.cost_controls import BILLING_REGION
 from components.iam_documents import Statement
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
@@ -45,12 +46,8 @@ _SAGEMAKER_READ = (
     "sagemaker:DescribeEndpoint",
     "sagemaker:ListTags",
 )
-_REGISTRY_READ = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:DescribeTable",
-)
+# Item reads: each takes the dynamodb:LeadingKeys condition (DescribeTable does not).
+_REGISTRY_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 _REGISTRY_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
@@ -329,17 +326,19 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "kms:ScheduleKeyDeletion",
                 "kms:ListResourceTags",
                 "kms:UntagResource",
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:UpdateAlias",
             ),
             (f"arn:aws:kms:*:{account}:key/*",),
             conditions=env_resource_tag,
         ),
+        # Alias changes are authorised on the alias and on the key it points to (no tag on
+        # an alias, so no tag condition here).
         Statement(
             f"{sid_prefix}KeyAliases",
             ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
-            (f"arn:aws:kms:*:{account}:alias/mlplat-{scope.environment}*",),
+            (
+                f"arn:aws:kms:*:{account}:alias/mlplat-{scope.environment}*",
+                f"arn:aws:kms:*:{account}:key/*",
+            ),
         ),
         Statement(
             f"{sid_prefix}Roles",
@@ -441,12 +440,18 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "sns:GetTopicAttributes",
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
-                "sns:GetSubscriptionAttributes",
                 "sns:TagResource",
                 "sns:ListTagsForResource",
             ),
             (f"arn:aws:sns:*:{account}:{prefix}*",),
+        ),
+        # Subscriptions are authorised without a resource (the service authorisation reference
+        # lists "*" for these two).
+        Statement(
+            f"{sid_prefix}Subscriptions",
+            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes"),
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": (region, BILLING_REGION)}},
         ),
         Statement(
             f"{sid_prefix}Budgets",

@@ -241,7 +241,9 @@ class EndpointAlarms(PlatformComponent):
         self.error_rate = aws.cloudwatch.MetricAlarm(
             f"{e.name}-5xx-rate",
             name=f"{e.name}-5xx-rate",
-            alarm_description=f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX.",
+            alarm_description=(
+                f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX."
+            ),
             comparison_operator="GreaterThanThreshold",
             threshold=t.error_rate_percent,
             metric_queries=[
@@ -260,7 +262,7 @@ class EndpointAlarms(PlatformComponent):
         self.latency = aws.cloudwatch.MetricAlarm(
             f"{e.name}-p99-latency",
             name=f"{e.name}-p99-latency",
-            alarm_description=f"{e.name}'s p99 ModelLatency is above {t.p99_model_latency_us:.0f} us.",
+            alarm_description=f"{e.name}'s p99 ModelLatency is over {t.p99_model_latency_us:.0f}us.",
             namespace=SAGEMAKER,
             metric_name="ModelLatency",
             dimensions=dimensions,
@@ -274,8 +276,10 @@ class EndpointAlarms(PlatformComponent):
         self.cache_hit = aws.cloudwatch.MetricAlarm(
             f"{e.name}-cache-hit-ratio",
             name=f"{e.name}-cache-hit-ratio",
-            alarm_description=f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: "
-            "models are evicted and reloaded; add memory or instances, or split the endpoint.",
+            alarm_description=(
+                f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
+                "evicted and reloaded; add memory or instances, or split the endpoint."
+            ),
             namespace=SAGEMAKER,
             metric_name="ModelCacheHit",
             dimensions=dimensions,

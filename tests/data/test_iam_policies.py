@@ -1,0 +1,276 @@
+"""Every IAM document in every stack's export: no admin wildcard, scoped trust, team isolation,
+and parliament's linter finding nothing at error level."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import warnings
+from fnmatch import fnmatchcase
+
+import pytest
+
+from components.iam_documents import Principal, Statement, render
+from components.identity_policies import RESOURCE_LESS_ACTIONS
+from infra.loader import read_stack_config, settings_data
+from tests.data.conftest import STACKS, resources
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
+    from parliament import analyze_policy_string, enhance_finding
+
+ERROR_SEVERITIES = {"CRITICAL", "HIGH"}
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _role(export: dict, name: str) -> dict:
+    return next(
+        r for r in resources(export, "aws:iam/role:Role") if r["inputs"].get("name") == name
+    )
+
+
+def _role_policies(export: dict, role_name: str) -> list[dict]:
+    return [
+        s
+        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
+        if r["inputs"]["role"] == role_name
+        for s in _as_list(json.loads(r["inputs"]["policy"])["Statement"])
+    ]
+
+
+def _matches(pattern: str, arn: str) -> bool:
+    # IAM resource wildcards: * any run of characters, ? one character (fnmatch's [] never occur).
+    return fnmatchcase(arn, pattern)
+
+
+def test_the_exports_hold_documents_of_every_kind(all_policy_documents):
+    kinds = {(doc.stack, doc.kind) for doc in all_policy_documents}
+    assert kinds == {
+        (stack, kind) for stack in STACKS for kind in ("identity", "trust", "resource")
+    }
+
+
+def test_no_document_allows_every_action_on_every_resource(all_policy_documents):
+    offenders = [
+        (doc.urn, s.get("Sid"))
+        for doc in all_policy_documents
+        for s in doc.statements
+        if s["Effect"] == "Allow"
+        and "*" in _as_list(s.get("Action", []))
+        and "*" in _as_list(s.get("Resource", ["*"]))
+    ]
+    assert offenders == []
+
+
+def test_a_statement_refuses_the_admin_wildcard():
+    with pytest.raises(ValueError, match="every action on every resource"):
+        Statement("Admin", ("*",), ("*",))
+
+
+def test_parliament_finds_no_error_level_problem(all_policy_documents):
+    errors = []
+    for doc in all_policy_documents:
+        for finding in analyze_policy_string(doc.text).findings:
+            finding = enhance_finding(finding)
+            # A trust policy has no Resource by definition; parliament lints identity policies.
+            if doc.kind == "trust" and "neither Resource nor NotResource" in str(finding.detail):
+                continue
+            if finding.severity in ERROR_SEVERITIES:
+                errors.append(
+                    (doc.urn.rsplit("::", 1)[-1], finding.issue, str(finding.detail)[:160])
+                )
+    assert errors == []
+
+
+def test_parliament_would_flag_a_malformed_statement():
+    # The linter is live: the same call reports a statement it cannot accept.
+    text = render([Statement("Bad", ("s3:GetObject",), ("arn:aws:s3:::bucket/*",))]).replace(
+        '"Effect": "Allow"', '"Effect": "Permit"'
+    )
+    findings = [enhance_finding(f) for f in analyze_policy_string(text).findings]
+    assert any(f.severity in ERROR_SEVERITIES for f in findings)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_ci_deployer_is_trusted_only_from_the_configured_repository_and_branch(exports, stack):
+    ci = settings_data(read_stack_config(stack))["ci"]
+    branch = ci.get("branch", "main")
+    export = exports[stack]
+    provider = resources(export, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert [p["inputs"]["url"] for p in provider] == [f"https://{GITHUB}"]
+    assert provider[0]["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
+
+    trust = json.loads(_role(export, f"mlplat-{stack}-ci-deployer")["inputs"]["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Federated": provider[0]["outputs"]["arn"]}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:sub": f"repo:{ci['githubRepository']}:ref:refs/heads/{branch}",
+        }
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_people_assume_roles_from_the_account_with_mfa(exports, stack):
+    export = exports[stack]
+    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
+    human = [
+        r
+        for r in resources(export, "aws:iam/role:Role")
+        if re.fullmatch(
+            rf"mlplat-{stack}-(.+-)?(platform-admin|ml-engineer|data-scientist|auditor)",
+            r["inputs"].get("name", ""),
+        )
+    ]
+    teams = importlib.import_module(f"stacks.{stack}").teams
+    assert len(human) == 2 + 2 * len(teams)  # admin, auditor, and two personas per team
+    for role in human:
+        (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+        assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+_WRITE_ACTION = re.compile(
+    r":(Create|Update|Delete|Put|Register|Deregister|Attach|Detach|Pass|Tag|Untag|Set|"
+    r"Modify|Add|Enable|Schedule|Subscribe|Unsubscribe)"
+)
+
+
+def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
+    export = exports["prod"]
+    writers = set()
+    for policy in resources(export, "aws:iam/rolePolicy:RolePolicy"):
+        role = policy["inputs"]["role"]
+        for s in _as_list(json.loads(policy["inputs"]["policy"])["Statement"]):
+            if s["Effect"] == "Allow" and any(
+                _WRITE_ACTION.search(a) for a in _as_list(s["Action"])
+            ):
+                writers.add(role)
+    human = {
+        w for w in writers if re.search(r"(platform-admin|ml-engineer|data-scientist|auditor)$", w)
+    }
+    assert human == set()
+    assert "mlplat-prod-ci-deployer" in writers
+    # In dev the same personas do write: the check above is not vacuous.
+    dev_writers = {
+        p["inputs"]["role"]
+        for p in resources(exports["dev"], "aws:iam/rolePolicy:RolePolicy")
+        for s in _as_list(json.loads(p["inputs"]["policy"])["Statement"])
+        if any(_WRITE_ACTION.search(a) for a in _as_list(s["Action"]))
+    }
+    assert {
+        "mlplat-dev-platform-admin",
+        "mlplat-dev-fraud-ml-engineer",
+        "mlplat-dev-fraud-data-scientist",
+    } <= dev_writers
+
+
+def test_no_role_gets_broad_managed_policies(exports):
+    attached = [
+        r["inputs"]["policyArn"]
+        for export in exports.values()
+        for r in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    ]
+    assert not [
+        a
+        for a in attached
+        if a.endswith(("/AdministratorAccess", "FullAccess", "/PowerUserAccess"))
+    ]
+
+
+def _team_resources(export: dict, stack: str) -> dict[str, list[str]]:
+    """ARNs (and S3 object ARNs under each team prefix) that belong to each team in the export."""
+    owned: dict[str, list[str]] = {}
+    buckets = {
+        r["inputs"]["bucket"] if "bucket" in r["inputs"] else r["outputs"]["bucket"]: r["outputs"][
+            "arn"
+        ]
+        for r in resources(export, "aws:s3/bucket:Bucket")
+    }
+    artifacts_arn = next(arn for name, arn in buckets.items() if "artifacts" in name)
+    for type_ in (
+        "aws:sagemaker/endpoint:Endpoint",
+        "aws:sagemaker/model:Model",
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        "aws:iam/role:Role",
+    ):
+        for r in resources(export, type_):
+            team = (r["inputs"].get("tags") or {}).get("mlplat:team")
+            if team:
+                owned.setdefault(team, []).append(r["outputs"]["arn"])
+    for team in list(owned):
+        owned[team].append(f"{artifacts_arn}/teams/{team}/endpoints/x/model.tar.gz")
+    return owned
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
+    export = exports[stack]
+    owned = _team_resources(export, stack)
+    models = {}
+    for r in resources(export, "aws:dynamodb/tableItem:TableItem"):
+        item = json.loads(r["inputs"]["item"])
+        models.setdefault(item["team"]["S"], set()).add(item["model"]["S"])
+    assert len(owned) >= 2, "a stack with two teams is needed to check isolation"
+    for team in owned:
+        others = [
+            arn
+            for other, arns in owned.items()
+            if other != team
+            for arn in arns
+            if f"-{team}-" not in arn
+        ]  # a role the team itself is named in is its own
+        other_models = set().union(*(m for t, m in models.items() if t != team))
+        for persona in ("ml-engineer", "data-scientist"):
+            statements = [
+                s
+                for s in _role_policies(export, f"mlplat-{stack}-{team}-{persona}")
+                if s["Effect"] == "Allow"
+            ]
+            assert statements
+            reached_own = False
+            for s in statements:
+                patterns = _as_list(s["Resource"])
+                if patterns == ["*"]:
+                    assert set(_as_list(s["Action"])) <= set(RESOURCE_LESS_ACTIONS), s["Sid"]
+                    continue
+                assert not [a for a in others for p in patterns if _matches(p, a)], (
+                    persona,
+                    s["Sid"],
+                )
+                reached_own |= any(_matches(p, a) for a in owned[team] for p in patterns)
+                for values in (s.get("Condition") or {}).values():
+                    leading = _as_list(values.get("dynamodb:LeadingKeys", []))
+                    assert not [
+                        m
+                        for m in other_models
+                        for v in leading
+                        if _matches(v, m) or _matches(v, f"{m}#0")
+                    ], (persona, s["Sid"])
+                if (
+                    s["Resource"]
+                    and "table/" in str(s["Resource"])
+                    and "dynamodb:" in str(s["Action"])
+                ):
+                    item_actions = [
+                        a for a in _as_list(s["Action"]) if not a.startswith("dynamodb:Describe")
+                    ]
+                    if item_actions:
+                        assert any("dynamodb:LeadingKeys" in v for v in s["Condition"].values()), s[
+                            "Sid"
+                        ]
+            assert reached_own, f"{persona} of {team} reaches none of its own resources"
+
+
+def test_principals_render_as_aws_expects():
+    assert Principal.account("123456789012").to_json() == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert Principal.anyone().to_json() == "*"
+    with pytest.raises(ValueError, match="duplicate"):
+        render([Statement("A", ("s3:GetObject",), ("arn:aws:s3:::b/*",))] * 2)
