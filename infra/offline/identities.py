@@ -12,6 +12,7 @@ template, and extra outputs. Types without a row get the generic rule at the bot
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +120,37 @@ def _table_extra(ctx: Context, out: Outputs) -> Outputs:
     return extra
 
 
+def _eks_cluster_extra(ctx: Context, out: Outputs) -> Outputs:
+    """pulumi-eks's plain outputs: endpoint, OIDC issuer/provider, security groups, kubeconfig."""
+    name, cluster_id = out["name"], ctx.digest(32).upper()
+    endpoint = f"https://{cluster_id}.gr7.{ctx.region}.eks.amazonaws.com"
+    issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{cluster_id}"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes", "cluster": {
+            "server": endpoint,
+            "certificate-authority-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+        }}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
+        }}}],
+    }
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcIssuer": issuer,
+        "oidcProviderUrl": f"https://{issuer}",
+        "oidcProviderArn": f"arn:aws:iam::{ctx.account}:oidc-provider/{issuer}",
+        "clusterSecurityGroupId": f"sg-{ctx.digest(17)}",
+        "nodeSecurityGroupId": f"sg-{ctx.digest(40)[-17:]}",
+    }
+
+
 IDENTITIES: dict[str, Identity] = {
     # S3: global names, ARNs without region or account.
     "aws:s3/bucket:Bucket": Identity(name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra),
@@ -185,6 +217,20 @@ IDENTITIES: dict[str, Identity] = {
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
     "aws:ec2/launchTemplate:LaunchTemplate": _ec2("lt", "launch-template"),
+    # EKS: the pulumi-eks cluster is a remote component; its outputs are what its code reads.
+    "eks:index:Cluster": Identity(extra=_eks_cluster_extra),
+    "aws:eks/nodeGroup:NodeGroup": Identity(
+        name_input="nodeGroupName", id="{clusterName}:{name}",
+        arn="arn:aws:eks:{region}:{account}:nodegroup/{clusterName}/{name}/{uuid}",
+    ),
+    "aws:eks/accessEntry:AccessEntry": Identity(
+        name_input=None, id="{clusterName}:{principalArn}",
+        arn="arn:aws:eks:{region}:{account}:access-entry/{clusterName}/role/{account}/"
+        "{hex17}/{uuid}",
+    ),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Identity(
+        name_input=None, id="{clusterName}#{principalArn}#{policyArn}",
+    ),
 }
 
 

@@ -1,0 +1,292 @@
+"""A model served on EKS: Deployment, Service, HPA, PodDisruptionBudget and an IRSA service account.
+
+The pod specification is a pure function of the declaration (``pod_spec``) so its rules are
+testable without the engine:
+- requests and limits from ``resources`` (memory limit = request: no overcommit of model memory;
+  ``nvidia.com/gpu`` requested and limited for GPU models, which also tolerate the GPU taint);
+- only models that ``accepts_spot`` tolerate the spot taint, and they prefer spot nodes;
+- replicas spread over zones; readiness and liveness on the SageMaker-style ``/ping``;
+- non-root, no privilege escalation, no capabilities, read-only root filesystem (writable
+  ``/tmp`` and model directory are emptyDirs);
+- an init container copies the model's artifacts from ``s3://<bucket>/teams/<team>/<model>/``
+  with the service account's role, which may read that prefix and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.base import PlatformComponent
+from components.cluster import GPU_TAINT, SPOT_TAINT, EksCluster
+from components.iam_documents import Statement, render_output
+from infra.catalog import serving_image
+from infra.declarations import ModelDeclaration
+from infra.tagging import Ownership
+
+PORT = 8080
+MODEL_DIR = "/opt/ml/model"
+RUN_AS = 1000
+ARTIFACT_COPIER_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
+ZONE_KEY = "topology.kubernetes.io/zone"
+
+
+def artifact_prefix(model: ModelDeclaration) -> str:
+    """Where the model's files live in the artifacts bucket (the serving packager's layout)."""
+    return f"teams/{model.team}/{model.name}/"
+
+
+def model_image(model: ModelDeclaration, region: str) -> str:
+    return model.image or serving_image(
+        model.framework, model.framework_version, region, model.effective_instance_type
+    )
+
+
+def selector_labels(model: ModelDeclaration) -> dict[str, str]:
+    return {"app.kubernetes.io/name": model.name, "mlplat.io/team": model.team}
+
+
+def resource_requirements(model: ModelDeclaration) -> dict[str, dict[str, str]]:
+    requests = {"cpu": str(model.resources.cpu), "memory": f"{model.resources.memory_mb}Mi"}
+    if model.uses_gpu:
+        requests["nvidia.com/gpu"] = str(model.resources.gpus)
+    return {"requests": requests, "limits": dict(requests)}
+
+
+def tolerations(model: ModelDeclaration) -> list[dict[str, str]]:
+    chosen = []
+    if model.uses_gpu:
+        chosen.append(GPU_TAINT.toleration())
+    if model.accepts_spot:
+        chosen.append(SPOT_TAINT.toleration())
+    return chosen
+
+
+def pod_spec(
+    model: ModelDeclaration, *, image: str, service_account: str, artifact_uri: str
+) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    container_security = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    spec: dict[str, Any] = {
+        "serviceAccountName": service_account,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "fsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "initContainers": [
+            {
+                "name": "fetch-model",
+                "image": ARTIFACT_COPIER_IMAGE,
+                "args": ["s3", "cp", "--recursive", "--only-show-errors", artifact_uri, MODEL_DIR],
+                "env": [{"name": "HOME", "value": "/tmp"}],
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+                "securityContext": container_security,
+                "volumeMounts": [
+                    {"name": "model", "mountPath": MODEL_DIR},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                ],
+            }
+        ],
+        "containers": [
+            {
+                "name": "model",
+                "image": image,
+                "args": ["serve"],
+                "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                "env": [
+                    {"name": "MLPLAT_MODEL", "value": model.name},
+                    {"name": "MLPLAT_MODEL_VERSION", "value": str(model.version)},
+                ],
+                "resources": resource_requirements(model),
+                "readinessProbe": {**probe, "initialDelaySeconds": 5, "failureThreshold": 3},
+                "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
+                "securityContext": container_security,
+                "volumeMounts": [
+                    {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                ],
+            }
+        ],
+        "volumes": [{"name": "model", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": ZONE_KEY,
+                # ScheduleAnyway: a zone without capacity must not stop scaling out.
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector_labels(model)},
+            }
+        ],
+    }
+    if tolerations(model):
+        spec["tolerations"] = tolerations(model)
+    if model.accepts_spot:
+        spec["affinity"] = {
+            "nodeAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "preference": {
+                            "matchExpressions": [
+                                {"key": "mlplat.io/capacity", "operator": "In", "values": ["spot"]}
+                            ]
+                        },
+                    }
+                ]
+            }
+        }
+    return spec
+
+
+def artifact_statements(
+    bucket_arn: str, kms_key_arn: str, model: ModelDeclaration
+) -> list[Statement]:
+    prefix = artifact_prefix(model)
+    return [
+        Statement("ReadModelArtifacts", ("s3:GetObject",), (f"{bucket_arn}/{prefix}*",)),
+        Statement(
+            "ListModelArtifacts",
+            ("s3:ListBucket",),
+            (bucket_arn,),
+            conditions={"StringLike": {"s3:prefix": (prefix, f"{prefix}*")}},
+        ),
+        Statement("DecryptArtifacts", ("kms:Decrypt",), (kms_key_arn,)),
+    ]
+
+
+class EksModel(PlatformComponent):
+    TYPE = "mlplat:eks_model:EksModel"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model: ModelDeclaration,
+        namespace: pulumi.Input[str],
+        cluster: EksCluster,
+        artifacts_bucket: pulumi.Input[str],
+        artifacts_bucket_arn: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str],
+        region: str,
+        opts=None,
+    ) -> None:
+        """``namespace``: the team's namespace (an output, so objects wait for it)."""
+        super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
+        self._provider = cluster.provider
+        labels = {
+            **selector_labels(model),
+            "mlplat.io/model": model.name,
+            "app.kubernetes.io/version": str(model.version),
+        }
+
+        def meta(**extra) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(
+                name=model.name, namespace=namespace, labels=labels, **extra
+            )
+
+        self.role = aws.iam.Role(
+            f"{name}-irsa",
+            assume_role_policy=cluster.service_account_trust(model.team, model.name),
+            opts=self.child_opts(),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-artifacts",
+            role=self.role.id,
+            policy=render_output(
+                lambda bucket_arn, key_arn: artifact_statements(bucket_arn, key_arn, model),
+                artifacts_bucket_arn,
+                kms_key_arn,
+            ),
+            opts=self.child_opts(),
+        )
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=meta(annotations={"eks.amazonaws.com/role-arn": self.role.arn}),
+            opts=self._opts(),
+        )
+        artifact_uri = pulumi.Output.concat("s3://", artifacts_bucket, "/", artifact_prefix(model))
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta(),
+            spec={
+                "replicas": model.scaling.min_instances,
+                "selector": {"matchLabels": selector_labels(model)},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                },
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": artifact_uri.apply(
+                        lambda uri: pod_spec(
+                            model,
+                            image=model_image(model, region),
+                            service_account=model.name,
+                            artifact_uri=uri,
+                        )
+                    ),
+                },
+            },
+            # The HorizontalPodAutoscaler owns the replica count once the Deployment exists.
+            opts=self._opts(ignore_changes=["spec.replicas"], depends_on=[self.service_account]),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta(),
+            spec={
+                "type": "ClusterIP",
+                "selector": selector_labels(model),
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=self._opts(),
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=meta(),
+            spec={
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": model.name,
+                },
+                "minReplicas": model.scaling.min_instances,
+                "maxReplicas": model.scaling.max_instances,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {
+                                "type": "Utilization",
+                                "averageUtilization": model.scaling.target_cpu_percent,
+                            },
+                        },
+                    }
+                ],
+            },
+            opts=self._opts(depends_on=[self.deployment]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta(),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(model)}},
+            opts=self._opts(),
+        )
+        self.register_outputs({"roleArn": self.role.arn, "service": model.name})
+
+    def _opts(self, **options) -> pulumi.ResourceOptions:
+        return self.child_opts(provider=self._provider, **options)

@@ -1,0 +1,249 @@
+"""Team tenancy on the shared cluster, and how IAM roles reach Kubernetes.
+
+``TeamTenancy``: per team, a namespace named after the team (Pod Security ``restricted``), a
+ResourceQuota from the team's declared quota, a LimitRange with defaults for containers that
+declare nothing, a default-deny NetworkPolicy plus the allowances workloads need (DNS, traffic
+inside the namespace, HTTPS egress to AWS APIs), and RBAC: the team's deployer group may edit its
+namespace, its viewer group may read it. Nothing is bound cluster-wide.
+
+``ClusterAccess``: IAM roles become Kubernetes groups through EKS access entries (one entry per
+principal, listing all its groups); read-only cluster-wide roles get AWS's view access policy.
+Cluster admins are granted by the cluster itself (``EksCluster.admin_principal_arns``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.base import PlatformComponent
+from infra.declarations import Team
+from infra.tagging import Ownership
+
+VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+DNS_SELECTOR = {"k8s-app": "kube-dns"}
+
+
+def deployer_group(team: str) -> str:
+    return f"mlplat:{team}:deployers"
+
+
+def viewer_group(team: str) -> str:
+    return f"mlplat:{team}:viewers"
+
+
+def quota_hard(team: Team) -> dict[str, str]:
+    quota = team.quota
+    return {
+        "requests.cpu": str(quota.cpu),
+        "requests.memory": f"{quota.memory_gib}Gi",
+        "requests.nvidia.com/gpu": str(quota.gpus),
+        "pods": str(quota.pods),
+    }
+
+
+class TeamTenancy(PlatformComponent):
+    TYPE = "mlplat:tenancy:TeamTenancy"
+
+    def __init__(self, name: str, *, team: Team, provider: k8s.Provider, opts=None) -> None:
+        super().__init__(name, owner=Ownership(team=team.name), opts=opts)
+        self._provider = provider
+        self.namespace_name = team.name
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=team.name,
+                labels={
+                    "mlplat.io/team": team.name,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            ),
+            opts=self._opts(),
+        )
+        # Children that live in the namespace depend on it through this output.
+        self.namespace_output: pulumi.Output[str] = self.namespace.metadata.apply(
+            lambda meta: meta["name"]
+        )
+        self._create_limits(name, team)
+        self._create_network_policies(name)
+        self._create_rbac(name, team.name)
+        self.register_outputs({"namespace": self.namespace_output})
+
+    def _opts(self) -> pulumi.ResourceOptions:
+        return self.child_opts(provider=self._provider)
+
+    def _meta(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.namespace_output)
+
+    def _create_limits(self, name: str, team: Team) -> None:
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata=self._meta("team-quota"),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota_hard(team)),
+            opts=self._opts(),
+        )
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=self._meta("container-defaults"),
+            spec=k8s.core.v1.LimitRangeSpecArgs(
+                limits=[
+                    k8s.core.v1.LimitRangeItemArgs(
+                        type="Container",
+                        default_request={"cpu": "250m", "memory": "256Mi"},
+                        default={"cpu": "1", "memory": "1Gi"},
+                    )
+                ]
+            ),
+            opts=self._opts(),
+        )
+
+    def _create_network_policies(self, name: str) -> None:
+        policies = {
+            "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            "allow-dns": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                                },
+                                "podSelector": {"matchLabels": DNS_SELECTOR},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+            "allow-same-namespace": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+            # S3 (gateway endpoint: public S3 ranges), STS and ECR: HTTPS, wherever the API lives.
+            "allow-https-egress": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"ports": [{"protocol": "TCP", "port": 443}]}],
+            },
+        }
+        for policy_name, spec in policies.items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy_name}",
+                metadata=self._meta(policy_name),
+                spec=spec,
+                opts=self._opts(),
+            )
+
+    def _create_rbac(self, name: str, team: str) -> None:
+        for role, cluster_role, group in (
+            ("deployers", "edit", deployer_group(team)),
+            ("viewers", "view", viewer_group(team)),
+        ):
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-{role}",
+                metadata=self._meta(f"{team}-{role}"),
+                role_ref=k8s.rbac.v1.RoleRefArgs(
+                    api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=cluster_role
+                ),
+                subjects=[
+                    k8s.rbac.v1.SubjectArgs(
+                        api_group="rbac.authorization.k8s.io", kind="Group", name=group
+                    )
+                ],
+                opts=self._opts(),
+            )
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """An IAM principal's way into the cluster: Kubernetes groups, and/or cluster-wide view."""
+
+    key: str
+    principal_arn: pulumi.Input[str]
+    groups: tuple[str, ...] = ()
+    cluster_view: bool = False
+
+
+class ClusterAccess(PlatformComponent):
+    TYPE = "mlplat:tenancy:ClusterAccess"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster_name: pulumi.Input[str],
+        grants: Sequence[AccessGrant],
+        opts=None,
+    ) -> None:
+        super().__init__(name, opts=opts)
+        keys = [grant.key for grant in grants]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"access grants must have distinct keys: {keys}")
+        for grant in grants:
+            entry = aws.eks.AccessEntry(
+                f"{name}-{grant.key}",
+                cluster_name=cluster_name,
+                principal_arn=grant.principal_arn,
+                kubernetes_groups=sorted(grant.groups),
+                type="STANDARD",
+                opts=self.child_opts(),
+            )
+            if grant.cluster_view:
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-{grant.key}-view",
+                    cluster_name=cluster_name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=VIEW_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=self.child_opts(),
+                )
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class PersonaArns:
+    """The persona roles (components/identity.py) that the cluster maps to Kubernetes."""
+
+    ci_deployer: pulumi.Input[str] | None = None
+    platform_admin: pulumi.Input[str] | None = None
+    auditor: pulumi.Input[str] | None = None
+    ml_engineer: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    data_scientist: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+def access_plan(
+    personas: PersonaArns, *, production: bool
+) -> tuple[dict[str, pulumi.Input[str]], list[AccessGrant]]:
+    """Cluster admins, and every other persona's grant.
+
+    The CI deployer is admin everywhere (it runs ``pulumi up``). Humans are read-only in prod, as
+    on AWS: there the platform admin only views the cluster and ML engineers only view their
+    team's namespace; elsewhere the platform admin is admin and ML engineers deploy to their
+    team's namespace. Data scientists view their team's namespace; auditors view the cluster.
+    """
+    admins: dict[str, pulumi.Input[str]] = {}
+    grants: list[AccessGrant] = []
+    if personas.ci_deployer is not None:
+        admins["ci-deployer"] = personas.ci_deployer
+    if personas.platform_admin is not None:
+        if production:
+            grants.append(AccessGrant("platform-admin", personas.platform_admin, cluster_view=True))
+        else:
+            admins["platform-admin"] = personas.platform_admin
+    if personas.auditor is not None:
+        grants.append(AccessGrant("auditor", personas.auditor, cluster_view=True))
+    for team, arn in sorted(personas.ml_engineer.items()):
+        group = viewer_group(team) if production else deployer_group(team)
+        grants.append(AccessGrant(f"{team}-ml-engineer", arn, groups=(group,)))
+    for team, arn in sorted(personas.data_scientist.items()):
+        grants.append(AccessGrant(f"{team}-data-scientist", arn, groups=(viewer_group(team),)))
+    return admins, grants

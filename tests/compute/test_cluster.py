@@ -1,0 +1,140 @@
+"""The EKS cluster and its node groups, as the offline preview of every stack registers them."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components.cluster import GPU_TAINT, SPOT_TAINT, _no_creator_admin
+
+pytestmark = pytest.mark.slow
+
+CLUSTER = "eks:index:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def node_groups(plan) -> dict[str, dict]:
+    return {
+        group["inputs"]["labels"]["mlplat.io/node-pool"]: group
+        for group in plan.of_type(NODE_GROUP)
+    }
+
+
+def test_cluster_uses_access_entries_and_config_version(plan):
+    inputs = plan.one(CLUSTER)["inputs"]
+    assert inputs["authenticationMode"] == "API"
+    assert inputs["version"] == plan.spec.settings.cluster.kubernetes_version
+    assert inputs["createOidcProvider"] is True
+    assert inputs["skipDefaultNodeGroup"] is True
+    assert sorted(inputs["enabledClusterLogTypes"]) == sorted(
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+
+
+def test_secrets_are_encrypted_with_the_clusters_own_key(plan):
+    cluster = plan.one(CLUSTER)
+    key = plan.named("aws:kms/key:Key", f"mlplat-{plan.stack}-secrets-key")
+    assert cluster["inputs"]["encryptionConfigKeyArn"] == key["outputs"]["arn"]
+
+
+def test_endpoint_is_private_in_prod_and_cidr_limited_elsewhere(plan):
+    inputs = plan.one(CLUSTER)["inputs"]
+    assert inputs["endpointPrivateAccess"] is True
+    if plan.stack == "prod":
+        assert inputs["endpointPublicAccess"] is False
+        assert "publicAccessCidrs" not in inputs
+    else:
+        cidrs = list(plan.spec.settings.cluster.public_access_cidrs)
+        assert inputs["endpointPublicAccess"] is bool(cidrs)
+        assert inputs.get("publicAccessCidrs") == cidrs
+        assert "0.0.0.0/0" not in cidrs
+
+
+def test_only_the_ci_deployer_is_admin_in_prod(plan):
+    entries = plan.one(CLUSTER)["inputs"]["accessEntries"]
+    expected = {"ci-deployer"} if plan.stack == "prod" else {"ci-deployer", "platform-admin"}
+    assert set(entries) == expected
+    for entry in entries.values():
+        (policy,) = entry["accessPolicies"].values()
+        assert policy["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+        assert policy["accessScope"] == {"type": "cluster"}
+
+
+def test_creator_admin_transform_turns_the_bootstrap_off():
+    opts = pulumi.ResourceOptions()
+    args = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_="aws:eks/cluster:Cluster",
+        name="c",
+        props={
+            "accessConfig": {
+                "authenticationMode": "API",
+                "bootstrapClusterCreatorAdminPermissions": True,
+            }
+        },
+        opts=opts,
+    )
+    result = _no_creator_admin(args)
+    assert result.props["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    other = pulumi.ResourceTransformArgs(
+        custom=True, type_="aws:eks/nodeGroup:NodeGroup", name="n", props={}, opts=opts
+    )
+    assert _no_creator_admin(other) is None
+
+
+def test_three_node_groups_in_private_subnets(plan):
+    groups = node_groups(plan)
+    assert set(groups) == {"system", "gpu", "spot"}
+    private = {s["id"] for s in plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s["urn"]}
+    for group in groups.values():
+        assert set(group["inputs"]["subnetIds"]) == private
+
+
+def test_system_group_is_untainted_on_demand(plan):
+    system = node_groups(plan)["system"]["inputs"]
+    assert system["capacityType"] == "ON_DEMAND"
+    assert not system.get("taints")
+
+
+def test_gpu_group_runs_the_nvidia_ami_tainted_and_scales_from_zero(plan):
+    gpu = node_groups(plan)["gpu"]["inputs"]
+    assert gpu["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert gpu["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert gpu["labels"]["nvidia.com/gpu.present"] == "true"
+    assert gpu["scalingConfig"]["minSize"] == 0
+
+
+def test_spot_group_is_diverse_spot_and_tainted(plan):
+    spot = node_groups(plan)["spot"]["inputs"]
+    assert spot["capacityType"] == "SPOT"
+    assert len(set(spot["instanceTypes"])) >= 3
+    assert spot["taints"] == [{"key": SPOT_TAINT.key, "value": "true", "effect": "NO_SCHEDULE"}]
+    assert spot["labels"]["mlplat.io/capacity"] == "spot"
+
+
+def test_autoscaler_owns_desired_sizes(plan):
+    for group in plan.of_type(NODE_GROUP):
+        assert "scalingConfig.desiredSize" in group["ignoreChanges"], group["urn"]
+
+
+def test_nodes_launch_from_an_imdsv2_only_template(plan):
+    template = plan.one("aws:ec2/launchTemplate:LaunchTemplate")
+    metadata = template["inputs"]["metadataOptions"]
+    assert metadata["httpTokens"] == "required"
+    assert metadata["httpPutResponseHopLimit"] == 1
+    assert template["inputs"]["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    for group in plan.of_type(NODE_GROUP):
+        assert group["inputs"]["launchTemplate"]["id"] == template["id"]
+
+
+def test_taints_spelled_for_each_api():
+    assert GPU_TAINT.node_group_args().effect == "NO_SCHEDULE"
+    assert GPU_TAINT.toleration() == {
+        "key": "nvidia.com/gpu",
+        "operator": "Equal",
+        "value": "true",
+        "effect": "NoSchedule",
+    }

@@ -1,0 +1,160 @@
+"""Models served on EKS: their objects in the export, and the pod rules on declared models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.cluster import GPU_TAINT, SPOT_TAINT
+from components.eks_model import artifact_prefix, pod_spec
+from infra.declarations import ModelDeclaration
+
+GPU_MODEL = ModelDeclaration(
+    name="image-tagger",
+    version=1,
+    team="growth",
+    framework="pytorch",
+    framework_version="2.1",
+    artifact="models:/image-tagger/1",
+    serving="eks",
+    resources={"memory_mb": 8192, "gpus": 1, "cpu": "2"},
+    scaling={"min_instances": 1, "max_instances": 3},
+    monthly_budget_usd=900,
+)
+CPU_MODEL = GPU_MODEL.model_copy(
+    update={
+        "name": "text-scorer",
+        "resources": GPU_MODEL.resources.model_copy(update={"gpus": 0, "memory_mb": 1024}),
+    }
+)
+SPOT_MODEL = CPU_MODEL.model_copy(update={"name": "batch-ranker", "accepts_spot": True})
+
+
+def spec_of(model):
+    return pod_spec(
+        model, image="img", service_account=model.name, artifact_uri="s3://b/teams/t/m/"
+    )
+
+
+def tolerated_keys(spec) -> set[str]:
+    return {t["key"] for t in spec.get("tolerations", [])}
+
+
+def test_gpu_model_requests_gpus_and_tolerates_only_the_gpu_taint():
+    spec = spec_of(GPU_MODEL)
+    resources = spec["containers"][0]["resources"]
+    assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"
+    assert spec["tolerations"] == [GPU_TAINT.toleration()]
+    assert SPOT_TAINT.key not in tolerated_keys(spec)
+
+
+def test_cpu_model_tolerates_no_taint_and_requests_no_gpu():
+    spec = spec_of(CPU_MODEL)
+    assert "tolerations" not in spec and "affinity" not in spec
+    assert "nvidia.com/gpu" not in spec["containers"][0]["resources"]["requests"]
+    assert spec["containers"][0]["resources"]["limits"]["memory"] == "1024Mi"
+
+
+def test_spot_model_tolerates_spot_and_prefers_it():
+    spec = spec_of(SPOT_MODEL)
+    assert spec["tolerations"] == [SPOT_TAINT.toleration()]
+    preferred = spec["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred[0]["preference"]["matchExpressions"][0]["key"] == "mlplat.io/capacity"
+
+
+def test_pods_are_hardened_and_spread_over_zones():
+    spec = spec_of(CPU_MODEL)
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    for container in spec["containers"] + spec["initContainers"]:
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spec["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    main = spec["containers"][0]
+    assert main["readinessProbe"]["httpGet"]["path"] == "/ping"
+    assert main["livenessProbe"]["httpGet"]["path"] == "/ping"
+
+
+def eks_models(plan):
+    return plan.spec.models_served_by("eks")
+
+
+@pytest.mark.slow
+def test_each_eks_model_has_its_objects(plan):
+    assert eks_models(plan), "every stack serves at least one model on EKS"
+    for model in eks_models(plan):
+        for kind in (
+            "Deployment",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "ServiceAccount",
+        ):
+            found = [
+                o
+                for o in plan.kube(kind, model.team)
+                if o["inputs"]["metadata"]["name"] == model.name
+            ]
+            assert len(found) == 1, (model.name, kind)
+        (hpa,) = [
+            o
+            for o in plan.kube("HorizontalPodAutoscaler", model.team)
+            if o["inputs"]["metadata"]["name"] == model.name
+        ]
+        assert hpa["inputs"]["apiVersion"] == "autoscaling/v2"
+        assert hpa["inputs"]["spec"]["minReplicas"] == model.scaling.min_instances
+        assert hpa["inputs"]["spec"]["maxReplicas"] == model.scaling.max_instances
+        (deployment,) = [
+            o
+            for o in plan.kube("Deployment", model.team)
+            if o["inputs"]["metadata"]["name"] == model.name
+        ]
+        assert "spec.replicas" in deployment["ignoreChanges"]
+        requests = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"][
+            "requests"
+        ]
+        assert requests["memory"] == f"{model.resources.memory_mb}Mi"
+
+
+@pytest.mark.slow
+def test_gpu_and_spot_rules_hold_for_every_workload(plan):
+    models = {m.name: m for m in plan.spec.models}
+    for deployment in plan.workloads:
+        model = models[deployment["inputs"]["metadata"]["name"]]
+        spec = deployment["inputs"]["spec"]["template"]["spec"]
+        keys = tolerated_keys(spec)
+        requests_gpu = any(
+            "nvidia.com/gpu" in c["resources"].get("requests", {}) for c in spec["containers"]
+        )
+        assert requests_gpu == model.uses_gpu
+        assert (GPU_TAINT.key in keys) == requests_gpu
+        assert (SPOT_TAINT.key in keys) == model.accepts_spot
+
+
+@pytest.mark.slow
+def test_service_account_role_reads_only_the_models_prefix(plan):
+    bucket = plan.named("aws:s3/bucket:Bucket", f"mlplat-{plan.stack}-artifacts-bucket")
+    for model in eks_models(plan):
+        (account,) = [
+            o
+            for o in plan.kube("ServiceAccount", model.team)
+            if o["inputs"]["metadata"]["name"] == model.name
+        ]
+        role = plan.named("aws:iam/role:Role", f"mlplat-{plan.stack}-{model.name}-irsa")
+        assert (
+            account["inputs"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            == role["outputs"]["arn"]
+        )
+        trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
+        subjects = [v for k, v in trust["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+        assert subjects == [f"system:serviceaccount:{model.team}:{model.name}"]
+        policy = plan.named(
+            "aws:iam/rolePolicy:RolePolicy", f"mlplat-{plan.stack}-{model.name}-artifacts"
+        )
+        statements = {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
+        read = statements["ReadModelArtifacts"]
+        assert read["Action"] == "s3:GetObject"
+        assert read["Resource"] == f"{bucket['outputs']['arn']}/{artifact_prefix(model)}*"
+        assert read["Resource"].startswith("arn:aws:s3:::")
+        for statement in statements.values():
+            assert statement["Resource"] != "*"

@@ -1,0 +1,105 @@
+"""Team tenancy: a namespace per team, quota, limits, default-deny networking, scoped RBAC."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.tenancy import PersonaArns, access_plan, deployer_group, quota_hard, viewer_group
+
+pytestmark = pytest.mark.slow
+
+
+def test_one_tenancy_set_per_team(plan):
+    namespaces = {ns["inputs"]["metadata"]["name"] for ns in plan.kube("Namespace")}
+    assert namespaces == {team.name for team in plan.spec.teams}
+    for team in plan.spec.teams:
+        ns = team.name
+        (quota,) = plan.kube("ResourceQuota", ns)
+        assert quota["inputs"]["spec"]["hard"] == quota_hard(team)
+        assert set(quota_hard(team)) == {
+            "requests.cpu",
+            "requests.memory",
+            "requests.nvidia.com/gpu",
+            "pods",
+        }
+        (limits,) = plan.kube("LimitRange", ns)
+        assert limits["inputs"]["spec"]["limits"][0]["defaultRequest"]
+
+
+def test_every_namespace_has_a_quota_and_default_deny(plan):
+    for namespace in plan.kube("Namespace"):
+        name = namespace["inputs"]["metadata"]["name"]
+        assert plan.kube("ResourceQuota", name), name
+        deny = [
+            p
+            for p in plan.kube("NetworkPolicy", name)
+            if p["inputs"]["spec"]["podSelector"] == {}
+            and set(p["inputs"]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+            and not p["inputs"]["spec"].get("ingress")
+            and not p["inputs"]["spec"].get("egress")
+        ]
+        assert len(deny) == 1, name
+
+
+def test_dns_egress_is_allowed_only_to_kube_dns(plan):
+    for team in plan.spec.teams:
+        (dns,) = [
+            p
+            for p in plan.kube("NetworkPolicy", team.name)
+            if p["inputs"]["metadata"]["name"] == "allow-dns"
+        ]
+        (rule,) = dns["inputs"]["spec"]["egress"]
+        assert rule["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+        assert {p["port"] for p in rule["ports"]} == {53}
+
+
+def test_a_teams_role_bindings_reach_only_its_namespace(plan):
+    assert not plan.kube("ClusterRoleBinding")
+    teams = {team.name for team in plan.spec.teams}
+    bindings = plan.kube("RoleBinding")
+    assert len(bindings) == 2 * len(teams)
+    for binding in bindings:
+        inputs = binding["inputs"]
+        namespace = inputs["metadata"]["namespace"]
+        assert namespace in teams
+        assert inputs["roleRef"]["kind"] == "ClusterRole"
+        assert inputs["roleRef"]["name"] in {"edit", "view"}
+        expected = (
+            deployer_group(namespace)
+            if inputs["roleRef"]["name"] == "edit"
+            else viewer_group(namespace)
+        )
+        assert inputs["subjects"] == [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": expected}
+        ]
+
+
+def test_access_entries_map_team_roles_to_their_own_groups(plan):
+    entries = plan.of_type("aws:eks/accessEntry:AccessEntry")
+    for team in plan.spec.teams:
+        for persona in ("ml-engineer", "data-scientist"):
+            (entry,) = [e for e in entries if e["urn"].endswith(f"-{team.name}-{persona}")]
+            groups = entry["inputs"]["kubernetesGroups"]
+            if persona == "ml-engineer" and plan.stack != "prod":
+                assert groups == [deployer_group(team.name)]
+            else:
+                assert groups == [viewer_group(team.name)]
+    views = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert all(v["inputs"]["policyArn"].endswith("/AmazonEKSViewPolicy") for v in views)
+    assert len(views) == (2 if plan.stack == "prod" else 1)  # auditor (+ platform admin in prod)
+
+
+def test_access_plan_without_personas_grants_nothing():
+    assert access_plan(PersonaArns(), production=True) == ({}, [])
+
+
+def test_access_plan_humans_are_read_only_in_prod():
+    personas = PersonaArns(ci_deployer="ci", platform_admin="admin", ml_engineer={"fraud": "mle"})
+    admins, grants = access_plan(personas, production=True)
+    assert admins == {"ci-deployer": "ci"}
+    by_key = {g.key: g for g in grants}
+    assert by_key["platform-admin"].cluster_view and not by_key["platform-admin"].groups
+    assert by_key["fraud-ml-engineer"].groups == (viewer_group("fraud"),)
+    admins, grants = access_plan(personas, production=False)
+    assert admins == {"ci-deployer": "ci", "platform-admin": "admin"}
+    assert {g.key: g.groups for g in grants} == {"fraud-ml-engineer": (deployer_group("fraud"),)}
