@@ -35,19 +35,17 @@ from pulumi_policy.deserialize import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from infra.cost.graph import ExportError, Graph
 from policies.framework import effective_enforcement
 
-EXPORT_VERSION = 3
+__all__ = ["ExportError", "PolicyConfigError", "Violation", "check", "has_mandatory", "load_export"]
+
 STACK_TYPE = "pulumi:pulumi:Stack"
 ENCRYPTED_SECRET = "[secret]"
 
 # Pack config as `pulumi preview --policy-pack-config` takes it:
 # {"<policy>": "<level>" | {"enforcementLevel": "<level>", "<property>": value, ...}}
 PackConfig = Mapping[str, Any]
-
-
-class ExportError(ValueError):
-    """The document is not a version 3 `pulumi stack export`."""
 
 
 class PolicyConfigError(ValueError):
@@ -80,21 +78,9 @@ def load_export(path: Path) -> dict[str, Any]:
 
 
 def _resources(document: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(document, Mapping) or document.get("version") != EXPORT_VERSION:
-        found = (
-            document.get("version") if isinstance(document, Mapping) else type(document).__name__
-        )
-        raise ExportError(
-            f"expected a `pulumi stack export` document with version {EXPORT_VERSION}, "
-            f"found version {found!r}"
-        )
-    entries = (document.get("deployment") or {}).get("resources")
-    if not isinstance(entries, list):
-        raise ExportError("the export has no deployment.resources list")
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, Mapping) or not entry.get("urn") or not entry.get("type"):
-            raise ExportError(f"deployment.resources[{index}] has no urn or type")
-    return entries
+    # One definition of a readable export, shared with the cost estimator's reader.
+    Graph.from_export(document)
+    return document["deployment"]["resources"]
 
 
 class _Graph:

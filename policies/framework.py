@@ -77,6 +77,25 @@ def setting(
     return schema[key]["default"]
 
 
+def _metadata(
+    name: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel,
+    config: ConfigProperties | None,
+) -> dict[str, Any]:
+    """The pulumi_policy Policy fields every rule declares."""
+    return {
+        "name": name,
+        "description": description,
+        "enforcement_level": enforcement,
+        "config_schema": PolicyConfigSchema(dict(config)) if config else None,
+        "severity": severity,
+        "remediation_steps": remediation,
+    }
+
+
 def resource_rule(
     *,
     name: str,
@@ -97,13 +116,8 @@ def resource_rule(
                 check(args, report)
 
         return ResourceValidationPolicy(
-            name=name,
-            description=description,
             validate=validate,
-            enforcement_level=enforcement,
-            config_schema=PolicyConfigSchema(dict(config)) if config else None,
-            severity=severity,
-            remediation_steps=remediation,
+            **_metadata(name, description, severity, remediation, enforcement, config),
         )
 
     return declare
@@ -122,13 +136,8 @@ def stack_rule(
 
     def declare(check: StackCheck) -> StackValidationPolicy:
         return StackValidationPolicy(
-            name=name,
-            description=description,
             validate=check,
-            enforcement_level=enforcement,
-            config_schema=PolicyConfigSchema(dict(config)) if config else None,
-            severity=severity,
-            remediation_steps=remediation,
+            **_metadata(name, description, severity, remediation, enforcement, config),
         )
 
     return declare
