@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from infra.commands_models import models_app
 from infra.commands_policy import policy_app
 from infra.cost.cli import cost_command, prices_app
 from infra.cost.cli import cost_command, prices_app
@@ -20,9 +21,11 @@ app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 app.add_typer(prices_app, name="prices")
+app.add_typer(models_app, name="models")
 app.command("cost")(cost_command)
 app.command("cost")(cost_command)
 app.add_typer(prices_app, name="prices")
+app.add_typer(models_app, name="models")
 
 console = Console()
 errors = Console(stderr=True)
