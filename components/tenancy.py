@@ -26,6 +26,7 @@ from infra.tagging import Ownership
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 DNS_SELECTOR = {"k8s-app": "kube-dns"}
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def deployer_group(team: str) -> str:
@@ -50,6 +51,8 @@ class TeamTenancy(PlatformComponent):
     TYPE = "mlplat:tenancy:TeamTenancy"
 
     def __init__(self, name: str, *, team: Team, provider: k8s.Provider, opts=None) -> None:
+        if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
+            raise ValueError(f"team {team.name!r} would take over a reserved namespace")
         super().__init__(name, owner=Ownership(team=team.name), opts=opts)
         self._provider = provider
         self.namespace_name = team.name

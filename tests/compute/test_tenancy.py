@@ -103,3 +103,20 @@ def test_access_plan_humans_are_read_only_in_prod():
     admins, grants = access_plan(personas, production=False)
     assert admins == {"ci-deployer": "ci", "platform-admin": "admin"}
     assert {g.key: g.groups for g in grants} == {"fraud-ml-engineer": (deployer_group("fraud"),)}
+
+
+def test_a_team_cannot_take_a_system_namespace():
+    from components.tenancy import TeamTenancy
+    from infra.declarations import Team
+
+    with pytest.raises(ValueError, match="reserved namespace"):  # refused before registering
+        TeamTenancy("t", team=Team(name="default", monthly_budget_usd=1), provider=None)
+
+
+def test_eks_models_fit_their_teams_quota(plan):
+    for model in plan.spec.models_served_by("eks"):
+        quota = plan.spec.team(model.team).quota
+        peak = model.scaling.max_instances
+        assert peak * model.resources.cpu <= quota.cpu, model.name
+        assert peak * model.resources.memory_mb <= quota.memory_gib * 1024, model.name
+        assert peak * model.resources.gpus <= quota.gpus, model.name
