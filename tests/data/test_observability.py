@@ -1,0 +1,201 @@
+"""The dashboard body (valid CloudWatch JSON, every endpoint with AWS's dimensions) and the
+per-endpoint alarms, as exported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from components.observability import MonitoredEndpoint, dashboard
+from tests.data.conftest import STACKS, resources
+
+SCHEMA = json.loads((Path(__file__).parent / "cloudwatch_dashboard.schema.json").read_text())
+
+PER_ENDPOINT = {
+    ("AWS/SageMaker", "Invocations"): {"Sum"},
+    ("AWS/SageMaker", "Invocation4XXErrors"): {"Sum"},
+    ("AWS/SageMaker", "Invocation5XXErrors"): {"Sum"},
+    ("AWS/SageMaker", "ModelLatency"): {"p50", "p99"},
+    ("AWS/SageMaker", "OverheadLatency"): {"p50", "p99"},
+    ("AWS/SageMaker", "LoadedModelCount"): {"Maximum"},
+    ("AWS/SageMaker", "ModelCacheHit"): {"Average"},
+    ("AWS/SageMaker", "ModelLoadingWaitTime"): {"Average"},
+    ("AWS/SageMaker", "ModelUnloadingTime"): {"Average"},
+    ("AWS/SageMaker", "InvocationsPerInstance"): {"Sum"},
+    ("/aws/sagemaker/Endpoints", "CPUUtilization"): {"Average"},
+    ("/aws/sagemaker/Endpoints", "MemoryUtilization"): {"Average"},
+    ("/aws/sagemaker/Endpoints", "GPUUtilization"): {"Average"},
+}
+
+
+def metric_rows(body: dict):
+    """(namespace, name, dimensions, options) of every metric row of every metric widget."""
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        for row in widget["properties"]["metrics"]:
+            if isinstance(row[0], dict):
+                continue  # an expression
+            options = row[-1] if isinstance(row[-1], dict) else {}
+            strings = row[:-1] if options else row
+            namespace, name, *pairs = strings
+            assert len(pairs) % 2 == 0, f"dimension names and values must pair up: {row}"
+            yield namespace, name, dict(zip(pairs[::2], pairs[1::2], strict=True)), options
+
+
+def _endpoints(export: dict) -> dict[str, str]:
+    """Each SageMaker endpoint of the export, with its variant (read from its configuration)."""
+    configs = {
+        c["outputs"]["name"]: c["inputs"]
+        for c in resources(export, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    }
+    endpoints = {}
+    for endpoint in resources(export, "aws:sagemaker/endpoint:Endpoint"):
+        (variant,) = configs[endpoint["inputs"]["endpointConfigName"]]["productionVariants"]
+        endpoints[endpoint["inputs"]["name"]] = variant["variantName"]
+    return endpoints
+
+
+def _body(export: dict) -> dict:
+    (dashboard_resource,) = resources(export, "aws:cloudwatch/dashboard:Dashboard")
+    return json.loads(dashboard_resource["inputs"]["dashboardBody"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dashboard_body_is_valid_cloudwatch_json(exports, stack):
+    jsonschema.validate(_body(exports[stack]), SCHEMA)
+
+
+def test_the_schema_rejects_what_cloudwatch_rejects():
+    bad_bodies = [
+        {
+            "widgets": [
+                {
+                    "type": "metric",
+                    "x": 0,
+                    "y": 0,
+                    "width": 25,
+                    "height": 6,
+                    "properties": {
+                        "region": "us-east-1",
+                        "metrics": [["AWS/SageMaker", "Invocations"]],
+                    },
+                }
+            ]
+        },
+        {
+            "widgets": [
+                {
+                    "type": "metric",
+                    "properties": {"region": "us-east-1", "metrics": [["AWS/SageMaker"]]},
+                }
+            ]
+        },
+        {
+            "widgets": [
+                {
+                    "type": "metric",
+                    "properties": {
+                        "region": "us-east-1",
+                        "stat": "Mean",
+                        "metrics": [["AWS/SageMaker", "Invocations"]],
+                    },
+                }
+            ]
+        },
+        {"widgets": [{"type": "text", "properties": {}}]},
+    ]
+    for body in bad_bodies:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(body, SCHEMA)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dashboard_shows_every_endpoint_with_the_dimensions_aws_publishes(exports, stack):
+    export = exports[stack]
+    endpoints = _endpoints(export)
+    assert endpoints, "every stack serves models on SageMaker"
+    body = _body(export)
+    default_provider = next(
+        p for p in resources(export, "pulumi:providers:aws") if "::default" in p["urn"]
+    )
+    regions = {w["properties"]["region"] for w in body["widgets"] if w["type"] == "metric"}
+    assert regions == {default_provider["inputs"]["region"]}
+    seen: dict[str, dict[tuple[str, str], set[str]]] = {}
+    for namespace, name, dimensions, options in metric_rows(body):
+        if namespace == "ContainerInsights":
+            continue
+        assert set(dimensions) == {"EndpointName", "VariantName"}, (namespace, name, dimensions)
+        assert dimensions["EndpointName"] in endpoints, (
+            f"{dimensions['EndpointName']} is not an endpoint"
+        )
+        assert dimensions["VariantName"] == endpoints[dimensions["EndpointName"]]
+        seen.setdefault(dimensions["EndpointName"], {}).setdefault((namespace, name), set()).add(
+            options.get("stat")
+        )
+    assert set(seen) == set(endpoints)
+    for endpoint, metrics in seen.items():
+        assert metrics == PER_ENDPOINT, endpoint
+
+
+def test_cluster_metrics_appear_when_container_insights_is_on():
+    endpoint = MonitoredEndpoint("mlplat-dev-fraud-x-0", "primary", "fraud", 1, 2)
+    body = json.loads(dashboard([endpoint], "us-east-1", "mlplat-dev").to_json())
+    jsonschema.validate(body, SCHEMA)
+    cluster = [
+        (ns, name, dims) for ns, name, dims, _ in metric_rows(body) if ns == "ContainerInsights"
+    ]
+    assert cluster and all(dims == {"ClusterName": "mlplat-dev"} for _, _, dims in cluster)
+    without = json.loads(dashboard([endpoint], "us-east-1", None).to_json())
+    assert not [row for row in metric_rows(without) if row[0] == "ContainerInsights"]
+
+
+def test_widgets_never_overlap():
+    endpoints = [MonitoredEndpoint(f"mlplat-dev-t-{i}", "primary", "t", 1, 2) for i in range(3)]
+    widgets = json.loads(dashboard(endpoints, "us-east-1", "c").to_json())["widgets"]
+    cells = set()
+    for w in widgets:
+        for x in range(w["x"], w["x"] + w["width"]):
+            for y in range(w["y"], w["y"] + w["height"]):
+                assert (x, y) not in cells
+                cells.add((x, y))
+        assert w["x"] + w["width"] <= 24
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports, stack):
+    export = exports[stack]
+    alerts_topic = next(
+        t["outputs"]["arn"]
+        for t in resources(export, "aws:sns/topic:Topic")
+        if t["inputs"]["name"] == f"mlplat-{stack}-alerts"
+    )
+    alarms = {
+        a["inputs"]["name"]: a["inputs"]
+        for a in resources(export, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    for endpoint, variant in _endpoints(export).items():
+        dims = {"EndpointName": endpoint, "VariantName": variant}
+        rate = alarms[f"{endpoint}-5xx-rate"]
+        queries = {q["id"]: q for q in rate["metricQueries"]}
+        assert queries["errors"]["metric"]["metricName"] == "Invocation5XXErrors"
+        assert queries["invocations"]["metric"]["metricName"] == "Invocations"
+        assert all(queries[i]["metric"]["dimensions"] == dims for i in ("errors", "invocations"))
+        assert [q["id"] for q in rate["metricQueries"] if q.get("returnData")] == ["rate"]
+        latency = alarms[f"{endpoint}-p99-latency"]
+        assert (latency["metricName"], latency["extendedStatistic"], latency["dimensions"]) == (
+            "ModelLatency",
+            "p99",
+            dims,
+        )
+        cache = alarms[f"{endpoint}-cache-hit-ratio"]
+        assert (cache["metricName"], cache["comparisonOperator"], cache["dimensions"]) == (
+            "ModelCacheHit",
+            "LessThanThreshold",
+            dims,
+        )
+        for alarm in (rate, latency, cache):
+            assert alarm["alarmActions"] == [alerts_topic]
