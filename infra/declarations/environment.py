@@ -11,7 +11,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AliasGenerator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasGenerator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
@@ -79,16 +86,7 @@ class NodeGroupSettings(Settings):
     instance_types: tuple[str, ...] = Field(min_length=1)
     min_size: int = Field(default=0, ge=0)
     max_size: int = Field(default=3, ge=1)
-    desired_size: int = Field(default=1, ge=0, description="Initial size only; the autoscaler owns it.")
-
-    @model_validator(mode="after")
-    def _sizes_ordered(self) -> NodeGroupSettings:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"sizes must satisfy min_size ({self.min_size}) <= desired_size ({self.desired_size})"
-                f" <= max_size ({self.max_size})"
-            )
-        return self
+    desired_size: int = Field(default=1, ge=0, description="Initial size; the autoscaler owns it.")
 
 
 class AddonSettings(Settings):
@@ -118,25 +116,6 @@ class ClusterSettings(Settings):
     def _minor_version(cls, value: str) -> str:
         if not re.fullmatch(r"1\.\d{2}", value):
             raise ValueError(f"{value!r} is not a Kubernetes minor version such as '1.33'")
-        return value
-
-    @field_validator("spot_nodes")
-    @classmethod
-    def _diverse_spot(cls, value: NodeGroupSettings) -> NodeGroupSettings:
-        # Spot capacity is reclaimed per instance pool; several interchangeable types keep it available.
-        if len(set(value.instance_types)) < 3:
-            raise ValueError("spot node groups need at least three distinct instance types")
-        return value
-
-    @field_validator("gpu_nodes")
-    @classmethod
-    def _gpu_instances(cls, value: NodeGroupSettings) -> NodeGroupSettings:
-        from infra.catalog import EC2_INSTANCE_TYPES
-
-        for instance_type in value.instance_types:
-            known = EC2_INSTANCE_TYPES.get(instance_type)
-            if known is None or not known.has_gpu:
-                raise ValueError(f"{instance_type!r} is not a known GPU instance type")
         return value
 
 
