@@ -135,6 +135,9 @@ class MultiModelEndpoint(PlatformComponent):
                 # An S3 prefix ending in "/": models are .tar.gz under it, chosen by TargetModel.
                 "model_data_url": self.model_data_url,
             },
+            # The container gets no network: SageMaker itself fetches the archives from S3, so
+            # serving needs none, and a compromised model cannot reach anything.
+            enable_network_isolation=True,
             opts=self.child_opts(),
         )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from infra.offline.engine import Capture
 from infra.offline.monitor import Registration
+from infra.tagging import STACK_TYPE
 
 # A fixed manifest time keeps exports byte-identical across runs; the real one records `pulumi up`.
 MANIFEST_TIME = "1970-01-01T00:00:00Z"
@@ -54,9 +55,8 @@ def _resource(r: Registration) -> dict[str, Any]:
 
 
 def topological(registrations: list[Registration]) -> list[Registration]:
-    """Parents, providers and dependencies before dependents (as the engine stores state); ties by URN.
-
-    Registration order depends on thread scheduling, so it is not used.
+    """Parents, providers and dependencies before dependents (as the engine stores state); the
+    stack first, then ties by URN. Registration order depends on thread scheduling, so it is not used.
     """
     by_urn = {r.urn: r for r in registrations}
     needs: dict[str, set[str]] = {}
@@ -67,16 +67,19 @@ def topological(registrations: list[Registration]) -> list[Registration]:
     for urn, prerequisites in needs.items():
         for prerequisite in prerequisites:
             dependents[prerequisite].append(urn)
-    ready = [urn for urn, prerequisites in needs.items() if not prerequisites]
+    def key(urn: str) -> tuple[bool, str]:
+        return (by_urn[urn].type != STACK_TYPE, urn)
+
+    ready = [key(urn) for urn, prerequisites in needs.items() if not prerequisites]
     heapq.heapify(ready)
     ordered: list[Registration] = []
     while ready:
-        urn = heapq.heappop(ready)
+        _, urn = heapq.heappop(ready)
         ordered.append(by_urn[urn])
         for dependent in dependents[urn]:
             needs[dependent].discard(urn)
             if not needs[dependent]:
-                heapq.heappush(ready, dependent)
+                heapq.heappush(ready, key(dependent))
     if len(ordered) != len(registrations):
         raise ValueError("dependency cycle in the captured graph")
     return ordered

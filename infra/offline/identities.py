@@ -216,7 +216,12 @@ IDENTITIES: dict[str, Identity] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", "route-table-association"),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
-    "aws:ec2/launchTemplate:LaunchTemplate": _ec2("lt", "launch-template"),
+    "aws:ec2/launchTemplate:LaunchTemplate": Identity(
+        name_input=None,
+        id="lt-{hex17}",
+        arn="arn:aws:ec2:{region}:{account}:launch-template/{id}",
+        extra=lambda ctx, out: {"latestVersion": 1, "defaultVersion": 1},
+    ),
     # EKS: the pulumi-eks cluster is a remote component; its outputs are what its code reads.
     "eks:index:Cluster": Identity(extra=_eks_cluster_extra),
     "aws:eks/nodeGroup:NodeGroup": Identity(
