@@ -1,0 +1,33 @@
+"""Smoke run of the scale benchmark (N = 10): it runs, replays the same graph, and reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_preview_scale_runs_for_ten_models():
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "preview_scale.py"), "--models", "10", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout)
+    assert {"models", "resources", "seconds", "floor_seconds", "peak_rss_mb"} <= set(result)
+    assert result["models"] == 10
+    # The floor replays exactly the captured graph (the script checks URN for URN), so both
+    # timings are of the same resources; the program can only be slower than the bare SDK.
+    assert result["resources"] > 10
+    assert 0 < result["floor_seconds"] < result["seconds"]
+    assert result["peak_rss_mb"] > 0
+    assert result["resources_per_model"]["sagemaker-mme"] <= 4
