@@ -262,7 +262,7 @@ class EndpointAlarms(PlatformComponent):
         self.latency = aws.cloudwatch.MetricAlarm(
             f"{e.name}-p99-latency",
             name=f"{e.name}-p99-latency",
-            alarm_description=f"{e.name}'s p99 ModelLatency is over {t.p99_model_latency_us:.0f}us.",
+            alarm_description=f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
             namespace=SAGEMAKER,
             metric_name="ModelLatency",
             dimensions=dimensions,

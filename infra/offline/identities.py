@@ -200,6 +200,11 @@ IDENTITIES: dict[str, Identity] = {
     "aws:sns/topicSubscription:TopicSubscription": Identity(
         name_input=None, id="{topic}:{uuid}", arn="{topic}:{uuid}"
     ),
+    # A topic's policy and a bucket's lifecycle are identified by their parent (no ARN of their own).
+    "aws:sns/topicPolicy:TopicPolicy": Identity(name_input=None, id="{arn}"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": Identity(
+        name_input=None, id="{bucket}"
+    ),
     "aws:cloudwatch/dashboard:Dashboard": Identity(
         name_input="dashboardName", arn="arn:aws:cloudwatch::{account}:dashboard/{name}"
     ),
