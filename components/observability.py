@@ -132,35 +132,23 @@ def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
     ]
 
 
+# Container Insights' cluster-level aggregates: each is published with ClusterName alone.
+CLUSTER_PANELS = (
+    ("Node utilisation (%)", ("node_cpu_utilization", "node_memory_utilization")),
+    ("Nodes", ("cluster_node_count", "cluster_failed_node_count")),
+    ("Pods", ("pod_cpu_utilization", "pod_memory_utilization", "node_number_of_running_pods")),
+)
+
+
 def cluster_widgets(cluster_name: str, region: str) -> list:
     dims = (("ClusterName", cluster_name),)
-    return [
-        TextWidget(f"## EKS cluster {cluster_name} (Container Insights)"),
+    return [TextWidget(f"## EKS cluster {cluster_name} (Container Insights)")] + [
         MetricWidget(
-            "Node utilisation (%)",
+            title,
             region,
-            metrics=(
-                Metric(CONTAINER_INSIGHTS, "node_cpu_utilization", dims, stat="Average"),
-                Metric(CONTAINER_INSIGHTS, "node_memory_utilization", dims, stat="Average"),
-            ),
-        ),
-        MetricWidget(
-            "Nodes",
-            region,
-            metrics=(
-                Metric(CONTAINER_INSIGHTS, "cluster_node_count", dims, stat="Average"),
-                Metric(CONTAINER_INSIGHTS, "cluster_failed_node_count", dims, stat="Average"),
-            ),
-        ),
-        MetricWidget(
-            "Pods",
-            region,
-            metrics=(
-                Metric(CONTAINER_INSIGHTS, "pod_cpu_utilization", dims, stat="Average"),
-                Metric(CONTAINER_INSIGHTS, "pod_memory_utilization", dims, stat="Average"),
-                Metric(CONTAINER_INSIGHTS, "pod_number_of_container_restarts", dims, stat="Sum"),
-            ),
-        ),
+            metrics=tuple(Metric(CONTAINER_INSIGHTS, name, dims, stat="Average") for name in names),
+        )
+        for title, names in CLUSTER_PANELS
     ]
 
 
