@@ -1,0 +1,37 @@
+"""The shipped stacks price cleanly: every instance type they use is in the snapshot, and every
+model's cost is attributed to it and its team."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from infra.cost.budgets import check_budgets
+from infra.cost.estimate import SHARED, EstimateOptions, estimate
+from infra.cost.graph import Graph
+from infra.cost.prices import load_snapshot
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_shipped_stack_is_fully_priced_and_attributed(stack_export, stack):
+    document = stack_export(stack)
+    graph = Graph.from_export(document)
+    result = estimate(graph, load_snapshot(), EstimateOptions(as_of=dt.date(2026, 11, 28)))
+    assert result.total.monthly > 0
+    # Allocation neither loses nor invents money.
+    for dimension in ("team", "model", "environment"):
+        totals = result.totals_by(dimension)
+        assert sum(a.monthly for a in totals.values()) == pytest.approx(result.total.monthly)
+    assert set(result.totals_by("environment")) == {stack}
+    # Every model the serving components declare carries part of the cost.
+    served = {
+        model["name"]
+        for r in graph.of_type("mlplat:serving:MultiModelEndpoint")
+        for model in r.outputs.get("models", [])
+    }
+    assert served and served <= set(result.totals_by("model")) - {SHARED}
+    # The budgets the stack declares are all comparable with the estimate.
+    budgets = graph.of_type("aws:budgets/budget:Budget")
+    assert len(check_budgets(graph, result)) == len(budgets)
