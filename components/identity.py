@@ -151,9 +151,8 @@ class PlatformIdentity(PlatformComponent):
         for team in spec.teams:
             models = tuple(sorted(m.name for m in spec.models if m.team == team.name))
             team_scope = policies.TeamScope(team=team.name, models=models)
-            execution_role = execution_role_arns.get(
-                team.name
-            )  # None: the team serves nothing here
+            # None when the team serves nothing on SageMaker here: nothing to pass.
+            execution_role = execution_role_arns.get(team.name)
             self.ml_engineer[team.name] = self._human_role(
                 f"mlplat-{env}-{team.name}-ml-engineer",
                 lambda scope, arns, ts=team_scope: policies.ml_engineer(scope, arns, ts),
