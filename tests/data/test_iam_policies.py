@@ -274,3 +274,22 @@ def test_principals_render_as_aws_expects():
     assert Principal.anyone().to_json() == "*"
     with pytest.raises(ValueError, match="duplicate"):
         render([Statement("A", ("s3:GetObject",), ("arn:aws:s3:::b/*",))] * 2)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            {"sid": "Has-Dash", "actions": ("s3:GetObject",), "resources": ("arn:aws:s3:::b/*",)},
+            "alphanumeric",
+        ),
+        (
+            {"sid": "NoActions", "actions": (), "resources": ("arn:aws:s3:::b/*",)},
+            "at least one action",
+        ),
+        ({"sid": "NoResources", "actions": ("s3:GetObject",)}, "needs resources"),
+    ],
+)
+def test_statements_are_checked_when_built(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        Statement(**arguments)
