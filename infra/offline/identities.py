@@ -56,7 +56,8 @@ class Identity:
     def outputs(self, ctx: Context) -> tuple[str, Outputs]:
         name = ctx.physical_name(self.name_input)
         fields = {**_format_fields(ctx.inputs), "name": name, "region": ctx.region,
-                  "account": ctx.account, "uuid": ctx.uuid(), "hex17": ctx.digest(17)}
+                  "account": ctx.account, "uuid": ctx.uuid(), "hex17": ctx.digest(17),
+                  "issuer": str(ctx.inputs.get("url", "")).removeprefix("https://")}
         resource_id = self.id.format(**fields)
         fields["id"] = resource_id
         outputs: Outputs = dict(ctx.inputs)
@@ -171,10 +172,11 @@ IDENTITIES: dict[str, Identity] = {
     "aws:iam/policy:Policy": Identity(arn="arn:aws:iam::{account}:policy/{name}", id="arn:aws:iam::{account}:policy/{name}"),
     "aws:iam/rolePolicy:RolePolicy": Identity(id="{role}:{name}"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Identity(name_input=None, id="{role}-{hex17}"),
+    # An OIDC provider is named by its issuer URL without the scheme.
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Identity(
         name_input=None,
-        id="arn:aws:iam::{account}:oidc-provider/{hex17}",
-        arn="arn:aws:iam::{account}:oidc-provider/{hex17}",
+        id="arn:aws:iam::{account}:oidc-provider/{issuer}",
+        arn="arn:aws:iam::{account}:oidc-provider/{issuer}",
     ),
     # SageMaker: regional, names lowercased in ARNs.
     "aws:sagemaker/model:Model": _sagemaker("model"),

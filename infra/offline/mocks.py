@@ -18,12 +18,16 @@ class AwsLikeMocks(Mocks):
         if not args.custom and args.typ not in IDENTITIES:
             # Our components have no physical identity; remote ones (pulumi-eks) have a row.
             return "", {}
+        urn = getattr(args, "urn", args.name)
+        if args.typ.startswith("pulumi:providers:"):
+            return self.provider_id(urn), dict(args.inputs)  # the engine gives providers UUIDs
         ctx = Context(
-            urn=getattr(args, "urn", args.name),
+            urn=urn,
             type_=args.typ,
             name=args.name,
             inputs=args.inputs,
-            region=self.region,
+            # A resource created through an explicit provider lives in that provider's region.
+            region=getattr(args, "region", None) or self.region,
             account=self.account,
         )
         return resource_outputs(ctx)

@@ -8,9 +8,11 @@ transforms, which the mock monitor records but never runs.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,10 +23,12 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from infra.loader import PROJECT_ROOT
 from infra.tagging import STACK_TYPE
 
 # Signatures the engine uses to mark special values on the wire.
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
@@ -64,8 +68,25 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, dict):
         if value.get(SIG_KEY) == SECRET_SIG and "value" in value:
             return {SIG_KEY: SECRET_SIG, "plaintext": _normalise(value["value"])}
+        if value.get(SIG_KEY) == ASSET_SIG and "path" in value:
+            return _file_asset(value["path"])
         return {key: _normalise(item) for key, item in value.items()}
     return value
+
+
+def _file_asset(path: str) -> dict[str, Any]:
+    """A file asset as state records it: with the sha256 the engine computes from its content.
+
+    A path inside the project is written relative to it, so checkouts in different folders give
+    identical exports; the hash, not the path, is what decides whether the object changes.
+    """
+    file = Path(path)
+    asset: dict[str, Any] = {SIG_KEY: ASSET_SIG, "path": path}
+    if file.is_absolute() and file.is_relative_to(PROJECT_ROOT):
+        asset["path"] = file.relative_to(PROJECT_ROOT).as_posix()
+    if file.is_file():
+        asset["hash"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return asset
 
 
 class CapturingMonitor(MockMonitor):
@@ -101,6 +122,7 @@ class CapturingMonitor(MockMonitor):
             custom=request.custom or False,
         )
         args.urn = urn  # the mocks derive physical names and ids from the unique URN
+        args.region = self._provider_region(provider)
         resource_id, state = self.mocks.new_resource(args)
         state_struct = _sync_await(rpc.serialize_properties(state, {}))
         self._record(
@@ -182,6 +204,11 @@ class CapturingMonitor(MockMonitor):
                     outputs=self.mocks.provider_inputs(package, request.version),
                 )
         return f"{urn}::{provider_id}"
+
+    def _provider_region(self, provider_ref: str) -> str | None:
+        """The region an explicit AWS provider was configured with (None for default providers)."""
+        provider = self.registrations.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
+        return provider.inputs.get("region") if provider and provider.type == "pulumi:providers:aws" else None
 
     def _alias_urn(self, alias, request) -> str:
         if alias.urn:

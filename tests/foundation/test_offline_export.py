@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -128,3 +129,40 @@ def test_a_bad_stack_fails_before_any_resource_is_registered(monkeypatch):
     with pytest.raises(SpecError) as caught:
         engine.capture_stack("dev", config=config)
     assert [p.path for p in caught.value.problems] == ["config.budget.monthlyBudgetUsd"]
+
+
+def test_file_assets_carry_their_content_hash_and_a_project_relative_path(tmp_path):
+    from google.protobuf import struct_pb2
+
+    from infra.loader import PROJECT_ROOT
+    from infra.offline.monitor import ASSET_SIG, plain_json
+
+    inside = PROJECT_ROOT / "pyproject.toml"
+    outside = tmp_path / "model.tar.gz"
+    outside.write_bytes(b"archive")
+    struct = struct_pb2.Struct()
+    struct.update({"a": {SIG_KEY: ASSET_SIG, "path": str(inside)}, "b": {SIG_KEY: ASSET_SIG, "path": str(outside)}})
+    assets = plain_json(struct)
+    assert assets["a"]["path"] == "pyproject.toml"
+    assert assets["b"]["path"] == str(outside)
+    assert assets["b"]["hash"] == hashlib.sha256(b"archive").hexdigest()
+
+
+def test_resources_of_an_explicit_provider_live_in_its_region(stack_export):
+    prod = resources(stack_export("prod"))
+    providers = {e["urn"]: e for e in prod if e["type"] == "pulumi:providers:aws"}
+    for entry in prod:
+        arn = entry.get("outputs", {}).get("arn", "")
+        provider = providers.get(entry.get("provider", "").rsplit("::", 1)[0])
+        if provider and provider["inputs"].get("region") and arn.startswith("arn:aws:sns:"):
+            assert arn.split(":")[3] == provider["inputs"]["region"], entry["urn"]
+    regions = {arn.split(":")[3] for e in prod if (arn := e.get("outputs", {}).get("arn", "")).startswith("arn:aws:sns:")}
+    assert regions == {"us-west-2", "us-east-1"}  # prod's region, and the billing alarm's
+
+
+def test_an_oidc_provider_is_named_by_its_issuer(stack_export):
+    providers = [e for e in resources(stack_export("dev")) if e["type"] == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]
+    assert providers
+    for provider in providers:
+        issuer = provider["inputs"]["url"].removeprefix("https://")
+        assert provider["outputs"]["arn"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
