@@ -1,8 +1,13 @@
 """The platform's DynamoDB tables: the model registry and the write-sharded predictions table.
 
-Registry: one item per model version (hash ``model`` S, range ``version`` N).
-Predictions/features: hash ``modelShard`` = ``<model>#<shard>``, range ``requestId``. A busy model
-would otherwise put all its writes on one partition key; clients spread them over
+Both tables are partitioned by team-qualified model keys, ``<team>/<model>`` (``model_key``): a
+team's roles reach its items through one stable ``dynamodb:LeadingKeys`` pattern,
+``<team>/*`` (``team_key_pattern``), so declaring a model never changes any IAM policy.
+
+Registry: one item per model version (hash ``modelKey`` S = ``<team>/<model>``, range ``version``
+N); the item also carries the plain ``model`` and ``team``.
+Predictions/features: hash ``modelShard`` = ``<team>/<model>#<shard>``, range ``requestId``. A
+busy model would otherwise put all its writes on one partition key; clients spread them over
 ``DataSettings.prediction_shards`` keys with ``prediction_partition_key`` and read a model back by
 querying each of its shards (``prediction_partition_keys``). Items expire through the TTL
 attribute ``expiresAt`` (epoch seconds).
@@ -24,11 +29,24 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from infra.declarations.environment import TableCapacity
 
-REGISTRY_HASH_KEY = "model"
+REGISTRY_HASH_KEY = "modelKey"
 REGISTRY_RANGE_KEY = "version"
 PREDICTIONS_HASH_KEY = "modelShard"
 PREDICTIONS_RANGE_KEY = "requestId"
 TTL_ATTRIBUTE = "expiresAt"
+
+
+def model_key(team: str, model: str) -> str:
+    """A model's partition key in both tables: ``<team>/<model>``, the team first."""
+    # Team names are DNS labels; a "/" in one would let "<team>/*" reach another team's keys.
+    if not team or "/" in team:
+        raise ValueError(f"team must be a non-empty name without '/', got {team!r}")
+    return f"{team}/{model}"
+
+
+def team_key_pattern(team: str) -> str:
+    """The ``dynamodb:LeadingKeys`` pattern (IAM ``StringLike``) of every key a team owns."""
+    return f"{model_key(team, '')}*"
 
 
 def prediction_shard(request_id: str, shards: int) -> int:
@@ -39,14 +57,14 @@ def prediction_shard(request_id: str, shards: int) -> int:
     return int.from_bytes(digest[:8], "big") % shards
 
 
-def prediction_partition_key(model: str, request_id: str, shards: int) -> str:
-    """The partition key a client writes a prediction under: ``<model>#<shard>``."""
-    return f"{model}#{prediction_shard(request_id, shards)}"
+def prediction_partition_key(team: str, model: str, request_id: str, shards: int) -> str:
+    """The partition key a client writes a prediction under: ``<team>/<model>#<shard>``."""
+    return f"{model_key(team, model)}#{prediction_shard(request_id, shards)}"
 
 
-def prediction_partition_keys(model: str, shards: int) -> list[str]:
+def prediction_partition_keys(team: str, model: str, shards: int) -> list[str]:
     """Every partition key of a model: what a reader queries to see all its predictions."""
-    return [f"{model}#{shard}" for shard in range(shards)]
+    return [f"{model_key(team, model)}#{shard}" for shard in range(shards)]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ Attributes for other components (the EKS access entries map these to Kubernetes 
 
 Team roles reach only their team's resources: endpoints, models and configs named
 ``mlplat-<env>-<team>-*``, the ``teams/<team>/`` prefix of the artifacts bucket, registry and
-prediction items whose partition key is one of the team's models (``dynamodb:LeadingKeys``),
-the team's execution role (PassRole, to SageMaker only). The statements are in
+prediction items whose partition key is qualified by the team (``dynamodb:LeadingKeys`` like
+``<team>/*``), the team's execution role (PassRole, to SageMaker only). No policy names a model,
+so adding one to a stack leaves every role as it is. The statements are in
 ``components/identity_policies.py``.
 """
 
@@ -149,8 +150,7 @@ class PlatformIdentity(PlatformComponent):
         self.ml_engineer: dict[str, pulumi.Output[str]] = {}
         self.data_scientist: dict[str, pulumi.Output[str]] = {}
         for team in spec.teams:
-            models = tuple(sorted(m.name for m in spec.models if m.team == team.name))
-            team_scope = policies.TeamScope(team=team.name, models=models)
+            team_scope = policies.TeamScope(team=team.name)
             # None when the team serves nothing on SageMaker here: nothing to pass.
             execution_role = execution_role_arns.get(team.name)
             self.ml_engineer[team.name] = self._human_role(

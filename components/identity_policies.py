@@ -1,11 +1,12 @@
-"""The statements of each persona's policy, from plain values (resolved ARNs, team, models).
+"""The statements of each persona's policy, from plain values (resolved ARNs, team).
 
 Kept apart from the role resources so each document can be read and tested as data. Scoping:
 
 - environment resources are named ``mlplat-<env>-*`` (Pulumi's auto-names keep the prefix);
 - a team's are ``mlplat-<env>-<team>-*`` (endpoints, their configs and models), the
-  ``teams/<team>/`` prefix of the artifacts bucket, and DynamoDB items whose partition key is one
-  of the team's models (``dynamodb:LeadingKeys``);
+  ``teams/<team>/`` prefix of the artifacts bucket, and DynamoDB items whose partition key is
+  qualified by the team (``dynamodb:LeadingKeys`` like ``<team>/*``, ``components.data``). No
+  statement names a model, so declaring one changes no policy;
 - ``"*"`` resources only for actions AWS offers without resource-level permissions
   (``RESOURCE_LESS_ACTIONS``), or creation guarded by a request-tag or region condition.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.cost_controls import BILLING_REGION
+from components.data import team_key_pattern
 from components.iam_documents import Statement
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
@@ -65,7 +67,6 @@ class Scope:
 @dataclass(frozen=True)
 class TeamScope:
     team: str
-    models: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,19 +119,14 @@ def _key_use(arns: Arns, scope: Scope, actions: tuple[str, ...]) -> Statement:
     )
 
 
-def _leading_keys(team: TeamScope) -> dict:
-    return {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": team.models}}
-
-
-def _prediction_keys(team: TeamScope) -> dict:
-    return {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": tuple(f"{m}#*" for m in team.models)}
-    }
+def _team_items(team: TeamScope) -> dict:
+    # Every partition key the request touches (ForAllValues) must be one of the team's.
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": (team_key_pattern(team.team),)}}
 
 
 def _team_read(scope: Scope, arns: Arns, team: TeamScope) -> list[Statement]:
     team_prefix = f"{scope.prefix}{team.team}-"
-    statements = [
+    return [
         Statement("ReadTeamEndpoints", _SAGEMAKER_READ, _sagemaker_arns(scope, arns, team_prefix)),
         _metrics_read(),
         _dashboards_read(scope, arns),
@@ -152,43 +148,35 @@ def _team_read(scope: Scope, arns: Arns, team: TeamScope) -> list[Statement]:
             (arns.artifacts_bucket_arn,),
             conditions={"StringLike": {"s3:prefix": (f"teams/{team.team}/*",)}},
         ),
+        Statement(
+            "ReadTeamRegistryItems",
+            _REGISTRY_READ,
+            (arns.registry_table_arn,),
+            conditions=_team_items(team),
+        ),
+        Statement(
+            "ReadTeamPredictions",
+            ("dynamodb:Query", "dynamodb:GetItem"),
+            (arns.predictions_table_arn,),
+            conditions=_team_items(team),
+        ),
     ]
-    if team.models:  # a team serving nothing here has no rows to read
-        statements += [
-            Statement(
-                "ReadTeamRegistryItems",
-                _REGISTRY_READ,
-                (arns.registry_table_arn,),
-                conditions=_leading_keys(team),
-            ),
-            Statement(
-                "ReadTeamPredictions",
-                ("dynamodb:Query", "dynamodb:GetItem"),
-                (arns.predictions_table_arn,),
-                conditions=_prediction_keys(team),
-            ),
-        ]
-    return statements
 
 
 def _team_register(scope: Scope, arns: Arns, team: TeamScope) -> list[Statement]:
-    statements = [
+    return [
         Statement(
             "UploadTeamArtifacts",
             ("s3:PutObject",),
             (f"{arns.artifacts_bucket_arn}/teams/{team.team}/*",),
         ),
+        Statement(
+            "RegisterTeamModelVersions",
+            _REGISTRY_WRITE,
+            (arns.registry_table_arn,),
+            conditions=_team_items(team),
+        ),
     ]
-    if team.models:
-        statements.append(
-            Statement(
-                "RegisterTeamModelVersions",
-                _REGISTRY_WRITE,
-                (arns.registry_table_arn,),
-                conditions=_leading_keys(team),
-            )
-        )
-    return statements
 
 
 def _team_key_use(scope: Scope, arns: Arns) -> Statement:

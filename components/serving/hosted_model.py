@@ -3,7 +3,7 @@
 Three resources per model and nothing on the endpoint itself, so declaring a model is an upload
 plus two records: the endpoint loads ``<archive name>`` on the first request with
 ``TargetModel=<archive name>``, and a client resolves model -> endpoint + TargetModel from the
-registry table.
+registry table, under the team-qualified key ``<team>/<model>`` (``components.data.model_key``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, model_key
 from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
 from model_packages.packaging import Package
@@ -22,11 +23,11 @@ from model_packages.packaging import Package
 
 @dataclass(frozen=True)
 class RegistryTable:
-    """The DynamoDB table model versions are recorded in (keys ``model``, ``version``)."""
+    """The DynamoDB table model versions are recorded in (keys ``modelKey``, ``version``)."""
 
     name: pulumi.Input[str]
-    hash_key: str = "model"
-    range_key: str = "version"
+    hash_key: str = REGISTRY_HASH_KEY
+    range_key: str = REGISTRY_RANGE_KEY
 
 
 def registry_item(
@@ -37,11 +38,12 @@ def registry_item(
     endpoint_name: str,
     image: str,
     artifact_key: str,
+    table: RegistryTable,
 ) -> dict:
     """The registry record of one model version, in DynamoDB's attribute-value JSON."""
     fields = {
+        table.hash_key: model_key(model.team, model.name),
         "model": model.name,
-        "version": str(model.version),
         "team": model.team,
         "framework": model.framework,
         "frameworkVersion": model.framework_version,
@@ -53,7 +55,7 @@ def registry_item(
         "environment": environment,
     }
     item = {key: {"S": value} for key, value in fields.items()}
-    item["version"] = {"N": str(model.version)}  # numeric, so versions sort as numbers
+    item[table.range_key] = {"N": str(model.version)}  # numeric, so versions sort as numbers
     return item
 
 
@@ -105,6 +107,7 @@ class HostedModel(PlatformComponent):
                 endpoint_name=endpoint_name,
                 image=image,
                 artifact_key=self.artifact_key,
+                table=registry,
             )
             self.registry_item = aws.dynamodb.TableItem(
                 f"{name}-registry",

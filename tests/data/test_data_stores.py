@@ -14,9 +14,11 @@ from scipy.stats import chisquare
 
 from components.data import (
     TTL_ATTRIBUTE,
+    model_key,
     prediction_partition_key,
     prediction_partition_keys,
     prediction_shard,
+    team_key_pattern,
 )
 from infra.loader import read_stack_config
 from infra.offline.engine import capture_stack
@@ -187,7 +189,7 @@ def dynamodb(exports):
 
 def test_registry_items_the_stack_writes_fit_the_exported_table(dynamodb, exports):
     client, tables = dynamodb
-    registry = tables["model-registry"]["name"]
+    registry, hash_key = tables["model-registry"]["name"], tables["model-registry"]["hashKey"]
     described = client.describe_table(TableName=registry)["Table"]
     assert described["SSEDescription"]["Status"] == "ENABLED"
     assert described["DeletionProtectionEnabled"] is True
@@ -198,16 +200,18 @@ def test_registry_items_the_stack_writes_fit_the_exported_table(dynamodb, export
     ]
     assert items, "serving registers each hosted model's version"
     for item in items:
+        # Partitioned by the team-qualified name, which team roles' LeadingKeys patterns match.
+        assert item[hash_key] == {"S": model_key(item["team"]["S"], item["model"]["S"])}
         client.put_item(TableName=registry, Item=item)
     # A new version of the first model, then the latest version read back by key order.
-    model = items[0]["model"]["S"]
+    key = items[0][hash_key]
     newer = {**items[0], "version": {"N": str(int(items[0]["version"]["N"]) + 1)}}
     client.put_item(TableName=registry, Item=newer)
     latest = client.query(
         TableName=registry,
         KeyConditionExpression="#m = :m",
-        ExpressionAttributeNames={"#m": "model"},
-        ExpressionAttributeValues={":m": {"S": model}},
+        ExpressionAttributeNames={"#m": hash_key},
+        ExpressionAttributeValues={":m": key},
         ScanIndexForward=False,
         Limit=1,
     )["Items"]
@@ -222,20 +226,22 @@ def test_prediction_writes_spread_over_the_shards(dynamodb, exports):
     ttl = client.describe_time_to_live(TableName=predictions["name"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": TTL_ATTRIBUTE}
 
-    model, writes = "fraud-scorer", 1000
+    team, model, writes = "fraud", "fraud-scorer", 1000
     request_ids = [str(uuid.UUID(int=i)) for i in range(writes)]  # deterministic ids
     for request_id in request_ids:
+        partition = prediction_partition_key(team, model, request_id, shards)
         client.put_item(
             TableName=predictions["name"],
             Item={
-                predictions["hashKey"]: {"S": prediction_partition_key(model, request_id, shards)},
+                predictions["hashKey"]: {"S": partition},
                 predictions["rangeKey"]: {"S": request_id},
                 "score": {"N": "0.5"},
                 TTL_ATTRIBUTE: {"N": "1900000000"},
             },
         )
     per_shard = Counter()
-    for key in prediction_partition_keys(model, shards):
+    for key in prediction_partition_keys(team, model, shards):
+        assert key.startswith(f"{team}/{model}#")
         pages = client.get_paginator("query").paginate(
             TableName=predictions["name"],
             KeyConditionExpression="#k = :k",
@@ -244,10 +250,19 @@ def test_prediction_writes_spread_over_the_shards(dynamodb, exports):
             Select="COUNT",
         )
         per_shard[key] = sum(page["Count"] for page in pages)
-    counts = [per_shard[key] for key in prediction_partition_keys(model, shards)]
+    counts = [per_shard[key] for key in prediction_partition_keys(team, model, shards)]
     assert sum(counts) == writes  # every write is found again through the shard keys
     assert min(counts) > 0 and max(counts) / min(counts) < 1.6
     assert chisquare(counts).pvalue > 0.01  # consistent with a uniform spread
+
+
+def test_keys_are_qualified_by_their_team():
+    assert model_key("fraud", "scorer") == "fraud/scorer"
+    assert prediction_partition_keys("fraud", "scorer", 2) == ["fraud/scorer#0", "fraud/scorer#1"]
+    assert team_key_pattern("fraud") == "fraud/*"
+    for team in ("", "fraud/ops"):  # either would blur where one team's keys end
+        with pytest.raises(ValueError, match="team"):
+            model_key(team, "scorer")
 
 
 def test_one_request_always_maps_to_one_shard():

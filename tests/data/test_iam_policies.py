@@ -11,6 +11,8 @@ from fnmatch import fnmatchcase
 
 import pytest
 
+from components import identity_policies
+from components.data import prediction_partition_keys
 from components.iam_documents import Principal, Statement, render
 from components.identity_policies import RESOURCE_LESS_ACTIONS
 from infra.loader import read_stack_config, settings_data
@@ -210,14 +212,40 @@ def _team_resources(export: dict, stack: str) -> dict[str, list[str]]:
     return owned
 
 
+def _team_item_keys(export: dict) -> dict[str, set[str]]:
+    """Each team's partition keys: its registry items' keys as exported, and every prediction
+    shard key of its models."""
+    (tables,) = resources(export, "mlplat:data:DataTables")
+    shards = tables["outputs"]["predictionShards"]
+    keys: dict[str, set[str]] = {}
+    for r in resources(export, "aws:dynamodb/tableItem:TableItem"):
+        item = json.loads(r["inputs"]["item"])
+        team, model = item["team"]["S"], item["model"]["S"]
+        keys.setdefault(team, set()).add(item[r["inputs"]["hashKey"]]["S"])
+        keys[team].update(prediction_partition_keys(team, model, shards))
+    return keys
+
+
+def _leading_keys_allow(condition: dict, key: str) -> bool:
+    """IAM's verdict on a request for one partition key under a statement's conditions."""
+    for operator, values in condition.items():
+        if "dynamodb:LeadingKeys" not in values:
+            continue
+        # ForAnyValue would let one own key carry another team's keys in the same request.
+        assert operator.startswith("ForAllValues:"), operator
+        patterns = _as_list(values["dynamodb:LeadingKeys"])
+        if operator.endswith(":StringLike"):
+            return any(_matches(p, key) for p in patterns)
+        assert operator.endswith(":StringEquals"), operator
+        return key in patterns
+    raise AssertionError(f"no dynamodb:LeadingKeys condition in {condition}")
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
     export = exports[stack]
     owned = _team_resources(export, stack)
-    models = {}
-    for r in resources(export, "aws:dynamodb/tableItem:TableItem"):
-        item = json.loads(r["inputs"]["item"])
-        models.setdefault(item["team"]["S"], set()).add(item["model"]["S"])
+    item_keys = _team_item_keys(export)
     assert len(owned) >= 2, "a stack with two teams is needed to check isolation"
     for team in owned:
         others = [
@@ -227,7 +255,8 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
             for arn in arns
             if f"-{team}-" not in arn
         ]  # a role the team itself is named in is its own
-        other_models = set().union(*(m for t, m in models.items() if t != team))
+        other_keys = set().union(*(k for t, k in item_keys.items() if t != team))
+        assert other_keys, "another team's items are needed to check isolation"
         for persona in ("ml-engineer", "data-scientist"):
             statements = [
                 s
@@ -235,7 +264,7 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
                 if s["Effect"] == "Allow"
             ]
             assert statements
-            reached_own = False
+            reached_own = reached_own_items = False
             for s in statements:
                 patterns = _as_list(s["Resource"])
                 if patterns == ["*"]:
@@ -246,27 +275,44 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
                     s["Sid"],
                 )
                 reached_own |= any(_matches(p, a) for a in owned[team] for p in patterns)
-                for values in (s.get("Condition") or {}).values():
-                    leading = _as_list(values.get("dynamodb:LeadingKeys", []))
-                    assert not [
-                        m
-                        for m in other_models
-                        for v in leading
-                        if _matches(v, m) or _matches(v, f"{m}#0")
-                    ], (persona, s["Sid"])
-                if (
-                    s["Resource"]
-                    and "table/" in str(s["Resource"])
-                    and "dynamodb:" in str(s["Action"])
-                ):
-                    item_actions = [
-                        a for a in _as_list(s["Action"]) if not a.startswith("dynamodb:Describe")
-                    ]
-                    if item_actions:
-                        assert any("dynamodb:LeadingKeys" in v for v in s["Condition"].values()), s[
-                            "Sid"
-                        ]
+                item_actions = [
+                    a
+                    for a in _as_list(s["Action"])
+                    if a.startswith("dynamodb:") and not a.startswith("dynamodb:Describe")
+                ]
+                if item_actions and "table/" in str(s["Resource"]):
+                    condition = s.get("Condition") or {}
+                    leaked = sorted(k for k in other_keys if _leading_keys_allow(condition, k))
+                    assert leaked == [], (persona, s["Sid"])
+                    reached_own_items |= any(
+                        _leading_keys_allow(condition, k) for k in item_keys.get(team, ())
+                    )
             assert reached_own, f"{persona} of {team} reaches none of its own resources"
+            if item_keys.get(team):
+                assert reached_own_items, f"{persona} of {team} reaches none of its own items"
+
+
+@pytest.mark.parametrize("build", [identity_policies.ml_engineer, identity_policies.data_scientist])
+def test_team_item_patterns_stop_at_the_team_boundary(build):
+    """A team's key pattern admits its own keys, never those of a team whose name extends it."""
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/mlplat-dev-"
+    arns = identity_policies.Arns(
+        "123456789012",
+        "arn:aws:s3:::mlplat-dev-artifacts",
+        "arn:aws:s3:::mlplat-dev-capture",
+        f"{table}model-registry",
+        f"{table}predictions",
+        "arn:aws:kms:us-east-1:123456789012:key/k",
+    )
+    scope = identity_policies.Scope("dev", "us-east-1", production=False)
+    statements = json.loads(render(build(scope, arns, identity_policies.TeamScope("fraud"))))
+    item_statements = [s for s in statements["Statement"] if str(s["Resource"]).startswith(table)]
+    assert {s["Sid"] for s in item_statements} >= {"ReadTeamRegistryItems", "ReadTeamPredictions"}
+    own = ["fraud/new-model", "fraud/new-model#7"]
+    others = ["fraud-ops/new-model", "fraudx/m#0", "growth/fraud", "growth/fraud/m#1", "fraud"]
+    for s in item_statements:
+        assert all(_leading_keys_allow(s["Condition"], k) for k in own), s["Sid"]
+        assert not [k for k in others if _leading_keys_allow(s["Condition"], k)], s["Sid"]
 
 
 def test_principals_render_as_aws_expects():
