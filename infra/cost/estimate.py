@@ -242,7 +242,8 @@ class _Context:
 
 def _rate(value: float) -> str:
     """A unit price as AWS writes it: every significant digit, no exponent ($0.00065)."""
-    return "$" + format(Decimal(str(value)).normalize(), "f")
+    # Ten significant digits drop float noise (0.192 × 0.4 = 0.07680000000000001).
+    return "$" + format(Decimal(f"{value:.10g}").normalize(), "f")
 
 
 def _money(value: float) -> str:

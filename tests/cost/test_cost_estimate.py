@@ -99,6 +99,7 @@ def test_spot_node_group_at_configured_discount(snapshot):
     assert item.monthly == pytest.approx(56.064)
     assert item.max_monthly == pytest.approx(140.16)
     assert "less the configured 60% discount" in item.basis
+    assert "2 × m6i.large (spot" in item.basis and "× 730 h × $0.0384/h" in item.basis
 
 
 def test_spot_node_group_from_spot_price_snapshot(snapshot):
