@@ -1,4 +1,4 @@
-"""Entry point of `pulumi up --stack <env>`: load the stack file for the stack, build the platform."""
+"""Entry point of `pulumi up --stack <env>`: validate the stack's declarations, then build."""
 
 import os
 import sys

@@ -104,7 +104,9 @@ def serving_image(framework: str, version: str, region: str, instance_type: str)
             py_version=_default_py_version(framework, version),
         )
     except (ValueError, KeyError) as error:
-        raise UnknownImage(f"no {framework} {version} image for {instance_type} in {region}: {error}")
+        raise UnknownImage(
+            f"no {framework} {version} image for {instance_type} in {region}: {error}"
+        ) from error
 
 
 def _default_py_version(framework: str, version: str) -> str | None:

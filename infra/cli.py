@@ -11,7 +11,6 @@ from rich.console import Console
 from infra.commands_models import models_app
 from infra.commands_policy import policy_app
 from infra.cost.cli import cost_command, prices_app
-from infra.cost.cli import cost_command, prices_app
 from infra.declarations import SpecError
 
 app = typer.Typer(
@@ -44,7 +43,9 @@ def preview(
     export: Annotated[
         Path | None, typer.Option(help="Write the graph as a `pulumi stack export` (v3) document.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")
+    ] = False,
 ) -> None:
     """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
     from infra.offline import preview_stack

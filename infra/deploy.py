@@ -21,7 +21,8 @@ def check_prerequisites(stack: str) -> None:
     if shutil.which("pulumi") is None:
         raise DeployUnavailable(
             "The Pulumi CLI is not installed (it drives the real engine).\n"
-            "  Install it: https://www.pulumi.com/docs/install/ (e.g. `curl -fsSL https://get.pulumi.com | sh`),\n"
+            "  Install it: https://www.pulumi.com/docs/install/\n"
+            "  (e.g. `curl -fsSL https://get.pulumi.com | sh`),\n"
             "  then log in to a state backend: `pulumi login` (Pulumi Cloud) or `pulumi login s3://<bucket>`.\n"
             f"  Without it, `mlplat preview --stack {stack}` shows what would be created."
         )
@@ -41,7 +42,9 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     check_prerequisites(stack)
     from pulumi import automation
 
-    workspace_stack = automation.create_or_select_stack(stack_name=stack, work_dir=str(PROJECT_ROOT))
+    workspace_stack = automation.create_or_select_stack(
+        stack_name=stack, work_dir=str(PROJECT_ROOT)
+    )
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:

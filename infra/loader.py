@@ -79,13 +79,17 @@ def parse_environment(
     """Teams and models (declarations, overrides or plain dicts) plus config, as one valid spec."""
     problems: list[Problem] = []
     if stack not in {"dev", "staging", "prod"}:
-        problems.append(Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod"))
+        problems.append(
+            Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod")
+        )
 
     settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
     if settings is not None:
         problems += settings_problems(settings)
 
-    parsed_teams = [_parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(teams)]
+    parsed_teams = [
+        _parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(teams)
+    ]
     parsed_models = [
         _parse(ModelDeclaration, _as_data(item), f"models[{i}]", problems)
         for i, item in enumerate(models)
@@ -115,7 +119,9 @@ def _import_stack_file(stack: str):
         raise
     except ValidationError as error:
         # A declaration in a model package (imported by the stack file) is itself invalid.
-        raise SpecError(problems_from(error, prefix=error.title), source=f"stacks/{stack}.py") from None
+        raise SpecError(
+            problems_from(error, prefix=error.title), source=f"stacks/{stack}.py"
+        ) from None
 
 
 def _as_data(item: Any) -> Any:

@@ -8,17 +8,17 @@ import pulumi_aws as aws
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
-from components.eks_model import EksModel
-from components.network import Network
-from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
+from components.eks_model import EksModel
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
+from components.network import Network
 from components.observability import MonitoredEndpoint, Observability
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import VARIANT_NAME
+from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from infra.declarations import EnvironmentSpec
 
 
@@ -33,17 +33,24 @@ def build_platform(spec: EnvironmentSpec) -> None:
         f"mlplat-{env}", description=f"mlplat {env} platform data", protect=protect, account=account
     )
     artifacts = SecureBucket(
-        f"mlplat-{env}-artifacts", kms_key_arn=key.arn, protect=protect,
+        f"mlplat-{env}-artifacts",
+        kms_key_arn=key.arn,
+        protect=protect,
         noncurrent_version_days=data.noncurrent_version_days,
     )
     capture = SecureBucket(
-        f"mlplat-{env}-capture", kms_key_arn=key.arn, protect=protect,
+        f"mlplat-{env}-capture",
+        kms_key_arn=key.arn,
+        protect=protect,
         noncurrent_version_days=data.noncurrent_version_days,
         # Serving writes data capture under capture/ (multi_model_endpoint.capture_prefix).
         expiries=(Expiry("capture/", data.capture_retention_days),),
     )
     tables = DataTables(
-        f"mlplat-{env}", kms_key_arn=key.arn, shards=data.prediction_shards, protect=protect,
+        f"mlplat-{env}",
+        kms_key_arn=key.arn,
+        shards=data.prediction_shards,
+        protect=protect,
         capacity=data.provisioned_capacity,
     )
 
@@ -153,7 +160,13 @@ def build_platform(spec: EnvironmentSpec) -> None:
 
     pulumi.export("registryTable", tables.registry.name)
     pulumi.export("predictionsTable", tables.predictions.name)
-    pulumi.export("roles", {"platformAdmin": identity.platform_admin, "auditor": identity.auditor,
-                            "ciDeployer": identity.ci_deployer})
+    pulumi.export(
+        "roles",
+        {
+            "platformAdmin": identity.platform_admin,
+            "auditor": identity.auditor,
+            "ciDeployer": identity.ci_deployer,
+        },
+    )
     pulumi.export("artifactsBucket", artifacts.name_output)
     pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])

@@ -1,4 +1,4 @@
-"""Shows a captured graph to a person: the resource tree grouped by component, and counts by type."""
+"""Shows a captured graph to a person: the resource tree by component, and counts by type."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ def _short_name(urn: str) -> str:
 
 
 def render(document: dict[str, Any], console: Console) -> None:
-    resources = [r for r in document["deployment"]["resources"] if not r["type"].startswith("pulumi:providers:")]
+    resources = [
+        r
+        for r in document["deployment"]["resources"]
+        if not r["type"].startswith("pulumi:providers:")
+    ]
     children: dict[str, list[dict]] = defaultdict(list)
     for resource in resources:
         children[resource.get("parent", "")].append(resource)

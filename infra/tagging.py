@@ -54,7 +54,7 @@ def merge_tags(existing: Any, required: dict[str, str]) -> Any:
 
 
 def child_urn(parent_urn: str, type_: str, name: str) -> str:
-    """The URN the engine gives a resource: the parent's type chain joins its own, except the stack's."""
+    """The engine's URN for a resource: its parent's type chain (not the stack's), then its own."""
     _, _, stack_project = parent_urn.partition("urn:pulumi:")
     stack, project, parent_type, _ = stack_project.split("::", 3)
     qualified = type_ if parent_type == STACK_TYPE else f"{parent_type}${type_}"
@@ -120,7 +120,10 @@ class TagTransform:
         owner = self.registry.resolve(type_, name, parent_urn)
         if not is_taggable(type_):
             return None
-        return {**props, "tags": merge_tags(props.get("tags"), required_tags(self.environment, owner))}
+        return {
+            **props,
+            "tags": merge_tags(props.get("tags"), required_tags(self.environment, owner)),
+        }
 
     async def __call__(self, args: pulumi.ResourceTransformArgs):
         parent = args.opts.parent if args.opts else None

@@ -1,7 +1,13 @@
 """dev: every model, at the smallest footprint."""
 
 from infra.declarations import Team
-from model_packages import chargeback_risk, churn_predictor, fraud_scorer, product_embedder, recs_ranker
+from model_packages import (
+    chargeback_risk,
+    churn_predictor,
+    fraud_scorer,
+    product_embedder,
+    recs_ranker,
+)
 
 teams = [
     Team(name="fraud", monthly_budget_usd=1500, quota={"cpu": 16, "memory_gib": 64, "gpus": 0}),

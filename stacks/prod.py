@@ -1,7 +1,13 @@
 """prod: at least two instances per endpoint, full data capture on the fraud models."""
 
 from infra.declarations import Team
-from model_packages import chargeback_risk, churn_predictor, fraud_scorer, product_embedder, recs_ranker
+from model_packages import (
+    chargeback_risk,
+    churn_predictor,
+    fraud_scorer,
+    product_embedder,
+    recs_ranker,
+)
 
 teams = [
     Team(name="fraud", monthly_budget_usd=4000, quota={"cpu": 32, "memory_gib": 128, "gpus": 0}),
@@ -9,7 +15,9 @@ teams = [
 ]
 
 models = [
-    fraud_scorer.model.override(scaling={"min_instances": 2, "max_instances": 8}, data_capture_percent=100),
+    fraud_scorer.model.override(
+        scaling={"min_instances": 2, "max_instances": 8}, data_capture_percent=100
+    ),
     chargeback_risk.model.override(scaling={"min_instances": 2, "max_instances": 4}),
     churn_predictor.model.override(scaling={"min_instances": 2, "max_instances": 4}),
     product_embedder.model.override(scaling={"min_instances": 2, "max_instances": 4}),

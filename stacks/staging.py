@@ -1,7 +1,13 @@
 """staging: production's models at reduced scale, for release checks."""
 
 from infra.declarations import Team
-from model_packages import chargeback_risk, churn_predictor, fraud_scorer, product_embedder, recs_ranker
+from model_packages import (
+    chargeback_risk,
+    churn_predictor,
+    fraud_scorer,
+    product_embedder,
+    recs_ranker,
+)
 
 teams = [
     Team(name="fraud", monthly_budget_usd=2000, quota={"cpu": 16, "memory_gib": 64, "gpus": 0}),

@@ -1,4 +1,4 @@
-"""One error type for every problem in a stack declaration, each with the dotted path of its field."""
+"""One error type for every problem in a stack declaration, each with its field's dotted path."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ class Scaling(Declaration):
 
 
 class ModelDeclaration(Declaration):
-    """A model the platform serves. Cross-field rules live in ``rules.py``, checked by the loader."""
+    """A model the platform serves. Cross-field rules are in ``rules.py``; the loader runs them."""
 
     name: ModelName
     version: int = Field(ge=1)
@@ -78,7 +78,7 @@ class ModelDeclaration(Declaration):
     )
     artifact: str = Field(
         min_length=1,
-        description="MLflow model URI (models:/name/3, runs:/id/path) or a path to an MLflow model.",
+        description="MLflow model URI (models:/name/3, runs:/id/path) or an MLflow model path.",
     )
     serving: ServingTarget
     instance_type: str | None = Field(

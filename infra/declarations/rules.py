@@ -1,4 +1,4 @@
-"""Rules that span fields or declarations. Each returns problems; none raises, so all are reported."""
+"""Rules that span fields or declarations. They return problems, never raise: all get reported."""
 
 from __future__ import annotations
 
@@ -73,7 +73,9 @@ def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
         )
 
 
-def stack_problems(teams: list[Team | None], models: list[ModelDeclaration | None]) -> Iterator[Problem]:
+def stack_problems(
+    teams: list[Team | None], models: list[ModelDeclaration | None]
+) -> Iterator[Problem]:
     """Rules across declarations; entries that failed to parse are None and are skipped."""
     yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
     yield from _duplicates([model.name if model else None for model in models], "models", "name")

@@ -27,7 +27,7 @@ class Capture:
 
 
 def capture_stack(stack: str, config: dict[str, str] | None = None) -> Capture:
-    """Run the program for ``stack`` with ``Pulumi.<stack>.yaml`` (or ``config``); capture its graph.
+    """Run the program for ``stack`` with ``Pulumi.<stack>.yaml`` (or ``config``); capture it.
 
     The declarations are validated first, so a bad stack fails with ``SpecError`` before any
     resource is registered.

@@ -1,4 +1,4 @@
-"""The captured graph in the shape of `pulumi stack export` (version 3), deterministically ordered."""
+"""The captured graph in the shape of `pulumi stack export` (version 3), in a fixed order."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _resource(r: Registration) -> dict[str, Any]:
 
 def topological(registrations: list[Registration]) -> list[Registration]:
     """Parents, providers and dependencies before dependents (as the engine stores state); the
-    stack first, then ties by URN. Registration order depends on thread scheduling, so it is not used.
+    stack first, then ties by URN. Registration order depends on thread scheduling: not used.
     """
     by_urn = {r.urn: r for r in registrations}
     needs: dict[str, set[str]] = {}
@@ -67,6 +67,7 @@ def topological(registrations: list[Registration]) -> list[Registration]:
     for urn, prerequisites in needs.items():
         for prerequisite in prerequisites:
             dependents[prerequisite].append(urn)
+
     def key(urn: str) -> tuple[bool, str]:
         return (by_urn[urn].type != STACK_TYPE, urn)
 

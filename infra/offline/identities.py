@@ -55,9 +55,15 @@ class Identity:
 
     def outputs(self, ctx: Context) -> tuple[str, Outputs]:
         name = ctx.physical_name(self.name_input)
-        fields = {**_format_fields(ctx.inputs), "name": name, "region": ctx.region,
-                  "account": ctx.account, "uuid": ctx.uuid(), "hex17": ctx.digest(17),
-                  "issuer": str(ctx.inputs.get("url", "")).removeprefix("https://")}
+        fields = {
+            **_format_fields(ctx.inputs),
+            "name": name,
+            "region": ctx.region,
+            "account": ctx.account,
+            "uuid": ctx.uuid(),
+            "hex17": ctx.digest(17),
+            "issuer": str(ctx.inputs.get("url", "")).removeprefix("https://"),
+        }
         resource_id = self.id.format(**fields)
         fields["id"] = resource_id
         outputs: Outputs = dict(ctx.inputs)
@@ -129,17 +135,29 @@ def _eks_cluster_extra(ctx: Context, out: Outputs) -> Outputs:
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "kubernetes", "cluster": {
-            "server": endpoint,
-            "certificate-authority-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
-        }}],
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {
+                    "server": endpoint,
+                    "certificate-authority-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+                },
+            }
+        ],
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
         "current-context": "aws",
-        "users": [{"name": "aws", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
-        }}}],
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", name, "--output", "json"],
+                    }
+                },
+            }
+        ],
     }
     return {
         "kubeconfig": kubeconfig,
@@ -154,8 +172,12 @@ def _eks_cluster_extra(ctx: Context, out: Outputs) -> Outputs:
 
 IDENTITIES: dict[str, Identity] = {
     # S3: global names, ARNs without region or account.
-    "aws:s3/bucket:Bucket": Identity(name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra),
-    "aws:s3/bucketV2:BucketV2": Identity(name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra),
+    "aws:s3/bucket:Bucket": Identity(
+        name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra
+    ),
+    "aws:s3/bucketV2:BucketV2": Identity(
+        name_input="bucket", arn="arn:aws:s3:::{name}", extra=_bucket_extra
+    ),
     "aws:s3/bucketObjectv2:BucketObjectv2": Identity(
         name_input="key", arn="arn:aws:s3:::{bucket}/{name}", extra=_object_extra
     ),
@@ -164,14 +186,21 @@ IDENTITIES: dict[str, Identity] = {
     ),
     # KMS: keys are identified by a UUID.
     "aws:kms/key:Key": Identity(
-        name_input=None, id="{uuid}", arn="arn:aws:kms:{region}:{account}:key/{id}", extra=_kms_extra
+        name_input=None,
+        id="{uuid}",
+        arn="arn:aws:kms:{region}:{account}:key/{id}",
+        extra=_kms_extra,
     ),
     "aws:kms/alias:Alias": Identity(arn="arn:aws:kms:{region}:{account}:{name}"),
     # IAM: global, ARNs without region.
     "aws:iam/role:Role": Identity(arn="arn:aws:iam::{account}:role/{name}", extra=_role_extra),
-    "aws:iam/policy:Policy": Identity(arn="arn:aws:iam::{account}:policy/{name}", id="arn:aws:iam::{account}:policy/{name}"),
+    "aws:iam/policy:Policy": Identity(
+        arn="arn:aws:iam::{account}:policy/{name}", id="arn:aws:iam::{account}:policy/{name}"
+    ),
     "aws:iam/rolePolicy:RolePolicy": Identity(id="{role}:{name}"),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Identity(name_input=None, id="{role}-{hex17}"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Identity(
+        name_input=None, id="{role}-{hex17}"
+    ),
     # An OIDC provider is named by its issuer URL without the scheme.
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": Identity(
         name_input=None,
@@ -196,13 +225,18 @@ IDENTITIES: dict[str, Identity] = {
         "{serviceNamespace}/{resourceId}:policyName/{name}",
     ),
     # DynamoDB, SNS, CloudWatch, Budgets.
-    "aws:dynamodb/table:Table": Identity(arn="arn:aws:dynamodb:{region}:{account}:table/{name}", extra=_table_extra),
+    "aws:dynamodb/table:Table": Identity(
+        arn="arn:aws:dynamodb:{region}:{account}:table/{name}", extra=_table_extra
+    ),
     "aws:dynamodb/tableItem:TableItem": Identity(name_input=None, id="{tableName}|{hex17}"),
-    "aws:sns/topic:Topic": Identity(arn="arn:aws:sns:{region}:{account}:{name}", id="arn:aws:sns:{region}:{account}:{name}"),
+    "aws:sns/topic:Topic": Identity(
+        arn="arn:aws:sns:{region}:{account}:{name}", id="arn:aws:sns:{region}:{account}:{name}"
+    ),
     "aws:sns/topicSubscription:TopicSubscription": Identity(
         name_input=None, id="{topic}:{uuid}", arn="{topic}:{uuid}"
     ),
-    # A topic's policy and a bucket's lifecycle are identified by their parent (no ARN of their own).
+    # A topic's policy and a bucket's lifecycle are identified by their parent (no ARN of their
+    # own).
     "aws:sns/topicPolicy:TopicPolicy": Identity(name_input=None, id="{arn}"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": Identity(
         name_input=None, id="{bucket}"
@@ -210,8 +244,12 @@ IDENTITIES: dict[str, Identity] = {
     "aws:cloudwatch/dashboard:Dashboard": Identity(
         name_input="dashboardName", arn="arn:aws:cloudwatch::{account}:dashboard/{name}"
     ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": Identity(arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),
-    "aws:budgets/budget:Budget": Identity(id="{account}:{name}", arn="arn:aws:budgets::{account}:budget/{name}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Identity(
+        arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+    ),
+    "aws:budgets/budget:Budget": Identity(
+        id="{account}:{name}", arn="arn:aws:budgets::{account}:budget/{name}"
+    ),
     # EC2 networking: AWS-generated ids with their prefixes.
     "aws:ec2/vpc:Vpc": _ec2("vpc", "vpc"),
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
@@ -220,7 +258,9 @@ IDENTITIES: dict[str, Identity] = {
     "aws:ec2/eip:Eip": _ec2("eipalloc", "elastic-ip"),
     "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
     "aws:ec2/route:Route": _ec2("r-rtb", "route"),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", "route-table-association"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2(
+        "rtbassoc", "route-table-association"
+    ),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
     "aws:ec2/launchTemplate:LaunchTemplate": Identity(
@@ -232,16 +272,19 @@ IDENTITIES: dict[str, Identity] = {
     # EKS: the pulumi-eks cluster is a remote component; its outputs are what its code reads.
     "eks:index:Cluster": Identity(extra=_eks_cluster_extra),
     "aws:eks/nodeGroup:NodeGroup": Identity(
-        name_input="nodeGroupName", id="{clusterName}:{name}",
+        name_input="nodeGroupName",
+        id="{clusterName}:{name}",
         arn="arn:aws:eks:{region}:{account}:nodegroup/{clusterName}/{name}/{uuid}",
     ),
     "aws:eks/accessEntry:AccessEntry": Identity(
-        name_input=None, id="{clusterName}:{principalArn}",
+        name_input=None,
+        id="{clusterName}:{principalArn}",
         arn="arn:aws:eks:{region}:{account}:access-entry/{clusterName}/role/{account}/"
         "{hex17}/{uuid}",
     ),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Identity(
-        name_input=None, id="{clusterName}#{principalArn}#{policyArn}",
+        name_input=None,
+        id="{clusterName}#{principalArn}#{policyArn}",
     ),
 }
 
@@ -255,7 +298,9 @@ def _generic(ctx: Context) -> tuple[str, Outputs]:
         namespace, name = metadata.get("namespace"), metadata.get("name") or ctx.name
         resource_id = f"{namespace}/{name}" if namespace else name
         return resource_id, dict(ctx.inputs)
-    identity = Identity(arn=f"arn:aws:{module.split('/')[0]}:{{region}}:{{account}}:{kind.lower()}/{{name}}")
+    identity = Identity(
+        arn=f"arn:aws:{module.split('/')[0]}:{{region}}:{{account}}:{kind.lower()}/{{name}}"
+    )
     return identity.outputs(ctx)
 
 
@@ -267,9 +312,19 @@ def resource_outputs(ctx: Context) -> tuple[str, Outputs]:
 # Data sources ("invokes") the program may call, answered as AWS would for this account.
 def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -> Outputs:
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/mlplat", "userId": "AIDA" + account, "id": account}
+        return {
+            "accountId": account,
+            "arn": f"arn:aws:iam::{account}:user/mlplat",
+            "userId": "AIDA" + account,
+            "id": account,
+        }
     if token == "aws:index/getRegion:getRegion":
-        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+        return {
+            "name": region,
+            "region": region,
+            "id": region,
+            "endpoint": f"ec2.{region}.amazonaws.com",
+        }
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":

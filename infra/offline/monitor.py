@@ -34,7 +34,7 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 @dataclass
 class Registration:
-    """One resource as the engine's state stores it (the fields of a `pulumi stack export` entry)."""
+    """One resource as the engine's state stores it (a `pulumi stack export` entry)."""
 
     urn: str
     type: str
@@ -105,7 +105,8 @@ class CapturingMonitor(MockMonitor):
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
-            urn = f"urn:pulumi:{self.stack}::{self.project}::{STACK_TYPE}::{self.project}-{self.stack}"
+            stack_name = f"{self.project}-{self.stack}"
+            urn = f"urn:pulumi:{self.stack}::{self.project}::{STACK_TYPE}::{stack_name}"
             self._record(Registration(urn=urn, type=STACK_TYPE, custom=False))
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
@@ -143,7 +144,8 @@ class CapturingMonitor(MockMonitor):
                 aliases=[self._alias_urn(alias, request) for alias in request.aliases],
                 dependencies=sorted(set(request.dependencies)),
                 property_dependencies={
-                    key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()
+                    key: sorted(set(deps.urns))
+                    for key, deps in request.propertyDependencies.items()
                 },
                 remote=bool(request.remote),
             )
@@ -175,7 +177,11 @@ class CapturingMonitor(MockMonitor):
         )
         for transform in self._stack_transforms:
             args = pulumi.ResourceTransformArgs(
-                custom=bool(request.custom), type_=request.type, name=request.name, props=props, opts=opts
+                custom=bool(request.custom),
+                type_=request.type,
+                name=request.name,
+                props=props,
+                opts=opts,
             )
             result = transform(args)
             if inspect.isawaitable(result):
@@ -208,7 +214,11 @@ class CapturingMonitor(MockMonitor):
     def _provider_region(self, provider_ref: str) -> str | None:
         """The region an explicit AWS provider was configured with (None for default providers)."""
         provider = self.registrations.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
-        return provider.inputs.get("region") if provider and provider.type == "pulumi:providers:aws" else None
+        return (
+            provider.inputs.get("region")
+            if provider and provider.type == "pulumi:providers:aws"
+            else None
+        )
 
     def _alias_urn(self, alias, request) -> str:
         if alias.urn:

@@ -36,7 +36,9 @@ def config_data(**sections) -> dict[str, str]:
         "mlplat:ci": {"githubRepository": "example-org/mlplat"},
         **sections,
     }
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
 
 
 @pytest.fixture

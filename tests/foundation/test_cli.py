@@ -58,7 +58,12 @@ def test_deploy_without_the_pulumi_cli_says_what_to_install(command, monkeypatch
 
 def test_deploy_without_aws_credentials_says_how_to_log_in(monkeypatch, tmp_path):
     monkeypatch.setattr(deploy.shutil, "which", lambda name: "/usr/local/bin/pulumi")
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -83,7 +88,11 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(monkeypatch):
         def up(self, on_output):
             calls.append("up")
             on_output("Updating (dev)")
-            return type("Result", (), {"summary": type("Summary", (), {"resource_changes": {"create": 3}})()})()
+            return type(
+                "Result",
+                (),
+                {"summary": type("Summary", (), {"resource_changes": {"create": 3}})()},
+            )()
 
     def select(stack_name, work_dir):
         calls.append((stack_name, work_dir))

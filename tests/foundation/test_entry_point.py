@@ -1,4 +1,4 @@
-"""`infra/` as the Pulumi CLI runs it: a folder executed with runpy, which prepends it to sys.path."""
+"""`infra/` as the Pulumi CLI runs it: a folder run with runpy, which prepends it to sys.path."""
 
 from __future__ import annotations
 

@@ -15,8 +15,20 @@ from infra.tagging import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, is_taggable
 from tests.conftest import STACKS
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown value
-FIELDS = {"urn", "custom", "type", "inputs", "outputs", "protect", "dependencies",
-          "propertyDependencies", "ignoreChanges", "retainOnDelete", "deleteBeforeReplace", "aliases"}
+FIELDS = {
+    "urn",
+    "custom",
+    "type",
+    "inputs",
+    "outputs",
+    "protect",
+    "dependencies",
+    "propertyDependencies",
+    "ignoreChanges",
+    "retainOnDelete",
+    "deleteBeforeReplace",
+    "aliases",
+}
 
 
 def resources(document):
@@ -33,7 +45,7 @@ def test_export_has_the_shape_of_a_stack_export(stack, stack_export):
     assert entries[0]["urn"] == f"urn:pulumi:{stack}::mlplat::pulumi:pulumi:Stack::mlplat-{stack}"
     urns = {entry["urn"] for entry in entries}
     for entry in entries:
-        assert FIELDS <= set(entry), entry["urn"]
+        assert set(entry) >= FIELDS, entry["urn"]
         assert entry["urn"].startswith(f"urn:pulumi:{stack}::mlplat::")
         if entry["custom"] and not entry["type"].startswith("pulumi:providers:"):
             assert entry["id"], entry["urn"]
@@ -90,7 +102,10 @@ def test_identifiers_have_aws_formats(stack_export):
         assert role["outputs"]["arn"].startswith("arn:aws:iam::123456789012:role/")
     for endpoint in by_type["aws:sagemaker/endpoint:Endpoint"]:
         name = endpoint["outputs"]["name"]
-        assert endpoint["outputs"]["arn"] == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name.lower()}"
+        assert (
+            endpoint["outputs"]["arn"]
+            == f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name.lower()}"
+        )
     for key in by_type["aws:kms/key:Key"]:
         assert key["outputs"]["arn"] == f"arn:aws:kms:us-east-1:123456789012:key/{key['id']}"
 
@@ -111,12 +126,16 @@ def test_two_runs_give_identical_exports():
 
 
 def test_secrets_are_written_as_show_secrets_does():
-    from infra.offline.monitor import SECRET_SIG, plain_json
     from google.protobuf import struct_pb2
+
+    from infra.offline.monitor import SECRET_SIG, plain_json
 
     struct = struct_pb2.Struct()
     struct.update({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2"}, "count": 2.0})
-    assert plain_json(struct) == {"password": {SIG_KEY: SECRET_SIG, "plaintext": "hunter2"}, "count": 2}
+    assert plain_json(struct) == {
+        "password": {SIG_KEY: SECRET_SIG, "plaintext": "hunter2"},
+        "count": 2,
+    }
 
 
 def test_a_bad_stack_fails_before_any_resource_is_registered(monkeypatch):
@@ -141,7 +160,12 @@ def test_file_assets_carry_their_content_hash_and_a_project_relative_path(tmp_pa
     outside = tmp_path / "model.tar.gz"
     outside.write_bytes(b"archive")
     struct = struct_pb2.Struct()
-    struct.update({"a": {SIG_KEY: ASSET_SIG, "path": str(inside)}, "b": {SIG_KEY: ASSET_SIG, "path": str(outside)}})
+    struct.update(
+        {
+            "a": {SIG_KEY: ASSET_SIG, "path": str(inside)},
+            "b": {SIG_KEY: ASSET_SIG, "path": str(outside)},
+        }
+    )
     assets = plain_json(struct)
     assert assets["a"]["path"] == "pyproject.toml"
     assert assets["b"]["path"] == str(outside)
@@ -156,12 +180,20 @@ def test_resources_of_an_explicit_provider_live_in_its_region(stack_export):
         provider = providers.get(entry.get("provider", "").rsplit("::", 1)[0])
         if provider and provider["inputs"].get("region") and arn.startswith("arn:aws:sns:"):
             assert arn.split(":")[3] == provider["inputs"]["region"], entry["urn"]
-    regions = {arn.split(":")[3] for e in prod if (arn := e.get("outputs", {}).get("arn", "")).startswith("arn:aws:sns:")}
+    regions = {
+        arn.split(":")[3]
+        for e in prod
+        if (arn := e.get("outputs", {}).get("arn", "")).startswith("arn:aws:sns:")
+    }
     assert regions == {"us-west-2", "us-east-1"}  # prod's region, and the billing alarm's
 
 
 def test_an_oidc_provider_is_named_by_its_issuer(stack_export):
-    providers = [e for e in resources(stack_export("dev")) if e["type"] == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]
+    providers = [
+        e
+        for e in resources(stack_export("dev"))
+        if e["type"] == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+    ]
     assert providers
     for provider in providers:
         issuer = provider["inputs"]["url"].removeprefix("https://")

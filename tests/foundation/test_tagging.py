@@ -71,6 +71,13 @@ def test_the_transform_tags_only_taggable_resources():
     transform = TagTransform("staging", registry)
     assert transform.tagged_props("mlplat:x:Model", "m", {}, STACK) is None
     parent = child_urn(STACK, "mlplat:x:Model", "m")
-    props = transform.tagged_props("aws:sagemaker/model:Model", "m-model", {"tags": {"a": "b"}}, parent)
-    assert props["tags"] == {"a": "b", "mlplat:environment": "staging", "mlplat:team": "growth", "mlplat:model": "m"}
+    props = transform.tagged_props(
+        "aws:sagemaker/model:Model", "m-model", {"tags": {"a": "b"}}, parent
+    )
+    assert props["tags"] == {
+        "a": "b",
+        "mlplat:environment": "staging",
+        "mlplat:team": "growth",
+        "mlplat:model": "m",
+    }
     assert transform.tagged_props("aws:iam/rolePolicy:RolePolicy", "p", {}, parent) is None

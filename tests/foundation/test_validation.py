@@ -41,16 +41,36 @@ def test_a_valid_stack_parses():
         ({"framework": "caffe"}, "models[0].framework", "unknown framework 'caffe'"),
         ({"framework_version": "9.9"}, "models[0].framework_version", "no sklearn inference image"),
         ({"resources": {"memory_mb": 512, "gpus": 1}}, "models[0].instance_type", "has no GPU"),
-        ({"instance_type": "ml.g5.xlarge", "resources": {"memory_mb": 512, "gpus": 2}}, "models[0].resources.gpus", "has 1"),
-        ({"instance_type": "ml.x9.huge"}, "models[0].instance_type", "unknown SageMaker instance type"),
+        (
+            {"instance_type": "ml.g5.xlarge", "resources": {"memory_mb": 512, "gpus": 2}},
+            "models[0].resources.gpus",
+            "has 1",
+        ),
+        (
+            {"instance_type": "ml.x9.huge"},
+            "models[0].instance_type",
+            "unknown SageMaker instance type",
+        ),
         ({"resources": {"memory_mb": 999_999}}, "models[0].resources.memory_mb", "does not fit"),
         ({"resources": {"memory_mb": 0}}, "models[0].resources.memory_mb", "greater than 0"),
-        ({"scaling": {"min_instances": 3, "max_instances": 2}}, "models[0].scaling.max_instances", "must be >= min_instances (3)"),
-        ({"scaling": {"min_instances": 0, "max_instances": 2}}, "models[0].scaling.min_instances", "greater than or equal to 1"),
+        (
+            {"scaling": {"min_instances": 3, "max_instances": 2}},
+            "models[0].scaling.max_instances",
+            "must be >= min_instances (3)",
+        ),
+        (
+            {"scaling": {"min_instances": 0, "max_instances": 2}},
+            "models[0].scaling.min_instances",
+            "greater than or equal to 1",
+        ),
         ({"monthly_budget_usd": -5}, "models[0].monthly_budget_usd", "greater than 0"),
         ({"serving": "lambda"}, "models[0].serving", "'sagemaker-mme' or 'eks'"),
         ({"serving": "eks"}, "models[0].instance_type", "applies only to sagemaker-mme"),
-        ({"data_capture_percent": 101}, "models[0].data_capture_percent", "less than or equal to 100"),
+        (
+            {"data_capture_percent": 101},
+            "models[0].data_capture_percent",
+            "less than or equal to 100",
+        ),
         ({"replicas": 3}, "models[0].replicas", "Extra inputs are not permitted"),
     ],
 )
@@ -67,7 +87,9 @@ def test_a_missing_budget_is_reported():
 
 
 def test_an_explicit_image_skips_framework_resolution():
-    spec = parse(models=[model_data(framework="custom", framework_version="x", image="1.dkr.ecr/x:1")])
+    spec = parse(
+        models=[model_data(framework="custom", framework_version="x", image="1.dkr.ecr/x:1")]
+    )
     assert spec.models[0].image == "1.dkr.ecr/x:1"
 
 
@@ -87,7 +109,9 @@ def test_every_problem_is_reported_at_once():
             model_data(name="b", team="ghosts"),
             model_data(name="c", framework="caffe"),
         ],
-        config=config_data(**{"mlplat:budget": {"monthlyBudgetUsd": 0, "alertEmails": ["not-an-email"]}}),
+        config=config_data(
+            **{"mlplat:budget": {"monthlyBudgetUsd": 0, "alertEmails": ["not-an-email"]}}
+        ),
     )
     assert set(problems) >= {
         "models[0].scaling.max_instances",
@@ -101,16 +125,42 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize(
     ("section", "path", "words"),
     [
-        ({"mlplat:cluster": {"spotNodes": {"instanceTypes": ["m5.xlarge", "m6i.xlarge"]}}},
-         "config.cluster.spotNodes.instanceTypes", "at least three"),
-        ({"mlplat:cluster": {"gpuNodes": {"instanceTypes": ["m5.xlarge"]}}},
-         "config.cluster.gpuNodes.instanceTypes[0]", "has no GPU"),
-        ({"mlplat:cluster": {"systemNodes": {"instanceTypes": ["m5.large"], "minSize": 3, "maxSize": 2, "desiredSize": 3}}},
-         "config.cluster.systemNodes.maxSize", "must be >= minSize (3)"),
+        (
+            {"mlplat:cluster": {"spotNodes": {"instanceTypes": ["m5.xlarge", "m6i.xlarge"]}}},
+            "config.cluster.spotNodes.instanceTypes",
+            "at least three",
+        ),
+        (
+            {"mlplat:cluster": {"gpuNodes": {"instanceTypes": ["m5.xlarge"]}}},
+            "config.cluster.gpuNodes.instanceTypes[0]",
+            "has no GPU",
+        ),
+        (
+            {
+                "mlplat:cluster": {
+                    "systemNodes": {
+                        "instanceTypes": ["m5.large"],
+                        "minSize": 3,
+                        "maxSize": 2,
+                        "desiredSize": 3,
+                    }
+                }
+            },
+            "config.cluster.systemNodes.maxSize",
+            "must be >= minSize (3)",
+        ),
         ({"mlplat:network": {"cidr": "10.0.0.0/33"}}, "config.network.cidr", "not a CIDR block"),
-        ({"mlplat:network": {"availabilityZones": 1}}, "config.network.availabilityZones", "greater than or equal to 2"),
+        (
+            {"mlplat:network": {"availabilityZones": 1}},
+            "config.network.availabilityZones",
+            "greater than or equal to 2",
+        ),
         ({"aws:region": "moon-1"}, "config.region", "should match pattern"),
-        ({"mlplat:ci": {"githubRepository": "no-slash"}}, "config.ci.githubRepository", "should match pattern"),
+        (
+            {"mlplat:ci": {"githubRepository": "no-slash"}},
+            "config.ci.githubRepository",
+            "should match pattern",
+        ),
         ({"mlplat:unknownSetting": 1}, "config.unknownSetting", "Extra inputs are not permitted"),
     ],
 )
@@ -120,7 +170,13 @@ def test_bad_settings_are_reported_with_their_config_key(section, path, words):
     assert words in problems[path]
 
 
-@pytest.mark.parametrize(("team", "path"), [({"name": "Team A"}, "teams[0].name"), ({"monthly_budget_usd": 0}, "teams[0].monthly_budget_usd")])
+@pytest.mark.parametrize(
+    ("team", "path"),
+    [
+        ({"name": "Team A"}, "teams[0].name"),
+        ({"monthly_budget_usd": 0}, "teams[0].monthly_budget_usd"),
+    ],
+)
 def test_bad_teams_are_reported(team, path):
     assert path in problems_of(teams=[team_data(**team)], models=[])
 
