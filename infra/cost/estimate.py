@@ -155,7 +155,8 @@ def estimate(
         except (PriceLookupError, UsageError) as error:
             problems.append(f"{resource.urn}: {error}")
             continue
-        items.append(_line_item(resource, region, priced))
+        if priced is not None:
+            items.append(_line_item(resource, region, priced))
     if problems:
         raise EstimateError(problems)
     return Estimate(tuple(items), currency=snapshot.currency)
@@ -183,6 +184,16 @@ class _Context:
     def __init__(self, graph: Graph, snapshot: PriceSnapshot, options: EstimateOptions):
         self.graph, self.snapshot, self.options = graph, snapshot, options
         self._stack_region = graph.default_region() or options.default_region
+        # Under the real engine pulumi-eks components show their aws:eks children; offline they
+        # do not. Price the child where it exists, so nothing is counted twice.
+        self._eks_components_with_children = {
+            ancestor.urn
+            for child in graph.of_type("aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup")
+            for ancestor in graph.ancestors(child)
+        }
+
+    def priced_by_children(self, component: Resource) -> bool:
+        return component.urn in self._eks_components_with_children
 
     def prices(self, resource: Resource) -> tuple[str, RegionPrices]:
         region = self.graph.region_of(resource) or self._stack_region
@@ -256,7 +267,8 @@ def _hours(count: float, label: str, rate: float) -> str:
 
 # --- pricers: one per kind of resource ----------------------------------------------------------
 
-Pricer = Callable[[Resource, RegionPrices, str, _Context], _Priced]
+# A pricer returns None for a resource whose cost another line already carries.
+Pricer = Callable[[Resource, RegionPrices, str, _Context], "_Priced | None"]
 
 
 def _endpoint_configuration(
@@ -323,7 +335,9 @@ def _node_rate(
 
 def _node_group(
     resource: Resource, prices: RegionPrices, region: str, context: _Context
-) -> _Priced:
+) -> _Priced | None:
+    if context.priced_by_children(resource):
+        return None
     types = resource.prop("instanceTypes") or [
         context.launch_template_instance_type(resource) or EKS_DEFAULT_NODE_TYPE
     ]
@@ -337,7 +351,11 @@ def _node_group(
     return _Priced(count * HOURS_PER_MONTH * rate, maximum * HOURS_PER_MONTH * rate, basis)
 
 
-def _cluster(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
+def _cluster(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced | None:
+    if context.priced_by_children(resource):
+        return None
     support_type = (resource.prop("upgradePolicy") or {}).get("supportType")
     tier, why = support_tier(resource.prop("version"), context.options.as_of, support_type)
     rate = (

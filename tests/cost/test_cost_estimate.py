@@ -191,6 +191,27 @@ def test_offline_cluster_prices_pulumi_eks_default_node_group_unless_skipped(sna
     assert monthly == {"cluster": pytest.approx(140.744), "lean": pytest.approx(73.0)}
 
 
+def test_pulumi_eks_components_are_not_counted_twice_under_the_real_engine(snapshot):
+    cluster = resource("eks:index:Cluster", "cluster", {"version": "1.34"}, custom=False)
+    control_plane = resource(
+        "aws:eks/cluster:Cluster", "cluster-eksCluster", {"version": "1.34"}, parent=cluster["urn"]
+    )
+    group = resource("eks:index:ManagedNodeGroup", "system", {}, custom=False)
+    nodes = resource(
+        "aws:eks/nodeGroup:NodeGroup",
+        "system-nodes",
+        {"instanceTypes": ["m5.large"], "scalingConfig": {"desiredSize": 1, "maxSize": 1}},
+        parent=group["urn"],
+    )
+    result = price(export(cluster, control_plane, group, nodes), snapshot)
+    assert sorted(item.type for item in result.items) == [
+        "aws:eks/cluster:Cluster",
+        "aws:eks/nodeGroup:NodeGroup",
+    ]
+    # $73 control plane + 1 × 730 × $0.096 = $70.08.
+    assert result.total.monthly == pytest.approx(143.08)
+
+
 def test_fixed_monthly_resources(snapshot):
     eu = provider("eu", region="eu-west-1")
     document = export(
