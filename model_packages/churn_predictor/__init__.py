@@ -7,7 +7,7 @@ model = ModelDeclaration(
     version=2,
     team="growth",
     framework="sklearn",
-    framework_version="1.2-1",
+    framework_version="1.9-0",
     # An MLflow model committed with the package (model_packages/build_examples.py makes it);
     # a registry URI such as "models:/churn-predictor/2" works too, with MLFLOW_TRACKING_URI set.
     artifact="model_packages/churn_predictor/mlflow_model",

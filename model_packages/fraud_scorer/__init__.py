@@ -8,7 +8,7 @@ model = ModelDeclaration(
     team="fraud",
     description="Gradient-boosted trees (scikit-learn) over transaction features.",
     framework="sklearn",
-    framework_version="1.2-1",
+    framework_version="1.9-0",
     # An MLflow model committed with the package (model_packages/build_examples.py makes it);
     # a registry URI such as "models:/fraud-scorer/3" works too, with MLFLOW_TRACKING_URI set.
     artifact="model_packages/fraud_scorer/mlflow_model",

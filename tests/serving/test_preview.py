@@ -69,7 +69,7 @@ def _extra_model() -> ModelDeclaration:
         version=1,
         team="fraud",
         framework="sklearn",
-        framework_version="1.2-1",
+        framework_version="1.9-0",
         artifact="model_packages/chargeback_risk/mlflow_model",
         serving=ServingTarget.SAGEMAKER_MME,
         resources={"memory_mb": 128},
