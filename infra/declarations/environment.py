@@ -98,7 +98,7 @@ class AddonSettings(Settings):
 
 
 class ClusterSettings(Settings):
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = "1.35"
     public_access_cidrs: tuple[Cidr, ...] = ()
     system_nodes: NodeGroupSettings = NodeGroupSettings(
         instance_types=("m6i.large",), min_size=2, max_size=4, desired_size=2
@@ -115,7 +115,7 @@ class ClusterSettings(Settings):
     @classmethod
     def _minor_version(cls, value: str) -> str:
         if not re.fullmatch(r"1\.\d{2}", value):
-            raise ValueError(f"{value!r} is not a Kubernetes minor version such as '1.33'")
+            raise ValueError(f"{value!r} is not a Kubernetes minor version such as '1.35'")
         return value
 
 

@@ -25,8 +25,8 @@ def schema_version(cluster_version: str) -> str:
 
 
 def test_the_cluster_version_has_its_own_schema():
-    # Stated, and checked: kubernetes-validate ships 1.33, the version all stacks run.
-    assert schema_version("1.33") == "1.33.0"
+    # Stated, and checked: kubernetes-validate ships 1.35, the version all stacks run.
+    assert schema_version("1.35") == "1.35.0"
 
 
 def test_every_manifest_validates_strictly(plan):
@@ -44,7 +44,7 @@ def test_validation_would_catch_a_misspelt_field(plan):
     deployment = manifest(plan.workloads[0])
     broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(broken, schema_version("1.33"), strict=True)
+        kubernetes_validate.validate(broken, schema_version("1.35"), strict=True)
 
 
 @pytest.mark.parametrize("model", [GPU_MODEL, SPOT_MODEL], ids=lambda m: m.name)
@@ -63,7 +63,7 @@ def test_gpu_and_spot_pods_validate(model):
             },
         },
     }
-    kubernetes_validate.validate(deployment, schema_version("1.33"), strict=True)
+    kubernetes_validate.validate(deployment, schema_version("1.35"), strict=True)
 
 
 def test_every_kubernetes_resource_uses_the_explicit_provider(plan):

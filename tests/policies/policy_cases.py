@@ -124,7 +124,7 @@ def eks_component_cluster() -> dict[str, Any]:
             "encryptionConfigKeyArn": KEY_ARN,
             "enabledClusterLogTypes": LOG_TYPES,
             "authenticationMode": "API",
-            "version": "1.33",
+            "version": "1.35",
             "tags": tags(),
         },
     )
@@ -146,7 +146,7 @@ def aws_eks_cluster() -> dict[str, Any]:
                 "authenticationMode": "API",
                 "bootstrapClusterCreatorAdminPermissions": False,
             },
-            "version": "1.33",
+            "version": "1.35",
             "tags": tags(),
         },
     )
