@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import empty_pb2, json_format
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.resource import DependencyResource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
@@ -111,8 +111,7 @@ class CapturingMonitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
         _ensure_event_loop()
-        struct = self._transformed(request)
-        inputs = rpc.deserialize_properties(struct)
+        struct, inputs = self._transformed(request)
         provider = request.provider or (self._default_provider(request) if request.custom else "")
         args = MockResourceArgs(
             typ=request.type,
@@ -166,12 +165,16 @@ class CapturingMonitor(MockMonitor):
                 raise ValueError(f"duplicate resource URN {registration.urn}")
             self.registrations[registration.urn] = registration
 
-    def _transformed(self, request):
-        """Run the stack transforms the way the engine's callback protocol would."""
-        if not self._stack_transforms:
-            return request.object
+    def _transformed(self, request) -> tuple[struct_pb2.Struct, dict[str, Any]]:
+        """Run the stack transforms the way the engine's callback protocol would.
+
+        Returns the inputs on the wire and deserialised. Only the properties a transform replaced
+        are serialised again (the tag transform touches one), which keeps large graphs fast.
+        """
         props = rpc.deserialize_properties(request.object)
-        changed = False
+        if not self._stack_transforms:
+            return request.object, props
+        original = dict(props)
         opts = pulumi.ResourceOptions(
             parent=DependencyResource(request.parent) if request.parent else None
         )
@@ -187,10 +190,19 @@ class CapturingMonitor(MockMonitor):
             if inspect.isawaitable(result):
                 result = _sync_await(result)
             if result is not None:
-                props, opts, changed = dict(result.props), result.opts, True
-        if not changed:
-            return request.object
-        return _sync_await(rpc.serialize_properties(props, {}))
+                props, opts = dict(result.props), result.opts
+        replaced = {key: value for key, value in props.items() if original.get(key) is not value}
+        removed = original.keys() - props.keys()
+        if not replaced and not removed:
+            return request.object, props
+        struct = struct_pb2.Struct()
+        struct.CopyFrom(request.object)
+        patch = _sync_await(rpc.serialize_properties(replaced, {}))
+        for key in removed | (replaced.keys() - patch.fields.keys()):
+            struct.fields.pop(key, None)  # removed, or replaced by None
+        for key, value in patch.fields.items():
+            struct.fields[key].CopyFrom(value)
+        return struct, props
 
     def _default_provider(self, request) -> str:
         """The engine's default provider reference for this package: `<urn>::<id>`."""
