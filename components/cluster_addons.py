@@ -3,7 +3,9 @@
 - NVIDIA device plugin: advertises ``nvidia.com/gpu`` on GPU nodes (tolerates their taint);
 - cluster-autoscaler: owns node group sizes, with its own IRSA role that may only resize groups
   tagged as this cluster's, and the image minor matching the cluster's Kubernetes version;
-- metrics-server: the resource metrics HorizontalPodAutoscalers scale on.
+- metrics-server: the resource metrics HorizontalPodAutoscalers scale on;
+- Container Insights (the EKS add-on amazon-cloudwatch-observability), when the cluster settings
+  turn it on: the ContainerInsights metrics the dashboard shows, through its own IRSA role.
 
 Helm ``Release`` (not ``Chart``): the release is one resource Helm installs in the cluster, so
 nothing is rendered or fetched at preview time.
@@ -22,6 +24,10 @@ from infra.declarations.environment import ClusterSettings
 
 SYSTEM_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
+CLOUDWATCH_SERVICE_ACCOUNT = "cloudwatch-agent"
+# AWS's policy for the CloudWatch agent: put metrics and logs, read its own settings; no admin.
+CLOUDWATCH_AGENT_POLICY = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 ON_SYSTEM_NODES = {POOL_LABEL: "system"}
 
 
@@ -117,6 +123,9 @@ class ClusterAddons(PlatformComponent):
                 "nodeSelector": ON_SYSTEM_NODES,
             },
         )
+        self.container_insights = (
+            self._create_container_insights(name, cluster) if settings.container_insights else None
+        )
         self.register_outputs({"autoscalerRoleArn": self.autoscaler_role.arn})
 
     def _release(
@@ -151,3 +160,25 @@ class ClusterAddons(PlatformComponent):
             opts=self.child_opts(),
         )
         return role
+
+    def _create_container_insights(self, name, cluster: EksCluster) -> aws.eks.Addon:
+        role = aws.iam.Role(
+            f"{name}-cloudwatch-agent",
+            assume_role_policy=cluster.service_account_trust(
+                CLOUDWATCH_NAMESPACE, CLOUDWATCH_SERVICE_ACCOUNT
+            ),
+            opts=self.child_opts(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-cloudwatch-agent",
+            role=role.name,
+            policy_arn=CLOUDWATCH_AGENT_POLICY,
+            opts=self.child_opts(),
+        )
+        return aws.eks.Addon(
+            f"{name}-container-insights",
+            cluster_name=cluster.name_output,
+            addon_name="amazon-cloudwatch-observability",
+            service_account_role_arn=role.arn,
+            opts=self.child_opts(),
+        )

@@ -156,6 +156,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
             for endpoint in endpoints
         ],
         alarm_topic_arn=cost.alerts_topic_arn,
+        cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
     )
 
     pulumi.export("registryTable", tables.registry.name)

@@ -110,6 +110,8 @@ class ClusterSettings(Settings):
         instance_types=("m6i.xlarge", "m6a.xlarge", "m5.xlarge"), min_size=0, max_size=6
     )
     addons: AddonSettings = AddonSettings()
+    # Cluster metrics (CPU, memory, pods) for the dashboard, at CloudWatch's per-metric price.
+    container_insights: bool = True
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -79,3 +79,28 @@ def test_autoscaler_nodegroup_reads_are_scoped_to_the_cluster():
     assert statements["ReadNodeGroupTemplates"].resources == (
         "arn:aws:eks:us-east-1:123456789012:nodegroup/mlplat-dev/*/*",
     )
+
+
+def test_container_insights_runs_with_its_own_role_and_feeds_the_dashboard(plan):
+    addon = plan.one("aws:eks/addon:Addon")
+    assert addon["inputs"]["addonName"] == "amazon-cloudwatch-observability"
+    assert addon["inputs"]["clusterName"] == f"mlplat-{plan.stack}"
+    role = plan.named("aws:iam/role:Role", f"mlplat-{plan.stack}-addons-cloudwatch-agent")
+    assert addon["inputs"]["serviceAccountRoleArn"] == role["outputs"]["arn"]
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
+    (subject,) = [v for k, v in trust["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subject == "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent"
+    attachment = plan.named(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        f"mlplat-{plan.stack}-addons-cloudwatch-agent",
+    )
+    assert attachment["inputs"]["policyArn"].endswith(":policy/CloudWatchAgentServerPolicy")
+    body = json.loads(plan.one("aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"])
+    cluster_metrics = [
+        metric
+        for widget in body["widgets"]
+        for metric in widget.get("properties", {}).get("metrics", [])
+        if metric[0] == "ContainerInsights"
+    ]
+    assert cluster_metrics
+    assert all(metric[2:4] == ["ClusterName", f"mlplat-{plan.stack}"] for metric in cluster_metrics)
