@@ -31,3 +31,31 @@ def test_preview_scale_runs_for_ten_models():
     assert 0 < result["floor_seconds"] < result["seconds"]
     assert result["peak_rss_mb"] > 0
     assert result["resources_per_model"]["sagemaker-mme"] <= 4
+
+
+@pytest.mark.slow
+def test_class_overhead_benchmark_compares_each_type_typed_and_plain():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "sdk_class_overhead.py"),
+            "--count",
+            "20",
+            "--repeat",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout)
+    assert set(result) == {
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+        "aws:dynamodb/tableItem:TableItem",
+    }
+    for timings in result.values():
+        assert timings["typed_seconds"] > 0 and timings["plain_seconds"] > 0
