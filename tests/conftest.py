@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from functools import cache
 
 import pytest
@@ -25,3 +26,16 @@ def stack_export():
         return copy.deepcopy(_preview(stack))
 
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_default_store_in_a_temporary_folder(tmp_path_factory):
+    """MLflow falls back to ./mlruns when no store is named; keep tests out of the work tree."""
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = tmp_path_factory.mktemp("mlruns").as_uri()
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    yield
+    if previous is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous

@@ -44,6 +44,7 @@ def registered_model(mlflow_store: str) -> RegisteredModel:
     features = rng.normal(size=(40, 4))
     labels = (features[:, 0] - features[:, 1] > 0).astype(int)
     estimator = LogisticRegression().fit(features, labels)
+    previous_tracking_uri = mlflow.get_tracking_uri()  # the session's temporary default store
     mlflow.set_tracking_uri(mlflow_store)
     mlflow.set_registry_uri(mlflow_store)
     try:
@@ -57,7 +58,7 @@ def registered_model(mlflow_store: str) -> RegisteredModel:
                 registered_model_name="tiny-classifier",
             )
     finally:  # leave no global MLflow state behind for other tests
-        mlflow.set_tracking_uri("")
+        mlflow.set_tracking_uri(previous_tracking_uri)
         mlflow.set_registry_uri(None)
     version = info.registered_model_version
     return RegisteredModel(
