@@ -8,8 +8,10 @@ testable without the engine:
 - replicas spread over zones; readiness and liveness on the SageMaker-style ``/ping``;
 - non-root, no privilege escalation, no capabilities, read-only root filesystem (writable
   ``/tmp`` and model directory are emptyDirs);
-- an init container copies the model's artifacts from ``s3://<bucket>/teams/<team>/<model>/``
-  with the service account's role, which may read that prefix and nothing else.
+- the model's archive (the same reproducible MLflow package multi-model endpoints load) is
+  published under ``s3://<bucket>/teams/<team>/<model>/``; one init container fetches it with the
+  service account's role, which may read that prefix and nothing else, and a second one unpacks
+  it with the serving image's own ``tar`` (the AWS CLI image has none) into the model directory.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from components.iam_documents import Statement, render_output
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
+from model_packages.packaging import Package
 
 PORT = 8080
 MODEL_DIR = "/opt/ml/model"
+ARCHIVE_DIR = "/opt/ml/archive"
+ARCHIVE_FILE = f"{ARCHIVE_DIR}/model.tar.gz"
 RUN_AS = 1000
 ARTIFACT_COPIER_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
 ZONE_KEY = "topology.kubernetes.io/zone"
@@ -65,10 +70,30 @@ def tolerations(model: ModelDeclaration) -> list[dict[str, str]]:
     return chosen
 
 
+def serving_environment(model: ModelDeclaration) -> list[dict[str, str]]:
+    """What the SageMaker framework container needs to serve the archive's model on its own."""
+    env = [
+        {"name": "MLPLAT_MODEL", "value": model.name},
+        {"name": "MLPLAT_MODEL_VERSION", "value": str(model.version)},
+    ]
+    if model.framework == "sklearn" and not model.image:
+        # The archive carries code/inference.py (model_packages/handlers/sklearn_inference.py).
+        env += [
+            {"name": "SAGEMAKER_PROGRAM", "value": "inference.py"},
+            {"name": "SAGEMAKER_SUBMIT_DIRECTORY", "value": f"{MODEL_DIR}/code"},
+        ]
+    return env
+
+
 def pod_spec(
-    model: ModelDeclaration, *, image: str, service_account: str, artifact_uri: str
+    model: ModelDeclaration, *, image: str, service_account: str, archive_uri: str
 ) -> dict[str, Any]:
+    """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package."""
     probe = {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    init_resources = {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
     container_security = {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -88,18 +113,26 @@ def pod_spec(
             {
                 "name": "fetch-model",
                 "image": ARTIFACT_COPIER_IMAGE,
-                "args": ["s3", "cp", "--recursive", "--only-show-errors", artifact_uri, MODEL_DIR],
+                "args": ["s3", "cp", "--only-show-errors", archive_uri, ARCHIVE_FILE],
                 "env": [{"name": "HOME", "value": "/tmp"}],
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                },
+                "resources": init_resources,
                 "securityContext": container_security,
                 "volumeMounts": [
-                    {"name": "model", "mountPath": MODEL_DIR},
+                    {"name": "archive", "mountPath": ARCHIVE_DIR},
                     {"name": "tmp", "mountPath": "/tmp"},
                 ],
-            }
+            },
+            {
+                "name": "unpack-model",
+                "image": image,
+                "command": ["tar", "-xzf", ARCHIVE_FILE, "-C", MODEL_DIR],
+                "resources": init_resources,
+                "securityContext": container_security,
+                "volumeMounts": [
+                    {"name": "archive", "mountPath": ARCHIVE_DIR, "readOnly": True},
+                    {"name": "model", "mountPath": MODEL_DIR},
+                ],
+            },
         ],
         "containers": [
             {
@@ -107,10 +140,7 @@ def pod_spec(
                 "image": image,
                 "args": ["serve"],
                 "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                "env": [
-                    {"name": "MLPLAT_MODEL", "value": model.name},
-                    {"name": "MLPLAT_MODEL_VERSION", "value": str(model.version)},
-                ],
+                "env": serving_environment(model),
                 "resources": resource_requirements(model),
                 "readinessProbe": {**probe, "initialDelaySeconds": 5, "failureThreshold": 3},
                 "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
@@ -121,7 +151,11 @@ def pod_spec(
                 ],
             }
         ],
-        "volumes": [{"name": "model", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        "volumes": [
+            {"name": "archive", "emptyDir": {}},
+            {"name": "model", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
@@ -176,6 +210,7 @@ class EksModel(PlatformComponent):
         name: str,
         *,
         model: ModelDeclaration,
+        package: Package,
         namespace: pulumi.Input[str],
         cluster: EksCluster,
         artifacts_bucket: pulumi.Input[str],
@@ -218,7 +253,19 @@ class EksModel(PlatformComponent):
             metadata=meta(annotations={"eks.amazonaws.com/role-arn": self.role.arn}),
             opts=self._opts(),
         )
-        artifact_uri = pulumi.Output.concat("s3://", artifacts_bucket, "/", artifact_prefix(model))
+        archive_key = f"{artifact_prefix(model)}{package.archive_name}"
+        self.artifact = aws.s3.BucketObjectv2(
+            f"{name}-artifact",
+            bucket=artifacts_bucket,
+            key=archive_key,
+            source=pulumi.FileAsset(str(package.path)),
+            content_type="application/gzip",
+            server_side_encryption="aws:kms",
+            kms_key_id=kms_key_arn,
+            metadata={"sha256": package.sha256},
+            opts=self.child_opts(),
+        )
+        archive_uri = pulumi.Output.concat("s3://", self.artifact.bucket, "/", archive_key)
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(),
@@ -230,13 +277,16 @@ class EksModel(PlatformComponent):
                     "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
                 },
                 "template": {
-                    "metadata": {"labels": labels},
-                    "spec": artifact_uri.apply(
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {"mlplat.io/sha256": package.sha256},
+                    },
+                    "spec": archive_uri.apply(
                         lambda uri: pod_spec(
                             model,
                             image=model_image(model, region),
                             service_account=model.name,
-                            artifact_uri=uri,
+                            archive_uri=uri,
                         )
                     ),
                 },

@@ -20,6 +20,7 @@ from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import VARIANT_NAME
 from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from infra.declarations import EnvironmentSpec
+from model_packages.packaging import package_model
 
 
 def build_platform(spec: EnvironmentSpec) -> None:
@@ -130,6 +131,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
         EksModel(
             f"mlplat-{env}-{model.name}",
             model=model,
+            package=package_model(model.name, model.version, model.artifact),
             namespace=tenancies[model.team].namespace_output,
             cluster=cluster,
             artifacts_bucket=artifacts.name_output,

@@ -1,6 +1,6 @@
 """Regenerate the example models' MLflow directories (``model_packages/<pkg>/mlflow_model/``).
 
-    .venv/bin/python -m model_packages.build_examples
+    .venv/bin/python -m model_packages.build_examples [PACKAGE ...]
 
 Tiny, real models trained on synthetic data with a fixed seed, saved with MLflow's own flavours,
 so the offline preview packages real MLflow models from a fresh clone without a registry. The
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,28 +64,47 @@ def _save_embedder() -> Path:
     return target
 
 
-def main() -> None:
-    # The pip requirements are explicit; the project's own uv files do not belong in the models.
-    os.environ["MLFLOW_LOG_UV_FILES"] = "false"
-    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+def _builders() -> dict[str, Callable[[], Path]]:
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+        RandomForestClassifier,
+    )
     from sklearn.linear_model import LogisticRegression
 
-    built = [
-        _save_sklearn(
+    return {
+        "fraud_scorer": lambda: _save_sklearn(
             "fraud_scorer",
             GradientBoostingClassifier(n_estimators=20, max_depth=2, random_state=0),
             1,
         ),
-        _save_sklearn("chargeback_risk", LogisticRegression(), 2),
-        _save_sklearn(
+        "chargeback_risk": lambda: _save_sklearn("chargeback_risk", LogisticRegression(), 2),
+        "churn_predictor": lambda: _save_sklearn(
             "churn_predictor",
             RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0),
             3,
         ),
-        _save_embedder(),
-    ]
-    for path in built:
-        print(path.relative_to(PACKAGES.parent))
+        "product_embedder": _save_embedder,
+        # A pointwise ranker: scores each candidate's features; served on EKS.
+        "recs_ranker": lambda: _save_sklearn(
+            "recs_ranker",
+            GradientBoostingRegressor(n_estimators=20, max_depth=2, random_state=0),
+            4,
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Rebuild the named packages' models (all when none is named)."""
+    # The pip requirements are explicit; the project's own uv files do not belong in the models.
+    os.environ["MLFLOW_LOG_UV_FILES"] = "false"
+    builders = _builders()
+    names = (sys.argv[1:] if argv is None else argv) or list(builders)
+    unknown = sorted(set(names) - set(builders))
+    if unknown:
+        raise SystemExit(f"unknown example package(s): {', '.join(unknown)}")
+    for name in names:
+        print(builders[name]().relative_to(PACKAGES.parent))
 
 
 if __name__ == "__main__":

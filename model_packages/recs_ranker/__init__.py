@@ -6,9 +6,12 @@ model = ModelDeclaration(
     name="recs-ranker",
     version=4,
     team="growth",
-    framework="pytorch",
-    framework_version="2.1",
-    artifact="models:/recs-ranker/4",
+    description="Pointwise gradient-boosted ranker over candidate features.",
+    framework="sklearn",
+    framework_version="1.9-0",
+    # An MLflow model committed with the package (model_packages/build_examples.py makes it);
+    # a registry URI such as "models:/recs-ranker/4" works too, with MLFLOW_TRACKING_URI set.
+    artifact="model_packages/recs_ranker/mlflow_model",
     serving="eks",
     resources={"memory_mb": 2048, "cpu": "1"},
     scaling={"min_instances": 2, "max_instances": 8, "target_cpu_percent": 60},

@@ -33,7 +33,7 @@ SPOT_MODEL = CPU_MODEL.model_copy(update={"name": "batch-ranker", "accepts_spot"
 
 def spec_of(model):
     return pod_spec(
-        model, image="img", service_account=model.name, artifact_uri="s3://b/teams/t/m/"
+        model, image="img", service_account=model.name, archive_uri="s3://b/teams/t/m/m-v1.tar.gz"
     )
 
 
@@ -158,3 +158,32 @@ def test_service_account_role_reads_only_the_models_prefix(plan):
         assert read["Resource"].startswith("arn:aws:s3:::")
         for statement in statements.values():
             assert statement["Resource"] != "*"
+
+
+@pytest.mark.slow
+def test_each_eks_model_fetches_and_unpacks_its_published_archive(plan):
+    bucket = plan.named("aws:s3/bucket:Bucket", f"mlplat-{plan.stack}-artifacts-bucket")
+    for model in eks_models(plan):
+        archive = plan.named(
+            "aws:s3/bucketObjectv2:BucketObjectv2", f"mlplat-{plan.stack}-{model.name}-artifact"
+        )
+        key = archive["inputs"]["key"]
+        assert key == f"{artifact_prefix(model)}{model.name}-v{model.version}.tar.gz"
+        assert archive["inputs"]["source"]["hash"] == archive["inputs"]["metadata"]["sha256"]
+        assert archive["inputs"]["tags"]["mlplat:model"] == model.name
+        (deployment,) = [
+            o
+            for o in plan.kube("Deployment", model.team)
+            if o["inputs"]["metadata"]["name"] == model.name
+        ]
+        template = deployment["inputs"]["spec"]["template"]
+        # A new archive rolls the pods: its digest is part of the pod template.
+        assert (
+            template["metadata"]["annotations"]["mlplat.io/sha256"]
+            == archive["inputs"]["metadata"]["sha256"]
+        )
+        fetch, unpack = template["spec"]["initContainers"]
+        assert f"s3://{bucket['outputs']['bucket']}/{key}" in fetch["args"]
+        assert unpack["image"] == template["spec"]["containers"][0]["image"]
+        assert unpack["command"][:2] == ["tar", "-xzf"]
+        assert unpack["command"][-1] == "/opt/ml/model"
