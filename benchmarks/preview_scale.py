@@ -16,8 +16,8 @@ No program can register the same graph faster than that.
 
 The N models are a fixed mix cycled from the shipped model packages (per 10 models: 4 sklearn and
 2 XGBoost on CPU multi-model endpoints, 1 PyTorch on a GPU multi-model endpoint, 3 scikit-learn
-on EKS) with varied memory, so placement splits endpoints by capacity as a real fleet would. They replace
-the dev stack's models in this process only (teams and config stay dev's).
+on EKS) with varied memory, so placement splits endpoints by capacity as a real fleet would.
+They replace the dev stack's models in this process only (teams and config stay dev's).
 
 Run one N per process: ``peak_rss_mb`` is the process's peak resident set. With ``--repeat R``
 every timing is the best of R interleaved runs, the figure other load disturbs least.
