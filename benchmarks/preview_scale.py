@@ -114,10 +114,10 @@ def replay(capture) -> None:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from infra.loader import PROJECT_NAME
     from infra.offline.export import topological
     from infra.offline.mocks import AwsLikeMocks
     from infra.offline.monitor import CapturingMonitor
+    from infra.project import PROJECT_NAME
     from infra.tagging import STACK_TYPE
 
     settings = capture.spec.settings

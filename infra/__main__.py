@@ -13,9 +13,12 @@ import pulumi  # noqa: E402
 
 from infra import program  # noqa: E402
 from infra.declarations import SpecError  # noqa: E402
+from model_packages.packaging import PackagingError  # noqa: E402
 
 try:
     program.run()
 except SpecError as error:
     # RunError makes the CLI print the message alone, without a Python traceback.
     raise pulumi.RunError(error.render()) from None
+except PackagingError as error:
+    raise pulumi.RunError(f"cannot package a model: {error}") from None

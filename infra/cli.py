@@ -52,10 +52,14 @@ def preview(
     from infra.offline.export import write
     from infra.preview_view import render
 
+    from model_packages.packaging import PackagingError
+
     try:
         document = preview_stack(stack)
     except SpecError as error:
         raise fail(error.render()) from None
+    except PackagingError as error:  # e.g. a registry version that does not exist
+        raise fail(f"cannot package a model: {error}") from None
     if not quiet:
         render(document, console)
     if export is not None:

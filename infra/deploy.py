@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from infra.loader import PROJECT_ROOT, load_environment, read_stack_config
+from infra.loader import load_environment, read_stack_config
+from infra.project import PROJECT_ROOT
 
 
 class DeployUnavailable(RuntimeError):

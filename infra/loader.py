@@ -19,9 +19,8 @@ from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclar
 from infra.declarations.errors import Problem, SpecError, problems_from
 from infra.declarations.model import ModelOverride
 from infra.declarations.rules import model_problems, settings_problems, stack_problems
+from infra.project import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_NAME = "mlplat"
 CONFIG_NAMESPACE = "mlplat"
 
 

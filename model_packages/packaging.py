@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 
 FORMAT_VERSION = "1"  # bump when the archive layout changes, to invalidate cached archives
 CACHE_DIR = PROJECT_ROOT / ".mlplat" / "packages"
@@ -88,28 +88,43 @@ def package_model(
         return Package(model, version, target.name, target, sha)
 
 
+def source_problem(source: str, tracking_uri: str | None = None) -> str | None:
+    """Why ``source`` cannot be packaged, found without contacting a registry; None when it can.
+
+    The loader reports this with the declaration's path before the program registers anything.
+    """
+    if source.startswith(MLFLOW_URI_SCHEMES):
+        if not (tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")):
+            return f"{source} needs MLFLOW_TRACKING_URI: the MLflow tracking/registry store"
+        return None
+    path = _local_path(source)
+    if not (path / "MLmodel").is_file():
+        return f"no MLflow model at {source} (no MLmodel file in {path})"
+    return None
+
+
+def _local_path(source: str) -> Path:
+    path = Path(source.removeprefix("file://"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 @contextmanager
 def resolved_model_dir(source: str, tracking_uri: str | None = None) -> Iterator[Path]:
     """A local directory holding the MLflow model (downloaded to a temporary folder if remote)."""
+    problem = source_problem(source, tracking_uri)
+    if problem:
+        raise PackagingError(problem)
     if source.startswith(MLFLOW_URI_SCHEMES):
         with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
             yield _download(source, tracking_uri, Path(tmp))
         return
-    path = Path(source.removeprefix("file://"))
-    path = path if path.is_absolute() else PROJECT_ROOT / path
-    if not (path / "MLmodel").is_file():
-        raise PackagingError(f"{source}: not an MLflow model directory (no MLmodel file at {path})")
-    yield path
+    yield _local_path(source)
 
 
 def _download(uri: str, tracking_uri: str | None, destination: Path) -> Path:
     import mlflow  # imported here: a path source, the common case in previews, needs no MLflow
 
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if not tracking_uri:
-        raise PackagingError(
-            f"{uri}: set MLFLOW_TRACKING_URI to the MLflow tracking/registry server or store"
-        )
+    tracking_uri = tracking_uri or os.environ["MLFLOW_TRACKING_URI"]  # checked by source_problem
     # models:/ URIs resolve against the process's registry URI; set it for this download only.
     mlflow.set_registry_uri(tracking_uri)
     try:

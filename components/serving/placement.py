@@ -35,7 +35,7 @@ from pathlib import Path
 from components.serving.multi_model_endpoint import EndpointPlan
 from infra import catalog
 from infra.declarations import EnvironmentSpec, ModelDeclaration, ServingTarget
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 
 ENDPOINT_NAME_MAX = 63  # SageMaker: [a-zA-Z0-9-], at most 63 characters
 GROUP_HASH_LENGTH = 8

@@ -103,10 +103,6 @@ class ModelDeclaration(Declaration):
             return self.instance_type
         return "ml.g5.xlarge" if self.uses_gpu else "ml.m5.xlarge"
 
-    @property
-    def artifact_is_mlflow_uri(self) -> bool:
-        return bool(re.match(r"^(models|runs|mlflow-artifacts):/", self.artifact))
-
     def override(self, **changes: Any) -> ModelOverride:
         """This model with some fields changed for one environment, validated with the stack."""
         return ModelOverride(base=self, changes=changes)

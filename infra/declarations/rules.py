@@ -10,6 +10,7 @@ from infra import catalog
 from infra.declarations.environment import EnvironmentSettings, NodeGroupSettings, Team
 from infra.declarations.errors import Problem
 from infra.declarations.model import ModelDeclaration, ServingTarget
+from model_packages.packaging import source_problem
 
 
 def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
@@ -19,6 +20,9 @@ def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
             f"{path}.scaling.max_instances", f"must be >= min_instances ({scaling.min_instances})"
         )
     yield from _image_problems(model, path)
+    artifact = source_problem(model.artifact)
+    if artifact:
+        yield Problem(f"{path}.artifact", artifact)
     if model.serving is ServingTarget.SAGEMAKER_MME:
         yield from _instance_problems(model, path)
     elif model.instance_type is not None:

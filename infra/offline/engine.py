@@ -13,9 +13,10 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import program
 from infra.declarations import EnvironmentSpec
-from infra.loader import PROJECT_NAME, load_environment, read_stack_config
+from infra.loader import load_environment, read_stack_config
 from infra.offline.mocks import AwsLikeMocks
 from infra.offline.monitor import CapturingMonitor, Registration
+from infra.project import PROJECT_NAME
 
 
 @dataclass

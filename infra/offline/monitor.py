@@ -23,7 +23,7 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 from infra.tagging import STACK_TYPE
 
 # Signatures the engine uses to mark special values on the wire.

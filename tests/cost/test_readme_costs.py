@@ -10,7 +10,7 @@ import pytest
 from infra.cost.estimate import EstimateOptions, estimate
 from infra.cost.graph import Graph
 from infra.cost.prices import load_snapshot
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -104,3 +104,19 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(monkeypatch):
     assert deploy.run("dev", destroy=False, on_output=lines.append) == {"create": 3}
     assert calls[0] == ("dev", str(deploy.PROJECT_ROOT)) and calls[1] == "up"
     assert lines == ["Updating (dev)"]
+
+
+def test_a_registry_version_that_does_not_exist_is_a_clean_message(monkeypatch, tmp_path):
+    """Found only when packaging asks the registry: still a message, not a traceback."""
+    import stacks.dev
+
+    store = tmp_path / "mlruns"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    missing = stacks.dev.models[1].override(artifact="models:/chargeback-risk/99")
+    monkeypatch.setattr(stacks.dev, "models", [stacks.dev.models[0], missing])
+    result = runner.invoke(app, ["preview", "--stack", "dev"])
+    assert result.exit_code == 2, result.output
+    assert "cannot package a model" in result.output
+    assert "models:/chargeback-risk/99" in result.output
+    assert "Traceback" not in result.output

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 
 
 def test_the_program_folder_cannot_shadow_standard_modules():

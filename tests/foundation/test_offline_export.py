@@ -153,8 +153,8 @@ def test_a_bad_stack_fails_before_any_resource_is_registered(monkeypatch):
 def test_file_assets_carry_their_content_hash_and_a_project_relative_path(tmp_path):
     from google.protobuf import struct_pb2
 
-    from infra.loader import PROJECT_ROOT
     from infra.offline.monitor import ASSET_SIG, plain_json
+    from infra.project import PROJECT_ROOT
 
     inside = PROJECT_ROOT / "pyproject.toml"
     outside = tmp_path / "model.tar.gz"

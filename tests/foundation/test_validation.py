@@ -198,3 +198,19 @@ def test_declarations_are_frozen():
     model = ModelDeclaration.model_validate(model_data())
     with pytest.raises(Exception, match="frozen"):
         model.version = 2  # type: ignore[misc]
+
+
+def test_an_artifact_path_without_an_mlflow_model_is_reported():
+    problems = problems_of(models=[model_data(artifact="model_packages/nope")])
+    assert "no MLflow model at model_packages/nope" in problems["models[0].artifact"]
+
+
+def test_a_shipped_model_directory_is_a_valid_artifact():
+    spec = parse(models=[model_data(artifact="model_packages/churn_predictor/mlflow_model")])
+    assert spec.models[0].artifact.endswith("mlflow_model")
+
+
+def test_a_registry_uri_needs_a_tracking_store(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    problems = problems_of(models=[model_data(artifact="models:/fraud-scorer/1")])
+    assert "needs MLFLOW_TRACKING_URI" in problems["models[0].artifact"]

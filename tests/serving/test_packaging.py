@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.loader import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 from model_packages.packaging import Layout, PackagingError, package_model
 
 
@@ -152,5 +152,5 @@ def test_unknown_registry_version_is_a_clear_error(registered_model, tmp_path):
 
 
 def test_a_directory_without_mlmodel_is_rejected(tmp_path):
-    with pytest.raises(PackagingError, match="not an MLflow model"):
+    with pytest.raises(PackagingError, match="no MLflow model at .* no MLmodel file"):
         package_model("nothing", 1, str(tmp_path), cache_dir=tmp_path / "cache")

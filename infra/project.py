@@ -1,0 +1,6 @@
+"""Where the project is and what it is called: the Pulumi project name and its root folder."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "mlplat"  # as in Pulumi.yaml; part of every URN
