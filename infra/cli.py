@@ -51,7 +51,6 @@ def preview(
     from infra.offline import preview_stack
     from infra.offline.export import write
     from infra.preview_view import render
-
     from model_packages.packaging import PackagingError
 
     try:

@@ -152,5 +152,5 @@ def test_unknown_registry_version_is_a_clear_error(registered_model, tmp_path):
 
 
 def test_a_directory_without_mlmodel_is_rejected(tmp_path):
-    with pytest.raises(PackagingError, match="no MLflow model at .* no MLmodel file"):
+    with pytest.raises(PackagingError, match=r"no MLflow model at .* \(no MLmodel file"):
         package_model("nothing", 1, str(tmp_path), cache_dir=tmp_path / "cache")
