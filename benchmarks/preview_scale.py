@@ -106,8 +106,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def replay(capture) -> None:
-    """Register the captured graph again, as plain resources, on a fresh capturing monitor."""
+def _typed_resource(registration, name: str, inputs: dict[str, Any], opts):
+    """The resource through its provider SDK's generated class, with the captured inputs."""
+    import inspect
+
+    from pydantic.alias_generators import to_snake
+
+    from infra.tagging import _resource_class
+
+    resource_class = _resource_class(registration.type)
+    if resource_class is None:
+        return None
+    accepted = inspect.signature(resource_class._internal_init).parameters
+    kwargs = {to_snake(key): value for key, value in inputs.items()}
+    return resource_class(name, opts=opts, **{k: v for k, v in kwargs.items() if k in accepted})
+
+
+def replay(capture, *, typed: bool = False) -> None:
+    """Register the captured graph again, as plain resources, on a fresh capturing monitor.
+
+    ``typed``: custom resources go through their generated classes instead (a supplementary
+    floor: the SDK's cost for the same graph written with the provider classes).
+    """
     import pulumi
     from pulumi.runtime import settings as runtime_settings
     from pulumi.runtime.mocks import set_mocks
@@ -145,9 +165,9 @@ def replay(capture) -> None:
                 package = registration.type.removeprefix("pulumi:providers:")
                 created[registration.urn] = pulumi.ProviderResource(package, name, inputs, opts)
             elif registration.custom:
-                created[registration.urn] = pulumi.CustomResource(
-                    registration.type, name, inputs, opts
-                )
+                created[registration.urn] = (
+                    typed and _typed_resource(registration, name, inputs, opts)
+                ) or pulumi.CustomResource(registration.type, name, inputs, opts)
             else:
                 component = pulumi.ComponentResource(
                     registration.type, name, inputs, opts, remote=registration.remote
@@ -192,10 +212,10 @@ def _timed(run):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def measure(count: int, repeat: int = 1) -> dict[str, Any]:
+def measure(count: int, repeat: int = 1, typed_floor: bool = False) -> dict[str, Any]:
     """Best of ``repeat`` interleaved runs of each: the minimum is the least disturbed by load."""
     preview(1)  # warm-up: imports and SDK start-up are not part of either measurement
-    best = {"seconds": [], "cpu": [], "floor": [], "floor_cpu": []}
+    best = {"seconds": [], "cpu": [], "floor": [], "floor_cpu": [], "typed": []}
     for _ in range(repeat):
         capture, wall, cpu = _timed(lambda: preview(count))
         best["seconds"].append(wall)
@@ -203,6 +223,9 @@ def measure(count: int, repeat: int = 1) -> dict[str, Any]:
         _, floor_wall, floor_cpu = _timed(lambda capture=capture: replay(capture))
         best["floor"].append(floor_wall)
         best["floor_cpu"].append(floor_cpu)
+        if typed_floor:
+            _, typed_wall, _ = _timed(lambda capture=capture: replay(capture, typed=True))
+            best["typed"].append(typed_wall)
     seconds, cpu, floor, floor_cpu = (
         min(best[key]) for key in ("seconds", "cpu", "floor", "floor_cpu")
     )
@@ -218,7 +241,14 @@ def measure(count: int, repeat: int = 1) -> dict[str, Any]:
         "cpu_ratio": round(cpu / floor_cpu, 3),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "resources_per_model": resources_per_model(capture, synthetic_models(count)),
-    }
+    } | (
+        {
+            "typed_floor_seconds": round(min(best["typed"]), 3),
+            "typed_ratio": round(seconds / min(best["typed"]), 3),
+        }
+        if typed_floor
+        else {}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,10 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, required=True, help="Number of synthetic models.")
     parser.add_argument("--repeat", type=int, default=1, help="Runs of each; the best is kept.")
     parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    parser.add_argument(
+        "--typed-floor",
+        action="store_true",
+        help="Also replay through the provider SDKs' generated classes (typed_floor_seconds).",
+    )
     args = parser.parse_args(argv)
     if args.models < 1 or args.repeat < 1:
         parser.error("--models and --repeat must be at least 1")
-    result = measure(args.models, args.repeat)
+    result = measure(args.models, args.repeat, args.typed_floor)
     if args.json:
         print(json.dumps(result))
     else:
