@@ -15,7 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_preview_scale_runs_for_ten_models():
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "preview_scale.py"), "--models", "10", "--json"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "preview_scale.py"),
+            "--models",
+            "10",
+            "--typed-floor",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -30,6 +37,11 @@ def test_preview_scale_runs_for_ten_models():
     assert result["resources"] > 10
     assert 0 < result["floor_seconds"] < result["seconds"]
     assert result["peak_rss_mb"] > 0
+    # The supplementary floor replays the same graph through the generated classes.
+    assert result["typed_floor_seconds"] > 0
+    assert result["typed_ratio"] == pytest.approx(
+        result["seconds"] / result["typed_floor_seconds"], rel=0.01
+    )
     assert result["resources_per_model"]["sagemaker-mme"] <= 4
 
 
