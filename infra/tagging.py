@@ -72,12 +72,25 @@ class OwnershipRegistry:
         self._declared[(type_, name)] = owner
 
     def resolve(self, type_: str, name: str, parent_urn: str | None) -> Ownership | None:
-        """The owner of a resource being registered, remembered for its own children."""
+        """The owner of a resource being registered, remembered for its own children.
+
+        The parent's own declaration is also read from its URN, so ownership holds even where an
+        engine does not pass a component itself through the transform.
+        """
         owner = self._declared.get((type_, name))
         if parent_urn:
-            owner = owner or self._by_urn.get(parent_urn)
+            owner = (
+                owner
+                or self._by_urn.get(parent_urn)
+                or self._declared.get(_type_and_name(parent_urn))
+            )
             self._by_urn[child_urn(parent_urn, type_, name)] = owner
         return owner
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    qualified_type, name = urn.split("::")[-2:]
+    return qualified_type.rsplit("$", 1)[-1], name
 
 
 @cache

@@ -81,3 +81,14 @@ def test_the_transform_tags_only_taggable_resources():
         "mlplat:model": "m",
     }
     assert transform.tagged_props("aws:iam/rolePolicy:RolePolicy", "p", {}, parent) is None
+
+
+def test_children_inherit_from_a_component_the_transform_never_saw():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Model", "m", Ownership(team="fraud", model="m"))
+    parent = child_urn(STACK, "mlplat:x:Model", "m")  # not resolved: no transform call for it
+    assert registry.resolve("aws:s3/bucket:Bucket", "m-b", parent) == Ownership("fraud", "m")
+    nested = child_urn(child_urn(STACK, "mlplat:x:Team", "t"), "mlplat:x:Model", "m")
+    assert nested == "urn:pulumi:dev::mlplat::mlplat:x:Team$mlplat:x:Model::m"
+    assert registry.resolve("aws:s3/bucket:Bucket", "m-c", nested) == Ownership("fraud", "m")
+    assert registry.resolve("aws:s3/bucket:Bucket", "other", child_urn(STACK, "x:y:Z", "z")) is None
