@@ -220,6 +220,9 @@ class EksCluster(PlatformComponent):
             enabled_cluster_log_types=list(LOG_TYPES),
             create_oidc_provider=True,
             skip_default_node_group=True,
+            # The VPC CNI enforces NetworkPolicy only when asked: without it the teams'
+            # default-deny policies would be accepted and ignored.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             deletion_protection=production,
             opts=self.child_opts(transforms=[_no_creator_admin]),
         )

@@ -101,12 +101,14 @@ class DataTables(PlatformComponent):
         shards: int,
         protect: bool,
         capacity: TableCapacity | None = None,
+        deletion_protection: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, opts=opts)
         self.shards = shards
         self._capacity = capacity
         self._protect = protect
+        self._deletion_protection = deletion_protection
         self.registry = self._table("model-registry", REGISTRY_KEYS, kms_key_arn, ttl=False)
         self.predictions = self._table("predictions", PREDICTIONS_KEYS, kms_key_arn, ttl=True)
         self.registry_arn: pulumi.Output[str] = self.registry.arn
@@ -138,7 +140,7 @@ class DataTables(PlatformComponent):
             ],
             billing_mode="PAY_PER_REQUEST" if capacity is None else "PROVISIONED",
             point_in_time_recovery={"enabled": True},
-            deletion_protection_enabled=True,
+            deletion_protection_enabled=self._deletion_protection,
             server_side_encryption={"enabled": True, "kms_key_arn": kms_key_arn},
             ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True} if ttl else None,
             **extra,

@@ -18,7 +18,12 @@ from pydantic import BaseModel, ValidationError
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
 from infra.declarations.errors import Problem, SpecError, problems_from
 from infra.declarations.model import ModelOverride
-from infra.declarations.rules import model_problems, settings_problems, stack_problems
+from infra.declarations.rules import (
+    model_problems,
+    production_problems,
+    settings_problems,
+    stack_problems,
+)
 from infra.project import PROJECT_ROOT
 
 CONFIG_NAMESPACE = "mlplat"
@@ -85,6 +90,8 @@ def parse_environment(
     settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
     if settings is not None:
         problems += settings_problems(settings)
+        if stack == "prod":
+            problems += production_problems(settings)
 
     parsed_teams = [
         _parse(Team, _as_data(item), f"teams[{i}]", problems) for i, item in enumerate(teams)

@@ -53,6 +53,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
         shards=data.prediction_shards,
         protect=protect,
         capacity=data.provisioned_capacity,
+        deletion_protection=data.table_deletion_protection,
     )
 
     # --- serving: SageMaker multi-model endpoints --------------------------------------------

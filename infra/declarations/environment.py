@@ -153,6 +153,9 @@ class DataSettings(Settings):
     noncurrent_version_days: int = Field(default=30, ge=1)
     # None: on-demand (PAY_PER_REQUEST) tables; set it for provisioned capacity with autoscaling.
     provisioned_capacity: TableCapacity | None = None
+    # DynamoDB refuses to delete a protected table: turn this off before destroying a non-prod
+    # stack. Prod cannot turn it off (a rule in rules.py).
+    table_deletion_protection: bool = True
 
 
 class BudgetSettings(Settings):

@@ -106,6 +106,15 @@ def _duplicates(names: list[str | None], collection: str, field: str) -> Iterato
             first_index[name] = index
 
 
+def production_problems(settings: EnvironmentSettings, path: str = "config") -> Iterator[Problem]:
+    """What prod may not switch off."""
+    if not settings.data.table_deletion_protection:
+        yield Problem(
+            f"{path}.data.tableDeletionProtection",
+            "must stay true in prod: its tables are never deleted",
+        )
+
+
 def settings_problems(settings: EnvironmentSettings, path: str = "config") -> Iterator[Problem]:
     """Paths use the camelCase keys of Pulumi.<env>.yaml, where these settings are written."""
     cluster = settings.cluster

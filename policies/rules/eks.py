@@ -9,6 +9,7 @@ endpoint on, private off, no log types, CONFIG_MAP authentication).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,3 +174,30 @@ def eks_version_allowed(args: ResourceValidationArgs, report: ReportViolation) -
         report(f"no version pinned (the AWS default changes over time); allowed: {allowed}")
     elif str(version) not in allowed:
         report(f"version {version} is not in {allowed}")
+
+
+EKS_ADDON = "aws:eks/addon:Addon"
+
+
+@resource_rule(
+    name="eks-network-policy-enforced",
+    description="The VPC CNI enforces Kubernetes NetworkPolicies (off by default on EKS).",
+    severity=Severity.HIGH,
+    remediation="Set vpcCniOptions {enableNetworkPolicy: true} on the pulumi-eks cluster (the "
+    'vpc-cni add-on\'s configurationValues {"enableNetworkPolicy": "true"}); without it the '
+    "teams' default-deny policies are accepted and ignored.",
+    resource_types=(EKS_COMPONENT, EKS_ADDON),
+)
+def eks_network_policy_enforced(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == EKS_COMPONENT:
+        if dig(args.props, "vpcCniOptions", "enableNetworkPolicy") is not True:
+            report("vpcCniOptions.enableNetworkPolicy is not true")
+        return
+    if args.props.get("addonName") != "vpc-cni":
+        return
+    try:
+        values = json.loads(args.props.get("configurationValues") or "{}")
+    except ValueError:
+        values = {}
+    if str(values.get("enableNetworkPolicy", "false")).lower() != "true":
+        report("the vpc-cni add-on does not enable network policies")

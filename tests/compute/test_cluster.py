@@ -138,3 +138,9 @@ def test_taints_spelled_for_each_api():
         "value": "true",
         "effect": "NoSchedule",
     }
+
+
+def test_the_vpc_cni_enforces_network_policies(plan):
+    # Without it the teams' default-deny NetworkPolicies are accepted and never enforced.
+    cluster = plan.one("eks:index:Cluster")
+    assert cluster["inputs"]["vpcCniOptions"]["enableNetworkPolicy"] is True

@@ -214,3 +214,10 @@ def test_a_registry_uri_needs_a_tracking_store(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     problems = problems_of(models=[model_data(artifact="models:/fraud-scorer/1")])
     assert "needs MLFLOW_TRACKING_URI" in problems["models[0].artifact"]
+
+
+def test_table_deletion_protection_can_be_switched_off_outside_prod_only():
+    off = {"mlplat:data": {"tableDeletionProtection": False}}
+    assert parse("dev", config=config_data(**off)).settings.data.table_deletion_protection is False
+    problems = problems_of(stack="prod", config=config_data(**off))
+    assert "must stay true in prod" in problems["config.data.tableDeletionProtection"]

@@ -125,6 +125,20 @@ def eks_component_cluster() -> dict[str, Any]:
             "enabledClusterLogTypes": LOG_TYPES,
             "authenticationMode": "API",
             "version": "1.35",
+            "vpcCniOptions": {"enableNetworkPolicy": True},
+            "tags": tags(),
+        },
+    )
+
+
+def vpc_cni_addon() -> dict[str, Any]:
+    return resource(
+        "aws:eks/addon:Addon",
+        "platform-vpc-cni",
+        {
+            "addonName": "vpc-cni",
+            "clusterName": "platform",
+            "configurationValues": json.dumps({"enableNetworkPolicy": "true"}),
             "tags": tags(),
         },
     )

@@ -37,6 +37,7 @@ from policy_cases import (
     tags,
     tenancy_stack,
     topic,
+    vpc_cni_addon,
     with_launch_template,
 )
 
@@ -67,6 +68,7 @@ def full_prod_stack() -> list[dict]:
     return [
         eks_component_cluster(),
         aws_eks_cluster(),
+        vpc_cni_addon(),
         *groups,
         sagemaker_model(),
         *endpoint_stack(),
@@ -100,6 +102,15 @@ def test_a_compliant_prod_stack_passes_every_rule():
 
 # (rule, compliant resource, property path, violating value); resource rules.
 RESOURCE_CASES = [
+    (
+        "eks-network-policy-enforced",
+        eks_component_cluster,
+        "vpcCniOptions.enableNetworkPolicy",
+        False,
+    ),
+    ("eks-network-policy-enforced", eks_component_cluster, "vpcCniOptions", DELETE),
+    ("eks-network-policy-enforced", vpc_cni_addon, "configurationValues", "{}"),
+    ("eks-network-policy-enforced", vpc_cni_addon, "configurationValues", DELETE),
     *[
         case
         for cluster, private, public, cidrs, key, logs, mode in (
