@@ -7,6 +7,7 @@ configuration files, so an unknown framework or version is caught before anythin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -67,6 +68,16 @@ _FAMILIES: list[tuple[str, int, float, int, float]] = [
     ("g6.xlarge", 4, 16, 1, 24),
     ("p3.2xlarge", 8, 61, 1, 16),
 ]
+
+# Families whose instances carry NVMe instance-store volumes, which the instance encrypts in
+# hardware: SageMaker refuses a KMS key for them (CreateEndpointConfig's KmsKeyId documentation).
+# GPU families g4dn/g5/g6(e)/p3dn/p4d(e)/p5, and the "d" variants of general families (m5d, c6id).
+_LOCAL_STORAGE_FAMILY = re.compile(r"^(ml\.)?(g4dn|g5|g6e?|p3dn|p4de?|p5e?|[cmr]\d[a-z]*d)\.")
+
+
+def has_local_storage(instance_type: str) -> bool:
+    return bool(_LOCAL_STORAGE_FAMILY.match(instance_type))
+
 
 SAGEMAKER_INSTANCE_TYPES: dict[str, InstanceType] = _types("ml.", _FAMILIES)
 EC2_INSTANCE_TYPES: dict[str, InstanceType] = _types("", _FAMILIES)

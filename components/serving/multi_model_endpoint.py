@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.serving.hosted_model import HostedModel, RegistryTable
+from infra import catalog
 from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
 from model_packages.packaging import Package
@@ -145,7 +146,8 @@ class MultiModelEndpoint(PlatformComponent):
         capture = self.plan.data_capture_percent
         return aws.sagemaker.EndpointConfiguration(
             f"{self.name}-config",
-            kms_key_arn=kms_key_arn,
+            # Instance-store volumes are hardware-encrypted, and SageMaker refuses a key for them.
+            kms_key_arn=None if catalog.has_local_storage(self.plan.instance_type) else kms_key_arn,
             production_variants=[
                 {
                     "variant_name": VARIANT_NAME,

@@ -7,6 +7,7 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from infra.catalog import has_local_storage
 from policies.framework import (
     as_list,
     dig,
@@ -33,15 +34,26 @@ def _instance_variants(props) -> list:
 
 @resource_rule(
     name="sagemaker-endpoint-config-kms-key",
-    description="Endpoint configurations encrypt the instances' storage volumes with a KMS key.",
+    description="Endpoint configurations encrypt the instances' storage volumes with a KMS key "
+    "(instance-store volumes, which SageMaker refuses a key for, are encrypted in hardware).",
     severity=Severity.HIGH,
-    remediation="Set kmsKeyArn on the endpoint configuration to the platform KMS key.",
+    remediation="Set kmsKeyArn on the endpoint configuration to the platform KMS key; leave it "
+    "unset when a variant's instance type has instance storage (g4dn, g5, m5d, ...).",
     resource_types=(ENDPOINT_CONFIG,),
 )
 def sagemaker_endpoint_config_kms_key(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
-    if not args.props.get("kmsKeyArn"):
+    local = sorted(
+        str(dig(v, "instanceType"))
+        for v in _instance_variants(args.props)
+        if has_local_storage(str(dig(v, "instanceType") or ""))
+    )
+    if local and args.props.get("kmsKeyArn"):
+        report(
+            f"kmsKeyArn is set, but {', '.join(local)} has instance storage: SageMaker rejects it"
+        )
+    elif not local and not args.props.get("kmsKeyArn"):
         report("no kmsKeyArn")
 
 

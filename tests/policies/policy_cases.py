@@ -240,6 +240,14 @@ def sagemaker_model() -> dict[str, Any]:
     )
 
 
+def gpu_endpoint_configuration() -> dict[str, Any]:
+    """On an instance-store (g5) instance: hardware-encrypted, and no KMS key allowed."""
+    config = endpoint_configuration("gpu-triton-config")
+    del config["inputs"]["kmsKeyArn"]
+    config["inputs"]["productionVariants"][0]["instanceType"] = "ml.g5.xlarge"
+    return config
+
+
 def endpoint_configuration(name: str = "cpu-sklearn-config") -> dict[str, Any]:
     return resource(
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration",

@@ -10,6 +10,7 @@ import pytest
 from policy_cases import (
     DELETE,
     GITHUB_TRUST,
+    KEY_ARN,
     alarm,
     aws_eks_cluster,
     bucket_policy,
@@ -22,6 +23,7 @@ from policy_cases import (
     endpoint_configuration,
     endpoint_stack,
     export,
+    gpu_endpoint_configuration,
     gpu_node_group,
     iam_policy,
     in_stack,
@@ -102,6 +104,7 @@ def test_a_compliant_prod_stack_passes_every_rule():
 
 # (rule, compliant resource, property path, violating value); resource rules.
 RESOURCE_CASES = [
+    ("sagemaker-endpoint-config-kms-key", gpu_endpoint_configuration, "kmsKeyArn", KEY_ARN),
     (
         "eks-network-policy-enforced",
         eks_component_cluster,

@@ -166,3 +166,23 @@ def test_adding_a_model_changes_nothing_else(stack_export, monkeypatch):
     assert _changed_inputs(old_widget["properties"], new_widget["properties"]) == {"annotations"}
     bounds = {a["label"]: a["value"] for a in new_widget["properties"]["annotations"]["horizontal"]}
     assert bounds["autoscaling max"] == 6
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_only_instance_store_endpoints_go_without_a_kms_key(stack, stack_export):
+    """SageMaker rejects KmsKeyId for instance types with local NVMe storage (g5): it encrypts
+    those in hardware; every other endpoint configuration carries the platform key."""
+    from infra.catalog import has_local_storage
+
+    configs = [
+        r
+        for r in stack_export(stack)["deployment"]["resources"]
+        if r["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+    ]
+    kinds = {
+        has_local_storage(c["inputs"]["productionVariants"][0]["instanceType"]) for c in configs
+    }
+    assert kinds == {True, False}  # the stacks have both kinds
+    for config in configs:
+        local = has_local_storage(config["inputs"]["productionVariants"][0]["instanceType"])
+        assert ("kmsKeyArn" in config["inputs"]) is not local, config["urn"]
