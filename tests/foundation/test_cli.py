@@ -120,3 +120,10 @@ def test_a_registry_version_that_does_not_exist_is_a_clean_message(monkeypatch, 
     assert "cannot package a model" in result.output
     assert "models:/chargeback-risk/99" in result.output
     assert "Traceback" not in result.output
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ")}
+    assert {"preview", "up", "destroy", "policy", "cost", "prices", "models"} <= listed
