@@ -58,7 +58,10 @@ def test_gpu_and_spot_pods_validate(model):
             "template": {
                 "metadata": {"labels": selector_labels(model)},
                 "spec": pod_spec(
-                    model, image="img", service_account=model.name, archive_uri="s3://b/p/m-v1.tar.gz"
+                    model,
+                    image="img",
+                    service_account=model.name,
+                    archive_uri="s3://b/p/m-v1.tar.gz",
                 ),
             },
         },

@@ -198,3 +198,23 @@ def test_an_oidc_provider_is_named_by_its_issuer(stack_export):
     for provider in providers:
         issuer = provider["inputs"]["url"].removeprefix("https://")
         assert provider["outputs"]["arn"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_models_own_resources_carry_its_name(stack, stack_export):
+    """Each model's component (hosted on an endpoint, or on EKS) passes the model tag down."""
+    entries = resources(stack_export(stack))
+    owners = {
+        e["urn"]: e["outputs"]["model"]
+        for e in entries
+        if e["type"] == "mlplat:serving:HostedModel"
+    } | {
+        e["urn"]: e["urn"].rsplit("::", 1)[-1].removeprefix(f"mlplat-{stack}-")
+        for e in entries
+        if e["type"] == "mlplat:eks_model:EksModel"
+    }
+    assert len(owners) == 5  # every example model
+    owned = [e for e in entries if e.get("parent") in owners and is_taggable(e["type"])]
+    assert {owners[e["parent"]] for e in owned} == set(owners.values())
+    for entry in owned:
+        assert entry["inputs"]["tags"][TAG_MODEL] == owners[entry["parent"]], entry["urn"]

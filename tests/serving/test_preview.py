@@ -40,13 +40,12 @@ def test_every_model_and_endpoint_has_its_resources(stack, stack_export):
     hosted = {m["name"] for e in endpoints for m in e["outputs"]["models"]}
     for model in hosted:
         owned = Counter(
-            r["type"]
-            for r in resources
-            if r["type"] in PER_MODEL
-            and r["inputs"].get("tags", {}).get("mlplat:model", model) == model
-            and f"-{model}-" in r["urn"]
+            r["type"] for r in resources if r["type"] in PER_MODEL and f"-{model}-" in r["urn"]
         )
         assert all(owned[kind] == 1 for kind in PER_MODEL), (model, owned)
+        for r in resources:
+            if r["type"] in PER_MODEL and f"-{model}-" in r["urn"] and "tags" in r["inputs"]:
+                assert r["inputs"]["tags"]["mlplat:model"] == model, r["urn"]
 
 
 def test_gpu_endpoints_scale_on_gpu_utilisation(stack_export):
