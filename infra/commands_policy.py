@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.declarations import SpecError
 from infra.policy_check import (
     ExportError,
     PolicyConfigError,
@@ -18,6 +19,7 @@ from infra.policy_check import (
     has_mandatory,
     load_export,
 )
+from model_packages.packaging import PackagingError
 
 policy_app = typer.Typer(
     help="Guardrail policies (the CrossGuard pack in policies/).", no_args_is_help=True
@@ -63,8 +65,15 @@ def check_command(
             document = preview_stack(stack)
         pack_config = json.loads(config.read_text()) if config else None
         violations = check(document, config=pack_config)
-    except (ExportError, PolicyConfigError, json.JSONDecodeError) as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
+    except (
+        ExportError,
+        PolicyConfigError,
+        json.JSONDecodeError,
+        SpecError,
+        PackagingError,
+    ) as error:
+        message = error.render() if isinstance(error, SpecError) else str(error)
+        Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps({"violations": [v.to_json() for v in violations]}, indent=2))

@@ -214,6 +214,12 @@ def check(
         policies = all_policies()
     policies = list(policies)
     config = config or {}
+    if not isinstance(config, Mapping) or not all(
+        isinstance(value, str | Mapping) for value in config.values()
+    ):
+        raise PolicyConfigError(
+            "the pack config must be an object of policy name -> enforcement level or settings"
+        )
     unknown = sorted(set(config) - {p.name for p in policies} - {"all"})
     if unknown:
         raise PolicyConfigError(f"the config names unknown policies: {unknown}")

@@ -123,6 +123,9 @@ def _resource(index: int, entry: Mapping[str, Any]) -> Resource:
         urn, type_ = entry["urn"], entry["type"]
     except (KeyError, TypeError):
         raise ExportError(f"deployment.resources[{index}] has no urn or type") from None
+    for part in ("inputs", "outputs"):
+        if not isinstance(entry.get(part) or {}, Mapping):
+            raise ExportError(f"deployment.resources[{index}].{part} is not an object ({urn})")
     provider = entry.get("provider") or None
     return Resource(
         urn=urn,

@@ -182,3 +182,38 @@ def test_cli_previews_a_stack_then_checks_it():
     assert result.exit_code == 0, result.output
     violations = json.loads(result.output)["violations"]
     assert all(v["enforcement"] != "mandatory" for v in violations)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--stack", "qa"], "no stack configuration Pulumi.qa.yaml"),
+        (["--file", "inputs-not-an-object"], "inputs is not an object"),
+        (["--file", "clean", "--config", "list-config"], "the pack config must be an object"),
+        (["--file", "clean", "--config", "number-config"], "the pack config must be an object"),
+    ],
+)
+def test_cli_reports_bad_input_as_input_errors_not_violations(args, words, tmp_path):
+    """Exit 2 with a message, never a traceback or the exit 1 that means a mandatory violation."""
+    files = {
+        "inputs-not-an-object": {
+            "version": 3,
+            "deployment": {
+                "resources": [{"urn": "urn:pulumi:dev::p::t::n", "type": "t", "inputs": "oops"}]
+            },
+        },
+        "clean": export(),
+        "list-config": ["kms-key-rotation"],
+        "number-config": {"kms-key-rotation": 5},
+    }
+    paths = []
+    for arg in args:
+        if arg in files:
+            path = tmp_path / f"{arg}.json"
+            path.write_text(json.dumps(files[arg]))
+            arg = str(path)
+        paths.append(arg)
+    result = CliRunner().invoke(policy_app, ["check", *paths])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
