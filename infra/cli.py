@@ -64,6 +64,8 @@ def preview(
 
 
 def _deploy(stack: str, destroy: bool) -> None:
+    from pulumi.automation.errors import CommandError
+
     from infra.deploy import DeployUnavailable, run
 
     try:
@@ -72,6 +74,8 @@ def _deploy(stack: str, destroy: bool) -> None:
         raise fail(error.render()) from None
     except DeployUnavailable as error:
         raise fail(str(error)) from None
+    except CommandError as error:  # the engine ran and failed; its own output was streamed
+        raise fail(f"pulumi {'destroy' if destroy else 'up'} failed: {error}", code=1) from None
     console.print(f"{'destroy' if destroy else 'up'} finished: {changes}")
 
 

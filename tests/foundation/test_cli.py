@@ -80,19 +80,26 @@ def test_deploy_validates_declarations_before_checking_tools(monkeypatch):
     assert "Pulumi.qa.yaml" in result.output
 
 
-def test_deploy_drives_the_automation_api_when_everything_is_there(monkeypatch):
-    """Up to the boundary: the stack is selected in the project folder and `up` streams output."""
+@pytest.mark.parametrize("destroy", [False, True])
+def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monkeypatch):
+    """Up to the boundary: the stack is selected in the project folder, and `up` or `destroy`
+    (the one asked for) streams its output."""
     calls = []
+
+    def result(changes):
+        summary = type("Summary", (), {"resource_changes": changes})()
+        return type("Result", (), {"summary": summary})()
 
     class FakeStack:
         def up(self, on_output):
             calls.append("up")
             on_output("Updating (dev)")
-            return type(
-                "Result",
-                (),
-                {"summary": type("Summary", (), {"resource_changes": {"create": 3}})()},
-            )()
+            return result({"create": 3})
+
+        def destroy(self, on_output):
+            calls.append("destroy")
+            on_output("Destroying (dev)")
+            return result({"delete": 3})
 
     def select(stack_name, work_dir):
         calls.append((stack_name, work_dir))
@@ -101,9 +108,22 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(monkeypatch):
     monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)
     monkeypatch.setattr("pulumi.automation.create_or_select_stack", select)
     lines = []
-    assert deploy.run("dev", destroy=False, on_output=lines.append) == {"create": 3}
-    assert calls[0] == ("dev", str(deploy.PROJECT_ROOT)) and calls[1] == "up"
-    assert lines == ["Updating (dev)"]
+    changes = deploy.run("dev", destroy=destroy, on_output=lines.append)
+    assert calls == [("dev", str(deploy.PROJECT_ROOT)), "destroy" if destroy else "up"]
+    assert changes == ({"delete": 3} if destroy else {"create": 3})
+    assert lines == ["Destroying (dev)" if destroy else "Updating (dev)"]
+
+
+def test_a_failed_update_is_a_message_and_exit_1(monkeypatch):
+    from pulumi.automation.errors import CommandError
+
+    def failing(stack, destroy):
+        raise CommandError(type("Result", (), {"stdout": "", "stderr": "boom", "code": 255})())
+
+    monkeypatch.setattr(deploy, "run", failing)
+    result = runner.invoke(app, ["up", "--stack", "dev"])
+    assert result.exit_code == 1
+    assert "pulumi up failed" in result.output and "Traceback" not in result.output
 
 
 def test_a_registry_version_that_does_not_exist_is_a_clean_message(monkeypatch, tmp_path):
