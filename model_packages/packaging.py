@@ -36,7 +36,11 @@ from pathlib import Path
 from infra.project import PROJECT_ROOT
 
 FORMAT_VERSION = "1"  # bump when the archive layout changes, to invalidate cached archives
-CACHE_DIR = PROJECT_ROOT / ".mlplat" / "packages"
+CACHE_ENV = "MLPLAT_PACKAGE_CACHE"  # where archives are cached; .mlplat/packages by default
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or PROJECT_ROOT / ".mlplat" / "packages")
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 MLFLOW_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 
@@ -70,16 +74,19 @@ def package_model(
     *,
     layout: Layout = Layout.FRAMEWORK,
     tracking_uri: str | None = None,
-    cache_dir: Path = CACHE_DIR,
+    cache_dir: Path | None = None,
 ) -> Package:
     """Build (or reuse) the archive of ``model`` version ``version`` from an MLflow model source."""
     with resolved_model_dir(source, tracking_uri) as model_dir:
         entries = _entries(model, model_dir, layout)
         key = _input_hash(model, version, layout, entries)
-        target = cache_dir / key[:24] / archive_name(model, version)
+        target = (cache_dir or cache_root()) / key[:24] / archive_name(model, version)
         digest_file = target.with_name(target.name + ".sha256")
         if target.exists() and digest_file.exists():
-            return Package(model, version, target.name, target, digest_file.read_text().strip())
+            recorded = digest_file.read_text().strip()
+            # A cached archive is published as is: reuse it only while it still has its digest.
+            if hashlib.sha256(target.read_bytes()).hexdigest() == recorded:
+                return Package(model, version, target.name, target, recorded)
         target.parent.mkdir(parents=True, exist_ok=True)
         data = build_archive(entries)
         _atomic_write(target, data)

@@ -29,6 +29,20 @@ def stack_export():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _package_cache_in_a_temporary_folder(tmp_path_factory):
+    """Archives built by the tests' previews stay out of the work tree's .mlplat/ cache."""
+    from model_packages.packaging import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("packages"))
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _mlflow_default_store_in_a_temporary_folder(tmp_path_factory):
     """MLflow falls back to ./mlruns when no store is named; keep tests out of the work tree."""
     previous = os.environ.get("MLFLOW_TRACKING_URI")

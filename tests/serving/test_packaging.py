@@ -154,3 +154,13 @@ def test_unknown_registry_version_is_a_clear_error(registered_model, tmp_path):
 def test_a_directory_without_mlmodel_is_rejected(tmp_path):
     with pytest.raises(PackagingError, match=r"no MLflow model at .* \(no MLmodel file"):
         package_model("nothing", 1, str(tmp_path), cache_dir=tmp_path / "cache")
+
+
+def test_a_corrupted_cached_archive_is_rebuilt_not_published(tmp_path):
+    source = "model_packages/churn_predictor/mlflow_model"
+    first = package_model("churn-predictor", 2, source, cache_dir=tmp_path)
+    good = first.path.read_bytes()
+    first.path.write_bytes(b"garbage")
+    again = package_model("churn-predictor", 2, source, cache_dir=tmp_path)
+    assert again.sha256 == first.sha256
+    assert again.path.read_bytes() == good
