@@ -39,10 +39,8 @@ def test_preview_scale_runs_for_ten_models():
     assert result["peak_rss_mb"] > 0
     # The supplementary floor replays the same graph through the generated classes.
     assert result["typed_floor_seconds"] > 0
-    assert result["typed_ratio"] == pytest.approx(
-        result["seconds"] / result["typed_floor_seconds"], rel=0.01
-    )
     assert result["resources_per_model"]["sagemaker-mme"] <= 4
+    assert result["resources_per_model"]["eks"] <= 9  # the bound benchmarks/README.md records
 
 
 @pytest.mark.slow

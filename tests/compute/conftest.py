@@ -10,7 +10,6 @@ import pytest
 
 from infra.declarations import EnvironmentSpec
 from infra.loader import load_environment, read_stack_config
-from infra.offline import preview_stack
 
 STACKS = ("dev", "staging", "prod")
 
@@ -65,8 +64,8 @@ def manifest(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session", params=STACKS)
-def plan(request) -> Plan:
+def plan(request, stack_export) -> Plan:
     stack = request.param
-    document = preview_stack(stack)
+    document = stack_export(stack)  # the session's one preview of the stack, a private copy
     spec = load_environment(stack, read_stack_config(stack))
     return Plan(stack=stack, spec=spec, resources=document["deployment"]["resources"])

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from infra.offline import preview_stack
-
 STACKS = ("dev", "staging", "prod")
 
 # Where each resource type keeps a JSON policy document, and what kind of document it is.
@@ -43,8 +41,8 @@ class PolicyDocument:
 
 
 @pytest.fixture(scope="session")
-def exports() -> dict[str, dict[str, Any]]:
-    return {stack: preview_stack(stack) for stack in STACKS}
+def exports(stack_export) -> dict[str, dict[str, Any]]:
+    return {stack: stack_export(stack) for stack in STACKS}
 
 
 def resources(export: dict, type_: str | None = None) -> list[dict]:
