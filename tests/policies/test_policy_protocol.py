@@ -218,14 +218,23 @@ def test_the_engine_and_the_offline_runner_agree(analyzer, stack):
 def test_configure_tunes_a_rule(analyzer):
     old = changed(table(), "deletionProtectionEnabled", False)
     assert "dynamodb-deletion-protection" in _by_policy(_analyze(analyzer, old))
-    analyzer.Configure(
-        analyzer_pb2.ConfigureAnalyzerRequest(
-            policyConfig={
-                "dynamodb-deletion-protection": analyzer_pb2.PolicyConfig(
-                    enforcementLevel=analyzer_pb2.DISABLED
-                ),
-            }
-        ),
-        timeout=RPC_SECONDS,
-    )
-    assert "dynamodb-deletion-protection" not in _by_policy(_analyze(analyzer, old))
+
+    def configure(level) -> None:
+        analyzer.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(
+                policyConfig={
+                    "dynamodb-deletion-protection": analyzer_pb2.PolicyConfig(
+                        enforcementLevel=level
+                    ),
+                }
+            ),
+            timeout=RPC_SECONDS,
+        )
+
+    configure(analyzer_pb2.DISABLED)
+    try:
+        assert "dynamodb-deletion-protection" not in _by_policy(_analyze(analyzer, old))
+    finally:
+        configure(analyzer_pb2.ADVISORY)  # the rule's declared level: the pack as it started
+    # Restored for the module's other tests (the analyzer is shared): the rule judges again.
+    assert "dynamodb-deletion-protection" in _by_policy(_analyze(analyzer, old))
