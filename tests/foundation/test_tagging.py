@@ -92,3 +92,51 @@ def test_children_inherit_from_a_component_the_transform_never_saw():
     assert nested == "urn:pulumi:dev::mlplat::mlplat:x:Team$mlplat:x:Model::m"
     assert registry.resolve("aws:s3/bucket:Bucket", "m-c", nested) == Ownership("fraud", "m")
     assert registry.resolve("aws:s3/bucket:Bucket", "other", child_urn(STACK, "x:y:Z", "z")) is None
+
+
+def test_the_transform_answers_the_engines_callback_protocol():
+    """Through the SDK's own callback servicer, as `pulumi up` invokes stack transforms: a
+    serialized TransformRequest in, a TransformResponse out (parent as a URN only)."""
+    import asyncio
+
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import rpc
+    from pulumi.runtime._callbacks import _CallbackServicer
+    from pulumi.runtime.proto import resource_pb2
+
+    async def scenario():
+        servicer = _CallbackServicer(monitor=None)
+        registry = OwnershipRegistry()
+        registry.declare("mlplat:serving:HostedModel", "m", Ownership(team="growth", model="m"))
+        token = servicer.register_transform(TagTransform("dev", registry)).token
+        callback = servicer._callbacks[token]
+
+        async def call(type_, name, parent, props, custom=True):
+            struct = struct_pb2.Struct()
+            struct.update(props)
+            request = resource_pb2.TransformRequest(
+                type=type_, name=name, custom=custom, parent=parent, properties=struct
+            )
+            reply = await callback(request.SerializeToString())
+            response = resource_pb2.TransformResponse.FromString(reply.SerializeToString())
+            return rpc.deserialize_properties(response.properties)
+
+        try:
+            parent = child_urn(STACK, "mlplat:serving:HostedModel", "m")
+            archive = await call(
+                "aws:s3/bucketObjectv2:BucketObjectv2", "m-a", parent, {"tags": {"a": "b"}}
+            )
+            policy = await call("aws:iam/rolePolicy:RolePolicy", "m-p", parent, {"policy": "{}"})
+            return archive, policy
+        finally:  # the servicer registers itself globally and owns an (unstarted) gRPC server
+            _CallbackServicer._servicers.remove(servicer)
+            await servicer._server.stop(None)
+
+    archive, policy = asyncio.run(scenario())
+    assert archive["tags"] == {
+        "a": "b",
+        "mlplat:environment": "dev",
+        "mlplat:team": "growth",
+        "mlplat:model": "m",
+    }
+    assert policy == {"policy": "{}"}  # not taggable: passed through unchanged
