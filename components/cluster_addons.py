@@ -28,6 +28,7 @@ CLOUDWATCH_NAMESPACE = "amazon-cloudwatch"
 CLOUDWATCH_SERVICE_ACCOUNT = "cloudwatch-agent"
 # AWS's policy for the CloudWatch agent: put metrics and logs, read its own settings; no admin.
 CLOUDWATCH_AGENT_POLICY = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 ON_SYSTEM_NODES = {POOL_LABEL: "system"}
 
 
@@ -169,12 +170,15 @@ class ClusterAddons(PlatformComponent):
             ),
             opts=self.child_opts(),
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-cloudwatch-agent",
-            role=role.name,
-            policy_arn=CLOUDWATCH_AGENT_POLICY,
-            opts=self.child_opts(),
-        )
+        # The add-on's agent needs both (its documentation): metrics and logs, and the traces of
+        # Application Signals, which it turns on by default.
+        for suffix, policy_arn in (("", CLOUDWATCH_AGENT_POLICY), ("-xray", XRAY_WRITE_POLICY)):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cloudwatch-agent{suffix}",
+                role=role.name,
+                policy_arn=policy_arn,
+                opts=self.child_opts(),
+            )
         return aws.eks.Addon(
             f"{name}-container-insights",
             cluster_name=cluster.name_output,

@@ -115,7 +115,9 @@ class HostedModel(PlatformComponent):
                 hash_key=registry.hash_key,
                 range_key=registry.range_key,
                 item=json.dumps(item, sort_keys=True),
-                opts=self.child_opts(depends_on=[self.artifact]),
+                # A new version replaces this resource; the old version's record stays in the
+                # registry (its history), so Pulumi only forgets it.
+                opts=self.child_opts(depends_on=[self.artifact], retain_on_delete=True),
             )
         self.register_outputs(
             {

@@ -104,3 +104,11 @@ def test_container_insights_runs_with_its_own_role_and_feeds_the_dashboard(plan)
     ]
     assert cluster_metrics
     assert all(metric[2:4] == ["ClusterName", f"mlplat-{plan.stack}"] for metric in cluster_metrics)
+
+
+def test_the_cloudwatch_agent_may_write_traces_too(plan):
+    xray = plan.named(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        f"mlplat-{plan.stack}-addons-cloudwatch-agent-xray",
+    )
+    assert xray["inputs"]["policyArn"] == "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"

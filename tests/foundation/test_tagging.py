@@ -132,7 +132,13 @@ def test_the_transform_answers_the_engines_callback_protocol():
             _CallbackServicer._servicers.remove(servicer)
             await servicer._server.stop(None)
 
-    archive, policy = asyncio.run(scenario())
+    # Its own loop, left unset: asyncio.run would clear the thread's current loop, which the
+    # Pulumi SDK's synchronous helpers use in the tests after this one.
+    loop = asyncio.new_event_loop()
+    try:
+        archive, policy = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
     assert archive["tags"] == {
         "a": "b",
         "mlplat:environment": "dev",

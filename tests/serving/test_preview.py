@@ -185,3 +185,13 @@ def test_only_instance_store_endpoints_go_without_a_kms_key(stack, stack_export)
     for config in configs:
         local = has_local_storage(config["inputs"]["productionVariants"][0]["instanceType"])
         assert ("kmsKeyArn" in config["inputs"]) is not local, config["urn"]
+
+
+def test_registry_records_outlive_their_resource(stack_export):
+    """A version bump replaces the TableItem; the previous version's record must stay."""
+    items = [
+        r
+        for r in stack_export("dev")["deployment"]["resources"]
+        if r["type"] == "aws:dynamodb/tableItem:TableItem"
+    ]
+    assert items and all(item["retainOnDelete"] for item in items)
