@@ -451,4 +451,198 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
             ),
             (f"arn:aws:budgets::{account}:budget/mlplat-{scope.environment}*",),
         ),
+        *_deploy_models(scope, arns, sid_prefix),
+        *_deploy_compute(scope, arns, sid_prefix),
+    ]
+
+
+def _deploy_models(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """What declaring a model writes: its package group, archive and registry record."""
+    account, region, prefix = arns.account, scope.region, scope.prefix
+    return [
+        Statement(
+            f"{sid_prefix}ModelPackageGroups",
+            (
+                "sagemaker:CreateModelPackageGroup",
+                "sagemaker:DeleteModelPackageGroup",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ),
+            (f"arn:aws:sagemaker:{region}:{account}:model-package-group/{prefix}*",),
+        ),
+        Statement(
+            f"{sid_prefix}ModelArchives",
+            (
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:DeleteObject",
+                "s3:PutObjectTagging",
+                "s3:GetObjectTagging",
+            ),
+            (f"{arns.artifacts_bucket_arn}/*",),
+        ),
+        Statement(
+            f"{sid_prefix}RegistryRecords",
+            ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+            (arns.registry_table_arn,),
+        ),
+        # SSE-KMS uploads, and the grants SageMaker and EKS take on the key for their volumes.
+        Statement(
+            f"{sid_prefix}PlatformKeyData",
+            ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"),
+            (arns.kms_key_arn,),
+        ),
+        Statement(
+            f"{sid_prefix}ServiceGrants",
+            ("kms:CreateGrant",),
+            (f"arn:aws:kms:*:{account}:key/*",),
+            conditions={
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+                "StringEquals": {"aws:ResourceTag/mlplat:environment": scope.environment},
+            },
+        ),
+    ]
+
+
+# The service-linked roles the platform's resources need the first time they are created.
+_SERVICE_LINKED = (
+    "sagemaker.application-autoscaling.amazonaws.com",
+    "dynamodb.application-autoscaling.amazonaws.com",
+    "eks.amazonaws.com",
+    "eks-nodegroup.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "spot.amazonaws.com",
+)
+# EC2 networking and launch templates. Describe calls support no resource-level permissions;
+# creations must tag the new resource with this environment, changes only touch its resources.
+_EC2_DESCRIBE = (
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeNetworkInterfaces",
+)
+_EC2_CREATE = (
+    "ec2:CreateVpc",
+    "ec2:CreateSubnet",
+    "ec2:CreateRouteTable",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:AllocateAddress",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateVpcEndpoint",
+    "ec2:CreateLaunchTemplate",
+    "ec2:CreateTags",
+)
+_EC2_CHANGE = (
+    "ec2:DeleteVpc",
+    "ec2:ModifyVpcAttribute",
+    "ec2:DeleteSubnet",
+    "ec2:ModifySubnetAttribute",
+    "ec2:DeleteRouteTable",
+    "ec2:CreateRoute",
+    "ec2:ReplaceRoute",
+    "ec2:DeleteRoute",
+    "ec2:AssociateRouteTable",
+    "ec2:DisassociateRouteTable",
+    "ec2:AttachInternetGateway",
+    "ec2:DetachInternetGateway",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteNatGateway",
+    "ec2:ReleaseAddress",
+    "ec2:DisassociateAddress",
+    "ec2:DeleteSecurityGroup",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:ModifyLaunchTemplate",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteTags",
+)
+
+
+def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """The network and the EKS cluster, its node groups, add-ons and access entries."""
+    account, region, env = arns.account, scope.region, scope.environment
+    in_region = {"StringEquals": {"aws:RequestedRegion": region}}
+    cluster = f"arn:aws:eks:{region}:{account}"
+    return [
+        Statement(f"{sid_prefix}NetworkRead", _EC2_DESCRIBE, ("*",), conditions=in_region),
+        Statement(
+            f"{sid_prefix}NetworkCreate",
+            _EC2_CREATE,
+            ("*",),
+            conditions={
+                **in_region,
+                "StringEqualsIfExists": {"aws:RequestTag/mlplat:environment": env},
+            },
+        ),
+        Statement(
+            f"{sid_prefix}NetworkChange",
+            _EC2_CHANGE,
+            (f"arn:aws:ec2:{region}:{account}:*",),
+            conditions={"StringEqualsIfExists": {"aws:ResourceTag/mlplat:environment": env}},
+        ),
+        Statement(
+            f"{sid_prefix}Cluster",
+            (
+                "eks:CreateCluster",
+                "eks:DeleteCluster",
+                "eks:DescribeCluster",
+                "eks:UpdateClusterConfig",
+                "eks:UpdateClusterVersion",
+                "eks:CreateNodegroup",
+                "eks:DeleteNodegroup",
+                "eks:DescribeNodegroup",
+                "eks:UpdateNodegroupConfig",
+                "eks:UpdateNodegroupVersion",
+                "eks:CreateAddon",
+                "eks:DeleteAddon",
+                "eks:DescribeAddon",
+                "eks:UpdateAddon",
+                "eks:CreateAccessEntry",
+                "eks:DeleteAccessEntry",
+                "eks:DescribeAccessEntry",
+                "eks:UpdateAccessEntry",
+                "eks:AssociateAccessPolicy",
+                "eks:DisassociateAccessPolicy",
+                "eks:ListAssociatedAccessPolicies",
+                "eks:TagResource",
+                "eks:UntagResource",
+            ),
+            (
+                f"{cluster}:cluster/mlplat-{env}*",
+                f"{cluster}:nodegroup/mlplat-{env}*/*/*",
+                f"{cluster}:addon/mlplat-{env}*/*/*",
+                f"{cluster}:access-entry/mlplat-{env}*/*",
+            ),
+        ),
+        Statement(
+            f"{sid_prefix}ClusterCatalog",
+            ("eks:DescribeAddonVersions", "eks:DescribeAddonConfiguration"),
+            ("*",),  # catalogue reads without a resource (the service authorisation reference)
+            conditions=in_region,
+        ),
+        Statement(
+            f"{sid_prefix}ServiceLinkedRoles",
+            ("iam:CreateServiceLinkedRole",),
+            (f"arn:aws:iam::{account}:role/aws-service-role/*",),
+            conditions={"StringEquals": {"iam:AWSServiceName": _SERVICE_LINKED}},
+        ),
     ]

@@ -339,3 +339,39 @@ def test_principals_render_as_aws_expects():
 def test_statements_are_checked_when_built(arguments, message):
     with pytest.raises(ValueError, match=message):
         Statement(**arguments)
+
+
+# The IAM service prefix of each provider module the stacks create resources in.
+_SERVICE_OF_MODULE = {
+    "appautoscaling": "application-autoscaling",
+    "budgets": "budgets",
+    "cloudwatch": "cloudwatch",
+    "dynamodb": "dynamodb",
+    "ec2": "ec2",
+    "eks": "eks",
+    "iam": "iam",
+    "kms": "kms",
+    "s3": "s3",
+    "sagemaker": "sagemaker",
+    "sns": "sns",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_ci_deployer_can_act_on_every_service_the_stack_uses(exports, stack):
+    """Prod is changed only by the CI deployer: it must reach every service the stack creates
+    resources in (the pulumi-eks component stands for the EKS resources it creates)."""
+    export = exports[stack]
+    used = {
+        _SERVICE_OF_MODULE[r["type"].split(":")[1].split("/")[0]]
+        for r in resources(export)
+        if r["type"].startswith("aws:") and r["custom"]
+    } | {"eks" for r in resources(export) if r["type"].startswith("eks:index:")}
+    granted = {
+        action.split(":")[0]
+        for statement in _role_policies(export, f"mlplat-{stack}-ci-deployer")
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+    }
+    assert used <= granted, sorted(used - granted)
+    assert {"ec2", "eks", "sagemaker", "s3", "dynamodb", "kms", "iam"} <= used
