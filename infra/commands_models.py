@@ -17,7 +17,7 @@ from components.serving.placement import (
 )
 from infra.declarations import EnvironmentSpec, SpecError
 from infra.loader import load_environment, read_stack_config
-from model_packages.packaging import PackagingError, package_model
+from model_packages.packaging import Layout, PackagingError, package_model
 
 models_app = typer.Typer(
     help="Models: where they are served, and their archives.", no_args_is_help=True
@@ -36,7 +36,7 @@ def _spec(stack: str) -> EnvironmentSpec:
         return load_environment(stack, read_stack_config(stack))
     except SpecError as error:
         Console(stderr=True).print(error.render(), markup=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
 
 
 @models_app.command("list")
@@ -67,26 +67,29 @@ def package_command(
     stack: StackOption = "dev",
     model: Annotated[list[str] | None, typer.Option(help="Only these models (repeatable).")] = None,
 ) -> None:
-    """Build (or reuse from .mlplat/packages) the archive of each multi-model-endpoint model."""
+    """Build (or reuse from the cache) the archive of each model: endpoint- or EKS-served."""
     spec = _spec(stack)
+    layouts = {m.name: layout_for(plan) for plan in plan_endpoints(spec) for m in plan.models}
     wanted = set(model or ())
     console = Console()
     failed = False
-    for plan in plan_endpoints(spec):
-        for declared in plan.models:
-            if wanted and declared.name not in wanted:
-                continue
-            try:
-                package = package_model(
-                    declared.name, declared.version, declared.artifact, layout=layout_for(plan)
-                )
-            except PackagingError as error:
-                Console(stderr=True).print(f"{declared.name}: {error}", markup=False)
-                failed = True
-                continue
-            console.print(f"{package.archive_name}  sha256={package.sha256}  {package.path}")
+    for declared in sorted(spec.models, key=lambda m: m.name):
+        if wanted and declared.name not in wanted:
+            continue
+        try:
+            package = package_model(
+                declared.name,
+                declared.version,
+                declared.artifact,
+                layout=layouts.get(declared.name, Layout.FRAMEWORK),  # EKS: the framework image
+            )
+        except PackagingError as error:
+            Console(stderr=True).print(f"{declared.name}: {error}", markup=False)
+            failed = True
+            continue
+        console.print(f"{package.archive_name}  sha256={package.sha256}  {package.path}")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 @models_app.command("place")
