@@ -204,7 +204,11 @@ def _region_prices(
         sagemaker_hosting_instance_hour=_table(
             products["sagemaker"], region, "instanceName", "Host:{}"
         ),
-        ec2_instance_hour=_table(products["ec2"], region, "instanceType", "BoxUsage:{}"),
+        ec2_instance_hour=_covering(
+            _table(products["ec2"], region, "instanceType", "BoxUsage:{}"),
+            ec2_instance_types,
+            region,
+        ),
         eks={
             "standard_cluster_hour": one("eks", "AmazonEKS-Hours:perCluster"),
             "extended_support_cluster_hour": one("eks", "AmazonEKS-Hours:perClusterExtended"),
@@ -266,6 +270,16 @@ def _single(products: list[dict[str, Any]], region: str | None, usage: str, key:
     if len(rates) > 1:
         raise RefreshError(f"ambiguous {key} price {usage!r} for {where}: {sorted(rates)}")
     return rates.pop()
+
+
+def _covering(table: dict[str, float], wanted: Sequence[str], region: str) -> dict[str, float]:
+    """Every instance type asked for must be priced: a silent gap would fail `mlplat cost` later."""
+    missing = sorted(set(wanted) - set(table))
+    if missing:
+        raise RefreshError(
+            f"the Price List API returned no price for {', '.join(missing)} in {region}"
+        )
+    return table
 
 
 def _table(

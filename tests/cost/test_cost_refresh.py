@@ -109,3 +109,55 @@ def test_first_paid_rate_skips_free_tiers_and_takes_the_first_paid_one():
     )
     assert str(first_paid_rate(document)) == "0.5"
     assert first_paid_rate(json.loads(product("S", "F", {}, ("0", "Inf", "0")))) is None
+
+
+def test_two_prices_for_one_thing_are_an_error_not_a_pick():
+    from cost_price_list import flat
+
+    from infra.cost.refresh import RefreshError, _single, _table
+
+    def parsed(*entries):
+        return [json.loads(entry) for entry in entries]
+
+    nat = parsed(
+        product("AmazonEC2", "NAT Gateway", {"usagetype": "NatGateway-Hours"}, flat("0.045")),
+        product("AmazonEC2", "NAT Gateway", {"usagetype": "NatGateway-Hours"}, flat("0.048")),
+    )
+    with pytest.raises(RefreshError, match="ambiguous nat price"):
+        _single(nat, "us-east-1", "NatGateway-Hours", "nat")
+    boxes = parsed(
+        product(
+            "AmazonEC2",
+            "Compute Instance",
+            {"instanceType": "m5.large", "usagetype": "BoxUsage:m5.large"},
+            flat("0.096"),
+        ),
+        product(
+            "AmazonEC2",
+            "Compute Instance",
+            {"instanceType": "m5.large", "usagetype": "BoxUsage:m5.large"},
+            flat("0.1"),
+        ),
+    )
+    with pytest.raises(RefreshError, match="ambiguous price for m5.large"):
+        _table(boxes, "us-east-1", "instanceType", "BoxUsage:{}")
+
+
+def test_nothing_to_refresh_is_refused_before_any_call():
+    from infra.cost.refresh import RefreshError, refresh
+
+    def no_calls(query):
+        raise AssertionError("the API must not be called")
+
+    with pytest.raises(RefreshError, match="no regions"):
+        refresh(no_calls, [], ["m5.large"], dt.date(2026, 11, 28))
+    with pytest.raises(RefreshError, match="no EC2 instance types"):
+        refresh(no_calls, ["us-east-1"], [], dt.date(2026, 11, 28))
+
+
+def test_an_instance_type_the_api_does_not_price_is_an_error():
+    from infra.cost.refresh import RefreshError, _covering
+
+    assert _covering({"m5.large": 0.096}, ["m5.large"], "us-east-1") == {"m5.large": 0.096}
+    with pytest.raises(RefreshError, match="no price for c7i.4xlarge in us-east-1"):
+        _covering({"m5.large": 0.096}, ["m5.large", "c7i.4xlarge"], "us-east-1")
