@@ -269,8 +269,10 @@ class EksModel(PlatformComponent):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(),
+            # No "replicas": the HorizontalPodAutoscaler owns the count. With server-side apply,
+            # a replicas field here (even with ignoreChanges) would make Pulumi a co-owner that
+            # fights the HPA on every update; the HPA raises the first pod to minReplicas.
             spec={
-                "replicas": model.scaling.min_instances,
                 "selector": {"matchLabels": selector_labels(model)},
                 "strategy": {
                     "type": "RollingUpdate",
@@ -291,8 +293,7 @@ class EksModel(PlatformComponent):
                     ),
                 },
             },
-            # The HorizontalPodAutoscaler owns the replica count once the Deployment exists.
-            opts=self._opts(ignore_changes=["spec.replicas"], depends_on=[self.service_account]),
+            opts=self._opts(depends_on=[self.service_account]),
         )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
