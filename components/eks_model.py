@@ -25,6 +25,7 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, SPOT_TAINT, EksCluster
 from components.iam_documents import Statement, render_output
+from components.serving.artifacts import publish_archive
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
@@ -254,15 +255,12 @@ class EksModel(PlatformComponent):
             opts=self._opts(),
         )
         archive_key = f"{artifact_prefix(model)}{package.archive_name}"
-        self.artifact = aws.s3.BucketObjectv2(
+        self.artifact = publish_archive(
             f"{name}-artifact",
+            package=package,
             bucket=artifacts_bucket,
             key=archive_key,
-            source=pulumi.FileAsset(str(package.path)),
-            content_type="application/gzip",
-            server_side_encryption="aws:kms",
-            kms_key_id=kms_key_arn,
-            metadata={"sha256": package.sha256},
+            kms_key_arn=kms_key_arn,
             opts=self.child_opts(),
         )
         archive_uri = pulumi.Output.concat("s3://", self.artifact.bucket, "/", archive_key)

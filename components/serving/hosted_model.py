@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, model_key
+from components.serving.artifacts import publish_archive
 from infra.declarations import ModelDeclaration
 from infra.tagging import Ownership
 from model_packages.packaging import Package
@@ -79,15 +80,12 @@ class HostedModel(PlatformComponent):
     ) -> None:
         super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
         self.artifact_key = f"{key_prefix}{package.archive_name}"
-        self.artifact = aws.s3.BucketObjectv2(
+        self.artifact = publish_archive(
             f"{name}-artifact",
+            package=package,
             bucket=artifacts_bucket,
             key=self.artifact_key,
-            source=pulumi.FileAsset(str(package.path)),
-            content_type="application/gzip",
-            server_side_encryption="aws:kms",
-            kms_key_id=kms_key_arn,
-            metadata={"sha256": package.sha256},
+            kms_key_arn=kms_key_arn,
             opts=self.child_opts(),
         )
         self.package_group = aws.sagemaker.ModelPackageGroup(
