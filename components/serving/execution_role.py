@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.iam_documents import Principal, Statement, assume_role, render_output
 from infra.tagging import Ownership
 
 
@@ -23,7 +22,7 @@ def repository_arn(image: str) -> str:
     return f"arn:aws:ecr:{parts[3]}:{parts[0]}:repository/{repository}"
 
 
-def execution_policy(
+def execution_statements(
     *,
     artifacts_bucket_arn: str,
     capture_bucket_arn: str,
@@ -32,79 +31,47 @@ def execution_policy(
     region: str,
     account: str,
     images: list[str],
-) -> str:
+) -> list[Statement]:
     """Least privilege: the team's model prefixes, its capture prefix, the key, its images, logs."""
     statements = [
-        {
-            "Sid": "ReadTeamModels",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [f"{artifacts_bucket_arn}/teams/{team}/*"],
-        },
-        {
-            "Sid": "ListTeamModels",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [artifacts_bucket_arn],
-            "Condition": {"StringLike": {"s3:prefix": [f"teams/{team}/*"]}},
-        },
-        {
-            "Sid": "WriteTeamCapture",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject"],
-            "Resource": [f"{capture_bucket_arn}/capture/teams/{team}/*"],
-        },
-        {
-            "Sid": "UsePlatformKey",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": [kms_key_arn],
-        },
-        {
-            "Sid": "PullServingImages",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            # Only the repositories of the images this team's endpoints run.
-            "Resource": sorted({repository_arn(image) for image in images}),
-        },
-        {
-            # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            "Action": ["ecr:GetAuthorizationToken"],
-            "Resource": ["*"],
-        },
-        {
-            "Sid": "WriteEndpointLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/*"],
-        },
-        {
-            "Sid": "PublishEndpointMetrics",
-            "Effect": "Allow",
-            "Action": ["cloudwatch:PutMetricData"],
-            "Resource": ["*"],
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-        },
+        Statement("ReadTeamModels", ("s3:GetObject",), (f"{artifacts_bucket_arn}/teams/{team}/*",)),
+        Statement(
+            "ListTeamModels",
+            ("s3:ListBucket",),
+            (artifacts_bucket_arn,),
+            conditions={"StringLike": {"s3:prefix": (f"teams/{team}/*",)}},
+        ),
+        Statement(
+            "WriteTeamCapture",
+            ("s3:PutObject",),
+            (f"{capture_bucket_arn}/capture/teams/{team}/*",),
+        ),
+        Statement("UsePlatformKey", ("kms:Decrypt", "kms:GenerateDataKey"), (kms_key_arn,)),
     ]
-    if not images:  # a team without endpoints (yet) pulls no image
-        statements = [st for st in statements if st["Sid"] not in ("PullServingImages", "EcrLogin")]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
-SAGEMAKER_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+    if images:  # a team without endpoints (yet) pulls no image
+        statements += [
+            Statement(
+                "PullServingImages",
+                ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                # Only the repositories of the images this team's endpoints run.
+                tuple(sorted({repository_arn(image) for image in images})),
+            ),
+            # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
+            Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
+        ]
+    return statements + [
+        Statement(
+            "WriteEndpointLogs",
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            (f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/*",),
+        ),
+        Statement(
+            "PublishEndpointMetrics",
+            ("cloudwatch:PutMetricData",),
+            ("*",),
+            conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+        ),
+    ]
 
 
 class TeamExecutionRole(PlatformComponent):
@@ -125,20 +92,24 @@ class TeamExecutionRole(PlatformComponent):
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
         self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=SAGEMAKER_TRUST, opts=self.child_opts()
+            f"{name}-role",
+            assume_role_policy=assume_role(Principal.service("sagemaker.amazonaws.com")),
+            opts=self.child_opts(),
         )
-        document = pulumi.Output.all(
-            artifacts_bucket_arn, capture_bucket_arn, kms_key_arn, account
-        ).apply(
-            lambda values: execution_policy(
-                artifacts_bucket_arn=values[0],
-                capture_bucket_arn=values[1],
+        document = render_output(
+            lambda artifacts, capture, key, account_id: execution_statements(
+                artifacts_bucket_arn=artifacts,
+                capture_bucket_arn=capture,
                 team=team,
-                kms_key_arn=values[2],
+                kms_key_arn=key,
                 region=region,
-                account=values[3],
+                account=account_id,
                 images=images,
-            )
+            ),
+            artifacts_bucket_arn,
+            capture_bucket_arn,
+            kms_key_arn,
+            account,
         )
         aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=document, opts=self.child_opts()
