@@ -19,6 +19,9 @@ role name                                   may
                                             ``repo:<ci.github_repository>:ref:refs/heads/<branch>``
 ==========================================  ===================================================
 
+GitHub's OIDC provider is account-wide (IAM allows one per URL): a stack creates it unless
+``ci.github_oidc_provider_arn`` names the one another stack in the same account created.
+
 Prod is changed only through the CI deployer: every human role is read-only there. Human roles
 are assumed from the account (``arn:aws:iam::<account>:root``) with MFA.
 
@@ -135,14 +138,7 @@ class PlatformIdentity(PlatformComponent):
             production=spec.is_production,
         )
 
-        self.github_oidc_provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-github-oidc",
-            url=f"https://{GITHUB_OIDC_HOST}",
-            client_id_lists=["sts.amazonaws.com"],
-            thumbprint_lists=GITHUB_THUMBPRINTS,
-            opts=self.child_opts(),
-        )
-        self.github_oidc_provider_arn: pulumi.Output[str] = self.github_oidc_provider.arn
+        self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)
 
         self.platform_admin = self._human_role(
             f"mlplat-{env}-platform-admin", policies.platform_admin, owner=None
@@ -176,6 +172,20 @@ class PlatformIdentity(PlatformComponent):
                 "githubOidcProviderArn": self.github_oidc_provider_arn,
             }
         )
+
+    def _github_oidc_provider(self, name: str) -> pulumi.Output[str]:
+        shared = self._spec.settings.ci.github_oidc_provider_arn
+        if shared is not None:
+            # Owned by another stack in this account: IAM refuses a second one for the URL.
+            return pulumi.Output.from_input(shared)
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-github-oidc",
+            url=f"https://{GITHUB_OIDC_HOST}",
+            client_id_lists=["sts.amazonaws.com"],
+            thumbprint_lists=GITHUB_THUMBPRINTS,
+            opts=self.child_opts(),
+        )
+        return provider.arn
 
     def _resolved(self, *extra: pulumi.Input[str]) -> tuple:
         d = self._data
@@ -232,7 +242,7 @@ class PlatformIdentity(PlatformComponent):
             role_name,
             trust=render_output(
                 lambda arn: ci_trust(arn, ci.github_repository, ci.branch),
-                self.github_oidc_provider.arn,
+                self.github_oidc_provider_arn,
             ),
             policy=render_output(
                 lambda account, *values: policies.ci_deployer(

@@ -167,6 +167,13 @@ class BudgetSettings(Settings):
 class CiSettings(Settings):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     branch: str = "main"
+    # IAM allows one OIDC provider per URL in an account: when stacks share an account, one of
+    # them creates GitHub's provider and the others name it here instead of creating their own.
+    github_oidc_provider_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/"
+        r"token\.actions\.githubusercontent\.com$",
+    )
 
 
 class EnvironmentSettings(Settings):

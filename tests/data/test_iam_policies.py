@@ -16,6 +16,8 @@ from components.data import prediction_partition_keys
 from components.iam_documents import Principal, Statement, render
 from components.identity_policies import RESOURCE_LESS_ACTIONS
 from infra.loader import read_stack_config, settings_data
+from infra.offline.engine import capture_stack
+from infra.offline.export import to_document
 from tests.data.conftest import STACKS, resources
 
 with warnings.catch_warnings():
@@ -117,6 +119,18 @@ def test_the_ci_deployer_is_trusted_only_from_the_configured_repository_and_bran
             f"{GITHUB}:sub": f"repo:{ci['githubRepository']}:ref:refs/heads/{branch}",
         }
     }
+
+
+def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_creating_one():
+    shared = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    config = dict(read_stack_config("staging"))
+    ci = settings_data(config)["ci"]
+    config["mlplat:ci"] = json.dumps({**ci, "githubOidcProviderArn": shared})
+    export = to_document(capture_stack("staging", config=config))
+    assert resources(export, "aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    trust = json.loads(_role(export, "mlplat-staging-ci-deployer")["inputs"]["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Federated": shared}
 
 
 @pytest.mark.parametrize("stack", STACKS)

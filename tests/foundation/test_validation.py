@@ -161,6 +161,16 @@ def test_every_problem_is_reported_at_once():
             "config.ci.githubRepository",
             "should match pattern",
         ),
+        (
+            {
+                "mlplat:ci": {
+                    "githubRepository": "example-org/mlplat",
+                    "githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/example.com",
+                }
+            },
+            "config.ci.githubOidcProviderArn",
+            "should match pattern",
+        ),
         ({"mlplat:unknownSetting": 1}, "config.unknownSetting", "Extra inputs are not permitted"),
     ],
 )
