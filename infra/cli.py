@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from infra.cli_options import existing_file
 from infra.commands_models import models_app
 from infra.commands_policy import policy_app
 from infra.cost.cli import cost_command, prices_app
@@ -40,23 +41,35 @@ def preview(
     export: Annotated[
         Path | None, typer.Option(help="Write the graph as a `pulumi stack export` (v3) document.")
     ] = None,
+    against: Annotated[
+        Path | None,
+        existing_file("Show only what differs from this base export (`preview --export` of it)."),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")
     ] = False,
 ) -> None:
     """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
+    from infra.cost.graph import ExportError, Graph, read_export
     from infra.offline import preview_stack
     from infra.offline.export import write
-    from infra.preview_view import render
+    from infra.plan_diff import DiffError, diff
+    from infra.preview_view import render, render_diff
     from model_packages.packaging import PackagingError
 
     try:
+        base = Graph.from_export(read_export(against)) if against is not None else None
         document = preview_stack(stack)
+        plan = diff(base, Graph.from_export(document)) if base is not None else None
     except SpecError as error:
         raise fail(error.render()) from None
     except PackagingError as error:  # e.g. a registry version that does not exist
         raise fail(f"cannot package a model: {error}") from None
-    if not quiet:
+    except (ExportError, DiffError) as error:
+        raise fail(f"--against {against}: {error}") from None
+    if plan is not None:
+        render_diff(plan, console)
+    elif not quiet:
         render(document, console)
     if export is not None:
         write(document, export)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra.cli_options import existing_file
 from infra.declarations import SpecError
 from infra.policy_check import (
     ExportError,
@@ -39,17 +40,10 @@ def check_command(
     stack: Annotated[
         str | None, typer.Option(help="Preview this stack offline, then check it.")
     ] = None,
-    file: Annotated[
-        Path | None,
-        typer.Option(help="Check a `pulumi stack export` document.", exists=True, dir_okay=False),
-    ] = None,
+    file: Annotated[Path | None, existing_file("Check a `pulumi stack export` document.")] = None,
     config: Annotated[
         Path | None,
-        typer.Option(
-            help="Pack config JSON, as for `pulumi preview --policy-pack-config`.",
-            exists=True,
-            dir_okay=False,
-        ),
+        existing_file("Pack config JSON, as for `pulumi preview --policy-pack-config`."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"violations": [...]}.')] = False,
 ) -> None:

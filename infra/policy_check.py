@@ -35,7 +35,7 @@ from pulumi_policy.deserialize import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra.cost.graph import ExportError, Graph
+from infra.cost.graph import ExportError, Graph, read_export
 from policies.framework import effective_enforcement
 
 __all__ = ["ExportError", "PolicyConfigError", "Violation", "check", "has_mandatory", "load_export"]
@@ -70,9 +70,9 @@ class Violation:
 
 def load_export(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ExportError(f"cannot read {path}: {error}") from error
+        document = read_export(path)
+    except ExportError as error:
+        raise ExportError(f"cannot read {path}: {error}") from None
     _resources(document)
     return document
 

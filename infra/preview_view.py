@@ -1,4 +1,5 @@
-"""Shows a captured graph to a person: the resource tree by component, and counts by type."""
+"""Shows a captured graph to a person: the resource tree by component, counts by type, and what
+a change creates, updates and deletes against a base export."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from infra.plan_diff import Change, PlanDiff
 from infra.tagging import STACK_TYPE
+
+_MARKS = {Change.CREATE: "[green]+[/]", Change.UPDATE: "[yellow]~[/]", Change.DELETE: "[red]-[/]"}
 
 
 def _short_name(urn: str) -> str:
@@ -51,3 +55,23 @@ def _add_children(node: Tree, urn: str, children: dict[str, list[dict]]) -> None
             leaves[child["type"]] += 1
     for type_, count in sorted(leaves.items()):
         node.add(f"{type_} × {count}" if count > 1 else type_)
+
+
+def render_diff(plan: PlanDiff, console: Console) -> None:
+    if plan.changes:
+        table = Table(title="Changes against the base export")
+        table.add_column("")
+        for column in ("type", "name", "parent"):
+            table.add_column(column, overflow="fold")
+        table.add_column("differs in", overflow="fold", ratio=1)
+        for change in plan.changes:
+            resource = change.resource
+            table.add_row(
+                _MARKS[change.kind],
+                resource.type,
+                resource.name,
+                _short_name(resource.parent) if resource.parent else "",
+                ", ".join(change.keys),
+            )
+        console.print(table)
+    console.print(plan.summary())

@@ -28,6 +28,22 @@ def stack_export():
     return get
 
 
+@pytest.fixture
+def preview_with_models(monkeypatch):
+    """``preview_with_models("dev", edit)``: the stack's export as if ``stacks/<stack>.py``
+    declared ``edit(models)`` instead of its models (validated as a stack file is)."""
+    import importlib
+
+    from infra.offline import preview_stack
+
+    def preview(stack: str, edit) -> dict:
+        module = importlib.import_module(f"stacks.{stack}")
+        monkeypatch.setattr(module, "models", list(edit(list(module.models))))
+        return preview_stack(stack)
+
+    return preview
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _package_cache_in_a_temporary_folder(tmp_path_factory):
     """Archives built by the tests' previews stay out of the work tree's .mlplat/ cache."""

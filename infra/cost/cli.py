@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from infra.cli_options import existing_file
 from infra.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+
+if TYPE_CHECKING:
+    from infra.cost.estimate import Estimate, EstimateOptions
+    from infra.cost.prices import PriceSnapshot
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
@@ -27,9 +32,10 @@ def cost_command(
     stack: Annotated[
         str | None, typer.Option("--stack", "-s", help="Preview this stack offline, then price it.")
     ] = None,
-    file: Annotated[
+    file: Annotated[Path | None, existing_file("Price a `pulumi stack export` document.")] = None,
+    against: Annotated[
         Path | None,
-        typer.Option(help="Price a `pulumi stack export` document.", exists=True, dir_okay=False),
+        existing_file("Show what the change costs against this base export (the base branch's)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     region: Annotated[
@@ -49,12 +55,14 @@ def cost_command(
     """Estimate a stack's monthly cost (730 h) and compare it with its budgets.
 
     Prints a table by resource with totals by model, team and environment, and the team and
-    environment budgets the estimate exceeds (or would exceed at maximum scale).
+    environment budgets the estimate exceeds (or would exceed at maximum scale). With --against,
+    the resources and totals the change moves, from the base's cost to the new one.
     """
     from infra.cost.budgets import check_budgets
+    from infra.cost.compare import CostChange
     from infra.cost.estimate import EstimateError, EstimateOptions, estimate
     from infra.cost.graph import ExportError, Graph
-    from infra.cost.report import print_report, to_json
+    from infra.cost.report import change_to_json, print_report, to_json
 
     if (stack is None) == (file is None):
         raise typer.BadParameter("give exactly one of --stack or --file")
@@ -65,23 +73,38 @@ def cost_command(
             default_region=region,
         )
         snapshot = load_snapshot(prices)
+        base = _estimate_of(against, snapshot, options) if against is not None else None
         graph = Graph.from_export(_document(stack, file))
         result = estimate(graph, snapshot, options)
     except (ExportError, SnapshotError, EstimateError, ValueError) as error:
         raise _fail(str(error)) from None
     checks = check_budgets(graph, result)
+    change = CostChange(base, result) if base is not None else None
     if as_json:
-        typer.echo(json.dumps(to_json(result, checks), indent=2))
+        document = to_json(result, checks) if change is None else change_to_json(change, checks)
+        typer.echo(json.dumps(document, indent=2))
     else:
-        print_report(result, checks, Console())
+        print_report(result, checks, Console(), change)
+
+
+def _estimate_of(base: Path, snapshot: PriceSnapshot, options: EstimateOptions) -> Estimate:
+    from infra.cost.estimate import EstimateError, estimate
+    from infra.cost.graph import ExportError, Graph, read_export
+
+    try:
+        return estimate(Graph.from_export(read_export(base)), snapshot, options)
+    except (ExportError, EstimateError) as error:
+        raise ValueError(f"--against {base}: {error}") from None
 
 
 def _document(stack: str | None, file: Path | None) -> dict:
     if file is not None:
+        from infra.cost.graph import ExportError, read_export
+
         try:
-            return json.loads(file.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{file} is not JSON: {error}") from None
+            return read_export(file)
+        except ExportError as error:
+            raise ValueError(f"{file}: {error}") from None
     from infra.declarations import SpecError
     from infra.offline import preview_stack
 

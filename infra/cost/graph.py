@@ -1,23 +1,41 @@
 """The captured resource graph the estimator reads: a `pulumi stack export` (version 3) document.
 
-Only what pricing needs: each resource's type, URN, properties, parent, dependencies and provider,
-with the lookups that relate resources (ancestors, the provider's region). Built from an export
-file or from the resources a policy pack's stack validation receives, so one estimator serves the
-CLI and the policy rule.
+Only what pricing and plan diffs need: each resource's type, URN, properties, parent,
+dependencies, provider and resource options, with the lookups that relate resources (ancestors,
+the provider's region). Built from an export file or from the resources a policy pack's stack
+validation receives, so one estimator serves the CLI and the policy rule.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 EXPORT_VERSION = 3
+# Resource options an export records that change how the engine treats a resource.
+OPTIONS = (
+    "protect",
+    "ignoreChanges",
+    "replaceOnChanges",
+    "retainOnDelete",
+    "deleteBeforeReplace",
+)
 
 
 class ExportError(ValueError):
     """The document is not a version 3 `pulumi stack export`."""
+
+
+def read_export(path: Path) -> Any:
+    """The JSON document in ``path`` (callers name the file in their own message)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ExportError(f"not JSON: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,7 @@ class Resource:
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
     provider_urn: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -55,6 +74,8 @@ class Resource:
 @dataclass(frozen=True)
 class Graph:
     resources: tuple[Resource, ...]
+    # Who wrote the export (its manifest's generator), "" when it does not say.
+    generator: str = ""
 
     @cached_property
     def by_urn(self) -> dict[str, Resource]:
@@ -94,7 +115,11 @@ class Graph:
         entries = (document.get("deployment") or {}).get("resources")
         if not isinstance(entries, list):
             raise ExportError("the export has no deployment.resources list")
-        return cls(tuple(_resource(index, entry) for index, entry in enumerate(entries)))
+        manifest = (document.get("deployment") or {}).get("manifest") or {}
+        return cls(
+            tuple(_resource(index, entry) for index, entry in enumerate(entries)),
+            generator=str(manifest.get("generator") or ""),
+        )
 
     @classmethod
     def from_policy_resources(cls, resources: Iterable[Any]) -> Graph:
@@ -137,4 +162,5 @@ def _resource(index: int, entry: Mapping[str, Any]) -> Resource:
         dependencies=tuple(entry.get("dependencies") or ()),
         # A provider reference is "<provider urn>::<provider id>".
         provider_urn=provider.rsplit("::", 1)[0] if provider else None,
+        options={key: entry[key] for key in OPTIONS if entry.get(key)},
     )

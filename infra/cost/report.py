@@ -1,4 +1,5 @@
-"""Present an estimate: the JSON document `mlplat cost --json` prints, and the rich tables."""
+"""Present an estimate, or what a change costs: the JSON documents `mlplat cost --json` prints,
+and the rich tables."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from infra.cost.budgets import BudgetCheck, Status
+from infra.cost.compare import AmountChange, CostChange
 from infra.cost.estimate import Estimate, LineItem
 
 DIMENSIONS = ("model", "team", "environment")
@@ -31,7 +33,49 @@ def to_json(estimate: Estimate, checks: list[BudgetCheck]) -> dict[str, Any]:
             name: [_cents(a.monthly), _cents(a.max_monthly)] for name, a in totals.items()
         }
     document["resources"] = [_resource(item) for item in _ordered(estimate.items)]
-    document["budgets"] = [
+    document["budgets"] = _budgets(checks)
+    return document
+
+
+def change_to_json(change: CostChange, checks: list[BudgetCheck]) -> dict[str, Any]:
+    """What `mlplat cost --against BASE --json` prints: the difference, then the new budgets."""
+    total = change.total
+    document: dict[str, Any] = {
+        "currency": change.new.currency,
+        "base_total_monthly": _cents(total.base.monthly),
+        "total_monthly": _cents(total.new.monthly),
+        "delta_monthly": _cents(total.delta.monthly),
+        "delta_range": [_cents(total.delta.monthly), _cents(total.delta.max_monthly)],
+    }
+    for dimension in DIMENSIONS:
+        document[f"by_{dimension}"] = {
+            name: _amount_change(amount) for name, amount in change.by(dimension).items()
+        }
+    document["resources"] = [
+        {
+            "urn": item.item.urn,
+            "type": item.item.type,
+            "change": str(item.kind),
+            **_amount_change(item.amount),
+            "basis": item.item.basis,
+        }
+        for item in change.items()
+    ]
+    document["budgets"] = _budgets(checks)
+    return document
+
+
+def _amount_change(amount: AmountChange) -> dict[str, Any]:
+    return {
+        "base": _cents(amount.base.monthly),
+        "new": _cents(amount.new.monthly),
+        "delta": _cents(amount.delta.monthly),
+        "delta_range": [_cents(amount.delta.monthly), _cents(amount.delta.max_monthly)],
+    }
+
+
+def _budgets(checks: list[BudgetCheck]) -> list[dict[str, Any]]:
+    return [
         {
             "urn": check.budget.urn,
             "scope": str(check.budget.scope),
@@ -43,7 +87,6 @@ def to_json(estimate: Estimate, checks: list[BudgetCheck]) -> dict[str, Any]:
         }
         for check in checks
     ]
-    return document
 
 
 def _resource(item: LineItem) -> dict[str, Any]:
@@ -115,27 +158,96 @@ def render(estimate: Estimate, checks: list[BudgetCheck]) -> Group:
             totals.add_row(dimension, name, _money(amount.monthly), _money(amount.max_monthly))
         totals.add_section()
 
-    parts: list[Any] = [resources, totals]
-    if checks:
-        budgets = Table(title="Budgets")
-        for column in ("Scope", "Subject", "Budget", "Estimate", "At max", "Status"):
-            budgets.add_column(column)
-        style = {Status.OVER: "bold red", Status.AT_RISK: "yellow", Status.WITHIN: "green"}
-        for check in checks:
-            budgets.add_row(
-                str(check.budget.scope),
-                check.budget.subject,
-                _money(check.budget.monthly_limit),
-                _money(check.estimate.monthly),
-                _money(check.estimate.max_monthly),
-                f"[{style[check.status]}]{check.status}[/]",
+    return Group(resources, totals, *_budget_table(checks))
+
+
+def render_change(change: CostChange, checks: list[BudgetCheck]) -> Group:
+    """The tables `mlplat cost --against BASE` prints: what changes, by resource and in total."""
+    currency = change.new.currency
+    resources = Table(title=f"Monthly cost change against the base ({currency}, 730 h/month)")
+    for column in ("", "Resource", "Type", "Owner"):
+        resources.add_column(column, overflow="fold")
+    for column in ("Base", "New", "Change", "Change at max"):
+        resources.add_column(column, justify="right")
+    resources.add_column("Basis", overflow="fold", ratio=1)
+    marks = {"create": "[green]+[/]", "update": "[yellow]~[/]", "delete": "[red]-[/]"}
+    for item in change.items():
+        amount = item.amount
+        resources.add_row(
+            marks[str(item.kind)],
+            item.item.urn.rsplit("::", 1)[-1],
+            item.item.type.rsplit(":", 1)[-1],
+            _owner(item.item),
+            _money(amount.base.monthly),
+            _money(amount.new.monthly),
+            _signed(amount.delta.monthly),
+            _signed(amount.delta.max_monthly),
+            item.item.basis,
+        )
+    total = change.total
+    resources.add_section()
+    resources.add_row(
+        "",
+        "Total",
+        "",
+        "",
+        _money(total.base.monthly),
+        _money(total.new.monthly),
+        _signed(total.delta.monthly),
+        _signed(total.delta.max_monthly),
+        "",
+        style="bold",
+    )
+
+    totals = Table(title="Totals the change moves")
+    for column in ("By", "Name"):
+        totals.add_column(column)
+    for column in ("Base", "New", "Change", "Change at max"):
+        totals.add_column(column, justify="right")
+    for dimension in DIMENSIONS:
+        for name, amount in change.by(dimension).items():
+            totals.add_row(
+                dimension,
+                name,
+                _money(amount.base.monthly),
+                _money(amount.new.monthly),
+                _signed(amount.delta.monthly),
+                _signed(amount.delta.max_monthly),
             )
-        parts.append(budgets)
-    return Group(*parts)
+        totals.add_section()
+    return Group(resources, totals, *_budget_table(checks))
 
 
-def print_report(estimate: Estimate, checks: list[BudgetCheck], console: Console) -> None:
-    console.print(render(estimate, checks))
+def _signed(value: float) -> str:
+    return ("+" if value >= 0.005 else "-" if value <= -0.005 else "") + _money(abs(value))
+
+
+def _budget_table(checks: list[BudgetCheck]) -> list[Table]:
+    if not checks:
+        return []
+    budgets = Table(title="Budgets")
+    for column in ("Scope", "Subject", "Budget", "Estimate", "At max", "Status"):
+        budgets.add_column(column)
+    style = {Status.OVER: "bold red", Status.AT_RISK: "yellow", Status.WITHIN: "green"}
+    for check in checks:
+        budgets.add_row(
+            str(check.budget.scope),
+            check.budget.subject,
+            _money(check.budget.monthly_limit),
+            _money(check.estimate.monthly),
+            _money(check.estimate.max_monthly),
+            f"[{style[check.status]}]{check.status}[/]",
+        )
+    return [budgets]
+
+
+def print_report(
+    estimate: Estimate,
+    checks: list[BudgetCheck],
+    console: Console,
+    change: CostChange | None = None,
+) -> None:
+    console.print(render(estimate, checks) if change is None else render_change(change, checks))
     for check in checks:
         if check.status is Status.OVER:
             console.print(f"[bold red]over budget:[/] {check.message(estimate.currency)}")

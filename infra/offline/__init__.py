@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The manifest's generator in every export the offline engine writes.
+GENERATOR = "mlplat offline engine (Pulumi SDK mock monitor)"
+
 
 def preview_stack(stack: str) -> dict[str, Any]:
     """Run the program for ``stack`` offline; return the `pulumi stack export` (v3) document."""

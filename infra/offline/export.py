@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.offline import GENERATOR
 from infra.offline.engine import Capture
 from infra.offline.monitor import Registration
 from infra.tagging import STACK_TYPE
@@ -23,7 +24,7 @@ def to_document(capture: Capture) -> dict[str, Any]:
                 "time": MANIFEST_TIME,
                 "magic": "",
                 "version": f"v{capture.sdk_version}",
-                "generator": "mlplat offline engine (Pulumi SDK mock monitor)",
+                "generator": GENERATOR,
             },
             "resources": [_resource(r) for r in topological(capture.registrations)],
         },

@@ -7,10 +7,13 @@ import re
 
 import pytest
 
+from infra.cost.compare import CostChange
 from infra.cost.estimate import EstimateOptions, estimate
 from infra.cost.graph import Graph
 from infra.cost.prices import load_snapshot
+from infra.plan_diff import Change, diff
 from infra.project import PROJECT_ROOT
+from model_packages import churn_predictor
 
 pytestmark = pytest.mark.slow
 
@@ -19,9 +22,13 @@ def dollars(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def readme_cost_section() -> str:
+def readme_section(title: str) -> str:
     readme = (PROJECT_ROOT / "README.md").read_text()
-    return readme.split("## What a stack costs", 1)[1].split("\n## ", 1)[0]
+    return readme.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_cost_section() -> str:
+    return readme_section("What a stack costs")
 
 
 def test_the_readme_table_matches_the_estimate_of_dev(stack_export):
@@ -43,3 +50,36 @@ def test_the_readme_table_matches_the_estimate_of_dev(stack_export):
     for team in ("growth", "fraud"):
         stated = re.search(rf"{team} \$([\d,.]+)", section)
         assert stated and dollars(stated[1]) == pytest.approx(teams[team].monthly, abs=0.01)
+
+
+def test_the_readme_change_example_is_what_the_tools_report(stack_export, preview_with_models):
+    section = " ".join(readme_section("What a change creates and costs").split())
+    stated = re.search(
+        r"raising churn-predictor's `min_instances` from 1 to 2 in dev updates (\d+) resources.*?"
+        r"costs \+\$([\d,.]+) a month",
+        section,
+    )
+    assert stated, "the README's change example is not where this test reads it"
+
+    def raise_floor(models):
+        churn = churn_predictor.model
+        return [churn.override(scaling={"min_instances": 2}) if m is churn else m for m in models]
+
+    base, new = stack_export("dev"), preview_with_models("dev", raise_floor)
+    plan = diff(Graph.from_export(base), Graph.from_export(new))
+    updates = {c.resource.type: c.keys for c in plan.changes if c.kind is Change.UPDATE}
+    assert len(plan.changes) == len(updates) == int(stated[1])
+    assert updates == {
+        "aws:appautoscaling/target:Target": ("minCapacity",),
+        "aws:cloudwatch/dashboard:Dashboard": ("dashboardBody",),
+    }
+
+    snapshot, options = load_snapshot(), EstimateOptions(as_of=dt.date(2026, 11, 28))
+    change = CostChange(
+        estimate(Graph.from_export(base), snapshot, options),
+        estimate(Graph.from_export(new), snapshot, options),
+    )
+    assert change.total.delta.monthly == pytest.approx(dollars(stated[2]), abs=0.01)
+    assert change.total.delta.max_monthly == pytest.approx(0, abs=0.01)
+    assert set(change.by("model")) == {"churn-predictor"}
+    assert set(change.by("team")) == {"growth"}

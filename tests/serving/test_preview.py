@@ -7,7 +7,9 @@ from collections import Counter
 
 import pytest
 
+from infra.cost.graph import Graph
 from infra.declarations import ModelDeclaration, ServingTarget
+from infra.plan_diff import Change, diff
 
 STACKS = ("dev", "staging", "prod")
 MME = "mlplat:serving:MultiModelEndpoint"
@@ -77,33 +79,6 @@ def _extra_model() -> ModelDeclaration:
     )
 
 
-def _preview_with(extra: ModelDeclaration, monkeypatch) -> dict:
-    """The dev preview with one more model declared (as if added to stacks/dev.py)."""
-    import infra.offline.engine as engine
-    import infra.program as program
-    from infra.offline import preview_stack
-
-    load = program.load_environment
-
-    def with_extra(stack, config):
-        spec = load(stack, config)
-        return spec.model_copy(update={"models": (*spec.models, extra)})
-
-    monkeypatch.setattr(program, "load_environment", with_extra)
-    monkeypatch.setattr(engine, "load_environment", with_extra)
-    return preview_stack("dev")
-
-
-def _without_ignored(resource: dict) -> dict:
-    inputs = dict(resource["inputs"])
-    if "productionVariants[0].initialInstanceCount" in resource["ignoreChanges"]:
-        inputs["productionVariants"] = [
-            {k: v for k, v in variant.items() if k != "initialInstanceCount"}
-            for variant in inputs["productionVariants"]
-        ]
-    return inputs
-
-
 def _changed_inputs(old: dict, new: dict) -> set[str]:
     return {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
 
@@ -114,27 +89,26 @@ def _changed_widgets(old_body: str, new_body: str) -> list[tuple[dict, dict]]:
     return [(o, n) for o, n in zip(old, new, strict=True) if o != n]
 
 
-def test_adding_a_model_changes_nothing_else(stack_export, monkeypatch):
+def test_adding_a_model_changes_nothing_else(stack_export, preview_with_models):
     """Issue 4: only the model's own resources are added, nothing is replaced, and the only
     updates are the hosting endpoint's scaling bounds and the dashboard's picture of them."""
-    before = {r["urn"]: r for r in stack_export("dev")["deployment"]["resources"]}
-    after = {
-        r["urn"]: r for r in _preview_with(_extra_model(), monkeypatch)["deployment"]["resources"]
-    }
+    base = stack_export("dev")
+    new = preview_with_models("dev", lambda models: (*models, _extra_model()))
+    plan = diff(Graph.from_export(base), Graph.from_export(new))
+    before = {r["urn"]: r for r in base["deployment"]["resources"]}
+    after = {r["urn"]: r for r in new["deployment"]["resources"]}
 
-    assert before.keys() <= after.keys()  # nothing removed or renamed
-    added = after.keys() - before.keys()
+    assert plan.count(Change.DELETE) == 0  # nothing removed or renamed
+    added = {c.urn for c in plan.changes if c.kind is Change.CREATE}
     assert added and all("dispute-triage" in urn for urn in added)
     assert Counter(after[urn]["type"] for urn in added if after[urn]["custom"]) == Counter(
         PER_MODEL
     )
     assert len(added) <= 4  # its component, archive, registry item and package group
 
-    changed = {
-        urn
-        for urn, old in before.items()
-        if old["custom"] and _without_ignored(old) != _without_ignored(after[urn])
-    }
+    # What the engine would update (ignored properties, such as the endpoint configuration's
+    # initial instance count, left out as the engine leaves them).
+    changed = {c.urn: c.keys for c in plan.changes if c.kind is Change.UPDATE}
     host = next(
         r
         for r in after.values()
@@ -149,16 +123,11 @@ def test_adding_a_model_changes_nothing_else(stack_export, monkeypatch):
         urn for urn, r in after.items() if r["type"] == "aws:cloudwatch/dashboard:Dashboard"
     )
     # Only these two: in particular no team role policy names the model (keys are <team>/*).
-    assert changed == {target, dashboard}, sorted(changed - {target, dashboard})
-
-    assert _changed_inputs(before[target]["inputs"], after[target]["inputs"]) == {"maxCapacity"}
+    assert changed == {target: ("maxCapacity",), dashboard: ("dashboardBody",)}, changed
     assert after[target]["inputs"]["maxCapacity"] == 6  # the new model's ceiling bounds its host
 
     old_body = before[dashboard]["inputs"]["dashboardBody"]
     new_body = after[dashboard]["inputs"]["dashboardBody"]
-    assert _changed_inputs(before[dashboard]["inputs"], after[dashboard]["inputs"]) == {
-        "dashboardBody"
-    }
     (widget_change,) = _changed_widgets(old_body, new_body)  # the host's instance-bounds panel
     old_widget, new_widget = widget_change
     assert host["outputs"]["endpointName"] in json.dumps(new_widget["properties"]["metrics"])

@@ -1,0 +1,84 @@
+"""What a change costs: a stack's estimate against the estimate of a base export.
+
+Both sides are priced with the same snapshot and options, then compared resource by resource
+(by URN) and in total by model, team and environment, at the declared minimum and maximum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.cost.estimate import Amount, Estimate, LineItem
+from infra.plan_diff import Change
+
+NOTHING = Amount(0.0, 0.0)
+# Below half a cent a difference is rounding, not a change.
+CENT = 0.005
+
+
+@dataclass(frozen=True)
+class AmountChange:
+    base: Amount
+    new: Amount
+
+    @property
+    def delta(self) -> Amount:
+        return Amount(
+            self.new.monthly - self.base.monthly, self.new.max_monthly - self.base.max_monthly
+        )
+
+    @property
+    def changed(self) -> bool:
+        return abs(self.delta.monthly) >= CENT or abs(self.delta.max_monthly) >= CENT
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    kind: Change
+    base: LineItem | None
+    new: LineItem | None
+
+    @property
+    def item(self) -> LineItem:
+        """The item as it will be (as it was, for a deleted resource)."""
+        return self.new or self.base  # type: ignore[return-value]
+
+    @property
+    def amount(self) -> AmountChange:
+        return AmountChange(_amount(self.base), _amount(self.new))
+
+
+@dataclass(frozen=True)
+class CostChange:
+    base: Estimate
+    new: Estimate
+
+    @property
+    def total(self) -> AmountChange:
+        return AmountChange(self.base.total, self.new.total)
+
+    def by(self, dimension: str) -> dict[str, AmountChange]:
+        """Totals for 'model', 'team' or 'environment' that the change moves, by name."""
+        before, after = self.base.totals_by(dimension), self.new.totals_by(dimension)
+        changes = {
+            name: AmountChange(before.get(name, NOTHING), after.get(name, NOTHING))
+            for name in sorted(before.keys() | after.keys())
+        }
+        return {name: change for name, change in changes.items() if change.changed}
+
+    def items(self) -> list[ItemChange]:
+        """Priced resources the change creates, deletes, or whose cost or split it changes."""
+        before = {item.urn: item for item in self.base.items}
+        after = {item.urn: item for item in self.new.items}
+        changes = []
+        for urn in sorted(before.keys() | after.keys()):
+            old, new = before.get(urn), after.get(urn)
+            kind = Change.CREATE if old is None else Change.DELETE if new is None else Change.UPDATE
+            change = ItemChange(kind, old, new)
+            if kind is not Change.UPDATE or change.amount.changed or old.shares != new.shares:
+                changes.append(change)
+        return changes
+
+
+def _amount(item: LineItem | None) -> Amount:
+    return NOTHING if item is None else Amount(item.monthly, item.max_monthly)
