@@ -357,18 +357,34 @@ def test_resource_rule(case):
     assert all(v.urn == compliant["urn"] for v in found)
 
 
+# One failing stack per stack rule (the tests below vary each); run by the coverage test, so a
+# rule without a case that really fails cannot pass it.
+STACK_FAILING_CASES = {
+    "nodegroup-imdsv2": lambda: [changed(node_group(COMPONENT_NG), "launchTemplate", DELETE)],
+    "sagemaker-variant-autoscaling": lambda: _replace(
+        endpoint_stack(), 2, "resourceId", "endpoint/cpu-sklearn/variant/renamed"
+    ),
+    "s3-public-access-block": lambda: _replace(bucket_stack(), 1, "restrictPublicBuckets", False),
+    "s3-versioning": lambda: _replace(
+        bucket_stack(), 2, "versioningConfiguration.status", "Suspended"
+    ),
+    "s3-sse-kms": lambda: _replace(
+        bucket_stack(), 3, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "AES256"
+    ),
+    "budget-actual-and-forecasted": lambda: [
+        changed(budget(), "notifications.0.subscriberSnsTopicArns", [])
+    ],
+    "k8s-team-namespace-quota": lambda: _replace(
+        tenancy_stack(), 1, "metadata.namespace", "team-b"
+    ),
+}
+
+
 def test_every_rule_has_a_failing_case():
-    stack_rules = {
-        "nodegroup-imdsv2",
-        "sagemaker-variant-autoscaling",
-        "s3-public-access-block",
-        "s3-versioning",
-        "s3-sse-kms",
-        "budget-actual-and-forecasted",
-        "k8s-team-namespace-quota",
-    }
+    for rule, failing in STACK_FAILING_CASES.items():
+        assert rule in rule_names(violated(*failing(), rule=rule)), rule
     tested_elsewhere = {"estimated-cost-within-budget"}  # tests/cost, next to the estimator
-    tested = {case[0] for case in RESOURCE_CASES} | stack_rules | tested_elsewhere
+    tested = {case[0] for case in RESOURCE_CASES} | set(STACK_FAILING_CASES) | tested_elsewhere
     assert {p.name for p in all_policies()} <= tested
 
 
