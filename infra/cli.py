@@ -94,7 +94,7 @@ def _deploy(stack: str, destroy: bool) -> None:
 
 @app.command()
 def up(stack: StackOption) -> None:
-    """Deploy the stack for real (needs the Pulumi CLI, a state backend and AWS credentials)."""
+    """Deploy the stack for real, guardrails enforced (needs the Pulumi CLI, a backend, AWS)."""
     _deploy(stack, destroy=False)
 
 

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 
+# The guardrails run on every update, as `pulumi up --policy-pack policies` runs them: a mandatory
+# violation stops it before anything changes.
+POLICY_PACK = PROJECT_ROOT / "policies"
+
 
 class DeployUnavailable(RuntimeError):
     """The real engine cannot run here; the message says what is missing and how to fix it."""
@@ -38,7 +42,8 @@ def check_prerequisites(stack: str) -> None:
 
 
 def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
-    """Validate the declarations, check prerequisites, then `pulumi up` (or destroy) the stack."""
+    """Validate the declarations, check prerequisites, then `pulumi up` (with the policy pack) or
+    `pulumi destroy` the stack."""
     load_environment(stack, read_stack_config(stack))  # bad input fails before the engine starts
     check_prerequisites(stack)
     from pulumi import automation
@@ -49,5 +54,5 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:
-        result = workspace_stack.up(on_output=on_output)
+        result = workspace_stack.up(on_output=on_output, policy_packs=[str(POLICY_PACK)])
     return dict(result.summary.resource_changes or {})

@@ -91,8 +91,9 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
         return type("Result", (), {"summary": summary})()
 
     class FakeStack:
-        def up(self, on_output):
+        def up(self, on_output, policy_packs):
             calls.append("up")
+            assert policy_packs == [str(deploy.POLICY_PACK)]  # the guardrails run on every update
             on_output("Updating (dev)")
             return result({"create": 3})
 
@@ -112,6 +113,16 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
     assert calls == [("dev", str(deploy.PROJECT_ROOT)), "destroy" if destroy else "up"]
     assert changes == ({"delete": 3} if destroy else {"create": 3})
     assert lines == ["Destroying (dev)" if destroy else "Updating (dev)"]
+
+
+def test_the_fake_stack_calls_what_the_automation_api_really_takes():
+    import inspect
+
+    from pulumi.automation import Stack
+
+    assert {"on_output", "policy_packs"} <= set(inspect.signature(Stack.up).parameters)
+    assert "on_output" in inspect.signature(Stack.destroy).parameters
+    assert (deploy.POLICY_PACK / "PulumiPolicy.yaml").is_file()
 
 
 def test_a_failed_update_is_a_message_and_exit_1(monkeypatch):
