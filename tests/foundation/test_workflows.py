@@ -1,0 +1,166 @@
+"""The GitHub Actions workflows users run: valid workflows, deploying as the roles the stacks
+create, trusted by the subject those roles accept, running commands that exist."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+import yaml
+
+from infra.cli import app
+from infra.loader import read_stack_config, settings_data
+from infra.project import PROJECT_ROOT
+
+WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
+STACKS = ("dev", "staging", "prod")
+
+
+def _load(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads `on` as true
+    return document
+
+
+def _runs(document: dict) -> list[str]:
+    return [
+        step["run"]
+        for job in document["jobs"].values()
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+
+
+def test_every_workflow_is_valid_against_the_github_workflow_schema():
+    files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
+    assert len(files) == 3
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_refuses_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step: []\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "'step' was unexpected" in result.stdout
+
+
+def test_deploys_go_dev_then_staging_then_prod_from_the_branch_the_roles_trust():
+    deploy = _load("deploy.yml")
+    branches = {
+        settings_data(read_stack_config(stack))["ci"].get("branch", "main") for stack in STACKS
+    }
+    assert deploy["on"]["push"]["branches"] == sorted(branches)
+    assert deploy["permissions"]["id-token"] == "write"
+    jobs = deploy["jobs"]
+    assert [job["with"]["stack"] for job in jobs.values()] == list(STACKS)
+    assert "needs" not in jobs["dev"] and jobs["staging"]["needs"] == "dev"
+    assert jobs["prod"]["needs"] == "staging"
+    assert {job["uses"] for job in jobs.values()} == {"./.github/workflows/deploy-stack.yml"}
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_a_stack_is_deployed_as_its_ci_deployer_role(stack_export):
+    stack_workflow = _load("deploy-stack.yml")
+    (job,) = stack_workflow["jobs"].values()
+    # An `environment:` would make the token's subject environment:<name>, which no role trusts.
+    assert "environment" not in job
+    assert stack_workflow["permissions"]["id-token"] == "write"
+    (credentials,) = [
+        step
+        for step in job["steps"]
+        if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    role = credentials["with"]["role-to-assume"]
+    assert (
+        role
+        == "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/mlplat-${{ inputs.stack }}-ci-deployer"
+    )
+    for stack in STACKS:
+        names = {
+            r["inputs"].get("name")
+            for r in stack_export(stack)["deployment"]["resources"]
+            if r["type"] == "aws:iam/role:Role"
+        }
+        assert role.split("/")[-1].replace("${{ inputs.stack }}", stack) in names
+    assert any(re.search(r"mlplat up --stack \"\$STACK\"", run) for run in _runs(stack_workflow))
+
+
+def test_workflows_run_only_commands_and_scripts_that_exist():
+    commands = set(typer.main.get_command(app).commands)
+    scripts = [run for name in ("checks.yml", "deploy-stack.yml") for run in _runs(_load(name))]
+    scripts.append((PROJECT_ROOT / ".ci" / "change-report").read_text())
+    used = {match[1] for script in scripts for match in re.finditer(r"\bmlplat ([a-z-]+)", script)}
+    assert used and used <= commands, used - commands
+    called = {match[1] for script in scripts for match in re.finditer(r"(\.ci/[\w-]+)", script)}
+    assert called == {".ci/run", ".ci/change-report"}
+    assert all(os.access(PROJECT_ROOT / script, os.X_OK) for script in called)
+
+
+def _outside_this_environment() -> dict[str, str]:
+    """The environment a CI step has: this test run's virtualenv neither active nor on PATH."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    ours = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(),
+    reason="needs a git checkout",
+)
+def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
+    """A clone with one uncommitted change, against its own HEAD: the report names the change and
+    its cost, each side previewed by its own code in its own environment."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
+    stack_file = clone / "stacks" / "dev.py"
+    text = stack_file.read_text()
+    assert "    churn_predictor.model,\n" in text
+    stack_file.write_text(
+        text.replace(
+            "    churn_predictor.model,\n",
+            '    churn_predictor.model.override(scaling={"min_instances": 2}),\n',
+        )
+    )
+    result = subprocess.run(
+        [str(clone / ".ci" / "change-report"), "HEAD", "dev"],
+        capture_output=True,
+        text=True,
+        cwd=clone,
+        env=_outside_this_environment(),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = result.stdout
+    assert report.startswith("## dev")
+    assert "0 to create, 2 to update, 0 to delete" in report
+    assert "minCapacity" in report and "+$167.90" in report
