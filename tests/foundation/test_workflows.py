@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import typer.main
@@ -125,14 +124,6 @@ def test_workflows_run_only_commands_and_scripts_that_exist():
     assert all(os.access(PROJECT_ROOT / script, os.X_OK) for script in called)
 
 
-def _outside_this_environment() -> dict[str, str]:
-    """The environment a CI step has: this test run's virtualenv neither active nor on PATH."""
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    ours = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
-    return env
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(),
@@ -140,7 +131,7 @@ def _outside_this_environment() -> dict[str, str]:
 )
 def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
     """A clone with one uncommitted change, against its own HEAD: the report names the change and
-    its cost, each side previewed by its own code in its own environment."""
+    its cost, each side previewed by its own code (in this test's environment: same lock)."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
     stack_file = clone / "stacks" / "dev.py"
@@ -157,7 +148,7 @@ def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
         capture_output=True,
         text=True,
         cwd=clone,
-        env=_outside_this_environment(),
+        env={**os.environ, "MLPLAT_PYTHON": sys.executable},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = result.stdout
