@@ -73,7 +73,7 @@ def preview(
         render(document, console)
     if export is not None:
         write(document, export)
-        console.print(f"wrote {export}")
+        errors.print(f"wrote {export}")  # a status line, kept out of what stdout reports
 
 
 def _deploy(stack: str, destroy: bool) -> None:
