@@ -13,8 +13,9 @@ from collections.abc import Callable
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 
-# The guardrails run on every update, as `pulumi up --policy-pack policies` runs them: a mandatory
-# violation stops it before anything changes.
+# The guardrail pack runs on every update. The Automation API's `up` skips the preview, and during
+# an update stack rules run only after every resource is registered, so a preview with the pack
+# comes first: a mandatory violation of any rule stops the run before anything changes.
 POLICY_PACK = PROJECT_ROOT / "policies"
 
 
@@ -42,8 +43,8 @@ def check_prerequisites(stack: str) -> None:
 
 
 def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
-    """Validate the declarations, check prerequisites, then `pulumi up` (with the policy pack) or
-    `pulumi destroy` the stack."""
+    """Validate the declarations, check prerequisites, then preview with the policy pack and
+    `pulumi up` (with it again), or `pulumi destroy`, the stack."""
     load_environment(stack, read_stack_config(stack))  # bad input fails before the engine starts
     check_prerequisites(stack)
     from pulumi import automation
@@ -54,5 +55,7 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:
-        result = workspace_stack.up(on_output=on_output, policy_packs=[str(POLICY_PACK)])
+        packs = [str(POLICY_PACK)]
+        workspace_stack.preview(on_output=on_output, policy_packs=packs)  # raises on a violation
+        result = workspace_stack.up(on_output=on_output, policy_packs=packs)
     return dict(result.summary.resource_changes or {})

@@ -91,9 +91,14 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
         return type("Result", (), {"summary": summary})()
 
     class FakeStack:
+        def preview(self, on_output, policy_packs):
+            calls.append("preview")
+            assert policy_packs == [str(deploy.POLICY_PACK)]  # stack rules block only here
+            on_output("Previewing (dev)")
+
         def up(self, on_output, policy_packs):
             calls.append("up")
-            assert policy_packs == [str(deploy.POLICY_PACK)]  # the guardrails run on every update
+            assert policy_packs == [str(deploy.POLICY_PACK)]
             on_output("Updating (dev)")
             return result({"create": 3})
 
@@ -110,9 +115,30 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
     monkeypatch.setattr("pulumi.automation.create_or_select_stack", select)
     lines = []
     changes = deploy.run("dev", destroy=destroy, on_output=lines.append)
-    assert calls == [("dev", str(deploy.PROJECT_ROOT)), "destroy" if destroy else "up"]
+    selected = ("dev", str(deploy.PROJECT_ROOT))
+    assert calls == [selected, "destroy"] if destroy else [selected, "preview", "up"]
     assert changes == ({"delete": 3} if destroy else {"create": 3})
-    assert lines == ["Destroying (dev)" if destroy else "Updating (dev)"]
+    assert lines == ["Destroying (dev)"] if destroy else ["Previewing (dev)", "Updating (dev)"]
+
+
+def test_a_policy_violation_in_the_preview_stops_the_update(monkeypatch):
+    from pulumi.automation.errors import CommandError
+
+    calls = []
+
+    class ViolatingStack:
+        def preview(self, on_output, policy_packs):
+            calls.append("preview")
+            raise CommandError(type("R", (), {"stdout": "", "stderr": "mandatory", "code": 255})())
+
+        def up(self, on_output, policy_packs):
+            calls.append("up")
+
+    monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)
+    monkeypatch.setattr("pulumi.automation.create_or_select_stack", lambda **_: ViolatingStack())
+    with pytest.raises(CommandError):
+        deploy.run("dev", destroy=False, on_output=lambda line: None)
+    assert calls == ["preview"]
 
 
 def test_the_fake_stack_calls_what_the_automation_api_really_takes():
@@ -120,7 +146,8 @@ def test_the_fake_stack_calls_what_the_automation_api_really_takes():
 
     from pulumi.automation import Stack
 
-    assert {"on_output", "policy_packs"} <= set(inspect.signature(Stack.up).parameters)
+    for method in (Stack.preview, Stack.up):
+        assert {"on_output", "policy_packs"} <= set(inspect.signature(method).parameters)
     assert "on_output" in inspect.signature(Stack.destroy).parameters
     assert (deploy.POLICY_PACK / "PulumiPolicy.yaml").is_file()
 
