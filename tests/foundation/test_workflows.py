@@ -79,12 +79,26 @@ def test_deploys_go_dev_then_staging_then_prod_from_the_branch_the_roles_trust()
     }
     assert deploy["on"]["push"]["branches"] == sorted(branches)
     assert deploy["permissions"]["id-token"] == "write"
-    jobs = deploy["jobs"]
+    jobs = dict(deploy["jobs"])
+    # The checks (tests, lint, the guardrails of every stack) gate the first deployment.
+    assert jobs.pop("checks")["uses"] == "./.github/workflows/checks.yml"
+    assert "workflow_call" in _load("checks.yml")["on"]
     assert [job["with"]["stack"] for job in jobs.values()] == list(STACKS)
-    assert "needs" not in jobs["dev"] and jobs["staging"]["needs"] == "dev"
+    assert jobs["dev"]["needs"] == "checks" and jobs["staging"]["needs"] == "dev"
     assert jobs["prod"]["needs"] == "staging"
+    assert jobs["dev"]["if"] == "github.ref == 'refs/heads/main'"
     assert {job["uses"] for job in jobs.values()} == {"./.github/workflows/deploy-stack.yml"}
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_a_failing_change_report_fails_its_step():
+    (step,) = [
+        step
+        for step in _load("checks.yml")["jobs"]["change-report"]["steps"]
+        if ".ci/change-report" in step.get("run", "")
+    ]
+    # GitHub's default shell has no pipefail: `report | tee` would take tee's exit code.
+    assert "| tee" in step["run"] and step["shell"] == "bash"
 
 
 def test_a_stack_is_deployed_as_its_ci_deployer_role(stack_export):
@@ -130,10 +144,13 @@ def test_workflows_run_only_commands_and_scripts_that_exist():
     reason="needs a git checkout",
 )
 def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
-    """A clone with one uncommitted change, against its own HEAD: the report names the change and
-    its cost, each side previewed by its own code (in this test's environment: same lock)."""
+    """A clone with uncommitted changes, against its own HEAD: the report names dev's change and
+    its cost, each side previewed by its own code (in this test's environment: same lock); a
+    staging that no longer previews is reported and fails the report."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
+    staging = clone / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("example-org/mlplat", "no-slash"))
     stack_file = clone / "stacks" / "dev.py"
     text = stack_file.read_text()
     assert "    churn_predictor.model,\n" in text
@@ -144,14 +161,16 @@ def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
         )
     )
     result = subprocess.run(
-        [str(clone / ".ci" / "change-report"), "HEAD", "dev"],
+        [str(clone / ".ci" / "change-report"), "HEAD", "dev", "staging"],
         capture_output=True,
         text=True,
         cwd=clone,
         env={**os.environ, "MLPLAT_PYTHON": sys.executable},
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = result.stdout
-    assert report.startswith("## dev")
-    assert "0 to create, 2 to update, 0 to delete" in report
-    assert "minCapacity" in report and "+$167.90" in report
+    assert result.returncode == 1, result.stderr[-3000:]
+    dev, staging_report = result.stdout.split("## staging")
+    assert dev.startswith("## dev")
+    assert "0 to create, 2 to update, 0 to delete" in dev
+    assert "minCapacity" in dev and "+$167.90" in dev
+    assert "The change cannot be previewed or priced for staging" in staging_report
+    assert "config.ci.githubRepository" in result.stderr  # the reason, in the log
