@@ -4,7 +4,9 @@ The offline engine keeps no state, so a change is shown against a base: the expo
 `mlplat preview --export` wrote for the base branch (CI can do this on every pull request).
 A resource is created or deleted when its URN is on one side only, and updated when its inputs,
 parent, provider, dependencies or resource options differ; the keys that differ are listed.
-Properties the new side ignores (``ignoreChanges``) are left out, as the engine leaves them.
+At each ``ignoreChanges`` path the new inputs keep the old value, as the engine keeps it. A change
+to resource options alone (``option:protect``, ``option:dependencies``, ...) is listed as an update
+too, though the engine may record it without calling the provider.
 Whether the provider would update in place or replace is decided by its schema, which only the
 real engine reads (`pulumi preview`), so it is not guessed here.
 
@@ -15,9 +17,10 @@ the mocks cannot know, so every reference to them would show as a change.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -69,6 +72,11 @@ def diff(base: Graph, new: Graph) -> PlanDiff:
                 "not the offline engine: compare two offline exports (`mlplat preview --export`), "
                 "and use `pulumi preview` for the difference from a live stack"
             )
+    stacks = {side: graph.resources[0].stack for side, graph in (("base", base), ("new", new))}
+    if base.resources and new.resources and stacks["base"] != stacks["new"]:
+        raise DiffError(
+            f"the base export is of stack {stacks['base']!r}, the change of {stacks['new']!r}"
+        )
     before, after = base.by_urn, new.by_urn
     changes = [ResourceChange(Change.DELETE, before[urn]) for urn in before.keys() - after.keys()]
     changes += [ResourceChange(Change.CREATE, after[urn]) for urn in after.keys() - before.keys()]
@@ -85,8 +93,7 @@ def diff(base: Graph, new: Graph) -> PlanDiff:
 
 
 def _differences(old: Resource, new: Resource) -> tuple[str, ...]:
-    ignored = new.options.get("ignoreChanges") or ()
-    before, after = _without(old.inputs, ignored), _without(new.inputs, ignored)
+    before, after = old.inputs, _ignoring(old, new)
     inputs = sorted(
         key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
     )
@@ -103,40 +110,104 @@ def _differences(old: Resource, new: Resource) -> tuple[str, ...]:
     return (*inputs, *changed)
 
 
-# One step of a Pulumi property path: a name (`a.b`), an index (`[0]`, `[*]`) or a key (`["k"]`).
-_STEP = re.compile(r'\.?([^.\[\]"]+)|\[(\d+|\*)\]|\["([^"]*)"\]')
+def _ignoring(old: Resource, new: Resource) -> Mapping[str, Any]:
+    """``new``'s inputs as the engine compares them: at each ``ignoreChanges`` path the old value
+    (or none, where the old inputs have none), path after path, on a copy."""
+    paths = new.options.get("ignoreChanges") or ()
+    if not paths:
+        return new.inputs
+    inputs = copy.deepcopy(dict(new.inputs))
+    for path in paths:
+        try:
+            steps = _steps(path)
+        except ValueError as error:
+            raise DiffError(f"{new.urn}: ignoreChanges {path!r}: {error}") from None
+        if not _reset(old.inputs, inputs, steps):
+            raise DiffError(
+                f"{new.urn}: cannot ignore changes to {path!r}: the new inputs have nothing there"
+            )
+    return inputs
+
+
+_NAME = re.compile(r"[^.\[\]]+")
 
 
 def _steps(path: str) -> list[str | int]:
+    """A Pulumi property path (`a.b[0]["k.e\\"y"][*]`) as its steps; `*` is a wildcard."""
     steps: list[str | int] = []
-    for name, index, key in _STEP.findall(path):
-        if index:
-            steps.append("*" if index == "*" else int(index))
+    i = 0
+    while i < len(path):
+        if path.startswith('["', i):  # a quoted key, with JSON escapes
+            j = i + 2
+            while j < len(path) and path[j] != '"':
+                j += 2 if path[j] == "\\" else 1
+            if not path.startswith('"]', j):
+                raise ValueError(f"unterminated key at {i}")
+            steps.append(json.loads(path[i + 1 : j + 1]))
+            i = j + 2
+        elif path.startswith("[", i):
+            j = path.find("]", i)
+            token = path[i + 1 : j] if j > 0 else ""
+            if not (token.isdigit() or token == "*"):
+                raise ValueError(f"expected an index or * in brackets at {i}")
+            steps.append("*" if token == "*" else int(token))
+            i = j + 1
         else:
-            steps.append(name or key)
+            if steps:
+                if path[i] != ".":
+                    raise ValueError(f"expected '.' or '[' at {i}")
+                i += 1
+            name = _NAME.match(path, i)
+            if name is None:
+                raise ValueError(f"expected a property name at {i}")
+            steps.append(name[0])
+            i = name.end()
+    if not steps:
+        raise ValueError("empty path")
     return steps
 
 
-def _without(inputs: Mapping[str, Any], paths: Iterable[str]) -> Mapping[str, Any]:
-    """``inputs`` with the values at ``paths`` removed (a copy; the resource is left as it is)."""
-    if not paths:
-        return inputs
-    pruned = copy.deepcopy(dict(inputs))
-    for path in paths:
-        _remove(pruned, _steps(path))
-    return pruned
+_ABSENT = object()
 
 
-def _remove(value: Any, steps: list[str | int]) -> None:
+def _get(container: Any, key: str | int) -> Any:
+    if isinstance(container, dict) and isinstance(key, str):
+        return container.get(key, _ABSENT)
+    if isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+        return container[key]
+    return _ABSENT
+
+
+def _reset(old: Any, new: Any, steps: list[str | int]) -> bool:
+    """Give ``new`` the value ``old`` has at ``steps``, or none where ``old`` has none; False where
+    ``new`` has no container at the path to change."""
     step, rest = steps[0], steps[1:]
-    if isinstance(value, dict) and isinstance(step, str):
-        targets = list(value) if step == "*" else [step] if step in value else []
-    elif isinstance(value, list) and (step == "*" or isinstance(step, int)):
-        targets = list(range(len(value))) if step == "*" else [step] if step < len(value) else []
-    else:
-        return
-    for target in reversed(targets):  # from the end, so list indexes stay valid
-        if rest:
-            _remove(value[target], rest)
+    if step == "*":
+        if isinstance(new, dict):
+            keys: list[str | int] = sorted({*new, *(old if isinstance(old, dict) else ())})
+        elif isinstance(new, list):
+            keys = list(range(len(new)))
         else:
-            del value[target]
+            return False
+    else:
+        keys = [step]
+    return all([_reset_key(old, new, key, rest) for key in keys])  # every key, no short cut
+
+
+def _reset_key(old: Any, new: Any, key: str | int, rest: list[str | int]) -> bool:
+    old_value = _get(old, key)
+    if rest:
+        new_value = _get(new, key)
+        if new_value is _ABSENT:
+            return old_value is _ABSENT  # neither side has it: nothing to ignore
+        return _reset(old_value, new_value, rest)
+    if isinstance(new, dict) and isinstance(key, str):
+        if old_value is _ABSENT:
+            new.pop(key, None)
+        else:
+            new[key] = copy.deepcopy(old_value)
+        return True
+    if isinstance(new, list) and _get(new, key) is not _ABSENT and old_value is not _ABSENT:
+        new[key] = copy.deepcopy(old_value)
+        return True
+    return False

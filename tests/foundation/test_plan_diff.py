@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.cost.graph import Graph
+from infra.cost.graph import Graph, Resource
+from infra.offline import GENERATOR
 from infra.plan_diff import Change, DiffError, diff
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -98,6 +99,65 @@ def test_ignored_properties_are_not_changes(stack_export, path, edit):
     config["ignoreChanges"] = []
     _first(base, ENDPOINT_CONFIG)["ignoreChanges"] = []
     assert _changes(base, new) == {config["urn"]: (Change.UPDATE, (edit[0],))}
+
+
+URN = "urn:pulumi:dev::mlplat::aws:sagemaker/endpointConfiguration:EndpointConfiguration::c"
+
+
+def _update(old_inputs: dict, new_inputs: dict, ignore: list[str]) -> tuple[str, ...] | None:
+    """What differs in one resource between two graphs (None: nothing)."""
+    options = {"ignoreChanges": ignore} if ignore else {}
+    old = Graph((Resource(URN, ENDPOINT_CONFIG, old_inputs, options=options),), generator=GENERATOR)
+    new = Graph((Resource(URN, ENDPOINT_CONFIG, new_inputs, options=options),), generator=GENERATOR)
+    changes = diff(old, new).changes
+    return changes[0].keys if changes else None
+
+
+VARIANTS = {"pv": [{"n": 1, "c": "a"}, {"n": 2, "c": "b"}, {"n": 3, "c": "c"}]}
+
+
+@pytest.mark.parametrize(
+    "ignore",
+    [["pv[0]", "pv[1].c"], ["pv[1].c", "pv[0]"]],
+)
+def test_several_ignored_paths_keep_their_old_values_in_any_order(ignore):
+    new = {"pv": [{"n": 9, "c": "z"}, {"n": 2, "c": "y"}, {"n": 3, "c": "c"}]}
+    assert _update(VARIANTS, new, ignore) is None
+    shifted = {"pv": [{"n": 9, "c": "z"}, {"n": 2, "c": "y"}, {"n": 3, "c": "CHANGED"}]}
+    assert _update(VARIANTS, shifted, ignore) == ("pv",)  # the third element is not ignored
+
+
+def test_an_ignored_key_the_old_side_lacks_is_dropped_from_the_new_side():
+    assert _update({"tags": {}}, {"tags": {"new": "x"}}, ["tags.new"]) is None
+    assert _update({"tags": {}}, {"tags": {"new": "x", "other": "y"}}, ["tags.new"]) == ("tags",)
+
+
+def test_quoted_keys_with_escapes_and_wildcards():
+    old = {"tags": {'say "hi"': "a", "k.e.y": "b"}}
+    new = {"tags": {'say "hi"': "A", "k.e.y": "B"}}
+    assert _update(old, new, ['tags["say \\"hi\\""]', 'tags["k.e.y"]']) is None
+    assert _update(old, new, ["tags[*]"]) is None
+    assert _update(VARIANTS, {"pv": [{"n": 0, "c": "a"}] * 3}, ["pv[*].n"]) == ("pv",)
+    assert _update(VARIANTS, {"pv": [{"n": 0, "c": c} for c in "abc"]}, ["pv[*].n"]) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("pv[x]", "expected an index"),
+        ('tags["open', "unterminated"),
+        ("pv[0].n", "nothing there"),
+    ],
+)
+def test_an_ignore_path_that_cannot_apply_is_an_error_naming_it(path, words):
+    with pytest.raises(DiffError, match=words) as error:
+        _update(VARIANTS, {"other": 1}, [path])  # the new side has no pv at all
+    assert URN in str(error.value) and repr(path) in str(error.value)
+
+
+def test_a_base_of_another_stack_is_refused(stack_export):
+    with pytest.raises(DiffError, match="of stack 'staging', the change of 'dev'"):
+        diff(Graph.from_export(stack_export("staging")), Graph.from_export(stack_export("dev")))
 
 
 def test_a_live_export_is_refused_with_the_reason(stack_export):
