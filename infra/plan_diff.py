@@ -39,6 +39,15 @@ class Change(StrEnum):
     DELETE = "delete"
 
 
+def mark(kind: Change) -> str:
+    """The sign a table shows for a change, in rich markup: + create, ~ update, - delete."""
+    return {
+        Change.CREATE: "[green]+[/]",
+        Change.UPDATE: "[yellow]~[/]",
+        Change.DELETE: "[red]-[/]",
+    }[kind]
+
+
 @dataclass(frozen=True)
 class ResourceChange:
     kind: Change

@@ -10,10 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from infra.plan_diff import Change, PlanDiff
+from infra.plan_diff import PlanDiff, mark
 from infra.tagging import STACK_TYPE
-
-_MARKS = {Change.CREATE: "[green]+[/]", Change.UPDATE: "[yellow]~[/]", Change.DELETE: "[red]-[/]"}
 
 
 def _short_name(urn: str) -> str:
@@ -67,7 +65,7 @@ def render_diff(plan: PlanDiff, console: Console) -> None:
         for change in plan.changes:
             resource = change.resource
             table.add_row(
-                _MARKS[change.kind],
+                mark(change.kind),
                 resource.type,
                 resource.name,
                 _short_name(resource.parent) if resource.parent else "",

@@ -75,9 +75,14 @@ class CostChange:
             old, new = before.get(urn), after.get(urn)
             kind = Change.CREATE if old is None else Change.DELETE if new is None else Change.UPDATE
             change = ItemChange(kind, old, new)
-            if kind is not Change.UPDATE or change.amount.changed or old.shares != new.shares:
+            if kind is not Change.UPDATE or change.amount.changed or _owners(old) != _owners(new):
                 changes.append(change)
         return changes
+
+
+def _owners(item: LineItem) -> tuple:
+    """Who pays for the item, and in what parts (the order of a shared endpoint's models aside)."""
+    return tuple(sorted(item.allocations(dimension)) for dimension in ("team", "model"))
 
 
 def _amount(item: LineItem | None) -> Amount:

@@ -9,14 +9,15 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from infra.cost.budgets import BudgetCheck, Status
-from infra.cost.compare import AmountChange, CostChange
+from infra.cost.compare import CENT, AmountChange, CostChange
 from infra.cost.estimate import Estimate, LineItem
+from infra.plan_diff import mark
 
 DIMENSIONS = ("model", "team", "environment")
 
 
 def _cents(value: float) -> float:
-    return round(value + 0.0, 2)
+    return round(value, 2) + 0.0  # + 0.0: no "-0.0" for a difference that rounds to nothing
 
 
 def to_json(estimate: Estimate, checks: list[BudgetCheck]) -> dict[str, Any]:
@@ -170,11 +171,10 @@ def render_change(change: CostChange, checks: list[BudgetCheck]) -> Group:
     for column in ("Base", "New", "Change", "Change at max"):
         resources.add_column(column, justify="right")
     resources.add_column("Basis", overflow="fold", ratio=1)
-    marks = {"create": "[green]+[/]", "update": "[yellow]~[/]", "delete": "[red]-[/]"}
     for item in change.items():
         amount = item.amount
         resources.add_row(
-            marks[str(item.kind)],
+            mark(item.kind),
             item.item.urn.rsplit("::", 1)[-1],
             item.item.type.rsplit(":", 1)[-1],
             _owner(item.item),
@@ -219,7 +219,7 @@ def render_change(change: CostChange, checks: list[BudgetCheck]) -> Group:
 
 
 def _signed(value: float) -> str:
-    return ("+" if value >= 0.005 else "-" if value <= -0.005 else "") + _money(abs(value))
+    return ("+" if value >= CENT else "-" if value <= -CENT else "") + _money(abs(value))
 
 
 def _budget_table(checks: list[BudgetCheck]) -> list[Table]:

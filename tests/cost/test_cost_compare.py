@@ -90,6 +90,27 @@ def test_a_split_that_moves_without_a_cost_change_is_listed():
     assert models == {"fraud": -83.95, "churn": 83.95}
 
 
+def test_a_resource_that_changes_owner_is_listed_though_its_cost_does_not_move():
+    def with_key(team: str) -> dict:
+        key = resource("aws:kms/key:Key", "team-key", {"tags": tags(team=team)})
+        return export(key)
+
+    change = _change(with_key("risk"), with_key("growth"))
+    assert not change.total.changed
+    (item,) = change.items()
+    assert item.kind is Change.UPDATE and item.item.team == "growth"
+    teams = {name: round(c.delta.monthly, 2) for name, c in change.by("team").items()}
+    assert teams == {"growth": 1.0, "risk": -1.0}
+    # The same models in another order are the same owners: nothing to list.
+    reordered = export(
+        *multi_model_endpoint(
+            "cpu-mme", "ml.m5.xlarge", [CHURN, FRAUD], min_capacity=2, max_capacity=4
+        ),
+        KEY,
+    )
+    assert _change(_base(), reordered).items() == []
+
+
 def test_created_and_deleted_resources_cost_from_and_to_nothing():
     new = export(
         *multi_model_endpoint(
@@ -134,6 +155,13 @@ def test_cost_against_a_base_as_json(cli, tmp_path):
     (entry,) = document["resources"]
     assert entry["change"] == "update" and entry["delta"] == 167.90
     assert entry["type"] == "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+
+def test_a_difference_that_rounds_to_nothing_is_printed_as_zero_not_minus_zero():
+    from infra.cost.report import _cents
+
+    assert repr(_cents(0.1 + 0.2 - 0.3 - 1e-12)) == "0.0"
+    assert repr(_cents(-1e-12)) == "0.0"
 
 
 def test_cost_against_a_base_as_tables(cli, tmp_path):
