@@ -19,8 +19,9 @@ role name                                   may
                                             ``repo:<ci.github_repository>:ref:refs/heads/<branch>``
 ==========================================  ===================================================
 
-GitHub's OIDC provider is account-wide (IAM allows one per URL): a stack creates it unless
-``ci.github_oidc_provider_arn`` names the one another stack in the same account created.
+GitHub's OIDC provider is account-wide (IAM allows one per URL): a stack creates it (and leaves it
+behind when destroyed) unless ``ci.github_oidc_provider_arn`` names the one another stack in the
+same account created; that stack's roles then get no rights on it.
 
 Prod is changed only through the CI deployer: every human role is read-only there. Human roles
 are assumed from the account (``arn:aws:iam::<account>:root``) with MFA.
@@ -136,6 +137,7 @@ class PlatformIdentity(PlatformComponent):
             environment=env,
             region=spec.settings.region,
             production=spec.is_production,
+            manages_github_oidc_provider=spec.settings.ci.github_oidc_provider_arn is None,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)
@@ -183,7 +185,8 @@ class PlatformIdentity(PlatformComponent):
             url=f"https://{GITHUB_OIDC_HOST}",
             client_id_lists=["sts.amazonaws.com"],
             thumbprint_lists=GITHUB_THUMBPRINTS,
-            opts=self.child_opts(),
+            # Other stacks in the account may trust it: destroying this one leaves it in place.
+            opts=self.child_opts(retain_on_delete=True),
         )
         return provider.arn
 

@@ -58,6 +58,9 @@ class Scope:
     environment: str
     region: str
     production: bool
+    # False when another stack in the account owns GitHub's OIDC provider
+    # (ci.githubOidcProviderArn): this one's roles then get no rights on it.
+    manages_github_oidc_provider: bool = True
 
     @property
     def prefix(self) -> str:
@@ -386,7 +389,11 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "iam:UpdateOpenIDConnectProviderThumbprint",
             ),
             (
-                f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com",
+                *(
+                    (f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com",)
+                    if scope.manages_github_oidc_provider
+                    else ()
+                ),
                 f"arn:aws:iam::{account}:oidc-provider/oidc.eks.{region}.amazonaws.com/id/*",
             ),
         ),

@@ -131,6 +131,23 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
     trust = json.loads(_role(export, "mlplat-staging-ci-deployer")["inputs"]["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Federated": shared}
+    # It belongs to another stack: no role here may change or delete it.
+    policies = [
+        r["inputs"]["policy"]
+        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
+        if "OpenIDConnectProvider" in r["inputs"]["policy"]
+    ]
+    assert policies and all(GITHUB not in text for text in policies)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_account_wide_github_provider_outlives_the_stack_that_created_it(exports, stack):
+    (provider,) = resources(exports[stack], "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider["retainOnDelete"] is True
+    policies = [
+        r["inputs"]["policy"] for r in resources(exports[stack], "aws:iam/rolePolicy:RolePolicy")
+    ]
+    assert any(GITHUB in text for text in policies)  # the owner's deployer manages it
 
 
 @pytest.mark.parametrize("stack", STACKS)
