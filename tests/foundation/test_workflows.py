@@ -36,39 +36,29 @@ def _runs(document: dict) -> list[str]:
     ]
 
 
+def _check_workflows(*files: str) -> subprocess.CompletedProcess:
+    """check-jsonschema with its vendored GitHub workflow schema (no network)."""
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+    ]
+    return subprocess.run([*command, *files], capture_output=True, text=True)
+
+
 def test_every_workflow_is_valid_against_the_github_workflow_schema():
     files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
     assert len(files) == 3
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            *files,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = _check_workflows(*files)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_schema_check_refuses_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step: []\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(broken),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = _check_workflows(str(broken))
     assert result.returncode == 1 and "'step' was unexpected" in result.stdout
 
 
@@ -127,12 +117,23 @@ def test_a_stack_is_deployed_as_its_ci_deployer_role(stack_export):
     assert any(re.search(r"mlplat up --stack \"\$STACK\"", run) for run in _runs(stack_workflow))
 
 
-def test_workflows_run_only_commands_and_scripts_that_exist():
-    commands = set(typer.main.get_command(app).commands)
+# `mlplat <command> ...` or `python -m infra.cli <command> ...`, on one logical line.
+_INVOCATION = re.compile(r"(?:\bmlplat|-m infra\.cli) ([a-z-]+)([^\n]*)")
+
+
+def test_workflows_run_only_commands_options_and_scripts_that_exist():
+    cli = typer.main.get_command(app)
     scripts = [run for name in ("checks.yml", "deploy-stack.yml") for run in _runs(_load(name))]
     scripts.append((PROJECT_ROOT / ".ci" / "change-report").read_text())
-    used = {match[1] for script in scripts for match in re.finditer(r"\bmlplat ([a-z-]+)", script)}
-    assert used and used <= commands, used - commands
+    used: dict[str, set[str]] = {}
+    for script in scripts:
+        for invocation in _INVOCATION.finditer(script.replace("\\\n", " ")):
+            options = used.setdefault(invocation[1], set())
+            options.update(re.findall(r"(?<!\S)(--?[a-z][a-z-]*)", invocation[2]))
+    assert {"up", "preview", "cost"} <= used.keys() <= cli.commands.keys()
+    for command, options in used.items():
+        known = {o for p in cli.commands[command].params for o in (*p.opts, *p.secondary_opts)}
+        assert options <= known, (command, options - known)
     called = {match[1] for script in scripts for match in re.finditer(r"(\.ci/[\w-]+)", script)}
     assert called == {".ci/run", ".ci/change-report"}
     assert all(os.access(PROJECT_ROOT / script, os.X_OK) for script in called)
