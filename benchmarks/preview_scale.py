@@ -122,11 +122,12 @@ def _typed_resource(registration, name: str, inputs: dict[str, Any], opts):
     return resource_class(name, opts=opts, **{k: v for k, v in kwargs.items() if k in accepted})
 
 
-def replay(capture, *, typed: bool = False) -> None:
+def replay(capture, *, typed: bool = False, untyped: frozenset[str] = frozenset()) -> None:
     """Register the captured graph again, as plain resources, on a fresh capturing monitor.
 
     ``typed``: custom resources go through their generated classes instead (a supplementary
-    floor: the SDK's cost for the same graph written with the provider classes).
+    floor: the SDK's cost for the same graph written with the provider classes), except those of
+    the ``untyped`` types (what writing just those as plain resources would save).
     """
     import pulumi
     from pulumi.runtime import settings as runtime_settings
@@ -166,7 +167,9 @@ def replay(capture, *, typed: bool = False) -> None:
                 created[registration.urn] = pulumi.ProviderResource(package, name, inputs, opts)
             elif registration.custom:
                 created[registration.urn] = (
-                    typed and _typed_resource(registration, name, inputs, opts)
+                    typed
+                    and registration.type not in untyped
+                    and _typed_resource(registration, name, inputs, opts)
                 ) or pulumi.CustomResource(registration.type, name, inputs, opts)
             else:
                 component = pulumi.ComponentResource(
@@ -212,10 +215,12 @@ def _timed(run):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def measure(count: int, repeat: int = 1, typed_floor: bool = False) -> dict[str, Any]:
+def measure(
+    count: int, repeat: int = 1, typed_floor: bool = False, untyped: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Best of ``repeat`` interleaved runs of each: the minimum is the least disturbed by load."""
     preview(1)  # warm-up: imports and SDK start-up are not part of either measurement
-    best = {"seconds": [], "cpu": [], "floor": [], "floor_cpu": [], "typed": []}
+    best = {"seconds": [], "cpu": [], "floor": [], "floor_cpu": [], "typed": [], "mixed": []}
     for _ in range(repeat):
         capture, wall, cpu = _timed(lambda: preview(count))
         best["seconds"].append(wall)
@@ -226,28 +231,45 @@ def measure(count: int, repeat: int = 1, typed_floor: bool = False) -> dict[str,
         if typed_floor:
             _, typed_wall, _ = _timed(lambda capture=capture: replay(capture, typed=True))
             best["typed"].append(typed_wall)
+        if untyped:
+            _, mixed_wall, _ = _timed(
+                lambda capture=capture: replay(capture, typed=True, untyped=untyped)
+            )
+            best["mixed"].append(mixed_wall)
     seconds, cpu, floor, floor_cpu = (
         min(best[key]) for key in ("seconds", "cpu", "floor", "floor_cpu")
     )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return {
-        "models": count,
-        "resources": len(capture.registrations),
-        "seconds": round(seconds, 3),
-        "floor_seconds": round(floor, 3),
-        "ratio": round(seconds / floor, 3),
-        "cpu_seconds": round(cpu, 3),
-        "floor_cpu_seconds": round(floor_cpu, 3),
-        "cpu_ratio": round(cpu / floor_cpu, 3),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
-        "resources_per_model": resources_per_model(capture, synthetic_models(count)),
-    } | (
+    return (
         {
-            "typed_floor_seconds": round(min(best["typed"]), 3),
-            "typed_ratio": round(seconds / min(best["typed"]), 3),
+            "models": count,
+            "resources": len(capture.registrations),
+            "seconds": round(seconds, 3),
+            "floor_seconds": round(floor, 3),
+            "ratio": round(seconds / floor, 3),
+            "cpu_seconds": round(cpu, 3),
+            "floor_cpu_seconds": round(floor_cpu, 3),
+            "cpu_ratio": round(cpu / floor_cpu, 3),
+            "peak_rss_mb": round(peak_kb / 1024, 1),
+            "resources_per_model": resources_per_model(capture, synthetic_models(count)),
         }
-        if typed_floor
-        else {}
+        | (
+            {
+                "typed_floor_seconds": round(min(best["typed"]), 3),
+                "typed_ratio": round(seconds / min(best["typed"]), 3),
+            }
+            if typed_floor
+            else {}
+        )
+        | (
+            {
+                "untyped": sorted(untyped),
+                "mixed_floor_seconds": round(min(best["mixed"]), 3),
+                "mixed_over_floor": round(min(best["mixed"]) / floor, 3),
+            }
+            if untyped
+            else {}
+        )
     )
 
 
@@ -261,10 +283,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Also replay through the provider SDKs' generated classes (typed_floor_seconds).",
     )
+    parser.add_argument(
+        "--untyped",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="Also replay typed but with these types as plain resources (mixed_floor_seconds); "
+        "repeat or comma-separate.",
+    )
     args = parser.parse_args(argv)
     if args.models < 1 or args.repeat < 1:
         parser.error("--models and --repeat must be at least 1")
-    result = measure(args.models, args.repeat, args.typed_floor)
+    untyped = frozenset(t.strip() for value in args.untyped for t in value.split(",") if t.strip())
+    result = measure(args.models, args.repeat, args.typed_floor, untyped)
     if args.json:
         print(json.dumps(result))
     else:

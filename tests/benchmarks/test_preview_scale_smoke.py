@@ -21,6 +21,8 @@ def test_preview_scale_runs_for_ten_models():
             "--models",
             "10",
             "--typed-floor",
+            "--untyped",
+            "aws:dynamodb/tableItem:TableItem,aws:s3/bucketObjectv2:BucketObjectv2",
             "--json",
         ],
         capture_output=True,
@@ -39,6 +41,12 @@ def test_preview_scale_runs_for_ten_models():
     assert result["peak_rss_mb"] > 0
     # The supplementary floor replays the same graph through the generated classes.
     assert result["typed_floor_seconds"] > 0
+    # ... and once more with two types plain (the script checks that graph URN for URN too).
+    assert result["untyped"] == [
+        "aws:dynamodb/tableItem:TableItem",
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+    ]
+    assert result["mixed_floor_seconds"] > 0
     assert result["resources_per_model"]["sagemaker-mme"] <= 4
     assert result["resources_per_model"]["eks"] <= 9  # the bound benchmarks/README.md records
 
