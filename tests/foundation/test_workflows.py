@@ -77,6 +77,7 @@ def test_deploys_go_dev_then_staging_then_prod_from_the_branch_the_roles_trust()
     assert jobs["dev"]["needs"] == "checks" and jobs["staging"]["needs"] == "dev"
     assert jobs["prod"]["needs"] == "staging"
     assert jobs["dev"]["if"] == "github.ref == 'refs/heads/main'"
+    assert jobs["prod"]["if"] == "github.event_name == 'workflow_dispatch'"  # a person promotes
     assert {job["uses"] for job in jobs.values()} == {"./.github/workflows/deploy-stack.yml"}
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
