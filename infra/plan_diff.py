@@ -39,13 +39,12 @@ class Change(StrEnum):
     DELETE = "delete"
 
 
+_MARKS = {Change.CREATE: "[green]+[/]", Change.UPDATE: "[yellow]~[/]", Change.DELETE: "[red]-[/]"}
+
+
 def mark(kind: Change) -> str:
     """The sign a table shows for a change, in rich markup: + create, ~ update, - delete."""
-    return {
-        Change.CREATE: "[green]+[/]",
-        Change.UPDATE: "[yellow]~[/]",
-        Change.DELETE: "[red]-[/]",
-    }[kind]
+    return _MARKS[kind]
 
 
 @dataclass(frozen=True)
@@ -81,11 +80,12 @@ def diff(base: Graph, new: Graph) -> PlanDiff:
                 "not the offline engine: compare two offline exports (`mlplat preview --export`), "
                 "and use `pulumi preview` for the difference from a live stack"
             )
-    stacks = {side: graph.resources[0].stack for side, graph in (("base", base), ("new", new))}
-    if base.resources and new.resources and stacks["base"] != stacks["new"]:
-        raise DiffError(
-            f"the base export is of stack {stacks['base']!r}, the change of {stacks['new']!r}"
-        )
+    if base.resources and new.resources:
+        old_stack, new_stack = base.resources[0].stack, new.resources[0].stack
+        if old_stack != new_stack:
+            raise DiffError(
+                f"the base export is of stack {old_stack!r}, the change of {new_stack!r}"
+            )
     before, after = base.by_urn, new.by_urn
     changes = [ResourceChange(Change.DELETE, before[urn]) for urn in before.keys() - after.keys()]
     changes += [ResourceChange(Change.CREATE, after[urn]) for urn in after.keys() - before.keys()]

@@ -155,6 +155,13 @@ def test_an_ignore_path_that_cannot_apply_is_an_error_naming_it(path, words):
     assert URN in str(error.value) and repr(path) in str(error.value)
 
 
+def test_an_empty_base_creates_everything(stack_export):
+    new = stack_export("dev")
+    empty = {"version": 3, "deployment": {"manifest": {"generator": GENERATOR}, "resources": []}}
+    plan = diff(Graph.from_export(empty), Graph.from_export(new))
+    assert plan.count(Change.CREATE) == len(_entries(new)) and plan.unchanged == 0
+
+
 def test_a_base_of_another_stack_is_refused(stack_export):
     with pytest.raises(DiffError, match="of stack 'staging', the change of 'dev'"):
         diff(Graph.from_export(stack_export("staging")), Graph.from_export(stack_export("dev")))
