@@ -12,26 +12,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_preview_scale_runs_for_ten_models():
+def _benchmark(script: str, *args: str) -> dict:
+    """Run a benchmark script as a user runs it; its --json result."""
     completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "preview_scale.py"),
-            "--models",
-            "10",
-            "--typed-floor",
-            "--untyped",
-            "aws:dynamodb/tableItem:TableItem,aws:s3/bucketObjectv2:BucketObjectv2",
-            "--json",
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args, "--json"],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=ROOT,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout)
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.slow
+def test_preview_scale_runs_for_ten_models():
+    result = _benchmark(
+        "preview_scale.py",
+        "--models",
+        "10",
+        "--typed-floor",
+        "--untyped",
+        "aws:dynamodb/tableItem:TableItem,aws:s3/bucketObjectv2:BucketObjectv2",
+    )
     assert {"models", "resources", "seconds", "floor_seconds", "peak_rss_mb"} <= set(result)
     assert result["models"] == 10
     # The floor replays exactly the captured graph (the script checks URN for URN), so both
@@ -53,23 +56,7 @@ def test_preview_scale_runs_for_ten_models():
 
 @pytest.mark.slow
 def test_class_overhead_benchmark_compares_each_type_typed_and_plain():
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "sdk_class_overhead.py"),
-            "--count",
-            "20",
-            "--repeat",
-            "1",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout)
+    result = _benchmark("sdk_class_overhead.py", "--count", "20", "--repeat", "1")
     assert set(result) == {
         "aws:s3/bucketObjectv2:BucketObjectv2",
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
