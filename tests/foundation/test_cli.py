@@ -41,10 +41,12 @@ def test_a_bad_stack_is_a_clean_message_not_a_traceback(monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_an_unknown_stack_is_refused():
+def test_an_unknown_stack_is_refused_with_the_stacks_that_exist():
     result = runner.invoke(app, ["preview", "--stack", "qa"])
     assert result.exit_code == 2
     assert "Pulumi.qa.yaml" in result.output
+    assert result.output.startswith("error: ")
+    assert "the stacks are dev, prod, staging" in result.output
 
 
 @pytest.mark.parametrize("command", ["up", "destroy"])
@@ -183,5 +185,6 @@ def test_a_registry_version_that_does_not_exist_is_a_clean_message(monkeypatch, 
 def test_help_lists_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ")}
+    commands = result.output.split("Commands:", 1)[1]
+    listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
     assert {"preview", "up", "destroy", "policy", "cost", "prices", "models"} <= listed
