@@ -188,3 +188,116 @@ def test_help_lists_every_command():
     commands = result.output.split("Commands:", 1)[1]
     listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
     assert {"preview", "up", "destroy", "policy", "cost", "prices", "models"} <= listed
+
+
+# --- one convention for every command -------------------------------------------------------
+
+BOX_AND_ESCAPE = set("│┃─━┌┐└┘├┤┬┴┼╭╮╰╯\x1b")
+
+
+def _commands(group=None, path=()):
+    """(path, command) for every command of the `mlplat` tree."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_follows_the_cli_conventions():
+    from infra.cli_options import known_stacks
+    from infra.project import PROJECT_ROOT
+
+    commands = list(_commands())
+    assert len(commands) >= 9
+    for path, command in commands:
+        params = {param.name: param for param in command.params}
+        if "stack" in params:  # one --stack: -s, no default, the existing stacks in its help
+            stack = params["stack"]
+            assert sorted(stack.opts) == ["--stack", "-s"], path
+            assert stack.default is None, path
+            assert all(name in stack.help for name in known_stacks()), path
+        for param in command.params:  # a boolean option is a flag: no value, no placeholder
+            if isinstance(param.default, bool):
+                assert param.is_flag, (path, param.name)
+        wide = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        narrow = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert wide.exit_code == 0 and narrow.exit_code == 0, path
+        for output in (wide.output, narrow.output):
+            assert str(PROJECT_ROOT) not in output, path  # no machine paths in help
+            assert "<bool>" not in output and "BOOLEAN" not in output, path
+            assert not set(output) & BOX_AND_ESCAPE, path  # plain text, greppable
+        assert max(len(line) for line in narrow.output.splitlines()) <= 80, path
+        # Help text is wrapped to the terminal, not where the source breaks its lines: within a
+        # paragraph, no line would have room for the next line's first word.
+        description = narrow.output.split("\n\n", 1)[1].split("Options:")[0]
+        for paragraph in description.split("\n\n"):
+            lines = paragraph.splitlines()
+            for line, following in zip(lines, lines[1:], strict=False):
+                assert len(line) + 1 + len(following.split()[0]) > 76, (path, line)
+
+
+def test_every_error_is_one_error_line_and_exit_2(tmp_path):
+    stack_commands = [p for p, c in _commands() if "stack" in {x.name for x in c.params}]
+    assert {("preview",), ("cost",), ("policy", "check"), ("models", "list")} <= set(stack_commands)
+    for path in stack_commands:
+        result = runner.invoke(app, [*path, "--stack", "qa"])
+        assert result.exit_code == 2, (path, result.output)
+        assert result.output.startswith("error: "), (path, result.output)
+        assert "the stacks are dev, prod, staging" in result.output, path
+    for path in (("cost",), ("policy", "check")):
+        result = runner.invoke(app, list(path))
+        assert result.exit_code == 2 and result.output.startswith("error: "), path
+        assert "exactly one of --stack or --file" in result.output
+    unknown = runner.invoke(app, ["preview", "--stak", "dev"])
+    assert unknown.exit_code == 2 and unknown.output.startswith("error: No such option")
+
+
+def test_help_imports_no_heavy_module():
+    """`--help` of every command answers without importing an SDK (each command imports what
+    it needs when it runs). Speed itself is measured in benchmarks/cli_startup.py. (pydantic
+    is not checked: typer itself converts parameters with it.)"""
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+from typer.testing import CliRunner
+from infra.cli import app
+import typer.main
+def walk(group, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from walk(command, (*path, name))
+        yield (*path, name)
+runner = CliRunner()
+assert runner.invoke(app, ["--help"]).exit_code == 0
+for path in walk(typer.main.get_command(app)):
+    assert runner.invoke(app, [*path, "--help"]).exit_code == 0, path
+heavy = ("pulumi", "pulumi_aws", "pulumi_eks", "pulumi_kubernetes", "pulumi_policy",
+         "sagemaker", "mlflow", "boto3", "botocore", "numpy", "yaml", "components")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+@pytest.mark.slow
+def test_preview_total_is_what_the_diff_counts(tmp_path):
+    """Both count every resource of the export, the stack and its providers included."""
+    target = tmp_path / "dev.json"
+    result = runner.invoke(app, ["preview", "--stack", "dev", "--export", str(target)])
+    assert result.exit_code == 0, result.output
+    assert not set(result.output) & BOX_AND_ESCAPE  # piped: plain tree and table
+    (total_line,) = [line for line in result.output.splitlines() if line.startswith("total")]
+    total = int(total_line.split()[-1])
+    assert total == len(json.loads(target.read_text())["deployment"]["resources"])
+    again = runner.invoke(app, ["preview", "-s", "dev", "--against", str(target), "--json"])
+    assert again.exit_code == 0, again.output
+    plan = json.loads(again.output)
+    assert plan["changes"] == [] and plan["unchanged"] == total == plan["total"]
