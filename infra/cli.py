@@ -41,18 +41,20 @@ def preview(
     as_json: Annotated[bool, json_option("the counts by type, or the changes")] = False,
 ) -> None:
     """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
-    from infra.cli_output import stderr, stdout
-    from infra.cost.graph import ExportError, Graph, read_export
-    from infra.declarations import SpecError
-    from infra.offline import preview_stack
-    from infra.offline.export import write
-    from infra.plan_diff import DiffError, diff
-    from infra.preview_view import counts_to_json, diff_to_json, render, render_diff
-    from model_packages.packaging import PackagingError
+    from infra.cli_output import progress, stdout
+
+    with progress(f"previewing {stack}…"):  # the first run also compiles the SDKs' bytecode
+        from infra.cost.graph import ExportError, Graph, read_export
+        from infra.declarations import SpecError
+        from infra.offline import preview_stack
+        from infra.offline.export import write
+        from infra.plan_diff import DiffError, diff
+        from infra.preview_view import counts_to_json, diff_to_json, render, render_diff
+        from model_packages.packaging import PackagingError
 
     try:
         base = Graph.from_export(read_export(against)) if against is not None else None
-        with stderr().status(f"previewing {stack}…"):  # shown only in a terminal
+        with progress(f"previewing {stack}…"):
             document = preview_stack(stack)
         plan = diff(base, Graph.from_export(document)) if base is not None else None
     except SpecError as error:

@@ -19,6 +19,7 @@ from typing import Literal
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -56,6 +57,12 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     return Console(stderr=True)
+
+
+def progress(message: str) -> Status:
+    """A spinner on stderr while something slow runs (first imports, a preview); shown only in a
+    terminal, so piped and CI output stay quiet."""
+    return stderr().status(message)
 
 
 def show(console: Console, *tables: Rows) -> None:

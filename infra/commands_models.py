@@ -21,13 +21,16 @@ def models() -> None:
 
 
 def _spec(stack: str) -> EnvironmentSpec:
-    from infra.declarations import SpecError
-    from infra.loader import load_environment, read_stack_config
+    from infra.cli_output import progress
 
-    try:
-        return load_environment(stack, read_stack_config(stack))
-    except SpecError as error:
-        raise fail(error.render()) from None
+    with progress(f"loading {stack}…"):
+        from infra.declarations import SpecError
+        from infra.loader import load_environment, read_stack_config
+
+        try:
+            return load_environment(stack, read_stack_config(stack))
+        except SpecError as error:
+            raise fail(error.render()) from None
 
 
 @models_app.command("list")
@@ -90,7 +93,7 @@ def package_command(
     """Build (or reuse from the cache) the archive of each model: endpoint- or EKS-served."""
     from components.serving.artifacts import layout_for
     from components.serving.placement import plan_endpoints
-    from infra.cli_output import Column, Rows, show, stderr, stdout
+    from infra.cli_output import Column, Rows, progress, show, stdout
     from infra.project import PROJECT_ROOT
     from model_packages.packaging import Layout, PackagingError, package_model
 
@@ -102,7 +105,7 @@ def package_command(
         if wanted and declared.name not in wanted:
             continue
         try:
-            with stderr().status(f"packaging {declared.name}…"):
+            with progress(f"packaging {declared.name}…"):
                 package = package_model(
                     declared.name,
                     declared.version,

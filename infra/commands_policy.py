@@ -58,10 +58,11 @@ def check_command(
         if file is not None:
             document = load_export(file)
         else:
-            from infra.cli_output import stderr
-            from infra.offline import preview_stack
+            from infra.cli_output import progress
 
-            with stderr().status(f"previewing {stack}…"):
+            with progress(f"previewing {stack}…"):
+                from infra.offline import preview_stack
+
                 document = preview_stack(stack)
         pack_config = json.loads(config.read_text()) if config else None
         violations = check(document, config=pack_config)

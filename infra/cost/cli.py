@@ -113,12 +113,13 @@ def _document(stack: str | None, file: Path | None) -> dict:
             return read_export(file)
         except ExportError as error:
             raise ValueError(f"{file}: {error}") from None
-    from infra.cli_output import stderr
+    from infra.cli_output import progress
     from infra.declarations import SpecError
-    from infra.offline import preview_stack
 
     try:
-        with stderr().status(f"previewing {stack}…"):
+        with progress(f"previewing {stack}…"):
+            from infra.offline import preview_stack
+
             return preview_stack(stack)
     except SpecError as error:
         raise ValueError(error.render()) from None
