@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
 
 from infra import deploy
 from infra.cli import app
+from infra.project import PROJECT_ROOT
 
 runner = CliRunner()
 
@@ -209,7 +211,6 @@ def _commands(group=None, path=()):
 
 def test_every_command_follows_the_cli_conventions():
     from infra.cli_options import known_stacks
-    from infra.project import PROJECT_ROOT
 
     commands = list(_commands())
     assert len(commands) >= 9
@@ -301,3 +302,26 @@ def test_preview_total_is_what_the_diff_counts(tmp_path):
     assert again.exit_code == 0, again.output
     plan = json.loads(again.output)
     assert plan["changes"] == [] and plan["unchanged"] == total == plan["total"]
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(),
+    reason="needs a git checkout",
+)
+def test_the_readme_documents_one_change_report_and_its_exports_are_ignored():
+    """The README's way to compare with main is the change report (which works from any branch,
+    main included), and every export file it tells people to write is git-ignored."""
+    import re
+    import subprocess
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## What a change creates and costs", 1)[1].split("\n## ", 1)[0]
+    assert ".ci/change-report main" in section
+    assert "git worktree add" not in readme  # the recipe that fails on main is gone
+    exports = set(re.findall(r"--export[ =]([\w./-]+\.json)", readme))
+    assert exports
+    for path in exports:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", path], cwd=PROJECT_ROOT
+        )
+        assert ignored.returncode == 0, f"{path} would show up in git status"
