@@ -43,6 +43,22 @@ def test_a_bad_stack_is_a_clean_message_not_a_traceback(monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_a_missing_region_names_the_key_the_user_writes(monkeypatch):
+    from infra import loader
+
+    real = loader.read_stack_config
+
+    def without_region(stack):
+        return {k: v for k, v in real(stack).items() if k != "aws:region"}
+
+    monkeypatch.setattr(loader, "read_stack_config", without_region)
+    result = runner.invoke(app, ["models", "list", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ")
+    assert "config.aws:region: Field required" in result.output
+    assert "config.region" not in result.output
+
+
 def test_an_unknown_stack_is_refused_with_the_stacks_that_exist():
     result = runner.invoke(app, ["preview", "--stack", "qa"])
     assert result.exit_code == 2
