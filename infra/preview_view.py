@@ -23,6 +23,17 @@ def _short_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
+def display_type(type_: str) -> str:
+    """The type as `pulumi preview` shows it: ``aws:s3/bucket:Bucket`` -> ``aws:s3:Bucket`` (the
+    module's last part is dropped where it only repeats the type's name), so it fits 80 columns."""
+    parts = type_.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        module, _, last = parts[1].rpartition("/")
+        if last.lower() == parts[2].lower():
+            return f"{parts[0]}:{module}:{parts[2]}"
+    return type_
+
+
 def counts_by_type(document: dict[str, Any]) -> Counter[str]:
     return Counter(r["type"] for r in document["deployment"]["resources"])
 
@@ -52,7 +63,7 @@ def render(document: dict[str, Any], console: Console) -> None:
     counts = counts_by_type(document)
     table = Rows("Resources by type", (Column("type"), Column("count", "right")))
     for type_, count in sorted(counts.items()):
-        table.add(type_, str(count))
+        table.add(display_type(type_), str(count))
     table.add(
         "total (the stack and providers included)",
         str(sum(counts.values())),
@@ -73,12 +84,13 @@ def _add_children(node: Tree, urn: str, children: dict[str, list[dict]]) -> None
     leaves: Counter[str] = Counter()
     for child in sorted(children.get(urn, []), key=lambda r: r["urn"]):
         if children.get(child["urn"]) or not child["custom"]:
-            branch = node.add(f"[cyan]{child['type']}[/cyan] {escape(_short_name(child['urn']))}")
+            label = f"{display_type(child['type'])} {escape(_short_name(child['urn']))}"
+            branch = node.add(f"[cyan]{label}[/cyan]")
             _add_children(branch, child["urn"], children)
         else:
             leaves[child["type"]] += 1
     for type_, count in sorted(leaves.items()):
-        node.add(f"{type_} × {count}" if count > 1 else type_)
+        node.add(f"{display_type(type_)} × {count}" if count > 1 else display_type(type_))
 
 
 def diff_to_json(plan: PlanDiff) -> dict[str, Any]:
@@ -103,7 +115,7 @@ def render_diff(plan: PlanDiff, console: Console) -> None:
             resource = change.resource
             table.add(
                 mark(change.kind),
-                resource.type,
+                display_type(resource.type),
                 escape(resource.name),
                 escape(_short_name(resource.parent)) if resource.parent else "",
                 ", ".join(change.keys),

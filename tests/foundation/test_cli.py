@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
@@ -341,3 +342,31 @@ def test_the_readme_documents_one_change_report_and_its_exports_are_ignored():
             ["git", "check-ignore", "-q", "--no-index", path], cwd=PROJECT_ROOT
         )
         assert ignored.returncode == 0, f"{path} would show up in git status"
+
+
+def _words(text: str) -> set[str]:
+    return set("".join(" " if c in BOX_AND_ESCAPE else c for c in text).split())
+
+
+@pytest.mark.slow
+def test_the_preview_reads_at_80_columns_without_a_broken_word(stack_export):
+    from rich.console import Console
+
+    from infra.cost.graph import Graph
+    from infra.plan_diff import diff
+    from infra.preview_view import display_type, render, render_diff
+
+    document = stack_export("dev")
+    console = Console(width=80, force_terminal=True, color_system=None)
+    with console.capture() as captured:
+        render(document, console)
+        base = copy.deepcopy(document)
+        del base["deployment"]["resources"][-1]  # the change creates one resource
+        render_diff(diff(Graph.from_export(base), Graph.from_export(document)), console)
+    output = captured.get()
+    assert max(len(line) for line in output.splitlines()) <= 80
+    words = _words(output)
+    for resource in document["deployment"]["resources"]:
+        assert display_type(resource["type"]) in words, resource["type"]
+        if not resource["custom"]:  # components are named in the tree
+            assert resource["urn"].rsplit("::", 1)[-1] in words
