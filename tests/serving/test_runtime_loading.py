@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -206,8 +207,6 @@ def test_packaging_refuses_a_triton_model_that_needs_mlflow(tmp_path, monkeypatc
 
 
 def test_packaging_refuses_a_triton_model_without_an_entry_point(tmp_path):
-    import shutil
-
     source = tmp_path / "model"
     shutil.copytree(PROJECT_ROOT / "model_packages/product_embedder/mlflow_model", source)
     mlmodel = (source / "MLmodel").read_text()
@@ -218,8 +217,6 @@ def test_packaging_refuses_a_triton_model_without_an_entry_point(tmp_path):
 
 def test_packaging_refuses_a_pickle_of_classes_the_image_lacks(tmp_path):
     import pickle
-    import shutil
-
     source = tmp_path / "model"
     shutil.copytree(PROJECT_ROOT / "model_packages/churn_predictor/mlflow_model", source)
     # A pickle naming a module the scikit-learn image does not install (mlflow, say).
@@ -237,3 +234,30 @@ def test_pickled_modules_follow_memoized_names():
     for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
         data = pickle.dumps([collections.OrderedDict(), collections.OrderedDict()], protocol)
         assert runtimes.pickled_modules(data) == {"collections"}, protocol
+
+
+def test_models_package_refuses_an_unloadable_archive_as_a_declaration_error(
+    tmp_path, monkeypatch
+):
+    """`mlplat models package` with the pre-issue-11 Triton handler (it imported MLflow)."""
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    handlers = tmp_path / "handlers"
+    shutil.copytree(packaging.HANDLERS, handlers)
+    current = (packaging.HANDLERS / "triton_model.py").read_text()
+    (handlers / "triton_model.py").write_text(
+        current.replace("import importlib\n", "import importlib\nimport mlflow.pyfunc\n")
+    )
+    monkeypatch.setattr(packaging, "HANDLERS", handlers)
+    monkeypatch.setenv(packaging.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "400")
+    result = CliRunner().invoke(app, ["models", "package", "--stack", "dev"])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # typer.Exit(2), not a crash
+    assert "Traceback" not in result.output
+    refused = [line for line in result.output.splitlines() if "cannot load" in line]
+    assert len(refused) == 1, result.output
+    assert refused[0].startswith("product-embedder: ")
+    assert "imports mlflow" in refused[0]
