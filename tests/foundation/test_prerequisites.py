@@ -13,6 +13,7 @@ from infra.cli import app
 from infra.declarations import ServingTarget
 from infra.loader import load_environment, read_stack_config
 from infra.prerequisites import Finding
+from infra.project import PROJECT_ROOT
 
 
 class StubbedSession:
@@ -157,3 +158,26 @@ def test_an_unknown_stack_is_bad_input():
     result = CliRunner().invoke(app, ["prerequisites", "--stack", "nope"])
     assert result.exit_code == 2
     assert "Pulumi.nope.yaml" in result.output
+
+
+def _readme_section() -> str:
+    text = (PROJECT_ROOT / "README.md").read_text()
+    section = text.split("## Before the first `pulumi up`", 1)[1].split("\n## ", 1)[0]
+    return " ".join(section.replace("\\\n", " ").split())
+
+
+def test_the_readme_shows_the_command_behind_every_check(session):
+    """The README's manual commands are the ones the checks print, so neither can drift."""
+    session.stub("billing").add_client_error("get_billing_preferences", "AccessDeniedException")
+    session.stub("ce").add_client_error("list_cost_allocation_tags", "AccessDeniedException")
+    session.stub("service-quotas").add_client_error("list_service_quotas", "AccessDeniedException")
+    session.stub("s3").add_client_error("get_bucket_versioning", "AccessDenied")
+    findings = [
+        prerequisites.billing_alerts(session),
+        prerequisites.cost_allocation_tags(session),
+        *prerequisites.endpoint_quotas(session, "us-east-1", {"ml.g5.xlarge": 1}),
+        prerequisites.state_backend(session, "s3://<state-bucket>"),
+    ]
+    section = _readme_section()
+    for finding in findings:
+        assert " ".join(finding.command.split()) in section, finding.command
