@@ -1,7 +1,7 @@
 """One CloudWatch dashboard per environment, and alarms for every SageMaker endpoint.
 
 For each endpoint (dimensions ``EndpointName`` + ``VariantName``, as SageMaker publishes them;
-namespaces, units and statistics come from ``components.endpoint_metrics``, AWS's table):
+namespaces, units and statistics come from ``components.cloudwatch_metrics``, AWS's table):
 
 - invocations and 4XX/5XX errors; ModelLatency (p50, p99) and OverheadLatency (average, max),
   in microseconds;
@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.cloudwatch_metrics import UNIT_LABELS, documented, documented_metric
 from components.dashboard_body import (
     Dashboard,
     Expression,
@@ -36,10 +37,7 @@ from components.dashboard_body import (
     MetricWidget,
     TextWidget,
 )
-from components.endpoint_metrics import UNIT_LABELS, documented, endpoint_metric
 from infra.tagging import Ownership
-
-CONTAINER_INSIGHTS = "ContainerInsights"
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class MonitoredEndpoint:
 
     def metric(self, name: str, stat: str, **options) -> Metric:
         """The documented metric ``name`` of this endpoint, in the namespace AWS publishes it."""
-        namespace = endpoint_metric(name, stat).namespace
+        namespace = documented_metric(name, stat).namespace
         return Metric(namespace, name, self.dimensions, stat=stat, **options)
 
 
@@ -147,9 +145,10 @@ def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
 
 # Container Insights' cluster-level aggregates: each is published with ClusterName alone.
 CLUSTER_PANELS = (
-    ("Node utilisation (%)", ("node_cpu_utilization", "node_memory_utilization")),
+    ("Node utilisation", ("node_cpu_utilization", "node_memory_utilization")),
+    ("Pod utilisation", ("pod_cpu_utilization", "pod_memory_utilization")),
     ("Nodes", ("cluster_node_count", "cluster_failed_node_count")),
-    ("Pods", ("pod_cpu_utilization", "pod_memory_utilization", "node_number_of_running_pods")),
+    ("Running pods per node", ("node_number_of_running_pods",)),
 )
 
 
@@ -157,9 +156,13 @@ def cluster_widgets(cluster_name: str, region: str) -> list:
     dims = (("ClusterName", cluster_name),)
     return [TextWidget(f"## EKS cluster {cluster_name} (Container Insights)")] + [
         MetricWidget(
-            title,
+            f"{title} ({unit_label(*names)})",
             region,
-            metrics=tuple(Metric(CONTAINER_INSIGHTS, name, dims, stat="Average") for name in names),
+            metrics=tuple(
+                Metric(documented_metric(name, "Average").namespace, name, dims, stat="Average")
+                for name in names
+            ),
+            width=6,
         )
         for title, names in CLUSTER_PANELS
     ]
@@ -264,7 +267,7 @@ class EndpointAlarms(PlatformComponent):
             f"{e.name}-p99-latency",
             name=f"{e.name}-p99-latency",
             alarm_description=f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
-            namespace=endpoint_metric("ModelLatency", "p99").namespace,
+            namespace=documented_metric("ModelLatency", "p99").namespace,
             metric_name="ModelLatency",
             dimensions=dimensions,
             extended_statistic="p99",
@@ -281,7 +284,7 @@ class EndpointAlarms(PlatformComponent):
                 f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
                 "evicted and reloaded; add memory or instances, or split the endpoint."
             ),
-            namespace=endpoint_metric("ModelCacheHit", "Average").namespace,
+            namespace=documented_metric("ModelCacheHit", "Average").namespace,
             metric_name="ModelCacheHit",
             dimensions=dimensions,
             statistic="Average",
@@ -299,7 +302,7 @@ def _query(query_id: str, endpoint: MonitoredEndpoint, metric: str, period: int)
         "id": query_id,
         "return_data": False,
         "metric": {
-            "namespace": endpoint_metric(metric, "Sum").namespace,
+            "namespace": documented_metric(metric, "Sum").namespace,
             "metric_name": metric,
             "dimensions": dict(endpoint.dimensions),
             "period": period,

@@ -9,12 +9,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from components.endpoint_metrics import (
+from components.cloudwatch_metrics import (
+    CLUSTER_METRICS,
     ENDPOINT_METRICS,
     INSTANCES,
     INVOCATIONS,
     UNIT_LABELS,
-    endpoint_metric,
+    documented_metric,
 )
 from components.observability import MonitoredEndpoint, dashboard
 from tests.data.conftest import STACKS, resources
@@ -209,7 +210,7 @@ def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports,
 
 
 def test_the_metric_table_records_what_aws_documents():
-    """Facts from AWS's SageMaker CloudWatch page that the first dashboard got wrong."""
+    """Facts from AWS's CloudWatch pages; the first ones are what the first dashboard got wrong."""
     assert ENDPOINT_METRICS["LoadedModelCount"].namespace == INSTANCES
     for name in ("ModelLoadingWaitTime", "ModelUnloadingTime", "ModelLatency", "OverheadLatency"):
         assert ENDPOINT_METRICS[name].unit == "Microseconds", name
@@ -217,18 +218,20 @@ def test_the_metric_table_records_what_aws_documents():
     assert ENDPOINT_METRICS["ModelLatency"].allows("p99")
     assert not ENDPOINT_METRICS["OverheadLatency"].allows("p99")
     assert not ENDPOINT_METRICS["Invocations"].allows("Average")
+    assert {spec.namespace for spec in CLUSTER_METRICS.values()} == {"ContainerInsights"}
+    assert {spec.dimensions for spec in CLUSTER_METRICS.values()} == {("ClusterName",)}
 
 
 def test_an_undocumented_metric_or_statistic_is_refused():
     with pytest.raises(ValueError, match="not a documented"):
-        endpoint_metric("ModelLoadedCount", "Sum")
+        documented_metric("ModelLoadedCount", "Sum")
     with pytest.raises(ValueError, match="not valid"):
-        endpoint_metric("InvocationsPerInstance", "Average")
+        documented_metric("InvocationsPerInstance", "Average")
 
 
 def _check_documented(namespace: str, name: str, dimensions, stat: str | None) -> None:
-    spec = ENDPOINT_METRICS.get(name)
-    assert spec is not None, f"{namespace} {name} is not in AWS's endpoint metric table"
+    spec = ENDPOINT_METRICS.get(name) or CLUSTER_METRICS.get(name)
+    assert spec is not None, f"{namespace} {name} is not in AWS's metric tables"
     assert namespace == spec.namespace, f"{name} is published in {spec.namespace}, not {namespace}"
     assert set(dimensions) == set(spec.dimensions), (name, dimensions)
     assert stat and spec.allows(stat), f"{name}: {stat} is not a documented statistic"
@@ -240,14 +243,11 @@ def test_every_dashboard_metric_and_unit_label_matches_aws_table(exports, stack)
     for widget in body["widgets"]:
         if widget["type"] != "metric":
             continue
-        rows = [r for r in metric_rows({"widgets": [widget]}) if r[0] != "ContainerInsights"]
-        if not rows:
-            continue  # Container Insights panels: not SageMaker's table
         units = set()
-        for namespace, name, dimensions, options in rows:
+        for namespace, name, dimensions, options in metric_rows({"widgets": [widget]}):
             stat = options.get("stat", widget["properties"].get("stat"))
             _check_documented(namespace, name, dimensions, stat)
-            units.add(ENDPOINT_METRICS[name].unit)
+            units.add((ENDPOINT_METRICS.get(name) or CLUSTER_METRICS[name]).unit)
         title = widget["properties"]["title"]
         labels = {UNIT_LABELS[u] for u in units if u in UNIT_LABELS}
         named = title[title.rindex("(") + 1 : -1] if title.endswith(")") else None

@@ -1,12 +1,12 @@
-"""The CloudWatch metrics SageMaker publishes for an endpoint, as AWS documents them.
+"""The CloudWatch metrics the dashboard and alarms use, as AWS documents them.
 
-Source: AWS, "Monitor Amazon SageMaker AI with Amazon CloudWatch" (SageMaker developer guide,
-monitoring-cloudwatch), tables "Endpoint invocation metrics", "Multi-model endpoint model loading
-metrics", "Multi-model endpoint model instance metrics" and "Endpoint instance metrics"
-(https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html; mirrored in
-awsdocs/amazon-sagemaker-developer-guide, doc_source/monitoring-cloudwatch.md).
+SageMaker endpoints. Source: AWS, "Monitor Amazon SageMaker AI with Amazon CloudWatch" (SageMaker
+developer guide, monitoring-cloudwatch), tables "Endpoint invocation metrics", "Multi-model
+endpoint model loading metrics", "Multi-model endpoint model instance metrics" and "Endpoint
+instance metrics" (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html;
+mirrored in awsdocs/amazon-sagemaker-developer-guide, doc_source/monitoring-cloudwatch.md).
 
-The dashboard and the alarms take namespace, unit and allowed statistics from this table, so a
+The dashboard and the alarms take namespace, unit and allowed statistics from these tables, so a
 metric cannot be drawn from the wrong namespace or labelled in the wrong unit; the tests check
 every exported widget and alarm against it. Facts worth remembering from the source:
 
@@ -15,6 +15,11 @@ every exported widget and alarm against it. Facts worth remembering from the sou
 - Latencies and model loading times are in microseconds, not milliseconds.
 - Percentiles are documented for ``ModelLatency`` only, not for ``OverheadLatency``.
 - Utilisation is a percentage per core/GPU summed over them (four GPUs: 0-400%).
+
+EKS clusters. Source: AWS, "Amazon EKS and Kubernetes Container Insights metrics" (CloudWatch user
+guide, Container-Insights-metrics-EKS): namespace ``ContainerInsights``; the metrics below are
+each published with ``ClusterName`` alone, among other dimension sets. The table names no units:
+"percentage" metrics are Percent here, "number of" metrics Count.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SOURCE = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+CONTAINER_INSIGHTS_SOURCE = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
+CONTAINER_INSIGHTS = "ContainerInsights"
 ENDPOINT_DIMENSIONS = ("EndpointName", "VariantName")
+CLUSTER_DIMENSIONS = ("ClusterName",)
 
 PERCENTILES = "Percentiles"  # any pNN statistic
 _ALL = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
@@ -35,7 +43,7 @@ _ALL = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
 class MetricSpec:
     namespace: str
     name: str
-    unit: str  # CloudWatch's unit name: None, Microseconds, Percent
+    unit: str  # CloudWatch's unit name: None, Count, Microseconds, Percent
     statistics: tuple[str, ...]
     dimensions: tuple[str, ...] = ENDPOINT_DIMENSIONS
 
@@ -73,19 +81,38 @@ ENDPOINT_METRICS: dict[str, MetricSpec] = {
     )
 }
 
+CLUSTER_METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec(CONTAINER_INSIGHTS, name, unit, _ALL, CLUSTER_DIMENSIONS)
+        for name, unit in (
+            ("cluster_node_count", "Count"),
+            ("cluster_failed_node_count", "Count"),
+            ("node_cpu_utilization", "Percent"),
+            ("node_memory_utilization", "Percent"),
+            ("node_number_of_running_pods", "Count"),
+            ("pod_cpu_utilization", "Percent"),
+            ("pod_memory_utilization", "Percent"),
+        )
+    )
+}
+
 # How a widget title names each unit ("Latency (microseconds)").
-UNIT_LABELS = {"Microseconds": "microseconds", "Percent": "%"}
+UNIT_LABELS = {"Microseconds": "microseconds", "Percent": "%", "Count": "count"}
 
 
 def documented(name: str) -> MetricSpec:
-    """The documented metric ``name``; refuses a metric AWS does not publish for endpoints."""
-    spec = ENDPOINT_METRICS.get(name)
+    """The documented metric ``name``; refuses a metric the tables do not list."""
+    spec = ENDPOINT_METRICS.get(name) or CLUSTER_METRICS.get(name)
     if spec is None:
-        raise ValueError(f"{name} is not a documented SageMaker endpoint metric ({SOURCE})")
+        raise ValueError(
+            f"{name} is not a documented endpoint or cluster metric "
+            f"({SOURCE}, {CONTAINER_INSIGHTS_SOURCE})"
+        )
     return spec
 
 
-def endpoint_metric(name: str, stat: str) -> MetricSpec:
+def documented_metric(name: str, stat: str) -> MetricSpec:
     """As ``documented``, and refuses a statistic AWS does not list for the metric."""
     spec = documented(name)
     if not spec.allows(stat):
