@@ -48,7 +48,8 @@ NOTIFICATION_TYPES = ("ACTUAL", "FORECASTED")
 # The tag keys the budgets filter on: each must be an active cost allocation tag.
 COST_ALLOCATION_TAGS = (TAG_ENVIRONMENT, TAG_TEAM)
 # EstimatedCharges arrives a few times a day: a day-long window always holds a datapoint while
-# billing alerts are on, so "missing" means switched off, not merely between two updates.
+# billing alerts are on, so "missing" means switched off, not merely between two updates. The
+# price: at a month's start the previous month's total stays in the window for up to a day.
 BILLING_ALARM_PERIOD_SECONDS = 86_400
 
 

@@ -27,7 +27,6 @@ def prerequisites_command(
     Exit 0 when every check passes, 1 when one fails or cannot tell, 2 on bad input.
     """
     import boto3
-    from botocore.exceptions import NoCredentialsError
 
     from infra.prerequisites import check_account
 
@@ -37,13 +36,11 @@ def prerequisites_command(
     except SpecError as error:
         errors.print(error.render(), markup=False)
         raise typer.Exit(2) from None
-    try:
-        findings = check_account(
-            boto3.Session(), spec, backend_url or os.environ.get("PULUMI_BACKEND_URL")
-        )
-    except NoCredentialsError:
+    session = boto3.Session()
+    if session.get_credentials() is None:
         errors.print("error: no AWS credentials (configure a profile or SSO login)", markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    findings = check_account(session, spec, backend_url or os.environ.get("PULUMI_BACKEND_URL"))
     table = Table(title=f"prerequisites for {stack}")
     for column in ("check", "status", "detail", "check by hand"):
         table.add_column(column, overflow="fold")

@@ -111,45 +111,43 @@ def _quota_name(instance_type: str) -> str:
     return f"{instance_type} for endpoint usage"
 
 
-def _find_quota(client, name: str) -> float | None:
-    """The applied value of a SageMaker quota, else its AWS default; None if unknown."""
-    for operation in ("list_service_quotas", "list_aws_default_service_quotas"):
+def _sagemaker_quotas(client) -> dict[str, float]:
+    """SageMaker's quotas by name: AWS's defaults, overridden by the values applied here."""
+    values: dict[str, float] = {}
+    for operation in ("list_aws_default_service_quotas", "list_service_quotas"):
         for page in client.get_paginator(operation).paginate(ServiceCode="sagemaker"):
-            for quota in page.get("Quotas", []):
-                if quota.get("QuotaName") == name:
-                    return float(quota["Value"])
-    return None
+            values |= {q["QuotaName"]: float(q["Value"]) for q in page.get("Quotas", [])}
+    return values
 
 
 def endpoint_quotas(session, region: str, needs: Mapping[str, int]) -> list[Finding]:
-    findings = []
-    client = session.client("service-quotas", region_name=region)
-    for instance_type, need in needs.items():
-        name = _quota_name(instance_type)
-        check = f"quota: {name}"
-        command = (
+    def command(name: str) -> str:
+        return (
             "aws service-quotas list-service-quotas --service-code sagemaker "
             f"--region {region} --query \"Quotas[?QuotaName=='{name}'].[QuotaCode,Value]\""
         )
-        try:
-            value = _find_quota(client, name)
-        except (ClientError, BotoCoreError) as error:
-            findings.append(_cannot_tell(check, error, command))
-            continue
+
+    try:
+        quotas = _sagemaker_quotas(session.client("service-quotas", region_name=region))
+    except (ClientError, BotoCoreError) as error:
+        return [
+            _cannot_tell(f"quota: {_quota_name(t)}", error, command(_quota_name(t))) for t in needs
+        ]
+    findings = []
+    for instance_type, need in needs.items():
+        name = _quota_name(instance_type)
+        value = quotas.get(name)
         if value is None:
-            findings.append(Finding(check, None, "no such quota in this region", command))
+            detail, ok = "no such quota in this region", None
         elif value >= need:
-            findings.append(Finding(check, True, f"{value:g} >= {need} needed", command))
+            detail, ok = f"{value:g} >= {need} needed", True
         else:
-            findings.append(
-                Finding(
-                    check,
-                    False,
-                    f"{value:g} < {need} needed at maximum scale (the quota is shared by every "
-                    "stack in this account and region): request an increase in Service Quotas",
-                    command,
-                )
+            detail, ok = (
+                f"{value:g} < {need} needed at maximum scale (the quota is shared by every "
+                "stack in this account and region): request an increase in Service Quotas",
+                False,
             )
+        findings.append(Finding(f"quota: {name}", ok, detail, command(name)))
     return findings
 
 

@@ -98,20 +98,16 @@ def test_endpoint_quota_applied_value_else_aws_default(session):
             ]
         }
 
-    # Applied value 1 for g5 (too few for 2), nothing applied for m5: its default (4) counts.
+    # Applied value 1 for g5 (too few for 2, though its default is 4); nothing applied for m5:
+    # its default (4) counts.
+    quotas.add_response(
+        "list_aws_default_service_quotas",
+        page((name, 4.0), ("ml.m5.xlarge for endpoint usage", 4.0)),
+        {"ServiceCode": "sagemaker"},
+    )
     quotas.add_response(
         "list_service_quotas",
         page(("ml.m4.xlarge for endpoint usage", 2.0), (name, 1.0)),
-        {"ServiceCode": "sagemaker"},
-    )
-    quotas.add_response(
-        "list_service_quotas",
-        page(("ml.c5.large for endpoint usage", 2.0)),
-        {"ServiceCode": "sagemaker"},
-    )
-    quotas.add_response(
-        "list_aws_default_service_quotas",
-        page(("ml.m5.xlarge for endpoint usage", 4.0)),
         {"ServiceCode": "sagemaker"},
     )
     g5, m5 = prerequisites.endpoint_quotas(
@@ -148,10 +144,23 @@ def test_state_bucket_must_keep_versions(session):
 def test_the_command_exits_nonzero_unless_every_check_passes(monkeypatch, oks, code):
     findings = [Finding(f"check {i}", ok, "detail", "aws ...") for i, ok in enumerate(oks)]
     monkeypatch.setattr(prerequisites, "check_account", lambda *args: findings)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("COLUMNS", "200")
     result = CliRunner().invoke(app, ["prerequisites", "--stack", "dev"])
     assert result.exit_code == code, result.output
     assert "check 0" in result.output
+
+
+def test_without_credentials_the_command_says_so(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = CliRunner().invoke(app, ["prerequisites", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert "no AWS credentials" in result.output
 
 
 def test_an_unknown_stack_is_bad_input():
@@ -170,7 +179,9 @@ def test_the_readme_shows_the_command_behind_every_check(session):
     """The README's manual commands are the ones the checks print, so neither can drift."""
     session.stub("billing").add_client_error("get_billing_preferences", "AccessDeniedException")
     session.stub("ce").add_client_error("list_cost_allocation_tags", "AccessDeniedException")
-    session.stub("service-quotas").add_client_error("list_service_quotas", "AccessDeniedException")
+    session.stub("service-quotas").add_client_error(
+        "list_aws_default_service_quotas", "AccessDeniedException"
+    )
     session.stub("s3").add_client_error("get_bucket_versioning", "AccessDenied")
     findings = [
         prerequisites.billing_alerts(session),
