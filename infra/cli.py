@@ -11,6 +11,7 @@ from rich.console import Console
 from infra.cli_options import existing_file
 from infra.commands_models import models_app
 from infra.commands_policy import policy_app
+from infra.commands_prerequisites import prerequisites_command
 from infra.cost.cli import cost_command, prices_app
 from infra.declarations import SpecError
 
@@ -23,6 +24,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(prices_app, name="prices")
 app.add_typer(models_app, name="models")
 app.command("cost")(cost_command)
+app.command("prerequisites")(prerequisites_command)
 
 console = Console()
 errors = Console(stderr=True)
