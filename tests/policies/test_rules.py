@@ -337,6 +337,56 @@ RESOURCE_CASES = [
         {"add": ["SYS_ADMIN"]},
     ),
     ("k8s-no-privileged-containers", deployment, "spec.template.spec.hostNetwork", True),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.runAsNonRoot",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.securityContext.seccompProfile",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.capabilities",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.volumes.0",
+        {"name": "host", "hostPath": {"path": "/var"}},
+    ),
+    ("k8s-high-uid", deployment, "spec.template.spec.securityContext.runAsUser", 1000),
+    ("k8s-high-uid", deployment, "spec.template.spec.securityContext.runAsGroup", DELETE),
+    (
+        "k8s-explicit-image-pull-policy",
+        deployment,
+        "spec.template.spec.containers.0.imagePullPolicy",
+        DELETE,
+    ),
+    (
+        "k8s-explicit-image-pull-policy",
+        deployment,
+        "spec.template.spec.containers.0.imagePullPolicy",
+        "IfNotPresent",
+    ),
+    (
+        "k8s-no-service-account-token",
+        deployment,
+        "spec.template.spec.automountServiceAccountToken",
+        DELETE,
+    ),
 ]
 
 
