@@ -29,6 +29,7 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.encryption import PlatformKey
 from components.iam_documents import Principal, Statement, assume_role, render
+from infra import catalog
 from infra.declarations.environment import ClusterSettings, NodeGroupSettings
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -39,6 +40,7 @@ NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 )
 POOL_LABEL = "mlplat.io/node-pool"
+AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,19 @@ def node_pools(settings: ClusterSettings) -> tuple[NodePool, ...]:
             settings.gpu_nodes,
             ami_type="AL2023_x86_64_NVIDIA",
             taints=(GPU_TAINT,),
-            # nvidia.com/gpu.present is the label the NVIDIA device plugin's chart selects nodes by.
-            extra_labels=(("nvidia.com/gpu.present", "true"), ("mlplat.io/accelerator", "nvidia")),
+            extra_labels=(
+                # The label the NVIDIA device plugin's chart selects nodes by.
+                ("nvidia.com/gpu.present", "true"),
+                # The label cluster-autoscaler's AWS provider reads to know a node has GPUs
+                # (cloudprovider/aws: GPULabel): without it, it treats GPU nodes whose device
+                # plugin has not yet advertised nvidia.com/gpu as unready capacity.
+                # One model per group (a declaration rule); unknown families get a plain "nvidia".
+                (
+                    AUTOSCALER_GPU_LABEL,
+                    catalog.gpu_model(settings.gpu_nodes.instance_types[0]) or "nvidia",
+                ),
+                ("mlplat.io/accelerator", "nvidia"),
+            ),
         ),
         NodePool(
             "spot",
@@ -157,10 +170,10 @@ class EksCluster(PlatformComponent):
         self.name_output: pulumi.Output[str] = self.cluster.kubeconfig_json.apply(lambda _: name)
         self.oidc_provider_arn: pulumi.Output[str] = self.cluster.oidc_provider_arn
         self.oidc_issuer: pulumi.Output[str] = self.cluster.oidc_issuer
-        self.node_role = self._create_node_role(name)
+        self.node_role, node_policies = self._create_node_role(name)
         self.launch_template = self._create_launch_template(name)
         self.node_groups = {
-            pool.role: self._create_node_group(name, pool, private_subnet_ids)
+            pool.role: self._create_node_group(name, pool, private_subnet_ids, node_policies)
             for pool in node_pools(settings)
         }
         # Every Kubernetes object goes through this provider, never the ambient kubeconfig.
@@ -227,20 +240,24 @@ class EksCluster(PlatformComponent):
             opts=self.child_opts(transforms=[_no_creator_admin]),
         )
 
-    def _create_node_role(self, name: str) -> aws.iam.Role:
+    def _create_node_role(
+        self, name: str
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         role = aws.iam.Role(
             f"{name}-node",
             assume_role_policy=assume_role(Principal.service("ec2.amazonaws.com")),
             opts=self.child_opts(),
         )
-        for policy in NODE_POLICIES:
+        attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy.rsplit('/', 1)[1]}",
                 role=role.name,
                 policy_arn=policy,
                 opts=self.child_opts(),
             )
-        return role
+            for policy in NODE_POLICIES
+        ]
+        return role, attachments
 
     def _create_launch_template(self, name: str) -> aws.ec2.LaunchTemplate:
         return aws.ec2.LaunchTemplate(
@@ -265,7 +282,9 @@ class EksCluster(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _create_node_group(self, name: str, pool: NodePool, subnet_ids) -> aws.eks.NodeGroup:
+    def _create_node_group(
+        self, name: str, pool: NodePool, subnet_ids, node_policies
+    ) -> aws.eks.NodeGroup:
         size = pool.settings
         return aws.eks.NodeGroup(
             f"{name}-{pool.role}",
@@ -285,7 +304,11 @@ class EksCluster(PlatformComponent):
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
             # The cluster autoscaler owns the live size; the declared one is only a start.
-            opts=self.child_opts(ignore_changes=["scalingConfig.desiredSize"]),
+            # Nodes join only with the node policies attached (created before the group, and
+            # detached only after it is deleted, or its nodes lose the right to leave cleanly).
+            opts=self.child_opts(
+                ignore_changes=["scalingConfig.desiredSize"], depends_on=node_policies
+            ),
         )
 
     def service_account_trust(self, namespace: str, service_account: str) -> pulumi.Output[str]:

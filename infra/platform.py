@@ -13,7 +13,7 @@ from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
-from components.network import Network
+from components.network import Network, Zone
 from components.observability import MonitoredEndpoint, Observability
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.hosted_model import RegistryTable
@@ -21,6 +21,17 @@ from components.serving.multi_model_endpoint import VARIANT_NAME
 from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from infra.declarations import EnvironmentSpec
 from model_packages.packaging import package_model
+
+
+def available_zones() -> list[Zone]:
+    """The region's Availability Zones (not Local or Wavelength Zones), with their zone IDs."""
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[
+            aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])
+        ],
+    )
+    return [Zone(name, zone_id) for name, zone_id in zip(zones.names, zones.zone_ids, strict=True)]
 
 
 def build_platform(spec: EnvironmentSpec) -> None:
@@ -92,7 +103,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
         f"mlplat-{env}",
         settings=spec.settings.network,
         region=spec.settings.region,
-        zones=aws.get_availability_zones(state="available").names,
+        zones=available_zones(),
     )
 
     # --- compute: EKS cluster, add-ons, team tenancy, models served on EKS ----------------------

@@ -125,6 +125,13 @@ def settings_problems(settings: EnvironmentSettings, path: str = "config") -> It
         instance = catalog.EC2_INSTANCE_TYPES.get(name)
         if instance is not None and not instance.has_gpu:
             yield Problem(f"{path}.cluster.gpuNodes.instanceTypes[{index}]", f"{name} has no GPU")
+    # One node group carries one accelerator label value, which the autoscaler reads.
+    models = {catalog.gpu_model(name) for name in cluster.gpu_nodes.instance_types} - {None}
+    if len(models) > 1:
+        yield Problem(
+            f"{path}.cluster.gpuNodes.instanceTypes",
+            f"mixes GPU models ({', '.join(sorted(models))}); a node group holds one",
+        )
     if len(set(cluster.spot_nodes.instance_types)) < 3:
         yield Problem(
             f"{path}.cluster.spotNodes.instanceTypes",

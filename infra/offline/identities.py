@@ -328,6 +328,11 @@ def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        names = [f"{region}{letter}" for letter in "abc"]
-        return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": region}
+        # Four zones, IDs like AWS's (us-east-1 -> use1-az1..4): us-east-1's include use1-az3,
+        # where EKS creates no cluster, so the program must skip it.
+        area, direction, number = region.split("-", 2)
+        prefix = f"{area}{direction[0]}{number}"
+        names = [f"{region}{letter}" for letter in "abcd"]
+        ids = [f"{prefix}-az{index}" for index in range(1, 5)]
+        return {"names": names, "zoneIds": ids, "id": region}
     raise NotImplementedError(f"the offline engine has no answer for data source {token}")

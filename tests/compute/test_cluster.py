@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 
-from components.cluster import GPU_TAINT, SPOT_TAINT, _no_creator_admin
+from components.cluster import AUTOSCALER_GPU_LABEL, GPU_TAINT, SPOT_TAINT, _no_creator_admin
+from infra import catalog
+from infra.declarations import SpecError
+from infra.loader import load_environment, read_stack_config
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +149,36 @@ def test_the_vpc_cni_enforces_network_policies(plan):
     # Without it the teams' default-deny NetworkPolicies are accepted and never enforced.
     cluster = plan.one("eks:index:Cluster")
     assert cluster["inputs"]["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_node_groups_wait_for_every_policy_of_their_role(plan):
+    attachments = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for group in plan.of_type(NODE_GROUP):
+        role = next(
+            r
+            for r in plan.of_type("aws:iam/role:Role")
+            if r["outputs"]["arn"] == group["inputs"]["nodeRoleArn"]
+        )
+        policies = {a["urn"] for a in attachments if a["inputs"]["role"] == role["outputs"]["name"]}
+        assert policies, group["urn"]
+        # Created before the group, deleted after it: nodes never run without their policies.
+        assert policies <= set(group["dependencies"]), group["urn"]
+
+
+def test_gpu_nodes_carry_the_accelerator_label_the_autoscaler_reads(plan):
+    for group in plan.of_type(NODE_GROUP):
+        types = group["inputs"]["instanceTypes"]
+        if not any(catalog.EC2_INSTANCE_TYPES[t].has_gpu for t in types):
+            assert AUTOSCALER_GPU_LABEL not in group["inputs"]["labels"]
+            continue
+        assert group["inputs"]["labels"][AUTOSCALER_GPU_LABEL] == catalog.gpu_model(types[0])
+        assert {catalog.gpu_model(t) for t in types} == {catalog.gpu_model(types[0])}
+
+
+def test_a_gpu_pool_mixing_gpu_models_is_refused():
+    config = read_stack_config("prod")
+    cluster = json.loads(config["mlplat:cluster"])
+    cluster["gpuNodes"]["instanceTypes"] = ["g5.xlarge", "g4dn.xlarge"]
+    config["mlplat:cluster"] = json.dumps(cluster)
+    with pytest.raises(SpecError, match=r"config\.cluster\.gpuNodes\.instanceTypes: mixes GPU"):
+        load_environment("prod", config)
