@@ -4,7 +4,9 @@ Secure by default:
 - authentication through access entries only (mode ``API``, no aws-auth ConfigMap), and the
   cluster creator gets no implicit admin: admins are the ``admin_principal_arns`` given, as
   explicit access entries a reviewer can read (pulumi-eks hard-codes the creator bootstrap to
-  true, pulumi/pulumi-eks#2373, so a transform turns it off on the child ``aws:eks/cluster``);
+  true, pulumi/pulumi-eks#2373, so a transform turns it off on the child ``aws:eks/cluster``).
+  They are this component's own resources, not pulumi-eks's, so the Kubernetes provider can wait
+  for them: it acts as the deploying principal, which ``access_plan`` makes one of the admins;
 - the API endpoint is private in production; elsewhere it is also public, but only from
   ``public_access_cidrs`` (and private-only when none are configured);
 - Kubernetes secrets are envelope-encrypted with a dedicated KMS key; all five control-plane log
@@ -164,24 +166,26 @@ class EksCluster(PlatformComponent):
             vpc_id,
             private_subnet_ids,
             public_subnet_ids,
-            admin_principal_arns,
         )
         # The name, known once the cluster exists: consumers depend on the cluster through it.
         self.name_output: pulumi.Output[str] = self.cluster.kubeconfig_json.apply(lambda _: name)
         self.oidc_provider_arn: pulumi.Output[str] = self.cluster.oidc_provider_arn
         self.oidc_issuer: pulumi.Output[str] = self.cluster.oidc_issuer
+        admin_access = self._create_admin_access(name, admin_principal_arns)
         self.node_role, node_policies = self._create_node_role(name)
         self.launch_template = self._create_launch_template(name)
         self.node_groups = {
             pool.role: self._create_node_group(name, pool, private_subnet_ids, node_policies)
             for pool in node_pools(settings)
         }
-        # Every Kubernetes object goes through this provider, never the ambient kubeconfig.
+        # Every Kubernetes object goes through this provider, never the ambient kubeconfig. It
+        # authenticates as the deploying principal: only once that principal's admin access
+        # exists can it create anything.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.cluster.kubeconfig_json,
             enable_server_side_apply=True,
-            opts=self.child_opts(depends_on=list(self.node_groups.values())),
+            opts=self.child_opts(depends_on=[*self.node_groups.values(), *admin_access]),
         )
         self.register_outputs(
             {
@@ -200,7 +204,6 @@ class EksCluster(PlatformComponent):
         vpc_id,
         private_subnet_ids,
         public_subnet_ids,
-        admin_principal_arns,
     ) -> eks.Cluster:
         public = not production and bool(settings.public_access_cidrs)
         return eks.Cluster(
@@ -215,20 +218,6 @@ class EksCluster(PlatformComponent):
             endpoint_public_access=public,
             public_access_cidrs=list(settings.public_access_cidrs) if public else None,
             authentication_mode=eks.AuthenticationMode.API,
-            access_entries={
-                key: eks.AccessEntryArgs(
-                    principal_arn=arn,
-                    access_policies={
-                        "clusterAdmin": eks.AccessPolicyAssociationArgs(
-                            policy_arn=CLUSTER_ADMIN_POLICY,
-                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                                type="cluster"
-                            ),
-                        )
-                    },
-                )
-                for key, arn in sorted(admin_principal_arns.items())
-            },
             encryption_config_key_arn=self.secrets_key.arn,
             enabled_cluster_log_types=list(LOG_TYPES),
             create_oidc_provider=True,
@@ -239,6 +228,30 @@ class EksCluster(PlatformComponent):
             deletion_protection=production,
             opts=self.child_opts(transforms=[_no_creator_admin]),
         )
+
+    def _create_admin_access(
+        self, name: str, admin_principal_arns: dict[str, pulumi.Input[str]]
+    ) -> list[aws.eks.AccessPolicyAssociation]:
+        associations = []
+        for key, arn in sorted(admin_principal_arns.items()):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{key}",
+                cluster_name=self.name_output,
+                principal_arn=arn,
+                type="STANDARD",
+                opts=self.child_opts(),
+            )
+            associations.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-admin-{key}",
+                    cluster_name=self.name_output,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=self.child_opts(),
+                )
+            )
+        return associations
 
     def _create_node_role(
         self, name: str

@@ -18,7 +18,13 @@ from components.observability import MonitoredEndpoint, Observability
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import VARIANT_NAME
-from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
+from components.tenancy import (
+    ClusterAccess,
+    PersonaArns,
+    TeamTenancy,
+    access_plan,
+    deploying_principal,
+)
 from infra.declarations import EnvironmentSpec
 from model_packages.packaging import package_model
 
@@ -37,7 +43,8 @@ def available_zones() -> list[Zone]:
 def build_platform(spec: EnvironmentSpec) -> None:
     env = spec.name.value
     protect = spec.is_production  # stateful resources are protected and retained in prod
-    account = aws.get_caller_identity().account_id
+    caller = aws.get_caller_identity()
+    account = caller.account_id
 
     # --- data: keys, buckets and tables ------------------------------------------------------
     data = spec.settings.data
@@ -116,6 +123,8 @@ def build_platform(spec: EnvironmentSpec) -> None:
             data_scientist=identity.data_scientist,
         ),
         production=spec.is_production,
+        # Whoever runs `pulumi up`: the Kubernetes provider authenticates as this principal.
+        deployer=deploying_principal(aws.iam.get_session_context(arn=caller.arn).issuer_arn, env),
     )
     cluster = EksCluster(
         f"mlplat-{env}",

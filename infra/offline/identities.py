@@ -318,6 +318,14 @@ def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -
             "userId": "AIDA" + account,
             "id": account,
         }
+    if token == "aws:iam/getSessionContext:getSessionContext":
+        # An assumed role's session -> its role (this engine knows of no role paths); other
+        # principals pass through, as the data source documents.
+        arn = args["arn"]
+        if ":assumed-role/" in arn:
+            role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            return {"arn": arn, "issuerArn": f"arn:aws:iam::{account}:role/{role}", "id": arn}
+        return {"arn": arn, "issuerArn": arn, "id": arn}
     if token == "aws:index/getRegion:getRegion":
         return {
             "name": region,
