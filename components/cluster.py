@@ -171,6 +171,8 @@ class EksCluster(PlatformComponent):
         self.name_output: pulumi.Output[str] = self.cluster.kubeconfig_json.apply(lambda _: name)
         self.oidc_provider_arn: pulumi.Output[str] = self.cluster.oidc_provider_arn
         self.oidc_issuer: pulumi.Output[str] = self.cluster.oidc_issuer
+        # Carried by the API server's private endpoint: who may reach the API from the VPC.
+        self.security_group_id: pulumi.Output[str] = self.cluster.cluster_security_group_id
         admin_access = self._create_admin_access(name, admin_principal_arns)
         self.node_role, node_policies = self._create_node_role(name)
         self.launch_template = self._create_launch_template(name)

@@ -10,6 +10,7 @@ from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
+from components.deploy_runner import DeployRunner, runner_project_name
 from components.eks_model import EksModel
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
@@ -137,6 +138,20 @@ def build_platform(spec: EnvironmentSpec) -> None:
         account=account,
     )
     ClusterAccess(f"mlplat-{env}-access", cluster_name=cluster.name_output, grants=access_grants)
+    ci = spec.settings.ci
+    if ci.deploy_runner_connection_arn is not None:
+        # The deploy workflow's runner, inside the VPC: it reaches the cluster's private API.
+        DeployRunner(
+            f"mlplat-{env}-deploy-runner",
+            project_name=runner_project_name(env),
+            repository=ci.github_repository,
+            connection_arn=ci.deploy_runner_connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            cluster_security_group_id=cluster.security_group_id,
+            region=spec.settings.region,
+            account=account,
+        )
     ClusterAddons(
         f"mlplat-{env}-addons",
         cluster=cluster,

@@ -178,6 +178,15 @@ class CiSettings(Settings):
         r"token\.actions\.githubusercontent\.com$",
     )
 
+    # The CodeConnections connection to GitHub that the deploy runner (components/deploy_runner.py)
+    # uses, in the stack's region. None: no runner, and the stack can only be deployed from where
+    # its cluster API is reachable.
+    deploy_runner_connection_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+        r"connection/[0-9a-f-]+$",
+    )
+
     @property
     def creates_github_oidc_provider(self) -> bool:
         return self.create_github_oidc_provider and self.github_oidc_provider_arn is None

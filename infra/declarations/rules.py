@@ -132,6 +132,13 @@ def settings_problems(settings: EnvironmentSettings, path: str = "config") -> It
             f"{path}.cluster.gpuNodes.instanceTypes",
             f"mixes GPU models ({', '.join(sorted(models))}); a node group holds one",
         )
+    connection = settings.ci.deploy_runner_connection_arn
+    if connection is not None and connection.split(":")[3] != settings.region:
+        yield Problem(
+            f"{path}.ci.deployRunnerConnectionArn",
+            f"is in {connection.split(':')[3]}; CodeBuild uses connections of its own region "
+            f"({settings.region})",
+        )
     if len(set(cluster.spot_nodes.instance_types)) < 3:
         yield Problem(
             f"{path}.cluster.spotNodes.instanceTypes",

@@ -164,6 +164,22 @@ def test_a_stack_is_deployed_as_its_ci_deployer_role(stack_export):
     assert any(re.search(r"mlplat up --stack \"\$STACK\"", run) for run in _runs(stack_workflow))
 
 
+def test_each_stack_deploys_on_the_runner_inside_its_own_vpc(stack_export):
+    """The API server is private in prod and closed to GitHub's runners elsewhere: the job runs
+    on the stack's CodeBuild-hosted runner, whose project the stack creates."""
+    from components.deploy_runner import runner_label
+
+    (job,) = _load("deploy-stack.yml")["jobs"].values()
+    for stack in STACKS:
+        projects = [
+            r["inputs"]["name"]
+            for r in stack_export(stack)["deployment"]["resources"]
+            if r["type"] == "aws:codebuild/project:Project"
+        ]
+        label = job["runs-on"].replace("${{ inputs.stack }}", stack)
+        assert any(label == runner_label(project) for project in projects), (stack, label)
+
+
 # `mlplat <command> ...` or `python -m infra.cli <command> ...`, on one logical line.
 _INVOCATION = re.compile(r"(?:\bmlplat|-m infra\.cli) ([a-z-]+)([^\n]*)")
 
