@@ -388,6 +388,7 @@ def test_statements_are_checked_when_built(arguments, message):
 _SERVICE_OF_MODULE = {
     "appautoscaling": "application-autoscaling",
     "budgets": "budgets",
+    "codebuild": "codebuild",
     "cloudwatch": "cloudwatch",
     "dynamodb": "dynamodb",
     "ec2": "ec2",
@@ -397,6 +398,7 @@ _SERVICE_OF_MODULE = {
     "s3": "s3",
     "sagemaker": "sagemaker",
     "sns": "sns",
+    "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
 }
 
 
