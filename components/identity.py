@@ -20,8 +20,9 @@ role name                                   may
 ==========================================  ===================================================
 
 GitHub's OIDC provider is account-wide (IAM allows one per URL): a stack creates it (and leaves it
-behind when destroyed) unless ``ci.github_oidc_provider_arn`` names the one another stack in the
-same account created; that stack's roles then get no rights on it.
+behind when destroyed) unless ``ci.create_github_oidc_provider`` is false or
+``ci.github_oidc_provider_arn`` names it: then it trusts the one another stack in the same account
+created, and its roles get no rights on it. The shipped stacks share one account: dev creates it.
 
 Prod is changed only through the CI deployer: every human role is read-only there. Human roles
 are assumed from the account (``arn:aws:iam::<account>:root``) with MFA.
@@ -137,7 +138,7 @@ class PlatformIdentity(PlatformComponent):
             environment=env,
             region=spec.settings.region,
             production=spec.is_production,
-            manages_github_oidc_provider=spec.settings.ci.github_oidc_provider_arn is None,
+            manages_github_oidc_provider=spec.settings.ci.creates_github_oidc_provider,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)
@@ -176,10 +177,10 @@ class PlatformIdentity(PlatformComponent):
         )
 
     def _github_oidc_provider(self, name: str) -> pulumi.Output[str]:
-        shared = self._spec.settings.ci.github_oidc_provider_arn
-        if shared is not None:
+        ci = self._spec.settings.ci
+        if not ci.creates_github_oidc_provider:
             # Owned by another stack in this account: IAM refuses a second one for the URL.
-            return pulumi.Output.from_input(shared)
+            return pulumi.Output.from_input(self._account).apply(ci.github_oidc_provider_arn_in)
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-github-oidc",
             url=f"https://{GITHUB_OIDC_HOST}",

@@ -375,6 +375,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "sagemaker.amazonaws.com",
                         "eks.amazonaws.com",
                         "ec2.amazonaws.com",
+                        "codebuild.amazonaws.com",  # the deploy runner's role
                     )
                 }
             },
@@ -639,6 +640,25 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 f"{cluster}:addon/mlplat-{env}*/*/*",
                 f"{cluster}:access-entry/mlplat-{env}*/*",
             ),
+        ),
+        # The deploy runner (components/deploy_runner.py): its project, webhook and connection.
+        Statement(
+            f"{sid_prefix}DeployRunner",
+            (
+                "codebuild:CreateProject",
+                "codebuild:UpdateProject",
+                "codebuild:DeleteProject",
+                "codebuild:BatchGetProjects",
+                "codebuild:CreateWebhook",
+                "codebuild:UpdateWebhook",
+                "codebuild:DeleteWebhook",
+            ),
+            (f"arn:aws:codebuild:{region}:{account}:project/mlplat-{env}-*",),
+        ),
+        Statement(
+            f"{sid_prefix}DeployRunnerConnection",
+            ("codeconnections:PassConnection", "codeconnections:UseConnection"),
+            (f"arn:aws:codeconnections:{region}:{account}:connection/*",),
         ),
         Statement(
             f"{sid_prefix}ClusterCatalog",
