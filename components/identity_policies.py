@@ -321,6 +321,8 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
             (f"arn:aws:kms:*:{account}:key/*",),
             conditions=env_resource_tag,
         ),
+        # The provider finds an alias by listing them; ListAliases takes no resource.
+        Statement(f"{sid_prefix}ListKeyAliases", ("kms:ListAliases",), ("*",)),
         # Alias changes are authorised on the alias and on the key it points to (no tag on
         # an alias, so no tag condition here).
         Statement(
@@ -349,6 +351,22 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "iam:ListInstanceProfilesForRole",
             ),
             (f"arn:aws:iam::{account}:role/{prefix}*",),
+        ),
+        # The deployers' own permissions are customer managed policies named after them.
+        Statement(
+            f"{sid_prefix}ManagedPolicies",
+            (
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ),
+            (f"arn:aws:iam::{account}:policy/{prefix}*",),
         ),
         Statement(
             f"{sid_prefix}ManagedPolicyAttachments",
@@ -406,9 +424,21 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:DeleteScalingPolicy",
                 "application-autoscaling:DescribeScalingPolicies",
+                # The provider tags every scalable target it registers.
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
             ),
             ("*",),  # scalable targets are addressed by service resource id, not by ARN
             conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        # A target-tracking policy creates and deletes its CloudWatch alarms with the caller's
+        # permissions; Application Auto Scaling names them
+        # "TargetTracking-<resource id>-AlarmHigh|Low-<uuid>" (endpoint/<name>/..., table/<name>).
+        Statement(
+            f"{sid_prefix}TargetTrackingAlarms",
+            ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"),
+            (f"arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking-*/{prefix}*",),
         ),
         Statement(
             f"{sid_prefix}AlarmsAndDashboards",
@@ -600,16 +630,26 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 "StringEqualsIfExists": {"aws:RequestTag/mlplat:environment": env},
             },
         ),
+        # Interface endpoints with private DNS associate the VPC with a hosted zone AWS owns
+        # (a dependent action of ec2:CreateVpcEndpoint); its id is not known beforehand.
+        Statement(
+            f"{sid_prefix}EndpointPrivateDns",
+            ("route53:AssociateVPCWithHostedZone",),
+            ("*",),
+        ),
         Statement(
             f"{sid_prefix}NetworkChange",
             _EC2_CHANGE,
             (f"arn:aws:ec2:{region}:{account}:*",),
             conditions={"StringEqualsIfExists": {"aws:ResourceTag/mlplat:environment": env}},
         ),
+        # CreateCluster takes no resource type: a cluster ARN never matches it, "*" does.
+        Statement(
+            f"{sid_prefix}CreateCluster", ("eks:CreateCluster",), ("*",), conditions=in_region
+        ),
         Statement(
             f"{sid_prefix}Cluster",
             (
-                "eks:CreateCluster",
                 "eks:DeleteCluster",
                 "eks:DescribeCluster",
                 "eks:UpdateClusterConfig",
@@ -632,6 +672,8 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 "eks:ListAssociatedAccessPolicies",
                 "eks:TagResource",
                 "eks:UntagResource",
+                # Cluster, node group and add-on updates are waited on through DescribeUpdate.
+                "eks:DescribeUpdate",
             ),
             (
                 f"{cluster}:cluster/mlplat-{env}*",
@@ -653,3 +695,29 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
             conditions={"StringEquals": {"iam:AWSServiceName": _SERVICE_LINKED}},
         ),
     ]
+
+
+# IAM caps a role's inline policies at 10,240 characters together and each managed policy at
+# 6,144 (whitespace not counted; IAM and STS quotas, IAM User Guide): the deploying roles'
+# statements are split into customer managed policies, one per group of services. The groups are
+# fixed, so how many policies exist never depends on resolved values.
+POLICY_GROUPS: dict[str, tuple[str, ...]] = {
+    "network": ("ec2", "route53"),
+    "cluster": ("eks",),
+    "identity": ("iam",),
+    "serving": ("sagemaker", "application-autoscaling"),
+    "data": ("s3", "dynamodb", "kms"),
+    "monitoring": ("cloudwatch", "sns", "budgets"),
+}
+
+
+def grouped(statements: list[Statement]) -> dict[str, list[Statement]]:
+    """Statements by policy group, from the service of each statement's first action."""
+    group_of = {service: group for group, services in POLICY_GROUPS.items() for service in services}
+    groups: dict[str, list[Statement]] = {group: [] for group in POLICY_GROUPS}
+    for statement in statements:
+        service = statement.actions[0].split(":", 1)[0]
+        if service not in group_of:
+            raise ValueError(f"{statement.sid}: no policy group holds service {service!r}")
+        groups[group_of[service]].append(statement)
+    return groups

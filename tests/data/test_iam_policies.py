@@ -38,12 +38,31 @@ def _role(export: dict, name: str) -> dict:
     )
 
 
+def _permission_documents(export: dict) -> list[tuple[str, str]]:
+    """(role name, policy text) for every inline policy and every attached customer managed
+    policy of the export."""
+    managed = {
+        r["outputs"]["arn"]: r["inputs"]["policy"]
+        for r in resources(export, "aws:iam/policy:Policy")
+    }
+    inline = [
+        (r["inputs"]["role"], r["inputs"]["policy"])
+        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
+    ]
+    attached = [
+        (r["inputs"]["role"], managed[r["inputs"]["policyArn"]])
+        for r in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r["inputs"]["policyArn"] in managed
+    ]
+    return inline + attached
+
+
 def _role_policies(export: dict, role_name: str) -> list[dict]:
     return [
         s
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-        if r["inputs"]["role"] == role_name
-        for s in _as_list(json.loads(r["inputs"]["policy"])["Statement"])
+        for role, text in _permission_documents(export)
+        if role == role_name
+        for s in _as_list(json.loads(text)["Statement"])
     ]
 
 
@@ -133,9 +152,7 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
     assert statement["Principal"] == {"Federated": shared}
     # It belongs to another stack: no role here may change or delete it.
     policies = [
-        r["inputs"]["policy"]
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-        if "OpenIDConnectProvider" in r["inputs"]["policy"]
+        text for _, text in _permission_documents(export) if "OpenIDConnectProvider" in text
     ]
     assert policies and all(GITHUB not in text for text in policies)
 
@@ -144,17 +161,38 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
 def test_the_account_wide_github_provider_outlives_the_stack_that_created_it(exports, stack):
     (provider,) = resources(exports[stack], "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider["retainOnDelete"] is True
-    policies = [
-        r["inputs"]["policy"] for r in resources(exports[stack], "aws:iam/rolePolicy:RolePolicy")
-    ]
+    policies = [text for _, text in _permission_documents(exports[stack])]
     assert any(GITHUB in text for text in policies)  # the owner's deployer manages it
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_people_assume_roles_from_the_account_with_mfa(exports, stack):
-    export = exports[stack]
-    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
-    human = [
+def _trust_allows(trust: dict, principal_arn: str, context: dict[str, str]) -> bool:
+    """IAM's verdict on sts:AssumeRole by `principal_arn` under a trust policy with the
+    request's condition keys `context` (an absent key fails Bool and ArnLike, as in IAM)."""
+    account = principal_arn.split(":")[4]
+    for statement in _as_list(trust["Statement"]):
+        if statement["Effect"] != "Allow" or "sts:AssumeRole" not in _as_list(statement["Action"]):
+            continue
+        if f"arn:aws:iam::{account}:root" not in _as_list(statement["Principal"].get("AWS")):
+            continue
+        checks = []
+        for operator, keys in statement.get("Condition", {}).items():
+            for key, values in keys.items():
+                actual = context.get(key)
+                if operator == "Bool":
+                    checks.append(actual is not None and actual in _as_list(values))
+                elif operator == "ArnLike":
+                    checks.append(
+                        actual is not None and any(_matches(p, actual) for p in _as_list(values))
+                    )
+                else:
+                    raise AssertionError(f"operator {operator} not modelled")
+        if all(checks):
+            return True
+    return False
+
+
+def _human_roles(export: dict, stack: str) -> list[dict]:
+    return [
         r
         for r in resources(export, "aws:iam/role:Role")
         if re.fullmatch(
@@ -162,12 +200,38 @@ def test_people_assume_roles_from_the_account_with_mfa(exports, stack):
             r["inputs"].get("name", ""),
         )
     ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_people_assume_roles_through_identity_center_or_as_iam_users_with_mfa(exports, stack):
+    export = exports[stack]
+    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
+    human = _human_roles(export, stack)
     teams = importlib.import_module(f"stacks.{stack}").teams
     assert len(human) == 2 + 2 * len(teams)  # admin, auditor, and two personas per team
+    sso = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com"
+    allowed = [
+        # Identity Center sessions carry no aws:MultiFactorAuthPresent (MFA is at sign-in);
+        # the region is absent from the path when the instance is in us-east-1.
+        (f"{sso}/eu-west-2/AWSReservedSSO_MlplatAdmin_1234567890abcdef", {}),
+        (f"{sso}/AWSReservedSSO_MlplatAdmin_1234567890abcdef", {}),
+        (f"arn:aws:iam::{account}:user/alice", {"aws:MultiFactorAuthPresent": "true"}),
+    ]
+    refused = [
+        (f"arn:aws:iam::{account}:user/alice", {}),
+        (f"arn:aws:iam::{account}:user/alice", {"aws:MultiFactorAuthPresent": "false"}),
+        (f"arn:aws:iam::{account}:role/some-app", {}),
+        (f"arn:aws:iam::{account}:role/AWSReservedSSO_Fake_1234567890abcdef", {}),
+        ("arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1", {}),
+    ]
     for role in human:
-        (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
-        assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        trust = json.loads(role["inputs"]["assumeRolePolicy"])
+        for principal, context in allowed:
+            context = {**context, "aws:PrincipalArn": principal}
+            assert _trust_allows(trust, principal, context), (role["inputs"]["name"], principal)
+        for principal, context in refused:
+            context = {**context, "aws:PrincipalArn": principal}
+            assert not _trust_allows(trust, principal, context), (role["inputs"]["name"], principal)
 
 
 _WRITE_ACTION = re.compile(
@@ -179,9 +243,8 @@ _WRITE_ACTION = re.compile(
 def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     export = exports["prod"]
     writers = set()
-    for policy in resources(export, "aws:iam/rolePolicy:RolePolicy"):
-        role = policy["inputs"]["role"]
-        for s in _as_list(json.loads(policy["inputs"]["policy"])["Statement"]):
+    for role, text in _permission_documents(export):
+        for s in _as_list(json.loads(text)["Statement"]):
             if s["Effect"] == "Allow" and any(
                 _WRITE_ACTION.search(a) for a in _as_list(s["Action"])
             ):
@@ -193,9 +256,9 @@ def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     assert "mlplat-prod-ci-deployer" in writers
     # In dev the same personas do write: the check above is not vacuous.
     dev_writers = {
-        p["inputs"]["role"]
-        for p in resources(exports["dev"], "aws:iam/rolePolicy:RolePolicy")
-        for s in _as_list(json.loads(p["inputs"]["policy"])["Statement"])
+        role
+        for role, text in _permission_documents(exports["dev"])
+        for s in _as_list(json.loads(text)["Statement"])
         if any(_WRITE_ACTION.search(a) for a in _as_list(s["Action"]))
     }
     assert {
