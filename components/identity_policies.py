@@ -287,6 +287,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "s3:CreateBucket",
                 "s3:DeleteBucket",
                 "s3:ListBucket",
+                "s3:ListBucketVersions",
                 "s3:GetBucket*",
                 "s3:PutBucket*",
                 "s3:DeleteBucketPolicy",
@@ -315,6 +316,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "kms:GetKeyRotationStatus",
                 "kms:EnableKeyRotation",
                 "kms:ScheduleKeyDeletion",
+                "kms:UpdateKeyDescription",
                 "kms:ListResourceTags",
                 "kms:UntagResource",
             ),
@@ -404,7 +406,10 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "iam:GetOpenIDConnectProvider",
                 "iam:DeleteOpenIDConnectProvider",
                 "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
             ),
             (
                 *(
@@ -447,6 +452,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
                 "cloudwatch:ListTagsForResource",
                 "cloudwatch:PutDashboard",
                 "cloudwatch:GetDashboard",
@@ -466,15 +472,16 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
                 "sns:TagResource",
+                "sns:UntagResource",
                 "sns:ListTagsForResource",
             ),
             (f"arn:aws:sns:*:{account}:{prefix}*",),
         ),
         # Subscriptions are authorised without a resource (the service authorisation reference
-        # lists "*" for these two).
+        # lists "*" for these).
         Statement(
             f"{sid_prefix}Subscriptions",
-            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes"),
+            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"),
             ("*",),
             conditions={"StringEquals": {"aws:RequestedRegion": (region, BILLING_REGION)}},
         ),
@@ -484,6 +491,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "budgets:ModifyBudget",
                 "budgets:ViewBudget",
                 "budgets:TagResource",
+                "budgets:UntagResource",
                 "budgets:ListTagsForResource",
             ),
             (f"arn:aws:budgets::{account}:budget/mlplat-{scope.environment}*",),
@@ -515,6 +523,8 @@ def _deploy_models(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]
                 "s3:PutObject",
                 "s3:GetObject",
                 "s3:DeleteObject",
+                # Objects in a versioned bucket are deleted version by version.
+                "s3:DeleteObjectVersion",
                 "s3:PutObjectTagging",
                 "s3:GetObjectTagging",
             ),
@@ -570,6 +580,7 @@ _EC2_DESCRIBE = (
     "ec2:DescribePrefixLists",
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeNetworkAcls",  # read with a VPC (its default network ACL)
 )
 _EC2_CREATE = (
     "ec2:CreateVpc",
@@ -593,6 +604,7 @@ _EC2_CHANGE = (
     "ec2:ReplaceRoute",
     "ec2:DeleteRoute",
     "ec2:AssociateRouteTable",
+    "ec2:ReplaceRouteTableAssociation",
     "ec2:DisassociateRouteTable",
     "ec2:AttachInternetGateway",
     "ec2:DetachInternetGateway",

@@ -1,0 +1,297 @@
+"""Permission completeness, computed from the graph.
+
+For every resource type a stack contains, the deploying roles (the CI deployer everywhere, the
+platform admin outside prod) are allowed every action the provider calls to create, read,
+update, tag and delete it (``components/provider_actions.json``), on a resource pattern that the
+action's real resource type can match; actions that take no resource type need ``"*"``. Every
+action in that table and in every generated identity policy is checked against the AWS Service
+Authorization Reference as parliament ships it, so a typo or a scope no ARN of the action's
+resource type can match fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from components.iam_documents import Statement, render
+from tests.data.conftest import STACKS, resources
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
+    import parliament
+
+TABLE = json.loads((Path(__file__).parents[2] / "components" / "provider_actions.json").read_text())
+LIFECYCLE = ("create", "read", "update", "delete", "tag")
+# Providers whose resources are not AWS API calls (Kubernetes objects go through the cluster).
+NOT_AWS = ("kubernetes:", "pulumi:", "mlplat:")
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@cache
+def _services() -> dict[str, dict]:
+    return {service["prefix"]: service for service in parliament.iam_definition}
+
+
+def privilege(action: str) -> dict | None:
+    """The Service Authorization Reference entry of `service:Action` (None when unknown)."""
+    prefix, _, name = action.partition(":")
+    service = _services().get(prefix.lower())
+    if service is None:
+        return None
+    return next((p for p in service["privileges"] if p["privilege"].lower() == name.lower()), None)
+
+
+def resource_formats(action: str) -> list[tuple[str, str]]:
+    """(resource type, ARN pattern with every ${Variable} a wildcard) the action is authorised
+    on; empty when it takes none (the reference's row without a type lists condition keys)."""
+    service = _services()[action.split(":")[0].lower()]
+    arns = {r["resource"]: r["arn"] for r in service["resources"]}
+    formats = []
+    for entry in privilege(action)["resource_types"]:
+        name = entry["resource_type"].rstrip("*")
+        if name:
+            formats.append((name, re.sub(r"\$\{.*?\}", "*", arns[name])))
+    return formats
+
+
+def scope_problem(action: str, patterns: list[str]) -> str | None:
+    """Why no resource pattern of a statement can authorise `action` (None when one can)."""
+    if privilege(action) is None:
+        return f"{action} is not an IAM action"
+    formats = resource_formats(action)
+    if not formats:
+        return None if "*" in patterns else f"{action} takes no resource type: needs '*'"
+    for pattern in patterns:
+        if pattern == "*" or any(
+            parliament.is_arn_match(name, arn, pattern) for name, arn in formats
+        ):
+            return None
+    return f"{action} on {patterns}: none is a {'/'.join(n for n, _ in formats)} ARN"
+
+
+def statement_problems(statement: dict) -> list[str]:
+    """Every action pattern names real actions, each with a resource it can be authorised on."""
+    problems = []
+    patterns = [str(p) for p in _as_list(statement.get("Resource", []))]
+    for pattern in _as_list(statement["Action"]):
+        try:
+            expanded = parliament.expand_action(pattern)
+        except Exception as error:  # parliament's UnknownPrefix/UnknownAction
+            problems.append(f"{statement.get('Sid')}: {error}")
+            continue
+        for action in expanded:
+            name = f"{action['service']}:{action['action']}"
+            problem = scope_problem(name, patterns)
+            if problem:
+                problems.append(f"{statement.get('Sid')}: {problem}")
+    return problems
+
+
+# --- the checker itself catches the defects it exists for -----------------------------------
+
+
+def _statement(*args, **kwargs) -> dict:
+    return json.loads(render([Statement(*args, **kwargs)]))["Statement"][0]
+
+
+def test_the_checker_refuses_a_typo_a_resource_less_action_on_an_arn_and_a_wrong_scope():
+    cluster = "arn:aws:eks:us-east-1:123456789012:cluster/mlplat-dev*"
+    assert statement_problems(_statement("Ok", ("eks:DescribeCluster",), (cluster,))) == []
+    assert statement_problems(_statement("Ok", ("eks:CreateCluster",), ("*",))) == []
+    assert statement_problems(_statement("Typo", ("eks:DescribeClusters",), (cluster,)))
+    (problem,) = statement_problems(_statement("Scoped", ("eks:CreateCluster",), (cluster,)))
+    assert "needs '*'" in problem
+    # A bucket action on object ARNs only, and an object action on the bucket only.
+    bucket = "arn:aws:s3:::mlplat-dev-artifacts"
+    assert statement_problems(_statement("B", ("s3:ListBucket",), (f"{bucket}/*",)))
+    assert statement_problems(_statement("O", ("s3:GetObject",), (bucket,)))
+    assert statement_problems(_statement("Both", ("s3:GetObject",), (bucket, f"{bucket}/*"))) == []
+    # Wildcards expand to the actions they match; each must fit the resources.
+    assert statement_problems(_statement("W", ("s3:GetBucket*",), (bucket,))) == []
+    assert statement_problems(_statement("W", ("s3:GetBucket*",), (f"{bucket}/*",)))
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def _table_actions() -> list[tuple[str, str, str]]:
+    return [
+        (type_, phase, action)
+        for type_, entry in TABLE["types"].items()
+        for phase in LIFECYCLE
+        for action in entry[phase]
+    ]
+
+
+def test_every_action_and_resource_type_in_the_table_exists():
+    unknown = [(t, p, a) for t, p, a in _table_actions() if privilege(a) is None]
+    assert unknown == []
+    for type_, entry in TABLE["types"].items():
+        assert entry["create"] and entry["read"] and entry["delete"], type_
+        if entry["arn_type"]:
+            service, kind = entry["arn_type"].split(":", 1)
+            assert kind in {r["resource"] for r in _services()[service]["resources"]}, type_
+    for component, children in TABLE["components"].items():
+        assert set(children) <= set(TABLE["types"]), component
+
+
+# --- every identity policy the stacks generate -----------------------------------------------
+
+
+def _identity_documents(export: dict) -> list[tuple[str, str]]:
+    return [
+        (r["urn"].rsplit("::", 1)[-1], r["inputs"]["policy"])
+        for type_ in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+        for r in resources(export, type_)
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_generated_policy_grants_real_actions_on_their_resource_types(exports, stack):
+    problems = [
+        (name, problem)
+        for name, text in _identity_documents(exports[stack])
+        for statement in _as_list(json.loads(text)["Statement"])
+        for problem in statement_problems(statement)
+    ]
+    assert problems == []
+
+
+# --- the deployers may do everything the stack's resources need ------------------------------
+
+
+def _deployer_statements(export: dict, role: str) -> list[dict]:
+    managed = {
+        r["outputs"]["arn"]: r["inputs"]["policy"]
+        for r in resources(export, "aws:iam/policy:Policy")
+    }
+    texts = [
+        r["inputs"]["policy"]
+        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
+        if r["inputs"]["role"] == role
+    ] + [
+        managed[r["inputs"]["policyArn"]]
+        for r in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r["inputs"]["role"] == role and r["inputs"]["policyArn"] in managed
+    ]
+    return [
+        s
+        for text in texts
+        for s in _as_list(json.loads(text)["Statement"])
+        if s["Effect"] == "Allow"
+    ]
+
+
+def _grants(statement: dict, action: str) -> bool:
+    return any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement["Action"]))
+
+
+def missing_permissions(export: dict, role: str) -> list[str]:
+    """What `role` lacks to create, read, update, tag and delete every resource of the export."""
+    statements = _deployer_statements(export, role)
+    instances: dict[str, list[dict]] = {}
+    for r in resources(export):
+        if r["type"].startswith(NOT_AWS):
+            continue
+        for type_ in TABLE["components"].get(r["type"], [r["type"]]):
+            instances.setdefault(type_, [])
+            if type_ == r["type"]:
+                instances[type_].append(r)
+    missing = [
+        f"{t}: not in components/provider_actions.json"
+        for t in instances
+        if t not in TABLE["types"]
+    ]
+    for type_, found in sorted(instances.items()):
+        entry = TABLE["types"].get(type_)
+        if entry is None:
+            continue
+        for phase in LIFECYCLE:
+            for action in entry[phase]:
+                granting = [s for s in statements if _grants(s, action)]
+                patterns = [str(p) for s in granting for p in _as_list(s["Resource"])]
+                if not granting:
+                    missing.append(f"{type_} {phase}: {action} not granted")
+                elif problem := scope_problem(action, patterns):
+                    missing.append(f"{type_} {phase}: {problem}")
+                elif entry["arn_type"] and _own_type(action, entry["arn_type"]):
+                    # The real ARN of every such resource must be inside a granting pattern.
+                    for r in found:
+                        arn = r["outputs"].get("arn")
+                        if arn and not any(fnmatchcase(arn, p) for p in patterns):
+                            missing.append(f"{type_} {phase}: {action} not on {arn}")
+    return missing
+
+
+def _own_type(action: str, arn_type: str) -> bool:
+    service, kind = arn_type.split(":", 1)
+    return action.split(":")[0] == service and kind in {n for n, _ in resource_formats(action)}
+
+
+def _deployers(stack: str) -> list[str]:
+    roles = [f"mlplat-{stack}-ci-deployer"]
+    return roles if stack == "prod" else [*roles, f"mlplat-{stack}-platform-admin"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployers_may_call_every_action_the_stacks_resources_need(exports, stack):
+    for role in _deployers(stack):
+        assert missing_permissions(exports[stack], role) == [], role
+
+
+def test_a_resource_type_missing_from_the_table_fails(exports):
+    export = json.loads(json.dumps(exports["dev"]))
+    export["deployment"]["resources"].append(
+        {
+            "urn": "urn:pulumi:dev::mlplat::aws:sqs/queue:Queue::q",
+            "type": "aws:sqs/queue:Queue",
+            "custom": True,
+            "inputs": {},
+            "outputs": {},
+        }
+    )
+    assert missing_permissions(export, "mlplat-dev-ci-deployer") == [
+        "aws:sqs/queue:Queue: not in components/provider_actions.json"
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployers_may_manage_the_alarms_target_tracking_creates(exports, stack):
+    """Application Auto Scaling creates a target-tracking policy's alarms with the caller's
+    permissions, named TargetTracking-<resource id>-AlarmHigh|AlarmLow-<uuid>."""
+    export = exports[stack]
+    policies = [
+        p
+        for p in resources(export, "aws:appautoscaling/policy:Policy")
+        if p["inputs"].get("policyType") == "TargetTrackingScaling"
+    ]
+    assert policies
+    for role in _deployers(stack):
+        statements = _deployer_statements(export, role)
+        for policy in policies:
+            region, account = policy["outputs"]["arn"].split(":")[3:5]
+            for kind in ("AlarmHigh", "AlarmLow"):
+                alarm = (
+                    f"arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking-"
+                    f"{policy['inputs']['resourceId']}-{kind}-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+                )
+                for action in (
+                    "cloudwatch:PutMetricAlarm",
+                    "cloudwatch:DescribeAlarms",
+                    "cloudwatch:DeleteAlarms",
+                ):
+                    assert any(
+                        _grants(s, action)
+                        and any(fnmatchcase(alarm, p) for p in _as_list(s["Resource"]))
+                        for s in statements
+                    ), (role, action, alarm)
