@@ -469,3 +469,96 @@ def test_the_ci_deployer_can_act_on_every_service_the_stack_uses(exports, stack)
     }
     assert used <= granted, sorted(used - granted)
     assert {"ec2", "eks", "sagemaker", "s3", "dynamodb", "kms", "iam"} <= used
+
+
+def _conditions_allow(condition: dict, context: dict[str, str]) -> bool:
+    """IAM's verdict on a statement's conditions for the ARN-valued keys these roles use."""
+    for operator, keys in condition.items():
+        for key, values in keys.items():
+            actual = context.get(key)
+            matched = actual is not None and any(_matches(p, actual) for p in _as_list(values))
+            if operator == "ArnLike" and not matched:
+                return False
+            if operator == "ArnNotLike" and matched:
+                return False
+            if operator not in ("ArnLike", "ArnNotLike") and key in context:
+                raise AssertionError(f"{operator} on {key} not modelled")
+    return True
+
+
+def _may_attach(statements: list[dict], role_arn: str, policy_arn: str) -> bool:
+    return any(
+        s["Effect"] == "Allow"
+        and any(fnmatchcase("iam:AttachRolePolicy", a) for a in _as_list(s["Action"]))
+        and any(_matches(p, role_arn) for p in _as_list(s["Resource"]))
+        and _conditions_allow(s.get("Condition", {}), {"iam:PolicyARN": policy_arn})
+        for s in statements
+    )
+
+
+BROAD_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+    "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+    "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployers_may_attach_the_stacks_policies_but_never_broad_aws_ones(exports, stack):
+    """The deployer's own iam:PolicyARN condition, judged as IAM would: every attachment the
+    stack declares is allowed; AdministratorAccess, PowerUserAccess and any *FullAccess are not,
+    on any of the environment's roles."""
+    export = exports[stack]
+    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
+    attachments = resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachments
+    deployers = [f"mlplat-{stack}-ci-deployer"]
+    if stack != "prod":
+        deployers.append(f"mlplat-{stack}-platform-admin")
+    for deployer in deployers:
+        statements = _role_policies(export, deployer)
+        for attachment in attachments:
+            role_arn = f"arn:aws:iam::{account}:role/{attachment['inputs']['role']}"
+            assert _may_attach(statements, role_arn, attachment["inputs"]["policyArn"]), (
+                deployer,
+                attachment["inputs"],
+            )
+        for role in {a["inputs"]["role"] for a in attachments} | {deployer}:
+            role_arn = f"arn:aws:iam::{account}:role/{role}"
+            granted = [p for p in BROAD_MANAGED_POLICIES if _may_attach(statements, role_arn, p)]
+            assert granted == [], (deployer, role)
+
+
+_DATA_KEY_ACTIONS = (
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:Encrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+def _kms_writes(statements: list[dict]) -> set[str]:
+    return {
+        action
+        for s in statements
+        if s["Effect"] == "Allow"
+        for action in _DATA_KEY_ACTIONS
+        if any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(s["Action"]))
+    }
+
+
+def test_prod_people_cannot_encrypt_with_the_platform_key(exports):
+    """In prod people read: they may decrypt what they read, never make data keys or encrypt
+    (which would let them write SSE-KMS objects and items through another grant)."""
+    for stack, expect_writes in (("prod", False), ("dev", True)):
+        for role in _human_roles(exports[stack], stack):
+            name = role["inputs"]["name"]
+            writes = _kms_writes(_role_policies(exports[stack], name))
+            if expect_writes and name.endswith(("ml-engineer", "data-scientist")):
+                # Outside prod the same roles upload artifacts: the check is not vacuous.
+                assert "kms:GenerateDataKey" in writes, name
+            elif not expect_writes:
+                assert writes == set(), name
