@@ -76,7 +76,7 @@ def policy_chars(document: Any) -> int:
     return len(json.dumps(parsed, separators=(",", ":"), ensure_ascii=False))
 
 
-def _role_key(resource: PolicyResource, names: Mapping[str, str]) -> str | None:
+def role_key(resource: PolicyResource, names: Mapping[str, str]) -> str | None:
     """The URN of the role a RolePolicy or attachment belongs to (or the role's name when the
     graph does not hold it)."""
     for dependency in resource.property_dependencies.get("role", []):
@@ -112,7 +112,7 @@ def iam_role_inline_policy_size(args: StackValidationArgs, report: ReportViolati
             for inline in as_list(resource.props.get("inlinePolicies")):
                 sizes[resource.urn] += policy_chars(dig(inline, "policy", default=""))
         elif resource.resource_type == ROLE_POLICY:
-            key = _role_key(resource, names)
+            key = role_key(resource, names)
             if key is not None and resource.props.get("policy") is not None:
                 sizes[key] += policy_chars(resource.props["policy"])
     for key, size in sorted(sizes.items()):
@@ -193,7 +193,7 @@ def iam_role_managed_policy_count(args: StackValidationArgs, report: ReportViola
         if resource.resource_type == ROLE:
             attached[resource.urn] += len(as_list(resource.props.get("managedPolicyArns")))
         elif resource.resource_type == ROLE_POLICY_ATTACHMENT:
-            key = _role_key(resource, names)
+            key = role_key(resource, names)
             if key is not None:
                 attached[key] += 1
         elif resource.resource_type == POLICY_ATTACHMENT:

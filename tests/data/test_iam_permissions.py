@@ -2,7 +2,7 @@
 
 For every resource type a stack contains, the deploying roles (the CI deployer everywhere, the
 platform admin outside prod) are allowed every action the provider calls to create, read,
-update, tag and delete it (``components/provider_actions.json``), on a resource pattern that the
+update, tag and delete it (``policies/provider_actions.json``), on a resource pattern that the
 action's real resource type can match; actions that take no resource type need ``"*"``. Every
 action in that table and in every generated identity policy is checked against the AWS Service
 Authorization Reference as parliament ships it, so a typo or a scope no ARN of the action's
@@ -21,16 +21,16 @@ from pathlib import Path
 import pytest
 
 from components.iam_documents import Statement, render
+from infra.policy_check import check
+from policies.registry import policy_named
+from policies.rules.iam_permissions import LIFECYCLE, stack_types
 from tests.data.conftest import STACKS, resources
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
     import parliament
 
-TABLE = json.loads((Path(__file__).parents[2] / "components" / "provider_actions.json").read_text())
-LIFECYCLE = ("create", "read", "update", "delete", "tag")
-# Providers whose resources are not AWS API calls (Kubernetes objects go through the cluster).
-NOT_AWS = ("kubernetes:", "pulumi:", "mlplat:")
+TABLE = json.loads((Path(__file__).parents[2] / "policies" / "provider_actions.json").read_text())
 
 
 def _as_list(value) -> list:
@@ -196,41 +196,31 @@ def _grants(statement: dict, action: str) -> bool:
     return any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement["Action"]))
 
 
-def missing_permissions(export: dict, role: str) -> list[str]:
-    """What `role` lacks to create, read, update, tag and delete every resource of the export."""
+def scope_gaps(export: dict, role: str) -> list[str]:
+    """Beyond the pack's rule (which checks that each action is granted): every granted action's
+    patterns can match its real resource type, and cover the real ARN of every resource of the
+    export whose own type the action takes."""
     statements = _deployer_statements(export, role)
-    instances: dict[str, list[dict]] = {}
+    by_type: dict[str, list[dict]] = {}
     for r in resources(export):
-        if r["type"].startswith(NOT_AWS):
-            continue
-        for type_ in TABLE["components"].get(r["type"], [r["type"]]):
-            instances.setdefault(type_, [])
-            if type_ == r["type"]:
-                instances[type_].append(r)
-    missing = [
-        f"{t}: not in components/provider_actions.json"
-        for t in instances
-        if t not in TABLE["types"]
-    ]
-    for type_, found in sorted(instances.items()):
+        by_type.setdefault(r["type"], []).append(r)
+    gaps = []
+    for type_ in sorted(stack_types(by_type)):
         entry = TABLE["types"].get(type_)
-        if entry is None:
-            continue
-        for phase in LIFECYCLE:
+        for phase in LIFECYCLE if entry else ():
             for action in entry[phase]:
                 granting = [s for s in statements if _grants(s, action)]
                 patterns = [str(p) for s in granting for p in _as_list(s["Resource"])]
-                if not granting:
-                    missing.append(f"{type_} {phase}: {action} not granted")
-                elif problem := scope_problem(action, patterns):
-                    missing.append(f"{type_} {phase}: {problem}")
+                if not granting or not resource_formats(action):
+                    continue  # the rule reports both
+                if problem := scope_problem(action, patterns):
+                    gaps.append(f"{type_} {phase}: {problem}")
                 elif entry["arn_type"] and _own_type(action, entry["arn_type"]):
-                    # The real ARN of every such resource must be inside a granting pattern.
-                    for r in found:
+                    for r in by_type.get(type_, []):
                         arn = r["outputs"].get("arn")
                         if arn and not any(fnmatchcase(arn, p) for p in patterns):
-                            missing.append(f"{type_} {phase}: {action} not on {arn}")
-    return missing
+                            gaps.append(f"{type_} {phase}: {action} not on {arn}")
+    return gaps
 
 
 def _own_type(action: str, arn_type: str) -> bool:
@@ -243,10 +233,24 @@ def _deployers(stack: str) -> list[str]:
     return roles if stack == "prod" else [*roles, f"mlplat-{stack}-platform-admin"]
 
 
+RULE = "iam-deployer-permission-complete"
+
+
+def rule_gaps(export: dict, roles: list[str]) -> list[str]:
+    config = {RULE: {"deployerRoleNames": roles}}
+    return [v.message for v in check(export, policies=[policy_named(RULE)], config=config)]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_deployers_may_call_every_action_the_stacks_resources_need(exports, stack):
+    assert rule_gaps(exports[stack], _deployers(stack)) == []
     for role in _deployers(stack):
-        assert missing_permissions(exports[stack], role) == [], role
+        assert scope_gaps(exports[stack], role) == [], role
+
+
+def test_the_resource_less_actions_of_the_table_are_the_references():
+    actions = {a for _, _, a in _table_actions()}
+    assert sorted(TABLE["resource_less"]) == sorted(a for a in actions if not resource_formats(a))
 
 
 def test_a_resource_type_missing_from_the_table_fails(exports):
@@ -260,8 +264,25 @@ def test_a_resource_type_missing_from_the_table_fails(exports):
             "outputs": {},
         }
     )
-    assert missing_permissions(export, "mlplat-dev-ci-deployer") == [
-        "aws:sqs/queue:Queue: not in components/provider_actions.json"
+    assert rule_gaps(export, ["mlplat-dev-ci-deployer"]) == [
+        "role mlplat-dev-ci-deployer: aws:sqs/queue:Queue: not in policies/provider_actions.json"
+    ]
+
+
+def test_the_rule_reports_an_ungranted_action_and_a_resource_less_action_on_an_arn(exports):
+    export = json.loads(json.dumps(exports["prod"]))
+    for r in resources(export, "aws:iam/policy:Policy"):
+        document = json.loads(r["inputs"]["policy"])
+        for s in document["Statement"]:
+            if s["Sid"] == "DeployCreateCluster":
+                s["Resource"] = "arn:aws:eks:us-east-1:123456789012:cluster/mlplat-prod*"
+            s["Action"] = [a for a in _as_list(s["Action"]) if a != "kms:UpdateKeyDescription"]
+        r["inputs"]["policy"] = r["outputs"]["policy"] = json.dumps(document)
+    assert rule_gaps(export, ["mlplat-prod-ci-deployer"]) == [
+        "role mlplat-prod-ci-deployer: aws:eks/cluster:Cluster create: eks:CreateCluster takes "
+        "no resource type: needs '*'",
+        "role mlplat-prod-ci-deployer: aws:kms/key:Key update: kms:UpdateKeyDescription "
+        "not granted",
     ]
 
 
