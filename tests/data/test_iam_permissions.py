@@ -25,16 +25,13 @@ from infra.policy_check import check
 from policies.registry import policy_named
 from policies.rules.iam_permissions import LIFECYCLE, stack_types
 from tests.data.conftest import STACKS, resources
+from tests.data.iam_roles import as_list, deploying_roles, role_statements
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
     import parliament
 
 TABLE = json.loads((Path(__file__).parents[2] / "policies" / "provider_actions.json").read_text())
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 @cache
@@ -82,8 +79,8 @@ def scope_problem(action: str, patterns: list[str]) -> str | None:
 def statement_problems(statement: dict) -> list[str]:
     """Every action pattern names real actions, each with a resource it can be authorised on."""
     problems = []
-    patterns = [str(p) for p in _as_list(statement.get("Resource", []))]
-    for pattern in _as_list(statement["Action"]):
+    patterns = [str(p) for p in as_list(statement.get("Resource", []))]
+    for pattern in as_list(statement["Action"]):
         try:
             expanded = parliament.expand_action(pattern)
         except Exception as error:  # parliament's UnknownPrefix/UnknownAction
@@ -161,7 +158,7 @@ def test_every_generated_policy_grants_real_actions_on_their_resource_types(expo
     problems = [
         (name, problem)
         for name, text in _identity_documents(exports[stack])
-        for statement in _as_list(json.loads(text)["Statement"])
+        for statement in as_list(json.loads(text)["Statement"])
         for problem in statement_problems(statement)
     ]
     assert problems == []
@@ -170,37 +167,15 @@ def test_every_generated_policy_grants_real_actions_on_their_resource_types(expo
 # --- the deployers may do everything the stack's resources need ------------------------------
 
 
-def _deployer_statements(export: dict, role: str) -> list[dict]:
-    managed = {
-        r["outputs"]["arn"]: r["inputs"]["policy"]
-        for r in resources(export, "aws:iam/policy:Policy")
-    }
-    texts = [
-        r["inputs"]["policy"]
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-        if r["inputs"]["role"] == role
-    ] + [
-        managed[r["inputs"]["policyArn"]]
-        for r in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if r["inputs"]["role"] == role and r["inputs"]["policyArn"] in managed
-    ]
-    return [
-        s
-        for text in texts
-        for s in _as_list(json.loads(text)["Statement"])
-        if s["Effect"] == "Allow"
-    ]
-
-
 def _grants(statement: dict, action: str) -> bool:
-    return any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement["Action"]))
+    return any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["Action"]))
 
 
 def scope_gaps(export: dict, role: str) -> list[str]:
     """Beyond the pack's rule (which checks that each action is granted): every granted action's
     patterns can match its real resource type, and cover the real ARN of every resource of the
     export whose own type the action takes."""
-    statements = _deployer_statements(export, role)
+    statements = [x for x in role_statements(export, role) if x["Effect"] == "Allow"]
     by_type: dict[str, list[dict]] = {}
     for r in resources(export):
         by_type.setdefault(r["type"], []).append(r)
@@ -210,7 +185,7 @@ def scope_gaps(export: dict, role: str) -> list[str]:
         for phase in LIFECYCLE if entry else ():
             for action in entry[phase]:
                 granting = [s for s in statements if _grants(s, action)]
-                patterns = [str(p) for s in granting for p in _as_list(s["Resource"])]
+                patterns = [str(p) for s in granting for p in as_list(s["Resource"])]
                 if not granting or not resource_formats(action):
                     continue  # the rule reports both
                 if problem := scope_problem(action, patterns):
@@ -228,11 +203,6 @@ def _own_type(action: str, arn_type: str) -> bool:
     return action.split(":")[0] == service and kind in {n for n, _ in resource_formats(action)}
 
 
-def _deployers(stack: str) -> list[str]:
-    roles = [f"mlplat-{stack}-ci-deployer"]
-    return roles if stack == "prod" else [*roles, f"mlplat-{stack}-platform-admin"]
-
-
 RULE = "iam-deployer-permission-complete"
 
 
@@ -243,8 +213,8 @@ def rule_gaps(export: dict, roles: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_deployers_may_call_every_action_the_stacks_resources_need(exports, stack):
-    assert rule_gaps(exports[stack], _deployers(stack)) == []
-    for role in _deployers(stack):
+    assert rule_gaps(exports[stack], deploying_roles(stack)) == []
+    for role in deploying_roles(stack):
         assert scope_gaps(exports[stack], role) == [], role
 
 
@@ -276,7 +246,7 @@ def test_the_rule_reports_an_ungranted_action_and_a_resource_less_action_on_an_a
         for s in document["Statement"]:
             if s["Sid"] == "DeployCreateCluster":
                 s["Resource"] = "arn:aws:eks:us-east-1:123456789012:cluster/mlplat-prod*"
-            s["Action"] = [a for a in _as_list(s["Action"]) if a != "kms:UpdateKeyDescription"]
+            s["Action"] = [a for a in as_list(s["Action"]) if a != "kms:UpdateKeyDescription"]
         r["inputs"]["policy"] = r["outputs"]["policy"] = json.dumps(document)
     assert rule_gaps(export, ["mlplat-prod-ci-deployer"]) == [
         "role mlplat-prod-ci-deployer: aws:eks/cluster:Cluster create: eks:CreateCluster takes "
@@ -297,8 +267,8 @@ def test_the_deployers_may_manage_the_alarms_target_tracking_creates(exports, st
         if p["inputs"].get("policyType") == "TargetTrackingScaling"
     ]
     assert policies
-    for role in _deployers(stack):
-        statements = _deployer_statements(export, role)
+    for role in deploying_roles(stack):
+        statements = [x for x in role_statements(export, role) if x["Effect"] == "Allow"]
         for policy in policies:
             region, account = policy["outputs"]["arn"].split(":")[3:5]
             for kind in ("AlarmHigh", "AlarmLow"):
@@ -313,6 +283,6 @@ def test_the_deployers_may_manage_the_alarms_target_tracking_creates(exports, st
                 ):
                     assert any(
                         _grants(s, action)
-                        and any(fnmatchcase(alarm, p) for p in _as_list(s["Resource"]))
+                        and any(fnmatchcase(alarm, p) for p in as_list(s["Resource"]))
                         for s in statements
                     ), (role, action, alarm)

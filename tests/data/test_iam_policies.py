@@ -19,6 +19,7 @@ from infra.loader import read_stack_config, settings_data
 from infra.offline.engine import capture_stack
 from infra.offline.export import to_document
 from tests.data.conftest import STACKS, resources
+from tests.data.iam_roles import as_list, deploying_roles, permission_documents, role_statements
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
@@ -28,42 +29,10 @@ ERROR_SEVERITIES = {"CRITICAL", "HIGH"}
 GITHUB = "token.actions.githubusercontent.com"
 
 
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 def _role(export: dict, name: str) -> dict:
     return next(
         r for r in resources(export, "aws:iam/role:Role") if r["inputs"].get("name") == name
     )
-
-
-def _permission_documents(export: dict) -> list[tuple[str, str]]:
-    """(role name, policy text) for every inline policy and every attached customer managed
-    policy of the export."""
-    managed = {
-        r["outputs"]["arn"]: r["inputs"]["policy"]
-        for r in resources(export, "aws:iam/policy:Policy")
-    }
-    inline = [
-        (r["inputs"]["role"], r["inputs"]["policy"])
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-    ]
-    attached = [
-        (r["inputs"]["role"], managed[r["inputs"]["policyArn"]])
-        for r in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if r["inputs"]["policyArn"] in managed
-    ]
-    return inline + attached
-
-
-def _role_policies(export: dict, role_name: str) -> list[dict]:
-    return [
-        s
-        for role, text in _permission_documents(export)
-        if role == role_name
-        for s in _as_list(json.loads(text)["Statement"])
-    ]
 
 
 def _matches(pattern: str, arn: str) -> bool:
@@ -84,8 +53,8 @@ def test_no_document_allows_every_action_on_every_resource(all_policy_documents)
         for doc in all_policy_documents
         for s in doc.statements
         if s["Effect"] == "Allow"
-        and "*" in _as_list(s.get("Action", []))
-        and "*" in _as_list(s.get("Resource", ["*"]))
+        and "*" in as_list(s.get("Action", []))
+        and "*" in as_list(s.get("Resource", ["*"]))
     ]
     assert offenders == []
 
@@ -151,9 +120,7 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Federated": shared}
     # It belongs to another stack: no role here may change or delete it.
-    policies = [
-        text for _, text in _permission_documents(export) if "OpenIDConnectProvider" in text
-    ]
+    policies = [text for _, text in permission_documents(export) if "OpenIDConnectProvider" in text]
     assert policies and all(GITHUB not in text for text in policies)
 
 
@@ -161,7 +128,7 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
 def test_the_account_wide_github_provider_outlives_the_stack_that_created_it(exports, stack):
     (provider,) = resources(exports[stack], "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider["retainOnDelete"] is True
-    policies = [text for _, text in _permission_documents(exports[stack])]
+    policies = [text for _, text in permission_documents(exports[stack])]
     assert any(GITHUB in text for text in policies)  # the owner's deployer manages it
 
 
@@ -169,20 +136,20 @@ def _trust_allows(trust: dict, principal_arn: str, context: dict[str, str]) -> b
     """IAM's verdict on sts:AssumeRole by `principal_arn` under a trust policy with the
     request's condition keys `context` (an absent key fails Bool and ArnLike, as in IAM)."""
     account = principal_arn.split(":")[4]
-    for statement in _as_list(trust["Statement"]):
-        if statement["Effect"] != "Allow" or "sts:AssumeRole" not in _as_list(statement["Action"]):
+    for statement in as_list(trust["Statement"]):
+        if statement["Effect"] != "Allow" or "sts:AssumeRole" not in as_list(statement["Action"]):
             continue
-        if f"arn:aws:iam::{account}:root" not in _as_list(statement["Principal"].get("AWS")):
+        if f"arn:aws:iam::{account}:root" not in as_list(statement["Principal"].get("AWS")):
             continue
         checks = []
         for operator, keys in statement.get("Condition", {}).items():
             for key, values in keys.items():
                 actual = context.get(key)
                 if operator == "Bool":
-                    checks.append(actual is not None and actual in _as_list(values))
+                    checks.append(actual is not None and actual in as_list(values))
                 elif operator == "ArnLike":
                     checks.append(
-                        actual is not None and any(_matches(p, actual) for p in _as_list(values))
+                        actual is not None and any(_matches(p, actual) for p in as_list(values))
                     )
                 else:
                     raise AssertionError(f"operator {operator} not modelled")
@@ -243,10 +210,10 @@ _WRITE_ACTION = re.compile(
 def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     export = exports["prod"]
     writers = set()
-    for role, text in _permission_documents(export):
-        for s in _as_list(json.loads(text)["Statement"]):
+    for role, text in permission_documents(export):
+        for s in as_list(json.loads(text)["Statement"]):
             if s["Effect"] == "Allow" and any(
-                _WRITE_ACTION.search(a) for a in _as_list(s["Action"])
+                _WRITE_ACTION.search(a) for a in as_list(s["Action"])
             ):
                 writers.add(role)
     human = {
@@ -257,9 +224,9 @@ def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     # In dev the same personas do write: the check above is not vacuous.
     dev_writers = {
         role
-        for role, text in _permission_documents(exports["dev"])
-        for s in _as_list(json.loads(text)["Statement"])
-        if any(_WRITE_ACTION.search(a) for a in _as_list(s["Action"]))
+        for role, text in permission_documents(exports["dev"])
+        for s in as_list(json.loads(text)["Statement"])
+        if any(_WRITE_ACTION.search(a) for a in as_list(s["Action"]))
     }
     assert {
         "mlplat-dev-platform-admin",
@@ -327,7 +294,7 @@ def _leading_keys_allow(condition: dict, key: str) -> bool:
             continue
         # ForAnyValue would let one own key carry another team's keys in the same request.
         assert operator.startswith("ForAllValues:"), operator
-        patterns = _as_list(values["dynamodb:LeadingKeys"])
+        patterns = as_list(values["dynamodb:LeadingKeys"])
         if operator.endswith(":StringLike"):
             return any(_matches(p, key) for p in patterns)
         assert operator.endswith(":StringEquals"), operator
@@ -354,15 +321,15 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
         for persona in ("ml-engineer", "data-scientist"):
             statements = [
                 s
-                for s in _role_policies(export, f"mlplat-{stack}-{team}-{persona}")
+                for s in role_statements(export, f"mlplat-{stack}-{team}-{persona}")
                 if s["Effect"] == "Allow"
             ]
             assert statements
             reached_own = reached_own_items = False
             for s in statements:
-                patterns = _as_list(s["Resource"])
+                patterns = as_list(s["Resource"])
                 if patterns == ["*"]:
-                    assert set(_as_list(s["Action"])) <= set(RESOURCE_LESS_ACTIONS), s["Sid"]
+                    assert set(as_list(s["Action"])) <= set(RESOURCE_LESS_ACTIONS), s["Sid"]
                     continue
                 assert not [a for a in others for p in patterns if _matches(p, a)], (
                     persona,
@@ -371,7 +338,7 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
                 reached_own |= any(_matches(p, a) for a in owned[team] for p in patterns)
                 item_actions = [
                     a
-                    for a in _as_list(s["Action"])
+                    for a in as_list(s["Action"])
                     if a.startswith("dynamodb:") and not a.startswith("dynamodb:Describe")
                 ]
                 if item_actions and "table/" in str(s["Resource"]):
@@ -463,9 +430,9 @@ def test_the_ci_deployer_can_act_on_every_service_the_stack_uses(exports, stack)
     } | {"eks" for r in resources(export) if r["type"].startswith("eks:index:")}
     granted = {
         action.split(":")[0]
-        for statement in _role_policies(export, f"mlplat-{stack}-ci-deployer")
+        for statement in role_statements(export, f"mlplat-{stack}-ci-deployer")
         if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
+        for action in as_list(statement["Action"])
     }
     assert used <= granted, sorted(used - granted)
     assert {"ec2", "eks", "sagemaker", "s3", "dynamodb", "kms", "iam"} <= used
@@ -476,7 +443,7 @@ def _conditions_allow(condition: dict, context: dict[str, str]) -> bool:
     for operator, keys in condition.items():
         for key, values in keys.items():
             actual = context.get(key)
-            matched = actual is not None and any(_matches(p, actual) for p in _as_list(values))
+            matched = actual is not None and any(_matches(p, actual) for p in as_list(values))
             if operator == "ArnLike" and not matched:
                 return False
             if operator == "ArnNotLike" and matched:
@@ -489,8 +456,8 @@ def _conditions_allow(condition: dict, context: dict[str, str]) -> bool:
 def _may_attach(statements: list[dict], role_arn: str, policy_arn: str) -> bool:
     return any(
         s["Effect"] == "Allow"
-        and any(fnmatchcase("iam:AttachRolePolicy", a) for a in _as_list(s["Action"]))
-        and any(_matches(p, role_arn) for p in _as_list(s["Resource"]))
+        and any(fnmatchcase("iam:AttachRolePolicy", a) for a in as_list(s["Action"]))
+        and any(_matches(p, role_arn) for p in as_list(s["Resource"]))
         and _conditions_allow(s.get("Condition", {}), {"iam:PolicyARN": policy_arn})
         for s in statements
     )
@@ -514,11 +481,8 @@ def test_the_deployers_may_attach_the_stacks_policies_but_never_broad_aws_ones(e
     account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
     attachments = resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert attachments
-    deployers = [f"mlplat-{stack}-ci-deployer"]
-    if stack != "prod":
-        deployers.append(f"mlplat-{stack}-platform-admin")
-    for deployer in deployers:
-        statements = _role_policies(export, deployer)
+    for deployer in deploying_roles(stack):
+        statements = role_statements(export, deployer)
         for attachment in attachments:
             role_arn = f"arn:aws:iam::{account}:role/{attachment['inputs']['role']}"
             assert _may_attach(statements, role_arn, attachment["inputs"]["policyArn"]), (
@@ -546,7 +510,7 @@ def _kms_writes(statements: list[dict]) -> set[str]:
         for s in statements
         if s["Effect"] == "Allow"
         for action in _DATA_KEY_ACTIONS
-        if any(fnmatchcase(action.lower(), a.lower()) for a in _as_list(s["Action"]))
+        if any(fnmatchcase(action.lower(), a.lower()) for a in as_list(s["Action"]))
     }
 
 
@@ -556,7 +520,7 @@ def test_prod_people_cannot_encrypt_with_the_platform_key(exports):
     for stack, expect_writes in (("prod", False), ("dev", True)):
         for role in _human_roles(exports[stack], stack):
             name = role["inputs"]["name"]
-            writes = _kms_writes(_role_policies(exports[stack], name))
+            writes = _kms_writes(role_statements(exports[stack], name))
             if expect_writes and name.endswith(("ml-engineer", "data-scientist")):
                 # Outside prod the same roles upload artifacts: the check is not vacuous.
                 assert "kms:GenerateDataKey" in writes, name

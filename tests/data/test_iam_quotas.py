@@ -16,6 +16,7 @@ from policies.rules.iam_quotas import (
     policy_chars,
 )
 from tests.data.conftest import STACKS, resources
+from tests.data.iam_roles import deploying_roles
 
 QUOTA_RULES = (
     "iam-role-inline-policy-size",
@@ -31,16 +32,11 @@ def test_every_stack_is_within_iams_quotas(exports, stack):
     assert check(exports[stack], policies=[policy_named(r) for r in QUOTA_RULES]) == []
 
 
-def _deployers(stack: str) -> list[str]:
-    roles = [f"mlplat-{stack}-ci-deployer"]
-    return roles if stack == "prod" else [*roles, f"mlplat-{stack}-platform-admin"]
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_deploying_roles_hold_one_managed_policy_per_service_group(exports, stack):
     export = exports[stack]
     managed = {r["outputs"]["arn"]: r["inputs"] for r in resources(export, "aws:iam/policy:Policy")}
-    for role in _deployers(stack):
+    for role in deploying_roles(stack):
         attached = [
             managed[a["inputs"]["policyArn"]]
             for a in resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
