@@ -106,16 +106,20 @@ def _role_names(args: StackValidationArgs) -> tuple[dict[str, str], dict[str, st
 )
 def iam_role_inline_policy_size(args: StackValidationArgs, report: ReportViolation) -> None:
     names, labels = _role_names(args)
-    sizes: dict[str, int] = defaultdict(int)
+    # Per role, by policy name: a deployed role's state lists every inline policy of the role
+    # (RolePolicy resources' too) in inlinePolicies, which must not count them twice.
+    policies: dict[str, dict[str, int]] = defaultdict(dict)
     for resource in args.resources:
         if resource.resource_type == ROLE:
-            for inline in as_list(resource.props.get("inlinePolicies")):
-                sizes[resource.urn] += policy_chars(dig(inline, "policy", default=""))
+            for index, inline in enumerate(as_list(resource.props.get("inlinePolicies"))):
+                name = str(dig(inline, "name", default="") or f"#{index}")
+                policies[resource.urn][name] = policy_chars(dig(inline, "policy", default=""))
         elif resource.resource_type == ROLE_POLICY:
             key = role_key(resource, names)
             if key is not None and resource.props.get("policy") is not None:
-                sizes[key] += policy_chars(resource.props["policy"])
-    for key, size in sorted(sizes.items()):
+                name = str(resource.props.get("name") or resource.urn)
+                policies[key][name] = policy_chars(resource.props["policy"])
+    for key, size in sorted((key, sum(named.values())) for key, named in policies.items()):
         if size > ROLE_INLINE_CHARS:
             report(
                 f"{labels.get(key, key)}: inline policies total {size} characters, over IAM's "
@@ -188,18 +192,23 @@ _ATTACHED = {
 def iam_role_managed_policy_count(args: StackValidationArgs, report: ReportViolation) -> None:
     limit = int(setting(args, _ATTACHED, "maxManagedPoliciesPerRole"))
     names, labels = _role_names(args)
-    attached: dict[str, int] = defaultdict(int)
+    # Per role, the set of policy ARNs: a deployed role's managedPolicyArns lists the
+    # attachments' policies too. An ARN not known yet (preview) counts once per attachment.
+    attached: dict[str, set[str]] = defaultdict(set)
     for resource in args.resources:
         if resource.resource_type == ROLE:
-            attached[resource.urn] += len(as_list(resource.props.get("managedPolicyArns")))
+            attached[resource.urn].update(
+                map(str, as_list(resource.props.get("managedPolicyArns")))
+            )
         elif resource.resource_type == ROLE_POLICY_ATTACHMENT:
             key = role_key(resource, names)
             if key is not None:
-                attached[key] += 1
+                attached[key].add(str(resource.props.get("policyArn") or resource.urn))
         elif resource.resource_type == POLICY_ATTACHMENT:
+            arn = str(resource.props.get("policyArn") or resource.urn)
             for role in map(str, as_list(resource.props.get("roles"))):
-                attached[names.get(role, role)] += 1
-    for key, count in sorted(attached.items()):
+                attached[names.get(role, role)].add(arn)
+    for key, count in sorted((key, len(arns)) for key, arns in attached.items()):
         if count > limit:
             report(
                 f"{labels.get(key, key)}: {count} managed policies attached, over the quota "

@@ -258,3 +258,32 @@ def test_short_sessions_and_long_inline_policy_names_are_refused():
     named = changed(role_policy(owner, 1, 300), "name", "x" * 129)
     assert violations(named, rule=rule)
     assert violations(changed(named, "name", DELETE), rule=rule) == []
+
+
+def test_a_deployed_roles_own_listing_of_its_policies_is_not_counted_twice():
+    """After a deployment the role's state lists every inline policy (by name) and every attached
+    policy ARN, the RolePolicy and attachment resources' included."""
+    owner = role()
+    inline = role_policy(owner, 1, 6000)
+    inline = changed(inline, "name", "deploy")
+    attachments = [attachment(owner, i) for i in range(6)]
+    deployed = changed(
+        owner,
+        "inlinePolicies",
+        [{"name": "deploy", "policy": inline["inputs"]["policy"]}],
+    )
+    deployed = changed(
+        deployed, "managedPolicyArns", [a["inputs"]["policyArn"] for a in attachments]
+    )
+    stack = [deployed, inline, *attachments]
+    assert violations(*stack, rule="iam-role-inline-policy-size") == []
+    assert violations(*stack, rule="iam-role-managed-policy-count") == []
+    # Different names and ARNs do add up.
+    other = changed(deployed, "inlinePolicies.0.name", "other")
+    assert violations(other, inline, rule="iam-role-inline-policy-size")
+    more = changed(
+        deployed,
+        "managedPolicyArns",
+        [f"arn:aws:iam::{ACCOUNT}:policy/extra-{i}" for i in range(5)],
+    )
+    assert violations(more, *attachments, rule="iam-role-managed-policy-count")
