@@ -9,6 +9,10 @@ Kept apart from the role resources so each document can be read and tested as da
   statement names a model, so declaring one changes no policy;
 - ``"*"`` resources only for actions AWS offers without resource-level permissions
   (``RESOURCE_LESS_ACTIONS``), or creation guarded by a request-tag or region condition.
+
+What the deploying roles must be able to do is data: ``policies/provider_actions.json`` lists
+the actions the provider calls per resource type; the pack's ``iam-deployer-permission-complete``
+rule and ``tests/data/test_iam_permissions.py`` hold these statements to it.
 """
 
 from __future__ import annotations
