@@ -622,6 +622,7 @@ _EC2_CHANGE = (
     "ec2:AuthorizeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifySecurityGroupRules",
     "ec2:ModifyVpcEndpoint",
     "ec2:DeleteVpcEndpoints",
     "ec2:CreateLaunchTemplateVersion",
@@ -739,7 +740,8 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
 # fixed, so how many policies exist never depends on resolved values.
 POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "network": ("ec2", "route53"),
-    "cluster": ("eks",),
+    # The deploy runner (CodeBuild project and its GitHub connection) exists to reach the cluster.
+    "cluster": ("eks", "codebuild", "codeconnections"),
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),

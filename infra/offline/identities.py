@@ -262,6 +262,7 @@ IDENTITIES: dict[str, Identity] = {
         "rtbassoc", "route-table-association"
     ),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2("sgr", "security-group-rule"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
     "aws:ec2/launchTemplate:LaunchTemplate": Identity(
         name_input=None,
