@@ -15,6 +15,7 @@ import typer
 from infra.cli_options import StackOption, existing_file, fail, json_option, typer_app
 from infra.commands_models import models_app
 from infra.commands_policy import policy_app
+from infra.commands_prerequisites import prerequisites_command
 from infra.cost.cli import cost_command, prices_app
 
 app = typer_app("mlplat: a multi-model ML serving platform on AWS, as Pulumi code.")
@@ -22,6 +23,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(prices_app, name="prices")
 app.add_typer(models_app, name="models")
 app.command("cost")(cost_command)
+app.command("prerequisites")(prerequisites_command)
 
 
 @app.command()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from collections import Counter
 
 import pytest
 
+from components.serving.artifacts import package_hosted_models
+from components.serving.placement import plan_endpoints
 from infra.cost.graph import Graph
 from infra.declarations import ModelDeclaration, ServingTarget
+from infra.loader import load_environment, read_stack_config
 from infra.plan_diff import Change, diff
 
 STACKS = ("dev", "staging", "prod")
@@ -50,18 +54,44 @@ def test_every_model_and_endpoint_has_its_resources(stack, stack_export):
                 assert r["inputs"]["tags"]["mlplat:model"] == model, r["urn"]
 
 
-def test_gpu_endpoints_scale_on_gpu_utilisation(stack_export):
-    resources = stack_export("dev")["deployment"]["resources"]
+def _computes_on_gpu(package) -> bool:
+    """Where a model archive computes: a Triton Python-backend model runs on the GPU only with an
+    execution environment that brings GPU libraries (the image's Python has numpy alone), and
+    then says so with a KIND_GPU instance group; framework archives here run on CPU images."""
+    with tarfile.open(package.path) as tar:
+        configs = [m for m in tar.getmembers() if m.name.endswith("/config.pbtxt")]
+        if not configs:
+            return False
+        config = tar.extractfile(configs[0]).read().decode()
+    gpu = "KIND_GPU" in config
+    if 'backend: "python"' in config and "EXECUTION_ENV_PATH" not in config:
+        assert not gpu, f"{package.model}: a numpy-only Python model claims a GPU instance group"
+    return gpu
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_endpoints_scale_on_a_metric_of_where_their_models_compute(stack, stack_export):
+    """Issue 11: GPUUtilization only where every model computes on the GPU; else invocations."""
+    spec = load_environment(stack, read_stack_config(stack))
+    plans = plan_endpoints(spec)
+    packages = package_hosted_models(plans)
+    resources = stack_export(stack)["deployment"]["resources"]
     by_urn = {r["urn"]: r for r in resources}
-    for policy in (r for r in resources if r["type"] == "aws:appautoscaling/policy:Policy"):
-        endpoint = by_urn[policy["parent"]]
-        config = policy["inputs"]["targetTrackingScalingPolicyConfiguration"]
-        gpu = endpoint["outputs"]["instanceType"].startswith("ml.g")
-        if gpu:
-            assert config["customizedMetricSpecification"]["metricName"] == "GPUUtilization"
+    policies = {
+        by_urn[r["parent"]]["outputs"]["endpointName"]: r
+        for r in resources
+        if r["type"] == "aws:appautoscaling/policy:Policy"
+    }
+    assert set(policies) == {plan.endpoint_name for plan in plans}
+    for plan in plans:
+        config = policies[plan.endpoint_name]["inputs"]["targetTrackingScalingPolicyConfiguration"]
+        if all(_computes_on_gpu(packages[m.name]) for m in plan.models):
+            metric = config["customizedMetricSpecification"]["metricName"]
+            assert metric == "GPUUtilization", plan.endpoint_name
         else:
             metric = config["predefinedMetricSpecification"]["predefinedMetricType"]
-            assert metric == "SageMakerVariantInvocationsPerInstance"
+            assert metric == "SageMakerVariantInvocationsPerInstance", plan.endpoint_name
+            assert config["targetValue"] == plan.target_invocations_per_instance
 
 
 def _extra_model() -> ModelDeclaration:
