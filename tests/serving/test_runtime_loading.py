@@ -259,5 +259,5 @@ def test_models_package_refuses_an_unloadable_archive_as_a_declaration_error(
     assert "Traceback" not in result.output
     refused = [line for line in result.output.splitlines() if "cannot load" in line]
     assert len(refused) == 1, result.output
-    assert refused[0].startswith("product-embedder: ")
+    assert refused[0].startswith("error: model 'product-embedder': ")
     assert "imports mlflow" in refused[0]
