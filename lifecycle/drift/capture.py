@@ -2,8 +2,12 @@
 
 Layout (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html):
 ``s3://<destination prefix>/<endpoint-name>/<variant-name>/yyyy/mm/dd/hh/<file>.jsonl``, the hour
-being the invocation's (UTC). A Processing input downloads an S3 prefix with its key structure
-under the channel's LocalPath, so the same layout is found on disk.
+being the invocation's (UTC). A Processing input with ``S3DataType=S3Prefix`` downloads every
+object under its ``S3Uri`` to its ``LocalPath``, which must begin with ``/opt/ml/processing/``
+(API reference, ProcessingS3Input). The job expects the keys' structure below the prefix to be
+kept on disk (the reference does not spell this out) and the ``S3Uri`` to be the capture
+destination itself, so each file's path ends in ``<endpoint>/<variant>/yyyy/mm/dd/hh/<file>``;
+files that do not are counted as stray and reported, not read.
 
 Line (same page): ``{"captureData": {"endpointInput": {"observedContentType", "mode": "INPUT",
 "data", "encoding": "CSV"|"JSON"|"BASE64"}, "endpointOutput": {...}}, "eventMetadata":
