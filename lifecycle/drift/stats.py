@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-CHUNK_ROWS = 2048
+CHUNK_ROWS = 512
 PSI_BINS = 10
 _PSI_FLOOR = 1e-4  # empty bins would make PSI infinite; this is the usual smoothing
 

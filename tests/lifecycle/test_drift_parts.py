@@ -82,3 +82,24 @@ def test_undecodable_payloads_are_malformed_with_a_reason(data, encoding, reason
     with pytest.raises(MalformedRecord) as error:
         decode_payload(data, encoding, "text/csv")
     assert error.value.reason == reason
+
+
+def test_ks_threshold_is_shared_by_the_features(monkeypatch):
+    """``threshold`` bounds a model's false alarms: each of n features is tested at threshold/n."""
+    from types import SimpleNamespace
+
+    from lifecycle.drift import stats
+
+    p_values = iter([0.011, 0.009, 0.5, 0.5, 0.5])
+    monkeypatch.setattr(
+        stats.stats,
+        "ks_2samp",
+        lambda *a, **k: SimpleNamespace(statistic=0.1, pvalue=next(p_values)),
+    )
+    rng = np.random.default_rng(0)
+    baseline = stats.Baseline(tuple("abcde"), rng.normal(size=(200, 5)))
+    summary = stats.WindowSummary(baseline, 200, rng)
+    for row in rng.normal(size=(200, 5)).tolist():
+        summary.add(row)
+    results = stats.compare(summary, "ks", 0.05)
+    assert [r.drifted for r in results] == [False, True, False, False, False]
