@@ -1,6 +1,11 @@
-"""The drift job's settings: one JSON document, from ``--config``, ``--config-file`` or the
-``MLPLAT_DRIFT_CONFIG`` environment variable (a Processing job's ``ContainerArguments`` or
-``Environment``). Every problem is reported at once, with its field path.
+"""The drift job's settings: one JSON document, from ``--config-file PATH``, ``--config JSON``,
+the ``MLPLAT_DRIFT_CONFIG`` environment variable, or else ``CONFIG_FILE`` (an input channel).
+Every problem is reported at once, with its field path.
+
+CreateProcessingJob limits each ``Environment`` value and each ``ContainerArguments`` item to 256
+characters (botocore sagemaker model: ProcessingEnvironmentValue, ContainerArgument), which a
+config naming many models exceeds: a real job gets its config as a file in an input channel;
+inline JSON is for small runs and tests.
 
 Paths default to a Processing job's conventional channels under ``/opt/ml/processing``; the
 job definition must give its inputs and output the same ``LocalPath``.
@@ -20,6 +25,7 @@ from infra.declarations.model import ModelName, TeamName
 
 CONFIG_ENV = "MLPLAT_DRIFT_CONFIG"
 PROCESSING = Path("/opt/ml/processing")
+CONFIG_FILE = PROCESSING / "input" / "config" / "drift.json"
 # Measured in benchmarks/README.md ("drift_job.py quality"): at these defaults a 0.5-std shift in
 # one of 20 features is found in every 1,000-row window, with false alarms well under 5%.
 DEFAULT_THRESHOLD = {"ks": 0.01, "psi": 0.1}
@@ -76,21 +82,21 @@ class JobConfig(BaseModel):
         return self.threshold if self.threshold is not None else DEFAULT_THRESHOLD[self.method]
 
 
-def load_config(argv: list[str], environ=os.environ) -> JobConfig:
-    """The job's config from its arguments or environment; ConfigError naming every problem."""
-    text = None
+def load_config(argv: list[str], environ=os.environ, default_file: Path = CONFIG_FILE) -> JobConfig:
+    """The job's config from its arguments, environment or input channel; ConfigError naming
+    every problem."""
     if len(argv) == 2 and argv[0] == "--config":
         text = argv[1]
     elif len(argv) == 2 and argv[0] == "--config-file":
-        try:
-            text = Path(argv[1]).read_text()
-        except OSError as error:
-            raise ConfigError(f"--config-file {argv[1]}: {error.strerror}") from None
+        text = _read(Path(argv[1]), "--config-file")
     elif not argv and environ.get(CONFIG_ENV):
         text = environ[CONFIG_ENV]
+    elif not argv:
+        text = _read(default_file, f"no --config, --config-file or {CONFIG_ENV}; config file")
     else:
         raise ConfigError(
-            f"usage: --config JSON | --config-file PATH | environment variable {CONFIG_ENV}"
+            f"usage: --config-file PATH | --config JSON | environment variable {CONFIG_ENV} "
+            f"| a config file at {CONFIG_FILE}"
         )
     try:
         return JobConfig.model_validate(json.loads(text))
@@ -102,3 +108,10 @@ def load_config(argv: list[str], environ=os.environ) -> JobConfig:
             for item in error.errors()
         ]
         raise ConfigError("\n".join(problems)) from None
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{what} {path}: {error.strerror}") from None

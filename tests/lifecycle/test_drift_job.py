@@ -265,14 +265,22 @@ def test_a_version_without_baseline_or_enough_rows_is_reported_not_judged(proces
     assert results["churn"]["status"] == "insufficient_data"
 
 
-def _run_container(config: dict | str) -> subprocess.CompletedProcess:
-    """``python -m lifecycle.drift`` with the config in the environment, as Processing runs it."""
-    text = config if isinstance(config, str) else json.dumps(config)
+def _run_container(config: dict, config_file: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m lifecycle.drift`` as Processing runs it: the config in the environment, or
+    (as a real job naming many models must) in a file of an input channel."""
+    env = {"PATH": "/usr/bin:/bin"}
+    arguments = []
+    if config_file is None:
+        env[CONFIG_ENV] = json.dumps(config)
+    else:
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(json.dumps(config))
+        arguments = ["--config-file", str(config_file)]
     return subprocess.run(
-        [sys.executable, "-m", "lifecycle.drift"],
+        [sys.executable, "-m", "lifecycle.drift", *arguments],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", CONFIG_ENV: text},
+        env=env,
         cwd=Path(__file__).parents[2],
         timeout=120,
     )
@@ -295,8 +303,20 @@ def test_bad_baseline_exits_2_naming_model_file_and_field(processing):
     _write_baselines(processing, rng)
     path = baseline_path(processing["baselines"], "fraud", 1)
     path.write_text(path.read_text().replace("\n", "\n1,2,oops,4,5\n", 3))
-    result = _run_container(_config(processing, registry_table=None, report_bucket=None))
+    config = _config(processing, registry_table=None, report_bucket=None)
+    result = _run_container(config, processing["capture"].parent / "config/drift.json")
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "model fraud" in result.stderr and str(path) in result.stderr
     assert "field 'f2'" in result.stderr
+
+
+def test_without_arguments_the_config_comes_from_the_input_channel(processing, tmp_path):
+    from lifecycle.drift.config import ConfigError, load_config
+
+    channel = tmp_path / "input/config/drift.json"
+    with pytest.raises(ConfigError, match=str(channel)):
+        load_config([], environ={}, default_file=channel)
+    channel.parent.mkdir(parents=True)
+    channel.write_text(json.dumps(_config(processing, method="psi")))
+    assert load_config([], environ={}, default_file=channel).method == "psi"
