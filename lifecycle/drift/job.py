@@ -2,8 +2,9 @@
 compare each version's window with its baseline, publish the results.
 
 Exit codes: 0 when the job ran (drift found or not: drift is a result, not a failure), 2 when its
-configuration or a baseline is unusable (a message naming model, file and field; no traceback).
-AWS errors propagate: the Processing job then fails and its logs carry the cause.
+configuration, an input channel or a baseline is unusable (a message naming model, file and
+field; no traceback). AWS errors propagate. Processing marks the job failed on a non-zero exit
+code ("How Amazon SageMaker Processing Runs Your Processing Container Image", developer guide).
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def _row(raw, features: tuple[str, ...]) -> list[float]:
 
 
 def stream(config: JobConfig) -> DriftWindow:
+    if not config.capture_dir.is_dir():
+        raise ConfigError(
+            f"config.capture_dir: {config.capture_dir} is not a folder (input channel)"
+        )
     window = DriftWindow(config)
     files, window.tally.stray_files = capture_files(
         config.capture_dir, config.window.start, config.window.end

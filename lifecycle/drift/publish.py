@@ -11,13 +11,16 @@ CloudWatch namespace ``mlplat/Drift`` (configurable), all metrics at the window'
 ``environment`` is a dimension because stacks may share an account.
 
 PutMetricData takes at most 1,000 metrics per request (botocore cloudwatch model,
-PutMetricData documentation); the job sends batches of that size.
+PutMetricData documentation); the job sends batches of that size. PutMetricData rather than the
+Embedded Metric Format: EMF lines on stdout become metrics only where CloudWatch Logs extracts
+them, which is not documented for Processing job logs; PutMetricData works from any role allowed
+``cloudwatch:PutMetricData``.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from boto3.dynamodb.types import TypeSerializer
@@ -76,7 +79,7 @@ def put_metrics(cloudwatch, namespace: str, data: list[dict]) -> int:
 def report_key(prefix: str, team: str, model: str, version: int, window_end: str) -> str:
     """``<prefix><team>/<model>/v<version>/<window end>.json``: the team first, so one IAM
     prefix grants a team's reports."""
-    stamp = datetime.fromisoformat(window_end).strftime("%Y-%m-%dT%H-%M-%SZ")
+    stamp = datetime.fromisoformat(window_end).astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     return f"{prefix}{model_key(team, model)}/v{version}/{stamp}.json"
 
 

@@ -320,3 +320,8 @@ def test_without_arguments_the_config_comes_from_the_input_channel(processing, t
     channel.parent.mkdir(parents=True)
     channel.write_text(json.dumps(_config(processing, method="psi")))
     assert load_config([], environ={}, default_file=channel).method == "psi"
+
+
+def test_a_missing_capture_channel_is_a_config_error(processing, capsys):
+    assert main(["--config", json.dumps(_config(processing))]) == 2
+    assert f"config.capture_dir: {processing['capture']}" in capsys.readouterr().err
