@@ -313,3 +313,14 @@ def test_the_route_records_the_platform_writes_are_what_the_client_reads():
     route = eks_route("recs-ranker", "growth")
     assert Route.from_attributes(route.attributes()) == route
     assert route.service_url == "http://recs-ranker.growth.svc.cluster.local/invocations"
+
+
+def test_backoff_is_exponential_with_full_jitter():
+    """Each pause is drawn from [0, min(max_delay, base * 2^(attempt-1))]: spread over the whole
+    range (callers do not retry in step) and the range doubles per attempt up to the cap."""
+    policy = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(5))
+    for attempt in range(1, 7):
+        cap = min(1.0, 0.1 * 2 ** (attempt - 1))
+        draws = [policy.delay(attempt) for _ in range(400)]
+        assert all(0 <= d <= cap for d in draws)
+        assert max(draws) > 0.9 * cap and min(draws) < 0.1 * cap
