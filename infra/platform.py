@@ -10,23 +10,42 @@ from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
+from components.deploy_runner import DeployRunner, runner_project_name
 from components.eks_model import EksModel
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
-from components.network import Network
+from components.network import Network, Zone
 from components.observability import MonitoredEndpoint, Observability
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME
-from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
+from components.tenancy import (
+    ClusterAccess,
+    PersonaArns,
+    TeamTenancy,
+    access_plan,
+    deploying_principal,
+)
 from infra.declarations import EnvironmentSpec
 from model_packages.packaging import package_model
+
+
+def available_zones() -> list[Zone]:
+    """The region's Availability Zones (not Local or Wavelength Zones), with their zone IDs."""
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[
+            aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])
+        ],
+    )
+    return [Zone(name, zone_id) for name, zone_id in zip(zones.names, zones.zone_ids, strict=True)]
 
 
 def build_platform(spec: EnvironmentSpec) -> None:
     env = spec.name.value
     protect = spec.is_production  # stateful resources are protected and retained in prod
-    account = aws.get_caller_identity().account_id
+    caller = aws.get_caller_identity()
+    account = caller.account_id
 
     # --- data: keys, buckets and tables ------------------------------------------------------
     data = spec.settings.data
@@ -94,7 +113,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
         f"mlplat-{env}",
         settings=spec.settings.network,
         region=spec.settings.region,
-        zones=aws.get_availability_zones(state="available").names,
+        zones=available_zones(),
     )
 
     # --- compute: EKS cluster, add-ons, team tenancy, models served on EKS ----------------------
@@ -107,6 +126,8 @@ def build_platform(spec: EnvironmentSpec) -> None:
             data_scientist=identity.data_scientist,
         ),
         production=spec.is_production,
+        # Whoever runs `pulumi up`: the Kubernetes provider authenticates as this principal.
+        deployer=deploying_principal(aws.iam.get_session_context(arn=caller.arn).issuer_arn, env),
     )
     cluster = EksCluster(
         f"mlplat-{env}",
@@ -119,6 +140,20 @@ def build_platform(spec: EnvironmentSpec) -> None:
         account=account,
     )
     ClusterAccess(f"mlplat-{env}-access", cluster_name=cluster.name_output, grants=access_grants)
+    ci = spec.settings.ci
+    if ci.deploy_runner_connection_arn is not None:
+        # The deploy workflow's runner, inside the VPC: it reaches the cluster's private API.
+        DeployRunner(
+            f"mlplat-{env}-deploy-runner",
+            project_name=runner_project_name(env),
+            repository=ci.github_repository,
+            connection_arn=ci.deploy_runner_connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            cluster_security_group_id=cluster.security_group_id,
+            region=spec.settings.region,
+            account=account,
+        )
     ClusterAddons(
         f"mlplat-{env}-addons",
         cluster=cluster,
