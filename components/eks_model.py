@@ -419,7 +419,16 @@ class EksModel(PlatformComponent):
             record_version(
                 f"{name}-registry", registry, item, self.child_opts(depends_on=[self.artifact])
             )
-        self.register_outputs({"roleArn": self.role.arn, "service": model.name})
+        self.register_outputs(
+            {
+                "roleArn": self.role.arn,
+                "service": model.name,
+                "model": model.name,
+                "team": model.team,
+                # Read by the cost check (infra/cost/budgets.py): the model's declared budget.
+                "monthlyBudgetUsd": float(model.monthly_budget_usd),
+            }
+        )
 
     def _opts(self, **options) -> pulumi.ResourceOptions:
         return self.child_opts(provider=self._provider, **options)

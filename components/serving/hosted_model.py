@@ -77,7 +77,10 @@ class HostedModel(PlatformComponent):
         self.register_outputs(
             {
                 "model": model.name,
+                "team": model.team,
                 "version": model.version,
+                # Read by the cost check (infra/cost/budgets.py): the model's declared budget.
+                "monthlyBudgetUsd": float(model.monthly_budget_usd),
                 "endpointName": endpoint_name,
                 "targetModel": package.archive_name,
                 "artifactKey": self.artifact_key,
