@@ -8,7 +8,7 @@ from collections.abc import Callable
 from components.registry_route import Backend
 from mlplat.client.attribution import inference_id
 from mlplat.client.backends import Signer, invoke_http, invoke_sagemaker
-from mlplat.client.errors import PredictionError, UnknownModel
+from mlplat.client.errors import PredictionError
 from mlplat.client.metrics import CallRecord, Sink, emf_line, stdout_sink
 from mlplat.client.registry import Resolved, RouteCache
 from mlplat.client.retry import Attempts, RetryPolicy, call_with_retries
@@ -117,7 +117,9 @@ class Client:
         team, _, name = model.rpartition("/")
         team = team or self.team
         if not team:
-            raise UnknownModel(model, "name the team ('<team>/<model>') or give Client(team=...)")
+            raise ValueError(
+                f"{model!r}: name the team ('<team>/<model>') or give Client(team=...)"
+            )
         return team, name
 
     def _invoke(
@@ -152,6 +154,6 @@ def predict(model: str, payload: bytes | str, version: int | None = None, **opti
     if _default is None:
         table = os.environ.get("MLPLAT_REGISTRY_TABLE")
         if not table:
-            raise UnknownModel(model, "set MLPLAT_REGISTRY_TABLE to the stack's registryTable")
+            raise ValueError("set MLPLAT_REGISTRY_TABLE to the stack's registryTable output")
         _default = Client(table, team=os.environ.get("MLPLAT_TEAM"))
     return _default.predict(model, payload, version, **options)

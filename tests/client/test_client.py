@@ -324,3 +324,26 @@ def test_backoff_is_exponential_with_full_jitter():
         draws = [policy.delay(attempt) for _ in range(400)]
         assert all(0 <= d <= cap for d in draws)
         assert max(draws) > 0.9 * cap and min(draws) < 0.1 * cap
+
+
+def test_the_module_level_predict_reads_its_table_and_team_from_the_environment(
+    registry, server, monkeypatch
+):
+    import mlplat.client.client as module
+    from mlplat.client import predict
+
+    registry.serve(TEAM, MODEL, VERSION, http_route(server.url))
+    monkeypatch.setattr(module, "_default", None)
+    monkeypatch.delenv("MLPLAT_REGISTRY_TABLE", raising=False)
+    with pytest.raises(ValueError, match="MLPLAT_REGISTRY_TABLE"):
+        predict(MODEL, b"{}")
+    monkeypatch.setenv("MLPLAT_REGISTRY_TABLE", TABLE)
+    monkeypatch.setenv("MLPLAT_TEAM", TEAM)
+    assert predict(MODEL, b"{}") == b'{"score": 0.5}'
+
+
+def test_a_bare_name_without_a_team_is_a_clear_error(registry, emitted):
+    client = make_client(emitted)
+    client.team = None
+    with pytest.raises(ValueError, match="name the team"):
+        client.predict(MODEL, b"{}")
