@@ -32,6 +32,8 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, SPOT_TAINT, EksCluster
 from components.iam_documents import Statement, render_output
+from components.registry_records import RegistryTable, record_version, registry_item
+from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
@@ -280,9 +282,12 @@ class EksModel(PlatformComponent):
         artifacts_bucket_arn: pulumi.Input[str],
         kms_key_arn: pulumi.Input[str],
         region: str,
+        registry: RegistryTable | None = None,
+        environment: str = "",
         opts=None,
     ) -> None:
-        """``namespace``: the team's namespace (an output, so objects wait for it)."""
+        """``namespace``: the team's namespace (an output, so objects wait for it); ``registry``:
+        where the version record (with the Service route, ``self.route``) is written."""
         super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
         self._provider = cluster.provider
         labels = {
@@ -397,6 +402,23 @@ class EksModel(PlatformComponent):
             spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(model)}},
             opts=self._opts(),
         )
+        self.declaration = model
+        self.route = pulumi.Output.from_input(namespace).apply(lambda ns: eks_route(model.name, ns))
+        if registry is not None:
+            item = self.route.apply(
+                lambda route: registry_item(
+                    model,
+                    package,
+                    environment=environment,
+                    image=model_image(model, region),
+                    artifact_key=archive_key,
+                    route=route,
+                    table=registry,
+                )
+            )
+            record_version(
+                f"{name}-registry", registry, item, self.child_opts(depends_on=[self.artifact])
+            )
         self.register_outputs(
             {
                 "roleArn": self.role.arn,

@@ -16,8 +16,8 @@ from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
 from components.network import Network, Zone
 from components.observability import MonitoredEndpoint, Observability
+from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
-from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import VARIANT_NAME
 from components.tenancy import (
     ClusterAccess,
@@ -75,6 +75,10 @@ def build_platform(spec: EnvironmentSpec) -> None:
         deletion_protection=data.table_deletion_protection,
     )
 
+    registry = RegistryTable(
+        name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
+    )
+
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
     serving = build_multi_model_endpoints(
         spec,
@@ -84,9 +88,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
         artifacts_bucket_arn=artifacts.arn,
         capture_bucket=capture.name_output,
         capture_bucket_arn=capture.arn,
-        registry=RegistryTable(
-            name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
-        ),
+        registry=registry,
     )
     endpoints = serving.endpoints
 
@@ -163,8 +165,9 @@ def build_platform(spec: EnvironmentSpec) -> None:
         team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
         for team in spec.teams
     }
+    served = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
     for model in spec.models_served_by("eks"):
-        EksModel(
+        eks_model = EksModel(
             f"mlplat-{env}-{model.name}",
             model=model,
             package=package_model(model.name, model.version, model.artifact),
@@ -174,6 +177,20 @@ def build_platform(spec: EnvironmentSpec) -> None:
             artifacts_bucket_arn=artifacts.arn,
             kms_key_arn=key.arn,
             region=spec.settings.region,
+            registry=registry,
+            environment=env,
+        )
+        served.append(eks_model)
+
+    # --- registry: the route callers resolve, one served record per model -----------------------
+    # Parented to the tables so its URN stays when a model moves between backends.
+    for component in served:
+        record_served(
+            component.declaration,
+            component.route,
+            environment=env,
+            table=registry,
+            opts=pulumi.ResourceOptions(parent=tables),
         )
 
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------

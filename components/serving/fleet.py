@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.registry_records import RegistryTable
 from components.serving.artifacts import package_hosted_models
 from components.serving.execution_role import TeamExecutionRole
-from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import MultiModelEndpoint
 from components.serving.placement import plan_endpoints
 from infra.declarations import EnvironmentSpec
