@@ -45,6 +45,16 @@ def runner_label(project_name: str) -> str:
     return f"codebuild-{project_name}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
 
 
+def connection_service(connection_arn: str) -> str:
+    """The IAM service prefix of a connection's actions: the one its ARN carries. Connections made
+    before July 2024 (and by some consoles since) are ``codestar-connections:`` ARNs, newer ones
+    ``codeconnections:``, and IAM matches an action only to resources of its own prefix (Developer
+    Tools console user guide, "Identity and access management for ... AWS CodeConnections":
+    "When specifying a resource in the IAM policy, the service prefix needs to match that of the
+    resource")."""
+    return connection_arn.split(":")[2]
+
+
 def runner_statements(
     *, project_name: str, connection_arn: str, subnet_arns: Sequence[str], region: str, account: str
 ) -> list[Statement]:
@@ -59,7 +69,10 @@ def runner_statements(
         ),
         Statement(
             "UseGitHubConnection",
-            ("codeconnections:GetConnectionToken", "codeconnections:GetConnection"),
+            tuple(
+                f"{connection_service(connection_arn)}:{action}"
+                for action in ("GetConnectionToken", "GetConnection")
+            ),
             (connection_arn,),
         ),
         Statement(

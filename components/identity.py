@@ -171,6 +171,7 @@ class PlatformIdentity(PlatformComponent):
             region=spec.settings.region,
             production=spec.is_production,
             manages_github_oidc_provider=spec.settings.ci.creates_github_oidc_provider,
+            runner_connection_arn=spec.settings.ci.deploy_runner_connection_arn,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)

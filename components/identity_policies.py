@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
+from components.deploy_runner import connection_service
 from components.iam_documents import Statement
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
@@ -65,6 +66,8 @@ class Scope:
     # False when another stack in the account owns GitHub's OIDC provider
     # (ci.githubOidcProviderArn): this one's roles then get no rights on it.
     manages_github_oidc_provider: bool = True
+    # The deploy runner's GitHub connection (ci.deployRunnerConnectionArn), when there is one.
+    runner_connection_arn: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -714,10 +717,21 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
             ),
             (f"arn:aws:codebuild:{region}:{account}:project/mlplat-{env}-*",),
         ),
-        Statement(
-            f"{sid_prefix}DeployRunnerConnection",
-            ("codeconnections:PassConnection", "codeconnections:UseConnection"),
-            (f"arn:aws:codeconnections:{region}:{account}:connection/*",),
+        # The connection's actions carry its ARN's own prefix (codeconnections or
+        # codestar-connections): IAM never matches one prefix's action to the other's resource.
+        *(
+            [
+                Statement(
+                    f"{sid_prefix}DeployRunnerConnection",
+                    tuple(
+                        f"{connection_service(scope.runner_connection_arn)}:{action}"
+                        for action in ("PassConnection", "UseConnection")
+                    ),
+                    (scope.runner_connection_arn,),
+                )
+            ]
+            if scope.runner_connection_arn
+            else []
         ),
         Statement(
             f"{sid_prefix}ClusterCatalog",
@@ -741,7 +755,7 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
 POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "network": ("ec2", "route53"),
     # The deploy runner (CodeBuild project and its GitHub connection) exists to reach the cluster.
-    "cluster": ("eks", "codebuild", "codeconnections"),
+    "cluster": ("eks", "codebuild", "codeconnections", "codestar-connections"),
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),

@@ -101,3 +101,37 @@ def test_a_connection_in_another_region_is_refused():
     config["mlplat:ci"] = json.dumps(ci)
     with pytest.raises(SpecError, match=r"ci\.deployRunnerConnectionArn: is in us-east-1"):
         load_environment("prod", config)
+
+
+# A connection made before July 2024 (or by a console that still does) has a codestar-connections
+# ARN, which the declarations accept; IAM matches an action only to resources of its own prefix.
+OLD_CONNECTION = (
+    "arn:aws:codestar-connections:us-east-1:123456789012:connection/"
+    "00000000-0000-4000-8000-000000000000"
+)
+
+
+@pytest.mark.parametrize("prefix", ["codeconnections", "codestar-connections"])
+def test_the_runner_uses_its_connection_with_the_connections_own_prefix(prefix):
+    from components.deploy_runner import runner_statements
+
+    arn = OLD_CONNECTION.replace("codestar-connections", prefix)
+    statements = runner_statements(
+        project_name="p", connection_arn=arn, subnet_arns=[], region="us-east-1", account="1"
+    )
+    (use,) = [s for s in statements if arn in s.resources]
+    assert {a.split(":")[0] for a in use.actions} == {prefix}
+    assert {a.split(":")[1] for a in use.actions} == {"GetConnectionToken", "GetConnection"}
+
+
+@pytest.mark.parametrize("prefix", ["codeconnections", "codestar-connections"])
+def test_the_deployers_may_pass_the_configured_connection_whatever_its_prefix(prefix):
+    from components import identity_policies as p
+
+    arn = OLD_CONNECTION.replace("codestar-connections", prefix)
+    scope = p.Scope("dev", "us-east-1", production=False, runner_connection_arn=arn)
+    arns = p.Arns("123456789012", *(f"arn:aws:s3:::x{i}" for i in range(5)))
+    for statements in (p.ci_deployer(scope, arns), p.platform_admin(scope, arns)):
+        granted = {a for s in statements if arn in s.resources for a in s.actions}
+        assert granted == {f"{prefix}:PassConnection", f"{prefix}:UseConnection"}
+        p.grouped(statements)  # every service has its managed policy
