@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from boto3.dynamodb.types import TypeSerializer
 
-from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, model_key
+from components.registry_route import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, model_key
 
 PUT_METRIC_DATA_MAX = 1000
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from components.registry_route import Backend
-from mlplat.client.attribution import inference_id
+from lifecycle.attribution import inference_id
 from mlplat.client.backends import Signer, invoke_http, invoke_sagemaker
 from mlplat.client.errors import PredictionError
 from mlplat.client.metrics import CallRecord, Sink, emf_line, stdout_sink

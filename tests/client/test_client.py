@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 
 import boto3
 import pytest
@@ -15,6 +14,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from components.registry_route import Backend, Route, eks_route, mme_route
+from lifecycle.attribution import INFERENCE_ID_MAX, TOKEN_MIN, inference_id, parse_inference_id
 from mlplat.client import (
     BackendThrottled,
     BackendUnavailable,
@@ -24,7 +24,6 @@ from mlplat.client import (
     UnknownModel,
     VersionNotServed,
 )
-from mlplat.client.attribution import INFERENCE_ID_MAX, inference_id
 from mlplat.client.backends import sigv4_signer
 from mlplat.client.metrics import NAMESPACE
 from mlplat.client.retry import RetryPolicy
@@ -33,7 +32,6 @@ from tests.client.conftest import REGION, TABLE, FakeClock, Reply, parse_emf
 
 TEAM, MODEL, VERSION = "fraud", "fraud-scorer", 3
 # botocore sagemaker-runtime shape InferenceId: pattern \A\S[\p{Print}]*\z, 1-64 characters.
-INFERENCE_ID = re.compile(r"^(?P<model>[a-z0-9-]+)@v(?P<version>[0-9]+):(?P<token>[0-9a-f]{8,})$")
 
 
 def streaming(data: bytes) -> StreamingBody:
@@ -100,8 +98,8 @@ def test_the_request_carries_target_model_and_an_attributing_inference_id(regist
         make_client(emitted, runtime=runtime).predict(MODEL, b"{}")
     assert seen["EndpointName"] == endpoint
     assert seen["TargetModel"] == f"{MODEL}-v{VERSION}.tar.gz"
-    match = INFERENCE_ID.match(seen["InferenceId"])
-    assert match and match["model"] == MODEL and int(match["version"]) == VERSION
+    attribution = parse_inference_id(seen["InferenceId"])  # the drift job's one grammar
+    assert (attribution.model, attribution.version) == (MODEL, VERSION)
     assert len(seen["InferenceId"]) <= INFERENCE_ID_MAX
     assert parse_emf(emitted[0])["document"]["InferenceId"] == seen["InferenceId"]
 
@@ -110,7 +108,7 @@ def test_inference_ids_fit_the_api_limit_for_the_longest_model_names():
     longest = "m" * 48  # MODEL_NAME_MAX
     value = inference_id(longest, 99999)  # five digits: the token keeps 8
     assert len(value) <= INFERENCE_ID_MAX
-    assert INFERENCE_ID.match(value)["token"]  # at least 8 characters of token remain
+    assert len(parse_inference_id(value).token) >= TOKEN_MIN
     assert inference_id("a", 1) != inference_id("a", 1)  # one per request
 
 
@@ -120,7 +118,8 @@ def test_an_eks_route_is_called_over_http(registry, server, emitted):
     assert answer == b'{"score": 0.5}'
     (request,) = server.requests
     assert request["path"] == "/invocations" and request["body"] == b'{"x": 1}'
-    assert INFERENCE_ID.match(request["headers"]["X-Mlplat-Inference-Id"])
+    attribution = parse_inference_id(request["headers"]["X-Mlplat-Inference-Id"])
+    assert (attribution.model, attribution.version) == (MODEL, VERSION)
     assert parse_emf(emitted[0])["document"]["Backend"] == "eks"
 
 
