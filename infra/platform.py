@@ -1,4 +1,9 @@
-"""Composes the components for one environment spec. Each section is one concern's component."""
+"""Composes the components for one environment spec. Each section is one concern's component.
+
+The platform layer is built here; each team's serving layer by ``infra.serving``: in the single
+stack for every team, right here, or in the team's own stack (``infra.serving_program``), which
+reaches this layer only through the contract it exports (``infra.contract``).
+"""
 
 from __future__ import annotations
 
@@ -9,22 +14,25 @@ from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
 from components.cost_controls import CostControls
-from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
-from components.eks_model import EksModel
+from components.data import DataTables
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
 from components.network import Network
 from components.observability import MonitoredEndpoint, Observability
-from components.serving.fleet import build_multi_model_endpoints
-from components.serving.hosted_model import RegistryTable
+from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.serving.multi_model_endpoint import VARIANT_NAME
 from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
+from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
-from model_packages.packaging import package_model
+from infra.layers import Layer, StackName
+from infra.serving import PlatformView, build_team_serving
 
 
-def build_platform(spec: EnvironmentSpec) -> None:
+def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> None:
+    """The platform layer of ``spec``; in the single stack (the default) all teams' serving too."""
     env = spec.name.value
+    single = (stack or StackName(env, Layer.SINGLE)).layer is Layer.SINGLE
+    teams = sorted(team.name for team in spec.teams)
     protect = spec.is_production  # stateful resources are protected and retained in prod
     account = aws.get_caller_identity().account_id
 
@@ -56,20 +64,21 @@ def build_platform(spec: EnvironmentSpec) -> None:
         deletion_protection=data.table_deletion_protection,
     )
 
-    # --- serving: SageMaker multi-model endpoints --------------------------------------------
-    serving = build_multi_model_endpoints(
-        spec,
-        account=account,
-        kms_key_arn=key.arn,
-        artifacts_bucket=artifacts.name_output,
-        artifacts_bucket_arn=artifacts.arn,
-        capture_bucket=capture.name_output,
-        capture_bucket_arn=capture.arn,
-        registry=RegistryTable(
-            name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
-        ),
-    )
-    endpoints = serving.endpoints
+    # --- serving: each team's SageMaker execution role ----------------------------------------
+    # Layered, a team's role is in its serving stack: the platform grants on the names it can have.
+    execution_roles = {
+        team: team_execution_role(
+            spec,
+            team,
+            account=account,
+            kms_key_arn=key.arn,
+            artifacts_bucket_arn=artifacts.arn,
+            capture_bucket_arn=capture.arn,
+        ).arn
+        if single
+        else execution_role_arn_pattern(env, team, account)
+        for team in teams
+    }
 
     # --- identity: persona roles and the CI deployer ------------------------------------------
     identity = PlatformIdentity(
@@ -84,7 +93,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
             kms_key_arn=key.arn,
         ),
         # Each team's SageMaker execution role, which its ML engineers may pass in non-prod.
-        execution_role_arns={team: role.arn for team, role in serving.roles.items()},
+        execution_role_arns=execution_roles,
     )
 
     # --- network: VPC, subnets, NAT, private endpoints ----------------------------------------
@@ -128,23 +137,29 @@ def build_platform(spec: EnvironmentSpec) -> None:
         team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
         for team in spec.teams
     }
-    for model in spec.models_served_by("eks"):
-        EksModel(
-            f"mlplat-{env}-{model.name}",
-            model=model,
-            package=package_model(model.name, model.version, model.artifact),
-            namespace=tenancies[model.team].namespace_output,
-            cluster=cluster,
-            artifacts_bucket=artifacts.name_output,
-            artifacts_bucket_arn=artifacts.arn,
-            kms_key_arn=key.arn,
-            region=spec.settings.region,
+
+    # --- serving: every team's models, in the single stack ---------------------------------------
+    platform = PlatformView(
+        kms_key_arn=key.arn,
+        artifacts_bucket=artifacts.name_output,
+        artifacts_bucket_arn=artifacts.arn,
+        capture_bucket=capture.name_output,
+        registry_table=tables.registry.name,
+        namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+        cluster=cluster,
+    )
+    endpoints = [
+        endpoint
+        for team in (teams if single else ())
+        for endpoint in build_team_serving(
+            spec, team, platform, execution_role_arn=execution_roles[team]
         )
+    ]
 
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
 
-    # --- observability: dashboard and endpoint alarms ------------------------------------------
+    # --- observability: dashboard and endpoint alarms (a serving stack has its own) ------------
     Observability(
         f"mlplat-{env}",
         region=spec.settings.region,
@@ -173,4 +188,25 @@ def build_platform(spec: EnvironmentSpec) -> None:
         },
     )
     pulumi.export("artifactsBucket", artifacts.name_output)
-    pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
+    if single:
+        pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
+        return
+    export_contract(
+        cluster.cluster.kubeconfig_json,
+        environment=env,
+        region=spec.settings.region,
+        account=account,
+        kms_key_arn=key.arn,
+        artifacts_bucket=artifacts.name_output,
+        artifacts_bucket_arn=artifacts.arn,
+        capture_bucket=capture.name_output,
+        capture_bucket_arn=capture.arn,
+        registry_table=tables.registry.name,
+        alerts_topic_arn=cost.alerts_topic_arn,
+        cluster={
+            "name": cluster.name_output,
+            "oidcProviderArn": cluster.oidc_provider_arn,
+            "oidcIssuer": cluster.oidc_issuer,
+        },
+        namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+    )
