@@ -21,6 +21,7 @@ from components.network import Network
 from components.observability import MonitoredEndpoint, Observability
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.serving.multi_model_endpoint import VARIANT_NAME
+from components.team_deployer import TeamDeployer
 from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
@@ -138,6 +139,26 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         for team in spec.teams
     }
 
+    # --- identity: each team's CI deployer, which may change only its serving stack ---------------
+    team_deployers = {
+        team: TeamDeployer(
+            f"mlplat-{env}-{team}-deployer",
+            environment=env,
+            team=team,
+            region=spec.settings.region,
+            account=account,
+            repository=spec.settings.ci.github_repository,
+            github_oidc_provider_arn=identity.github_oidc_provider_arn,
+            artifacts_bucket_arn=artifacts.arn,
+            registry_table_arn=tables.registry_arn,
+            kms_key_arn=key.arn,
+            cluster_name=cluster.name_output,
+            namespace=tenancy.namespace_output,
+        )
+        for team, tenancy in tenancies.items()
+        if not single  # the single stack has one deployer, the platform's
+    }
+
     # --- serving: every team's models, in the single stack ---------------------------------------
     platform = PlatformView(
         kms_key_arn=key.arn,
@@ -210,3 +231,4 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
     )
+    pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})
