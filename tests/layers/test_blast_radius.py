@@ -6,17 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.layers import serving_stack
-from tests.layers.conftest import resources
-
-
-def _by_urn(document: dict) -> dict[str, dict]:
-    return {r["urn"]: r for r in resources(document)}
-
-
-def changed_stacks(before: dict, after: dict) -> set[str]:
-    """Stacks whose exports differ in any resource (created, deleted, or any field changed)."""
-    assert before.keys() == after.keys()
-    return {stack for stack in before if _by_urn(before[stack]) != _by_urn(after[stack])}
+from infra.touched import touched_stacks
 
 
 def _added(models):
@@ -55,4 +45,4 @@ def test_a_model_change_touches_only_its_teams_serving_stack(
 ):
     before = layer_exports("dev")
     after = layers_with_models("dev", edit)
-    assert changed_stacks(before, after) == {serving_stack("dev", team)}
+    assert touched_stacks(before, after) == [serving_stack("dev", team)]
