@@ -2,6 +2,7 @@
 
     python -m infra.touched export <env> <dir>        each layered stack -> <dir>/<stack>.json
     python -m infra.touched compare <base-dir> <dir>  the stacks that differ, platform first
+    python -m infra.touched matrix <file>             those stacks as GitHub Actions job outputs
 
 CI previews both revisions (``.ci/touched-stacks``) and deploys only what this prints: a model
 change gives its team's serving stack alone; the platform, when it changes, is deployed first.
@@ -42,6 +43,15 @@ def touched_stacks(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[
     )
 
 
+def job_outputs(stacks: list[str]) -> dict[str, str]:
+    """``platform``: the platform stack to deploy ("" for none); ``serving``: the serving stacks
+    as a JSON matrix of ``{"stack", "team"}`` (the team names its deployer role)."""
+    names = [parse_stack(stack) for stack in stacks]
+    platform = [str(n) for n in names if n.layer is Layer.PLATFORM]
+    serving = [{"stack": str(n), "team": n.team} for n in names if n.layer is Layer.SERVING]
+    return {"platform": platform[0] if platform else "", "serving": json.dumps(serving)}
+
+
 def _read(folder: Path) -> dict[str, Any]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
 
@@ -59,6 +69,11 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "compare":
         for stack in touched_stacks(_read(Path(argv[1])), _read(Path(argv[2]))):
             print(stack)
+        return 0
+    if len(argv) == 2 and argv[0] == "matrix":
+        stacks = Path(argv[1]).read_text().split()
+        for key, value in job_outputs(deployment_order(stacks)).items():
+            print(f"{key}={value}")
         return 0
     print(__doc__.split("\n\n")[1], file=sys.stderr)
     return 2
