@@ -13,6 +13,7 @@ from components.serving.fleet import team_execution_role
 from components.serving.multi_model_endpoint import VARIANT_NAME
 from infra.contract import KUBECONFIG_OUTPUT, read_contract
 from infra.declarations import EnvironmentSpec
+from infra.declarations.errors import Problem, SpecError
 from infra.layers import StackName, platform_stack
 from infra.serving import ContractCluster, PlatformView, build_team_serving
 
@@ -25,7 +26,11 @@ def platform_reference_name(environment: str) -> str:
 def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
     env, team = spec.name.value, stack.team or ""
     if team not in {t.name for t in spec.teams}:
-        raise ValueError(f"stack {stack}: {team!r} is not a team of stacks/{env}.py")
+        teams = ", ".join(sorted(t.name for t in spec.teams))
+        raise SpecError(
+            [Problem("stack", f"{team!r} is not a team of stacks/{env}.py (teams: {teams})")],
+            source=str(stack),
+        )
 
     # --- the platform: one reference, one validated contract -------------------------------------
     reference = pulumi.StackReference(

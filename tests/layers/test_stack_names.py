@@ -48,3 +48,13 @@ def test_every_layer_of_prod_is_prod_to_the_policy_pack(stack):
 @pytest.mark.parametrize("stack", ["dev", "dev.platform", "staging.serving.prod", "production"])
 def test_no_layer_of_another_environment_is_prod(stack):
     assert not is_prod(f"urn:pulumi:{stack}::mlplat::aws:kms/key:Key::k")
+
+
+def test_a_serving_stack_of_an_unknown_team_exits_2_naming_the_teams():
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    result = CliRunner().invoke(app, ["preview", "--stack", "dev.serving.nobody", "-q"])
+    assert result.exit_code == 2
+    assert "'nobody' is not a team of stacks/dev.py (teams: fraud, growth)" in result.output
