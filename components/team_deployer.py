@@ -15,7 +15,9 @@ Nothing of the platform (VPC, cluster, keys, tables, buckets themselves, budgets
 Condition keys: SageMaker, Application Auto Scaling and IAM support ``aws:RequestTag`` on create and
 ``aws:ResourceTag`` (IAM: ``iam:ResourceTag``) on existing resources (AWS Service Authorization
 Reference, "Actions, resources, and condition keys for Amazon SageMaker / Application Auto Scaling /
-AWS Identity and Access Management").
+AWS Identity and Access Management"; scalable targets are tagged when registered and access to
+them can be granted by tag: docs.aws.amazon.com/autoscaling/application/userguide/
+resource-tagging-support.html).
 """
 
 from __future__ import annotations

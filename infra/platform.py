@@ -18,15 +18,14 @@ from components.data import DataTables
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
 from components.network import Network
-from components.observability import MonitoredEndpoint, Observability
+from components.observability import Observability
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
-from components.serving.multi_model_endpoint import VARIANT_NAME
 from components.team_deployer import TeamDeployer
 from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
 from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
-from infra.serving import PlatformView, build_team_serving
+from infra.serving import PlatformView, build_team_serving, monitored
 
 
 def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> None:
@@ -184,16 +183,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     Observability(
         f"mlplat-{env}",
         region=spec.settings.region,
-        endpoints=[
-            MonitoredEndpoint(
-                name=endpoint.plan.endpoint_name,
-                variant=VARIANT_NAME,
-                team=endpoint.plan.team,
-                min_instances=endpoint.plan.min_instances,
-                max_instances=endpoint.plan.max_instances,
-            )
-            for endpoint in endpoints
-        ],
+        endpoints=monitored(endpoints),
         alarm_topic_arn=cost.alerts_topic_arn,
         cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
     )

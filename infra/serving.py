@@ -12,9 +12,10 @@ import pulumi_kubernetes as k8s
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY
 from components.eks_model import EksModel
+from components.observability import MonitoredEndpoint
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.hosted_model import RegistryTable
-from components.serving.multi_model_endpoint import MultiModelEndpoint
+from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
 from model_packages.packaging import package_model
@@ -64,6 +65,20 @@ class PlatformView:
             namespaces={team: contract.apply(lambda c: c.namespaces[team])},
             cluster=cluster,
         )
+
+
+def monitored(endpoints: list[MultiModelEndpoint]) -> list[MonitoredEndpoint]:
+    """The endpoints as the dashboard and their alarms watch them."""
+    return [
+        MonitoredEndpoint(
+            name=endpoint.plan.endpoint_name,
+            variant=VARIANT_NAME,
+            team=endpoint.plan.team,
+            min_instances=endpoint.plan.min_instances,
+            max_instances=endpoint.plan.max_instances,
+        )
+        for endpoint in endpoints
+    ]
 
 
 def build_team_serving(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import pulumi
 
-from components.observability import MonitoredEndpoint, Observability
+from components.observability import Observability
 from components.serving.fleet import team_execution_role
-from components.serving.multi_model_endpoint import VARIANT_NAME
 from infra.contract import KUBECONFIG_OUTPUT, read_contract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
 from infra.layers import StackName, platform_stack
-from infra.serving import ContractCluster, PlatformView, build_team_serving
+from infra.serving import ContractCluster, PlatformView, build_team_serving, monitored
 
 
 def platform_reference_name(environment: str) -> str:
@@ -57,16 +56,7 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
     Observability(
         f"mlplat-{env}-{team}",
         region=spec.settings.region,
-        endpoints=[
-            MonitoredEndpoint(
-                name=endpoint.plan.endpoint_name,
-                variant=VARIANT_NAME,
-                team=endpoint.plan.team,
-                min_instances=endpoint.plan.min_instances,
-                max_instances=endpoint.plan.max_instances,
-            )
-            for endpoint in endpoints
-        ],
+        endpoints=monitored(endpoints),
         alarm_topic_arn=contract.apply(lambda c: c.alerts_topic_arn),
     )
 
