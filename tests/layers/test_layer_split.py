@@ -14,8 +14,10 @@ from infra.tagging import STACK_TYPE, TAG_TEAM
 from tests.layers.conftest import resources
 
 # What the layered stacks have and the single stack does not: each stack's root and default
-# providers (per stack, never moved), and each serving stack's glue to the platform: its
+# providers (per stack, never moved), the platform's team deployers (a role per team, with its
+# access to the team's namespace), and each serving stack's glue to the platform: its
 # StackReference, its Kubernetes provider from the contract's kubeconfig, its own dashboard.
+TEAM_DEPLOYER = "mlplat:identity:TeamDeployer"
 GLUE_TYPES = {
     STACK_TYPE,
     "pulumi:pulumi:StackReference",
@@ -48,12 +50,12 @@ def test_every_resource_of_the_single_stack_is_in_exactly_one_layer(stack_export
             urn = as_single(resource["urn"], "dev")
             if urn in single:
                 moved[urn] += 1
-            else:
+            elif urn.split("::")[2].split("$")[0] != TEAM_DEPLOYER:
                 extra.append(resource)
     assert set(moved) == single, f"not in any layer: {sorted(single - set(moved))[:5]}"
     assert [urn for urn, count in moved.items() if count > 1] == []
     assert {r["type"] for r in extra} <= GLUE_TYPES, [r["urn"] for r in extra]
-    # The glue is the serving stacks' only: the platform stack adds nothing but its root.
+    # The glue is the serving stacks' only: the platform stack adds its root (and deployers).
     platform_extra = [r for r in extra if r["urn"].startswith("urn:pulumi:dev.platform::")]
     assert [r["type"] for r in platform_extra] == [STACK_TYPE]
 
@@ -113,3 +115,34 @@ def test_a_contract_missing_a_field_is_refused_naming_it(platform_outputs):
         PlatformContract.parse(contract, source="dev.platform")
     with pytest.raises(ContractError, match=r"platformContract\.vpcId: Extra inputs"):
         PlatformContract.parse({**platform_outputs[CONTRACT_OUTPUT], "vpcId": "vpc-1"}, source="p")
+
+
+def test_the_platform_grants_on_the_name_each_teams_execution_role_really_gets(layer_exports):
+    """Layered, the platform cannot see a team's execution role: it grants PassRole on the names
+    auto-naming can give it. The role the serving stack creates must be one of them."""
+    import json
+    from fnmatch import fnmatchcase
+
+    layers = layer_exports("dev")
+    for team in ("fraud", "growth"):
+        serving = resources(layers[f"dev.serving.{team}"])[0]
+        role_arn = serving["outputs"]["executionRole"]
+        policy = next(
+            r
+            for r in resources(layers["dev.platform"])
+            if r["type"] == "aws:iam/rolePolicy:RolePolicy"
+            and f"mlplat-dev-{team}-ml-engineer" in r["urn"]
+        )
+        passable = [
+            resource
+            for statement in json.loads(policy["inputs"]["policy"])["Statement"]
+            if "iam:PassRole" in statement["Action"]
+            for resource in (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
+        ]
+        assert any(fnmatchcase(role_arn, pattern) for pattern in passable), (role_arn, passable)
+        other = "growth" if team == "fraud" else "fraud"
+        assert not any(fnmatchcase(role_arn.replace(team, other), p) for p in passable)
