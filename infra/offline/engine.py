@@ -14,7 +14,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import program
+from infra.contract import CONTRACT_OUTPUT, ContractError, PlatformContract
 from infra.declarations import EnvironmentSpec
+from infra.declarations.errors import Problem, SpecError
 from infra.layers import Layer, platform_stack
 from infra.loader import load_environment, read_stack_config
 from infra.offline.mocks import AwsLikeMocks
@@ -59,6 +61,7 @@ def capture_stack(
         references.add(
             f"{ORGANIZATION}/{PROJECT_NAME}/{platform_stack(name.environment)}", platform_outputs
         )
+        _check_contract(platform_outputs, platform_stack(name.environment))
     mocks = AwsLikeMocks(spec.settings.region, spec.settings.account_id, references)
     monitor = CapturingMonitor(mocks, stack=stack, project=PROJECT_NAME)
     runtime_settings.set_root_resource(None)  # a previous run in this process left its stack
@@ -78,6 +81,15 @@ def capture_stack(
         registrations=list(monitor.registrations.values()),
         sdk_version=pulumi.__version__ if hasattr(pulumi, "__version__") else _sdk_version(),
     )
+
+
+def _check_contract(outputs: dict[str, Any], platform: str) -> None:
+    """The platform's contract, validated before the serving program runs: a bad one is a
+    SpecError naming each field (the program validates it again, as under the real engine)."""
+    try:
+        PlatformContract.parse(outputs.get(CONTRACT_OUTPUT), source=f"stack {platform}")
+    except ContractError as error:
+        raise SpecError([Problem(CONTRACT_OUTPUT, str(error))], source=platform) from None
 
 
 def _with_stack_outputs(run: Callable[[], object]) -> Callable[[], None]:
