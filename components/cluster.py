@@ -4,7 +4,9 @@ Secure by default:
 - authentication through access entries only (mode ``API``, no aws-auth ConfigMap), and the
   cluster creator gets no implicit admin: admins are the ``admin_principal_arns`` given, as
   explicit access entries a reviewer can read (pulumi-eks hard-codes the creator bootstrap to
-  true, pulumi/pulumi-eks#2373, so a transform turns it off on the child ``aws:eks/cluster``);
+  true, pulumi/pulumi-eks#2373, so a transform turns it off on the child ``aws:eks/cluster``).
+  They are this component's own resources, not pulumi-eks's, so the Kubernetes provider can wait
+  for them: it acts as the deploying principal, which ``access_plan`` makes one of the admins;
 - the API endpoint is private in production; elsewhere it is also public, but only from
   ``public_access_cidrs`` (and private-only when none are configured);
 - Kubernetes secrets are envelope-encrypted with a dedicated KMS key; all five control-plane log
@@ -29,6 +31,7 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.encryption import PlatformKey
 from components.iam_documents import Principal, Statement, assume_role, render
+from infra import catalog
 from infra.declarations.environment import ClusterSettings, NodeGroupSettings
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -39,6 +42,7 @@ NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 )
 POOL_LABEL = "mlplat.io/node-pool"
+AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,19 @@ def node_pools(settings: ClusterSettings) -> tuple[NodePool, ...]:
             settings.gpu_nodes,
             ami_type="AL2023_x86_64_NVIDIA",
             taints=(GPU_TAINT,),
-            # nvidia.com/gpu.present is the label the NVIDIA device plugin's chart selects nodes by.
-            extra_labels=(("nvidia.com/gpu.present", "true"), ("mlplat.io/accelerator", "nvidia")),
+            extra_labels=(
+                # The label the NVIDIA device plugin's chart selects nodes by.
+                ("nvidia.com/gpu.present", "true"),
+                # The label cluster-autoscaler's AWS provider reads to know a node has GPUs
+                # (cloudprovider/aws: GPULabel): without it, it treats GPU nodes whose device
+                # plugin has not yet advertised nvidia.com/gpu as unready capacity.
+                # One model per group (a declaration rule); unknown families get a plain "nvidia".
+                (
+                    AUTOSCALER_GPU_LABEL,
+                    catalog.gpu_model(settings.gpu_nodes.instance_types[0]) or "nvidia",
+                ),
+                ("mlplat.io/accelerator", "nvidia"),
+            ),
         ),
         NodePool(
             "spot",
@@ -151,24 +166,28 @@ class EksCluster(PlatformComponent):
             vpc_id,
             private_subnet_ids,
             public_subnet_ids,
-            admin_principal_arns,
         )
         # The name, known once the cluster exists: consumers depend on the cluster through it.
         self.name_output: pulumi.Output[str] = self.cluster.kubeconfig_json.apply(lambda _: name)
         self.oidc_provider_arn: pulumi.Output[str] = self.cluster.oidc_provider_arn
         self.oidc_issuer: pulumi.Output[str] = self.cluster.oidc_issuer
-        self.node_role = self._create_node_role(name)
+        # Carried by the API server's private endpoint: who may reach the API from the VPC.
+        self.security_group_id: pulumi.Output[str] = self.cluster.cluster_security_group_id
+        admin_access = self._create_admin_access(name, admin_principal_arns)
+        self.node_role, node_policies = self._create_node_role(name)
         self.launch_template = self._create_launch_template(name)
         self.node_groups = {
-            pool.role: self._create_node_group(name, pool, private_subnet_ids)
+            pool.role: self._create_node_group(name, pool, private_subnet_ids, node_policies)
             for pool in node_pools(settings)
         }
-        # Every Kubernetes object goes through this provider, never the ambient kubeconfig.
+        # Every Kubernetes object goes through this provider, never the ambient kubeconfig. It
+        # authenticates as the deploying principal: only once that principal's admin access
+        # exists can it create anything.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.cluster.kubeconfig_json,
             enable_server_side_apply=True,
-            opts=self.child_opts(depends_on=list(self.node_groups.values())),
+            opts=self.child_opts(depends_on=[*self.node_groups.values(), *admin_access]),
         )
         self.register_outputs(
             {
@@ -187,7 +206,6 @@ class EksCluster(PlatformComponent):
         vpc_id,
         private_subnet_ids,
         public_subnet_ids,
-        admin_principal_arns,
     ) -> eks.Cluster:
         public = not production and bool(settings.public_access_cidrs)
         return eks.Cluster(
@@ -202,20 +220,6 @@ class EksCluster(PlatformComponent):
             endpoint_public_access=public,
             public_access_cidrs=list(settings.public_access_cidrs) if public else None,
             authentication_mode=eks.AuthenticationMode.API,
-            access_entries={
-                key: eks.AccessEntryArgs(
-                    principal_arn=arn,
-                    access_policies={
-                        "clusterAdmin": eks.AccessPolicyAssociationArgs(
-                            policy_arn=CLUSTER_ADMIN_POLICY,
-                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                                type="cluster"
-                            ),
-                        )
-                    },
-                )
-                for key, arn in sorted(admin_principal_arns.items())
-            },
             encryption_config_key_arn=self.secrets_key.arn,
             enabled_cluster_log_types=list(LOG_TYPES),
             create_oidc_provider=True,
@@ -227,20 +231,48 @@ class EksCluster(PlatformComponent):
             opts=self.child_opts(transforms=[_no_creator_admin]),
         )
 
-    def _create_node_role(self, name: str) -> aws.iam.Role:
+    def _create_admin_access(
+        self, name: str, admin_principal_arns: dict[str, pulumi.Input[str]]
+    ) -> list[aws.eks.AccessPolicyAssociation]:
+        associations = []
+        for key, arn in sorted(admin_principal_arns.items()):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{key}",
+                cluster_name=self.name_output,
+                principal_arn=arn,
+                type="STANDARD",
+                opts=self.child_opts(),
+            )
+            associations.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-admin-{key}",
+                    cluster_name=self.name_output,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=self.child_opts(),
+                )
+            )
+        return associations
+
+    def _create_node_role(
+        self, name: str
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         role = aws.iam.Role(
             f"{name}-node",
             assume_role_policy=assume_role(Principal.service("ec2.amazonaws.com")),
             opts=self.child_opts(),
         )
-        for policy in NODE_POLICIES:
+        attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy.rsplit('/', 1)[1]}",
                 role=role.name,
                 policy_arn=policy,
                 opts=self.child_opts(),
             )
-        return role
+            for policy in NODE_POLICIES
+        ]
+        return role, attachments
 
     def _create_launch_template(self, name: str) -> aws.ec2.LaunchTemplate:
         return aws.ec2.LaunchTemplate(
@@ -265,7 +297,9 @@ class EksCluster(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _create_node_group(self, name: str, pool: NodePool, subnet_ids) -> aws.eks.NodeGroup:
+    def _create_node_group(
+        self, name: str, pool: NodePool, subnet_ids, node_policies
+    ) -> aws.eks.NodeGroup:
         size = pool.settings
         return aws.eks.NodeGroup(
             f"{name}-{pool.role}",
@@ -285,7 +319,11 @@ class EksCluster(PlatformComponent):
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
             # The cluster autoscaler owns the live size; the declared one is only a start.
-            opts=self.child_opts(ignore_changes=["scalingConfig.desiredSize"]),
+            # Nodes join only with the node policies attached (created before the group, and
+            # detached only after it is deleted, or its nodes lose the right to leave cleanly).
+            opts=self.child_opts(
+                ignore_changes=["scalingConfig.desiredSize"], depends_on=node_policies
+            ),
         )
 
     def service_account_trust(self, namespace: str, service_account: str) -> pulumi.Output[str]:

@@ -1,14 +1,29 @@
 """Spending watched before the bill arrives: AWS Budgets, their alert topic, the billing alarm.
 
-- One budget for the environment (no filter: what the account spends) and one per team,
-  filtered on the ``mlplat:team`` cost allocation tag (``user:mlplat:team$<team>``); each notifies
-  on ACTUAL and FORECASTED spend at every ``BudgetSettings.thresholds_percent``.
+- One budget for the environment, filtered on the ``mlplat:environment`` cost allocation tag
+  (``user:mlplat:environment$<env>``), so stacks sharing an account each measure their own
+  spend, and one per team, filtered on ``mlplat:team`` (``user:mlplat:team$<team>``); each
+  notifies on ACTUAL and FORECASTED spend at every ``BudgetSettings.thresholds_percent``.
+  Budgets' ``TagKeyValue`` filter takes ``user:<key>$<value>`` (AWS, "Creating budget filters",
+  cost-management/latest/userguide/budgets-create-filters.html; hashicorp/terraform-provider-aws
+  #40987). Values within one filter are alternatives, so a team budget cannot also require the
+  environment tag: in an account shared by several environments it counts the team's spend in
+  all of them (one account per environment avoids it).
+- A tag filters a budget only once it is an *active cost allocation tag*. The stack does not
+  activate them: AWS lists a tag key only after resources carrying it were billed (up to 24 h),
+  so activating on the first ``up`` fails (terraform-provider-aws #29068, #31442); only the
+  management account of an organization may activate (2i2c-org/infrastructure #4932); and the
+  setting is account-wide, so a stack that owned it would deactivate it for every other stack
+  on destroy. ``COST_ALLOCATION_TAGS`` lists what to activate; ``mlplat prerequisites`` checks it.
 - Notifications go to an SNS topic encrypted with its own customer key. AWS Budgets and
   CloudWatch are admitted by the key policy (to encrypt) and by the topic policy (to publish);
   the configured emails subscribe to it. Endpoint alarms (observability) publish here too.
 - CloudWatch publishes ``AWS/Billing EstimatedCharges`` only in us-east-1, and an alarm's actions
   must be in the alarm's region, so the billing alarm, its topic and that topic's key live in
-  us-east-1 through an explicit provider, whatever the environment's region.
+  us-east-1 through an explicit provider, whatever the environment's region. The metric exists
+  only once the account's billing alerts preference is on (Billing preferences, or the Billing
+  API's ``BILLING_ALERTS`` feature; ``mlplat prerequisites`` checks it): the alarm treats missing
+  data as breaching, so a switched-off metric alarms instead of sitting silently OK.
 
 Attributes: ``alerts_topic_arn`` (the regional topic), ``billing_topic_arn``, ``budgets``.
 """
@@ -24,17 +39,25 @@ from components.base import PlatformComponent
 from components.encryption import PlatformKey
 from components.iam_documents import Principal, Statement, render_output
 from infra.declarations import EnvironmentSpec
-from infra.tagging import TAG_TEAM
+from infra.tagging import TAG_ENVIRONMENT, TAG_TEAM
 
 BILLING_REGION = "us-east-1"
 BUDGETS_SERVICE = "budgets.amazonaws.com"
 CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
 NOTIFICATION_TYPES = ("ACTUAL", "FORECASTED")
+# The tag keys the budgets filter on: each must be an active cost allocation tag.
+COST_ALLOCATION_TAGS = (TAG_ENVIRONMENT, TAG_TEAM)
+# EstimatedCharges arrives a few times a day: a day-long window always holds a datapoint while
+# billing alerts are on, so "missing" means switched off, not merely between two updates. The
+# price: at a month's start the previous month's total stays in the window for up to a day.
+BILLING_ALARM_PERIOD_SECONDS = 86_400
 
 
-def team_cost_filter(team: str) -> dict:
+def tag_cost_filter(key: str, value: str) -> dict:
     """Budgets' filter on a user cost allocation tag: ``user:<key>$<value>``."""
-    return {"name": "TagKeyValue", "values": [f"user:{TAG_TEAM}${team}"]}
+    if key not in COST_ALLOCATION_TAGS:
+        raise ValueError(f"{key} is not among the cost allocation tags to activate")
+    return {"name": "TagKeyValue", "values": [f"user:{key}${value}"]}
 
 
 def budget_notifications(thresholds: tuple[int, ...], topic_arn: pulumi.Input[str]) -> list[dict]:
@@ -84,10 +107,20 @@ class CostControls(PlatformComponent):
             f"{name}-alerts", services=(BUDGETS_SERVICE, CLOUDWATCH_SERVICE), opts=self.child_opts()
         )
         self.budgets = [
-            self._budget(f"{name}-environment", settings.monthly_budget_usd, None, alerts_policy)
+            self._budget(
+                f"{name}-environment",
+                settings.monthly_budget_usd,
+                tag_cost_filter(TAG_ENVIRONMENT, spec.name.value),
+                None,
+                alerts_policy,
+            )
         ] + [
             self._budget(
-                f"{name}-team-{team.name}", team.monthly_budget_usd, team.name, alerts_policy
+                f"{name}-team-{team.name}",
+                team.monthly_budget_usd,
+                tag_cost_filter(TAG_TEAM, team.name),
+                team.name,
+                alerts_policy,
             )
             for team in spec.teams
         ]
@@ -145,7 +178,7 @@ class CostControls(PlatformComponent):
         return topic.arn, policy
 
     def _budget(
-        self, name: str, limit: Decimal, team: str | None, topic_policy
+        self, name: str, limit: Decimal, cost_filter: dict, team: str | None, topic_policy
     ) -> aws.budgets.Budget:
         return aws.budgets.Budget(
             name,
@@ -154,7 +187,7 @@ class CostControls(PlatformComponent):
             limit_amount=str(limit),
             limit_unit="USD",
             time_unit="MONTHLY",
-            cost_filters=[team_cost_filter(team)] if team else None,
+            cost_filters=[cost_filter],
             notifications=budget_notifications(
                 self._spec.settings.budget.thresholds_percent, self.alerts_topic_arn
             ),
@@ -169,17 +202,20 @@ class CostControls(PlatformComponent):
             name=f"{self.name}-estimated-charges",
             alarm_description=(
                 f"Estimated charges this month exceed the {self._spec.name.value} budget "
-                f"({limit} USD); EstimatedCharges covers the whole account."
+                f"({limit} USD; EstimatedCharges covers the whole account), or no billing data "
+                "arrived for a day: switch on billing alerts in the account's Billing preferences."
             ),
             namespace="AWS/Billing",
             metric_name="EstimatedCharges",
             dimensions={"Currency": "USD"},
             statistic="Maximum",
-            period=21600,  # AWS publishes the metric every few hours
+            period=BILLING_ALARM_PERIOD_SECONDS,
             evaluation_periods=1,
             comparison_operator="GreaterThanThreshold",
             threshold=float(limit),
-            treat_missing_data="notBreaching",
+            # A metric that never arrives must not read as "within budget" (see the docstring).
+            treat_missing_data="breaching",
             alarm_actions=[self.billing_topic_arn],
+            ok_actions=[self.billing_topic_arn],
             opts=self.child_opts(provider=provider),
         )

@@ -5,7 +5,8 @@ team's roles reach its items through one stable ``dynamodb:LeadingKeys`` pattern
 ``<team>/*`` (``team_key_pattern``), so declaring a model never changes any IAM policy.
 
 Registry: one item per model version (hash ``modelKey`` S = ``<team>/<model>``, range ``version``
-N); the item also carries the plain ``model`` and ``team``.
+N) and one served record per model (``components.registry_route``, where the key scheme lives,
+Pulumi-free for the client); every item also carries the plain ``model`` and ``team``.
 Predictions/features: hash ``modelShard`` = ``<team>/<model>#<shard>``, range ``requestId``. A
 busy model would otherwise put all its writes on one partition key; clients spread them over
 ``DataSettings.prediction_shards`` keys with ``prediction_partition_key`` and read a model back by
@@ -27,21 +28,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.registry_route import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, model_key
 from infra.declarations.environment import TableCapacity
 
-REGISTRY_HASH_KEY = "modelKey"
-REGISTRY_RANGE_KEY = "version"
 PREDICTIONS_HASH_KEY = "modelShard"
 PREDICTIONS_RANGE_KEY = "requestId"
 TTL_ATTRIBUTE = "expiresAt"
-
-
-def model_key(team: str, model: str) -> str:
-    """A model's partition key in both tables: ``<team>/<model>``, the team first."""
-    # Team names are DNS labels; a "/" in one would let "<team>/*" reach another team's keys.
-    if not team or "/" in team:
-        raise ValueError(f"team must be a non-empty name without '/', got {team!r}")
-    return f"{team}/{model}"
 
 
 def team_key_pattern(team: str) -> str:

@@ -6,8 +6,15 @@ testable without the engine:
   ``nvidia.com/gpu`` requested and limited for GPU models, which also tolerate the GPU taint);
 - only models that ``accepts_spot`` tolerate the spot taint, and they prefer spot nodes;
 - replicas spread over zones; readiness and liveness on the SageMaker-style ``/ping``;
-- non-root, no privilege escalation, no capabilities, read-only root filesystem (writable
-  ``/tmp`` and model directory are emptyDirs);
+- the Pod Security "restricted" profile: non-root as UID/GID 10001 (above the accounts images
+  and nodes define: the scikit-learn image's Ubuntu has ``ubuntu`` at 1000), no privilege
+  escalation, no capabilities, RuntimeDefault seccomp, read-only root filesystem; every path the
+  server writes or must find is an emptyDir (``SKLEARN_SERVER_PATHS``); no Kubernetes API token
+  (the server never calls the API; IRSA's token is the webhook's own projected volume); images
+  pulled ``Always`` unless pinned by digest (AWS rebuilds its framework image tags in place);
+- scikit-learn models are served by the image's own WSGI app under gunicorn, started directly
+  (``sklearn_server_command``): the image's ``serve`` would write ``/etc/sagemaker-nginx.conf``
+  and ``pip install`` the handler into the read-only system site-packages at every start;
 - the model's archive (the same reproducible MLflow package multi-model endpoints load) is
   published under ``s3://<bucket>/teams/<team>/<model>/``; one init container fetches it with the
   service account's role, which may read that prefix and nothing else, and a second one unpacks
@@ -25,6 +32,8 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, SPOT_TAINT, EksCluster
 from components.iam_documents import Statement, render_output
+from components.registry_records import RegistryTable, record_version, registry_item
+from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
@@ -33,9 +42,11 @@ from model_packages.packaging import Package
 
 PORT = 8080
 MODEL_DIR = "/opt/ml/model"
+CODE_DIR = "/opt/ml/code"  # sagemaker_containers' code directory (SAGEMAKER_BASE_DIR/code)
+TMP_DIR = "/tmp"
 ARCHIVE_DIR = "/opt/ml/archive"
 ARCHIVE_FILE = f"{ARCHIVE_DIR}/model.tar.gz"
-RUN_AS = 1000
+RUN_AS = 10001
 ARTIFACT_COPIER_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
 ZONE_KEY = "topology.kubernetes.io/zone"
 
@@ -71,26 +82,90 @@ def tolerations(model: ModelDeclaration) -> list[dict[str, str]]:
     return chosen
 
 
+# Where the SageMaker scikit-learn image's server writes, or needs a directory, when it starts as
+# started here; each is an emptyDir (aws/sagemaker-containers src/sagemaker_containers/):
+SKLEARN_SERVER_PATHS = {
+    # _env.py creates SAGEMAKER_BASE_DIR/code with os.makedirs on import when it is missing; here
+    # it holds the archive's code/ (inference.py), which serving.py imports from the python path.
+    CODE_DIR: "sagemaker_containers._env: os.makedirs(code_dir) at import",
+    MODEL_DIR: "SM_MODEL_DIR: model_fn(model_dir) reads the unpacked archive",
+    # gunicorn's worker heartbeat files (tempfile; the image sets TEMP to a directory of its
+    # model-server user, so TMPDIR, which tempfile prefers, points here).
+    TMP_DIR: "gunicorn workers' heartbeat files (tempfile, TMPDIR)",
+}
+
+
+def is_sklearn_served(model: ModelDeclaration) -> bool:
+    """Served by the SageMaker scikit-learn image with the archive's code/inference.py."""
+    return model.framework == "sklearn" and not model.image
+
+
+def sklearn_server_command(model: ModelDeclaration) -> list[str]:
+    """What the image's ``serve`` runs (_server.start), without its two writes to the root fs:
+    the nginx config in /etc (nginx is optional, SAGEMAKER_USE_NGINX) and ``pip install .`` of
+    the handler (skipped when SAGEMAKER_PROGRAM is importable, serving.import_module)."""
+    workers = max(1, int(model.resources.cpu))  # gunicorn would count the node's CPUs
+    return [
+        *("gunicorn", "--timeout", "60", "-k", "gevent", "--worker-tmp-dir", TMP_DIR),
+        *("--pythonpath", CODE_DIR, "-b", f"0.0.0.0:{PORT}", "-w", str(workers)),
+        *("--worker-connections", str(1000 * workers), "--log-level", "info"),
+        "sagemaker_sklearn_container.serving:main",
+    ]
+
+
 def serving_environment(model: ModelDeclaration) -> list[dict[str, str]]:
     """What the SageMaker framework container needs to serve the archive's model on its own."""
     env = [
         {"name": "MLPLAT_MODEL", "value": model.name},
         {"name": "MLPLAT_MODEL_VERSION", "value": str(model.version)},
+        {"name": "TMPDIR", "value": TMP_DIR},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},  # the code directory is read-only
     ]
-    if model.framework == "sklearn" and not model.image:
-        # The archive carries code/inference.py (model_packages/handlers/sklearn_inference.py).
+    if is_sklearn_served(model):
+        # The archive carries code/inference.py (model_packages/handlers/sklearn_inference.py);
+        # serving.py imports it from gunicorn's python path (only _server.start pip-installs).
         env += [
             {"name": "SAGEMAKER_PROGRAM", "value": "inference.py"},
-            {"name": "SAGEMAKER_SUBMIT_DIRECTORY", "value": f"{MODEL_DIR}/code"},
+            {"name": "SAGEMAKER_SUBMIT_DIRECTORY", "value": CODE_DIR},
         ]
     return env
+
+
+def pull_policy(image: str) -> str:
+    """``Always`` for a tag (AWS rebuilds its framework image tags in place with patches, and a
+    node's cached copy would serve the old build); a digest cannot change."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
+def server_container(model: ModelDeclaration, image: str, security: dict) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    mounts = [
+        {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
+        {"name": "tmp", "mountPath": TMP_DIR},
+    ]
+    start: dict[str, Any] = {"args": ["serve"]}
+    if is_sklearn_served(model):
+        mounts.append({"name": "model", "mountPath": CODE_DIR, "subPath": "code", "readOnly": True})
+        start = {"command": sklearn_server_command(model)}
+    return {
+        "name": "model",
+        "image": image,
+        "imagePullPolicy": pull_policy(image),
+        **start,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": serving_environment(model),
+        "resources": resource_requirements(model),
+        "readinessProbe": {**probe, "initialDelaySeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
+        "securityContext": security,
+        "volumeMounts": mounts,
+    }
 
 
 def pod_spec(
     model: ModelDeclaration, *, image: str, service_account: str, archive_uri: str
 ) -> dict[str, Any]:
     """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package."""
-    probe = {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
     init_resources = {
         "requests": {"cpu": "100m", "memory": "128Mi"},
         "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -103,6 +178,9 @@ def pod_spec(
     }
     spec: dict[str, Any] = {
         "serviceAccountName": service_account,
+        # IRSA does not need it: the EKS pod identity webhook adds its own projected token volume
+        # (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go), whatever this says.
+        "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,
@@ -114,6 +192,7 @@ def pod_spec(
             {
                 "name": "fetch-model",
                 "image": ARTIFACT_COPIER_IMAGE,
+                "imagePullPolicy": pull_policy(ARTIFACT_COPIER_IMAGE),
                 "args": ["s3", "cp", "--only-show-errors", archive_uri, ARCHIVE_FILE],
                 "env": [{"name": "HOME", "value": "/tmp"}],
                 "resources": init_resources,
@@ -126,6 +205,7 @@ def pod_spec(
             {
                 "name": "unpack-model",
                 "image": image,
+                "imagePullPolicy": pull_policy(image),
                 "command": ["tar", "-xzf", ARCHIVE_FILE, "-C", MODEL_DIR],
                 "resources": init_resources,
                 "securityContext": container_security,
@@ -135,23 +215,7 @@ def pod_spec(
                 ],
             },
         ],
-        "containers": [
-            {
-                "name": "model",
-                "image": image,
-                "args": ["serve"],
-                "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                "env": serving_environment(model),
-                "resources": resource_requirements(model),
-                "readinessProbe": {**probe, "initialDelaySeconds": 5, "failureThreshold": 3},
-                "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
-                "securityContext": container_security,
-                "volumeMounts": [
-                    {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                ],
-            }
-        ],
+        "containers": [server_container(model, image, container_security)],
         "volumes": [
             {"name": "archive", "emptyDir": {}},
             {"name": "model", "emptyDir": {}},
@@ -218,9 +282,12 @@ class EksModel(PlatformComponent):
         artifacts_bucket_arn: pulumi.Input[str],
         kms_key_arn: pulumi.Input[str],
         region: str,
+        registry: RegistryTable | None = None,
+        environment: str = "",
         opts=None,
     ) -> None:
-        """``namespace``: the team's namespace (an output, so objects wait for it)."""
+        """``namespace``: the team's namespace (an output, so objects wait for it); ``registry``:
+        where the version record (with the Service route, ``self.route``) is written."""
         super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
         self._provider = cluster.provider
         labels = {
@@ -335,7 +402,33 @@ class EksModel(PlatformComponent):
             spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(model)}},
             opts=self._opts(),
         )
-        self.register_outputs({"roleArn": self.role.arn, "service": model.name})
+        self.declaration = model
+        self.route = pulumi.Output.from_input(namespace).apply(lambda ns: eks_route(model.name, ns))
+        if registry is not None:
+            item = self.route.apply(
+                lambda route: registry_item(
+                    model,
+                    package,
+                    environment=environment,
+                    image=model_image(model, region),
+                    artifact_key=archive_key,
+                    route=route,
+                    table=registry,
+                )
+            )
+            record_version(
+                f"{name}-registry", registry, item, self.child_opts(depends_on=[self.artifact])
+            )
+        self.register_outputs(
+            {
+                "roleArn": self.role.arn,
+                "service": model.name,
+                "model": model.name,
+                "team": model.team,
+                # Read by the cost check (infra/cost/budgets.py): the model's declared budget.
+                "monthlyBudgetUsd": float(model.monthly_budget_usd),
+            }
+        )
 
     def _opts(self, **options) -> pulumi.ResourceOptions:
         return self.child_opts(provider=self._provider, **options)

@@ -20,11 +20,23 @@ role name                                   may
 ==========================================  ===================================================
 
 GitHub's OIDC provider is account-wide (IAM allows one per URL): a stack creates it (and leaves it
-behind when destroyed) unless ``ci.github_oidc_provider_arn`` names the one another stack in the
-same account created; that stack's roles then get no rights on it.
+behind when destroyed) unless ``ci.create_github_oidc_provider`` is false or
+``ci.github_oidc_provider_arn`` names it: then it trusts the one another stack in the same account
+created, and its roles get no rights on it. The shipped stacks share one account: dev creates it.
 
 Prod is changed only through the CI deployer: every human role is read-only there. Human roles
-are assumed from the account (``arn:aws:iam::<account>:root``) with MFA.
+are assumed by the account's own principals (``arn:aws:iam::<account>:root`` in the trust policy,
+so the caller's identity policy must also allow ``sts:AssumeRole`` on the role), on two paths:
+
+- IAM Identity Center (``aws sso login``): the account's permission-set roles,
+  ``arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com[/<region>]/AWSReservedSSO_*``,
+  matched on ``aws:PrincipalArn``. Their sessions carry no ``aws:MultiFactorAuthPresent``
+  (Identity Center enforces MFA at sign-in, a setting of the Identity Center instance).
+- IAM users: only with MFA (``aws:MultiFactorAuthPresent``).
+
+The CI deployer and, outside prod, the platform admin hold customer managed policies, one per
+group of services (``identity_policies.POLICY_GROUPS``), named ``<role>-<group>``: their
+statements exceed IAM's 10,240 characters for a role's inline policies together.
 
 Attributes for other components (the EKS access entries map these to Kubernetes groups):
 
@@ -70,16 +82,37 @@ AUDITOR_MANAGED_POLICIES = (
 )
 
 
+def identity_center_role_patterns(account: str) -> tuple[str, ...]:
+    """The ARNs of the account's IAM Identity Center permission-set roles.
+
+    IAM Identity Center creates ``AWSReservedSSO_<permission set>_<suffix>`` under
+    ``/aws-reserved/sso.amazonaws.com/<region>/``, or without the region when the Identity Center
+    instance is in us-east-1 ("Referencing permission sets in resource policies", IAM Identity
+    Center User Guide). Only Identity Center can create roles on that path.
+    """
+    base = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com"
+    return (f"{base}/AWSReservedSSO_*", f"{base}/*/AWSReservedSSO_*")
+
+
 def human_trust(account: str) -> str:
-    """People assume roles from the account's own identities, and only with MFA."""
+    """People assume roles from the account's own identities: through IAM Identity Center, whose
+    sessions carry no MFA key (it enforces MFA at sign-in), or as IAM users with MFA."""
     return render(
         [
+            Statement(
+                "AssumeFromIdentityCenter",
+                ("sts:AssumeRole",),
+                principal=Principal.account(account),
+                conditions={
+                    "ArnLike": {"aws:PrincipalArn": identity_center_role_patterns(account)}
+                },
+            ),
             Statement(
                 "AssumeWithMfa",
                 ("sts:AssumeRole",),
                 principal=Principal.account(account),
                 conditions={"Bool": {"aws:MultiFactorAuthPresent": "true"}},
-            )
+            ),
         ]
     )
 
@@ -137,13 +170,18 @@ class PlatformIdentity(PlatformComponent):
             environment=env,
             region=spec.settings.region,
             production=spec.is_production,
-            manages_github_oidc_provider=spec.settings.ci.github_oidc_provider_arn is None,
+            manages_github_oidc_provider=spec.settings.ci.creates_github_oidc_provider,
+            runner_connection_arn=spec.settings.ci.deploy_runner_connection_arn,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)
 
         self.platform_admin = self._human_role(
-            f"mlplat-{env}-platform-admin", policies.platform_admin, owner=None
+            f"mlplat-{env}-platform-admin",
+            policies.platform_admin,
+            owner=None,
+            # Outside prod it deploys too: its statements outgrow one role's inline quota.
+            managed=not spec.is_production,
         )
         self.ml_engineer: dict[str, pulumi.Output[str]] = {}
         self.data_scientist: dict[str, pulumi.Output[str]] = {}
@@ -176,10 +214,10 @@ class PlatformIdentity(PlatformComponent):
         )
 
     def _github_oidc_provider(self, name: str) -> pulumi.Output[str]:
-        shared = self._spec.settings.ci.github_oidc_provider_arn
-        if shared is not None:
+        ci = self._spec.settings.ci
+        if not ci.creates_github_oidc_provider:
             # Owned by another stack in this account: IAM refuses a second one for the URL.
-            return pulumi.Output.from_input(shared)
+            return pulumi.Output.from_input(self._account).apply(ci.github_oidc_provider_arn_in)
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-github-oidc",
             url=f"https://{GITHUB_OIDC_HOST}",
@@ -209,18 +247,30 @@ class PlatformIdentity(PlatformComponent):
         *,
         owner: Ownership | None,
         extra_inputs: tuple = (),
+        managed: bool = False,
     ) -> pulumi.Output[str]:
         role = _RoleWithPolicy(
             role_name,
             trust=pulumi.Output.from_input(self._account).apply(human_trust),
-            policy=render_output(
-                lambda account, *values: build(self._scope, policies.Arns(account, *values)),
-                *self._resolved(*extra_inputs),
-            ),
+            statements=self._statements(build, *extra_inputs),
+            managed=managed,
             owner=owner,
             opts=self.child_opts(),
         )
         return role.arn
+
+    def _statements(self, build: Callable[..., list[Statement]], *extra_inputs):
+        """``select(statements) -> document``: a policy document built once the ARNs resolve."""
+
+        def document(select: Callable[[list[Statement]], list[Statement]]) -> pulumi.Output[str]:
+            return render_output(
+                lambda account, *values: select(
+                    build(self._scope, policies.Arns(account, *values))
+                ),
+                *self._resolved(*extra_inputs),
+            )
+
+        return document
 
     def _auditor(self, role_name: str) -> pulumi.Output[str]:
         role = aws.iam.Role(
@@ -247,12 +297,8 @@ class PlatformIdentity(PlatformComponent):
                 lambda arn: ci_trust(arn, ci.github_repository, ci.branch),
                 self.github_oidc_provider_arn,
             ),
-            policy=render_output(
-                lambda account, *values: policies.ci_deployer(
-                    self._scope, policies.Arns(account, *values)
-                ),
-                *self._resolved(),
-            ),
+            statements=self._statements(policies.ci_deployer),
+            managed=True,
             owner=None,
             opts=self.child_opts(),
         )
@@ -260,11 +306,14 @@ class PlatformIdentity(PlatformComponent):
 
 
 class _RoleWithPolicy(PlatformComponent):
-    """A named role with one inline policy."""
+    """A named role with its statements: one inline policy, or (``managed``) one customer
+    managed policy per group of services, each attached to the role."""
 
     TYPE = "mlplat:identity:Role"
 
-    def __init__(self, name: str, *, trust, policy, owner: Ownership | None, opts) -> None:
+    def __init__(
+        self, name: str, *, trust, statements, managed: bool, owner: Ownership | None, opts
+    ) -> None:
         super().__init__(name, owner=owner, opts=opts)
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -273,8 +322,27 @@ class _RoleWithPolicy(PlatformComponent):
             max_session_duration=3600,
             opts=self.child_opts(),
         )
-        aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id, policy=policy, opts=self.child_opts()
-        )
+        if managed:
+            for group in policies.POLICY_GROUPS:
+                policy = aws.iam.Policy(
+                    f"{name}-policy-{group}",
+                    name=f"{name}-{group}",
+                    description=f"{name}: {', '.join(policies.POLICY_GROUPS[group])}",
+                    policy=statements(lambda listed, g=group: policies.grouped(listed)[g]),
+                    opts=self.child_opts(),
+                )
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-attach-{group}",
+                    role=self.role.name,
+                    policy_arn=policy.arn,
+                    opts=self.child_opts(),
+                )
+        else:
+            aws.iam.RolePolicy(
+                f"{name}-policy",
+                role=self.role.id,
+                policy=statements(lambda listed: listed),
+                opts=self.child_opts(),
+            )
         self.arn: pulumi.Output[str] = self.role.arn
         self.register_outputs({"arn": self.arn})

@@ -9,6 +9,10 @@ Kept apart from the role resources so each document can be read and tested as da
   statement names a model, so declaring one changes no policy;
 - ``"*"`` resources only for actions AWS offers without resource-level permissions
   (``RESOURCE_LESS_ACTIONS``), or creation guarded by a request-tag or region condition.
+
+What the deploying roles must be able to do is data: ``policies/provider_actions.json`` lists
+the actions the provider calls per resource type; the pack's ``iam-deployer-permission-complete``
+rule and ``tests/data/test_iam_permissions.py`` hold these statements to it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 
 from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
+from components.deploy_runner import connection_service
 from components.iam_documents import Statement
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
@@ -61,6 +66,8 @@ class Scope:
     # False when another stack in the account owns GitHub's OIDC provider
     # (ci.githubOidcProviderArn): this one's roles then get no rights on it.
     manages_github_oidc_provider: bool = True
+    # The deploy runner's GitHub connection (ci.deployRunnerConnectionArn), when there is one.
+    runner_connection_arn: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -287,6 +294,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "s3:CreateBucket",
                 "s3:DeleteBucket",
                 "s3:ListBucket",
+                "s3:ListBucketVersions",
                 "s3:GetBucket*",
                 "s3:PutBucket*",
                 "s3:DeleteBucketPolicy",
@@ -315,12 +323,15 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "kms:GetKeyRotationStatus",
                 "kms:EnableKeyRotation",
                 "kms:ScheduleKeyDeletion",
+                "kms:UpdateKeyDescription",
                 "kms:ListResourceTags",
                 "kms:UntagResource",
             ),
             (f"arn:aws:kms:*:{account}:key/*",),
             conditions=env_resource_tag,
         ),
+        # The provider finds an alias by listing them; ListAliases takes no resource.
+        Statement(f"{sid_prefix}ListKeyAliases", ("kms:ListAliases",), ("*",)),
         # Alias changes are authorised on the alias and on the key it points to (no tag on
         # an alias, so no tag condition here).
         Statement(
@@ -350,6 +361,22 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
             ),
             (f"arn:aws:iam::{account}:role/{prefix}*",),
         ),
+        # The deployers' own permissions are customer managed policies named after them.
+        Statement(
+            f"{sid_prefix}ManagedPolicies",
+            (
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ),
+            (f"arn:aws:iam::{account}:policy/{prefix}*",),
+        ),
         Statement(
             f"{sid_prefix}ManagedPolicyAttachments",
             ("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
@@ -375,6 +402,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "sagemaker.amazonaws.com",
                         "eks.amazonaws.com",
                         "ec2.amazonaws.com",
+                        "codebuild.amazonaws.com",  # the deploy runner's role
                     )
                 }
             },
@@ -386,7 +414,10 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "iam:GetOpenIDConnectProvider",
                 "iam:DeleteOpenIDConnectProvider",
                 "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
             ),
             (
                 *(
@@ -406,9 +437,21 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:DeleteScalingPolicy",
                 "application-autoscaling:DescribeScalingPolicies",
+                # The provider tags every scalable target it registers.
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
             ),
             ("*",),  # scalable targets are addressed by service resource id, not by ARN
             conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        # A target-tracking policy creates and deletes its CloudWatch alarms with the caller's
+        # permissions; Application Auto Scaling names them
+        # "TargetTracking-<resource id>-AlarmHigh|Low-<uuid>" (endpoint/<name>/..., table/<name>).
+        Statement(
+            f"{sid_prefix}TargetTrackingAlarms",
+            ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"),
+            (f"arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking-*/{prefix}*",),
         ),
         Statement(
             f"{sid_prefix}AlarmsAndDashboards",
@@ -417,6 +460,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
                 "cloudwatch:ListTagsForResource",
                 "cloudwatch:PutDashboard",
                 "cloudwatch:GetDashboard",
@@ -436,15 +480,16 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
                 "sns:TagResource",
+                "sns:UntagResource",
                 "sns:ListTagsForResource",
             ),
             (f"arn:aws:sns:*:{account}:{prefix}*",),
         ),
         # Subscriptions are authorised without a resource (the service authorisation reference
-        # lists "*" for these two).
+        # lists "*" for these).
         Statement(
             f"{sid_prefix}Subscriptions",
-            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes"),
+            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"),
             ("*",),
             conditions={"StringEquals": {"aws:RequestedRegion": (region, BILLING_REGION)}},
         ),
@@ -454,6 +499,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 "budgets:ModifyBudget",
                 "budgets:ViewBudget",
                 "budgets:TagResource",
+                "budgets:UntagResource",
                 "budgets:ListTagsForResource",
             ),
             (f"arn:aws:budgets::{account}:budget/mlplat-{scope.environment}*",),
@@ -485,6 +531,8 @@ def _deploy_models(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]
                 "s3:PutObject",
                 "s3:GetObject",
                 "s3:DeleteObject",
+                # Objects in a versioned bucket are deleted version by version.
+                "s3:DeleteObjectVersion",
                 "s3:PutObjectTagging",
                 "s3:GetObjectTagging",
             ),
@@ -540,6 +588,7 @@ _EC2_DESCRIBE = (
     "ec2:DescribePrefixLists",
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeNetworkAcls",  # read with a VPC (its default network ACL)
 )
 _EC2_CREATE = (
     "ec2:CreateVpc",
@@ -563,6 +612,7 @@ _EC2_CHANGE = (
     "ec2:ReplaceRoute",
     "ec2:DeleteRoute",
     "ec2:AssociateRouteTable",
+    "ec2:ReplaceRouteTableAssociation",
     "ec2:DisassociateRouteTable",
     "ec2:AttachInternetGateway",
     "ec2:DetachInternetGateway",
@@ -575,6 +625,7 @@ _EC2_CHANGE = (
     "ec2:AuthorizeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifySecurityGroupRules",
     "ec2:ModifyVpcEndpoint",
     "ec2:DeleteVpcEndpoints",
     "ec2:CreateLaunchTemplateVersion",
@@ -600,16 +651,26 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 "StringEqualsIfExists": {"aws:RequestTag/mlplat:environment": env},
             },
         ),
+        # Interface endpoints with private DNS associate the VPC with a hosted zone AWS owns
+        # (a dependent action of ec2:CreateVpcEndpoint); its id is not known beforehand.
+        Statement(
+            f"{sid_prefix}EndpointPrivateDns",
+            ("route53:AssociateVPCWithHostedZone",),
+            ("*",),
+        ),
         Statement(
             f"{sid_prefix}NetworkChange",
             _EC2_CHANGE,
             (f"arn:aws:ec2:{region}:{account}:*",),
             conditions={"StringEqualsIfExists": {"aws:ResourceTag/mlplat:environment": env}},
         ),
+        # CreateCluster takes no resource type: a cluster ARN never matches it, "*" does.
+        Statement(
+            f"{sid_prefix}CreateCluster", ("eks:CreateCluster",), ("*",), conditions=in_region
+        ),
         Statement(
             f"{sid_prefix}Cluster",
             (
-                "eks:CreateCluster",
                 "eks:DeleteCluster",
                 "eks:DescribeCluster",
                 "eks:UpdateClusterConfig",
@@ -632,6 +693,8 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 "eks:ListAssociatedAccessPolicies",
                 "eks:TagResource",
                 "eks:UntagResource",
+                # Cluster, node group and add-on updates are waited on through DescribeUpdate.
+                "eks:DescribeUpdate",
             ),
             (
                 f"{cluster}:cluster/mlplat-{env}*",
@@ -639,6 +702,36 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
                 f"{cluster}:addon/mlplat-{env}*/*/*",
                 f"{cluster}:access-entry/mlplat-{env}*/*",
             ),
+        ),
+        # The deploy runner (components/deploy_runner.py): its project, webhook and connection.
+        Statement(
+            f"{sid_prefix}DeployRunner",
+            (
+                "codebuild:CreateProject",
+                "codebuild:UpdateProject",
+                "codebuild:DeleteProject",
+                "codebuild:BatchGetProjects",
+                "codebuild:CreateWebhook",
+                "codebuild:UpdateWebhook",
+                "codebuild:DeleteWebhook",
+            ),
+            (f"arn:aws:codebuild:{region}:{account}:project/mlplat-{env}-*",),
+        ),
+        # The connection's actions carry its ARN's own prefix (codeconnections or
+        # codestar-connections): IAM never matches one prefix's action to the other's resource.
+        *(
+            [
+                Statement(
+                    f"{sid_prefix}DeployRunnerConnection",
+                    tuple(
+                        f"{connection_service(scope.runner_connection_arn)}:{action}"
+                        for action in ("PassConnection", "UseConnection")
+                    ),
+                    (scope.runner_connection_arn,),
+                )
+            ]
+            if scope.runner_connection_arn
+            else []
         ),
         Statement(
             f"{sid_prefix}ClusterCatalog",
@@ -653,3 +746,30 @@ def _deploy_compute(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement
             conditions={"StringEquals": {"iam:AWSServiceName": _SERVICE_LINKED}},
         ),
     ]
+
+
+# IAM caps a role's inline policies at 10,240 characters together and each managed policy at
+# 6,144 (whitespace not counted; IAM and STS quotas, IAM User Guide): the deploying roles'
+# statements are split into customer managed policies, one per group of services. The groups are
+# fixed, so how many policies exist never depends on resolved values.
+POLICY_GROUPS: dict[str, tuple[str, ...]] = {
+    "network": ("ec2", "route53"),
+    # The deploy runner (CodeBuild project and its GitHub connection) exists to reach the cluster.
+    "cluster": ("eks", "codebuild", "codeconnections", "codestar-connections"),
+    "identity": ("iam",),
+    "serving": ("sagemaker", "application-autoscaling"),
+    "data": ("s3", "dynamodb", "kms"),
+    "monitoring": ("cloudwatch", "sns", "budgets"),
+}
+
+
+def grouped(statements: list[Statement]) -> dict[str, list[Statement]]:
+    """Statements by policy group, from the service of each statement's first action."""
+    group_of = {service: group for group, services in POLICY_GROUPS.items() for service in services}
+    groups: dict[str, list[Statement]] = {group: [] for group in POLICY_GROUPS}
+    for statement in statements:
+        service = statement.actions[0].split(":", 1)[0]
+        if service not in group_of:
+            raise ValueError(f"{statement.sid}: no policy group holds service {service!r}")
+        groups[group_of[service]].append(statement)
+    return groups

@@ -1,5 +1,8 @@
 """The environment's VPC: private subnets for nodes and endpoints, public ones for load balancers.
 
+Zones (``eks_zones``): chosen by zone ID, which is the same physical zone in every account (names
+are shuffled per account), skipping the zones where EKS refuses to place a cluster.
+
 Layout (``plan_subnets``): the VPC CIDR is split into /20 blocks per availability zone, private
 first, so addresses are stable when an AZ is added. NAT gateways: one per AZ when
 ``nat_gateway_per_az`` (prod), else a single one in the first AZ (cheaper; an AZ outage cuts
@@ -10,6 +13,7 @@ interface endpoints (ECR, STS, SageMaker runtime) with private DNS.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -20,16 +24,41 @@ from infra.declarations.environment import NetworkSettings
 
 GATEWAY_ENDPOINTS = ("s3", "dynamodb")
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "sagemaker.runtime")
+# Zones where EKS does not create clusters (CreateCluster fails with
+# UnsupportedAvailabilityZoneException): the EKS user guide's "Create a cluster" prerequisites
+# and AWS's knowledge-center article "eks-cluster-creation-errors" ("The subnet resides in a
+# disallowed Availability Zone") name these zone IDs.
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    zone_id: str
+
+
+def eks_zones(zones: Sequence[Zone], count: int, region: str) -> list[Zone]:
+    """The first ``count`` zones, by zone ID, in which EKS can run a cluster."""
+    usable = sorted(
+        (zone for zone in zones if zone.zone_id not in EKS_UNSUPPORTED_ZONE_IDS),
+        key=lambda zone: zone.zone_id,
+    )
+    if len(usable) < count:
+        raise ValueError(
+            f"{region} offers {len(usable)} zones that EKS supports "
+            f"({', '.join(z.zone_id for z in usable)}); {count} requested"
+        )
+    return usable[:count]
 
 
 @dataclass(frozen=True)
 class SubnetPlan:
-    zone: str
+    zone: Zone
     private_cidr: str
     public_cidr: str
 
 
-def plan_subnets(cidr: str, zones: list[str]) -> list[SubnetPlan]:
+def plan_subnets(cidr: str, zones: Sequence[Zone]) -> list[SubnetPlan]:
     """A private and a public subnet per zone: /20s, or eighths of a VPC smaller than a /17."""
     network = ipaddress.ip_network(cidr)
     prefix = max(network.prefixlen + 3, 20)  # eight blocks: room for three zones and growth
@@ -50,14 +79,12 @@ class Network(PlatformComponent):
     TYPE = "mlplat:network:Network"
 
     def __init__(
-        self, name: str, *, settings: NetworkSettings, region: str, zones: list[str], opts=None
+        self, name: str, *, settings: NetworkSettings, region: str, zones: Sequence[Zone], opts=None
     ) -> None:
+        """``zones``: the region's available zones (names and IDs, as EC2 lists them)."""
         super().__init__(name, opts=opts)
-        if len(zones) < settings.availability_zones:
-            raise ValueError(
-                f"{region} offers {len(zones)} zones; {settings.availability_zones} requested"
-            )
-        self.plans = plan_subnets(settings.cidr, zones[: settings.availability_zones])
+        chosen = eks_zones(zones, settings.availability_zones, region)
+        self.plans = plan_subnets(settings.cidr, chosen)
         self.region = region
 
         self.vpc = aws.ec2.Vpc(
@@ -97,9 +124,9 @@ class Network(PlatformComponent):
                 f"{name}-public-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=plan.public_cidr,
-                availability_zone=plan.zone,
+                availability_zone_id=plan.zone.zone_id,
                 map_public_ip_on_launch=False,  # only load balancers live here, never nodes
-                tags={"Name": f"{name}-public-{plan.zone}", "kubernetes.io/role/elb": "1"},
+                tags={"Name": f"{name}-public-{plan.zone.zone_id}", "kubernetes.io/role/elb": "1"},
                 opts=self.child_opts(),
             )
             aws.ec2.RouteTableAssociation(
@@ -120,7 +147,7 @@ class Network(PlatformComponent):
                     f"{name}-nat-{index}",
                     allocation_id=eip.id,
                     subnet_id=self.public_subnets[index].id,
-                    tags={"Name": f"{name}-nat-{self.plans[index].zone}"},
+                    tags={"Name": f"{name}-nat-{self.plans[index].zone.zone_id}"},
                     opts=self.child_opts(),
                 )
             )
@@ -130,9 +157,9 @@ class Network(PlatformComponent):
                 f"{name}-private-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=plan.private_cidr,
-                availability_zone=plan.zone,
+                availability_zone_id=plan.zone.zone_id,
                 tags={
-                    "Name": f"{name}-private-{plan.zone}",
+                    "Name": f"{name}-private-{plan.zone.zone_id}",
                     "kubernetes.io/role/internal-elb": "1",
                 },
                 opts=self.child_opts(),

@@ -1,11 +1,14 @@
 """One CloudWatch dashboard per environment, and alarms for every SageMaker endpoint.
 
-For each endpoint (dimensions ``EndpointName`` + ``VariantName``, as SageMaker publishes them):
+For each endpoint (dimensions ``EndpointName`` + ``VariantName``, as SageMaker publishes them;
+namespaces, units and statistics come from ``components.cloudwatch_metrics``, AWS's table):
 
-- ``AWS/SageMaker``: Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency and
-  OverheadLatency (p50, p99; microseconds), and the multi-model metrics LoadedModelCount,
-  ModelCacheHit (its Average is the hit ratio), ModelLoadingWaitTime, ModelUnloadingTime;
-- ``/aws/sagemaker/Endpoints``: CPUUtilization, MemoryUtilization, GPUUtilization;
+- invocations and 4XX/5XX errors; ModelLatency (p50, p99) and OverheadLatency (average, max),
+  in microseconds;
+- the multi-model metrics: LoadedModelCount (an instance metric, highest per instance),
+  ModelCacheHit (its Average is the hit ratio), ModelLoadingWaitTime and ModelUnloadingTime
+  (microseconds);
+- CPU, memory and GPU utilisation of the instances (percent, summed over cores/GPUs);
 - instances: CloudWatch has no instance-count metric for endpoints. The current count is
   ``Invocations / InvocationsPerInstance`` (SageMaker counts 1/instances per request in the latter),
   drawn against the autoscaler's bounds (min/max), between which it sets the desired count.
@@ -25,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.cloudwatch_metrics import UNIT_LABELS, documented, documented_metric
 from components.dashboard_body import (
     Dashboard,
     Expression,
@@ -34,10 +38,6 @@ from components.dashboard_body import (
     TextWidget,
 )
 from infra.tagging import Ownership
-
-SAGEMAKER = "AWS/SageMaker"
-ENDPOINT_INSTANCES = "/aws/sagemaker/Endpoints"
-CONTAINER_INSIGHTS = "ContainerInsights"
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,16 @@ class MonitoredEndpoint:
     def dimensions(self) -> tuple[tuple[str, str], ...]:
         return (("EndpointName", self.name), ("VariantName", self.variant))
 
-    def metric(self, name: str, stat: str, *, namespace: str = SAGEMAKER, **options) -> Metric:
+    def metric(self, name: str, stat: str, **options) -> Metric:
+        """The documented metric ``name`` of this endpoint, in the namespace AWS publishes it."""
+        namespace = documented_metric(name, stat).namespace
         return Metric(namespace, name, self.dimensions, stat=stat, **options)
+
+
+def unit_label(*metric_names: str) -> str:
+    """The unit the named metrics share, as a widget title names it (AWS's table decides)."""
+    (unit,) = {documented(name).unit for name in metric_names}
+    return UNIT_LABELS[unit]
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,10 @@ class AlarmThresholds:
     min_cache_hit_ratio: float = 0.8
     period_seconds: int = 300
     evaluation_periods: int = 3
+
+
+UTILISATION = ("CPUUtilization", "MemoryUtilization", "GPUUtilization")
+MODEL_LOADING = ("ModelLoadingWaitTime", "ModelUnloadingTime")
 
 
 def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
@@ -83,37 +95,36 @@ def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
             ),
         ),
         MetricWidget(
-            "Latency (microseconds)",
+            f"Latency ({unit_label('ModelLatency', 'OverheadLatency')})",
             region,
             metrics=tuple(
                 e.metric(name, stat, label=f"{name} {stat}")
-                for name in ("ModelLatency", "OverheadLatency")
-                for stat in ("p50", "p99")
+                for name, stats in (
+                    ("ModelLatency", ("p50", "p99")),
+                    # AWS documents no percentiles for OverheadLatency.
+                    ("OverheadLatency", ("Average", "Maximum")),
+                )
+                for stat in stats
             ),
         ),
         MetricWidget(
-            "Utilisation (%)",
+            f"Utilisation ({unit_label(*UTILISATION)})",
             region,
-            metrics=tuple(
-                e.metric(name, "Average", namespace=ENDPOINT_INSTANCES)
-                for name in ("CPUUtilization", "MemoryUtilization", "GPUUtilization")
-            ),
+            metrics=tuple(e.metric(name, "Average") for name in UTILISATION),
         ),
         MetricWidget(
             "Loaded models and cache hit ratio",
             region,
             metrics=(
-                e.metric("LoadedModelCount", "Maximum"),
+                # Emitted per instance: Maximum is the fullest instance.
+                e.metric("LoadedModelCount", "Maximum", label="models loaded (fullest instance)"),
                 e.metric("ModelCacheHit", "Average", label="cache hit ratio", y_axis="right"),
             ),
         ),
         MetricWidget(
-            "Model loading and unloading (ms)",
+            f"Model loading and unloading ({unit_label(*MODEL_LOADING)})",
             region,
-            metrics=(
-                e.metric("ModelLoadingWaitTime", "Average"),
-                e.metric("ModelUnloadingTime", "Average"),
-            ),
+            metrics=tuple(e.metric(name, "Average") for name in MODEL_LOADING),
         ),
         MetricWidget(
             "Instances: current vs autoscaling bounds",
@@ -134,9 +145,10 @@ def endpoint_widgets(endpoint: MonitoredEndpoint, region: str) -> list:
 
 # Container Insights' cluster-level aggregates: each is published with ClusterName alone.
 CLUSTER_PANELS = (
-    ("Node utilisation (%)", ("node_cpu_utilization", "node_memory_utilization")),
+    ("Node utilisation", ("node_cpu_utilization", "node_memory_utilization")),
+    ("Pod utilisation", ("pod_cpu_utilization", "pod_memory_utilization")),
     ("Nodes", ("cluster_node_count", "cluster_failed_node_count")),
-    ("Pods", ("pod_cpu_utilization", "pod_memory_utilization", "node_number_of_running_pods")),
+    ("Running pods per node", ("node_number_of_running_pods",)),
 )
 
 
@@ -144,9 +156,13 @@ def cluster_widgets(cluster_name: str, region: str) -> list:
     dims = (("ClusterName", cluster_name),)
     return [TextWidget(f"## EKS cluster {cluster_name} (Container Insights)")] + [
         MetricWidget(
-            title,
+            f"{title} ({unit_label(*names)})",
             region,
-            metrics=tuple(Metric(CONTAINER_INSIGHTS, name, dims, stat="Average") for name in names),
+            metrics=tuple(
+                Metric(documented_metric(name, "Average").namespace, name, dims, stat="Average")
+                for name in names
+            ),
+            width=6,
         )
         for title, names in CLUSTER_PANELS
     ]
@@ -251,7 +267,7 @@ class EndpointAlarms(PlatformComponent):
             f"{e.name}-p99-latency",
             name=f"{e.name}-p99-latency",
             alarm_description=f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
-            namespace=SAGEMAKER,
+            namespace=documented_metric("ModelLatency", "p99").namespace,
             metric_name="ModelLatency",
             dimensions=dimensions,
             extended_statistic="p99",
@@ -268,7 +284,7 @@ class EndpointAlarms(PlatformComponent):
                 f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
                 "evicted and reloaded; add memory or instances, or split the endpoint."
             ),
-            namespace=SAGEMAKER,
+            namespace=documented_metric("ModelCacheHit", "Average").namespace,
             metric_name="ModelCacheHit",
             dimensions=dimensions,
             statistic="Average",
@@ -286,7 +302,7 @@ def _query(query_id: str, endpoint: MonitoredEndpoint, metric: str, period: int)
         "id": query_id,
         "return_data": False,
         "metric": {
-            "namespace": SAGEMAKER,
+            "namespace": documented_metric(metric, "Sum").namespace,
             "metric_name": metric,
             "dimensions": dict(endpoint.dimensions),
             "period": period,

@@ -9,6 +9,13 @@ namespace, its viewer group may read it. Nothing is bound cluster-wide.
 ``ClusterAccess``: IAM roles become Kubernetes groups through EKS access entries (one entry per
 principal, listing all its groups); read-only cluster-wide roles get AWS's view access policy.
 Cluster admins are granted by the cluster itself (``EksCluster.admin_principal_arns``).
+
+The deploying principal: the Kubernetes provider authenticates as whoever runs ``pulumi up``
+(pulumi-eks's kubeconfig runs ``aws eks get-token`` with the caller's credentials), and the
+cluster creator gets no implicit admin. So ``access_plan`` makes the IAM principal behind the
+caller a cluster admin too, unless it already is one: in CI that is the CI deployer role (nothing
+is added); an administrator's first ``up`` adds an entry for the administrator's role, which the
+next CI deploy removes again.
 """
 
 from __future__ import annotations
@@ -223,8 +230,32 @@ class PersonaArns:
     data_scientist: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DeployingPrincipal:
+    """The IAM user or role running this deployment, and which persona role it is, if any."""
+
+    arn: str
+    persona: str | None = None
+
+
+def deploying_principal(issuer_arn: str, environment: str) -> DeployingPrincipal:
+    """From the caller's IAM identity (an STS session resolved to its role, with its path).
+
+    Persona roles are named ``mlplat-<env>-<key>`` (components/identity.py), ``<key>`` being the
+    key of their access grant below.
+    """
+    if ":assumed-role/" in issuer_arn or ":federated-user/" in issuer_arn:
+        # EKS accepts IAM users and roles only, never an STS session principal.
+        raise ValueError(f"{issuer_arn} is an STS session: pass its IAM role's ARN")
+    name = issuer_arn.rsplit("/", 1)[-1] if ":role/" in issuer_arn else ""
+    prefix = f"mlplat-{environment}-"
+    return DeployingPrincipal(
+        issuer_arn, name.removeprefix(prefix) if name.startswith(prefix) else None
+    )
+
+
 def access_plan(
-    personas: PersonaArns, *, production: bool
+    personas: PersonaArns, *, production: bool, deployer: DeployingPrincipal | None = None
 ) -> tuple[dict[str, pulumi.Input[str]], list[AccessGrant]]:
     """Cluster admins, and every other persona's grant.
 
@@ -232,6 +263,9 @@ def access_plan(
     on AWS: there the platform admin only views the cluster and ML engineers only view their
     team's namespace; elsewhere the platform admin is admin and ML engineers deploy to their
     team's namespace. Data scientists view their team's namespace; auditors view the cluster.
+    ``deployer`` (the principal running ``pulumi up``) is admin too: the Kubernetes provider acts
+    as it. EKS allows one access entry per principal, so a deployer that is already an admin
+    persona gets no second one, and one with a lesser grant is refused.
     """
     admins: dict[str, pulumi.Input[str]] = {}
     grants: list[AccessGrant] = []
@@ -249,4 +283,11 @@ def access_plan(
         grants.append(AccessGrant(f"{team}-ml-engineer", arn, groups=(group,)))
     for team, arn in sorted(personas.data_scientist.items()):
         grants.append(AccessGrant(f"{team}-data-scientist", arn, groups=(viewer_group(team),)))
+    if deployer is not None and deployer.persona not in admins:
+        if deployer.persona in {grant.key for grant in grants}:
+            raise ValueError(
+                f"{deployer.arn} runs this deployment, but its persona ({deployer.persona}) may "
+                "not administer this cluster: deploy as the CI deployer or an administrator"
+            )
+        admins["deployer"] = deployer.arn
     return admins, grants

@@ -75,6 +75,24 @@ _FAMILIES: list[tuple[str, int, float, int, float]] = [
 _LOCAL_STORAGE_FAMILY = re.compile(r"^(ml\.)?(g4dn|g5|g6e?|p3dn|p4de?|p5e?|[cmr]\d[a-z]*d)\.")
 
 
+# The GPU of each NVIDIA instance family (EC2's accelerated computing instance specifications),
+# spelt as cluster-autoscaler's AWS provider names GPU types in the `k8s.amazonaws.com/accelerator`
+# node label.
+_GPU_MODELS = {
+    "g4dn": "nvidia-tesla-t4",
+    "g5": "nvidia-a10g",
+    "g6": "nvidia-l4",
+    "g6e": "nvidia-l40s",
+    "p3": "nvidia-tesla-v100",
+    "p4d": "nvidia-tesla-a100",
+    "p5": "nvidia-h100",
+}
+
+
+def gpu_model(instance_type: str) -> str | None:
+    return _GPU_MODELS.get(instance_type.removeprefix("ml.").split(".", 1)[0])
+
+
 def has_local_storage(instance_type: str) -> bool:
     return bool(_LOCAL_STORAGE_FAMILY.match(instance_type))
 

@@ -1,45 +1,37 @@
-"""`mlplat`: preview, check, price and deploy the platform's stacks."""
+"""`mlplat`: preview, check, price and deploy the platform's stacks.
+
+Only typer is imported here: each command imports what it needs (Pulumi, the AWS provider, the
+SageMaker SDK, MLflow) when it runs, so `mlplat --help` answers at once.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from infra.cli_options import existing_file
+from infra.cli_options import StackOption, existing_file, fail, json_option, typer_app
 from infra.commands_models import models_app
 from infra.commands_policy import policy_app
+from infra.commands_prerequisites import prerequisites_command
 from infra.cost.cli import cost_command, prices_app
-from infra.declarations import SpecError
 
-app = typer.Typer(
-    help="mlplat: a multi-model ML serving platform on AWS, as Pulumi code.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+app = typer_app("mlplat: a multi-model ML serving platform on AWS, as Pulumi code.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(prices_app, name="prices")
 app.add_typer(models_app, name="models")
 app.command("cost")(cost_command)
-
-console = Console()
-errors = Console(stderr=True)
-
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="dev, staging or prod.")]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code)
+app.command("prerequisites")(prerequisites_command)
 
 
 @app.command()
 def preview(
-    stack: StackOption = "dev",
+    stack: StackOption,
     export: Annotated[
-        Path | None, typer.Option(help="Write the graph as a `pulumi stack export` (v3) document.")
+        Path | None,
+        typer.Option(help="Write the graph as a `pulumi stack export` (v3) document."),
     ] = None,
     against: Annotated[
         Path | None,
@@ -48,18 +40,24 @@ def preview(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")
     ] = False,
+    as_json: Annotated[bool, json_option("the counts by type, or the changes")] = False,
 ) -> None:
     """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
-    from infra.cost.graph import ExportError, Graph, read_export
-    from infra.offline import preview_stack
-    from infra.offline.export import write
-    from infra.plan_diff import DiffError, diff
-    from infra.preview_view import render, render_diff
-    from model_packages.packaging import PackagingError
+    from infra.cli_output import progress, stdout
+
+    with progress(f"previewing {stack}…"):  # the first run also compiles the SDKs' bytecode
+        from infra.cost.graph import ExportError, Graph, read_export
+        from infra.declarations import SpecError
+        from infra.offline import preview_stack
+        from infra.offline.export import write
+        from infra.plan_diff import DiffError, diff
+        from infra.preview_view import counts_to_json, diff_to_json, render, render_diff
+        from model_packages.packaging import PackagingError
 
     try:
         base = Graph.from_export(read_export(against)) if against is not None else None
-        document = preview_stack(stack)
+        with progress(f"previewing {stack}…"):
+            document = preview_stack(stack)
         plan = diff(base, Graph.from_export(document)) if base is not None else None
     except SpecError as error:
         raise fail(error.render()) from None
@@ -67,18 +65,22 @@ def preview(
         raise fail(f"cannot package a model: {error}") from None
     except (ExportError, DiffError) as error:
         raise fail(f"--against {against}: {error}") from None
-    if plan is not None:
-        render_diff(plan, console)
+    if as_json:
+        data = diff_to_json(plan) if plan is not None else counts_to_json(document)
+        typer.echo(json.dumps(data, indent=2))
+    elif plan is not None:
+        render_diff(plan, stdout())
     elif not quiet:
-        render(document, console)
+        render(document, stdout())
     if export is not None:
         write(document, export)
-        errors.print(f"wrote {export}")  # a status line, kept out of what stdout reports
+        typer.echo(f"wrote {export}", err=True)  # a status line, kept out of what stdout reports
 
 
 def _deploy(stack: str, destroy: bool) -> None:
     from pulumi.automation.errors import CommandError
 
+    from infra.declarations import SpecError
     from infra.deploy import DeployUnavailable, run
 
     try:
@@ -89,7 +91,7 @@ def _deploy(stack: str, destroy: bool) -> None:
         raise fail(str(error)) from None
     except CommandError as error:  # the engine ran and failed; its own output was streamed
         raise fail(f"pulumi {'destroy' if destroy else 'up'} failed: {error}", code=1) from None
-    console.print(f"{'destroy' if destroy else 'up'} finished: {changes}")
+    typer.echo(f"{'destroy' if destroy else 'up'} finished: {changes}")
 
 
 @app.command()

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from components.serving.artifacts import layout_for
-from components.serving.placement import (
-    place_models,
-    plan_endpoints,
-    read_placement_lock,
-    write_placement_lock,
-)
-from infra.declarations import EnvironmentSpec, SpecError
-from infra.loader import load_environment, read_stack_config
-from model_packages.packaging import Layout, PackagingError, package_model
+from infra.cli_options import StackOption, fail, json_option, typer_app
 
-models_app = typer.Typer(
-    help="Models: where they are served, and their archives.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from infra.declarations import EnvironmentSpec
 
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="dev, staging or prod.")]
+models_app = typer_app("Models: where they are served, and their archives.")
 
 
 @models_app.callback()
@@ -32,70 +21,127 @@ def models() -> None:
 
 
 def _spec(stack: str) -> EnvironmentSpec:
-    try:
-        return load_environment(stack, read_stack_config(stack))
-    except SpecError as error:
-        Console(stderr=True).print(error.render(), markup=False)
-        raise typer.Exit(2) from None
+    from infra.cli_output import progress
+
+    with progress(f"loading {stack}…"):
+        from infra.declarations import SpecError
+        from infra.loader import load_environment, read_stack_config
+
+        try:
+            return load_environment(stack, read_stack_config(stack))
+        except SpecError as error:
+            raise fail(error.render()) from None
 
 
 @models_app.command("list")
-def list_command(stack: StackOption = "dev") -> None:
+def list_command(
+    stack: StackOption,
+    as_json: Annotated[bool, json_option("the models")] = False,
+) -> None:
     """Every model of the stack: team, framework, where it is served and its TargetModel."""
+    from components.serving.placement import plan_endpoints
+    from infra.cli_output import Column, Rows, show, stdout
+
     spec = _spec(stack)
     endpoint_of = {m.name: plan.endpoint_name for plan in plan_endpoints(spec) for m in plan.models}
-    table = Table(title=f"models in {stack}")
-    for column in ("model", "version", "team", "framework", "serving", "endpoint", "target model"):
-        table.add_column(column)
-    for model in sorted(spec.models, key=lambda m: m.name):
-        endpoint = endpoint_of.get(model.name, "(EKS)")
-        target = f"{model.name}-v{model.version}.tar.gz" if model.name in endpoint_of else ""
-        table.add_row(
-            model.name,
-            str(model.version),
-            model.team,
-            model.framework,
-            model.serving.value,
-            endpoint,
-            target,
+    records = [
+        {
+            "model": model.name,
+            "version": model.version,
+            "team": model.team,
+            "framework": model.framework,
+            "serving": model.serving.value,
+            "endpoint": endpoint_of.get(model.name),
+            "target_model": f"{model.name}-v{model.version}.tar.gz"
+            if model.name in endpoint_of
+            else None,
+            "monthly_budget_usd": float(model.monthly_budget_usd),
+        }
+        for model in sorted(spec.models, key=lambda m: m.name)
+    ]
+    if as_json:
+        typer.echo(json.dumps({"stack": stack, "models": records}, indent=2))
+        return
+    # The target model is <model>-v<version>.tar.gz: shown in --json, implied by the table.
+    table = Rows(
+        f"models in {stack}",
+        (
+            Column("model"),
+            Column("v", "right"),
+            Column("team"),
+            Column("framework"),
+            Column("endpoint (EKS: none)"),
+        ),
+    )
+    for record in records:
+        table.add(
+            record["model"],
+            str(record["version"]),
+            record["team"],
+            record["framework"],
+            record["endpoint"] or "EKS",
         )
-    Console().print(table)
+    show(stdout(), table)
 
 
 @models_app.command("package")
 def package_command(
-    stack: StackOption = "dev",
+    stack: StackOption,
     model: Annotated[list[str] | None, typer.Option(help="Only these models (repeatable).")] = None,
+    as_json: Annotated[bool, json_option("the archives")] = False,
 ) -> None:
     """Build (or reuse from the cache) the archive of each model: endpoint- or EKS-served."""
+    from components.serving.artifacts import layout_for
+    from components.serving.placement import plan_endpoints
+    from infra.cli_output import Column, Rows, progress, show, stdout
+    from infra.project import PROJECT_ROOT
+    from model_packages.packaging import Layout, PackagingError, package_model
+
     spec = _spec(stack)
     layouts = {m.name: layout_for(plan) for plan in plan_endpoints(spec) for m in plan.models}
     wanted = set(model or ())
-    console = Console()
-    failed = False
+    built, failed = [], False
     for declared in sorted(spec.models, key=lambda m: m.name):
         if wanted and declared.name not in wanted:
             continue
         try:
-            package = package_model(
-                declared.name,
-                declared.version,
-                declared.artifact,
-                layout=layouts.get(declared.name, Layout.FRAMEWORK),  # EKS: the framework image
-            )
+            with progress(f"packaging {declared.name}…"):
+                package = package_model(
+                    declared.name,
+                    declared.version,
+                    declared.artifact,
+                    layout=layouts.get(declared.name, Layout.FRAMEWORK),  # EKS: framework image
+                )
         except PackagingError as error:
-            Console(stderr=True).print(f"{declared.name}: {error}", markup=False)
+            fail(f"model {declared.name!r}: {error}")
             failed = True
             continue
-        console.print(f"{package.archive_name}  sha256={package.sha256}  {package.path}")
+        path = package.path
+        if path.is_relative_to(PROJECT_ROOT):
+            path = path.relative_to(PROJECT_ROOT)
+        built.append({"archive": package.archive_name, "sha256": package.sha256, "path": str(path)})
+    if as_json:
+        typer.echo(json.dumps({"stack": stack, "archives": built}, indent=2))
+    else:
+        # One field per line for the long values: a digest or a path never wraps mid-name.
+        table = Rows(f"archives of {stack}", (Column("archive"), Column("sha256"), Column("path")))
+        for entry in built:
+            table.add(entry["archive"], entry["sha256"], entry["path"])
+        show(stdout(), table)
     if failed:
         raise typer.Exit(2)
 
 
 @models_app.command("place")
-def place_command(stack: StackOption = "dev") -> None:
+def place_command(stack: StackOption) -> None:
     """Update stacks/<stack>.placement.json: keep placed models, add new, drop removed."""
+    from components.serving.placement import (
+        place_models,
+        read_placement_lock,
+        write_placement_lock,
+    )
+
     spec = _spec(stack)
     assignment = place_models(spec, read_placement_lock(stack))
     path = write_placement_lock(stack, assignment)
-    Console().print(f"{len(assignment)} model(s) placed; wrote {path}")
+    typer.echo(f"{len(assignment)} model(s) placed; wrote {path}")

@@ -88,6 +88,11 @@ def parse_environment(
         )
 
     settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
+    # `region` comes from the provider's key, `aws:region`: name the key the user writes.
+    problems[:] = [
+        Problem("config.aws:region", p.message) if p.path == "config.region" else p
+        for p in problems
+    ]
     if settings is not None:
         problems += settings_problems(settings)
         if stack == "prod":

@@ -67,9 +67,18 @@ class PlanDiff:
     def count(self, kind: Change) -> int:
         return Counter(change.kind for change in self.changes)[kind]
 
+    @property
+    def total(self) -> int:
+        """Resources in the new export: created, updated and unchanged. Like the preview's total,
+        this counts every entry of the export, the stack and its providers included."""
+        return self.count(Change.CREATE) + self.count(Change.UPDATE) + self.unchanged
+
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(kind)} to {kind}" for kind in Change)
-        return f"{counts}, {self.unchanged} unchanged"
+        return (
+            f"{counts}, {self.unchanged} unchanged; {self.total} resources in the new export "
+            "(the stack and providers included)"
+        )
 
 
 def diff(base: Graph, new: Graph) -> PlanDiff:

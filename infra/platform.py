@@ -14,18 +14,37 @@ from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
 from components.cost_controls import CostControls
-from components.data import DataTables
+from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
+from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
-from components.network import Network
+from components.network import Network, Zone
 from components.observability import Observability
+from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.team_deployer import TeamDeployer
-from components.tenancy import ClusterAccess, PersonaArns, TeamTenancy, access_plan
+from components.tenancy import (
+    ClusterAccess,
+    PersonaArns,
+    TeamTenancy,
+    access_plan,
+    deploying_principal,
+)
 from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
 from infra.serving import PlatformView, build_team_serving, monitored
+
+
+def available_zones() -> list[Zone]:
+    """The region's Availability Zones (not Local or Wavelength Zones), with their zone IDs."""
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[
+            aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])
+        ],
+    )
+    return [Zone(name, zone_id) for name, zone_id in zip(zones.names, zones.zone_ids, strict=True)]
 
 
 def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> None:
@@ -34,7 +53,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     single = (stack or StackName(env, Layer.SINGLE)).layer is Layer.SINGLE
     teams = sorted(team.name for team in spec.teams)
     protect = spec.is_production  # stateful resources are protected and retained in prod
-    account = aws.get_caller_identity().account_id
+    caller = aws.get_caller_identity()
+    account = caller.account_id
 
     # --- data: keys, buckets and tables ------------------------------------------------------
     data = spec.settings.data
@@ -101,7 +121,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         f"mlplat-{env}",
         settings=spec.settings.network,
         region=spec.settings.region,
-        zones=aws.get_availability_zones(state="available").names,
+        zones=available_zones(),
     )
 
     # --- compute: EKS cluster, add-ons, team tenancy, models served on EKS ----------------------
@@ -114,6 +134,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             data_scientist=identity.data_scientist,
         ),
         production=spec.is_production,
+        # Whoever runs `pulumi up`: the Kubernetes provider authenticates as this principal.
+        deployer=deploying_principal(aws.iam.get_session_context(arn=caller.arn).issuer_arn, env),
     )
     cluster = EksCluster(
         f"mlplat-{env}",
@@ -126,6 +148,20 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         account=account,
     )
     ClusterAccess(f"mlplat-{env}-access", cluster_name=cluster.name_output, grants=access_grants)
+    ci = spec.settings.ci
+    if ci.deploy_runner_connection_arn is not None:
+        # The deploy workflow's runner, inside the VPC: it reaches the cluster's private API.
+        DeployRunner(
+            f"mlplat-{env}-deploy-runner",
+            project_name=runner_project_name(env),
+            repository=ci.github_repository,
+            connection_arn=ci.deploy_runner_connection_arn,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            cluster_security_group_id=cluster.security_group_id,
+            region=spec.settings.region,
+            account=account,
+        )
     ClusterAddons(
         f"mlplat-{env}-addons",
         cluster=cluster,
@@ -164,7 +200,10 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         artifacts_bucket=artifacts.name_output,
         artifacts_bucket_arn=artifacts.arn,
         capture_bucket=capture.name_output,
-        registry_table=tables.registry.name,
+        registry=RegistryTable(
+            name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
+        ),
+        records_parent=tables,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
     )

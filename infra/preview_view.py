@@ -1,5 +1,9 @@
 """Shows a captured graph to a person: the resource tree by component, counts by type, and what
-a change creates, updates and deletes against a base export."""
+a change creates, updates and deletes against a base export.
+
+Counts are of every entry of the export, the stack and its providers included, so the preview's
+total is the number the plan diff reports for the same export (created + updated + unchanged).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,36 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 from rich.tree import Tree
 
-from infra.plan_diff import PlanDiff, mark
+from infra.cli_output import Column, Rows, show
+from infra.plan_diff import Change, PlanDiff, mark
 from infra.tagging import STACK_TYPE
 
 
 def _short_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
+
+
+def display_type(type_: str) -> str:
+    """The type as `pulumi preview` shows it: ``aws:s3/bucket:Bucket`` -> ``aws:s3:Bucket`` (the
+    module's last part is dropped where it only repeats the type's name), so it fits 80 columns."""
+    parts = type_.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        module, _, last = parts[1].rpartition("/")
+        if last.lower() == parts[2].lower():
+            return f"{parts[0]}:{module}:{parts[2]}"
+    return type_
+
+
+def counts_by_type(document: dict[str, Any]) -> Counter[str]:
+    return Counter(r["type"] for r in document["deployment"]["resources"])
+
+
+def counts_to_json(document: dict[str, Any]) -> dict[str, Any]:
+    counts = counts_by_type(document)
+    return {"total": sum(counts.values()), "by_type": dict(sorted(counts.items()))}
 
 
 def render(document: dict[str, Any], console: Console) -> None:
@@ -28,18 +53,30 @@ def render(document: dict[str, Any], console: Console) -> None:
     for resource in resources:
         children[resource.get("parent", "")].append(resource)
     stack = next(r for r in resources if r["type"] == STACK_TYPE)
-    tree = Tree(f"[bold]{_short_name(stack['urn'])}[/bold]")
+    tree = Tree(f"[bold]{escape(_short_name(stack['urn']))}[/bold]")
     _add_children(tree, stack["urn"], children)
-    console.print(tree)
+    if console.is_terminal:
+        console.print(tree)
+    else:  # plain indentation, no guide lines: greppable
+        _print_plain(console, tree)
 
-    counts = Counter(r["type"] for r in resources if r["type"] != STACK_TYPE)
-    table = Table(title="Resources by type")
-    table.add_column("type")
-    table.add_column("count", justify="right")
+    counts = counts_by_type(document)
+    table = Rows("Resources by type", (Column("type"), Column("count", "right")))
     for type_, count in sorted(counts.items()):
-        table.add_row(type_, str(count))
-    table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
-    console.print(table)
+        table.add(display_type(type_), str(count))
+    table.add(
+        "total (the stack and providers included)",
+        str(sum(counts.values())),
+        bold=True,
+        section=True,
+    )
+    show(console, table)
+
+
+def _print_plain(console: Console, node: Tree, depth: int = 0) -> None:
+    console.print("  " * depth + str(node.label), highlight=False, soft_wrap=True)
+    for child in node.children:
+        _print_plain(console, child, depth + 1)
 
 
 def _add_children(node: Tree, urn: str, children: dict[str, list[dict]]) -> None:
@@ -47,29 +84,41 @@ def _add_children(node: Tree, urn: str, children: dict[str, list[dict]]) -> None
     leaves: Counter[str] = Counter()
     for child in sorted(children.get(urn, []), key=lambda r: r["urn"]):
         if children.get(child["urn"]) or not child["custom"]:
-            branch = node.add(f"[cyan]{child['type']}[/cyan] {_short_name(child['urn'])}")
+            label = f"{display_type(child['type'])} {escape(_short_name(child['urn']))}"
+            branch = node.add(f"[cyan]{label}[/cyan]")
             _add_children(branch, child["urn"], children)
         else:
             leaves[child["type"]] += 1
     for type_, count in sorted(leaves.items()):
-        node.add(f"{type_} × {count}" if count > 1 else type_)
+        node.add(f"{display_type(type_)} × {count}" if count > 1 else display_type(type_))
+
+
+def diff_to_json(plan: PlanDiff) -> dict[str, Any]:
+    return {
+        "changes": [
+            {"change": str(c.kind), "urn": c.urn, "type": c.resource.type, "keys": list(c.keys)}
+            for c in plan.changes
+        ],
+        "counts": {str(kind): plan.count(kind) for kind in Change},
+        "unchanged": plan.unchanged,
+        "total": plan.total,
+    }
 
 
 def render_diff(plan: PlanDiff, console: Console) -> None:
     if plan.changes:
-        table = Table(title="Changes against the base export")
-        table.add_column("")
-        for column in ("type", "name", "parent"):
-            table.add_column(column, overflow="fold")
-        table.add_column("differs in", overflow="fold", ratio=1)
+        table = Rows(
+            "Changes against the base export",
+            (Column(""), Column("type"), Column("name"), Column("parent"), Column("differs in")),
+        )
         for change in plan.changes:
             resource = change.resource
-            table.add_row(
+            table.add(
                 mark(change.kind),
-                resource.type,
-                resource.name,
-                _short_name(resource.parent) if resource.parent else "",
+                display_type(resource.type),
+                escape(resource.name),
+                escape(_short_name(resource.parent)) if resource.parent else "",
                 ", ".join(change.keys),
             )
-        console.print(table)
-    console.print(plan.summary())
+        show(console, table)
+    console.print(plan.summary(), highlight=False)

@@ -10,11 +10,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import irsa_trust
-from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY
+from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
 from components.observability import MonitoredEndpoint
+from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
-from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
@@ -48,9 +48,11 @@ class PlatformView:
     artifacts_bucket: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
     capture_bucket: pulumi.Input[str]
-    registry_table: pulumi.Input[str]
+    registry: RegistryTable
     namespaces: Mapping[str, pulumi.Input[str]]
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
+    # The served records' parent: the tables, in the single stack; none in a serving stack.
+    records_parent: pulumi.Resource | None = None
 
     @classmethod
     def from_contract(
@@ -61,7 +63,11 @@ class PlatformView:
             artifacts_bucket=contract.apply(lambda c: c.artifacts_bucket),
             artifacts_bucket_arn=contract.apply(lambda c: c.artifacts_bucket_arn),
             capture_bucket=contract.apply(lambda c: c.capture_bucket),
-            registry_table=contract.apply(lambda c: c.registry_table),
+            registry=RegistryTable(
+                name=contract.apply(lambda c: c.registry_table),
+                hash_key=REGISTRY_HASH_KEY,
+                range_key=REGISTRY_RANGE_KEY,
+            ),
             namespaces={team: contract.apply(lambda c: c.namespaces[team])},
             cluster=cluster,
         )
@@ -98,16 +104,15 @@ def build_team_serving(
         kms_key_arn=platform.kms_key_arn,
         artifacts_bucket=platform.artifacts_bucket,
         capture_bucket=platform.capture_bucket,
-        registry=RegistryTable(
-            name=platform.registry_table, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
-        ),
+        registry=platform.registry,
     )
+    served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
     for model in spec.models_served_by("eks"):
         if model.team != team:
             continue
-        EksModel(
+        eks_model = EksModel(
             f"mlplat-{spec.name.value}-{model.name}",
             model=model,
             package=package_model(model.name, model.version, model.artifact),
@@ -117,5 +122,31 @@ def build_team_serving(
             artifacts_bucket_arn=platform.artifacts_bucket_arn,
             kms_key_arn=platform.kms_key_arn,
             region=spec.settings.region,
+            registry=platform.registry,
+            environment=spec.name.value,
+        )
+        served.append(eks_model)
+
+    # --- registry: the route callers resolve, one served record per model -----------------------
+    for component in served:
+        record_served(
+            component.declaration,
+            component.route,
+            environment=spec.name.value,
+            table=platform.registry,
+            opts=_record_options(platform.records_parent, spec.name.value, component.declaration),
         )
     return endpoints
+
+
+def _record_options(parent, environment: str, model) -> pulumi.ResourceOptions:
+    """Parented to the tables so the URN stays when a model moves between backends; a serving
+    stack has no tables, so its records keep, as an alias, the URN the single stack gave them
+    (moved into the serving stack by `pulumi state move`, they are then the same resources)."""
+    if parent is not None:
+        return pulumi.ResourceOptions(parent=parent)
+    single = (
+        f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{DataTables.TYPE}"
+        f"$aws:dynamodb/tableItem:TableItem::mlplat-{environment}-{model.name}-served"
+    )
+    return pulumi.ResourceOptions(aliases=[single])

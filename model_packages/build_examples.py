@@ -50,15 +50,23 @@ def _save_sklearn(package: str, estimator, seed: int) -> Path:
 def _save_embedder() -> Path:
     import mlflow.pyfunc
 
-    target = PACKAGES / "product_embedder" / "mlflow_model"
+    from model_packages.runtimes import ENTRY_POINT_KEY
+
+    package = PACKAGES / "product_embedder"
+    target = package / "mlflow_model"
     shutil.rmtree(target, ignore_errors=True)
+    sys.path.insert(0, str(package))  # embedder.py imports its code path, as MLflow loads it
     with tempfile.TemporaryDirectory() as tmp:
         projection = Path(tmp) / "projection.npy"
         np.save(projection, np.random.default_rng(7).normal(size=(6, 16)).astype(np.float32))
         mlflow.pyfunc.save_model(
             str(target),
-            python_model=str(PACKAGES / "product_embedder" / "embedder.py"),
+            python_model=str(package / "embedder.py"),
             artifacts={"projection": str(projection)},
+            code_paths=[str(package / "embedding.py")],
+            # What runtimes without MLflow (Triton's Python backend) construct and call.
+            metadata={ENTRY_POINT_KEY: "embedding:Embedder"},
+            input_example=np.random.default_rng(8).normal(size=(2, 6)).astype(np.float32),
             pip_requirements=["numpy"],
         )
     return target

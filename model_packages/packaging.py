@@ -10,8 +10,12 @@ Archive layouts, by the endpoint's container:
   SageMaker scikit-learn container has no default ``model_fn``);
 - NVIDIA Triton (GPU multi-model endpoints): a Triton model repository entry,
   ``<model>/config.pbtxt`` and ``<model>/1/model.py`` (Python backend) with the MLflow model in
-  ``<model>/1/mlflow_model/``. The Python backend loads it with ``mlflow.pyfunc``, so the Triton
-  image needs MLflow in its Python environment (a conda-pack execution environment).
+  ``<model>/1/mlflow_model/`` and ``<model>/1/entry.json``, which names the model's entry point
+  (its MLmodel's ``mlplat_entry_point`` metadata, in its code paths) and artifacts. The Triton
+  image has no MLflow: ``model.py`` runs that entry point with numpy alone.
+
+Every archive is checked against what its container provides (``model_packages.runtimes``)
+before it is built: one that cannot load there is refused, naming the file and the module.
 
 Reproducible: entries sorted, mtime 0, uid/gid 0, fixed modes, gzip header without name or time;
 the same inputs give the same sha256. Archives are cached under ``.mlplat/packages/`` by a hash of
@@ -23,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import tarfile
@@ -33,14 +38,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from infra.project import PROJECT_ROOT
+import yaml
 
-FORMAT_VERSION = "1"  # bump when the archive layout changes, to invalidate cached archives
+from infra.project import PROJECT_ROOT
+from model_packages.runtimes import ENTRY_POINT_KEY, TRITON_HANDLER, archive_problems
+
+FORMAT_VERSION = "2"  # bump when the archive layout changes, to invalidate cached archives
 CACHE_ENV = "MLPLAT_PACKAGE_CACHE"  # where archives are cached; .mlplat/packages by default
 
 
 def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or PROJECT_ROOT / ".mlplat" / "packages")
+
+
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 MLFLOW_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 
@@ -52,6 +62,10 @@ class Layout(StrEnum):
 
 class PackagingError(Exception):
     """The model source cannot be resolved or is not an MLflow model."""
+
+
+class UnloadableArchive(PackagingError):
+    """The archive would not load in its serving container (a module it needs is missing)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,12 @@ def package_model(
     """Build (or reuse) the archive of ``model`` version ``version`` from an MLflow model source."""
     with resolved_model_dir(source, tracking_uri) as model_dir:
         entries = _entries(model, model_dir, layout)
+        problems = archive_problems(entries, triton=layout is Layout.TRITON)
+        if problems:
+            raise UnloadableArchive(
+                f"{source}: the {layout} archive cannot load in its serving container: "
+                + "; ".join(problems)
+            )
         key = _input_hash(model, version, layout, entries)
         target = (cache_dir or cache_root()) / key[:24] / archive_name(model, version)
         digest_file = target.with_name(target.name + ".sha256")
@@ -157,14 +177,17 @@ def _entries(model: str, model_dir: Path, layout: Layout) -> list[Entry]:
     files = sorted(p for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     model_files = [(p.relative_to(model_dir).as_posix(), p.read_bytes(), 0o644) for p in files]
     if layout is Layout.TRITON:
-        prefix = f"{model}/1/mlflow_model/"
-        return sorted(
-            [
-                (f"{model}/config.pbtxt", _triton_config(model).encode(), 0o644),
-                (f"{model}/1/model.py", (HANDLERS / "triton_model.py").read_bytes(), 0o644),
-            ]
-            + [(prefix + name, content, mode) for name, content, mode in model_files]
-        )
+        version_dir = f"{model}/1/"
+        handler = (HANDLERS / "triton_model.py").read_bytes()
+        entries = [
+            (f"{model}/config.pbtxt", _triton_config(model).encode(), 0o644),
+            (f"{version_dir}{TRITON_HANDLER}", handler, 0o644),
+        ]
+        entry = _triton_entry(model_dir)
+        if entry is not None:
+            entries.append((f"{version_dir}entry.json", entry, 0o644))
+        prefix = f"{version_dir}{TRITON_MODEL_DIR}/"
+        return sorted(entries + [(prefix + name, data, mode) for name, data, mode in model_files])
     flavors = (model_dir / "MLmodel").read_text()
     if "\n  sklearn:" in flavors:
         model_files.append(
@@ -173,15 +196,40 @@ def _entries(model: str, model_dir: Path, layout: Layout) -> list[Entry]:
     return sorted(model_files)
 
 
+TRITON_MODEL_DIR = "mlflow_model"
+
+
 def _triton_config(model: str) -> str:
+    # KIND_CPU: the Python backend runs the entry point with numpy, on the host's CPU; a GPU
+    # instance group would only pin the process to a device it does not compute on.
     return (
         f'name: "{model}"\n'
         'backend: "python"\n'
         "max_batch_size: 0\n"
         'input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ -1, -1 ] } ]\n'
         'output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ -1, -1 ] } ]\n'
-        "instance_group [ { kind: KIND_GPU count: 1 } ]\n"
+        "instance_group [ { kind: KIND_CPU count: 1 } ]\n"
     )
+
+
+def _triton_entry(model_dir: Path) -> bytes | None:
+    """entry.json for model.py: the entry point, its code directory and the artifacts' paths
+    (relative to the version directory); None when the model declares no entry point."""
+    mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text()) or {}
+    entry_point = (mlmodel.get("metadata") or {}).get(ENTRY_POINT_KEY)
+    if not entry_point:
+        return None
+    pyfunc = (mlmodel.get("flavors") or {}).get("python_function") or {}
+    artifacts = {
+        name: f"{TRITON_MODEL_DIR}/{spec['path']}"
+        for name, spec in (pyfunc.get("artifacts") or {}).items()
+    }
+    entry = {
+        "entry_point": entry_point,
+        "code_dir": f"{TRITON_MODEL_DIR}/{pyfunc.get('code') or 'code'}",
+        "artifacts": artifacts,
+    }
+    return json.dumps(entry, indent=2, sort_keys=True).encode() + b"\n"
 
 
 def _input_hash(model: str, version: int, layout: Layout, entries: list[Entry]) -> str:

@@ -19,7 +19,12 @@ models = [
         scaling={"min_instances": 2, "max_instances": 8}, data_capture_percent=100
     ),
     chargeback_risk.model.override(scaling={"min_instances": 2, "max_instances": 4}),
-    churn_predictor.model.override(scaling={"min_instances": 2, "max_instances": 4}),
-    product_embedder.model.override(scaling={"min_instances": 2, "max_instances": 4}),
+    # Two instances at least (for availability) cost twice dev's: their budgets follow.
+    churn_predictor.model.override(
+        scaling={"min_instances": 2, "max_instances": 4}, monthly_budget_usd=400
+    ),
+    product_embedder.model.override(
+        scaling={"min_instances": 2, "max_instances": 4}, monthly_budget_usd=2500
+    ),
     recs_ranker.model.override(scaling={"min_instances": 3, "max_instances": 12}),
 ]

@@ -111,8 +111,12 @@ class TeamExecutionRole(PlatformComponent):
             kms_key_arn,
             account,
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, policy=document, opts=self.child_opts()
         )
-        self.arn: pulumi.Output[str] = self.role.arn
+        # The ARN once the policy is in place: a model created with it (SageMaker checks the
+        # role's access to its image and artifacts) waits for the policy, and is deleted first.
+        self.arn: pulumi.Output[str] = pulumi.Output.all(self.role.arn, policy.id).apply(
+            lambda values: values[0]
+        )
         self.register_outputs({"arn": self.arn})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pulumi
 
+from components.registry_records import RegistryTable
 from components.serving.artifacts import package_hosted_models
 from components.serving.execution_role import TeamExecutionRole
-from components.serving.hosted_model import RegistryTable
 from components.serving.multi_model_endpoint import EndpointPlan, MultiModelEndpoint
 from components.serving.placement import plan_endpoints
 from infra.declarations import EnvironmentSpec

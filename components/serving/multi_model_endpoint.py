@@ -28,7 +28,6 @@ VARIANT_NAME = "primary"  # never renamed: the scaling target is keyed on it
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALE_IN_COOLDOWN_SECONDS = 300  # scale in slowly: unloading models makes the next requests cold
 SCALE_OUT_COOLDOWN_SECONDS = 60
-GPU_UTILIZATION_TARGET_PERCENT = 70
 
 
 def team_prefix(team: str) -> str:
@@ -200,26 +199,16 @@ class MultiModelEndpoint(PlatformComponent):
         return target, policy
 
     def _scaling_metric(self) -> dict:
-        if not self.plan.uses_gpu:
-            # On a multi-model endpoint this counts the invocations of all its models together.
-            return {
-                "predefined_metric_specification": {
-                    "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
-                },
-                "target_value": self.plan.target_invocations_per_instance,
-            }
-        # Invocations say little about GPU load (one embedding batch is not one tabular row):
-        # track the instances' GPU utilisation, which SageMaker publishes per endpoint and variant.
+        # Invocations per instance on every endpoint, GPU ones included. The models on a Triton
+        # endpoint run in the Python backend with numpy, on the instance's CPU (their archives'
+        # instance groups are KIND_CPU): its GPUUtilization stays near 0, so a policy tracking it
+        # would only ever scale in. CPUUtilization is no better target: SageMaker sums it over
+        # vCPUs (0-400% on a g5.xlarge) while one backend instance uses about one core. The
+        # invocation rate is the load offered wherever the model computes, and its target is
+        # the one the models declare. On a multi-model endpoint it counts all models together.
         return {
-            "customized_metric_specification": {
-                "metric_name": "GPUUtilization",
-                "namespace": "/aws/sagemaker/Endpoints",
-                "statistic": "Average",
-                "unit": "Percent",
-                "dimensions": [
-                    {"name": "EndpointName", "value": self.plan.endpoint_name},
-                    {"name": "VariantName", "value": VARIANT_NAME},
-                ],
+            "predefined_metric_specification": {
+                "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
             },
-            "target_value": GPU_UTILIZATION_TARGET_PERCENT,
+            "target_value": self.plan.target_invocations_per_instance,
         }

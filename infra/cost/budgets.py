@@ -1,4 +1,11 @@
-"""Budgets meet estimates: the AWS Budgets declared in the graph, compared with the estimate.
+"""Budgets meet estimates: the budgets declared in the graph, compared with the estimate.
+
+A model budget is the ``monthly_budget_usd`` a model declares, which its component records in
+its outputs (``model``, ``team``, ``monthlyBudgetUsd``). It is checked against the model's
+estimate, including its share of a shared endpoint, and is not an AWS Budget: AWS can only
+attribute billed resources by tag, and the instances that serve a model (a multi-model endpoint,
+EKS nodes) are shared and tagged by team, so a per-model AWS Budget would watch almost nothing.
+The team budgets (AWS Budgets on ``mlplat:team``) watch what is actually spent.
 
 A team budget is an ``aws:budgets/budget:Budget`` of type COST whose ``costFilters`` hold the
 cost allocation tag ``user:mlplat:team$<team>``; an environment budget has no team filter (at
@@ -17,11 +24,17 @@ from infra.cost.graph import Graph, Resource
 BUDGET_TYPE = "aws:budgets/budget:Budget"
 TEAM_FILTER = "user:mlplat:team$"
 ENVIRONMENT_FILTER = "user:mlplat:environment$"
+# The output a model's component records its declared monthly budget (USD) in.
+MODEL_BUDGET_OUTPUT = "monthlyBudgetUsd"
 # Budget periods as months (AWS Budgets' own month: 365/12 days).
 MONTHS_PER_PERIOD = {"MONTHLY": 1.0, "QUARTERLY": 3.0, "ANNUALLY": 12.0, "DAILY": 12 / 365}
 
 
+NOTHING = Amount(0.0, 0.0)
+
+
 class Scope(StrEnum):
+    MODEL = "model"
     TEAM = "team"
     ENVIRONMENT = "environment"
 
@@ -64,7 +77,17 @@ class BudgetCheck:
 
 
 def budgets_in(graph: Graph) -> list[Budget]:
-    return [budget for resource in graph.of_type(BUDGET_TYPE) if (budget := _budget(resource))]
+    """Model budgets (from model components), then the AWS Budgets of teams and environments."""
+    models = [budget for resource in graph.resources if (budget := _model_budget(resource))]
+    aws = [budget for resource in graph.of_type(BUDGET_TYPE) if (budget := _budget(resource))]
+    return sorted(models, key=lambda b: b.subject) + aws
+
+
+def _model_budget(resource: Resource) -> Budget | None:
+    limit, model = resource.outputs.get(MODEL_BUDGET_OUTPUT), resource.outputs.get("model")
+    if limit is None or not model or resource.type == BUDGET_TYPE:
+        return None
+    return Budget(resource.urn, Scope.MODEL, str(model), resource.stack, float(limit))
 
 
 def _budget(resource: Resource) -> Budget | None:
@@ -93,9 +116,10 @@ def _budget(resource: Resource) -> Budget | None:
 def check_budgets(graph: Graph, estimate: Estimate) -> list[BudgetCheck]:
     checks = []
     for budget in budgets_in(graph):
-        if budget.scope is Scope.TEAM:
-            amount = estimate.total_for_team(budget.subject, budget.environment)
-        else:
-            amount = estimate.totals_by("environment").get(budget.subject, Amount(0.0, 0.0))
+        if budget.scope is Scope.ENVIRONMENT:
+            amount = estimate.totals_by("environment").get(budget.subject, NOTHING)
+        else:  # a model's or a team's cost within the budget's environment
+            items = [item for item in estimate.items if item.environment == budget.environment]
+            amount = estimate.totals_by(str(budget.scope), items).get(budget.subject, NOTHING)
         checks.append(BudgetCheck(budget, amount))
     return checks

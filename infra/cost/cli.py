@@ -8,36 +8,39 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from infra.cli_options import existing_file
-from infra.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+from infra.cli_options import (
+    OptionalStackOption,
+    existing_file,
+    fail,
+    json_option,
+    stack_or_file,
+    typer_app,
+)
 
 if TYPE_CHECKING:
     from infra.cost.estimate import Estimate, EstimateOptions
     from infra.cost.prices import PriceSnapshot
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+SNAPSHOT_HELP = "infra/cost/prices.json"  # the default, as the help shows it (no machine path)
 
-errors = Console(stderr=True)
-prices_app = typer.Typer(help="The price snapshot the cost estimate reads.", no_args_is_help=True)
+prices_app = typer_app("The price snapshot the cost estimate reads.")
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(2)
+@prices_app.callback()
+def prices() -> None:
+    """The price snapshot the cost estimate reads (infra/cost/prices.json)."""
 
 
 def cost_command(
-    stack: Annotated[
-        str | None, typer.Option("--stack", "-s", help="Preview this stack offline, then price it.")
-    ] = None,
+    stack: OptionalStackOption = None,
     file: Annotated[Path | None, existing_file("Price a `pulumi stack export` document.")] = None,
     against: Annotated[
         Path | None,
         existing_file("Show what the change costs against this base export (the base branch's)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
+    as_json: Annotated[bool, json_option("the estimate")] = False,
     region: Annotated[
         str | None, typer.Option(help="Region for resources whose provider records none.")
     ] = None,
@@ -45,46 +48,51 @@ def cost_command(
         float, typer.Option(help="Saving against on-demand for spot nodes without a spot price.")
     ] = 0.6,
     prices: Annotated[
-        Path, typer.Option(help="Price snapshot to read.", dir_okay=False)
-    ] = DEFAULT_SNAPSHOT,
+        Path | None,
+        typer.Option(help=f"Price snapshot to read (default: {SNAPSHOT_HELP}).", dir_okay=False),
+    ] = None,
     as_of: Annotated[
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Date for EKS support tiers (default: today)."),
     ] = None,
 ) -> None:
-    """Estimate a stack's monthly cost (730 h) and compare it with its budgets.
+    """Estimate the monthly cost (730 h) of a stack (previewed offline) or an export, and
+    compare it with its budgets.
 
-    Prints a table by resource with totals by model, team and environment, and the team and
-    environment budgets the estimate exceeds (or would exceed at maximum scale). With --against,
-    the resources and totals the change moves, from the base's cost to the new one.
+    Prints the cost by resource, totals by model, team and environment, and every model, team
+    and environment budget with its status: within, at risk (over at maximum scale) or over.
+    With --against, the resources and totals the change moves, from the base's cost to the new
+    one.
     """
     from infra.cost.budgets import check_budgets
     from infra.cost.compare import CostChange
     from infra.cost.estimate import EstimateError, EstimateOptions, estimate
     from infra.cost.graph import ExportError, Graph
+    from infra.cost.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
     from infra.cost.report import change_to_json, print_report, to_json
 
-    if (stack is None) == (file is None):
-        raise typer.BadParameter("give exactly one of --stack or --file")
+    stack_or_file(stack, file)
     try:
         options = EstimateOptions(
             as_of=(as_of.date() if as_of else dt.date.today()),
             spot_discount=spot_discount,
             default_region=region,
         )
-        snapshot = load_snapshot(prices)
+        snapshot = load_snapshot(prices or DEFAULT_SNAPSHOT)
         base = _estimate_of(against, snapshot, options) if against is not None else None
         graph = Graph.from_export(_document(stack, file))
         result = estimate(graph, snapshot, options)
     except (ExportError, SnapshotError, EstimateError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     checks = check_budgets(graph, result)
     change = CostChange(base, result) if base is not None else None
     if as_json:
         document = to_json(result, checks) if change is None else change_to_json(change, checks)
         typer.echo(json.dumps(document, indent=2))
     else:
-        print_report(result, checks, Console(), change)
+        from infra.cli_output import stdout
+
+        print_report(result, checks, stdout(), change)
 
 
 def _estimate_of(base: Path, snapshot: PriceSnapshot, options: EstimateOptions) -> Estimate:
@@ -105,11 +113,14 @@ def _document(stack: str | None, file: Path | None) -> dict:
             return read_export(file)
         except ExportError as error:
             raise ValueError(f"{file}: {error}") from None
+    from infra.cli_output import progress
     from infra.declarations import SpecError
-    from infra.offline import preview_stack
 
     try:
-        return preview_stack(stack)
+        with progress(f"previewing {stack}…"):
+            from infra.offline import preview_stack
+
+            return preview_stack(stack)
     except SpecError as error:
         raise ValueError(error.render()) from None
 
@@ -129,13 +140,15 @@ def refresh_command(
         typer.Option(help="EC2 node instance types to price (default: those already in --out)."),
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Snapshot to write.", dir_okay=False)
-    ] = DEFAULT_SNAPSHOT,
+        Path | None,
+        typer.Option(help=f"Snapshot to write (default: {SNAPSHOT_HELP}).", dir_okay=False),
+    ] = None,
 ) -> None:
     """Rebuild the price snapshot from the AWS Price List API (needs AWS credentials)."""
-    from infra.cost.prices import dump_snapshot
+    from infra.cost.prices import DEFAULT_SNAPSHOT, dump_snapshot
     from infra.cost.refresh import RefreshError, paginated_fetch, pricing_client, refresh
 
+    out = out or DEFAULT_SNAPSHOT
     wanted_regions = _split(regions) or list(SUPPORTED_REGIONS)
     types = _split(instance_types) or _known_ec2_types(out)
     try:
@@ -143,12 +156,14 @@ def refresh_command(
             paginated_fetch(pricing_client()), wanted_regions, types, dt.date.today()
         )
     except RefreshError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     dump_snapshot(snapshot, out)
-    Console().print(f"wrote {out}: {len(snapshot.regions)} regions, retrieved {snapshot.retrieved}")
+    typer.echo(f"wrote {out}: {len(snapshot.regions)} regions, retrieved {snapshot.retrieved}")
 
 
 def _known_ec2_types(path: Path) -> list[str]:
+    from infra.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+
     try:
         snapshot = load_snapshot(path if path.exists() else DEFAULT_SNAPSHOT)
     except (SnapshotError, PriceLookupError):

@@ -126,10 +126,6 @@ class Estimate:
                 high[name] += item.max_monthly * fraction
         return {name: Amount(low[name], high[name]) for name in sorted(low)}
 
-    def total_for_team(self, team: str, environment: str) -> Amount:
-        in_environment = [item for item in self.items if item.environment == environment]
-        return self.totals_by("team", in_environment).get(team, Amount(0.0, 0.0))
-
 
 @dataclass(frozen=True)
 class _Priced:

@@ -1,13 +1,14 @@
 """Present an estimate, or what a change costs: the JSON documents `mlplat cost --json` prints,
-and the rich tables."""
+and the tables (infra/cli_output.py lays them out for the terminal's width, or plain when piped)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console, Group
-from rich.table import Table
+from rich.console import Console
+from rich.markup import escape
 
+from infra.cli_output import Column, Rows, show
 from infra.cost.budgets import BudgetCheck, Status
 from infra.cost.compare import CENT, AmountChange, CostChange
 from infra.cost.estimate import Estimate, LineItem
@@ -126,117 +127,141 @@ def _owner(item: LineItem) -> str:
     return " / ".join(part for part in (item.team, item.model) if part) or "-"
 
 
-def render(estimate: Estimate, checks: list[BudgetCheck]) -> Group:
+def _name(urn: str) -> str:
+    return escape(urn.rsplit("::", 1)[-1])
+
+
+def _type(type_: str) -> str:
+    return type_.rsplit(":", 1)[-1]
+
+
+def render(estimate: Estimate, checks: list[BudgetCheck]) -> list[Rows]:
     """The tables `mlplat cost` prints: by resource, totals, and budgets."""
-    resources = Table(title=f"Estimated monthly cost ({estimate.currency}, 730 h/month)")
-    for column in ("Resource", "Type", "Owner"):
-        resources.add_column(column, overflow="fold")
-    resources.add_column("Monthly", justify="right")
-    resources.add_column("At max", justify="right")
-    resources.add_column("Basis", overflow="fold", ratio=1)
+    resources = Rows(
+        f"Estimated monthly cost ({estimate.currency}, 730 h/month)",
+        (
+            Column("Resource"),
+            Column("Type"),
+            Column("Owner"),
+            Column("Monthly", "right"),
+            Column("At max", "right"),
+            Column("Basis"),
+        ),
+    )
     for item in _ordered(estimate.items):
-        resources.add_row(
-            item.urn.rsplit("::", 1)[-1],
-            item.type.rsplit(":", 1)[-1],
-            _owner(item),
+        resources.add(
+            _name(item.urn),
+            _type(item.type),
+            escape(_owner(item)),
             _money(item.monthly),
             _money(item.max_monthly),
-            item.basis,
+            escape(item.basis),
         )
     total = estimate.total
-    resources.add_section()
-    resources.add_row(
-        "Total", "", "", _money(total.monthly), _money(total.max_monthly), "", style="bold"
-    )
-
-    totals = Table(title="Totals")
-    for column in ("By", "Name"):
-        totals.add_column(column)
-    totals.add_column("Monthly", justify="right")
-    totals.add_column("At max", justify="right")
-    for dimension in DIMENSIONS:
-        for name, amount in estimate.totals_by(dimension).items():
-            totals.add_row(dimension, name, _money(amount.monthly), _money(amount.max_monthly))
-        totals.add_section()
-
-    return Group(resources, totals, *_budget_table(checks))
-
-
-def render_change(change: CostChange, checks: list[BudgetCheck]) -> Group:
-    """The tables `mlplat cost --against BASE` prints: what changes, by resource and in total."""
-    currency = change.new.currency
-    resources = Table(title=f"Monthly cost change against the base ({currency}, 730 h/month)")
-    for column in ("", "Resource", "Type", "Owner"):
-        resources.add_column(column, overflow="fold")
-    for column in ("Base", "New", "Change", "Change at max"):
-        resources.add_column(column, justify="right")
-    resources.add_column("Basis", overflow="fold", ratio=1)
-    for item in change.items():
-        amount = item.amount
-        resources.add_row(
-            mark(item.kind),
-            item.item.urn.rsplit("::", 1)[-1],
-            item.item.type.rsplit(":", 1)[-1],
-            _owner(item.item),
-            _money(amount.base.monthly),
-            _money(amount.new.monthly),
-            _signed(amount.delta.monthly),
-            _signed(amount.delta.max_monthly),
-            item.item.basis,
-        )
-    total = change.total
-    resources.add_section()
-    resources.add_row(
-        "",
+    resources.add(
         "Total",
         "",
         "",
-        _money(total.base.monthly),
-        _money(total.new.monthly),
-        _signed(total.delta.monthly),
-        _signed(total.delta.max_monthly),
+        _money(total.monthly),
+        _money(total.max_monthly),
         "",
-        style="bold",
+        section=True,
+        bold=True,
     )
 
-    totals = Table(title="Totals the change moves")
-    for column in ("By", "Name"):
-        totals.add_column(column)
-    for column in ("Base", "New", "Change", "Change at max"):
-        totals.add_column(column, justify="right")
+    totals = Rows(
+        "Totals",
+        (Column("By"), Column("Name"), Column("Monthly", "right"), Column("At max", "right")),
+    )
     for dimension in DIMENSIONS:
-        for name, amount in change.by(dimension).items():
-            totals.add_row(
+        for index, (name, amount) in enumerate(estimate.totals_by(dimension).items()):
+            totals.add(
                 dimension,
-                name,
-                _money(amount.base.monthly),
-                _money(amount.new.monthly),
-                _signed(amount.delta.monthly),
-                _signed(amount.delta.max_monthly),
+                escape(name),
+                _money(amount.monthly),
+                _money(amount.max_monthly),
+                section=index == 0,
             )
-        totals.add_section()
-    return Group(resources, totals, *_budget_table(checks))
+    return [resources, totals, *_budget_table(checks)]
+
+
+def render_change(change: CostChange, checks: list[BudgetCheck]) -> list[Rows]:
+    """The tables `mlplat cost --against BASE` prints: what changes, by resource and in total."""
+    currency = change.new.currency
+    amounts = (
+        Column("Base", "right"),
+        Column("New", "right"),
+        Column("Change", "right"),
+        Column("Change at max", "right"),
+    )
+    resources = Rows(
+        f"Monthly cost change against the base ({currency}, 730 h/month)",
+        (
+            Column(""),
+            Column("Resource"),
+            Column("Type"),
+            Column("Owner"),
+            *amounts,
+            Column("Basis"),
+        ),
+    )
+    for item in change.items():
+        amount = item.amount
+        resources.add(
+            mark(item.kind),
+            _name(item.item.urn),
+            _type(item.item.type),
+            escape(_owner(item.item)),
+            *_amounts(amount),
+            escape(item.item.basis),
+        )
+    resources.add("", "Total", "", "", *_amounts(change.total), "", section=True, bold=True)
+
+    totals = Rows("Totals the change moves", (Column("By"), Column("Name"), *amounts))
+    for dimension in DIMENSIONS:
+        for index, (name, amount) in enumerate(change.by(dimension).items()):
+            totals.add(dimension, escape(name), *_amounts(amount), section=index == 0)
+    return [resources, totals, *_budget_table(checks)]
+
+
+def _amounts(amount: AmountChange) -> tuple[str, str, str, str]:
+    return (
+        _money(amount.base.monthly),
+        _money(amount.new.monthly),
+        _signed(amount.delta.monthly),
+        _signed(amount.delta.max_monthly),
+    )
 
 
 def _signed(value: float) -> str:
     return ("+" if value >= CENT else "-" if value <= -CENT else "") + _money(abs(value))
 
 
-def _budget_table(checks: list[BudgetCheck]) -> list[Table]:
+_STATUS_STYLE = {Status.OVER: "bold red", Status.AT_RISK: "yellow", Status.WITHIN: "green"}
+
+
+def _budget_table(checks: list[BudgetCheck]) -> list[Rows]:
     if not checks:
         return []
-    budgets = Table(title="Budgets")
-    for column in ("Scope", "Subject", "Budget", "Estimate", "At max", "Status"):
-        budgets.add_column(column)
-    style = {Status.OVER: "bold red", Status.AT_RISK: "yellow", Status.WITHIN: "green"}
+    budgets = Rows(
+        "Budgets (at risk: within at the minimum scale, over at the maximum)",
+        (
+            Column("Scope"),
+            Column("Subject"),
+            Column("Budget", "right"),
+            Column("Estimate", "right"),
+            Column("At max", "right"),
+            Column("Status"),
+        ),
+    )
     for check in checks:
-        budgets.add_row(
+        budgets.add(
             str(check.budget.scope),
-            check.budget.subject,
+            escape(check.budget.subject),
             _money(check.budget.monthly_limit),
             _money(check.estimate.monthly),
             _money(check.estimate.max_monthly),
-            f"[{style[check.status]}]{check.status}[/]",
+            f"[{_STATUS_STYLE[check.status]}]{check.status}[/]",
         )
     return [budgets]
 
@@ -247,7 +272,10 @@ def print_report(
     console: Console,
     change: CostChange | None = None,
 ) -> None:
-    console.print(render(estimate, checks) if change is None else render_change(change, checks))
+    show(console, *(render(estimate, checks) if change is None else render_change(change, checks)))
     for check in checks:
         if check.status is Status.OVER:
-            console.print(f"[bold red]over budget:[/] {check.message(estimate.currency)}")
+            console.print(
+                f"[bold red]over budget:[/] {escape(check.message(estimate.currency))}",
+                soft_wrap=not console.is_terminal,
+            )

@@ -168,12 +168,34 @@ class CiSettings(Settings):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     branch: str = "main"
     # IAM allows one OIDC provider per URL in an account: when stacks share an account, one of
-    # them creates GitHub's provider and the others name it here instead of creating their own.
+    # them creates GitHub's provider (createGithubOidcProvider, the default) and the others set
+    # it to false: they trust the account's provider, whose ARN follows from the account. Naming
+    # the provider's ARN (another account's, say) also stops a stack from creating one.
+    create_github_oidc_provider: bool = True
     github_oidc_provider_arn: str | None = Field(
         default=None,
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/"
         r"token\.actions\.githubusercontent\.com$",
     )
+
+    # The CodeConnections connection to GitHub that the deploy runner (components/deploy_runner.py)
+    # uses, in the stack's region. None: no runner, and the stack can only be deployed from where
+    # its cluster API is reachable.
+    deploy_runner_connection_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+        r"connection/[0-9a-f-]+$",
+    )
+
+    @property
+    def creates_github_oidc_provider(self) -> bool:
+        return self.create_github_oidc_provider and self.github_oidc_provider_arn is None
+
+    def github_oidc_provider_arn_in(self, account: str) -> str:
+        """The provider this stack trusts when another stack created it."""
+        return self.github_oidc_provider_arn or (
+            f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+        )
 
 
 class EnvironmentSettings(Settings):

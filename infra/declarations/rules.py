@@ -125,6 +125,20 @@ def settings_problems(settings: EnvironmentSettings, path: str = "config") -> It
         instance = catalog.EC2_INSTANCE_TYPES.get(name)
         if instance is not None and not instance.has_gpu:
             yield Problem(f"{path}.cluster.gpuNodes.instanceTypes[{index}]", f"{name} has no GPU")
+    # One node group carries one accelerator label value, which the autoscaler reads.
+    models = {catalog.gpu_model(name) for name in cluster.gpu_nodes.instance_types} - {None}
+    if len(models) > 1:
+        yield Problem(
+            f"{path}.cluster.gpuNodes.instanceTypes",
+            f"mixes GPU models ({', '.join(sorted(models))}); a node group holds one",
+        )
+    connection = settings.ci.deploy_runner_connection_arn
+    if connection is not None and connection.split(":")[3] != settings.region:
+        yield Problem(
+            f"{path}.ci.deployRunnerConnectionArn",
+            f"is in {connection.split(':')[3]}; CodeBuild uses connections of its own region "
+            f"({settings.region})",
+        )
     if len(set(cluster.spot_nodes.instance_types)) < 3:
         yield Problem(
             f"{path}.cluster.spotNodes.instanceTypes",

@@ -262,6 +262,7 @@ IDENTITIES: dict[str, Identity] = {
         "rtbassoc", "route-table-association"
     ),
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ec2("sgr", "security-group-rule"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
     "aws:ec2/launchTemplate:LaunchTemplate": Identity(
         name_input=None,
@@ -318,6 +319,14 @@ def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -
             "userId": "AIDA" + account,
             "id": account,
         }
+    if token == "aws:iam/getSessionContext:getSessionContext":
+        # An assumed role's session -> its role (this engine knows of no role paths); other
+        # principals pass through, as the data source documents.
+        arn = args["arn"]
+        if ":assumed-role/" in arn:
+            role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            return {"arn": arn, "issuerArn": f"arn:aws:iam::{account}:role/{role}", "id": arn}
+        return {"arn": arn, "issuerArn": arn, "id": arn}
     if token == "aws:index/getRegion:getRegion":
         return {
             "name": region,
@@ -328,6 +337,11 @@ def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        names = [f"{region}{letter}" for letter in "abc"]
-        return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": region}
+        # Four zones, IDs like AWS's (us-east-1 -> use1-az1..4): us-east-1's include use1-az3,
+        # where EKS creates no cluster, so the program must skip it.
+        area, direction, number = region.split("-", 2)
+        prefix = f"{area}{direction[0]}{number}"
+        names = [f"{region}{letter}" for letter in "abcd"]
+        ids = [f"{prefix}-az{index}" for index in range(1, 5)]
+        return {"names": names, "zoneIds": ids, "id": region}
     raise NotImplementedError(f"the offline engine has no answer for data source {token}")

@@ -1,7 +1,9 @@
 """Budgets meet estimates: the stack's estimated monthly cost against its declared budgets.
 
 The estimate is the cost estimator's (infra/cost), computed from the same graph the pack judges,
-at the declared minimum scale; a budget is exceeded when that minimum already costs more.
+at the declared minimum scale; a budget is exceeded when that minimum already costs more. The
+budgets are each model's declared ``monthly_budget_usd`` and the team and environment AWS
+Budgets (infra/cost/budgets.py); `mlplat cost` also shows which would be exceeded at maximum scale.
 """
 
 from __future__ import annotations
@@ -23,22 +25,24 @@ CONFIG = {
 
 @stack_rule(
     name="estimated-cost-within-budget",
-    description="Each team's and each environment's estimated monthly cost (at the declared "
-    "minimum scale, from the price snapshot) is within its AWS Budget.",
+    description="Each model's, team's and environment's estimated monthly cost (at the declared "
+    "minimum scale, from the price snapshot) is within its budget: the model's declared "
+    "monthly_budget_usd, the team's and the environment's AWS Budget.",
     severity=Severity.MEDIUM,
-    remediation="Raise the budget's limitAmount, lower the models' minimum instances or move "
-    "them to a cheaper instance type; `mlplat cost --stack <env>` shows the estimate line by line.",
+    remediation="Raise the budget (a model's monthly_budget_usd, a team's or the environment's "
+    "limit), lower the models' minimum instances or move them to a cheaper instance type; "
+    "`mlplat cost --stack <env>` shows the estimate line by line.",
     config=CONFIG,
 )
 def estimated_cost_within_budget(args: StackValidationArgs, report: ReportViolation) -> None:
-    from infra.cost.budgets import BUDGET_TYPE, Status, check_budgets
+    from infra.cost.budgets import Status, budgets_in, check_budgets
     from infra.cost.estimate import EstimateError, EstimateOptions, estimate
     from infra.cost.graph import Graph
     from infra.cost.prices import SnapshotError, load_snapshot
 
-    if not any(r.resource_type == BUDGET_TYPE for r in args.resources):
-        return
     graph = Graph.from_policy_resources(args.resources)
+    if not budgets_in(graph):
+        return
     try:
         options = EstimateOptions(spot_discount=float(setting(args, CONFIG, "spotDiscount")))
         result = estimate(graph, load_snapshot(), options)

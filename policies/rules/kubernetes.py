@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
@@ -80,6 +80,128 @@ def k8s_no_privileged_containers(args: ResourceValidationArgs, report: ReportVio
         )
         if added:
             report(f"container {name} adds capabilities {sorted(added)}")
+
+
+# Pod Security Standards, "restricted" profile
+# (kubernetes.io/docs/concepts/security/pod-security-standards):
+# the volume types it allows, and the one capability a container may add.
+RESTRICTED_VOLUME_TYPES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
+)
+RESTRICTED_ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
+
+
+def _effective(pod_spec: Any, container: Any, field: str) -> Any:
+    """A securityContext field as the kubelet applies it: the container's, else the pod's."""
+    value = dig(container, "securityContext", field)
+    return dig(pod_spec, "securityContext", field) if value is None else value
+
+
+@resource_rule(
+    name="k8s-pod-security-restricted",
+    description="Pods meet the Pod Security Standards' restricted profile, so a namespace "
+    "labelled pod-security.kubernetes.io/enforce=restricted admits them: non-root, no "
+    "privilege escalation, all capabilities dropped, a seccomp profile, restricted volume types.",
+    severity=Severity.HIGH,
+    remediation="Set runAsNonRoot: true and seccompProfile.type: RuntimeDefault (pod or every "
+    "container), and on every container allowPrivilegeEscalation: false and capabilities.drop: "
+    "[ALL]; use emptyDir/projected/configMap/secret/PVC volumes instead of hostPath.",
+    resource_types=tuple(POD_SPEC_PATHS),
+)
+def k8s_pod_security_restricted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    pod_spec = _pod_spec(args)
+    for volume in as_list(dig(pod_spec, "volumes")):
+        kinds = set(volume) - {"name"} if isinstance(volume, Mapping) else set()
+        for kind in sorted(kinds - RESTRICTED_VOLUME_TYPES):
+            report(f"volume {dig(volume, 'name')} is of type {kind}")
+    for container in _containers(pod_spec, with_init=True):
+        name = dig(container, "name")
+        if _effective(pod_spec, container, "runAsNonRoot") is not True:
+            report(f"container {name} may run as root (runAsNonRoot is not true)")
+        if _effective(pod_spec, container, "runAsUser") == 0:
+            report(f"container {name} runs as UID 0")
+        if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
+            report(f"container {name} does not set allowPrivilegeEscalation: false")
+        seccomp = _effective(pod_spec, container, "seccompProfile") or {}
+        if dig(seccomp, "type") not in SECCOMP_TYPES:
+            report(f"container {name} has no RuntimeDefault or Localhost seccomp profile")
+        capabilities = dig(container, "securityContext", "capabilities", default={})
+        if "ALL" not in map(str, as_list(dig(capabilities, "drop"))):
+            report(f"container {name} does not drop ALL capabilities")
+        added = set(map(str, as_list(dig(capabilities, "add")))) - RESTRICTED_ADDABLE_CAPABILITIES
+        if added:
+            report(f"container {name} adds capabilities {sorted(added)}")
+        for port in as_list(dig(container, "ports")):
+            if dig(port, "hostPort"):
+                report(f"container {name} binds host port {dig(port, 'hostPort')}")
+
+
+MIN_UID = 10000  # below it, IDs collide with accounts images and nodes define (e.g. 1000)
+
+
+@resource_rule(
+    name="k8s-high-uid",
+    description="Containers run with a UID and GID of at least 10000, so a container escape "
+    "does not land on an account the node (or the image) already has.",
+    severity=Severity.MEDIUM,
+    remediation="Set securityContext.runAsUser and runAsGroup to 10000 or more on the pod "
+    "(or on every container).",
+    resource_types=tuple(POD_SPEC_PATHS),
+)
+def k8s_high_uid(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    pod_spec = _pod_spec(args)
+    for container in _containers(pod_spec, with_init=True):
+        for field in ("runAsUser", "runAsGroup"):
+            value = _effective(pod_spec, container, field)
+            if not isinstance(value, int) or value < MIN_UID:
+                shown = "unset (the image's)" if value is None else value
+                report(f"container {dig(container, 'name')} {field} is {shown}, below {MIN_UID}")
+
+
+@resource_rule(
+    name="k8s-explicit-image-pull-policy",
+    description="Every container says when its image is pulled, and an image named by a tag "
+    "is pulled Always: a tag can be rebuilt in place (AWS patches its framework images under "
+    "the same tag), and a node's cached copy would keep serving the old build.",
+    severity=Severity.LOW,
+    remediation="Set imagePullPolicy: Always, or pin the image by digest (image@sha256:...) "
+    "with IfNotPresent.",
+    resource_types=tuple(POD_SPEC_PATHS),
+)
+def k8s_explicit_image_pull_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for container in _containers(_pod_spec(args), with_init=True):
+        name, policy = dig(container, "name"), dig(container, "imagePullPolicy")
+        if policy is None:
+            report(f"container {name} has no imagePullPolicy")
+        elif policy != "Always" and "@sha256:" not in str(dig(container, "image")):
+            report(f"container {name} pulls a tagged image {policy}, not Always")
+
+
+@resource_rule(
+    name="k8s-no-service-account-token",
+    description="Pods do not mount a Kubernetes API token they do not use: a compromised "
+    "server could otherwise act as its service account. IRSA is unaffected (its web identity "
+    "token is the pod identity webhook's own projected volume).",
+    severity=Severity.MEDIUM,
+    remediation="Set automountServiceAccountToken: false on the pod spec; a workload that calls "
+    "the Kubernetes API sets it true and says why in a comment.",
+    resource_types=tuple(POD_SPEC_PATHS),
+)
+def k8s_no_service_account_token(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if dig(_pod_spec(args), "automountServiceAccountToken") is None:
+        report(
+            "the pod mounts the service account's API token (automountServiceAccountToken unset)"
+        )
 
 
 _TEAMS = {

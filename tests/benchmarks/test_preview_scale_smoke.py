@@ -50,8 +50,10 @@ def test_preview_scale_runs_for_ten_models():
         "aws:s3/bucketObjectv2:BucketObjectv2",
     ]
     assert result["mixed_floor_seconds"] > 0
-    assert result["resources_per_model"]["sagemaker-mme"] <= 4
-    assert result["resources_per_model"]["eks"] <= 9  # the bound benchmarks/README.md records
+    # Issue 7's target was 4 on an MME; issue 15's served registry record makes it 5 (see
+    # benchmarks/README.md), and EKS models now have a version record and a served record too.
+    assert result["resources_per_model"]["sagemaker-mme"] <= 5
+    assert result["resources_per_model"]["eks"] <= 11  # the bound benchmarks/README.md records
 
 
 @pytest.mark.slow

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 
-from components.cluster import GPU_TAINT, SPOT_TAINT, _no_creator_admin
+from components.cluster import AUTOSCALER_GPU_LABEL, GPU_TAINT, SPOT_TAINT, _no_creator_admin
+from infra import catalog
+from infra.declarations import SpecError
+from infra.loader import load_environment, read_stack_config
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +55,59 @@ def test_endpoint_is_private_in_prod_and_cidr_limited_elsewhere(plan):
         assert "0.0.0.0/0" not in cidrs
 
 
-def test_only_the_ci_deployer_is_admin_in_prod(plan):
-    entries = plan.one(CLUSTER)["inputs"]["accessEntries"]
-    expected = {"ci-deployer"} if plan.stack == "prod" else {"ci-deployer", "platform-admin"}
-    assert set(entries) == expected
-    for entry in entries.values():
-        (policy,) = entry["accessPolicies"].values()
-        assert policy["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
-        assert policy["accessScope"] == {"type": "cluster"}
+def admin_entries(plan) -> dict[str, str]:
+    """Cluster-admin access: principal ARN -> access-entry name, from the associations."""
+    return {
+        a["inputs"]["principalArn"]: a["urn"].rsplit("::", 1)[1]
+        for a in plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if a["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    }
+
+
+def test_admins_are_the_ci_deployer_the_deploying_principal_and_outside_prod_the_platform_admin(
+    plan,
+):
+    for association in plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+        assert association["inputs"]["accessScope"] == {"type": "cluster"}
+    account = plan.spec.settings.account_id
+    personas = {"ci-deployer"} if plan.stack == "prod" else {"ci-deployer", "platform-admin"}
+    expected = {f"arn:aws:iam::{account}:role/mlplat-{plan.stack}-{p}" for p in personas}
+    # The offline engine runs as the IAM user arn:aws:iam::<account>:user/mlplat.
+    expected.add(f"arn:aws:iam::{account}:user/mlplat")
+    assert set(admin_entries(plan)) == expected
+    # pulumi-eks makes no admin of its own (its entries would be out of the provider's reach).
+    assert not plan.one(CLUSTER)["inputs"].get("accessEntries")
+
+
+def test_the_kubernetes_provider_waits_for_the_deploying_principals_admin_access(plan):
+    (provider,) = plan.of_type("pulumi:providers:kubernetes")
+    account = plan.spec.settings.account_id
+    deployer = admin_entries(plan)[f"arn:aws:iam::{account}:user/mlplat"]
+    assert any(dep.endswith(f"::{deployer}") for dep in provider["dependencies"])
+    for resource in plan.kubernetes_objects:
+        assert resource["provider"].startswith(provider["urn"]), resource["urn"]
+
+
+def test_a_deploy_by_the_ci_deployer_adds_no_second_entry_for_it(monkeypatch):
+    """In CI the caller is the CI deployer's session: it is admin already (EKS would refuse a
+    second access entry for the same principal)."""
+    from infra.offline import mocks, preview_stack
+
+    answer = mocks.invoke_result
+
+    def as_ci_deployer(token, args, region, account):
+        result = answer(token, args, region, account)
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            result["arn"] = f"arn:aws:sts::{account}:assumed-role/mlplat-dev-ci-deployer/gha-1"
+        return result
+
+    monkeypatch.setattr(mocks, "invoke_result", as_ci_deployer)
+    resources = preview_stack("dev")["deployment"]["resources"]
+    entries = [r for r in resources if r["type"] == "aws:eks/accessEntry:AccessEntry"]
+    principals = [entry["inputs"]["principalArn"] for entry in entries]
+    assert len(principals) == len(set(principals))
+    assert "arn:aws:iam::123456789012:role/mlplat-dev-ci-deployer" in principals
+    assert not any(":user/" in arn or ":sts:" in arn for arn in principals)
 
 
 def test_creator_admin_transform_turns_the_bootstrap_off():
@@ -144,3 +194,36 @@ def test_the_vpc_cni_enforces_network_policies(plan):
     # Without it the teams' default-deny NetworkPolicies are accepted and never enforced.
     cluster = plan.one("eks:index:Cluster")
     assert cluster["inputs"]["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_node_groups_wait_for_every_policy_of_their_role(plan):
+    attachments = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for group in plan.of_type(NODE_GROUP):
+        role = next(
+            r
+            for r in plan.of_type("aws:iam/role:Role")
+            if r["outputs"]["arn"] == group["inputs"]["nodeRoleArn"]
+        )
+        policies = {a["urn"] for a in attachments if a["inputs"]["role"] == role["outputs"]["name"]}
+        assert policies, group["urn"]
+        # Created before the group, deleted after it: nodes never run without their policies.
+        assert policies <= set(group["dependencies"]), group["urn"]
+
+
+def test_gpu_nodes_carry_the_accelerator_label_the_autoscaler_reads(plan):
+    for group in plan.of_type(NODE_GROUP):
+        types = group["inputs"]["instanceTypes"]
+        if not any(catalog.EC2_INSTANCE_TYPES[t].has_gpu for t in types):
+            assert AUTOSCALER_GPU_LABEL not in group["inputs"]["labels"]
+            continue
+        assert group["inputs"]["labels"][AUTOSCALER_GPU_LABEL] == catalog.gpu_model(types[0])
+        assert {catalog.gpu_model(t) for t in types} == {catalog.gpu_model(types[0])}
+
+
+def test_a_gpu_pool_mixing_gpu_models_is_refused():
+    config = read_stack_config("prod")
+    cluster = json.loads(config["mlplat:cluster"])
+    cluster["gpuNodes"]["instanceTypes"] = ["g5.xlarge", "g4dn.xlarge"]
+    config["mlplat:cluster"] = json.dumps(cluster)
+    with pytest.raises(SpecError, match=r"config\.cluster\.gpuNodes\.instanceTypes: mixes GPU"):
+        load_environment("prod", config)

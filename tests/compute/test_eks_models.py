@@ -66,9 +66,13 @@ def test_spot_model_tolerates_spot_and_prefers_it():
 def test_pods_are_hardened_and_spread_over_zones():
     spec = spec_of(CPU_MODEL)
     assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] >= 10000  # not an account of the image or node
+    assert spec["securityContext"]["runAsGroup"] >= 10000
+    assert spec["automountServiceAccountToken"] is False  # the server never calls the API
     for container in spec["containers"] + spec["initContainers"]:
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["imagePullPolicy"] == "Always"  # tags, which AWS rebuilds in place
     assert spec["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
     main = spec["containers"][0]
     assert main["readinessProbe"]["httpGet"]["path"] == "/ping"
@@ -188,3 +192,102 @@ def test_each_eks_model_fetches_and_unpacks_its_published_archive(plan):
         assert unpack["image"] == template["spec"]["containers"][0]["image"]
         assert unpack["command"][:2] == ["tar", "-xzf"]
         assert unpack["command"][-1] == "/opt/ml/model"
+
+
+# Where the SageMaker scikit-learn image's server, started as the Deployment starts it, writes or
+# needs a directory, with the source that says so. Each must be an emptyDir (the root filesystem
+# is read-only and belongs to root); "write" ones must be mounted writable.
+SKLEARN_IMAGE_PATHS = {
+    "/tmp": (
+        "write",
+        "gunicorn workers' heartbeat files (--worker-tmp-dir; tempfile under TMPDIR, since the "
+        "image's ENV TEMP=/home/model-server/tmp belongs to its model-server user)",
+    ),
+    "/opt/ml/code": (
+        "read",
+        "aws/sagemaker-containers src/sagemaker_containers/_env.py: os.makedirs(code_dir) on "
+        "import when missing; serving.py imports SAGEMAKER_PROGRAM from it",
+    ),
+    "/opt/ml/model": (
+        "read",
+        "SM_MODEL_DIR (the image's Dockerfile); serving.py calls model_fn(model_dir)",
+    ),
+}
+# What the image's own `serve` would write to the root filesystem, avoided by starting gunicorn
+# directly (aws/sagemaker-containers src/sagemaker_containers/_server.py): /etc/sagemaker-nginx.conf
+# (nginx also writes /var/log/nginx, /var/lib/nginx), and `pip install .` of the handler into the
+# system site-packages.
+SERVE_WRITES = ("/etc/sagemaker-nginx.conf", "/var/log/nginx", "/var/lib/nginx", "site-packages")
+
+
+def _deployment(plan, model):
+    (deployment,) = [
+        o
+        for o in plan.kube("Deployment", model.team)
+        if o["inputs"]["metadata"]["name"] == model.name
+    ]
+    return deployment["inputs"]["spec"]["template"]["spec"]
+
+
+@pytest.mark.slow
+def test_sklearn_servers_find_every_path_the_image_writes(plan):
+    served = [m for m in eks_models(plan) if m.framework == "sklearn" and not m.image]
+    assert served, "the example stacks serve a scikit-learn model on EKS (recs-ranker)"
+    for model in served:
+        spec = _deployment(plan, model)
+        (server,) = spec["containers"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m for m in server["volumeMounts"]}
+        assert server["securityContext"]["readOnlyRootFilesystem"] is True
+        for path, (access, source) in SKLEARN_IMAGE_PATHS.items():
+            assert path in mounts, f"{model.name}: nothing mounted at {path} ({source})"
+            assert "emptyDir" in volumes[mounts[path]["name"]], (model.name, path)
+            if access == "write":
+                assert not mounts[path].get("readOnly"), f"{model.name}: {path} is read-only"
+        env = {e["name"]: e["value"] for e in server["env"]}
+        assert not mounts[env["TMPDIR"]].get("readOnly"), f"{model.name}: TMPDIR not writable"
+        # The server is the image's WSGI app under gunicorn, not `serve` (SERVE_WRITES).
+        command = server.get("command", []) + server.get("args", [])
+        assert command[0] == "gunicorn" and "serve" not in command, (model.name, command)
+        assert command[-1] == "sagemaker_sklearn_container.serving:main"
+        assert command[command.index("--pythonpath") + 1] == env["SAGEMAKER_SUBMIT_DIRECTORY"]
+        assert not any(written in " ".join(command) for written in SERVE_WRITES)
+
+
+@pytest.mark.slow
+def test_sklearn_server_code_directory_holds_the_archives_handler(plan):
+    """/opt/ml/code is the archive's code/ (a subPath of the unpacked model directory), where
+    SAGEMAKER_PROGRAM is: the handler packaging puts in every scikit-learn archive."""
+    from model_packages.runtimes import SKLEARN_PROGRAM
+
+    for model in (m for m in eks_models(plan) if m.framework == "sklearn" and not m.image):
+        spec = _deployment(plan, model)
+        (server,) = spec["containers"]
+        env = {e["name"]: e["value"] for e in server["env"]}
+        code = next(m for m in server["volumeMounts"] if m["mountPath"] == "/opt/ml/code")
+        model_dir = next(m for m in server["volumeMounts"] if m["mountPath"] == "/opt/ml/model")
+        assert code["name"] == model_dir["name"]
+        assert f"{code['subPath']}/{env['SAGEMAKER_PROGRAM']}" == SKLEARN_PROGRAM
+
+
+@pytest.mark.slow
+def test_every_workload_passes_the_pod_rules(plan):
+    """Pod Security "restricted", UID/GID >= 10000, explicit pull policy, no API token: the
+    findings a manifest scanner (checkov CKV_K8S_15/38/40) reports, as the pack's rules."""
+    from infra.policy_check import check
+    from policies.registry import policy_named
+
+    rules = [
+        policy_named(name)
+        for name in (
+            "k8s-pod-security-restricted",
+            "k8s-high-uid",
+            "k8s-explicit-image-pull-policy",
+            "k8s-no-service-account-token",
+            "k8s-no-privileged-containers",
+        )
+    ]
+    document = {"version": 3, "deployment": {"resources": plan.resources}}
+    violations = check(document, policies=rules)
+    assert plan.workloads
+    assert [f"{v.policy}: {v.message}" for v in violations] == []

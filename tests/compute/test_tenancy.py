@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from components.tenancy import PersonaArns, access_plan, deployer_group, quota_hard, viewer_group
+from components.tenancy import (
+    DeployingPrincipal,
+    PersonaArns,
+    access_plan,
+    deployer_group,
+    deploying_principal,
+    quota_hard,
+    viewer_group,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +92,11 @@ def test_access_entries_map_team_roles_to_their_own_groups(plan):
                 assert groups == [deployer_group(team.name)]
             else:
                 assert groups == [viewer_group(team.name)]
-    views = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    views = [
+        a
+        for a in plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if not a["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    ]
     assert all(v["inputs"]["policyArn"].endswith("/AmazonEKSViewPolicy") for v in views)
     assert len(views) == (2 if plan.stack == "prod" else 1)  # auditor (+ platform admin in prod)
 
@@ -103,6 +115,31 @@ def test_access_plan_humans_are_read_only_in_prod():
     admins, grants = access_plan(personas, production=False)
     assert admins == {"ci-deployer": "ci", "platform-admin": "admin"}
     assert {g.key: g.groups for g in grants} == {"fraud-ml-engineer": (deployer_group("fraud"),)}
+
+
+def test_the_deploying_principal_is_admin_unless_it_already_has_an_entry():
+    personas = PersonaArns(ci_deployer="ci", platform_admin="admin", auditor="audit")
+    someone = DeployingPrincipal("arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/Admin")
+    admins, _ = access_plan(personas, production=True, deployer=someone)
+    assert admins == {"ci-deployer": "ci", "deployer": someone.arn}
+    ci = DeployingPrincipal("arn:aws:iam::1:role/mlplat-prod-ci-deployer", "ci-deployer")
+    assert access_plan(personas, production=True, deployer=ci)[0] == {"ci-deployer": "ci"}
+    admin = DeployingPrincipal("arn:aws:iam::1:role/mlplat-dev-platform-admin", "platform-admin")
+    assert "deployer" not in access_plan(personas, production=False, deployer=admin)[0]
+    # Prod's platform admin only views the cluster: EKS allows it one entry, not an admin one.
+    with pytest.raises(ValueError, match="may not administer this cluster"):
+        access_plan(personas, production=True, deployer=admin)
+
+
+def test_the_deploying_principal_is_an_iam_role_or_user_with_its_persona():
+    sso = "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
+    assert deploying_principal(sso, "dev") == DeployingPrincipal(sso, None)
+    ci = "arn:aws:iam::1:role/mlplat-dev-ci-deployer"
+    assert deploying_principal(ci, "dev").persona == "ci-deployer"
+    assert deploying_principal(ci, "prod").persona is None  # another environment's role
+    assert deploying_principal("arn:aws:iam::1:user/alice", "dev").persona is None
+    with pytest.raises(ValueError, match="STS session"):
+        deploying_principal("arn:aws:sts::1:assumed-role/r/s", "dev")
 
 
 def test_a_team_cannot_take_a_system_namespace():

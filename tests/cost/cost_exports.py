@@ -165,3 +165,14 @@ def budget(name: str, limit: str, team: str | None = None, stack: str = "dev"):
         },
         stack=stack,
     )
+
+
+def model_budget(model: str, team: str, limit: float, stack: str = "dev"):
+    """A model's component as the serving components register it: its declared budget."""
+    return resource(
+        "mlplat:serving:HostedModel",
+        f"mlplat-{stack}-{model}",
+        outputs={"model": model, "team": team, "monthlyBudgetUsd": limit},
+        custom=False,
+        stack=stack,
+    )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from cost_exports import budget, export, multi_model_endpoint
+import pytest
+from cost_exports import budget, export, model_budget, multi_model_endpoint
 
+from infra.cost.budgets import Status, check_budgets
+from infra.cost.estimate import estimate
+from infra.cost.graph import Graph
+from infra.cost.prices import load_snapshot
 from infra.policy_check import check
 from policies.registry import policy_named
 from policies.rules.cost_estimates import estimated_cost_within_budget
@@ -62,3 +67,54 @@ def test_no_budgets_no_opinion():
 def test_spot_discount_is_configurable():
     config = {"estimated-cost-within-budget": {"spotDiscount": 0.7}}
     assert violations(budget("risk", "260", team="risk"), config=config) == []
+
+
+def test_a_model_over_its_declared_budget_is_reported_on_its_component():
+    """fraud's share of the endpoint is $251.85 at the minimum; its declaration says $200."""
+    (found,) = violations(model_budget("fraud", "risk", 200), model_budget("churn", "growth", 90))
+    assert found.urn.endswith("::mlplat-dev-fraud")
+    assert "model 'fraud' is estimated at 251.85 USD/month" in found.message
+    assert "budget of 200.00 USD/month" in found.message
+    assert found.enforcement == "advisory"
+
+
+def test_a_model_over_its_budget_is_mandatory_in_prod_even_without_aws_budgets():
+    (found,) = violations(model_budget("churn", "growth", 50, stack="prod"), stack="prod")
+    assert "model 'churn' is estimated at 83.95 USD/month" in found.message
+    assert found.enforcement == "mandatory"
+
+
+def test_a_model_within_its_budget_at_the_minimum_passes_and_is_shown_at_risk():
+    # churn: $83.95 at the minimum of 2 instances, $167.90 at 4: at risk, not over.
+    budgets = model_budget("churn", "growth", 100), model_budget("fraud", "risk", 600)
+    assert violations(*budgets) == []
+    endpoint = multi_model_endpoint(
+        "cpu-mme", "ml.m5.xlarge", MODELS, min_capacity=2, max_capacity=4
+    )
+    graph = Graph.from_export(export(*endpoint, *budgets))
+    checks = check_budgets(graph, estimate(graph, load_snapshot()))
+    assert {c.budget.subject: c.status for c in checks} == {
+        "churn": Status.AT_RISK,
+        "fraud": Status.WITHIN,
+    }
+
+
+@pytest.mark.slow
+def test_a_declared_model_budget_below_its_estimate_fails_prod(preview_with_models):
+    """The shipped prod stack with one model's budget lowered below its share of its endpoint:
+    the policy check a deployment runs stops it; every other model stays within."""
+
+    def lower_budget(models):
+        return [
+            m.base.override(**{**m.changes, "monthly_budget_usd": 1})
+            if m.base.name == "churn-predictor"
+            else m
+            for m in models
+        ]
+
+    document = preview_with_models("prod", lower_budget)
+    found = check(document, policies=[estimated_cost_within_budget])
+    assert [v.urn.rsplit("::", 1)[-1] for v in found] == ["mlplat-prod-churn-predictor"]
+    assert "model 'churn-predictor' is estimated at" in found[0].message
+    assert "budget of 1.00 USD/month" in found[0].message
+    assert found[0].enforcement == "mandatory"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import typer
-from cost_exports import budget, export, multi_model_endpoint, resource, tags
+from cost_exports import budget, export, model_budget, multi_model_endpoint, resource, tags
 from cost_price_list import stubbed
 from typer.testing import CliRunner
 
@@ -111,3 +111,77 @@ def test_prices_refresh_without_credentials_is_a_clean_error(cli, tmp_path, no_a
     assert result.exit_code == 2
     assert "no AWS credentials found" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_cost_shows_each_models_budget_and_status(cli, tmp_path):
+    document = export(
+        *multi_model_endpoint("cpu-mme", "ml.m5.xlarge", MODELS, min_capacity=2, max_capacity=4),
+        model_budget("fraud", "risk", 200),
+        model_budget("churn", "growth", 100),
+    )
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(document))
+    result = cli("cost", "--file", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    budgets = {b["subject"]: b for b in json.loads(result.output)["budgets"]}
+    assert budgets["fraud"]["scope"] == "model" and budgets["fraud"]["status"] == "over"
+    assert budgets["fraud"]["estimate_range"] == [251.85, 503.70]
+    assert budgets["churn"]["status"] == "at risk"  # $83.95 at the minimum, $167.90 at the max
+    table = cli("cost", "--file", str(path))
+    assert "over budget: model 'fraud' is estimated at 251.85 USD/month" in table.output
+
+
+BOX_AND_ESCAPE = set("│┃─━┌┐└┘├┤┬┴┼╭╮╰╯\x1b")
+
+
+def _words(text: str) -> set[str]:
+    return set("".join(" " if c in BOX_AND_ESCAPE else c for c in text).split())
+
+
+@pytest.mark.slow
+def test_cost_report_reads_at_80_columns_without_a_broken_word(stack_export):
+    """In an 80-column terminal every line fits and every word of every cell is whole."""
+    import datetime as dt
+
+    from rich.console import Console
+
+    from infra.cost.budgets import check_budgets
+    from infra.cost.estimate import EstimateOptions, estimate
+    from infra.cost.graph import Graph
+    from infra.cost.report import _owner, print_report
+
+    graph = Graph.from_export(stack_export("dev"))
+    result = estimate(graph, load_snapshot(), EstimateOptions(as_of=dt.date(2026, 11, 28)))
+    console = Console(width=80, force_terminal=True, color_system=None, record=True)
+    with console.capture() as captured:
+        print_report(result, check_budgets(graph, result), console)
+    output = captured.get()
+    assert max(len(line) for line in output.splitlines()) <= 80
+    words = _words(output)
+    for item in result.items:
+        for cell in (item.urn.rsplit("::", 1)[-1], _owner(item), item.basis):
+            assert set(cell.split()) <= words, cell
+
+
+@pytest.mark.slow
+def test_cost_piped_is_plain_with_one_line_per_resource(cli, stack_export, tmp_path):
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(stack_export("dev")))
+    result = cli("cost", "--file", str(path), "--json")
+    resources = json.loads(result.output)["resources"]
+    piped = CliRunner().invoke(typer_app_for_cost(), ["--file", str(path)], env={"COLUMNS": "80"})
+    assert piped.exit_code == 0, piped.output
+    assert not set(piped.output) & BOX_AND_ESCAPE
+    lines = piped.output.splitlines()
+    for entry in resources:  # name, amount and basis of a resource: on one line, grep finds it
+        name = entry["urn"].rsplit("::", 1)[-1]
+        assert any(
+            name in line and f"${entry['monthly']:,.2f}" in line and entry["basis"] in line
+            for line in lines
+        ), name
+
+
+def typer_app_for_cost():
+    app = typer.Typer()
+    app.command()(cost_command)
+    return app

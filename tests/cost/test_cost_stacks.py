@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
-from infra.cost.budgets import check_budgets
+from infra.cost.budgets import NOTHING, Scope, Status, check_budgets
 from infra.cost.estimate import SHARED, EstimateOptions, estimate
 from infra.cost.graph import Graph
 from infra.cost.prices import load_snapshot
+from infra.loader import load_environment, read_stack_config
 
 
 @pytest.mark.slow
@@ -32,6 +33,17 @@ def test_shipped_stack_is_fully_priced_and_attributed(stack_export, stack):
         for model in r.outputs.get("models", [])
     }
     assert served and served <= set(result.totals_by("model")) - {SHARED}
-    # The budgets the stack declares are all comparable with the estimate.
-    budgets = graph.of_type("aws:budgets/budget:Budget")
-    assert len(check_budgets(graph, result)) == len(budgets)
+    # The budgets the stack declares are all comparable with the estimate: its AWS Budgets,
+    # and the budget every model declares, each checked against that model's estimate.
+    checks = check_budgets(graph, result)
+    aws_budgets = {r.urn for r in graph.of_type("aws:budgets/budget:Budget")}
+    assert aws_budgets <= {check.budget.urn for check in checks}
+    by_model = {c.budget.subject: c for c in checks if c.budget.scope is Scope.MODEL}
+    spec = load_environment(stack, read_stack_config(stack))
+    assert set(by_model) == {model.name for model in spec.models}
+    for model in spec.models:
+        check = by_model[model.name]
+        assert check.budget.monthly_limit == float(model.monthly_budget_usd)
+        assert check.estimate == result.totals_by("model").get(model.name, NOTHING)
+    # The example stacks are within every budget at their minimum scale.
+    assert [c.message() for c in checks if c.status is Status.OVER] == []

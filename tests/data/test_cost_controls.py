@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from components.cost_controls import COST_ALLOCATION_TAGS, tag_cost_filter
+from infra import prerequisites
 from infra.loader import read_stack_config, settings_data
 from tests.data.conftest import STACKS, resources
 
@@ -34,11 +36,14 @@ def test_budgets_per_environment_and_team_notify_actual_and_forecasted(exports, 
     budgets = {
         b["inputs"]["name"]: b["inputs"] for b in resources(export, "aws:budgets/budget:Budget")
     }
-    expected = {f"mlplat-{stack}-environment": (None, settings["monthlyBudgetUsd"])} | {
-        f"mlplat-{stack}-team-{t.name}": (t.name, t.monthly_budget_usd) for t in teams
+    expected = {
+        f"mlplat-{stack}-environment": (f"mlplat:environment${stack}", settings["monthlyBudgetUsd"])
+    } | {
+        f"mlplat-{stack}-team-{t.name}": (f"mlplat:team${t.name}", t.monthly_budget_usd)
+        for t in teams
     }
     assert set(budgets) == set(expected)
-    for name, (team, limit) in expected.items():
+    for name, (tag, limit) in expected.items():
         budget = budgets[name]
         assert (budget["budgetType"], budget["timeUnit"], budget["limitUnit"]) == (
             "COST",
@@ -46,12 +51,9 @@ def test_budgets_per_environment_and_team_notify_actual_and_forecasted(exports, 
             "USD",
         )
         assert float(budget["limitAmount"]) == float(limit)
-        if team is None:
-            assert not budget.get("costFilters")
-        else:
-            assert budget["costFilters"] == [
-                {"name": "TagKeyValue", "values": [f"user:mlplat:team${team}"]}
-            ]
+        # Budgets' cost allocation tag filter: user:<key>$<value>. An unfiltered environment
+        # budget would measure every stack sharing the account.
+        assert budget["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:{tag}"]}]
         got = sorted((n["notificationType"], n["threshold"]) for n in budget["notifications"])
         assert got == sorted((kind, t) for kind in ("ACTUAL", "FORECASTED") for t in thresholds)
         assert all(
@@ -137,3 +139,38 @@ def test_the_billing_alarm_and_its_topic_live_in_us_east_1(exports, stack):
         if t["inputs"]["name"] == f"mlplat-{stack}-alerts"
     )
     assert _provider_region(export, alerts) == region
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_budgets_filter_only_on_tags_the_prerequisites_check_activates(exports, stack):
+    """A budget on a tag that is not an active cost allocation tag tracks $0."""
+    used = {
+        value.removeprefix("user:").split("$", 1)[0]
+        for budget in resources(exports[stack], "aws:budgets/budget:Budget")
+        for cost_filter in budget["inputs"]["costFilters"]
+        for value in cost_filter["values"]
+    }
+    assert used == set(COST_ALLOCATION_TAGS)
+    assert set(prerequisites.required_cost_allocation_tags()) == used
+    # The stack itself does not activate them (account-wide, refused before first use).
+    assert not resources(exports[stack], "aws:costexplorer/costAllocationTag:CostAllocationTag")
+
+
+def test_a_budget_filter_on_an_unactivated_tag_is_refused():
+    with pytest.raises(ValueError, match="cost allocation tags"):
+        tag_cost_filter("mlplat:model", "churn-predictor")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_billing_alarm_is_not_ok_when_billing_data_never_arrives(exports, stack):
+    (alarm,) = [
+        a["inputs"]
+        for a in resources(exports[stack], "aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a["inputs"].get("namespace") == "AWS/Billing"
+    ]
+    # Billing alerts switched off: no datapoint ever. Missing data must alarm, and the window
+    # must span a day, since AWS sends the metric only a few times a day.
+    assert alarm["treatMissingData"] == "breaching"
+    assert alarm["period"] * alarm["evaluationPeriods"] >= 86_400
+    assert alarm["okActions"] == alarm["alarmActions"]
+    assert "billing alerts" in alarm["alarmDescription"]

@@ -19,6 +19,7 @@ from infra.loader import read_stack_config, settings_data
 from infra.offline.engine import capture_stack
 from infra.offline.export import to_document
 from tests.data.conftest import STACKS, resources
+from tests.data.iam_roles import as_list, deploying_roles, permission_documents, role_statements
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
@@ -28,23 +29,10 @@ ERROR_SEVERITIES = {"CRITICAL", "HIGH"}
 GITHUB = "token.actions.githubusercontent.com"
 
 
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 def _role(export: dict, name: str) -> dict:
     return next(
         r for r in resources(export, "aws:iam/role:Role") if r["inputs"].get("name") == name
     )
-
-
-def _role_policies(export: dict, role_name: str) -> list[dict]:
-    return [
-        s
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-        if r["inputs"]["role"] == role_name
-        for s in _as_list(json.loads(r["inputs"]["policy"])["Statement"])
-    ]
 
 
 def _matches(pattern: str, arn: str) -> bool:
@@ -65,8 +53,8 @@ def test_no_document_allows_every_action_on_every_resource(all_policy_documents)
         for doc in all_policy_documents
         for s in doc.statements
         if s["Effect"] == "Allow"
-        and "*" in _as_list(s.get("Action", []))
-        and "*" in _as_list(s.get("Resource", ["*"]))
+        and "*" in as_list(s.get("Action", []))
+        and "*" in as_list(s.get("Resource", ["*"]))
     ]
     assert offenders == []
 
@@ -106,12 +94,17 @@ def test_the_ci_deployer_is_trusted_only_from_the_configured_repository_and_bran
     branch = ci.get("branch", "main")
     export = exports[stack]
     provider = resources(export, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-    assert [p["inputs"]["url"] for p in provider] == [f"https://{GITHUB}"]
-    assert provider[0]["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
+    if ci.get("createGithubOidcProvider", True):
+        assert [p["inputs"]["url"] for p in provider] == [f"https://{GITHUB}"]
+        assert provider[0]["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
+        provider_arn = provider[0]["outputs"]["arn"]
+    else:  # the account's provider, created by another stack
+        assert [p for p in provider if GITHUB in p["inputs"]["url"]] == []
+        provider_arn = f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"
 
     trust = json.loads(_role(export, f"mlplat-{stack}-ci-deployer")["inputs"]["assumeRolePolicy"])
     (statement,) = trust["Statement"]
-    assert statement["Principal"] == {"Federated": provider[0]["outputs"]["arn"]}
+    assert statement["Principal"] == {"Federated": provider_arn}
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
         "StringEquals": {
@@ -132,29 +125,53 @@ def test_a_stack_sharing_the_account_trusts_the_named_oidc_provider_instead_of_c
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Federated": shared}
     # It belongs to another stack: no role here may change or delete it.
-    policies = [
-        r["inputs"]["policy"]
-        for r in resources(export, "aws:iam/rolePolicy:RolePolicy")
-        if "OpenIDConnectProvider" in r["inputs"]["policy"]
-    ]
+    policies = [text for _, text in permission_documents(export) if "OpenIDConnectProvider" in text]
     assert policies and all(GITHUB not in text for text in policies)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize(
+    "stack",
+    [
+        stack
+        for stack in STACKS
+        if settings_data(read_stack_config(stack))["ci"].get("createGithubOidcProvider", True)
+    ],
+)
 def test_the_account_wide_github_provider_outlives_the_stack_that_created_it(exports, stack):
     (provider,) = resources(exports[stack], "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider["retainOnDelete"] is True
-    policies = [
-        r["inputs"]["policy"] for r in resources(exports[stack], "aws:iam/rolePolicy:RolePolicy")
-    ]
+    policies = [text for _, text in permission_documents(exports[stack])]
     assert any(GITHUB in text for text in policies)  # the owner's deployer manages it
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_people_assume_roles_from_the_account_with_mfa(exports, stack):
-    export = exports[stack]
-    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
-    human = [
+def _trust_allows(trust: dict, principal_arn: str, context: dict[str, str]) -> bool:
+    """IAM's verdict on sts:AssumeRole by `principal_arn` under a trust policy with the
+    request's condition keys `context` (an absent key fails Bool and ArnLike, as in IAM)."""
+    account = principal_arn.split(":")[4]
+    for statement in as_list(trust["Statement"]):
+        if statement["Effect"] != "Allow" or "sts:AssumeRole" not in as_list(statement["Action"]):
+            continue
+        if f"arn:aws:iam::{account}:root" not in as_list(statement["Principal"].get("AWS")):
+            continue
+        checks = []
+        for operator, keys in statement.get("Condition", {}).items():
+            for key, values in keys.items():
+                actual = context.get(key)
+                if operator == "Bool":
+                    checks.append(actual is not None and actual in as_list(values))
+                elif operator == "ArnLike":
+                    checks.append(
+                        actual is not None and any(_matches(p, actual) for p in as_list(values))
+                    )
+                else:
+                    raise AssertionError(f"operator {operator} not modelled")
+        if all(checks):
+            return True
+    return False
+
+
+def _human_roles(export: dict, stack: str) -> list[dict]:
+    return [
         r
         for r in resources(export, "aws:iam/role:Role")
         if re.fullmatch(
@@ -162,12 +179,38 @@ def test_people_assume_roles_from_the_account_with_mfa(exports, stack):
             r["inputs"].get("name", ""),
         )
     ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_people_assume_roles_through_identity_center_or_as_iam_users_with_mfa(exports, stack):
+    export = exports[stack]
+    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
+    human = _human_roles(export, stack)
     teams = importlib.import_module(f"stacks.{stack}").teams
     assert len(human) == 2 + 2 * len(teams)  # admin, auditor, and two personas per team
+    sso = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com"
+    allowed = [
+        # Identity Center sessions carry no aws:MultiFactorAuthPresent (MFA is at sign-in);
+        # the region is absent from the path when the instance is in us-east-1.
+        (f"{sso}/eu-west-2/AWSReservedSSO_MlplatAdmin_1234567890abcdef", {}),
+        (f"{sso}/AWSReservedSSO_MlplatAdmin_1234567890abcdef", {}),
+        (f"arn:aws:iam::{account}:user/alice", {"aws:MultiFactorAuthPresent": "true"}),
+    ]
+    refused = [
+        (f"arn:aws:iam::{account}:user/alice", {}),
+        (f"arn:aws:iam::{account}:user/alice", {"aws:MultiFactorAuthPresent": "false"}),
+        (f"arn:aws:iam::{account}:role/some-app", {}),
+        (f"arn:aws:iam::{account}:role/AWSReservedSSO_Fake_1234567890abcdef", {}),
+        ("arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1", {}),
+    ]
     for role in human:
-        (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
-        assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        trust = json.loads(role["inputs"]["assumeRolePolicy"])
+        for principal, context in allowed:
+            context = {**context, "aws:PrincipalArn": principal}
+            assert _trust_allows(trust, principal, context), (role["inputs"]["name"], principal)
+        for principal, context in refused:
+            context = {**context, "aws:PrincipalArn": principal}
+            assert not _trust_allows(trust, principal, context), (role["inputs"]["name"], principal)
 
 
 _WRITE_ACTION = re.compile(
@@ -179,11 +222,10 @@ _WRITE_ACTION = re.compile(
 def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     export = exports["prod"]
     writers = set()
-    for policy in resources(export, "aws:iam/rolePolicy:RolePolicy"):
-        role = policy["inputs"]["role"]
-        for s in _as_list(json.loads(policy["inputs"]["policy"])["Statement"]):
+    for role, text in permission_documents(export):
+        for s in as_list(json.loads(text)["Statement"]):
             if s["Effect"] == "Allow" and any(
-                _WRITE_ACTION.search(a) for a in _as_list(s["Action"])
+                _WRITE_ACTION.search(a) for a in as_list(s["Action"])
             ):
                 writers.add(role)
     human = {
@@ -193,10 +235,10 @@ def test_in_prod_only_the_ci_deployer_may_change_anything(exports):
     assert "mlplat-prod-ci-deployer" in writers
     # In dev the same personas do write: the check above is not vacuous.
     dev_writers = {
-        p["inputs"]["role"]
-        for p in resources(exports["dev"], "aws:iam/rolePolicy:RolePolicy")
-        for s in _as_list(json.loads(p["inputs"]["policy"])["Statement"])
-        if any(_WRITE_ACTION.search(a) for a in _as_list(s["Action"]))
+        role
+        for role, text in permission_documents(exports["dev"])
+        for s in as_list(json.loads(text)["Statement"])
+        if any(_WRITE_ACTION.search(a) for a in as_list(s["Action"]))
     }
     assert {
         "mlplat-dev-platform-admin",
@@ -264,7 +306,7 @@ def _leading_keys_allow(condition: dict, key: str) -> bool:
             continue
         # ForAnyValue would let one own key carry another team's keys in the same request.
         assert operator.startswith("ForAllValues:"), operator
-        patterns = _as_list(values["dynamodb:LeadingKeys"])
+        patterns = as_list(values["dynamodb:LeadingKeys"])
         if operator.endswith(":StringLike"):
             return any(_matches(p, key) for p in patterns)
         assert operator.endswith(":StringEquals"), operator
@@ -291,15 +333,15 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
         for persona in ("ml-engineer", "data-scientist"):
             statements = [
                 s
-                for s in _role_policies(export, f"mlplat-{stack}-{team}-{persona}")
+                for s in role_statements(export, f"mlplat-{stack}-{team}-{persona}")
                 if s["Effect"] == "Allow"
             ]
             assert statements
             reached_own = reached_own_items = False
             for s in statements:
-                patterns = _as_list(s["Resource"])
+                patterns = as_list(s["Resource"])
                 if patterns == ["*"]:
-                    assert set(_as_list(s["Action"])) <= set(RESOURCE_LESS_ACTIONS), s["Sid"]
+                    assert set(as_list(s["Action"])) <= set(RESOURCE_LESS_ACTIONS), s["Sid"]
                     continue
                 assert not [a for a in others for p in patterns if _matches(p, a)], (
                     persona,
@@ -308,7 +350,7 @@ def test_each_teams_roles_reach_only_that_teams_resources(exports, stack):
                 reached_own |= any(_matches(p, a) for a in owned[team] for p in patterns)
                 item_actions = [
                     a
-                    for a in _as_list(s["Action"])
+                    for a in as_list(s["Action"])
                     if a.startswith("dynamodb:") and not a.startswith("dynamodb:Describe")
                 ]
                 if item_actions and "table/" in str(s["Resource"]):
@@ -376,6 +418,7 @@ def test_statements_are_checked_when_built(arguments, message):
 _SERVICE_OF_MODULE = {
     "appautoscaling": "application-autoscaling",
     "budgets": "budgets",
+    "codebuild": "codebuild",
     "cloudwatch": "cloudwatch",
     "dynamodb": "dynamodb",
     "ec2": "ec2",
@@ -385,6 +428,7 @@ _SERVICE_OF_MODULE = {
     "s3": "s3",
     "sagemaker": "sagemaker",
     "sns": "sns",
+    "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
 }
 
 
@@ -400,9 +444,99 @@ def test_the_ci_deployer_can_act_on_every_service_the_stack_uses(exports, stack)
     } | {"eks" for r in resources(export) if r["type"].startswith("eks:index:")}
     granted = {
         action.split(":")[0]
-        for statement in _role_policies(export, f"mlplat-{stack}-ci-deployer")
+        for statement in role_statements(export, f"mlplat-{stack}-ci-deployer")
         if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
+        for action in as_list(statement["Action"])
     }
     assert used <= granted, sorted(used - granted)
     assert {"ec2", "eks", "sagemaker", "s3", "dynamodb", "kms", "iam"} <= used
+
+
+def _conditions_allow(condition: dict, context: dict[str, str]) -> bool:
+    """IAM's verdict on a statement's conditions for the ARN-valued keys these roles use."""
+    for operator, keys in condition.items():
+        for key, values in keys.items():
+            actual = context.get(key)
+            matched = actual is not None and any(_matches(p, actual) for p in as_list(values))
+            if operator == "ArnLike" and not matched:
+                return False
+            if operator == "ArnNotLike" and matched:
+                return False
+            if operator not in ("ArnLike", "ArnNotLike") and key in context:
+                raise AssertionError(f"{operator} on {key} not modelled")
+    return True
+
+
+def _may_attach(statements: list[dict], role_arn: str, policy_arn: str) -> bool:
+    return any(
+        s["Effect"] == "Allow"
+        and any(fnmatchcase("iam:AttachRolePolicy", a) for a in as_list(s["Action"]))
+        and any(_matches(p, role_arn) for p in as_list(s["Resource"]))
+        and _conditions_allow(s.get("Condition", {}), {"iam:PolicyARN": policy_arn})
+        for s in statements
+    )
+
+
+BROAD_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+    "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+    "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployers_may_attach_the_stacks_policies_but_never_broad_aws_ones(exports, stack):
+    """The deployer's own iam:PolicyARN condition, judged as IAM would: every attachment the
+    stack declares is allowed; AdministratorAccess, PowerUserAccess and any *FullAccess are not,
+    on any of the environment's roles."""
+    export = exports[stack]
+    account = settings_data(read_stack_config(stack)).get("accountId", "123456789012")
+    attachments = resources(export, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachments
+    for deployer in deploying_roles(stack):
+        statements = role_statements(export, deployer)
+        for attachment in attachments:
+            role_arn = f"arn:aws:iam::{account}:role/{attachment['inputs']['role']}"
+            assert _may_attach(statements, role_arn, attachment["inputs"]["policyArn"]), (
+                deployer,
+                attachment["inputs"],
+            )
+        for role in {a["inputs"]["role"] for a in attachments} | {deployer}:
+            role_arn = f"arn:aws:iam::{account}:role/{role}"
+            granted = [p for p in BROAD_MANAGED_POLICIES if _may_attach(statements, role_arn, p)]
+            assert granted == [], (deployer, role)
+
+
+_DATA_KEY_ACTIONS = (
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:Encrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+def _kms_writes(statements: list[dict]) -> set[str]:
+    return {
+        action
+        for s in statements
+        if s["Effect"] == "Allow"
+        for action in _DATA_KEY_ACTIONS
+        if any(fnmatchcase(action.lower(), a.lower()) for a in as_list(s["Action"]))
+    }
+
+
+def test_prod_people_cannot_encrypt_with_the_platform_key(exports):
+    """In prod people read: they may decrypt what they read, never make data keys or encrypt
+    (which would let them write SSE-KMS objects and items through another grant)."""
+    for stack, expect_writes in (("prod", False), ("dev", True)):
+        for role in _human_roles(exports[stack], stack):
+            name = role["inputs"]["name"]
+            writes = _kms_writes(role_statements(exports[stack], name))
+            if expect_writes and name.endswith(("ml-engineer", "data-scientist")):
+                # Outside prod the same roles upload artifacts: the check is not vacuous.
+                assert "kms:GenerateDataKey" in writes, name
+            elif not expect_writes:
+                assert writes == set(), name

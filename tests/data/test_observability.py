@@ -9,6 +9,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from components.cloudwatch_metrics import (
+    CLUSTER_METRICS,
+    ENDPOINT_METRICS,
+    INSTANCES,
+    INVOCATIONS,
+    UNIT_LABELS,
+    documented_metric,
+)
 from components.observability import MonitoredEndpoint, dashboard
 from tests.data.conftest import STACKS, resources
 
@@ -19,8 +27,8 @@ PER_ENDPOINT = {
     ("AWS/SageMaker", "Invocation4XXErrors"): {"Sum"},
     ("AWS/SageMaker", "Invocation5XXErrors"): {"Sum"},
     ("AWS/SageMaker", "ModelLatency"): {"p50", "p99"},
-    ("AWS/SageMaker", "OverheadLatency"): {"p50", "p99"},
-    ("AWS/SageMaker", "LoadedModelCount"): {"Maximum"},
+    ("AWS/SageMaker", "OverheadLatency"): {"Average", "Maximum"},
+    ("/aws/sagemaker/Endpoints", "LoadedModelCount"): {"Maximum"},
     ("AWS/SageMaker", "ModelCacheHit"): {"Average"},
     ("AWS/SageMaker", "ModelLoadingWaitTime"): {"Average"},
     ("AWS/SageMaker", "ModelUnloadingTime"): {"Average"},
@@ -199,3 +207,73 @@ def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports,
         )
         for alarm in (rate, latency, cache):
             assert alarm["alarmActions"] == [alerts_topic]
+
+
+def test_the_metric_table_records_what_aws_documents():
+    """Facts from AWS's CloudWatch pages; the first ones are what the first dashboard got wrong."""
+    assert ENDPOINT_METRICS["LoadedModelCount"].namespace == INSTANCES
+    for name in ("ModelLoadingWaitTime", "ModelUnloadingTime", "ModelLatency", "OverheadLatency"):
+        assert ENDPOINT_METRICS[name].unit == "Microseconds", name
+    assert ENDPOINT_METRICS["ModelCacheHit"].namespace == INVOCATIONS
+    assert ENDPOINT_METRICS["ModelLatency"].allows("p99")
+    assert not ENDPOINT_METRICS["OverheadLatency"].allows("p99")
+    assert not ENDPOINT_METRICS["Invocations"].allows("Average")
+    assert {spec.namespace for spec in CLUSTER_METRICS.values()} == {"ContainerInsights"}
+    assert {spec.dimensions for spec in CLUSTER_METRICS.values()} == {("ClusterName",)}
+
+
+def test_an_undocumented_metric_or_statistic_is_refused():
+    with pytest.raises(ValueError, match="not a documented"):
+        documented_metric("ModelLoadedCount", "Sum")
+    with pytest.raises(ValueError, match="not valid"):
+        documented_metric("InvocationsPerInstance", "Average")
+
+
+def _check_documented(namespace: str, name: str, dimensions, stat: str | None) -> None:
+    spec = ENDPOINT_METRICS.get(name) or CLUSTER_METRICS.get(name)
+    assert spec is not None, f"{namespace} {name} is not in AWS's metric tables"
+    assert namespace == spec.namespace, f"{name} is published in {spec.namespace}, not {namespace}"
+    assert set(dimensions) == set(spec.dimensions), (name, dimensions)
+    assert stat and spec.allows(stat), f"{name}: {stat} is not a documented statistic"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_dashboard_metric_and_unit_label_matches_aws_table(exports, stack):
+    body = _body(exports[stack])
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        units = set()
+        for namespace, name, dimensions, options in metric_rows({"widgets": [widget]}):
+            stat = options.get("stat", widget["properties"].get("stat"))
+            _check_documented(namespace, name, dimensions, stat)
+            units.add((ENDPOINT_METRICS.get(name) or CLUSTER_METRICS[name]).unit)
+        title = widget["properties"]["title"]
+        labels = {UNIT_LABELS[u] for u in units if u in UNIT_LABELS}
+        named = title[title.rindex("(") + 1 : -1] if title.endswith(")") else None
+        assert len(labels) <= 1, f"{title!r} mixes units {units}"
+        assert named == (labels.pop() if labels else None), (
+            f"{title!r} must name the unit of its metrics: {units}"
+        )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_on_an_endpoint_metric_matches_aws_table(exports, stack):
+    checked = 0
+    for alarm in resources(exports[stack], "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        inputs = alarm["inputs"]
+        metrics = [
+            (m["namespace"], m["metricName"], m.get("dimensions") or {}, m.get("stat"))
+            for q in inputs.get("metricQueries") or []
+            if (m := q.get("metric"))
+        ]
+        if inputs.get("metricName"):
+            stat = inputs.get("statistic") or inputs.get("extendedStatistic")
+            metrics.append(
+                (inputs["namespace"], inputs["metricName"], inputs.get("dimensions") or {}, stat)
+            )
+        for namespace, name, dimensions, stat in metrics:
+            if namespace in (INVOCATIONS, INSTANCES) or name in ENDPOINT_METRICS:
+                _check_documented(namespace, name, dimensions, stat)
+                checked += 1
+    assert checked, "every stack alarms on its endpoints"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
 
 from infra import deploy
 from infra.cli import app
+from infra.project import PROJECT_ROOT
 
 runner = CliRunner()
 
@@ -41,10 +44,28 @@ def test_a_bad_stack_is_a_clean_message_not_a_traceback(monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_an_unknown_stack_is_refused():
+def test_a_missing_region_names_the_key_the_user_writes(monkeypatch):
+    from infra import loader
+
+    real = loader.read_stack_config
+
+    def without_region(stack):
+        return {k: v for k, v in real(stack).items() if k != "aws:region"}
+
+    monkeypatch.setattr(loader, "read_stack_config", without_region)
+    result = runner.invoke(app, ["models", "list", "--stack", "dev"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ")
+    assert "config.aws:region: Field required" in result.output
+    assert "config.region" not in result.output
+
+
+def test_an_unknown_stack_is_refused_with_the_stacks_that_exist():
     result = runner.invoke(app, ["preview", "--stack", "qa"])
     assert result.exit_code == 2
     assert "Pulumi.qa.yaml" in result.output
+    assert result.output.startswith("error: ")
+    assert "the stacks are dev, prod, staging" in result.output
 
 
 @pytest.mark.parametrize("command", ["up", "destroy"])
@@ -183,5 +204,169 @@ def test_a_registry_version_that_does_not_exist_is_a_clean_message(monkeypatch, 
 def test_help_lists_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ")}
+    commands = result.output.split("Commands:", 1)[1]
+    listed = {line.split()[0] for line in commands.splitlines() if line.strip()}
     assert {"preview", "up", "destroy", "policy", "cost", "prices", "models"} <= listed
+
+
+# --- one convention for every command -------------------------------------------------------
+
+BOX_AND_ESCAPE = set("│┃─━┌┐└┘├┤┬┴┼╭╮╰╯\x1b")
+
+
+def _commands(group=None, path=()):
+    """(path, command) for every command of the `mlplat` tree."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_follows_the_cli_conventions():
+    from infra.cli_options import known_stacks
+
+    commands = list(_commands())
+    assert len(commands) >= 9
+    for path, command in commands:
+        params = {param.name: param for param in command.params}
+        if "stack" in params:  # one --stack: -s, no default, the existing stacks in its help
+            stack = params["stack"]
+            assert sorted(stack.opts) == ["--stack", "-s"], path
+            assert stack.default is None, path
+            assert all(name in stack.help for name in known_stacks()), path
+        for param in command.params:  # a boolean option is a flag: no value, no placeholder
+            if isinstance(param.default, bool):
+                assert param.is_flag, (path, param.name)
+        wide = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        narrow = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert wide.exit_code == 0 and narrow.exit_code == 0, path
+        for output in (wide.output, narrow.output):
+            assert str(PROJECT_ROOT) not in output, path  # no machine paths in help
+            assert "<bool>" not in output and "BOOLEAN" not in output, path
+            assert not set(output) & BOX_AND_ESCAPE, path  # plain text, greppable
+        assert max(len(line) for line in narrow.output.splitlines()) <= 80, path
+        # Help text is wrapped to the terminal, not where the source breaks its lines: within a
+        # paragraph, no line would have room for the next line's first word.
+        description = narrow.output.split("\n\n", 1)[1].split("Options:")[0]
+        for paragraph in description.split("\n\n"):
+            lines = paragraph.splitlines()
+            for line, following in zip(lines, lines[1:], strict=False):
+                assert len(line) + 1 + len(following.split()[0]) > 76, (path, line)
+
+
+def test_every_error_is_one_error_line_and_exit_2(tmp_path):
+    stack_commands = [p for p, c in _commands() if "stack" in {x.name for x in c.params}]
+    assert {("preview",), ("cost",), ("policy", "check"), ("models", "list")} <= set(stack_commands)
+    for path in stack_commands:
+        result = runner.invoke(app, [*path, "--stack", "qa"])
+        assert result.exit_code == 2, (path, result.output)
+        assert result.output.startswith("error: "), (path, result.output)
+        assert "the stacks are dev, prod, staging" in result.output, path
+    for path in (("cost",), ("policy", "check")):
+        result = runner.invoke(app, list(path))
+        assert result.exit_code == 2 and result.output.startswith("error: "), path
+        assert "exactly one of --stack or --file" in result.output
+    unknown = runner.invoke(app, ["preview", "--stak", "dev"])
+    assert unknown.exit_code == 2 and unknown.output.startswith("error: No such option")
+
+
+def test_help_imports_no_heavy_module():
+    """`--help` of every command answers without importing an SDK (each command imports what
+    it needs when it runs). Speed itself is measured in benchmarks/cli_startup.py. (pydantic
+    is not checked: typer itself converts parameters with it.)"""
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+from typer.testing import CliRunner
+from infra.cli import app
+import typer.main
+def walk(group, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from walk(command, (*path, name))
+        yield (*path, name)
+runner = CliRunner()
+assert runner.invoke(app, ["--help"]).exit_code == 0
+for path in walk(typer.main.get_command(app)):
+    assert runner.invoke(app, [*path, "--help"]).exit_code == 0, path
+heavy = ("pulumi", "pulumi_aws", "pulumi_eks", "pulumi_kubernetes", "pulumi_policy",
+         "sagemaker", "mlflow", "boto3", "botocore", "numpy", "yaml", "components")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+@pytest.mark.slow
+def test_preview_total_is_what_the_diff_counts(tmp_path):
+    """Both count every resource of the export, the stack and its providers included."""
+    target = tmp_path / "dev.json"
+    result = runner.invoke(app, ["preview", "--stack", "dev", "--export", str(target)])
+    assert result.exit_code == 0, result.output
+    assert not set(result.output) & BOX_AND_ESCAPE  # piped: plain tree and table
+    (total_line,) = [line for line in result.output.splitlines() if line.startswith("total")]
+    total = int(total_line.split()[-1])
+    assert total == len(json.loads(target.read_text())["deployment"]["resources"])
+    again = runner.invoke(app, ["preview", "-s", "dev", "--against", str(target), "--json"])
+    assert again.exit_code == 0, again.output
+    plan = json.loads(again.output)
+    assert plan["changes"] == [] and plan["unchanged"] == total == plan["total"]
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists(),
+    reason="needs a git checkout",
+)
+def test_the_readme_documents_one_change_report_and_its_exports_are_ignored():
+    """The README's way to compare with main is the change report (which works from any branch,
+    main included), and every export file it tells people to write is git-ignored."""
+    import re
+    import subprocess
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## What a change creates and costs", 1)[1].split("\n## ", 1)[0]
+    assert ".ci/change-report main" in section
+    assert "git worktree add" not in readme  # the recipe that fails on main is gone
+    exports = set(re.findall(r"--export[ =]([\w./-]+\.json)", readme))
+    assert exports
+    for path in exports:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", path], cwd=PROJECT_ROOT
+        )
+        assert ignored.returncode == 0, f"{path} would show up in git status"
+
+
+def _words(text: str) -> set[str]:
+    return set("".join(" " if c in BOX_AND_ESCAPE else c for c in text).split())
+
+
+@pytest.mark.slow
+def test_the_preview_reads_at_80_columns_without_a_broken_word(stack_export):
+    from rich.console import Console
+
+    from infra.cost.graph import Graph
+    from infra.plan_diff import diff
+    from infra.preview_view import display_type, render, render_diff
+
+    document = stack_export("dev")
+    console = Console(width=80, force_terminal=True, color_system=None)
+    with console.capture() as captured:
+        render(document, console)
+        base = copy.deepcopy(document)
+        del base["deployment"]["resources"][-1]  # the change creates one resource
+        render_diff(diff(Graph.from_export(base), Graph.from_export(document)), console)
+    output = captured.get()
+    assert max(len(line) for line in output.splitlines()) <= 80
+    words = _words(output)
+    for resource in document["deployment"]["resources"]:
+        assert display_type(resource["type"]) in words, resource["type"]
+        if not resource["custom"]:  # components are named in the tree
+            assert resource["urn"].rsplit("::", 1)[-1] in words

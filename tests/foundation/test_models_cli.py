@@ -9,33 +9,66 @@ from typer.testing import CliRunner
 
 from components.serving import placement
 from infra.cli import app
+from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 from stacks import dev
 
 runner = CliRunner()
+BOX_AND_ESCAPE = set("│┃─━┌┐└┘├┤┬┴┼╭╮╰╯\x1b")
+
+
+def _spec(stack):
+    return load_environment(stack, read_stack_config(stack))
+
+
 MODELS = sorted(model.base.name if hasattr(model, "base") else model.name for model in dev.models)
 
 
-def test_list_shows_every_model_and_where_it_is_served(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")  # rich wraps to the terminal's width
-    result = runner.invoke(app, ["models", "list", "--stack", "dev"])
+def test_list_shows_every_model_and_where_it_is_served():
+    result = runner.invoke(app, ["models", "list", "--stack", "dev", "--json"])
     assert result.exit_code == 0, result.output
-    for name in MODELS:
-        assert name in result.output
-    assert "(EKS)" in result.output  # recs-ranker
+    listed = {m["model"]: m for m in json.loads(result.output)["models"]}
+    assert sorted(listed) == MODELS
+    plans = placement.plan_endpoints(_spec("dev"))
+    for model in _spec("dev").models:
+        entry = listed[model.name]
+        assert entry["team"] == model.team and entry["serving"] == model.serving.value
+        assert entry["monthly_budget_usd"] == float(model.monthly_budget_usd)
+        on_endpoint = [plan for plan in plans if model.name in {m.name for m in plan.models}]
+        if on_endpoint:  # SageMaker: its endpoint and the archive it asks for by TargetModel
+            assert entry["endpoint"] == on_endpoint[0].endpoint_name
+            assert entry["target_model"] == f"{model.name}-v{model.version}.tar.gz"
+        else:  # EKS: no endpoint
+            assert entry["endpoint"] is None and entry["target_model"] is None
 
 
-def test_package_builds_every_models_archive_reproducibly(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "400")
-    first = runner.invoke(app, ["models", "package", "--stack", "dev"])
-    again = runner.invoke(app, ["models", "package", "--stack", "dev"])
+def test_list_reads_whole_at_80_columns_and_piped():
+    """Piped (as CliRunner is): one plain line per model, every value whole, no box drawing."""
+    result = runner.invoke(app, ["models", "list", "--stack", "dev"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert not set(result.output) & BOX_AND_ESCAPE
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines()[2:] if line}
+    for model in _spec("dev").models:
+        assert rows[model.name][:4] == [model.name, str(model.version), model.team, model.framework]
+
+
+def test_package_builds_every_models_archive_reproducibly():
+    first = runner.invoke(app, ["models", "package", "--stack", "dev", "--json"])
+    again = runner.invoke(app, ["models", "package", "--stack", "dev", "--json"])
     assert first.exit_code == 0, first.output
-    lines = [line.split()[:2] for line in first.output.splitlines()]
-    assert sorted(archive for archive, _ in lines) == sorted(
+    archives = json.loads(first.output)["archives"]
+    assert sorted(a["archive"] for a in archives) == sorted(
         f"{m.name}-v{m.version}.tar.gz"
         for m in (model.base if hasattr(model, "base") else model for model in dev.models)
     )
+    for archive in archives:
+        assert (PROJECT_ROOT / archive["path"]).is_file()  # relative to the project, or absolute
     assert first.output == again.output  # same archives, same digests
+    plain = runner.invoke(app, ["models", "package", "--stack", "dev"], env={"COLUMNS": "80"})
+    assert plain.exit_code == 0, plain.output
+    lines = [line.split() for line in plain.output.splitlines()]
+    for archive in archives:  # piped: each archive whole on one line, with its digest and path
+        assert [archive["archive"], archive["sha256"], archive["path"]] in lines
 
 
 def test_place_writes_the_lock_a_fresh_checkout_would_commit(tmp_path, monkeypatch):
@@ -64,3 +97,4 @@ def test_a_bad_stack_is_an_input_error():
         result = runner.invoke(app, ["models", command, "--stack", "qa"])
         assert result.exit_code == 2, (command, result.output)
         assert "Traceback" not in result.output
+        assert result.output.startswith("error: ") and "the stacks are" in result.output

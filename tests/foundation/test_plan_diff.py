@@ -34,7 +34,9 @@ def test_the_same_export_changes_nothing(stack_export):
     plan = diff(Graph.from_export(base), Graph.from_export(stack_export("dev")))
     assert plan.changes == ()
     assert plan.unchanged == len(_entries(base))
-    assert plan.summary() == f"0 to create, 0 to update, 0 to delete, {plan.unchanged} unchanged"
+    assert plan.summary().startswith(
+        f"0 to create, 0 to update, 0 to delete, {plan.unchanged} unchanged;"
+    )
 
 
 def test_created_deleted_and_updated_resources_are_named_with_what_differs(stack_export):

@@ -155,7 +155,7 @@ def test_every_problem_is_reported_at_once():
             "config.network.availabilityZones",
             "greater than or equal to 2",
         ),
-        ({"aws:region": "moon-1"}, "config.region", "should match pattern"),
+        ({"aws:region": "moon-1"}, "config.aws:region", "should match pattern"),
         (
             {"mlplat:ci": {"githubRepository": "no-slash"}},
             "config.ci.githubRepository",

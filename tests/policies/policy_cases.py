@@ -504,8 +504,18 @@ def deployment() -> dict[str, Any]:
     container = {
         "name": "server",
         "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ranker:1",
+        "imagePullPolicy": "Always",
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    pod_security = {
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
     return resource(
         "kubernetes:apps/v1:Deployment",
@@ -516,7 +526,12 @@ def deployment() -> dict[str, Any]:
                 "replicas": 2,
                 "template": {
                     "metadata": {"labels": {"app": "ranker"}},
-                    "spec": {"containers": [container]},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security,
+                        "containers": [container],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    },
                 },
             },
         },

@@ -187,7 +187,7 @@ def test_cli_previews_a_stack_then_checks_it():
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--stack", "qa"], "no stack configuration Pulumi.qa.yaml"),
+        (["--stack", "qa"], "unknown stack 'qa' (no Pulumi.qa.yaml)"),
         (["--file", "inputs-not-an-object"], "inputs is not an object"),
         (["--file", "clean", "--config", "list-config"], "the pack config must be an object"),
         (["--file", "clean", "--config", "number-config"], "the pack config must be an object"),

@@ -337,6 +337,56 @@ RESOURCE_CASES = [
         {"add": ["SYS_ADMIN"]},
     ),
     ("k8s-no-privileged-containers", deployment, "spec.template.spec.hostNetwork", True),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.runAsNonRoot",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.securityContext.seccompProfile",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.capabilities",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation",
+        DELETE,
+    ),
+    (
+        "k8s-pod-security-restricted",
+        deployment,
+        "spec.template.spec.volumes.0",
+        {"name": "host", "hostPath": {"path": "/var"}},
+    ),
+    ("k8s-high-uid", deployment, "spec.template.spec.securityContext.runAsUser", 1000),
+    ("k8s-high-uid", deployment, "spec.template.spec.securityContext.runAsGroup", DELETE),
+    (
+        "k8s-explicit-image-pull-policy",
+        deployment,
+        "spec.template.spec.containers.0.imagePullPolicy",
+        DELETE,
+    ),
+    (
+        "k8s-explicit-image-pull-policy",
+        deployment,
+        "spec.template.spec.containers.0.imagePullPolicy",
+        "IfNotPresent",
+    ),
+    (
+        "k8s-no-service-account-token",
+        deployment,
+        "spec.template.spec.automountServiceAccountToken",
+        DELETE,
+    ),
 ]
 
 
@@ -383,8 +433,18 @@ STACK_FAILING_CASES = {
 def test_every_rule_has_a_failing_case():
     for rule, failing in STACK_FAILING_CASES.items():
         assert rule in rule_names(violated(*failing(), rule=rule)), rule
-    # tests/cost, next to the estimator; tests/layers, with the layered stacks
-    tested_elsewhere = {"estimated-cost-within-budget", "serving-stack-no-platform-resources"}
+    tested_elsewhere = {
+        "estimated-cost-within-budget",  # tests/cost, next to the estimator
+        # tests/policies/test_iam_quota_rules.py: both sides of every limit
+        "iam-role-inline-policy-size",
+        "iam-managed-policy-size",
+        "iam-trust-policy-size",
+        "iam-role-managed-policy-count",
+        "iam-name-limits",
+        # tests/data/test_iam_permissions.py: over each stack's export and edits of it
+        "iam-deployer-permission-complete",
+        "serving-stack-no-platform-resources",  # tests/policies/test_layer_rules.py
+    }
     tested = {case[0] for case in RESOURCE_CASES} | set(STACK_FAILING_CASES) | tested_elsewhere
     assert {p.name for p in all_policies()} <= tested
 

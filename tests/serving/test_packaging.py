@@ -125,7 +125,9 @@ def test_triton_layout_is_a_model_repository_entry(tmp_path):
     assert {
         "product-embedder/config.pbtxt",
         "product-embedder/1/model.py",
+        "product-embedder/1/entry.json",  # the numpy entry point model.py runs (no MLflow)
         "product-embedder/1/mlflow_model/MLmodel",
+        "product-embedder/1/mlflow_model/code/embedding.py",
     } <= names
 
 

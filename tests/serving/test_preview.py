@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from collections import Counter
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
+from components.registry_route import SERVED_VERSION, Backend, Route
+from components.serving.artifacts import package_hosted_models
+from components.serving.placement import plan_endpoints
 from infra.cost.graph import Graph
-from infra.declarations import ModelDeclaration, ServingTarget
+from infra.declarations import ModelDeclaration, ModelOverride, ServingTarget
+from infra.loader import load_environment, read_stack_config
 from infra.plan_diff import Change, diff
+from model_packages.packaging import archive_name
 
 STACKS = ("dev", "staging", "prod")
 MME = "mlplat:serving:MultiModelEndpoint"
@@ -42,7 +49,9 @@ def test_every_model_and_endpoint_has_its_resources(stack, stack_export):
     hosted = {m["name"] for e in endpoints for m in e["outputs"]["models"]}
     for model in hosted:
         owned = Counter(
-            r["type"] for r in resources if r["type"] in PER_MODEL and f"-{model}-" in r["urn"]
+            r["type"]
+            for r in resources
+            if r["type"] in PER_MODEL and f"-{model}-" in r["urn"] and not _is_served_record(r)
         )
         assert all(owned[kind] == 1 for kind in PER_MODEL), (model, owned)
         for r in resources:
@@ -50,18 +59,44 @@ def test_every_model_and_endpoint_has_its_resources(stack, stack_export):
                 assert r["inputs"]["tags"]["mlplat:model"] == model, r["urn"]
 
 
-def test_gpu_endpoints_scale_on_gpu_utilisation(stack_export):
-    resources = stack_export("dev")["deployment"]["resources"]
+def _computes_on_gpu(package) -> bool:
+    """Where a model archive computes: a Triton Python-backend model runs on the GPU only with an
+    execution environment that brings GPU libraries (the image's Python has numpy alone), and
+    then says so with a KIND_GPU instance group; framework archives here run on CPU images."""
+    with tarfile.open(package.path) as tar:
+        configs = [m for m in tar.getmembers() if m.name.endswith("/config.pbtxt")]
+        if not configs:
+            return False
+        config = tar.extractfile(configs[0]).read().decode()
+    gpu = "KIND_GPU" in config
+    if 'backend: "python"' in config and "EXECUTION_ENV_PATH" not in config:
+        assert not gpu, f"{package.model}: a numpy-only Python model claims a GPU instance group"
+    return gpu
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_endpoints_scale_on_a_metric_of_where_their_models_compute(stack, stack_export):
+    """Issue 11: GPUUtilization only where every model computes on the GPU; else invocations."""
+    spec = load_environment(stack, read_stack_config(stack))
+    plans = plan_endpoints(spec)
+    packages = package_hosted_models(plans)
+    resources = stack_export(stack)["deployment"]["resources"]
     by_urn = {r["urn"]: r for r in resources}
-    for policy in (r for r in resources if r["type"] == "aws:appautoscaling/policy:Policy"):
-        endpoint = by_urn[policy["parent"]]
-        config = policy["inputs"]["targetTrackingScalingPolicyConfiguration"]
-        gpu = endpoint["outputs"]["instanceType"].startswith("ml.g")
-        if gpu:
-            assert config["customizedMetricSpecification"]["metricName"] == "GPUUtilization"
+    policies = {
+        by_urn[r["parent"]]["outputs"]["endpointName"]: r
+        for r in resources
+        if r["type"] == "aws:appautoscaling/policy:Policy"
+    }
+    assert set(policies) == {plan.endpoint_name for plan in plans}
+    for plan in plans:
+        config = policies[plan.endpoint_name]["inputs"]["targetTrackingScalingPolicyConfiguration"]
+        if all(_computes_on_gpu(packages[m.name]) for m in plan.models):
+            metric = config["customizedMetricSpecification"]["metricName"]
+            assert metric == "GPUUtilization", plan.endpoint_name
         else:
             metric = config["predefinedMetricSpecification"]["predefinedMetricType"]
-            assert metric == "SageMakerVariantInvocationsPerInstance"
+            assert metric == "SageMakerVariantInvocationsPerInstance", plan.endpoint_name
+            assert config["targetValue"] == plan.target_invocations_per_instance
 
 
 def _extra_model() -> ModelDeclaration:
@@ -102,9 +137,9 @@ def test_adding_a_model_changes_nothing_else(stack_export, preview_with_models):
     added = {c.urn for c in plan.changes if c.kind is Change.CREATE}
     assert added and all("dispute-triage" in urn for urn in added)
     assert Counter(after[urn]["type"] for urn in added if after[urn]["custom"]) == Counter(
-        PER_MODEL
+        (*PER_MODEL, "aws:dynamodb/tableItem:TableItem")  # its version and served records
     )
-    assert len(added) <= 4  # its component, archive, registry item and package group
+    assert len(added) <= 5  # its component, archive, two registry records and package group
 
     # What the engine would update (ignored properties, such as the endpoint configuration's
     # initial instance count, left out as the engine leaves them).
@@ -156,11 +191,99 @@ def test_only_instance_store_endpoints_go_without_a_kms_key(stack, stack_export)
         assert ("kmsKeyArn" in config["inputs"]) is not local, config["urn"]
 
 
+TABLE_ITEM = "aws:dynamodb/tableItem:TableItem"
+_plain = TypeDeserializer()
+
+
+def _is_served_record(resource: dict) -> bool:
+    return (
+        resource["type"] == TABLE_ITEM
+        and json.loads(resource["inputs"]["item"])["version"]["N"] == str(SERVED_VERSION)
+    )
+
+
+def _registry(export: dict) -> tuple[dict, dict]:
+    """Version records by (model, version) and served records by model, as plain values."""
+    versions, served = {}, {}
+    for r in export["deployment"]["resources"]:
+        if r["type"] != TABLE_ITEM:
+            continue
+        item = {k: _plain.deserialize(v) for k, v in json.loads(r["inputs"]["item"]).items()}
+        item["resource"] = r
+        if _is_served_record(r):
+            served[item["model"]] = item
+        else:
+            versions[(item["model"], int(item["version"]))] = item
+    return versions, served
+
+
 def test_registry_records_outlive_their_resource(stack_export):
-    """A version bump replaces the TableItem; the previous version's record must stay."""
-    items = [
-        r
-        for r in stack_export("dev")["deployment"]["resources"]
-        if r["type"] == "aws:dynamodb/tableItem:TableItem"
-    ]
-    assert items and all(item["retainOnDelete"] for item in items)
+    """A version bump replaces the version record, which stays; the served record is updated in
+    place and leaves with its model, so a removed model is not routed to."""
+    versions, served = _registry(stack_export("dev"))
+    assert versions and served
+    assert all(v["resource"]["retainOnDelete"] for v in versions.values())
+    assert not any(s["resource"].get("retainOnDelete") for s in served.values())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_served_model_records_how_to_reach_it(stack, stack_export):
+    export = stack_export(stack)
+    resources = export["deployment"]["resources"]
+    versions, served = _registry(export)
+    spec = load_environment(stack, config=read_stack_config(stack))
+    assert set(served) == {m.name for m in spec.models}
+    (tables,) = (r for r in resources if r["type"] == "mlplat:data:DataTables")
+    hosting = {
+        m["name"]: e["outputs"]["endpointName"]
+        for e in resources
+        if e["type"] == MME
+        for m in e["outputs"]["models"]
+    }
+    for model in spec.models:
+        record = served[model.name]
+        # The served record's URN does not depend on the backend: a move updates it in place.
+        assert record["resource"]["parent"] == tables["urn"]
+        assert int(record["servedVersion"]) == model.version
+        route = Route.from_attributes(record)
+        if model.serving is ServingTarget.EKS:
+            assert route.backend is Backend.EKS
+            assert route.service_url == (
+                f"http://{model.name}.{model.team}.svc.cluster.local/invocations"
+            )
+            assert route.load_balancer_url is None  # load-balanced routes are not built yet
+        else:
+            assert route.backend is Backend.SAGEMAKER_MME
+            assert route.endpoint == hosting[model.name]
+            assert route.target_model == archive_name(model.name, model.version)
+        # The version record carries the same route.
+        assert Route.from_attributes(versions[(model.name, model.version)]) == route
+
+
+def test_moving_a_model_to_a_multi_model_endpoint_updates_only_its_records(
+    stack_export, preview_with_models
+):
+    """The caller's view of a move: the same served record (same URN, same key) now names the
+    endpoint and TargetModel; no other model's registry record changes."""
+    base = stack_export("dev")
+    _, before = _registry(base)
+    moved = next(name for name, r in before.items() if r["backend"] == Backend.EKS.value)
+
+    def to_mme(models):
+        def move(m):
+            base = getattr(m, "base", m)  # a stack lists declarations or their overrides
+            if base.name != moved:
+                return m
+            return ModelOverride(base=base, changes={**getattr(m, "changes", {}), **mme})
+
+        mme = {"serving": ServingTarget.SAGEMAKER_MME, "accepts_spot": False}
+        return [move(m) for m in models]
+
+    versions, after = _registry(preview_with_models("dev", to_mme))
+    assert after[moved]["resource"]["urn"] == before[moved]["resource"]["urn"]
+    assert after[moved]["modelKey"] == before[moved]["modelKey"]
+    route = Route.from_attributes(after[moved])
+    assert route.backend is Backend.SAGEMAKER_MME and route.endpoint and route.target_model
+    for name, record in before.items():
+        if name != moved:
+            assert after[name]["resource"]["inputs"] == record["resource"]["inputs"], name

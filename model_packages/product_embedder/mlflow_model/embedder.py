@@ -2,21 +2,20 @@
 
 A stand-in for the real image encoder (no deep-learning framework is installed here), honest
 about what it is: it maps feature vectors to unit-length 16-dimensional embeddings with a
-projection matrix stored as the model's artifact.
+projection matrix stored as the model's artifact. The computation lives in ``embedding.py``
+(saved as the model's code path), so serving runtimes without MLflow run it too.
 """
 
 import mlflow
-import numpy as np
+from embedding import Embedder  # the model's code path, put on sys.path by MLflow when loading
 
 
 class ProductEmbedder(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
-        self.projection = np.load(context.artifacts["projection"])
+        self.embedder = Embedder(context.artifacts)
 
     def predict(self, context, model_input, params=None):
-        vectors = np.asarray(model_input, dtype=np.float32) @ self.projection
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1, norms)
+        return self.embedder.predict(model_input)
 
 
 mlflow.models.set_model(ProductEmbedder())

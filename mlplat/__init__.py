@@ -1,0 +1,1 @@
+"""mlplat, the tool a user runs: today the runtime client (``mlplat.client``)."""
