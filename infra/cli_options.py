@@ -21,18 +21,24 @@ try:  # typer vendors click since 0.2x: its usage errors are not the click packa
 except ImportError:  # pragma: no cover - an older typer on the real click
     from click.exceptions import ClickException, NoArgsIsHelpError
 
+from infra.layers import environment_of
 from infra.project import PROJECT_ROOT
 
-STACK_HELP = "The stack (environment) to use: {stacks}."
+STACK_HELP = (
+    "The stack (environment) to use: {stacks}; or one layer of it, <env>.platform or "
+    "<env>.serving.<team>, or <env>.* for all its layers."
+)
 
 
 def known_stacks() -> list[str]:
     """The stacks with a configuration file, ``Pulumi.<stack>.yaml``."""
-    return sorted(path.name.split(".")[1] for path in PROJECT_ROOT.glob("Pulumi.*.yaml"))
+    return sorted({path.name.split(".")[1] for path in PROJECT_ROOT.glob("Pulumi.*.yaml")})
 
 
 def _known_stack(value: str | None) -> str | None:
-    if value is not None and value not in known_stacks():
+    # A layer of an environment (dev.platform, dev.serving.<team>, dev.*) reads that environment's
+    # files; its name itself is checked when the program runs.
+    if value is not None and environment_of(value) not in known_stacks():
         raise typer.BadParameter(
             f"unknown stack {value!r} (no Pulumi.{value}.yaml); "
             f"the stacks are {', '.join(known_stacks())}"

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 
 from infra.loader import load_environment, read_stack_config
+from infra.program import stack_name
 from infra.project import PROJECT_ROOT
 
 # The guardrail pack runs on every update. The Automation API's `up` skips the preview, and during
@@ -45,13 +46,17 @@ def check_prerequisites(stack: str) -> None:
 def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
     """Validate the declarations, check prerequisites, then preview with the policy pack and
     `pulumi up` (with it again), or `pulumi destroy`, the stack."""
-    load_environment(stack, read_stack_config(stack))  # bad input fails before the engine starts
+    environment = stack_name(stack).environment  # every layer reads its environment's files
+    config = read_stack_config(environment)
+    load_environment(environment, config)  # bad input fails before the engine starts
     check_prerequisites(stack)
     from pulumi import automation
 
     workspace_stack = automation.create_or_select_stack(
         stack_name=stack, work_dir=str(PROJECT_ROOT)
     )
+    if environment != stack:  # a layer's own config holds only its provider's region
+        workspace_stack.set_config("aws:region", automation.ConfigValue(config["aws:region"]))
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:

@@ -1,4 +1,9 @@
-"""Composes the components for one environment spec. Each section is one concern's component."""
+"""Composes the components for one environment spec. Each section is one concern's component.
+
+The platform layer is built here; each team's serving layer by ``infra.serving``: in the single
+stack for every team, right here, or in the team's own stack (``infra.serving_program``), which
+reaches this layer only through the contract it exports (``infra.contract``).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,13 @@ from components.cluster_addons import ClusterAddons
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
-from components.eks_model import EksModel
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
 from components.network import Network, Zone
-from components.observability import MonitoredEndpoint, Observability
-from components.registry_records import RegistryTable, record_served
-from components.serving.fleet import build_multi_model_endpoints
-from components.serving.multi_model_endpoint import VARIANT_NAME
+from components.observability import Observability
+from components.registry_records import RegistryTable
+from components.serving.fleet import execution_role_arn_pattern, team_execution_role
+from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
     PersonaArns,
@@ -26,8 +30,10 @@ from components.tenancy import (
     access_plan,
     deploying_principal,
 )
+from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
-from model_packages.packaging import package_model
+from infra.layers import Layer, StackName
+from infra.serving import PlatformView, build_team_serving, monitored
 
 
 def available_zones() -> list[Zone]:
@@ -41,8 +47,11 @@ def available_zones() -> list[Zone]:
     return [Zone(name, zone_id) for name, zone_id in zip(zones.names, zones.zone_ids, strict=True)]
 
 
-def build_platform(spec: EnvironmentSpec) -> None:
+def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> None:
+    """The platform layer of ``spec``; in the single stack (the default) all teams' serving too."""
     env = spec.name.value
+    single = (stack or StackName(env, Layer.SINGLE)).layer is Layer.SINGLE
+    teams = sorted(team.name for team in spec.teams)
     protect = spec.is_production  # stateful resources are protected and retained in prod
     caller = aws.get_caller_identity()
     account = caller.account_id
@@ -75,22 +84,21 @@ def build_platform(spec: EnvironmentSpec) -> None:
         deletion_protection=data.table_deletion_protection,
     )
 
-    registry = RegistryTable(
-        name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
-    )
-
-    # --- serving: SageMaker multi-model endpoints --------------------------------------------
-    serving = build_multi_model_endpoints(
-        spec,
-        account=account,
-        kms_key_arn=key.arn,
-        artifacts_bucket=artifacts.name_output,
-        artifacts_bucket_arn=artifacts.arn,
-        capture_bucket=capture.name_output,
-        capture_bucket_arn=capture.arn,
-        registry=registry,
-    )
-    endpoints = serving.endpoints
+    # --- serving: each team's SageMaker execution role ----------------------------------------
+    # Layered, a team's role is in its serving stack: the platform grants on the names it can have.
+    execution_roles = {
+        team: team_execution_role(
+            spec,
+            team,
+            account=account,
+            kms_key_arn=key.arn,
+            artifacts_bucket_arn=artifacts.arn,
+            capture_bucket_arn=capture.arn,
+        ).arn
+        if single
+        else execution_role_arn_pattern(env, team, account)
+        for team in teams
+    }
 
     # --- identity: persona roles and the CI deployer ------------------------------------------
     identity = PlatformIdentity(
@@ -105,7 +113,7 @@ def build_platform(spec: EnvironmentSpec) -> None:
             kms_key_arn=key.arn,
         ),
         # Each team's SageMaker execution role, which its ML engineers may pass in non-prod.
-        execution_role_arns={team: role.arn for team, role in serving.roles.items()},
+        execution_role_arns=execution_roles,
     )
 
     # --- network: VPC, subnets, NAT, private endpoints ----------------------------------------
@@ -165,51 +173,56 @@ def build_platform(spec: EnvironmentSpec) -> None:
         team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
         for team in spec.teams
     }
-    served = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
-    for model in spec.models_served_by("eks"):
-        eks_model = EksModel(
-            f"mlplat-{env}-{model.name}",
-            model=model,
-            package=package_model(model.name, model.version, model.artifact),
-            namespace=tenancies[model.team].namespace_output,
-            cluster=cluster,
-            artifacts_bucket=artifacts.name_output,
-            artifacts_bucket_arn=artifacts.arn,
-            kms_key_arn=key.arn,
-            region=spec.settings.region,
-            registry=registry,
-            environment=env,
-        )
-        served.append(eks_model)
 
-    # --- registry: the route callers resolve, one served record per model -----------------------
-    # Parented to the tables so its URN stays when a model moves between backends.
-    for component in served:
-        record_served(
-            component.declaration,
-            component.route,
+    # --- identity: each team's CI deployer, which may change only its serving stack ---------------
+    team_deployers = {
+        team: TeamDeployer(
+            f"mlplat-{env}-{team}-deployer",
             environment=env,
-            table=registry,
-            opts=pulumi.ResourceOptions(parent=tables),
+            team=team,
+            region=spec.settings.region,
+            account=account,
+            repository=spec.settings.ci.github_repository,
+            github_oidc_provider_arn=identity.github_oidc_provider_arn,
+            artifacts_bucket_arn=artifacts.arn,
+            registry_table_arn=tables.registry_arn,
+            kms_key_arn=key.arn,
+            cluster_name=cluster.name_output,
+            namespace=tenancy.namespace_output,
         )
+        for team, tenancy in tenancies.items()
+        if not single  # the single stack has one deployer, the platform's
+    }
+
+    # --- serving: every team's models, in the single stack ---------------------------------------
+    platform = PlatformView(
+        kms_key_arn=key.arn,
+        artifacts_bucket=artifacts.name_output,
+        artifacts_bucket_arn=artifacts.arn,
+        capture_bucket=capture.name_output,
+        registry=RegistryTable(
+            name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
+        ),
+        records_parent=tables,
+        namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+        cluster=cluster,
+    )
+    endpoints = [
+        endpoint
+        for team in (teams if single else ())
+        for endpoint in build_team_serving(
+            spec, team, platform, execution_role_arn=execution_roles[team]
+        )
+    ]
 
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
 
-    # --- observability: dashboard and endpoint alarms ------------------------------------------
+    # --- observability: dashboard and endpoint alarms (a serving stack has its own) ------------
     Observability(
         f"mlplat-{env}",
         region=spec.settings.region,
-        endpoints=[
-            MonitoredEndpoint(
-                name=endpoint.plan.endpoint_name,
-                variant=VARIANT_NAME,
-                team=endpoint.plan.team,
-                min_instances=endpoint.plan.min_instances,
-                max_instances=endpoint.plan.max_instances,
-            )
-            for endpoint in endpoints
-        ],
+        endpoints=monitored(endpoints),
         alarm_topic_arn=cost.alerts_topic_arn,
         cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
     )
@@ -225,4 +238,26 @@ def build_platform(spec: EnvironmentSpec) -> None:
         },
     )
     pulumi.export("artifactsBucket", artifacts.name_output)
-    pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
+    if single:
+        pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
+        return
+    export_contract(
+        cluster.cluster.kubeconfig_json,
+        environment=env,
+        region=spec.settings.region,
+        account=account,
+        kms_key_arn=key.arn,
+        artifacts_bucket=artifacts.name_output,
+        artifacts_bucket_arn=artifacts.arn,
+        capture_bucket=capture.name_output,
+        capture_bucket_arn=capture.arn,
+        registry_table=tables.registry.name,
+        alerts_topic_arn=cost.alerts_topic_arn,
+        cluster={
+            "name": cluster.name_output,
+            "oidcProviderArn": cluster.oidc_provider_arn,
+            "oidcIssuer": cluster.oidc_issuer,
+        },
+        namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+    )
+    pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

@@ -9,7 +9,9 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from infra import tagging
 from infra.declarations import EnvironmentSpec
-from infra.loader import load_environment
+from infra.declarations.errors import Problem, SpecError
+from infra.layers import Layer, StackName, parse_stack
+from infra.loader import load_environment, read_stack_config
 
 
 def runtime_config() -> dict[str, Any]:
@@ -17,11 +19,34 @@ def runtime_config() -> dict[str, Any]:
     return {**get_config_env(), **CONFIG.get()}
 
 
-def run() -> EnvironmentSpec:
-    """Validate the stack's declarations, then build the platform. Raises SpecError when invalid."""
-    from infra.platform import build_platform
+def stack_name(stack: str) -> StackName:
+    """The stack's name parsed; SpecError (exit 2, no traceback) when it has no known shape."""
+    try:
+        return parse_stack(stack)
+    except ValueError as error:
+        raise SpecError([Problem("stack", str(error))], source="stack name") from None
 
-    spec = load_environment(pulumi.get_stack(), runtime_config())
+
+def stack_config(stack: str, engine_config: dict[str, Any]) -> dict[str, Any]:
+    """The config a stack is built with. A layered stack reads its environment's settings from
+    ``Pulumi.<env>.yaml``, so the layers cannot disagree; its own file need only set ``aws:region``
+    for the provider (anything it sets wins)."""
+    name = stack_name(stack)
+    if name.layer is Layer.SINGLE:
+        return engine_config
+    return {**read_stack_config(name.environment), **engine_config}
+
+
+def run() -> EnvironmentSpec:
+    """Validate the stack's declarations, then build its layer(s). Raises SpecError when invalid."""
+    from infra.platform import build_platform
+    from infra.serving_program import build_serving_stack
+
+    stack = stack_name(pulumi.get_stack())
+    spec = load_environment(stack.environment, stack_config(str(stack), runtime_config()))
     tagging.install(spec.name)
-    build_platform(spec)
+    if stack.layer is Layer.SERVING:
+        build_serving_stack(spec, stack)
+    else:
+        build_platform(spec, stack)
     return spec

@@ -29,6 +29,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from infra.layers import environment_of as environment_of_stack
+from infra.layers import is_serving_stack
+
 PROD_STACK = "prod"
 _URN = re.compile(
     r"^urn:pulumi:(?P<stack>[^:]+)::(?P<project>[^:]+)::(?P<type>.+)::(?P<name>[^:]*)$"
@@ -45,8 +48,19 @@ def stack_of(urn: str) -> str:
     return match.group("stack") if match else ""
 
 
+def environment_of(urn: str) -> str:
+    """The environment of a URN's stack: every layer of prod (``prod.platform``,
+    ``prod.serving.<team>``) is prod, so each is judged as prod."""
+    return environment_of_stack(stack_of(urn))
+
+
+def is_serving_layer(urn: str) -> bool:
+    """Whether the URN's stack is a team's serving stack (``<env>.serving.<team>``)."""
+    return is_serving_stack(stack_of(urn))
+
+
 def is_prod(urn: str) -> bool:
-    return stack_of(urn) == PROD_STACK
+    return environment_of(urn) == PROD_STACK
 
 
 def effective_enforcement(

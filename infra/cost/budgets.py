@@ -93,7 +93,7 @@ def _model_budget(resource: Resource) -> Budget | None:
 def _budget(resource: Resource) -> Budget | None:
     if (resource.prop("budgetType") or "COST") != "COST":
         return None
-    environment = resource.tags.get(ENVIRONMENT_TAG) or resource.stack
+    environment = resource.tags.get(ENVIRONMENT_TAG) or resource.environment
     team = None
     for cost_filter in resource.prop("costFilters") or []:
         if cost_filter.get("name") != "TagKeyValue":

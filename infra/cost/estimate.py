@@ -167,7 +167,7 @@ def _line_item(resource: Resource, region: str, priced: _Priced) -> LineItem:
         monthly=priced.monthly,
         max_monthly=priced.max_monthly,
         basis=priced.basis,
-        environment=tags.get(ENVIRONMENT_TAG) or resource.stack,
+        environment=tags.get(ENVIRONMENT_TAG) or resource.environment,
         team=None if priced.shares else tags.get(TEAM_TAG),
         model=None if priced.shares else tags.get(MODEL_TAG),
         shares=priced.shares,

@@ -15,6 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from infra.layers import environment_of
+
 EXPORT_VERSION = 3
 # Resource options an export records that change how the engine treats a resource.
 OPTIONS = (
@@ -58,6 +60,11 @@ class Resource:
     def stack(self) -> str:
         # urn:pulumi:<stack>::<project>::<type>::<name>
         return self.urn.split("::", 1)[0].removeprefix("urn:pulumi:")
+
+    @property
+    def environment(self) -> str:
+        """The environment of the resource's stack (every layer of dev is in dev)."""
+        return environment_of(self.stack)
 
     def prop(self, key: str, default: Any = None) -> Any:
         """An input, or the output of that name when the input is absent (e.g. auto-names)."""

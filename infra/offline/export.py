@@ -45,6 +45,8 @@ def _resource(r: Registration) -> dict[str, Any]:
     }
     if r.provider:
         entry["provider"] = r.provider
+    if r.external:
+        entry["external"] = True
     entry |= {
         "ignoreChanges": r.ignore_changes,
         "replaceOnChanges": r.replace_on_changes,

@@ -8,13 +8,19 @@ from typing import Any
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from infra.offline.identities import IDENTITIES, Context, invoke_result, resource_outputs
+from infra.offline.stack_references import REFERENCE_TYPE, StackReferences
 
 
 class AwsLikeMocks(Mocks):
-    def __init__(self, region: str, account: str) -> None:
+    def __init__(
+        self, region: str, account: str, references: StackReferences | None = None
+    ) -> None:
         self.region, self.account = region, account
+        self.references = references or StackReferences()
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == REFERENCE_TYPE:  # read, not created: the id is the referenced stack
+            return args.resource_id, self.references.read(args.resource_id)
         if not args.custom and args.typ not in IDENTITIES:
             # Our components have no physical identity; remote ones (pulumi-eks) have a row.
             return "", {}

@@ -53,6 +53,7 @@ class Registration:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     remote: bool = False
+    external: bool = False  # read, not managed (a StackReference, a `get` of an existing resource)
 
 
 def plain_json(struct) -> dict[str, Any]:
@@ -112,7 +113,9 @@ class CapturingMonitor(MockMonitor):
 
         _ensure_event_loop()
         struct, inputs = self._transformed(request)
-        provider = request.provider or (self._default_provider(request) if request.custom else "")
+        # A provider resource has no provider of its own.
+        managed = request.custom and not request.type.startswith("pulumi:providers:")
+        provider = request.provider or (self._default_provider(request) if managed else "")
         args = MockResourceArgs(
             typ=request.type,
             name=request.name,
@@ -151,6 +154,25 @@ class CapturingMonitor(MockMonitor):
         )
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_struct)
+
+    def ReadResource(self, request):
+        """A read resource is stored as the engine stores it: external, with the state read."""
+        response = super().ReadResource(request)
+        self._record(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                custom=True,
+                id=request.id,
+                parent=request.parent,
+                provider=request.provider,
+                inputs=plain_json(request.properties),
+                outputs=plain_json(response.properties),
+                dependencies=sorted(set(request.dependencies)),
+                external=True,
+            )
+        )
+        return response
 
     def RegisterResourceOutputs(self, request):
         with self._lock:

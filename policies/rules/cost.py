@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
-from policies.framework import as_list, dig, of_types, stack_rule
+from policies.framework import as_list, dig, is_serving_layer, of_types, stack_rule
 
 BUDGET = "aws:budgets/budget:Budget"
 NOTIFICATION_TYPES = ("ACTUAL", "FORECASTED")
@@ -32,7 +32,10 @@ def _subscribed(notification: object) -> bool:
 def budget_actual_and_forecasted(args: StackValidationArgs, report: ReportViolation) -> None:
     budgets = of_types(args.resources, BUDGET)
     if not budgets:
-        if any(r.resource_type.startswith("aws:") for r in args.resources):
+        # A team's serving stack is watched by its team's budget, in the platform stack.
+        if any(r.resource_type.startswith("aws:") for r in args.resources) and not any(
+            is_serving_layer(r.urn) for r in args.resources
+        ):
             report("the stack creates AWS resources but no budget watches them")
         return
     for budget in budgets:

@@ -9,7 +9,7 @@ import pulumi_eks  # noqa: F401
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from infra.tagging import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, is_taggable
-from policies.framework import resource_rule, setting, stack_of
+from policies.framework import environment_of, resource_rule, setting, stack_of
 
 _TAGS = {
     "requiredTags": {
@@ -36,8 +36,8 @@ def required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None
     missing = [k for k in setting(args, _TAGS, "requiredTags") if not tags.get(k)]
     if missing:
         report(f"missing tags: {', '.join(missing)}")
-    stack = stack_of(args.urn)
-    if tags.get(TAG_ENVIRONMENT) and stack and tags[TAG_ENVIRONMENT] != stack:
+    stack, environment = stack_of(args.urn), environment_of(args.urn)
+    if tags.get(TAG_ENVIRONMENT) and stack and tags[TAG_ENVIRONMENT] != environment:
         report(f"{TAG_ENVIRONMENT}={tags[TAG_ENVIRONMENT]} on a resource of stack {stack}")
     if tags.get(TAG_MODEL) and not tags.get(TAG_TEAM):
         report(f"owned by model {tags[TAG_MODEL]} but has no {TAG_TEAM} tag")

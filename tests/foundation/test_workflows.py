@@ -50,7 +50,7 @@ def _check_workflows(*files: str) -> subprocess.CompletedProcess:
 
 def test_every_workflow_is_valid_against_the_github_workflow_schema():
     files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
-    assert len(files) == 3
+    assert len(files) == 4
     result = _check_workflows(*files)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,0 +1,64 @@
+"""A team's serving stack (``<env>.serving.<team>``): its models on the platform stack's contract.
+
+The platform is reached through one ``pulumi.StackReference`` and one validated contract; nothing
+else of the platform stack is visible here.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.observability import Observability
+from components.serving.fleet import team_execution_role
+from infra.contract import KUBECONFIG_OUTPUT, read_contract
+from infra.declarations import EnvironmentSpec
+from infra.declarations.errors import Problem, SpecError
+from infra.layers import StackName, platform_stack
+from infra.serving import ContractCluster, PlatformView, build_team_serving, monitored
+
+
+def platform_reference_name(environment: str) -> str:
+    """``<organization>/<project>/<env>.platform``: the form every backend accepts."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{platform_stack(environment)}"
+
+
+def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
+    env, team = spec.name.value, stack.team or ""
+    if team not in {t.name for t in spec.teams}:
+        teams = ", ".join(sorted(t.name for t in spec.teams))
+        raise SpecError(
+            [Problem("stack", f"{team!r} is not a team of stacks/{env}.py (teams: {teams})")],
+            source=str(stack),
+        )
+
+    # --- the platform: one reference, one validated contract -------------------------------------
+    reference = pulumi.StackReference(
+        f"mlplat-{env}-platform", stack_name=platform_reference_name(env)
+    )
+    contract = read_contract(reference, platform_stack(env))
+    cluster = ContractCluster(
+        f"mlplat-{env}-{team}-k8s", contract, reference.require_output(KUBECONFIG_OUTPUT)
+    )
+    platform = PlatformView.from_contract(contract, cluster, team)
+
+    # --- serving: the team's execution role, endpoints and EKS models -----------------------------
+    role = team_execution_role(
+        spec,
+        team,
+        account=contract.apply(lambda c: c.account),
+        kms_key_arn=platform.kms_key_arn,
+        artifacts_bucket_arn=platform.artifacts_bucket_arn,
+        capture_bucket_arn=contract.apply(lambda c: c.capture_bucket_arn),
+    )
+    endpoints = build_team_serving(spec, team, platform, execution_role_arn=role.arn)
+
+    # --- observability: the team's dashboard and endpoint alarms ---------------------------------
+    Observability(
+        f"mlplat-{env}-{team}",
+        region=spec.settings.region,
+        endpoints=monitored(endpoints),
+        alarm_topic_arn=contract.apply(lambda c: c.alerts_topic_arn),
+    )
+
+    pulumi.export("executionRole", role.arn)
+    pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])

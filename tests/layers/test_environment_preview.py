@@ -1,0 +1,36 @@
+"""The whole environment (``<env>.*``): every layer in one document, priced and checked at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.cost.estimate import estimate
+from infra.cost.graph import Graph
+from infra.cost.prices import load_snapshot
+from infra.offline import environment_document
+from infra.tagging import STACK_TYPE
+
+
+def _total(document: dict) -> tuple[float, float]:
+    amount = estimate(Graph.from_export(document), load_snapshot()).total
+    return round(amount.monthly, 2), round(amount.max_monthly, 2)
+
+
+def test_the_environment_costs_what_its_layers_cost_together(layer_exports):
+    layers = layer_exports("dev")
+    whole = environment_document(layers)
+    per_layer = [_total(document) for document in layers.values()]
+    assert _total(whole) == (
+        pytest.approx(sum(low for low, _ in per_layer)),
+        pytest.approx(sum(high for _, high in per_layer)),
+    )
+    assert sum(low > 0 for low, _ in per_layer) >= 2  # more than one layer costs something
+
+
+def test_the_environment_holds_every_layer_once(layer_exports):
+    layers = layer_exports("dev")
+    whole = environment_document(layers)["deployment"]["resources"]
+    assert [r["urn"] for r in whole if r["type"] == STACK_TYPE] == [
+        f"urn:pulumi:{stack}::mlplat::{STACK_TYPE}::mlplat-{stack}" for stack in layers
+    ]
+    assert len(whole) == sum(len(d["deployment"]["resources"]) for d in layers.values())
