@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 
 from infra.loader import load_environment, read_stack_config
+from infra.lock_status import refuse_stale_lock
 from infra.project import PROJECT_ROOT
 
 # The guardrail pack runs on every update. The Automation API's `up` skips the preview, and during
@@ -45,7 +46,9 @@ def check_prerequisites(stack: str) -> None:
 def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
     """Validate the declarations, check prerequisites, then preview with the policy pack and
     `pulumi up` (with it again), or `pulumi destroy`, the stack."""
-    load_environment(stack, read_stack_config(stack))  # bad input fails before the engine starts
+    spec = load_environment(stack, read_stack_config(stack))  # bad input fails before the engine
+    if not destroy:
+        refuse_stale_lock(spec)  # what is deployed is what is committed
     check_prerequisites(stack)
     from pulumi import automation
 

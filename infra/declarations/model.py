@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from infra.project import PROJECT_ROOT
 
 # A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
 # names are used for both. 48 leaves room for the "mlplat-<env>-" prefix of derived AWS names.
@@ -34,10 +41,72 @@ ModelName = Annotated[str, dns_label(MODEL_NAME_MAX)]
 TeamName = Annotated[str, dns_label(40)]
 
 
+# While the loader imports a stack file (and the model packages it imports), a declaration built
+# in Python that is invalid does not raise: it keeps its input, and the loader validates it with
+# the rest of the stack, so every problem is reported at once instead of the first one only.
+_collecting: ContextVar[bool] = ContextVar("collecting_declarations", default=False)
+
+
+@contextmanager
+def collecting_declarations() -> Iterator[None]:
+    token = _collecting.set(True)
+    try:
+        yield
+    finally:
+        _collecting.reset(token)
+
+
+def caller_origin(depth: int = 2) -> str:
+    """``file:line`` of the code that built a declaration, relative to the project when inside."""
+    frame = sys._getframe(depth)
+    path = Path(frame.f_code.co_filename).resolve()
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+    return f"{shown}:{frame.f_lineno}"
+
+
 class Declaration(BaseModel):
     """Base of every declaration: immutable, and a misspelt field is an error, not a no-op."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Where it was written (``file:line``) and what was written, when built by calling the class.
+    _origin: str | None = PrivateAttr(default=None)
+    _input: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def __init__(self, /, **data: Any) -> None:
+        origin = caller_origin()
+        try:
+            super().__init__(**data)
+        except ValidationError:
+            if not _collecting.get():
+                raise
+            # Invalid, kept as written: the loader reports it (see collecting_declarations).
+            object.__setattr__(self, "__dict__", dict(data))
+            object.__setattr__(self, "__pydantic_fields_set__", set(data))
+            object.__setattr__(self, "__pydantic_extra__", None)
+            object.__setattr__(self, "__pydantic_private__", {})
+        self._origin = origin
+        self._input = data
+
+    @property
+    def origin(self) -> str | None:
+        return self._origin
+
+    def as_input(self) -> Any:
+        """What was written, nested declarations included, for the loader to validate."""
+        if self._input is None:
+            return self.model_dump(mode="python")
+        return {key: _as_input(value) for key, value in self._input.items()}
+
+
+def _as_input(value: Any) -> Any:
+    if isinstance(value, Declaration):
+        return value.as_input()
+    if isinstance(value, dict):
+        return {key: _as_input(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_input(item) for item in value]
+    return value
 
 
 class ServingTarget(StrEnum):
@@ -105,7 +174,7 @@ class ModelDeclaration(Declaration):
 
     def override(self, **changes: Any) -> ModelOverride:
         """This model with some fields changed for one environment, validated with the stack."""
-        return ModelOverride(base=self, changes=changes)
+        return ModelOverride(base=self, changes=changes, origin=caller_origin())
 
 
 @dataclass(frozen=True)
@@ -114,9 +183,10 @@ class ModelOverride:
 
     base: ModelDeclaration
     changes: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None  # where the override is written (the stack file)
 
     def as_data(self) -> dict[str, Any]:
-        return deep_merge(self.base.model_dump(mode="python"), self.changes)
+        return deep_merge(self.base.as_input(), _as_input(self.changes))
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from pydantic.alias_generators import to_snake
 
@@ -13,7 +14,10 @@ from infra.declarations.model import ModelDeclaration, ServingTarget
 from model_packages.packaging import source_problem
 
 
-def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+def model_problems(
+    model: ModelDeclaration, path: str, settings: EnvironmentSettings | None = None
+) -> Iterator[Problem]:
+    """``settings``: the environment's, when they parsed (what an endpoint leaves to models)."""
     scaling = model.scaling
     if scaling.max_instances < scaling.min_instances:
         yield Problem(
@@ -24,7 +28,7 @@ def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
     if artifact:
         yield Problem(f"{path}.artifact", artifact)
     if model.serving is ServingTarget.SAGEMAKER_MME:
-        yield from _instance_problems(model, path)
+        yield from _instance_problems(model, path, settings)
     elif model.instance_type is not None:
         yield Problem(
             f"{path}.instance_type",
@@ -50,7 +54,9 @@ def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
         )
 
 
-def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+def _instance_problems(
+    model: ModelDeclaration, path: str, settings: EnvironmentSettings | None
+) -> Iterator[Problem]:
     instance = catalog.SAGEMAKER_INSTANCE_TYPES.get(model.effective_instance_type)
     if instance is None:
         yield Problem(
@@ -75,6 +81,18 @@ def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
             f"{model.resources.memory_mb} MB does not fit on {instance.name} "
             f"({instance.memory_mb} MB)",
         )
+    elif settings is not None:
+        # Placement packs models into this share of an instance's memory (the rest is the
+        # server's): a model larger than the share fits no endpoint.
+        fraction = settings.serving.model_memory_fraction
+        share = int(Decimal(instance.memory_mb) * fraction)
+        if model.resources.memory_mb > share:
+            yield Problem(
+                f"{path}.resources.memory_mb",
+                f"{model.resources.memory_mb} MB is more than the {share} MB an endpoint on "
+                f"{instance.name} leaves to models (serving.modelMemoryFraction {fraction} of "
+                f"{instance.memory_mb} MB): choose a larger instance_type, or lower memory_mb",
+            )
 
 
 def stack_problems(
@@ -100,7 +118,8 @@ def _duplicates(names: list[str | None], collection: str, field: str) -> Iterato
         if name in first_index:
             yield Problem(
                 f"{collection}[{index}].{field}",
-                f"duplicate {name!r}, already declared at {collection}[{first_index[name]}]",
+                f"{name!r} is listed twice in the stack's {collection} (entries "
+                f"{first_index[name] + 1} and {index + 1}): remove one",
             )
         else:
             first_index[name] = index

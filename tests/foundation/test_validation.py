@@ -98,8 +98,8 @@ def test_duplicate_models_and_teams_are_reported_with_both_places():
         teams=[team_data(), team_data()],
         models=[model_data(), model_data(name="other"), model_data()],
     )
-    assert "already declared at models[0]" in problems["models[2].name"]
-    assert "already declared at teams[0]" in problems["teams[1].name"]
+    assert "listed twice in the stack's models (entries 1 and 3)" in problems["models[2].name"]
+    assert "listed twice in the stack's teams (entries 1 and 2)" in problems["teams[1].name"]
 
 
 def test_every_problem_is_reported_at_once():
