@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
+import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
+from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
 from infra.declarations.model import Declaration, ModelOverride, collecting_declarations
 from infra.declarations.rules import (
@@ -128,7 +130,8 @@ def parse_environment(
             Problem("stack", f"unknown environment {stack!r}; use dev, staging or prod")
         )
 
-    settings = _parse(EnvironmentSettings, settings_data(config), "config", problems)
+    data = settings_data(config)
+    settings = _parse(EnvironmentSettings, data, "config", problems)
     # `region` comes from the provider's key, `aws:region`: name the key the user writes.
     problems[:] = [
         Problem("config.aws:region", p.message) if p.path == "config.region" else p
@@ -138,6 +141,9 @@ def parse_environment(
         problems += settings_problems(settings)
         if stack == "prod":
             problems += production_problems(settings)
+    # Models are checked against these sections even when another section is invalid.
+    serving = settings.serving if settings else _section(ServingSettings, data.get("serving"))
+    cluster = settings.cluster if settings else _section(ClusterSettings, data.get("cluster"))
 
     subjects: dict[str, str] = {}
     parsed_teams: list[Team | None] = []
@@ -150,9 +156,14 @@ def parse_environment(
         parsed_models.append(_parse(ModelDeclaration, _as_data(item), f"models[{index}]", problems))
     for index, model in enumerate(parsed_models):
         if model is not None:
-            problems += model_problems(model, f"models[{index}]", settings)
-    problems += stack_problems(parsed_teams, parsed_models)
-    problems += scheduling_problems(parsed_models, parsed_teams, settings)
+            problems += model_problems(model, f"models[{index}]", serving)
+    invalid_teams = [
+        _written_name(item)
+        for item, team in zip(teams or (), parsed_teams, strict=True)
+        if team is None
+    ]
+    problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
+    problems += scheduling_problems(parsed_models, parsed_teams, cluster)
     if teams is not None and not teams:
         problems.append(Problem("teams", f"stacks/{stack}.py: a stack needs at least one team"))
 
@@ -196,6 +207,8 @@ def _hint(error: Exception) -> str:
         return f"define or import {error.name!r}" if error.name else "define or import it"
     if isinstance(error, ValidationError):
         return "fix the declaration's fields"
+    if isinstance(error, TypeError):
+        return "check the call's arguments (declarations take keyword arguments only)"
     return "fix the code there"
 
 
@@ -300,6 +313,14 @@ def _as_data(item: Any) -> Any:
     return item
 
 
+def _section(kind: type[BaseModel], data: Any) -> Any:
+    """A config section on its own (its problems are already reported with the whole)."""
+    try:
+        return kind.model_validate(data or {})
+    except ValidationError:
+        return None
+
+
 def _parse(kind: type[BaseModel], data: Any, path: str, problems: list[Problem]):
     try:
         return kind.model_validate(data)
@@ -309,14 +330,13 @@ def _parse(kind: type[BaseModel], data: Any, path: str, problems: list[Problem])
 
 
 def _is_project_file(filename: str) -> bool:
+    """The user's own code: not the interpreter's or a library's, not this loader's package."""
+    if filename.startswith("<"):  # frozen importlib
+        return False
     path = Path(filename).resolve()
-    return (
-        path.is_relative_to(PROJECT_ROOT)
-        and ".venv" not in path.parts
-        and not (
-            path.is_relative_to(Path(__file__).resolve().parent)  # the loader itself
-        )
-    )
+    outside = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    outside.add(Path(__file__).resolve().parent)
+    return not any(path.is_relative_to(folder) for folder in outside)
 
 
 def _relative(filename: str) -> str:

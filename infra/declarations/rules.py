@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from pydantic.alias_generators import to_snake
 
 from infra import catalog
-from infra.declarations.environment import EnvironmentSettings, NodeGroupSettings, Team
+from infra.declarations.environment import (
+    EnvironmentSettings,
+    NodeGroupSettings,
+    ServingSettings,
+    Team,
+)
 from infra.declarations.errors import Problem
 from infra.declarations.model import ModelDeclaration, ServingTarget
 from model_packages.packaging import source_problem
 
 
 def model_problems(
-    model: ModelDeclaration, path: str, settings: EnvironmentSettings | None = None
+    model: ModelDeclaration, path: str, serving: ServingSettings | None = None
 ) -> Iterator[Problem]:
-    """``settings``: the environment's, when they parsed (what an endpoint leaves to models)."""
+    """``serving``: the environment's serving settings, when they parsed."""
     scaling = model.scaling
     if scaling.max_instances < scaling.min_instances:
         yield Problem(
@@ -28,7 +33,7 @@ def model_problems(
     if artifact:
         yield Problem(f"{path}.artifact", artifact)
     if model.serving is ServingTarget.SAGEMAKER_MME:
-        yield from _instance_problems(model, path, settings)
+        yield from _instance_problems(model, path, serving)
     elif model.instance_type is not None:
         yield Problem(
             f"{path}.instance_type",
@@ -55,7 +60,7 @@ def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
 
 
 def _instance_problems(
-    model: ModelDeclaration, path: str, settings: EnvironmentSettings | None
+    model: ModelDeclaration, path: str, serving: ServingSettings | None
 ) -> Iterator[Problem]:
     instance = catalog.SAGEMAKER_INSTANCE_TYPES.get(model.effective_instance_type)
     if instance is None:
@@ -81,10 +86,10 @@ def _instance_problems(
             f"{model.resources.memory_mb} MB does not fit on {instance.name} "
             f"({instance.memory_mb} MB)",
         )
-    elif settings is not None:
+    elif serving is not None:
         # Placement packs models into this share of an instance's memory (the rest is the
         # server's): a model larger than the share fits no endpoint.
-        fraction = settings.serving.model_memory_fraction
+        fraction = serving.model_memory_fraction
         share = int(Decimal(instance.memory_mb) * fraction)
         if model.resources.memory_mb > share:
             yield Problem(
@@ -96,12 +101,15 @@ def _instance_problems(
 
 
 def stack_problems(
-    teams: list[Team | None], models: list[ModelDeclaration | None]
+    teams: list[Team | None],
+    models: list[ModelDeclaration | None],
+    invalid_team_names: Iterable[str] = (),
 ) -> Iterator[Problem]:
-    """Rules across declarations; entries that failed to parse are None and are skipped."""
+    """Rules across declarations; entries that failed to parse are None and are skipped (a
+    model of a team that is declared but invalid is not also reported as of an unknown team)."""
     yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
     yield from _duplicates([model.name if model else None for model in models], "models", "name")
-    known = sorted(team.name for team in teams if team)
+    known = sorted({team.name for team in teams if team} | set(invalid_team_names))
     for index, model in enumerate(models):
         if model and model.team not in known:
             yield Problem(

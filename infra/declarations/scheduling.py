@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from infra import catalog
-from infra.declarations.environment import EnvironmentSettings, NodeGroupSettings, Team
+from infra.declarations.environment import ClusterSettings, NodeGroupSettings, Team
 from infra.declarations.errors import Problem
 from infra.declarations.model import ModelDeclaration, ServingTarget
 
@@ -48,18 +48,17 @@ def allocatable(instance_type: str) -> Allocatable | None:
     reserved_mb = 255 + 11 * PODS_RESERVED_FOR + EVICTION_MIB + DAEMONSET_MIB
     return Allocatable(
         instance_type=instance_type,
-        cpu=Decimal(instance.vcpu) - reserved_cpu - DAEMONSET_CPU,
+        cpu=(Decimal(instance.vcpu) - reserved_cpu - DAEMONSET_CPU).quantize(Decimal("0.01")),
         memory_mb=instance.memory_mb - reserved_mb,
         gpus=instance.gpus,
     )
 
 
 def eligible_node_groups(
-    model: ModelDeclaration, settings: EnvironmentSettings
+    model: ModelDeclaration, cluster: ClusterSettings
 ) -> dict[str, NodeGroupSettings]:
     """Node groups a model's pods may land on: GPU pods only on GPU nodes (the others have no
     nvidia.com/gpu), spot-tolerant pods also on spot nodes (tainted for everyone else)."""
-    cluster = settings.cluster
     if model.uses_gpu:
         return {"gpuNodes": cluster.gpu_nodes}
     groups = {"systemNodes": cluster.system_nodes}
@@ -68,9 +67,9 @@ def eligible_node_groups(
     return groups
 
 
-def node_problems(model: ModelDeclaration, settings: EnvironmentSettings) -> Iterator[Problem]:
+def node_problems(model: ModelDeclaration, cluster: ClusterSettings) -> Iterator[Problem]:
     """Paths are relative to the model."""
-    groups = eligible_node_groups(model, settings)
+    groups = eligible_node_groups(model, cluster)
     nodes = [
         node
         for group in groups.values()
@@ -123,8 +122,8 @@ def quota_problems(
                 )
                 yield Problem(
                     f"{path}.resources.{name}",
-                    f"{replicas} replica(s) request {request} {unit}, more than team "
-                    f"{team.name!r}'s quota of {limit} {unit}: {hint}",
+                    f"{replicas} replica(s) request {request} {unit}, more than the quota of "
+                    f"team {team.name!r} ({limit} {unit}): {hint}",
                 )
     if len(models) > 1:
         for name, (limit, unit, key) in limits.items():
@@ -146,7 +145,7 @@ def quota_problems(
 def scheduling_problems(
     models: list[ModelDeclaration | None],
     teams: list[Team | None],
-    settings: EnvironmentSettings | None,
+    cluster: ClusterSettings | None,
 ) -> Iterator[Problem]:
     """Problems with full paths (``models[i].resources...``) for the loader to name."""
     eks = [
@@ -154,9 +153,9 @@ def scheduling_problems(
         for index, model in enumerate(models)
         if model is not None and model.serving is ServingTarget.EKS
     ]
-    if settings is not None:
+    if cluster is not None:
         for model, path in eks:
-            for problem in node_problems(model, settings):
+            for problem in node_problems(model, cluster):
                 yield Problem(f"{path}.{problem.path}", problem.message)
     for index, team in enumerate(teams):
         if team is not None:
