@@ -54,13 +54,7 @@ def read_stack_config(stack: str) -> dict[str, str]:
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        reason = getattr(error, "problem", None) or str(error)
-        raise SpecError(
-            [Problem("", f"{path.name}{line}: not valid YAML ({reason}); fix the syntax there")],
-            source=path.name,
-        ) from None
+        raise SpecError([_yaml_problem(path.name, error)], source=path.name) from None
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config or {}, dict):
         raise SpecError(
@@ -71,6 +65,17 @@ def read_stack_config(stack: str) -> dict[str, str]:
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in (config or {}).items()
     }
+
+
+def _yaml_problem(name: str, error: yaml.YAMLError) -> Problem:
+    """``Pulumi.dev.yaml:5: not valid YAML (expected ',' or ']', but got ':'; while parsing a
+    flow sequence started at line 4)``: where the parser stopped, and what it was reading."""
+    mark, context = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    reason = getattr(error, "problem", None) or str(error)
+    if context is not None and getattr(error, "context", None):
+        reason += f"; {error.context} started at line {context.line + 1}"
+    return Problem("", f"{name}{line}: not valid YAML ({reason}); fix the syntax there")
 
 
 def settings_data(config: Mapping[str, str]) -> dict[str, Any]:
