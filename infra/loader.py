@@ -161,7 +161,8 @@ def parse_environment(
         parsed_models.append(_parse(ModelDeclaration, _as_data(item), f"models[{index}]", problems))
     for index, model in enumerate(parsed_models):
         if model is not None:
-            problems += model_problems(model, f"models[{index}]", serving)
+            region = settings.region if settings else None
+            problems += model_problems(model, f"models[{index}]", serving, region)
     invalid_teams = [
         _written_name(item)
         for item, team in zip(teams or (), parsed_teams, strict=True)

@@ -37,8 +37,28 @@ def dns_label(max_length: int):
     return AfterValidator(check)
 
 
+# A team name is a Kubernetes namespace and part of IAM role names, the longest being
+# "mlplat-staging-<team>-data-scientist": IAM allows 64 characters, which leaves 34.
+TEAM_NAME_MAX = 34
+# Namespaces Kubernetes itself owns: a team there would take over (or be refused by) the cluster.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_NAMESPACES or value.startswith("kube-"):
+        raise ValueError(f"{value!r} is a namespace Kubernetes reserves; choose another team name")
+    return value
+
+
 ModelName = Annotated[str, dns_label(MODEL_NAME_MAX)]
-TeamName = Annotated[str, dns_label(40)]
+TeamName = Annotated[str, dns_label(TEAM_NAME_MAX), AfterValidator(_not_reserved)]
+# SageMaker pulls serving images from ECR only (CreateModel's Image: "Amazon ECR path", or a
+# private registry reached through RepositoryAccessMode=Vpc, which the platform does not set).
+# (An EKS model's image may come from any registry the nodes reach.)
+ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
 
 
 # While the loader imports a stack file (and the model packages it imports), a declaration built
@@ -139,11 +159,14 @@ class ModelDeclaration(Declaration):
     name: ModelName
     version: int = Field(ge=1)
     team: TeamName
-    description: str = ""
+    description: str = Field(
+        default="", max_length=1024, description="The model package group's (SageMaker: 1024)."
+    )
     framework: str
     framework_version: str
     image: str | None = Field(
-        default=None, description="Explicit serving image; resolved with image_uris when unset."
+        default=None,
+        description="Explicit serving image (ECR for SageMaker); else resolved with image_uris.",
     )
     artifact: str = Field(
         min_length=1,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from pydantic.alias_generators import to_snake
 
 from infra import catalog
+from infra.cost.eks_support import STANDARD_SUPPORT_ENDS
 from infra.declarations.environment import (
     EnvironmentSettings,
     NodeGroupSettings,
@@ -15,14 +17,17 @@ from infra.declarations.environment import (
     Team,
 )
 from infra.declarations.errors import Problem
-from infra.declarations.model import ModelDeclaration, ServingTarget
+from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
 from model_packages.packaging import source_problem
 
 
 def model_problems(
-    model: ModelDeclaration, path: str, serving: ServingSettings | None = None
+    model: ModelDeclaration,
+    path: str,
+    serving: ServingSettings | None = None,
+    region: str | None = None,
 ) -> Iterator[Problem]:
-    """``serving``: the environment's serving settings, when they parsed."""
+    """``serving`` and ``region``: the environment's, when they parsed."""
     scaling = model.scaling
     if scaling.max_instances < scaling.min_instances:
         yield Problem(
@@ -33,7 +38,12 @@ def model_problems(
     if artifact:
         yield Problem(f"{path}.artifact", artifact)
     if model.serving is ServingTarget.SAGEMAKER_MME:
-        yield from _instance_problems(model, path, serving)
+        instance_ok = True
+        for problem in _instance_problems(model, path, serving):
+            instance_ok = instance_ok and not problem.path.endswith(".instance_type")
+            yield problem
+        if instance_ok and region and serving and not list(_image_problems(model, path)):
+            yield from _resolution_problems(model, path, region, serving.triton_version)
     elif model.instance_type is not None:
         yield Problem(
             f"{path}.instance_type",
@@ -42,8 +52,15 @@ def model_problems(
 
 
 def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
-    if model.image is not None:
-        return  # an explicit image is the declarer's responsibility
+    if model.image is not None:  # an explicit image is the declarer's responsibility, but
+        if model.serving is ServingTarget.SAGEMAKER_MME and not ECR_IMAGE.match(model.image):
+            yield Problem(
+                f"{path}.image",
+                f"{model.image!r} is not an ECR image URI (<account>.dkr.ecr.<region>."
+                "amazonaws.com/<repository>:<tag> or @sha256:<digest>), the only registry "
+                "SageMaker pulls serving images from here",
+            )
+        return
     if model.framework not in catalog.FRAMEWORKS:
         yield Problem(
             f"{path}.framework",
@@ -56,6 +73,27 @@ def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
             f"{path}.framework_version",
             f"the SageMaker SDK has no {model.framework} inference image for version "
             f"{model.framework_version!r}; known: {', '.join(known[-6:])} (newest shown)",
+        )
+
+
+def _resolution_problems(
+    model: ModelDeclaration, path: str, region: str, triton_version: str
+) -> Iterator[Problem]:
+    """The image the endpoint would run must exist for this instance type and region: what
+    placement resolves, resolved here first so a gap is a message, not a crash."""
+    if model.image is not None:
+        return
+    instance = model.effective_instance_type
+    if model.uses_gpu:
+        framework, version = catalog.TRITON_FRAMEWORK, triton_version
+    else:
+        framework, version = model.framework, model.framework_version
+    try:
+        catalog.serving_image(framework, version, region, instance)
+    except catalog.UnknownImage as error:
+        yield Problem(
+            f"{path}.instance_type" if model.instance_type else f"{path}.framework_version",
+            f"the SageMaker SDK has no serving image for it: {error}",
         )
 
 
@@ -142,9 +180,27 @@ def production_problems(settings: EnvironmentSettings, path: str = "config") -> 
         )
 
 
-def settings_problems(settings: EnvironmentSettings, path: str = "config") -> Iterator[Problem]:
+def settings_problems(
+    settings: EnvironmentSettings, path: str = "config", today: dt.date | None = None
+) -> Iterator[Problem]:
     """Paths use the camelCase keys of Pulumi.<env>.yaml, where these settings are written."""
     cluster = settings.cluster
+    version = kubernetes_version_problem(cluster.kubernetes_version, today or dt.date.today())
+    if version:
+        yield Problem(f"{path}.cluster.kubernetesVersion", version)
+    if settings.region not in catalog.serving_regions():
+        yield Problem(
+            f"{path}.region",
+            f"the SageMaker SDK knows no serving images in {settings.region!r}: "
+            "not a SageMaker region (check the spelling)",
+        )
+    triton = settings.serving.triton_version
+    if triton not in catalog.framework_versions(catalog.TRITON_FRAMEWORK):
+        known = catalog.framework_versions(catalog.TRITON_FRAMEWORK)
+        yield Problem(
+            f"{path}.serving.tritonVersion",
+            f"no SageMaker Triton image {triton!r}; known: {', '.join(known[-5:])} (newest shown)",
+        )
     for role in ("systemNodes", "gpuNodes", "spotNodes"):
         group: NodeGroupSettings = getattr(cluster, to_snake(role))
         yield from _node_group_problems(group, f"{path}.cluster.{role}")
@@ -184,3 +240,19 @@ def _node_group_problems(group: NodeGroupSettings, path: str) -> Iterator[Proble
     for index, name in enumerate(group.instance_types):
         if name not in catalog.EC2_INSTANCE_TYPES:
             yield Problem(f"{path}.instanceTypes[{index}]", f"unknown EC2 instance type {name!r}")
+
+
+def kubernetes_version_problem(version: str, today: dt.date) -> str | None:
+    """EKS creates clusters only on versions it has released and not yet retired: standard
+    support, then 12 months of extended support (eks_support.py, from the EKS version page)."""
+    ends = STANDARD_SUPPORT_ENDS.get(version)
+    known = ", ".join(sorted(STANDARD_SUPPORT_ENDS, key=lambda v: tuple(map(int, v.split(".")))))
+    if ends is None:
+        return (
+            f"EKS has no Kubernetes {version} in this table (known: {known}); if EKS released "
+            "it since, add it to infra/cost/eks_support.py"
+        )
+    retired = ends.replace(year=ends.year + 1)
+    if today > retired:
+        return f"EKS retired Kubernetes {version} on {retired} (end of extended support)"
+    return None
