@@ -46,7 +46,7 @@ RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-
 
 def _not_reserved(value: str) -> str:
     if value in RESERVED_NAMESPACES or value.startswith("kube-"):
-        raise ValueError(f"{value!r} is a namespace Kubernetes reserves; choose another team name")
+        raise ValueError(f"{value!r} is a reserved namespace of Kubernetes; choose another name")
     return value
 
 
