@@ -144,7 +144,7 @@ def test_name_lengths(edge, past, path, words):
 @pytest.mark.parametrize("name", ["default", "kube-system", "kube-team"])
 def test_a_team_cannot_take_a_namespace_kubernetes_reserves(name):
     assert (
-        "Kubernetes reserves"
+        "reserved namespace of Kubernetes"
         in problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"]
     )
 
