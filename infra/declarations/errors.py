@@ -25,8 +25,8 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class SpecError(Exception):
-    """A stack declaration is invalid; ``problems`` lists every reason at once."""
+class SpecError(ValueError):
+    """A stack declaration is invalid (bad input: a ValueError); ``problems`` lists every reason."""
 
     def __init__(self, problems: Iterable[Problem], source: str = "") -> None:
         self.problems: list[Problem] = list(problems)
