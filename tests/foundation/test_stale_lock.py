@@ -8,26 +8,12 @@ from typer.testing import CliRunner
 
 from infra import deploy
 from infra.cli import app
-from infra.declarations import ModelDeclaration, SpecError
+from infra.declarations import SpecError
 from infra.loader import load_environment, read_stack_config
 from infra.lock_status import lock_drift
+from tests.serving.test_preview import _extra_model  # dispute-triage, one more fraud model
 
 runner = CliRunner()
-
-
-def _new_model() -> ModelDeclaration:
-    return ModelDeclaration(
-        name="dispute-triage",
-        version=1,
-        team="fraud",
-        framework="sklearn",
-        framework_version="1.9-0",
-        artifact="model_packages/chargeback_risk/mlflow_model",
-        serving="sagemaker-mme",
-        resources={"memory_mb": 128},
-        scaling={"min_instances": 1, "max_instances": 2},
-        monthly_budget_usd=50,
-    )
 
 
 @pytest.fixture
@@ -35,7 +21,7 @@ def unplaced_model(monkeypatch):
     """dev declares one more endpoint model than its committed lock places."""
     import stacks.dev
 
-    monkeypatch.setattr(stacks.dev, "models", [*stacks.dev.models, _new_model()])
+    monkeypatch.setattr(stacks.dev, "models", [*stacks.dev.models, _extra_model()])
 
 
 @pytest.fixture
