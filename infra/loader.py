@@ -6,6 +6,7 @@ it is about and the file it is written in.
 """
 
 from __future__ import annotations
+import __future__
 
 import difflib
 import importlib
@@ -252,10 +253,9 @@ def _stack_file_problems(stack: str, module: ModuleType) -> list[Problem]:
 
 
 def _is_import(value: Any) -> bool:
-    return (
-        isinstance(value, ModuleType | type)
-        or callable(value)
-        or isinstance(value, Declaration | ModelOverride)
+    """Modules, classes, functions, declarations and `from __future__` features."""
+    return callable(value) or isinstance(
+        value, ModuleType | type | Declaration | ModelOverride | __future__._Feature
     )
 
 

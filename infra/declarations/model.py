@@ -89,9 +89,10 @@ class Declaration(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Where it was written (``file:line``) and what was written, when built by calling the class.
+    # Where it was written (``file:line``), when built by calling the class; and, when that input
+    # was invalid (only while collecting), the input as written.
     _origin: str | None = PrivateAttr(default=None)
-    _input: dict[str, Any] | None = PrivateAttr(default=None)
+    _invalid_input: dict[str, Any] | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
         origin = caller_origin()
@@ -104,19 +105,17 @@ class Declaration(BaseModel):
             object.__setattr__(self, "__dict__", dict(data))
             object.__setattr__(self, "__pydantic_fields_set__", set(data))
             object.__setattr__(self, "__pydantic_extra__", None)
-            object.__setattr__(self, "__pydantic_private__", {})
+            object.__setattr__(self, "__pydantic_private__", {"_invalid_input": data})
         self._origin = origin
-        self._input = data
 
     @property
     def origin(self) -> str | None:
         return self._origin
 
-    def as_input(self) -> Any:
-        """What was written, nested declarations included, for the loader to validate."""
-        if self._input is None:
-            return self.model_dump(mode="python")
-        return {key: _as_input(value) for key, value in self._input.items()}
+    def as_input(self) -> dict[str, Any]:
+        """Its fields (as written, if invalid), nested declarations too, for the loader."""
+        fields = self._invalid_input if self._invalid_input is not None else self.__dict__
+        return {key: _as_input(value) for key, value in fields.items()}
 
 
 def _as_input(value: Any) -> Any:

@@ -87,8 +87,15 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch) -> Project:
-    return Project(tmp_path, monkeypatch)
+def project(tmp_path, monkeypatch):
+    before = set(sys.modules)
+    yield Project(tmp_path, monkeypatch)
+    # Forget the modules imported from the temporary folder (monkeypatch restores the rest).
+    for name in set(sys.modules) - before:
+        if name.startswith(("stacks.", "model_packages.")):
+            parent, _, child = sys.modules.pop(name).__name__.rpartition(".")
+            if getattr(sys.modules[parent], child, None) is not None:
+                delattr(sys.modules[parent], child)
 
 
 def fails(*args: str) -> str:
@@ -188,9 +195,10 @@ def test_serving_no_models_is_a_named_opt_in(project):
     assert spec.models == ()
 
 
-def test_helpers_with_a_leading_underscore_are_allowed(project):
+def test_helpers_with_a_leading_underscore_and_future_imports_are_allowed(project):
     project.model()
-    project.stack(text=STACK.replace("models = [", "_shared = [churn_predictor.model]\nmodels = ["))
+    helper = STACK.replace("models = [", "_shared = [churn_predictor.model]\nmodels = [")
+    project.stack(text="from __future__ import annotations\n" + helper)
     assert len(load_environment("dev", read_stack_config("dev")).models) == 2
 
 
