@@ -75,12 +75,14 @@ def add_model_as_the_readme_says(copy: Path, stacks: tuple[str, ...]) -> None:
     )
     entry = next(line for line in stack_line.splitlines() if ".model" in line)
     entry = entry.replace("churn_predictor", "upsell_scorer")
-    for stack in stacks:
+    for stack in stacks:  # the import joins the stack's, the line ends its models list
         path = copy / "stacks" / f"{stack}.py"
         text = path.read_text()
+        imports = text.index("from model_packages import (")
+        closing = text.index(")", imports)
+        text = text[:closing] + "    upsell_scorer,\n" + text[closing:]
         assert text.rstrip().endswith("]"), "the stack file's models list is not last"
-        text = text.rstrip()[:-1] + entry.strip() + "\n]\n"
-        path.write_text("from model_packages import upsell_scorer\n" + text)
+        path.write_text(text.rstrip()[:-1] + "    " + entry.strip() + "\n]\n")
 
 
 def remove_model(copy: Path, stack: str, package: str) -> None:
@@ -91,6 +93,7 @@ def remove_model(copy: Path, stack: str, package: str) -> None:
     while not lines[end].rstrip().endswith(","):  # an override may span lines
         end += 1
     del lines[start : end + 1]
+    lines.remove(f"    {package},\n")  # and its import, which would be unused
     path.write_text("".join(lines))
 
 
