@@ -190,7 +190,7 @@ def settings_problems(
         yield Problem(f"{path}.cluster.kubernetesVersion", version)
     if settings.region not in catalog.serving_regions():
         yield Problem(
-            f"{path}.region",
+            f"{path}.aws:region",  # the key the user writes
             f"the SageMaker SDK knows no serving images in {settings.region!r}: "
             "not a SageMaker region (check the spelling)",
         )

@@ -221,7 +221,7 @@ def test_every_problem_at_once_when_declarations_are_built_in_python(project, mo
     def typo(stack):
         return real(stack) | {"mlplat:servng": '{"maxModelsPerEndpoint": 5}'}
 
-    monkeypatch.setattr("infra.commands_models.read_stack_config", typo)
+    monkeypatch.setattr(loader, "read_stack_config", typo)  # imported by the command at run time
     text = fails("models", "list", "--stack", "dev")
     assert "4 problem(s)" in text
     assert "config.servng: Extra inputs are not permitted" in text

@@ -209,7 +209,7 @@ def test_kubernetes_versions_eks_has_and_has_not_retired():
 def test_a_region_without_sagemaker_images_is_refused():
     accepted(config=config_data(**{"aws:region": "eu-west-1"}))
     problems = problems_of(config=config_data(**{"aws:region": "us-east-9"}))
-    assert "knows no serving images in 'us-east-9'" in problems["config.region"]
+    assert "knows no serving images in 'us-east-9'" in problems["config.aws:region"]
 
 
 def test_a_triton_version_without_an_image_is_refused():
