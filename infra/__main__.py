@@ -16,7 +16,7 @@ from infra.declarations import SpecError  # noqa: E402
 from model_packages.packaging import PackagingError  # noqa: E402
 
 try:
-    program.run()
+    program.run(real_engine=True)
 except SpecError as error:
     # RunError makes the CLI print the message alone, without a Python traceback.
     raise pulumi.RunError(error.render()) from None

@@ -121,6 +121,17 @@ def framework_versions(framework: str) -> tuple[str, ...]:
 
 
 @cache
+def serving_regions() -> frozenset[str]:
+    """Regions the SDK has the CPU frameworks' serving images in (every SageMaker region)."""
+    regions: set[str] = set()
+    for framework in FRAMEWORKS:
+        config = image_uris.config_for_framework(framework)
+        for spec in config.get("inference", config).get("versions", {}).values():
+            regions |= set(spec.get("registries", {}))
+    return frozenset(regions)
+
+
+@cache
 def serving_image(framework: str, version: str, region: str, instance_type: str) -> str:
     """The ECR image SageMaker serves this framework version with, resolved offline."""
     try:

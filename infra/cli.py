@@ -48,6 +48,7 @@ def preview(
     with progress(f"previewing {stack}…"):  # the first run also compiles the SDKs' bytecode
         from infra.cost.graph import ExportError, Graph, read_export
         from infra.declarations import SpecError
+        from infra.lock_status import stale_lock_warning
         from infra.offline import preview_stack
         from infra.offline.export import write
         from infra.plan_diff import DiffError, diff
@@ -58,6 +59,7 @@ def preview(
         base = Graph.from_export(read_export(against)) if against is not None else None
         with progress(f"previewing {stack}…"):
             document = preview_stack(stack)
+            stale = stale_lock_warning(stack)
         plan = diff(base, Graph.from_export(document)) if base is not None else None
     except SpecError as error:
         raise fail(error.render()) from None
@@ -65,6 +67,8 @@ def preview(
         raise fail(f"cannot package a model: {error}") from None
     except (ExportError, DiffError) as error:
         raise fail(f"--against {against}: {error}") from None
+    if stale:
+        typer.echo(f"warning: {stale}", err=True)
     if as_json:
         data = diff_to_json(plan) if plan is not None else counts_to_json(document)
         typer.echo(json.dumps(data, indent=2))

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 
 from infra.loader import load_environment, read_stack_config
+from infra.lock_status import refuse_stale_lock
 from infra.program import stack_name
 from infra.project import PROJECT_ROOT
 
@@ -48,7 +49,9 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     `pulumi up` (with it again), or `pulumi destroy`, the stack."""
     environment = stack_name(stack).environment  # every layer reads its environment's files
     config = read_stack_config(environment)
-    load_environment(environment, config)  # bad input fails before the engine starts
+    spec = load_environment(environment, config)  # bad input fails before the engine starts
+    if not destroy:
+        refuse_stale_lock(spec)  # what is deployed is what is committed
     check_prerequisites(stack)
     from pulumi import automation
 

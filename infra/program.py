@@ -37,13 +37,22 @@ def stack_config(stack: str, engine_config: dict[str, Any]) -> dict[str, Any]:
     return {**read_stack_config(name.environment), **engine_config}
 
 
-def run() -> EnvironmentSpec:
-    """Validate the stack's declarations, then build its layer(s). Raises SpecError when invalid."""
+def run(real_engine: bool = False) -> EnvironmentSpec:
+    """Validate the stack's declarations, then build its layer(s). Raises SpecError when invalid.
+    Under the real engine (``pulumi preview|up``) a stale placement lock is a warning in a
+    preview and an error in an update: what is deployed is what is committed."""
     from infra.platform import build_platform
     from infra.serving_program import build_serving_stack
 
     stack = stack_name(pulumi.get_stack())
     spec = load_environment(stack.environment, stack_config(str(stack), runtime_config()))
+    if real_engine:
+        from infra.lock_status import lock_drift, refuse_stale_lock
+
+        if not pulumi.runtime.is_dry_run():
+            refuse_stale_lock(spec)
+        elif drift := lock_drift(spec):
+            pulumi.log.warn(f"{drift.describe()}; `up` will refuse it")
     tagging.install(spec.name)
     if stack.layer is Layer.SERVING:
         build_serving_stack(spec, stack)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from components.serving.multi_model_endpoint import EndpointPlan
 from infra import catalog
-from infra.declarations import EnvironmentSpec, ModelDeclaration, ServingTarget
+from infra.declarations import EnvironmentSpec, ModelDeclaration, Problem, ServingTarget, SpecError
 from infra.project import PROJECT_ROOT
 
 ENDPOINT_NAME_MAX = 63  # SageMaker: [a-zA-Z0-9-], at most 63 characters
@@ -133,10 +133,17 @@ def _assign_group(
     previous: Mapping[str, str],
 ) -> dict[str, str]:
     for item in members:
-        if item.memory_mb > capacity.memory_mb:
-            raise ValueError(
-                f"model {item.name!r} needs {item.memory_mb} MB; "
-                f"an endpoint on {group.instance_type} offers {capacity.memory_mb} MB to models"
+        if item.memory_mb > capacity.memory_mb:  # validation refuses it first (rules.py)
+            raise SpecError(
+                [
+                    Problem(
+                        "resources.memory_mb",
+                        f"needs {item.memory_mb} MB; an endpoint on {group.instance_type} "
+                        f"offers {capacity.memory_mb} MB to models",
+                        subject=f"model {item.name!r}",
+                        field="resources.memory_mb",
+                    )
+                ]
             )
     shards: dict[int, _Shard] = {}
     newcomers: list[Item] = []

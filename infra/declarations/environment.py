@@ -6,6 +6,7 @@ Pulumi config is usually written); teams and models come from ``stacks/<env>.py`
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal
 from enum import StrEnum
@@ -37,8 +38,6 @@ def _email(value: str) -> str:
 
 
 def _cidr(value: str) -> str:
-    import ipaddress
-
     try:
         ipaddress.ip_network(value)
     except ValueError as error:
@@ -46,8 +45,25 @@ def _cidr(value: str) -> str:
     return value
 
 
+# AWS allows a VPC between /16 and /28 (IPv4); the subnet layout (components/network.py) cuts it
+# into eight blocks, two per zone for up to three zones plus spare, of at most /28: so /25.
+VPC_PREFIXES = range(16, 26)
+
+
+def _vpc_cidr(value: str) -> str:
+    network = ipaddress.ip_network(_cidr(value))
+    if network.version != 4 or network.prefixlen not in VPC_PREFIXES:
+        raise ValueError(
+            f"{value!r}: a VPC needs an IPv4 block from /{VPC_PREFIXES[0]} to "
+            f"/{VPC_PREFIXES[-1]} (AWS allows /16 to /28; the platform's subnets need a /25)"
+        )
+    return value
+
+
 Email = Annotated[str, AfterValidator(_email)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 
 
 class Settings(Declaration):
@@ -77,7 +93,7 @@ class Team(Declaration):
 
 
 class NetworkSettings(Settings):
-    cidr: Cidr = "10.0.0.0/16"
+    cidr: VpcCidr = "10.0.0.0/16"
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateway_per_az: bool = False
 
@@ -92,9 +108,9 @@ class NodeGroupSettings(Settings):
 class AddonSettings(Settings):
     """Pinned Helm chart versions of the cluster add-ons (upgraded deliberately, never floating)."""
 
-    nvidia_device_plugin: str = "0.17.1"
-    cluster_autoscaler: str = "9.46.6"
-    metrics_server: str = "3.12.2"
+    nvidia_device_plugin: ChartVersion = "0.17.1"
+    cluster_autoscaler: ChartVersion = "9.46.6"
+    metrics_server: ChartVersion = "3.12.2"
 
 
 class ClusterSettings(Settings):
@@ -161,7 +177,19 @@ class DataSettings(Settings):
 class BudgetSettings(Settings):
     monthly_budget_usd: Decimal = Field(gt=0)
     alert_emails: tuple[Email, ...] = Field(min_length=1)
-    thresholds_percent: tuple[int, ...] = (80, 100)
+    # AWS Budgets: at most ten notifications per budget (one ACTUAL and one FORECASTED per
+    # threshold, so five thresholds), each at most 1,000,000% of the budget
+    # (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Notification.html).
+    thresholds_percent: tuple[Annotated[int, Field(gt=0, le=1_000_000)], ...] = Field(
+        default=(80, 100), min_length=1, max_length=5
+    )
+
+    @field_validator("thresholds_percent")
+    @classmethod
+    def _distinct(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"{list(value)} repeats a threshold; AWS refuses a duplicate alert")
+        return value
 
 
 class CiSettings(Settings):

@@ -10,15 +10,23 @@ from pydantic import ValidationError
 
 @dataclass(frozen=True, order=True)
 class Problem:
+    """``path`` is the field's full dotted path (``models[3].scaling.max_instances``): stable, for
+    programs. ``subject`` names the thing for a reader (``model 'x' (model_packages/x/...)``), and
+    ``field`` is the path within it; a message shows those when set, not a position in a list."""
+
     path: str
     message: str
+    subject: str = ""
+    field: str = ""
 
     def __str__(self) -> str:
+        if self.subject:
+            return ": ".join(part for part in (self.subject, self.field, self.message) if part)
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class SpecError(Exception):
-    """A stack declaration is invalid; ``problems`` lists every reason at once."""
+class SpecError(ValueError):
+    """A stack declaration is invalid (bad input: a ValueError); ``problems`` lists every reason."""
 
     def __init__(self, problems: Iterable[Problem], source: str = "") -> None:
         self.problems: list[Problem] = list(problems)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from infra.project import PROJECT_ROOT
 
 # A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
 # names are used for both. 48 leaves room for the "mlplat-<env>-" prefix of derived AWS names.
@@ -30,14 +37,95 @@ def dns_label(max_length: int):
     return AfterValidator(check)
 
 
+# A team name is a Kubernetes namespace and part of IAM role names, the longest being
+# "mlplat-staging-<team>-data-scientist": IAM allows 64 characters, which leaves 34.
+TEAM_NAME_MAX = 34
+# Namespaces Kubernetes itself owns: a team there would take over (or be refused by) the cluster.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_NAMESPACES or value.startswith("kube-"):
+        raise ValueError(f"{value!r} is a reserved namespace of Kubernetes; choose another name")
+    return value
+
+
 ModelName = Annotated[str, dns_label(MODEL_NAME_MAX)]
-TeamName = Annotated[str, dns_label(40)]
+TeamName = Annotated[str, dns_label(TEAM_NAME_MAX), AfterValidator(_not_reserved)]
+# SageMaker pulls serving images from ECR only (CreateModel's Image: "Amazon ECR path", or a
+# private registry reached through RepositoryAccessMode=Vpc, which the platform does not set).
+# (An EKS model's image may come from any registry the nodes reach.)
+ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
+
+
+# While the loader imports a stack file (and the model packages it imports), a declaration built
+# in Python that is invalid does not raise: it keeps its input, and the loader validates it with
+# the rest of the stack, so every problem is reported at once instead of the first one only.
+_collecting: ContextVar[bool] = ContextVar("collecting_declarations", default=False)
+
+
+@contextmanager
+def collecting_declarations() -> Iterator[None]:
+    token = _collecting.set(True)
+    try:
+        yield
+    finally:
+        _collecting.reset(token)
+
+
+def caller_origin(depth: int = 2) -> str:
+    """``file:line`` of the code that built a declaration, relative to the project when inside."""
+    frame = sys._getframe(depth)
+    path = Path(frame.f_code.co_filename).resolve()
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+    return f"{shown}:{frame.f_lineno}"
 
 
 class Declaration(BaseModel):
     """Base of every declaration: immutable, and a misspelt field is an error, not a no-op."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Where it was written (``file:line``), when built by calling the class; and, when that input
+    # was invalid (only while collecting), the input as written.
+    _origin: str | None = PrivateAttr(default=None)
+    _invalid_input: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def __init__(self, /, **data: Any) -> None:
+        origin = caller_origin()
+        try:
+            super().__init__(**data)
+        except ValidationError:
+            if not _collecting.get():
+                raise
+            # Invalid, kept as written: the loader reports it (see collecting_declarations).
+            object.__setattr__(self, "__dict__", dict(data))
+            object.__setattr__(self, "__pydantic_fields_set__", set(data))
+            object.__setattr__(self, "__pydantic_extra__", None)
+            object.__setattr__(self, "__pydantic_private__", {"_invalid_input": data})
+        self._origin = origin
+
+    @property
+    def origin(self) -> str | None:
+        return self._origin
+
+    def as_input(self) -> dict[str, Any]:
+        """Its fields (as written, if invalid), nested declarations too, for the loader."""
+        fields = self._invalid_input if self._invalid_input is not None else self.__dict__
+        return {key: _as_input(value) for key, value in fields.items()}
+
+
+def _as_input(value: Any) -> Any:
+    if isinstance(value, Declaration):
+        return value.as_input()
+    if isinstance(value, dict):
+        return {key: _as_input(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_input(item) for item in value]
+    return value
 
 
 class ServingTarget(StrEnum):
@@ -70,11 +158,14 @@ class ModelDeclaration(Declaration):
     name: ModelName
     version: int = Field(ge=1)
     team: TeamName
-    description: str = ""
+    description: str = Field(
+        default="", max_length=1024, description="The model package group's (SageMaker: 1024)."
+    )
     framework: str
     framework_version: str
     image: str | None = Field(
-        default=None, description="Explicit serving image; resolved with image_uris when unset."
+        default=None,
+        description="Explicit serving image (ECR for SageMaker); else resolved with image_uris.",
     )
     artifact: str = Field(
         min_length=1,
@@ -105,7 +196,7 @@ class ModelDeclaration(Declaration):
 
     def override(self, **changes: Any) -> ModelOverride:
         """This model with some fields changed for one environment, validated with the stack."""
-        return ModelOverride(base=self, changes=changes)
+        return ModelOverride(base=self, changes=changes, origin=caller_origin())
 
 
 @dataclass(frozen=True)
@@ -114,9 +205,10 @@ class ModelOverride:
 
     base: ModelDeclaration
     changes: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None  # where the override is written (the stack file)
 
     def as_data(self) -> dict[str, Any]:
-        return deep_merge(self.base.model_dump(mode="python"), self.changes)
+        return deep_merge(self.base.as_input(), _as_input(self.changes))
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

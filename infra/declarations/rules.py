@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from pydantic.alias_generators import to_snake
 
 from infra import catalog
-from infra.declarations.environment import EnvironmentSettings, NodeGroupSettings, Team
+from infra.cost.eks_support import STANDARD_SUPPORT_ENDS
+from infra.declarations.environment import (
+    EnvironmentSettings,
+    NodeGroupSettings,
+    ServingSettings,
+    Team,
+)
 from infra.declarations.errors import Problem
-from infra.declarations.model import ModelDeclaration, ServingTarget
+from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
 from model_packages.packaging import source_problem
 
 
-def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+def model_problems(
+    model: ModelDeclaration,
+    path: str,
+    serving: ServingSettings | None = None,
+    region: str | None = None,
+) -> Iterator[Problem]:
+    """``serving`` and ``region``: the environment's, when they parsed."""
     scaling = model.scaling
     if scaling.max_instances < scaling.min_instances:
         yield Problem(
@@ -24,7 +38,12 @@ def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
     if artifact:
         yield Problem(f"{path}.artifact", artifact)
     if model.serving is ServingTarget.SAGEMAKER_MME:
-        yield from _instance_problems(model, path)
+        instance_ok = True
+        for problem in _instance_problems(model, path, serving):
+            instance_ok = instance_ok and not problem.path.endswith(".instance_type")
+            yield problem
+        if instance_ok and region and serving and not list(_image_problems(model, path)):
+            yield from _resolution_problems(model, path, region, serving.triton_version)
     elif model.instance_type is not None:
         yield Problem(
             f"{path}.instance_type",
@@ -33,8 +52,15 @@ def model_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
 
 
 def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
-    if model.image is not None:
-        return  # an explicit image is the declarer's responsibility
+    if model.image is not None:  # an explicit image is the declarer's responsibility, but
+        if model.serving is ServingTarget.SAGEMAKER_MME and not ECR_IMAGE.match(model.image):
+            yield Problem(
+                f"{path}.image",
+                f"{model.image!r} is not an ECR image URI (<account>.dkr.ecr.<region>."
+                "amazonaws.com/<repository>:<tag> or @sha256:<digest>), the only registry "
+                "SageMaker pulls serving images from here",
+            )
+        return
     if model.framework not in catalog.FRAMEWORKS:
         yield Problem(
             f"{path}.framework",
@@ -50,7 +76,30 @@ def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
         )
 
 
-def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
+def _resolution_problems(
+    model: ModelDeclaration, path: str, region: str, triton_version: str
+) -> Iterator[Problem]:
+    """The image the endpoint would run must exist for this instance type and region: what
+    placement resolves, resolved here first so a gap is a message, not a crash."""
+    if model.image is not None:
+        return
+    instance = model.effective_instance_type
+    if model.uses_gpu:
+        framework, version = catalog.TRITON_FRAMEWORK, triton_version
+    else:
+        framework, version = model.framework, model.framework_version
+    try:
+        catalog.serving_image(framework, version, region, instance)
+    except catalog.UnknownImage as error:
+        yield Problem(
+            f"{path}.instance_type" if model.instance_type else f"{path}.framework_version",
+            f"the SageMaker SDK has no serving image for it: {error}",
+        )
+
+
+def _instance_problems(
+    model: ModelDeclaration, path: str, serving: ServingSettings | None
+) -> Iterator[Problem]:
     instance = catalog.SAGEMAKER_INSTANCE_TYPES.get(model.effective_instance_type)
     if instance is None:
         yield Problem(
@@ -75,15 +124,30 @@ def _instance_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
             f"{model.resources.memory_mb} MB does not fit on {instance.name} "
             f"({instance.memory_mb} MB)",
         )
+    elif serving is not None:
+        # Placement packs models into this share of an instance's memory (the rest is the
+        # server's): a model larger than the share fits no endpoint.
+        fraction = serving.model_memory_fraction
+        share = int(Decimal(instance.memory_mb) * fraction)
+        if model.resources.memory_mb > share:
+            yield Problem(
+                f"{path}.resources.memory_mb",
+                f"{model.resources.memory_mb} MB is more than the {share} MB an endpoint on "
+                f"{instance.name} leaves to models (serving.modelMemoryFraction {fraction} of "
+                f"{instance.memory_mb} MB): choose a larger instance_type, or lower memory_mb",
+            )
 
 
 def stack_problems(
-    teams: list[Team | None], models: list[ModelDeclaration | None]
+    teams: list[Team | None],
+    models: list[ModelDeclaration | None],
+    invalid_team_names: Iterable[str] = (),
 ) -> Iterator[Problem]:
-    """Rules across declarations; entries that failed to parse are None and are skipped."""
+    """Rules across declarations; entries that failed to parse are None and are skipped (a
+    model of a team that is declared but invalid is not also reported as of an unknown team)."""
     yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
     yield from _duplicates([model.name if model else None for model in models], "models", "name")
-    known = sorted(team.name for team in teams if team)
+    known = sorted({team.name for team in teams if team} | set(invalid_team_names))
     for index, model in enumerate(models):
         if model and model.team not in known:
             yield Problem(
@@ -100,7 +164,8 @@ def _duplicates(names: list[str | None], collection: str, field: str) -> Iterato
         if name in first_index:
             yield Problem(
                 f"{collection}[{index}].{field}",
-                f"duplicate {name!r}, already declared at {collection}[{first_index[name]}]",
+                f"{name!r} is listed twice in the stack's {collection} (entries "
+                f"{first_index[name] + 1} and {index + 1}): remove one",
             )
         else:
             first_index[name] = index
@@ -115,9 +180,27 @@ def production_problems(settings: EnvironmentSettings, path: str = "config") -> 
         )
 
 
-def settings_problems(settings: EnvironmentSettings, path: str = "config") -> Iterator[Problem]:
+def settings_problems(
+    settings: EnvironmentSettings, path: str = "config", today: dt.date | None = None
+) -> Iterator[Problem]:
     """Paths use the camelCase keys of Pulumi.<env>.yaml, where these settings are written."""
     cluster = settings.cluster
+    version = kubernetes_version_problem(cluster.kubernetes_version, today or dt.date.today())
+    if version:
+        yield Problem(f"{path}.cluster.kubernetesVersion", version)
+    if settings.region not in catalog.serving_regions():
+        yield Problem(
+            f"{path}.aws:region",  # the key the user writes
+            f"the SageMaker SDK knows no serving images in {settings.region!r}: "
+            "not a SageMaker region (check the spelling)",
+        )
+    triton = settings.serving.triton_version
+    if triton not in catalog.framework_versions(catalog.TRITON_FRAMEWORK):
+        known = catalog.framework_versions(catalog.TRITON_FRAMEWORK)
+        yield Problem(
+            f"{path}.serving.tritonVersion",
+            f"no SageMaker Triton image {triton!r}; known: {', '.join(known[-5:])} (newest shown)",
+        )
     for role in ("systemNodes", "gpuNodes", "spotNodes"):
         group: NodeGroupSettings = getattr(cluster, to_snake(role))
         yield from _node_group_problems(group, f"{path}.cluster.{role}")
@@ -157,3 +240,19 @@ def _node_group_problems(group: NodeGroupSettings, path: str) -> Iterator[Proble
     for index, name in enumerate(group.instance_types):
         if name not in catalog.EC2_INSTANCE_TYPES:
             yield Problem(f"{path}.instanceTypes[{index}]", f"unknown EC2 instance type {name!r}")
+
+
+def kubernetes_version_problem(version: str, today: dt.date) -> str | None:
+    """EKS creates clusters only on versions it has released and not yet retired: standard
+    support, then 12 months of extended support (eks_support.py, from the EKS version page)."""
+    ends = STANDARD_SUPPORT_ENDS.get(version)
+    known = ", ".join(sorted(STANDARD_SUPPORT_ENDS, key=lambda v: tuple(map(int, v.split(".")))))
+    if ends is None:
+        return (
+            f"EKS has no Kubernetes {version} in this table (known: {known}); if EKS released "
+            "it since, add it to infra/cost/eks_support.py"
+        )
+    retired = ends.replace(year=ends.year + 1)
+    if today > retired:
+        return f"EKS retired Kubernetes {version} on {retired} (end of extended support)"
+    return None

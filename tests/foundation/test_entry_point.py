@@ -17,7 +17,7 @@ def test_the_program_folder_cannot_shadow_standard_modules():
         import runpy, sys
         import infra.program
 
-        def run():
+        def run(**options):
             sys.modules.pop("platform", None)
             import platform
             print(platform.__file__)

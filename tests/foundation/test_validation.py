@@ -86,11 +86,222 @@ def test_a_missing_budget_is_reported():
     assert problems_of(models=[data])["models[0].monthly_budget_usd"] == "Field required"
 
 
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/custom-server:1"
+
+
 def test_an_explicit_image_skips_framework_resolution():
-    spec = parse(
-        models=[model_data(framework="custom", framework_version="x", image="1.dkr.ecr/x:1")]
+    spec = parse(models=[model_data(framework="custom", framework_version="x", image=ECR)])
+    assert spec.models[0].image == ECR
+
+
+@pytest.mark.parametrize(
+    "image", ["1.dkr.ecr/x:1", "docker.io/library/python:3.11", ECR.replace(":1", ":")]
+)
+def test_an_endpoint_image_must_be_in_ecr(image):
+    problems = problems_of(models=[model_data(framework="custom", image=image)])
+    assert "not an ECR image URI" in problems["models[0].image"]
+
+
+def test_an_eks_image_may_come_from_any_registry():
+    eks = model_data(serving="eks", instance_type=None, image="ghcr.io/acme/ranker:2")
+    assert parse(models=[eks]).models[0].image == "ghcr.io/acme/ranker:2"
+
+
+# --- values AWS, Kubernetes or the image catalog would refuse: each boundary, both sides -------
+
+
+def accepted(**kwargs) -> None:
+    parse(**kwargs)  # raises SpecError if refused
+
+
+def eks_model(**changes) -> dict:
+    return model_data(serving="eks", instance_type=None, **changes)
+
+
+def growth(**quota) -> dict:
+    return team_data(name="fraud", quota=quota)
+
+
+@pytest.mark.parametrize(
+    ("edge", "past", "path", "words"),
+    [
+        # IAM role names (64) hold "mlplat-staging-<team>-data-scientist"
+        ("a" * 34, "a" * 35, "teams[0].name", "at most 34"),
+        # SageMaker model package group "mlplat-<env>-<model>" (63)
+        ("m" * 48, "m" * 49, "models[0].name", "at most 48"),
+    ],
+)
+def test_name_lengths(edge, past, path, words):
+    if path.startswith("teams"):
+        accepted(teams=[team_data(name=edge)], models=[model_data(team=edge)])
+        problems = problems_of(teams=[team_data(name=past)], models=[])
+    else:
+        accepted(models=[model_data(name=edge)])
+        problems = problems_of(models=[model_data(name=past)])
+    assert words in problems[path]
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-team"])
+def test_a_team_cannot_take_a_namespace_kubernetes_reserves(name):
+    assert (
+        "reserved namespace of Kubernetes"
+        in problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"]
     )
-    assert spec.models[0].image == "1.dkr.ecr/x:1"
+
+
+def test_description_length_is_sagemakers():
+    accepted(models=[model_data(description="d" * 1024)])
+    assert "models[0].description" in problems_of(models=[model_data(description="d" * 1025)])
+
+
+@pytest.mark.parametrize(
+    ("edge", "past"),
+    [("10.0.0.0/16", "10.0.0.0/15"), ("10.0.0.0/25", "10.0.0.0/26")],
+)
+def test_vpc_sizes(edge, past):
+    accepted(config=config_data(**{"mlplat:network": {"cidr": edge}}))
+    problems = problems_of(config=config_data(**{"mlplat:network": {"cidr": past}}))
+    assert "a VPC needs an IPv4 block from /16 to /25" in problems["config.network.cidr"]
+
+
+def test_an_ipv6_vpc_is_refused():
+    problems = problems_of(config=config_data(**{"mlplat:network": {"cidr": "fd00::/56"}}))
+    assert "IPv4" in problems["config.network.cidr"]
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "words"),
+    [
+        ([1, 2, 3, 4, 5, 6], "at most 5 items"),
+        ([0], "greater than 0"),
+        ([1_000_001], "less than or equal to 1000000"),
+        ([80, 80], "repeats a threshold"),
+        ([], "at least 1 item"),
+    ],
+)
+def test_budget_thresholds_aws_refuses(thresholds, words):
+    budget = {"monthlyBudgetUsd": 1000, "alertEmails": ["ops@example.com"]}
+    accepted(
+        config=config_data(
+            **{"mlplat:budget": budget | {"thresholdsPercent": [1, 2, 3, 4, 1_000_000]}}
+        )
+    )
+    problems = problems_of(
+        config=config_data(**{"mlplat:budget": budget | {"thresholdsPercent": thresholds}})
+    )
+    found = {path: message for path, message in problems.items() if "thresholdsPercent" in path}
+    assert any(words in message for message in found.values()), problems
+
+
+def test_kubernetes_versions_eks_has_and_has_not_retired():
+    import datetime as dt
+
+    from infra.declarations.rules import kubernetes_version_problem
+
+    # 1.32: standard support to 2026-03-23, extended support 12 months more
+    assert kubernetes_version_problem("1.32", dt.date(2027, 3, 23)) is None
+    assert "retired" in kubernetes_version_problem("1.32", dt.date(2027, 3, 24))
+    assert "no Kubernetes 1.99" in kubernetes_version_problem("1.99", dt.date(2026, 1, 1))
+    cluster = {"mlplat:cluster": {"kubernetesVersion": "1.99"}}
+    assert "config.cluster.kubernetesVersion" in problems_of(config=config_data(**cluster))
+
+
+def test_a_region_without_sagemaker_images_is_refused():
+    accepted(config=config_data(**{"aws:region": "eu-west-1"}))
+    problems = problems_of(config=config_data(**{"aws:region": "us-east-9"}))
+    assert "knows no serving images in 'us-east-9'" in problems["config.aws:region"]
+
+
+def test_a_triton_version_without_an_image_is_refused():
+    accepted(config=config_data(**{"mlplat:serving": {"tritonVersion": "24.09"}}))
+    problems = problems_of(config=config_data(**{"mlplat:serving": {"tritonVersion": "24.10"}}))
+    assert "no SageMaker Triton image '24.10'" in problems["config.serving.tritonVersion"]
+
+
+@pytest.mark.parametrize("version", ["0.17", "latest", "v0.17.1"])
+def test_addon_chart_versions_are_pinned_semver(version):
+    addons = {"mlplat:cluster": {"addons": {"metricsServer": version}}}
+    assert "config.cluster.addons.metricsServer" in problems_of(config=config_data(**addons))
+
+
+def test_a_cpu_framework_on_a_gpu_instance_without_gpus_has_no_image():
+    """sklearn publishes no GPU image: placement would crash resolving it."""
+    problems = problems_of(models=[model_data(instance_type="ml.g5.xlarge")])
+    assert "no serving image" in problems["models[0].instance_type"]
+
+
+# --- EKS models the cluster could never schedule --------------------------------------------
+
+
+def test_gpus_in_a_team_without_gpu_quota():
+    problems = problems_of(models=[eks_model(resources={"memory_mb": 1024, "gpus": 1})])
+    assert "the team has no GPU quota" in problems["models[0].resources.gpus"]
+
+
+@pytest.mark.parametrize(("replicas", "refused"), [(2, False), (3, True)])
+def test_replicas_against_the_teams_quota(replicas, refused):
+    model = eks_model(
+        resources={"memory_mb": 1024, "cpu": 1},
+        scaling={"min_instances": replicas, "max_instances": 6},
+    )
+    teams = [growth(cpu=2)]
+    if refused:
+        problems = problems_of(teams=teams, models=[model])
+        assert "more than the quota of team 'fraud' (2 vCPU)" in problems["models[0].resources.cpu"]
+    else:
+        accepted(teams=teams, models=[model])
+
+
+def test_the_teams_models_together_against_its_quota():
+    models = [eks_model(name=f"m{i}", resources={"memory_mb": 1024, "cpu": 1}) for i in range(3)]
+    problems = problems_of(teams=[growth(cpu=2)], models=models)
+    assert "request 3 vCPU together" in problems["teams[0].quota.cpu"]
+
+
+def test_pods_against_the_teams_quota():
+    model = eks_model(
+        resources={"memory_mb": 128, "cpu": "0.1"}, scaling={"min_instances": 3, "max_instances": 3}
+    )
+    accepted(teams=[growth(pods=3)], models=[model])
+    assert (
+        "run 3 pods" in problems_of(teams=[growth(pods=2)], models=[model])["teams[0].quota.pods"]
+    )
+
+
+def test_memory_against_the_largest_node():
+    from infra.declarations.scheduling import allocatable
+
+    largest = allocatable("m6i.large")  # the default system nodes; not spot-tolerant
+    teams = [growth(memory_gib=64)]
+    accepted(teams=teams, models=[eks_model(resources={"memory_mb": largest.memory_mb})])
+    problems = problems_of(
+        teams=teams, models=[eks_model(resources={"memory_mb": largest.memory_mb + 1})]
+    )
+    assert "would stay Pending" in problems["models[0].resources"]
+    assert "cluster.systemNodes" in problems["models[0].resources"]
+
+
+def test_spot_tolerant_models_may_use_the_spot_nodes_too():
+    from infra.declarations.scheduling import allocatable
+
+    spot = allocatable("m6i.xlarge")
+    model = eks_model(resources={"memory_mb": spot.memory_mb}, accepts_spot=True)
+    accepted(teams=[growth(memory_gib=64)], models=[model])
+
+
+def test_more_gpus_than_a_gpu_node_has():
+    model = eks_model(resources={"memory_mb": 1024, "gpus": 2})
+    problems = problems_of(teams=[growth(gpus=4)], models=[model])
+    assert "g5.xlarge" in problems["models[0].resources"]
+
+
+def test_allocatable_is_below_capacity():
+    from infra import catalog
+    from infra.declarations.scheduling import allocatable
+
+    for name, instance in catalog.EC2_INSTANCE_TYPES.items():
+        node = allocatable(name)
+        assert 0 < node.memory_mb < instance.memory_mb and 0 < node.cpu < instance.vcpu
 
 
 def test_duplicate_models_and_teams_are_reported_with_both_places():
@@ -98,8 +309,8 @@ def test_duplicate_models_and_teams_are_reported_with_both_places():
         teams=[team_data(), team_data()],
         models=[model_data(), model_data(name="other"), model_data()],
     )
-    assert "already declared at models[0]" in problems["models[2].name"]
-    assert "already declared at teams[0]" in problems["teams[1].name"]
+    assert "listed twice in the stack's models (entries 1 and 3)" in problems["models[2].name"]
+    assert "listed twice in the stack's teams (entries 1 and 2)" in problems["teams[1].name"]
 
 
 def test_every_problem_is_reported_at_once():

@@ -1,0 +1,163 @@
+"""Whether an EKS model's pods can ever be scheduled: the team's quota and the cluster's nodes.
+
+A pod whose requests exceed its namespace's ResourceQuota is refused by the API server, and one
+that no node can hold stays Pending; either way `pulumi up` waits for a Deployment that never
+becomes ready. Both are decided by plain numbers known at validation, so they are checked there.
+
+Node allocatable is approximated from the instance catalog as the EKS AMIs reserve it (kubelet
+``kube-reserved``; https://wcarlsen.github.io/2026-06-16-aws-eks-node-resource-reservation/, the
+bootstrap script's formula): memory 255 MiB + 11 MiB per pod, with the pod count taken as 110 (the
+recommended ceiling; most instance types allow fewer, so this over-reserves a little), plus the
+100 MiB hard-eviction threshold; CPU 6% of the first core, 1% of the second, 0.5% of the third
+and fourth, 0.25% of the rest. DaemonSets (VPC CNI, kube-proxy, the observability agent) request
+a little more, which ``DAEMONSET_*`` leaves aside. It is an estimate: the real figure is
+``kubectl describe node``'s Allocatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from infra import catalog
+from infra.declarations.environment import ClusterSettings, NodeGroupSettings, Team
+from infra.declarations.errors import Problem
+from infra.declarations.model import ModelDeclaration, ServingTarget
+
+PODS_RESERVED_FOR = 110
+EVICTION_MIB = 100
+DAEMONSET_CPU = Decimal("0.2")
+DAEMONSET_MIB = 256
+
+
+@dataclass(frozen=True)
+class Allocatable:
+    instance_type: str
+    cpu: Decimal
+    memory_mb: int
+    gpus: int
+
+
+def allocatable(instance_type: str) -> Allocatable | None:
+    instance = catalog.EC2_INSTANCE_TYPES.get(instance_type)
+    if instance is None:
+        return None
+    shares = [Decimal("0.06"), Decimal("0.01"), Decimal("0.005"), Decimal("0.005")]
+    reserved_cpu = sum(shares[: instance.vcpu]) + Decimal("0.0025") * max(instance.vcpu - 4, 0)
+    reserved_mb = 255 + 11 * PODS_RESERVED_FOR + EVICTION_MIB + DAEMONSET_MIB
+    return Allocatable(
+        instance_type=instance_type,
+        cpu=(Decimal(instance.vcpu) - reserved_cpu - DAEMONSET_CPU).quantize(Decimal("0.01")),
+        memory_mb=instance.memory_mb - reserved_mb,
+        gpus=instance.gpus,
+    )
+
+
+def eligible_node_groups(
+    model: ModelDeclaration, cluster: ClusterSettings
+) -> dict[str, NodeGroupSettings]:
+    """Node groups a model's pods may land on: GPU pods only on GPU nodes (the others have no
+    nvidia.com/gpu), spot-tolerant pods also on spot nodes (tainted for everyone else)."""
+    if model.uses_gpu:
+        return {"gpuNodes": cluster.gpu_nodes}
+    groups = {"systemNodes": cluster.system_nodes}
+    if model.accepts_spot:
+        groups["spotNodes"] = cluster.spot_nodes
+    return groups
+
+
+def node_problems(model: ModelDeclaration, cluster: ClusterSettings) -> Iterator[Problem]:
+    """Paths are relative to the model."""
+    groups = eligible_node_groups(model, cluster)
+    nodes = [
+        node
+        for group in groups.values()
+        if group.max_size > 0
+        for node in map(allocatable, group.instance_types)
+        if node is not None
+    ]
+    where = " or ".join(f"cluster.{role}" for role in groups)
+    if not nodes:
+        yield Problem("resources", f"no node can run it: {where} can have no nodes (maxSize 0)")
+        return
+    wanted = model.resources
+    if any(
+        wanted.cpu <= n.cpu and wanted.memory_mb <= n.memory_mb and wanted.gpus <= n.gpus
+        for n in nodes
+    ):
+        return
+    largest = max(nodes, key=lambda n: (n.gpus, n.memory_mb, n.cpu))
+    yield Problem(
+        "resources",
+        f"one replica requests {wanted.cpu} vCPU, {wanted.memory_mb} MiB and {wanted.gpus} GPU(s); "
+        f"the largest node of {where} ({largest.instance_type}) offers about {largest.cpu} vCPU, "
+        f"{largest.memory_mb} MiB and {largest.gpus} GPU(s) to pods, so it would stay Pending: "
+        "lower the request, or add a larger instance type to that node group",
+    )
+
+
+def quota_problems(
+    models: list[tuple[ModelDeclaration, str]], team: Team, team_path: str
+) -> Iterator[Problem]:
+    """Each model's replicas at min_instances, and the team's EKS models together, against the
+    namespace's ResourceQuota (requests.cpu, requests.memory, requests.nvidia.com/gpu, pods)."""
+    quota = team.quota
+    limits = {
+        "cpu": (Decimal(quota.cpu), "vCPU", "cpu"),
+        "memory_mb": (Decimal(quota.memory_gib * 1024), "MiB", "memory_gib"),
+        "gpus": (Decimal(quota.gpus), "GPU(s)", "gpus"),
+    }
+    totals = dict.fromkeys(limits, Decimal(0))
+    for model, path in models:
+        replicas = model.scaling.min_instances
+        for name, (limit, unit, _) in limits.items():
+            request = Decimal(getattr(model.resources, name)) * replicas
+            totals[name] += request
+            if request > limit:
+                hint = (
+                    "the team has no GPU quota: raise quota.gpus of its Team in the stack file"
+                    if name == "gpus" and limit == 0
+                    else "lower the request or min_instances, or raise the team's quota"
+                )
+                yield Problem(
+                    f"{path}.resources.{name}",
+                    f"{replicas} replica(s) request {request} {unit}, more than the quota of "
+                    f"team {team.name!r} ({limit} {unit}): {hint}",
+                )
+    if len(models) > 1:
+        for name, (limit, unit, key) in limits.items():
+            if totals[name] > limit:
+                yield Problem(
+                    f"{team_path}.quota.{key}",
+                    f"the team's EKS models request {totals[name]} {unit} together at "
+                    f"min_instances; the quota allows {limit} {unit}",
+                )
+    pods = sum(model.scaling.min_instances for model, _ in models)
+    if pods > quota.pods:
+        yield Problem(
+            f"{team_path}.quota.pods",
+            f"the team's EKS models run {pods} pods at min_instances; "
+            f"the quota allows {quota.pods}",
+        )
+
+
+def scheduling_problems(
+    models: list[ModelDeclaration | None],
+    teams: list[Team | None],
+    cluster: ClusterSettings | None,
+) -> Iterator[Problem]:
+    """Problems with full paths (``models[i].resources...``) for the loader to name."""
+    eks = [
+        (model, f"models[{index}]")
+        for index, model in enumerate(models)
+        if model is not None and model.serving is ServingTarget.EKS
+    ]
+    if cluster is not None:
+        for model, path in eks:
+            for problem in node_problems(model, cluster):
+                yield Problem(f"{path}.{problem.path}", problem.message)
+    for index, team in enumerate(teams):
+        if team is not None:
+            own = [(model, path) for model, path in eks if model.team == team.name]
+            yield from quota_problems(own, team, f"teams[{index}]")

@@ -1,0 +1,69 @@
+"""Whether a stack's committed placement lock is current, and what `mlplat models place` changes.
+
+A preview with a stale lock places the new models in memory (it shows what `up` would create
+after `models place`) and says so; a deployment refuses it, because what is deployed must be
+what is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.serving.placement import place_models, placement_lock_path, read_placement_lock
+from infra.declarations import EnvironmentSpec, Problem, SpecError
+
+
+@dataclass(frozen=True)
+class LockDrift:
+    stack: str
+    placed: dict[str, str]  # model -> endpoint, new in the lock
+    moved: dict[str, tuple[str, str]]  # model -> (locked endpoint, new endpoint)
+    dropped: tuple[str, ...]  # in the lock, no longer served on an endpoint
+
+    def __bool__(self) -> bool:
+        return bool(self.placed or self.moved or self.dropped)
+
+    def describe(self) -> str:
+        changes = [f"place {m} on {e}" for m, e in sorted(self.placed.items())]
+        changes += [f"move {m} from {a} to {b}" for m, (a, b) in sorted(self.moved.items())]
+        changes += [f"drop {m}" for m in self.dropped]
+        return (
+            f"stacks/{self.stack}.placement.json is stale: `mlplat models place --stack "
+            f"{self.stack}` would " + "; ".join(changes)
+        )
+
+
+def lock_drift(spec: EnvironmentSpec) -> LockDrift:
+    stack = spec.name.value
+    locked = read_placement_lock(stack)
+    current = place_models(spec, locked)
+    return LockDrift(
+        stack=stack,
+        placed={m: e for m, e in current.items() if m not in locked},
+        moved={m: (locked[m], e) for m, e in current.items() if m in locked and locked[m] != e},
+        dropped=tuple(sorted(set(locked) - set(current))),
+    )
+
+
+def refuse_stale_lock(spec: EnvironmentSpec) -> None:
+    """For deployments: a stale lock is a SpecError naming the file and what to run."""
+    drift = lock_drift(spec)
+    if drift:
+        path = placement_lock_path(drift.stack).name
+        raise SpecError(
+            [Problem(path, f"{drift.describe()}. Run it, commit the lock, then deploy")],
+            source=f"stacks/{path}",
+        )
+
+
+def stale_lock_warning(stack: str) -> str | None:
+    """For previews of ``stack`` as committed: what is stale in its lock, or None when current."""
+    from infra.loader import load_environment, read_stack_config
+
+    drift = lock_drift(load_environment(stack, read_stack_config(stack)))
+    if not drift:
+        return None
+    return (
+        f"{drift.describe()}. This preview places them in memory; `up` refuses a stale lock: "
+        "run it and commit the lock"
+    )
