@@ -106,7 +106,7 @@ def test_the_program_under_the_engine_refuses_a_stale_lock_in_an_update(
     from infra import program
 
     built = []
-    monkeypatch.setattr("infra.platform.build_platform", lambda spec: built.append(spec))
+    monkeypatch.setattr("infra.platform.build_platform", lambda spec, stack: built.append(spec))
     monkeypatch.setattr("infra.tagging.install", lambda environment: None)
     warned = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warned.append(message))
