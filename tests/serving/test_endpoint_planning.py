@@ -21,7 +21,13 @@ from components.serving.placement import (
     Item,
     assign,
     endpoint_capacity,
+    group_key,
+    place_models,
+    placement_lock_path,
     plan_endpoints,
+    read_placement_lock,
+    serving_image,
+    write_placement_lock,
 )
 from infra import catalog
 from infra.declarations import EnvironmentSpec, ModelDeclaration
@@ -193,3 +199,92 @@ def test_a_new_model_joins_the_lowest_numbered_shard_with_room(shards_of, fits_n
     expected = min(set(range(len(used) + 1)) - used) if fits_nowhere else min(used)
     assert placed["zzzzzzzz"] == GROUP.endpoint_name("dev", expected)
     assert {name: placed[name] for name in lock} == lock
+
+
+# --- what a plan carries -------------------------------------------------------------------------
+
+
+def test_each_plan_names_the_endpoint_and_group_its_models_were_placed_in():
+    models = [
+        _model("cpu-a", resources={"memory_mb": 256}),
+        _model("cpu-b", resources={"memory_mb": 256}, framework_version="1.0-1"),
+        _model(
+            "gpu-a",
+            framework="pytorch",
+            framework_version="2.3",
+            instance_type="ml.g5.xlarge",
+            resources={"memory_mb": 256, "gpus": 1},
+        ),
+    ]
+    spec = _with_models(models)
+    plans = plan_endpoints(spec, previous={})
+    assert len(plans) == 3  # another framework version is another image, so another endpoint
+    assignment = place_models(spec, previous={})
+    for plan in plans:
+        key = group_key(plan.models[0], spec)
+        assert (plan.team, plan.image, plan.instance_type) == (
+            key.team,
+            key.image,
+            key.instance_type,
+        )
+        assert all(assignment[m.name] == plan.endpoint_name for m in plan.models)
+        assert plan.uses_gpu is any(m.uses_gpu for m in plan.models)
+    assert sorted(p.endpoint_name for p in plans) == [p.endpoint_name for p in plans]
+
+
+def test_the_serving_image_follows_the_instance_type():
+    """A CPU model on a GPU instance gets the framework's GPU build, on a CPU instance its CPU
+    build (image_uris picks by instance type)."""
+    images = {
+        instance: serving_image(
+            _model(
+                "torch",
+                framework="pytorch",
+                framework_version="2.3",
+                instance_type=instance,
+            ),
+            _spec(),
+        )
+        for instance in ("ml.m5.xlarge", "ml.g5.xlarge")
+    }
+    assert "cpu" in images["ml.m5.xlarge"] and "gpu" in images["ml.g5.xlarge"]
+    assert all(":2.3-" in image for image in images.values())
+
+
+def test_planning_without_a_lock_argument_reads_the_committed_lock(monkeypatch, tmp_path):
+    import components.serving.placement as placement
+
+    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "stacks").mkdir()
+    model = _model("scorer", resources={"memory_mb": 256})
+    spec = _with_models([model])
+    shard_five = group_key(model, spec).endpoint_name("dev", 5)
+    write_placement_lock("dev", {"scorer": shard_five})
+    (plan,) = plan_endpoints(spec)
+    assert plan.endpoint_name == shard_five
+    assert place_models(spec, {"scorer": shard_five}) == {"scorer": shard_five}
+    # A lock file without assignments places as if there were none.
+    placement_lock_path("dev").write_text("{}")
+    assert read_placement_lock("dev") == {}
+    (plan,) = plan_endpoints(spec)
+    assert plan.endpoint_name == group_key(model, spec).endpoint_name("dev", 0)
+
+
+def test_a_lock_entry_that_is_not_a_numbered_shard_of_the_group_is_ignored():
+    item = Item("scorer", GROUP, 10)
+    for stale in (GROUP.endpoint_prefix("dev") + "-old", "mlplat-dev-elsewhere-1"):
+        placed = assign([item], {GROUP: CAPACITY}, "dev", previous={"scorer": stale})
+        assert placed == {"scorer": GROUP.endpoint_name("dev", 0)}
+
+
+@pytest.mark.parametrize("length", range(30, 41))
+def test_long_team_names_use_the_whole_name_budget_without_a_double_hyphen(length):
+    team = ("ab-" * 20)[:length].rstrip("-") or "a"
+    group = GroupKey(team, "img/sklearn:1.2-1", "ml.m5.xlarge")
+    for environment in ("dev", "staging", "prod"):
+        longest = group.endpoint_name(environment, 999)
+        assert "--" not in longest
+        head = f"mlplat-{environment}-{team}"
+        if len(head) > 50:  # cut to leave room for "-<hash>-999" and not one character more
+            assert len(longest) == 63 - head[:50].endswith("-")  # a hyphen at the cut is dropped
+        assert len(longest) <= 63
