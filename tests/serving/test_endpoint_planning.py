@@ -288,3 +288,21 @@ def test_long_team_names_use_the_whole_name_budget_without_a_double_hyphen(lengt
         if len(head) > 50:  # cut to leave room for "-<hash>-999" and not one character more
             assert len(longest) == 63 - head[:50].endswith("-")  # a hyphen at the cut is dropped
         assert len(longest) <= 63
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_rewriting_an_unchanged_lock_leaves_the_committed_file_byte_for_byte(
+    environment, monkeypatch, tmp_path
+):
+    """`mlplat models place` on an unchanged stack must not churn the committed lock file; one
+    model per line keeps every later change a one-line diff in review."""
+    import components.serving.placement as placement
+
+    committed = placement_lock_path(environment).read_bytes()
+    assignment = read_placement_lock(environment)
+    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "stacks").mkdir()
+    written = write_placement_lock(environment, dict(reversed(assignment.items())))
+    assert written.read_bytes() == committed
+    lines = written.read_text().splitlines()
+    assert all(sum(f'"{model}":' in line for line in lines) == 1 for model in assignment)
