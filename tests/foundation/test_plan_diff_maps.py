@@ -4,7 +4,7 @@ change removes or adds, as the engine keeps the old value of an ignored property
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra.cost.graph import Graph, Resource
@@ -26,6 +26,7 @@ def _changed_keys(old: dict, new: dict, ignore: list[str]) -> tuple[str, ...]:
 tag_maps = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["x", "y"]), max_size=6)
 
 
+@settings(deadline=None)
 @given(tag_maps, tag_maps)
 def test_a_wildcard_over_a_map_ignores_keys_added_removed_or_changed(old_tags, new_tags):
     old = {"tags": old_tags, "bucket": "b"}
