@@ -14,7 +14,8 @@ from policies.registry import policy_named
 COMPONENT_NG, AWS_NG = "eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"
 
 # Where each workload kind keeps its pod spec (Kubernetes API reference: PodTemplateSpec under
-# spec.template; a CronJob's under spec.jobTemplate.spec.template).
+# spec.template; a CronJob's under spec.jobTemplate.spec.template). Written out apart from the
+# rule's own table on purpose: a wrong or missing path there must fail here.
 POD_SPEC_AT = {
     "kubernetes:core/v1:Pod": ("spec",),
     "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
