@@ -55,7 +55,9 @@ MODULES: dict[str, Module] = {
         (
             "tests/foundation/test_validation.py",
             "tests/foundation/test_validation_boundaries.py",
+            "tests/foundation/test_declaration_errors.py",
             "tests/serving/test_endpoint_planning.py",
+            "tests/serving/test_placement_lock.py",
         ),
     ),
     "plan_diff": Module(
@@ -118,12 +120,14 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
         _configure(work / "pyproject.toml", module)
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
-        subprocess.run(
+        ran = subprocess.run(
             [mutmut, "run", "--max-children", str(jobs)],
             cwd=work,
-            check=True,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
         )
+        if ran.returncode != 0:  # e.g. a mapped test fails without any mutant
+            raise SystemExit(f"mutmut failed for {name}:\n{ran.stdout[-3000:]}{ran.stderr[-3000:]}")
         wall = time.monotonic() - started
         statuses = _statuses(work)
         equivalent = _equivalents().get(name, {})
