@@ -41,6 +41,10 @@ class Module:
     tests: tuple[str, ...]
     # Tests that cannot pass in mutmut's copy of the tree (with the reason, in MUTATION.md).
     deselect: tuple[str, ...] = ()
+    # The policy tests load gRPC (pulumi_policy), whose threads are not fork-safe: workers forked
+    # from the process that ran them hung until timed out. mutmut's fork server forks them from a
+    # clean process instead.
+    forkserver: bool = False
 
 
 MODULES: dict[str, Module] = {
@@ -81,6 +85,7 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_enforcement.py",
             "tests/cost/test_cost_budget_policy.py",
         ),
+        forkserver=True,
     ),
     "cost_estimate": Module(
         ("infra/cost/estimate.py",),
@@ -199,6 +204,7 @@ def _configure(pyproject: Path, module: Module) -> None:
         + "pytest_add_cli_args = "
         + array(["-p", "no:cacheprovider", "-x", *(f"--deselect={t}" for t in module.deselect)])
         + "\n"
+        + f'process_isolation = "{"forkserver" if module.forkserver else "fork"}"\n'
         # the copy is no git repository
         + "use_git_change_detection = false\n"
     )
