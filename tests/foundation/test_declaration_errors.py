@@ -134,3 +134,71 @@ def test_an_override_of_the_wrong_shape_is_a_problem_not_a_traceback():
     base = ModelDeclaration.model_validate(model_data())
     problems = _problems(models=[base.override(instance_type={"size": "big"}, scaling=3)])
     assert set(problems) == {"models[0].instance_type", "models[0].scaling"}
+
+
+# --- the loader: where a stack comes from --------------------------------------------------------
+
+
+def test_settings_come_from_the_mlplat_namespace_and_the_aws_region_only():
+    from infra.loader import settings_data
+
+    data = settings_data(
+        {
+            "aws:region": "eu-west-1",
+            "aws:profile": "someone",
+            "other:cidr": "x",
+            "mlplat:network": '{"cidr": "10.1.0.0/16"}',
+            "mlplat:tags": "[not json",
+            "mlplat:accountId": "210987654321",
+        }
+    )
+    assert data == {
+        "region": "eu-west-1",
+        "network": {"cidr": "10.1.0.0/16"},
+        "tags": "[not json",  # not JSON: kept as written, for validation to name it
+        "accountId": "210987654321",
+    }
+
+
+def test_a_stack_without_a_stack_file_is_one_clear_problem():
+    from infra.loader import load_environment
+
+    with pytest.raises(SpecError) as caught:
+        load_environment("qa", config_data())
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("stack", "no stack file stacks/qa.py")
+    ]
+
+
+def test_an_invalid_model_package_is_reported_with_the_stack_file(monkeypatch):
+    import infra.loader as loader
+    from infra.declarations import ModelDeclaration
+
+    def invalid_package(name: str):
+        ModelDeclaration.model_validate(model_data(version=0))
+
+    monkeypatch.setattr(loader.importlib, "import_module", invalid_package)
+    with pytest.raises(SpecError) as caught:
+        loader.load_environment("dev", config_data())
+    assert caught.value.source == "stacks/dev.py"
+    assert [p.path for p in caught.value.problems] == ["ModelDeclaration.version"]
+
+    def missing_dependency(name: str):
+        raise ModuleNotFoundError("No module named 'somelib'", name="somelib")
+
+    monkeypatch.setattr(loader.importlib, "import_module", missing_dependency)
+    with pytest.raises(ModuleNotFoundError):  # a broken import is not "no stack file"
+        loader.load_environment("dev", config_data())
+
+
+def test_stack_level_problems_are_reported_with_the_rest():
+    problems = {}
+    try:
+        parse_environment("qa", teams=[], models=[], config=config_data())
+    except SpecError as error:
+        problems = {p.path: p.message for p in error.problems}
+        assert error.source == "stacks/qa.py + Pulumi.qa.yaml"
+    assert problems == {
+        "stack": "unknown environment 'qa'; use dev, staging or prod",
+        "teams": "a stack needs at least one team",
+    }
