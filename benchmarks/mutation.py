@@ -68,7 +68,11 @@ MODULES: dict[str, Module] = {
     ),
     "plan_diff": Module(
         ("infra/plan_diff.py",),
-        ("tests/foundation/test_plan_diff.py", "tests/foundation/test_plan_diff_maps.py"),
+        (
+            "tests/foundation/test_plan_diff.py",
+            "tests/foundation/test_plan_diff_maps.py",
+            "tests/foundation/test_plan_diff_paths.py",
+        ),
         deselect=(
             "tests/foundation/test_plan_diff.py::test_preview_against_a_base_prints_only_the_change",
         ),
