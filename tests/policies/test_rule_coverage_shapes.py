@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from policy_cases import deployment, export, node_group, resource
+from policy_cases import changed, deployment, export, launch_template, node_group, resource
 
 from infra.policy_check import check
 from policies.registry import policy_named
@@ -150,3 +150,33 @@ def test_node_group_bounds_are_ordered(sizes, ok):
         AWS_NG, scalingConfig={"minSize": low, "maxSize": high, "desiredSize": desired}
     )
     assert (_violations("nodegroup-size-cap", group) == []) is ok
+
+
+def _template(name: str, template_id: str, tokens: str) -> dict:
+    template = launch_template(name)
+    template = changed(template, "metadataOptions.httpTokens", tokens)
+    template["outputs"] |= {"id": template_id, "name": name}
+    return template
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [{"id": "lt-2", "version": "1"}, {"name": "second", "version": "1"}],
+    ids=["by-id", "by-name"],
+)
+def test_a_node_group_is_judged_by_the_launch_template_it_names(reference):
+    """Without a recorded dependency (a template created elsewhere in the program, say) the
+    group's launchTemplate id or name finds its template among several."""
+    first = _template("first", "lt-1", "required")
+    group = node_group(AWS_NG, launchTemplate=reference)
+    weak = _template("second", "lt-2", "optional")
+    messages = _violations("nodegroup-imdsv2", first, weak, group)
+    assert messages == ["its launch template second does not require IMDSv2"]
+    strong = _template("second", "lt-2", "required")
+    assert _violations("nodegroup-imdsv2", first, strong, group) == []
+
+
+def test_a_launch_template_from_outside_the_stack_cannot_be_verified():
+    group = node_group(AWS_NG, launchTemplate={"id": "lt-elsewhere", "name": "elsewhere"})
+    messages = _violations("nodegroup-imdsv2", _template("first", "lt-1", "required"), group)
+    assert messages == ["its launch template is not part of this stack, IMDSv2 cannot be verified"]
