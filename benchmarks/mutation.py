@@ -130,6 +130,7 @@ def main() -> int:
 def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"mlplat-mutation-{name}-"))
     try:
+        commit = _commit()  # what is copied, not what HEAD is when the run ends
         _copy_work_tree(work)
         _configure(work / "pyproject.toml", module)
         mutmut = str(Path(sys.executable).with_name("mutmut"))
@@ -154,7 +155,7 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
         stale = sorted(set(equivalent) - set(judged_equivalent))
         scored = len(statuses) - len(judged_equivalent)
         return {
-            "commit": _commit(),
+            "commit": commit,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "sources": list(module.sources),
             "tests": list(module.tests),
