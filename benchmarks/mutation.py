@@ -1,0 +1,264 @@
+"""Mutation testing of the core modules with mutmut: how many small deliberate bugs tests catch.
+
+    python3 -m uv run --group mutation python benchmarks/mutation.py [MODULE ...] [--keep]
+
+Each MODULE (default: all, most important first) is mutated alone and run against only the test
+files that cover it (``MODULES`` below), in a copy of the work tree, so a run takes minutes, not
+hours. A mutant is one small change (a flipped comparison, a constant, a dropped argument); the
+tests kill it when one of them fails. Mutants judged equivalent (no input can tell them from the
+original) are listed, with the reason, in ``benchmarks/mutation_equivalents.toml``; the score is
+killed / (mutants - equivalent). Results go to ``benchmarks/mutation_results.json`` and are
+summarised in ``benchmarks/MUTATION.md``. ``--keep`` keeps the copy, where ``mutmut show NAME`` and
+``mutmut browse`` explain each mutant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "mutation_results.json"
+EQUIVALENTS = ROOT / "benchmarks" / "mutation_equivalents.toml"
+PACKAGES = ["components", "infra", "policies", "model_packages", "stacks"]
+# mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
+STATUS |= {24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", 37: "killed"}
+
+
+@dataclass(frozen=True)
+class Module:
+    sources: tuple[str, ...]
+    tests: tuple[str, ...]
+    # Tests that cannot pass in mutmut's copy of the tree (with the reason, in MUTATION.md).
+    deselect: tuple[str, ...] = ()
+    # The policy tests load gRPC (pulumi_policy), whose threads are not fork-safe: workers forked
+    # from the process that ran them hung until timed out. mutmut's fork server forks them from a
+    # clean process instead.
+    forkserver: bool = False
+
+
+MODULES: dict[str, Module] = {
+    "placement": Module(
+        ("components/serving/placement.py",),
+        (
+            "tests/serving/test_placement.py",
+            "tests/serving/test_endpoint_planning.py",
+            "tests/serving/test_placement_lock.py",
+        ),
+    ),
+    "declarations": Module(
+        ("infra/declarations/*.py", "infra/loader.py"),
+        (
+            "tests/foundation/test_validation.py",
+            "tests/foundation/test_validation_boundaries.py",
+            "tests/foundation/test_declaration_errors.py",
+            "tests/serving/test_endpoint_planning.py",
+            "tests/serving/test_placement_lock.py",
+        ),
+    ),
+    "plan_diff": Module(
+        ("infra/plan_diff.py",),
+        (
+            "tests/foundation/test_plan_diff.py",
+            "tests/foundation/test_plan_diff_maps.py",
+            "tests/foundation/test_plan_diff_paths.py",
+        ),
+        deselect=(
+            "tests/foundation/test_plan_diff.py::test_preview_against_a_base_prints_only_the_change",
+        ),
+    ),
+    "cost_compare": Module(
+        ("infra/cost/compare.py",),
+        ("tests/cost/test_cost_compare.py", "tests/cost/test_compare_scale.py"),
+    ),
+    "policy_rules": Module(
+        ("policies/rules/*.py",),
+        (
+            "tests/policies/test_rules.py",
+            "tests/policies/test_rule_coverage_shapes.py",
+            "tests/policies/test_enforcement.py",
+            "tests/cost/test_cost_budget_policy.py",
+        ),
+        forkserver=True,
+    ),
+    "cost_estimate": Module(
+        ("infra/cost/estimate.py",),
+        (
+            "tests/cost/test_cost_estimate.py",
+            "tests/cost/test_cost_budgets.py",
+            "tests/cost/test_readme_costs.py",
+        ),
+    ),
+    "iam_documents": Module(
+        ("components/iam_documents.py",),
+        ("tests/data/test_iam_policies.py",),
+    ),
+    "tagging": Module(("infra/tagging.py",), ("tests/foundation/test_tagging.py",)),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--keep", action="store_true", help="keep the mutated copy for `show`")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    args = parser.parse_args()
+    unknown = [name for name in args.modules if name not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in args.modules or MODULES:
+        result = run(name, MODULES[name], keep=args.keep, jobs=args.jobs)
+        results[name] = result
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        print(summary_line(name, result), flush=True)
+        for survivor in result["survivors"]:
+            print(f"  survived: {survivor['name']}\n{survivor['diff']}")
+    return 0
+
+
+def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f"mlplat-mutation-{name}-"))
+    try:
+        commit = _commit()  # what is copied, not what HEAD is when the run ends
+        _copy_work_tree(work)
+        _configure(work / "pyproject.toml", module)
+        mutmut = str(Path(sys.executable).with_name("mutmut"))
+        started = time.monotonic()
+        ran = subprocess.run(
+            [mutmut, "run", "--max-children", str(jobs)],
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        if ran.returncode != 0:  # e.g. a mapped test fails without any mutant
+            raise SystemExit(f"mutmut failed for {name}:\n{ran.stdout[-3000:]}{ran.stderr[-3000:]}")
+        wall = time.monotonic() - started
+        statuses = _statuses(work)
+        equivalent = _equivalents().get(name, {})
+        survivors = []
+        for mutant, status in sorted(statuses.items()):
+            if status in ("survived", "no tests") and mutant not in equivalent:
+                survivors.append({"name": mutant, "status": status, "diff": _diff(work, mutant)})
+        counts = {s: sum(1 for v in statuses.values() if v == s) for s in set(STATUS.values())}
+        judged_equivalent = [m for m in equivalent if statuses.get(m) in ("survived", "no tests")]
+        stale = sorted(set(equivalent) - set(judged_equivalent))
+        scored = len(statuses) - len(judged_equivalent)
+        return {
+            "commit": commit,
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "sources": list(module.sources),
+            "tests": list(module.tests),
+            "mutants": len(statuses),
+            "killed": counts["killed"],
+            "survived": counts["survived"],
+            "no_tests": counts["no tests"],
+            "timeouts": counts["timeout"],
+            "other": len(statuses) - sum(counts.values()),
+            "equivalent": len(judged_equivalent),
+            "stale_equivalents": stale,  # listed as equivalent but now killed or gone
+            "score_percent": round(100 * counts["killed"] / scored, 1) if scored else None,
+            "wall_seconds": round(wall),
+            "survivors": survivors,
+        }
+    finally:
+        if keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _copy_work_tree(target: Path) -> None:
+    """Tracked and new (not ignored) files as they are now, uncommitted edits included."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for relative in filter(None, listed):
+        source = ROOT / relative
+        if source.is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
+
+
+def _configure(pyproject: Path, module: Module) -> None:
+    def array(values) -> str:
+        return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+    pulumi_files = sorted(p.name for p in ROOT.glob("Pulumi*.yaml"))
+    pyproject.write_text(
+        pyproject.read_text()
+        + "\n[tool.mutmut]\n"
+        + f"source_paths = {array(PACKAGES)}\n"
+        + f"only_mutate = {array(module.sources)}\n"
+        + f"also_copy = {array(pulumi_files)}\n"
+        + f"pytest_add_cli_args_test_selection = {array(module.tests)}\n"
+        + "pytest_add_cli_args = "
+        + array(["-p", "no:cacheprovider", "-x", *(f"--deselect={t}" for t in module.deselect)])
+        + "\n"
+        + f'process_isolation = "{"forkserver" if module.forkserver else "fork"}"\n'
+        # the copy is no git repository
+        + "use_git_change_detection = false\n"
+    )
+
+
+def _statuses(work: Path) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for meta in (work / "mutants").rglob("*.meta"):
+        for mutant, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            statuses[mutant] = STATUS.get(code, "not checked" if code is None else "suspicious")
+    return statuses
+
+
+def _diff(work: Path, mutant: str) -> str:
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    shown = subprocess.run(
+        [mutmut, "show", mutant], cwd=work, capture_output=True, text=True
+    ).stdout
+    changed = [line for line in shown.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    return "\n".join(f"    {line}" for line in changed)
+
+
+def _equivalents() -> dict[str, dict[str, str]]:
+    """Module -> {mutant name: why no input can tell it from the original}."""
+    if not EQUIVALENTS.exists():
+        return {}
+    return tomllib.loads(EQUIVALENTS.read_text())
+
+
+def _commit() -> str:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{head}+uncommitted" if dirty else head
+
+
+def summary_line(name: str, r: dict) -> str:
+    return (
+        f"{name}: {r['mutants']} mutants, {r['killed']} killed, {r['survived']} survived, "
+        f"{r['no_tests']} without tests, {r['equivalent']} equivalent, {r['timeouts']} timeouts; "
+        f"score {r['score_percent']}% in {r['wall_seconds']} s at {r['commit']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Data capture follows the hosted models' declarations: off where every model opts out, never a
+0% model sampled at 1%, and the rate SageMaker receives always within its 1..100 range."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.declarations import ModelDeclaration
+from infra.declarations.model import ModelOverride
+
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+RATES = {"fraud-scorer": 0, "chargeback-risk": 0, "churn-predictor": 1, "product-embedder": 37}
+
+
+def _with_capture(model: ModelDeclaration | ModelOverride):
+    base = model.base if isinstance(model, ModelOverride) else model
+    changes = dict(model.changes) if isinstance(model, ModelOverride) else {}
+    if base.name in RATES:
+        changes["data_capture_percent"] = RATES[base.name]
+    return ModelOverride(base=base, changes=changes)
+
+
+@pytest.mark.slow
+def test_capture_is_on_exactly_for_endpoints_with_a_sampled_model(preview_with_models):
+    document = preview_with_models("dev", lambda models: [_with_capture(m) for m in models])
+    resources = document["deployment"]["resources"]
+    configs = [r for r in resources if r["type"] == ENDPOINT_CONFIG]
+    # Which models each endpoint hosts, from the endpoint component's registered outputs.
+    hosted = {
+        r["urn"]: {m["name"] for m in r["outputs"]["models"]}
+        for r in resources
+        if r["type"] == "mlplat:serving:MultiModelEndpoint"
+    }
+    seen = set()
+    for config in configs:
+        models = hosted[config["parent"]]
+        capture = config["inputs"]["dataCaptureConfig"]
+        expected = max(RATES[name] for name in models)
+        assert capture["enableCapture"] is (expected > 0), models
+        if expected:
+            assert capture["initialSamplingPercentage"] == expected, models
+        assert 1 <= capture["initialSamplingPercentage"] <= 100  # SageMaker's range, even if off
+        seen.add(expected)
+    assert seen == {0, 1, 37}, "the stack must host an opted-out, a 1% and a 37% endpoint"
