@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/cli_startup.py [--repeat 5] [--json]
 
-Each run is a fresh process (`python -m infra.cli <args> --help`), timed wall and CPU (the
+Each run is a fresh process (`python -m mlplat.cli <args> --help`), timed wall and CPU (the
 children's user+sys, which other jobs on a shared machine do not inflate). The best of
 ``--repeat`` runs is reported, with the heavy SDK modules the process imported (none expected:
 commands import them when they run). Target: under 0.5 s CPU for every `--help`.
@@ -24,7 +24,7 @@ HEAVY = ("pulumi", "pulumi_aws", "pulumi_eks", "pulumi_kubernetes", "sagemaker",
 PROBE = (
     "import runpy, sys, json\n"
     "try:\n"
-    "    runpy.run_module('infra.cli', run_name='__main__')\n"
+    "    runpy.run_module('mlplat.cli', run_name='__main__')\n"
     "except SystemExit:\n"
     "    pass\n"
     "heavy = %r\n"

@@ -70,7 +70,7 @@ def _inputs_by_urn(capture) -> dict[str, Any]:
 def measure(count: int, teams: int) -> dict[str, Any]:
     from infra.layers import layered_stacks, platform_stack
     from infra.loader import read_stack_config
-    from infra.offline.engine import capture_stack, stack_outputs
+    from mlplat.offline.engine import capture_stack, stack_outputs
 
     config = read_stack_config(STACK)
     models = synthetic_models(count)

@@ -67,7 +67,7 @@ MODULES: dict[str, Module] = {
         ),
     ),
     "plan_diff": Module(
-        ("infra/plan_diff.py",),
+        ("mlplat/plan_diff.py",),
         (
             "tests/foundation/test_plan_diff.py",
             "tests/foundation/test_plan_diff_maps.py",
@@ -78,7 +78,7 @@ MODULES: dict[str, Module] = {
         ),
     ),
     "cost_compare": Module(
-        ("infra/cost/compare.py",),
+        ("mlplat/cost/compare.py",),
         ("tests/cost/test_cost_compare.py", "tests/cost/test_compare_scale.py"),
     ),
     "policy_rules": Module(
@@ -92,7 +92,7 @@ MODULES: dict[str, Module] = {
         forkserver=True,
     ),
     "cost_estimate": Module(
-        ("infra/cost/estimate.py",),
+        ("mlplat/cost/estimate.py",),
         (
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",

@@ -87,7 +87,7 @@ def install_synthetic_stack(count: int) -> None:
 
 def preview(count: int):
     from infra.loader import read_stack_config
-    from infra.offline.engine import capture_stack
+    from mlplat.offline.engine import capture_stack
 
     install_synthetic_stack(count)
     return capture_stack(STACK, read_stack_config(STACK))
@@ -95,7 +95,7 @@ def preview(count: int):
 
 def _plain(value: Any) -> Any:
     """Export values back to plain inputs (secrets as their plaintext)."""
-    from infra.offline.monitor import SECRET_SIG, SIG_KEY
+    from mlplat.offline.monitor import SECRET_SIG, SIG_KEY
 
     if isinstance(value, dict):
         if value.get(SIG_KEY) == SECRET_SIG:
@@ -135,11 +135,11 @@ def replay(capture, *, typed: bool = False, untyped: frozenset[str] = frozenset(
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from infra.offline.export import topological
-    from infra.offline.mocks import AwsLikeMocks
-    from infra.offline.monitor import CapturingMonitor
     from infra.project import PROJECT_NAME
     from infra.tagging import STACK_TYPE
+    from mlplat.offline.export import topological
+    from mlplat.offline.mocks import AwsLikeMocks
+    from mlplat.offline.monitor import CapturingMonitor
 
     settings = capture.spec.settings
     mocks = AwsLikeMocks(region=settings.region, account=settings.account_id)

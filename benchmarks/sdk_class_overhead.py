@@ -74,8 +74,8 @@ def _register(program: Callable[[], None]) -> float:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from infra.offline.mocks import AwsLikeMocks
-    from infra.offline.monitor import CapturingMonitor
+    from mlplat.offline.mocks import AwsLikeMocks
+    from mlplat.offline.monitor import CapturingMonitor
 
     mocks = AwsLikeMocks(region="us-east-1", account="123456789012")
     monitor = CapturingMonitor(mocks, stack="dev", project="mlplat")

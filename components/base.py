@@ -6,7 +6,8 @@ from typing import ClassVar
 
 import pulumi
 
-from infra.tagging import Ownership, declare_owner
+from infra.declarations.tags import Ownership
+from infra.tagging import declare_owner
 
 
 class PlatformComponent(pulumi.ComponentResource):

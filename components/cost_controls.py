@@ -39,7 +39,7 @@ from components.base import PlatformComponent
 from components.encryption import PlatformKey
 from components.iam_documents import Principal, Statement, render_output
 from infra.declarations import EnvironmentSpec
-from infra.tagging import TAG_ENVIRONMENT, TAG_TEAM
+from infra.declarations.tags import TAG_ENVIRONMENT, TAG_TEAM
 
 BILLING_REGION = "us-east-1"
 BUDGETS_SERVICE = "budgets.amazonaws.com"

@@ -37,7 +37,7 @@ from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 from model_packages.packaging import Package
 
 PORT = 8080
@@ -425,7 +425,7 @@ class EksModel(PlatformComponent):
                 "service": model.name,
                 "model": model.name,
                 "team": model.team,
-                # Read by the cost check (infra/cost/budgets.py): the model's declared budget.
+                # Read by the cost check (mlplat/cost/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
             }
         )

@@ -67,7 +67,7 @@ from components import identity_policies as policies
 from components.base import PlatformComponent
 from components.iam_documents import Principal, Statement, render, render_output
 from infra.declarations import EnvironmentSpec
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # GitHub's intermediate certificate thumbprints; IAM no longer checks them for this provider,

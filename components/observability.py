@@ -37,7 +37,7 @@ from components.dashboard_body import (
     MetricWidget,
     TextWidget,
 )
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.serving.fleet import execution_role_name
-from infra.tagging import TAG_TEAM, Ownership
+from infra.declarations.tags import TAG_TEAM, Ownership
 
 # Namespace-scoped edit rights: create, update and delete workloads in the namespace, no RBAC.
 EKS_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"

@@ -30,7 +30,7 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 DNS_SELECTOR = {"k8s-app": "kube-dns"}

@@ -14,27 +14,18 @@ Python (``OwnershipRegistry``, ``required_tags``, ``merge_tags``) and is tested 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import pulumi
 import pulumi.runtime
 
-TAG_ENVIRONMENT = "mlplat:environment"
-TAG_TEAM = "mlplat:team"
-TAG_MODEL = "mlplat:model"
+from infra.declarations.tags import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, Ownership
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 # Resources whose `tags` input is not a map of strings (autoscaling groups take a list).
 _NOT_MAP_TAGGED = frozenset({"aws:autoscaling/group:Group"})
-
-
-@dataclass(frozen=True)
-class Ownership:
-    team: str | None = None
-    model: str | None = None
 
 
 def required_tags(environment: str, owner: Ownership | None) -> dict[str, str]:

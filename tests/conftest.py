@@ -13,7 +13,7 @@ STACKS = ("dev", "staging", "prod")
 
 @cache
 def _preview(stack: str) -> dict:
-    from infra.offline import preview_stack
+    from mlplat.offline import preview_stack
 
     return preview_stack(stack)
 
@@ -34,7 +34,7 @@ def preview_with_models(monkeypatch):
     declared ``edit(models)`` instead of its models (validated as a stack file is)."""
     import importlib
 
-    from infra.offline import preview_stack
+    from mlplat.offline import preview_stack
 
     def preview(stack: str, edit) -> dict:
         module = importlib.import_module(f"stacks.{stack}")

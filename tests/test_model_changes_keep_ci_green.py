@@ -121,7 +121,7 @@ def test_adding_removing_and_changing_models_keeps_every_check_green(tmp_path):
     remove_model(copy, "prod", "chargeback_risk")
     change_model(copy, "fraud_scorer")
     for stack in ("dev", "staging", "prod"):
-        run(copy, "infra.cli", "models", "place", "--stack", stack)  # as the README says
+        run(copy, "mlplat.cli", "models", "place", "--stack", stack)  # as the README says
     placed = (copy / "stacks" / "dev.placement.json").read_text()
     assert '"upsell-scorer"' in placed
     assert '"chargeback-risk"' not in (copy / "stacks" / "prod.placement.json").read_text()
@@ -129,4 +129,4 @@ def test_adding_removing_and_changing_models_keeps_every_check_green(tmp_path):
     run(copy, "pytest", "-q", "-x", "-p", "no:cacheprovider")
     run(copy, "ruff", "check", ".")
     for stack in ("dev", "staging", "prod"):
-        run(copy, "infra.cli", "policy", "check", "--stack", stack)
+        run(copy, "mlplat.cli", "policy", "check", "--stack", stack)

@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from components.base import PlatformComponent
 from components.iam_documents import Principal, Statement, assume_role, render_output
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 
 
 def repository_arn(image: str) -> str:

@@ -18,7 +18,7 @@ from components.registry_records import RegistryTable, record_version, registry_
 from components.registry_route import mme_route
 from components.serving.artifacts import publish_archive
 from infra.declarations import ModelDeclaration
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 from model_packages.packaging import Package
 
 
@@ -79,7 +79,7 @@ class HostedModel(PlatformComponent):
                 "model": model.name,
                 "team": model.team,
                 "version": model.version,
-                # Read by the cost check (infra/cost/budgets.py): the model's declared budget.
+                # Read by the cost check (mlplat/cost/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
                 "endpointName": endpoint_name,
                 "targetModel": package.archive_name,

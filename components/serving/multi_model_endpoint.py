@@ -21,7 +21,7 @@ from components.base import PlatformComponent
 from components.serving.hosted_model import HostedModel, RegistryTable
 from infra import catalog
 from infra.declarations import ModelDeclaration
-from infra.tagging import Ownership
+from infra.declarations.tags import Ownership
 from model_packages.packaging import Package
 
 VARIANT_NAME = "primary"  # never renamed: the scaling target is keyed on it

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pydantic.alias_generators import to_snake
 
 from infra import catalog
-from infra.cost.eks_support import STANDARD_SUPPORT_ENDS
 from infra.declarations.environment import (
     EnvironmentSettings,
     NodeGroupSettings,
@@ -18,6 +17,7 @@ from infra.declarations.environment import (
 )
 from infra.declarations.errors import Problem
 from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
+from infra.eks_support import STANDARD_SUPPORT_ENDS
 from model_packages.packaging import source_problem
 
 
@@ -250,7 +250,7 @@ def kubernetes_version_problem(version: str, today: dt.date) -> str | None:
     if ends is None:
         return (
             f"EKS has no Kubernetes {version} in this table (known: {known}); if EKS released "
-            "it since, add it to infra/cost/eks_support.py"
+            "it since, add it to infra/eks_support.py"
         )
     retired = ends.replace(year=ends.year + 1)
     if today > retired:

@@ -151,7 +151,7 @@ _VERSIONS = {
     "allowedVersions": {
         "type": "array",
         "items": {"type": "string"},
-        # Standard support on 2026-11-28 (infra/cost/eks_support.py): 1.33 ended on 2026-07-29.
+        # Standard support on 2026-11-28 (infra/eks_support.py): 1.33 ended on 2026-07-29.
         "description": "Kubernetes versions in EKS standard support that clusters may run.",
         "default": ["1.34", "1.35"],
     }

@@ -8,7 +8,8 @@ import pulumi_aws  # noqa: F401
 import pulumi_eks  # noqa: F401
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from infra.tagging import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, is_taggable
+from infra.declarations.tags import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM
+from infra.tagging import is_taggable
 from policies.framework import environment_of, resource_rule, setting, stack_of
 
 _TAGS = {

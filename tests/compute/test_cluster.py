@@ -91,7 +91,7 @@ def test_the_kubernetes_provider_waits_for_the_deploying_principals_admin_access
 def test_a_deploy_by_the_ci_deployer_adds_no_second_entry_for_it(monkeypatch):
     """In CI the caller is the CI deployer's session: it is admin already (EKS would refuse a
     second access entry for the same principal)."""
-    from infra.offline import mocks, preview_stack
+    from mlplat.offline import mocks, preview_stack
 
     answer = mocks.invoke_result
 

@@ -274,7 +274,7 @@ def test_sklearn_server_code_directory_holds_the_archives_handler(plan):
 def test_every_workload_passes_the_pod_rules(plan):
     """Pod Security "restricted", UID/GID >= 10000, explicit pull policy, no API token: the
     findings a manifest scanner (checkov CKV_K8S_15/38/40) reports, as the pack's rules."""
-    from infra.policy_check import check
+    from mlplat.policy_check import check
     from policies.registry import policy_named
 
     rules = [

@@ -8,7 +8,7 @@ import zlib
 import boto3
 from botocore.stub import Stubber
 
-from infra.cost.refresh import dashboard_query, region_queries
+from mlplat.cost.refresh import dashboard_query, region_queries
 
 TYPES = ["m5.large", "g5.xlarge"]
 

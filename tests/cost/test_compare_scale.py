@@ -11,11 +11,11 @@ import pytest
 from cost_exports import export, multi_model_endpoint
 from test_cost_compare import CHURN, FRAUD, KEY
 
-from infra.cost.compare import CENT, AmountChange, CostChange
-from infra.cost.estimate import Amount, EstimateOptions, estimate
-from infra.cost.graph import Graph
-from infra.cost.prices import load_snapshot
-from infra.plan_diff import Change
+from mlplat.cost.compare import CENT, AmountChange, CostChange
+from mlplat.cost.estimate import Amount, EstimateOptions, estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import load_snapshot
+from mlplat.plan_diff import Change
 
 INSTANCE_MONTH = 167.90  # ml.m5.xlarge in us-east-1: 730 h x $0.23
 

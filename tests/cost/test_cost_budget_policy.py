@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from cost_exports import budget, export, model_budget, multi_model_endpoint
 
-from infra.cost.budgets import Status, check_budgets
-from infra.cost.estimate import estimate
-from infra.cost.graph import Graph
-from infra.cost.prices import load_snapshot
-from infra.policy_check import check
+from mlplat.cost.budgets import Status, check_budgets
+from mlplat.cost.estimate import estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import load_snapshot
+from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.cost_estimates import estimated_cost_within_budget
 

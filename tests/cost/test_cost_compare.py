@@ -1,4 +1,5 @@
-"""What a change costs: `infra.cost.compare` on hand-computed cases, and `mlplat cost --against`."""
+"""What a change costs: `mlplat.cost.compare` on hand-computed cases, and
+`mlplat cost --against`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import pytest
 from cost_exports import export, multi_model_endpoint, resource, tags
 from typer.testing import CliRunner
 
-from infra.cli import app
-from infra.cost.compare import CostChange
-from infra.cost.estimate import EstimateOptions, estimate
-from infra.cost.graph import Graph
-from infra.cost.prices import load_snapshot
-from infra.plan_diff import Change
+from mlplat.cli import app
+from mlplat.cost.compare import CostChange
+from mlplat.cost.estimate import EstimateOptions, estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import load_snapshot
+from mlplat.plan_diff import Change
 
 # ml.m5.xlarge in us-east-1 is $0.23 an hour in the snapshot: $167.90 per instance-month.
 FRAUD = {"name": "fraud", "team": "risk", "memoryMb": 3072}
@@ -158,7 +159,7 @@ def test_cost_against_a_base_as_json(cli, tmp_path):
 
 
 def test_a_difference_that_rounds_to_nothing_is_printed_as_zero_not_minus_zero():
-    from infra.cost.report import _cents
+    from mlplat.cost.report import _cents
 
     assert repr(_cents(0.1 + 0.2 - 0.3 - 1e-12)) == "0.0"
     assert repr(_cents(-1e-12)) == "0.0"

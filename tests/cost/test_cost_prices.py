@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra.cost.prices import (
+from mlplat.cost.prices import (
     DEFAULT_SNAPSHOT,
     PriceLookupError,
     SnapshotError,

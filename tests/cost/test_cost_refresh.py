@@ -10,8 +10,8 @@ import pytest
 from botocore.stub import Stubber
 from cost_price_list import DASHBOARD, TYPES, catalogue, product, stubbed
 
-from infra.cost.prices import PriceSnapshot
-from infra.cost.refresh import (
+from mlplat.cost.prices import PriceSnapshot
+from mlplat.cost.refresh import (
     RefreshError,
     dashboard_query,
     first_paid_rate,
@@ -114,7 +114,7 @@ def test_first_paid_rate_skips_free_tiers_and_takes_the_first_paid_one():
 def test_two_prices_for_one_thing_are_an_error_not_a_pick():
     from cost_price_list import flat
 
-    from infra.cost.refresh import RefreshError, _single, _table
+    from mlplat.cost.refresh import RefreshError, _single, _table
 
     def parsed(*entries):
         return [json.loads(entry) for entry in entries]
@@ -144,7 +144,7 @@ def test_two_prices_for_one_thing_are_an_error_not_a_pick():
 
 
 def test_nothing_to_refresh_is_refused_before_any_call():
-    from infra.cost.refresh import RefreshError, refresh
+    from mlplat.cost.refresh import RefreshError, refresh
 
     def no_calls(query):
         raise AssertionError("the API must not be called")
@@ -156,7 +156,7 @@ def test_nothing_to_refresh_is_refused_before_any_call():
 
 
 def test_an_instance_type_the_api_does_not_price_is_an_error():
-    from infra.cost.refresh import RefreshError, _covering
+    from mlplat.cost.refresh import RefreshError, _covering
 
     assert _covering({"m5.large": 0.096}, ["m5.large"], "us-east-1") == {"m5.large": 0.096}
     with pytest.raises(RefreshError, match="no price for c7i.4xlarge in us-east-1"):

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from infra.cost.compare import CostChange
-from infra.cost.estimate import EstimateOptions, estimate
-from infra.cost.graph import Graph
-from infra.cost.prices import load_snapshot
-from infra.plan_diff import Change, diff
 from infra.project import PROJECT_ROOT
+from mlplat.cost.compare import CostChange
+from mlplat.cost.estimate import EstimateOptions, estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import load_snapshot
+from mlplat.plan_diff import Change, diff
 from model_packages import (
     chargeback_risk,
     churn_predictor,
@@ -40,7 +40,7 @@ def readme_models():
 def readme_export():
     import importlib
 
-    from infra.offline import preview_stack
+    from mlplat.offline import preview_stack
 
     module = importlib.import_module("stacks.dev")
     declared = module.models

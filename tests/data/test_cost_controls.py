@@ -8,8 +8,8 @@ import json
 import pytest
 
 from components.cost_controls import COST_ALLOCATION_TAGS, tag_cost_filter
-from infra import prerequisites
 from infra.loader import read_stack_config, settings_data
+from mlplat import prerequisites
 from tests.data.conftest import STACKS, resources
 
 

@@ -21,8 +21,8 @@ from components.data import (
     team_key_pattern,
 )
 from infra.loader import read_stack_config
-from infra.offline.engine import capture_stack
-from infra.offline.export import to_document
+from mlplat.offline.engine import capture_stack
+from mlplat.offline.export import to_document
 from tests.data.conftest import STACKS, resources
 
 STATEFUL = ("aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:kms/key:Key")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from components.iam_documents import Statement, render
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.iam_permissions import LIFECYCLE, stack_types
 from tests.data.conftest import STACKS, resources

@@ -16,8 +16,8 @@ from components.data import prediction_partition_keys
 from components.iam_documents import Principal, Statement, render
 from components.identity_policies import RESOURCE_LESS_ACTIONS
 from infra.loader import read_stack_config, settings_data
-from infra.offline.engine import capture_stack
-from infra.offline.export import to_document
+from mlplat.offline.engine import capture_stack
+from mlplat.offline.export import to_document
 from tests.data.conftest import STACKS, resources
 from tests.data.iam_roles import as_list, deploying_roles, permission_documents, role_statements
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components import identity_policies
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.iam_quotas import (
     MANAGED_POLICIES_PER_ROLE,

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from infra import deploy
-from infra.cli import app
 from infra.project import PROJECT_ROOT
+from mlplat import deploy
+from mlplat.cli import app
 
 runner = CliRunner()
 
@@ -37,7 +37,7 @@ def test_a_bad_stack_is_a_clean_message_not_a_traceback(monkeypatch):
         config["mlplat:ci"] = json.dumps({"githubRepository": "no slash"})
         return config
 
-    monkeypatch.setattr("infra.offline.engine.read_stack_config", broken_config)
+    monkeypatch.setattr("mlplat.offline.engine.read_stack_config", broken_config)
     result = runner.invoke(app, ["preview", "--stack", "dev"])
     assert result.exit_code == 2
     assert "config.ci.githubRepository" in result.output
@@ -227,7 +227,7 @@ def _commands(group=None, path=()):
 
 
 def test_every_command_follows_the_cli_conventions():
-    from infra.cli_options import known_stacks
+    from mlplat.cli_options import known_stacks
 
     commands = list(_commands())
     assert len(commands) >= 9
@@ -284,7 +284,7 @@ def test_help_imports_no_heavy_module():
     script = """
 import json, sys
 from typer.testing import CliRunner
-from infra.cli import app
+from mlplat.cli import app
 import typer.main
 def walk(group, path=()):
     for name, command in group.commands.items():
@@ -352,9 +352,9 @@ def _words(text: str) -> set[str]:
 def test_the_preview_reads_at_80_columns_without_a_broken_word(stack_export):
     from rich.console import Console
 
-    from infra.cost.graph import Graph
-    from infra.plan_diff import diff
-    from infra.preview_view import display_type, render, render_diff
+    from mlplat.cost.graph import Graph
+    from mlplat.plan_diff import diff
+    from mlplat.preview_view import display_type, render, render_diff
 
     document = stack_export("dev")
     console = Console(width=80, force_terminal=True, color_system=None)

@@ -8,7 +8,7 @@ import json
 from test_workflows import WORKFLOWS, _check_workflows, _load
 
 from components.team_deployer import github_environment, team_deployer_trust
-from infra.touched import job_outputs
+from mlplat.touched import job_outputs
 
 WORKFLOW = "deploy-layers.yml"
 

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 import model_packages
 import stacks
 from infra import loader
-from infra.cli import app
 from infra.declarations import SpecError
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
+from mlplat.cli import app
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ import shutil
 from typer.testing import CliRunner
 
 from components.serving import placement
-from infra.cli import app
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
+from mlplat.cli import app
 from stacks import dev
 
 runner = CliRunner()

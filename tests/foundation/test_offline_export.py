@@ -8,11 +8,12 @@ import json
 import pytest
 
 from infra.declarations import SpecError
+from infra.declarations.tags import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM
 from infra.loader import load_environment, read_stack_config
-from infra.offline import engine
-from infra.offline.export import dumps, to_document
-from infra.offline.monitor import SIG_KEY
-from infra.tagging import TAG_ENVIRONMENT, TAG_MODEL, TAG_TEAM, is_taggable
+from infra.tagging import is_taggable
+from mlplat.offline import engine
+from mlplat.offline.export import dumps, to_document
+from mlplat.offline.monitor import SIG_KEY
 from tests.conftest import STACKS
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown value
@@ -129,7 +130,7 @@ def test_two_runs_give_identical_exports():
 def test_secrets_are_written_as_show_secrets_does():
     from google.protobuf import struct_pb2
 
-    from infra.offline.monitor import SECRET_SIG, plain_json
+    from mlplat.offline.monitor import SECRET_SIG, plain_json
 
     struct = struct_pb2.Struct()
     struct.update({"password": {SIG_KEY: SECRET_SIG, "value": "hunter2"}, "count": 2.0})
@@ -154,8 +155,8 @@ def test_a_bad_stack_fails_before_any_resource_is_registered(monkeypatch):
 def test_file_assets_carry_their_content_hash_and_a_project_relative_path(tmp_path):
     from google.protobuf import struct_pb2
 
-    from infra.offline.monitor import ASSET_SIG, plain_json
     from infra.project import PROJECT_ROOT
+    from mlplat.offline.monitor import ASSET_SIG, plain_json
 
     inside = PROJECT_ROOT / "pyproject.toml"
     outside = tmp_path / "model.tar.gz"

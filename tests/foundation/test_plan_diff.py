@@ -1,4 +1,4 @@
-"""What a change does, against a base export: `infra.plan_diff` and `mlplat preview --against`."""
+"""What a change does, against a base export: `mlplat.plan_diff` and `mlplat preview --against`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from infra.cli import app
-from infra.cost.graph import Graph, Resource
-from infra.offline import GENERATOR
-from infra.plan_diff import Change, DiffError, diff
+from mlplat.cli import app
+from mlplat.cost.graph import Graph, Resource
+from mlplat.offline import GENERATOR
+from mlplat.plan_diff import Change, DiffError, diff
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra.cost.graph import Graph, Resource
-from infra.offline import GENERATOR
-from infra.plan_diff import diff
+from mlplat.cost.graph import Graph, Resource
+from mlplat.offline import GENERATOR
+from mlplat.plan_diff import diff
 
 TYPE = "aws:s3/bucket:Bucket"
 URN = f"urn:pulumi:dev::mlplat::{TYPE}::b"

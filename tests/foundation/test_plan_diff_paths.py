@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.cost.graph import Graph, Resource
-from infra.offline import GENERATOR
-from infra.plan_diff import Change, DiffError, diff
+from mlplat.cost.graph import Graph, Resource
+from mlplat.offline import GENERATOR
+from mlplat.plan_diff import Change, DiffError, diff
 
 TYPE = "aws:s3/bucket:Bucket"
 URN = f"urn:pulumi:dev::mlplat::{TYPE}::b"
@@ -41,7 +41,10 @@ def test_the_summary_counts_each_kind():
     added = Resource(URN + "2", TYPE, {})
     plan = diff(_graph(kept), _graph(kept, added))
     assert [c.kind for c in plan.changes] == [Change.CREATE]
-    assert plan.summary() == "1 to create, 0 to update, 0 to delete, 1 unchanged"
+    assert plan.summary() == (
+        "1 to create, 0 to update, 0 to delete, 1 unchanged; "
+        "2 resources in the new export (the stack and providers included)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from components.cost_controls import COST_ALLOCATION_TAGS
-from infra import prerequisites
-from infra.cli import app
 from infra.declarations import ServingTarget
 from infra.loader import load_environment, read_stack_config
-from infra.prerequisites import Finding
 from infra.project import PROJECT_ROOT
+from mlplat import prerequisites
+from mlplat.cli import app
+from mlplat.prerequisites import Finding
 
 
 class StubbedSession:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from infra import deploy
-from infra.cli import app
 from infra.declarations import SpecError
 from infra.loader import load_environment, read_stack_config
 from infra.lock_status import lock_drift
+from mlplat import deploy
+from mlplat.cli import app
 from tests.serving.test_preview import _extra_model  # dispute-triage, one more fraud model
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi_aws  # noqa: F401  registers the aws resource modules is_taggable looks up
 import pulumi_eks  # noqa: F401
 
+from infra.declarations.tags import Ownership
 from infra.tagging import (
-    Ownership,
     OwnershipRegistry,
     TagTransform,
     child_urn,

@@ -13,9 +13,9 @@ import pytest
 import typer.main
 import yaml
 
-from infra.cli import app
 from infra.loader import read_stack_config, settings_data
 from infra.project import PROJECT_ROOT
+from mlplat.cli import app
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 STACKS = ("dev", "staging", "prod")
@@ -180,8 +180,8 @@ def test_each_stack_deploys_on_the_runner_inside_its_own_vpc(stack_export):
         assert any(label == runner_label(project) for project in projects), (stack, label)
 
 
-# `mlplat <command> ...` or `python -m infra.cli <command> ...`, on one logical line.
-_INVOCATION = re.compile(r"(?:\bmlplat|-m infra\.cli) ([a-z-]+)([^\n]*)")
+# `mlplat <command> ...` or `python -m mlplat.cli <command> ...`, on one logical line.
+_INVOCATION = re.compile(r"(?:\bmlplat|-m mlplat\.cli) ([a-z-]+)([^\n]*)")
 
 
 def test_workflows_run_only_commands_options_and_scripts_that_exist():

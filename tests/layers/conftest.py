@@ -10,7 +10,7 @@ import pytest
 
 @cache
 def _layers(environment: str) -> dict:
-    from infra.offline import preview_layers
+    from mlplat.offline import preview_layers
 
     return preview_layers(environment)
 
@@ -31,7 +31,7 @@ def layers_with_models(monkeypatch):
     declared ``edit(models)`` instead of its models."""
     import importlib
 
-    from infra.offline import preview_layers
+    from mlplat.offline import preview_layers
 
     def preview(environment: str, edit) -> dict:
         module = importlib.import_module(f"stacks.{environment}")

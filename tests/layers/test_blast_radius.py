@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.layers import serving_stack
-from infra.touched import touched_stacks
+from mlplat.touched import touched_stacks
 
 
 def _added(models):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from infra.cost.estimate import estimate
-from infra.cost.graph import Graph
-from infra.cost.prices import load_snapshot
-from infra.offline import environment_document
 from infra.tagging import STACK_TYPE
+from mlplat.cost.estimate import estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import load_snapshot
+from mlplat.offline import environment_document
 
 
 def _total(document: dict) -> tuple[float, float]:

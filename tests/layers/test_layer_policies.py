@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 
 
 def test_every_layered_stack_of_dev_passes_the_pack(layer_exports):

@@ -9,9 +9,10 @@ import pytest
 
 from infra.contract import CONTRACT_OUTPUT, KUBECONFIG_OUTPUT, ContractError, PlatformContract
 from infra.declarations import SpecError
+from infra.declarations.tags import TAG_TEAM
 from infra.layers import Layer, parse_stack
-from infra.offline.engine import capture_stack, stack_outputs
-from infra.tagging import STACK_TYPE, TAG_TEAM
+from infra.tagging import STACK_TYPE
+from mlplat.offline.engine import capture_stack, stack_outputs
 from tests.layers.conftest import resources
 
 # What the layered stacks have and the single stack does not: each stack's root and default

@@ -53,7 +53,7 @@ def test_no_layer_of_another_environment_is_prod(stack):
 def test_a_serving_stack_of_an_unknown_team_exits_2_naming_the_teams():
     from typer.testing import CliRunner
 
-    from infra.cli import app
+    from mlplat.cli import app
 
     result = CliRunner().invoke(app, ["preview", "--stack", "dev.serving.nobody", "-q"])
     assert result.exit_code == 2

@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 import pytest
 
 from components.team_deployer import DeployerScope, team_deployer_statements
-from infra.tagging import TAG_TEAM
+from infra.declarations.tags import TAG_TEAM
 from tests.layers.conftest import resources
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from infra.project import PROJECT_ROOT
-from infra.touched import deployment_order, touched_stacks
+from mlplat.touched import deployment_order, touched_stacks
 
 
 def test_the_platform_is_deployed_before_any_serving_stack():
@@ -34,7 +34,7 @@ def test_a_stack_on_one_side_only_is_touched(layer_exports):
 
 
 def test_the_command_compares_two_folders_of_exports(tmp_path, layer_exports):
-    from infra.offline.export import write
+    from mlplat.offline.export import write
 
     documents = layer_exports("dev")
     for side in ("before", "after"):
@@ -45,7 +45,8 @@ def test_the_command_compares_two_folders_of_exports(tmp_path, layer_exports):
                 document["deployment"]["resources"][-1]["protect"] = True
             write(document, tmp_path / side / f"{stack}.json")
     result = subprocess.run(
-        [sys.executable, "-m", "infra.touched", "compare", tmp_path / "before", tmp_path / "after"],
+        [sys.executable, "-m", "mlplat.touched", "compare"]
+        + [tmp_path / "before", tmp_path / "after"],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

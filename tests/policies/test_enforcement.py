@@ -18,8 +18,8 @@ from policy_cases import (
 )
 from typer.testing import CliRunner
 
-from infra.commands_policy import policy_app
-from infra.policy_check import ExportError, PolicyConfigError, check, has_mandatory
+from mlplat.commands_policy import policy_app
+from mlplat.policy_check import ExportError, PolicyConfigError, check, has_mandatory
 from policies.framework import effective_enforcement, is_prod, stack_of
 from policies.registry import policy_named
 

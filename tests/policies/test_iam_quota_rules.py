@@ -9,7 +9,7 @@ import json
 import pytest
 from policy_cases import DELETE, changed, export, resource, tags
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.iam_quotas import policy_chars
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from policy_cases import eks_component_cluster, export, in_stack, kms_key, table
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.layers import PLATFORM_TYPES
 

@@ -34,7 +34,7 @@ from policy_cases import (
 )
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import all_policies
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"

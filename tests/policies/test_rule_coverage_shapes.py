@@ -8,7 +8,7 @@ import copy
 import pytest
 from policy_cases import changed, deployment, export, launch_template, node_group, resource
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import policy_named
 
 COMPONENT_NG, AWS_NG = "eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"

@@ -1,6 +1,6 @@
 """Every rule: one compliant resource passes; each variant (one property changed) fails by name.
 
-Checks run through the offline runner (infra.policy_check), i.e. the rule objects the pack serves,
+Checks run through the offline runner (mlplat.policy_check), i.e. the rule objects the pack serves,
 called with pulumi_policy's own argument types built from an export document.
 """
 
@@ -43,7 +43,7 @@ from policy_cases import (
     with_launch_template,
 )
 
-from infra.policy_check import check
+from mlplat.policy_check import check
 from policies.registry import all_policies, policy_named
 
 COMPONENT_NG, AWS_NG = "eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"

@@ -124,7 +124,7 @@ def test_a_model_beyond_the_share_of_its_instance_is_refused():
     memory = catalog.SAGEMAKER_INSTANCE_TYPES[INSTANCE].memory_mb
     too_big = _model("big", resources={"memory_mb": memory * 6 // 10})
     plan_endpoints(_with_models([too_big], "0.7"), previous={})  # fits 70%
-    with pytest.raises(ValueError, match="'big' needs"):
+    with pytest.raises(ValueError, match="model 'big': resources.memory_mb: needs"):
         plan_endpoints(_with_models([too_big], "0.5"), previous={})
 
 

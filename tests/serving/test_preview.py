@@ -12,10 +12,10 @@ from boto3.dynamodb.types import TypeDeserializer
 from components.registry_route import SERVED_VERSION, Backend, Route
 from components.serving.artifacts import package_hosted_models
 from components.serving.placement import plan_endpoints
-from infra.cost.graph import Graph
 from infra.declarations import ModelDeclaration, ModelOverride, ServingTarget
 from infra.loader import load_environment, read_stack_config
-from infra.plan_diff import Change, diff
+from mlplat.cost.graph import Graph
+from mlplat.plan_diff import Change, diff
 from model_packages.packaging import archive_name
 
 STACKS = ("dev", "staging", "prod")

@@ -242,7 +242,7 @@ def test_models_package_refuses_an_unloadable_archive_as_a_declaration_error(
     """`mlplat models package` with the pre-issue-11 Triton handler (it imported MLflow)."""
     from typer.testing import CliRunner
 
-    from infra.cli import app
+    from mlplat.cli import app
 
     handlers = tmp_path / "handlers"
     shutil.copytree(packaging.HANDLERS, handlers)

@@ -15,8 +15,8 @@ ALL_LAYERS = ".*"
 def preview_stack(stack: str) -> dict[str, Any]:
     """Run the program for ``stack`` offline; return the `pulumi stack export` (v3) document.
     ``<env>.*`` previews every layer of the environment and returns them as one document."""
-    from infra.offline.engine import capture_stack
-    from infra.offline.export import to_document
+    from mlplat.offline.engine import capture_stack
+    from mlplat.offline.export import to_document
 
     if stack.endswith(ALL_LAYERS):
         return environment_document(preview_layers(stack.removesuffix(ALL_LAYERS)))
@@ -41,8 +41,8 @@ def preview_layers(environment: str, config: dict[str, str] | None = None) -> di
     """Every layered stack of ``environment``, platform first: stack name -> its export. The
     platform is previewed once; each serving stack resolves its StackReference from it."""
     from infra.layers import layered_stacks, platform_stack
-    from infra.offline.engine import capture_stack, stack_outputs
-    from infra.offline.export import to_document
+    from mlplat.offline.engine import capture_stack, stack_outputs
+    from mlplat.offline.export import to_document
 
     platform = capture_stack(platform_stack(environment), config)
     outputs = stack_outputs(platform)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from infra.cli_options import StackOption, fail, json_option
+from mlplat.cli_options import StackOption, fail, json_option
 
 MARKS = {True: "ok", False: "MISSING", None: "unknown"}
 
@@ -27,10 +27,10 @@ def prerequisites_command(
     """
     import boto3
 
-    from infra.cli_output import Column, Rows, show, stdout
     from infra.declarations import SpecError
     from infra.loader import load_environment, read_stack_config
-    from infra.prerequisites import check_account
+    from mlplat.cli_output import Column, Rows, show, stdout
+    from mlplat.prerequisites import check_account
 
     try:
         spec = load_environment(stack, read_stack_config(stack))

@@ -12,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from infra.cli_options import StackOption, existing_file, fail, json_option, typer_app
-from infra.commands_models import models_app
-from infra.commands_policy import policy_app
-from infra.commands_prerequisites import prerequisites_command
-from infra.cost.cli import cost_command, prices_app
+from mlplat.cli_options import StackOption, existing_file, fail, json_option, typer_app
+from mlplat.commands_models import models_app
+from mlplat.commands_policy import policy_app
+from mlplat.commands_prerequisites import prerequisites_command
+from mlplat.cost.cli import cost_command, prices_app
 
 app = typer_app("mlplat: a multi-model ML serving platform on AWS, as Pulumi code.")
 app.add_typer(policy_app, name="policy")
@@ -43,16 +43,16 @@ def preview(
     as_json: Annotated[bool, json_option("the counts by type, or the changes")] = False,
 ) -> None:
     """Run the program offline on Pulumi's mock monitor and show what the stack would create."""
-    from infra.cli_output import progress, stdout
+    from mlplat.cli_output import progress, stdout
 
     with progress(f"previewing {stack}…"):  # the first run also compiles the SDKs' bytecode
-        from infra.cost.graph import ExportError, Graph, read_export
         from infra.declarations import SpecError
         from infra.lock_status import stale_lock_warning
-        from infra.offline import preview_stack
-        from infra.offline.export import write
-        from infra.plan_diff import DiffError, diff
-        from infra.preview_view import counts_to_json, diff_to_json, render, render_diff
+        from mlplat.cost.graph import ExportError, Graph, read_export
+        from mlplat.offline import preview_stack
+        from mlplat.offline.export import write
+        from mlplat.plan_diff import DiffError, diff
+        from mlplat.preview_view import counts_to_json, diff_to_json, render, render_diff
         from model_packages.packaging import PackagingError
 
     try:
@@ -85,7 +85,7 @@ def _deploy(stack: str, destroy: bool) -> None:
     from pulumi.automation.errors import CommandError
 
     from infra.declarations import SpecError
-    from infra.deploy import DeployUnavailable, run
+    from mlplat.deploy import DeployUnavailable, run
 
     try:
         changes = run(stack, destroy=destroy)

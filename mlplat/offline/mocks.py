@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from infra.offline.identities import IDENTITIES, Context, invoke_result, resource_outputs
-from infra.offline.stack_references import REFERENCE_TYPE, StackReferences
+from mlplat.offline.identities import IDENTITIES, Context, invoke_result, resource_outputs
+from mlplat.offline.stack_references import REFERENCE_TYPE, StackReferences
 
 
 class AwsLikeMocks(Mocks):

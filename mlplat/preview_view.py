@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
-from infra.cli_output import Column, Rows, show
-from infra.plan_diff import Change, PlanDiff, mark
 from infra.tagging import STACK_TYPE
+from mlplat.cli_output import Column, Rows, show
+from mlplat.plan_diff import Change, PlanDiff, mark
 
 
 def _short_name(urn: str) -> str:

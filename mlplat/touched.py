@@ -1,8 +1,8 @@
 """Which layered stacks a change touches: those whose offline export differs from the base's.
 
-    python -m infra.touched export <env> <dir>        each layered stack -> <dir>/<stack>.json
-    python -m infra.touched compare <base-dir> <dir>  the stacks that differ, platform first
-    python -m infra.touched matrix <file>             those stacks as GitHub Actions job outputs
+    python -m mlplat.touched export <env> <dir>        each layered stack -> <dir>/<stack>.json
+    python -m mlplat.touched compare <base-dir> <dir>  the stacks that differ, platform first
+    python -m mlplat.touched matrix <file>             those stacks as GitHub Actions job outputs
 
 CI previews both revisions (``.ci/touched-stacks``) and deploys only what this prints: a model
 change gives its team's serving stack alone; the platform, when it changes, is deployed first.
@@ -58,8 +58,8 @@ def _read(folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "export":
-        from infra.offline import preview_layers
-        from infra.offline.export import write
+        from mlplat.offline import preview_layers
+        from mlplat.offline.export import write
 
         folder = Path(argv[2])
         folder.mkdir(parents=True, exist_ok=True)

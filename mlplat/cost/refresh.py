@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from infra.cost.prices import PriceSnapshot, RegionPrices
+from mlplat.cost.prices import PriceSnapshot, RegionPrices
 
 # The Price List API is served from us-east-1 (and ap-south-1, eu-central-1) for every region.
 PRICING_ENDPOINT_REGION = "us-east-1"
@@ -169,7 +169,7 @@ def refresh(
     if unknown:
         raise RefreshError(
             f"unknown billing prefix for {', '.join(unknown)}: add it to USAGE_PREFIX in "
-            "infra/cost/refresh.py"
+            "mlplat/cost/refresh.py"
         )
     dashboard = _single(list(fetch(dashboard_query())), None, "DashboardsUsageHour", "dashboard")
     prices = {

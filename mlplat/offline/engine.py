@@ -19,11 +19,11 @@ from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
 from infra.layers import Layer, platform_stack
 from infra.loader import load_environment, read_stack_config
-from infra.offline.mocks import AwsLikeMocks
-from infra.offline.monitor import CapturingMonitor, Registration
-from infra.offline.stack_references import StackReferences
 from infra.project import PROJECT_NAME
 from infra.tagging import STACK_TYPE
+from mlplat.offline.mocks import AwsLikeMocks
+from mlplat.offline.monitor import CapturingMonitor, Registration
+from mlplat.offline.stack_references import StackReferences
 
 # The organization offline runs use (DIY backends' fixed one): StackReferences are qualified by it.
 ORGANIZATION = "organization"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infra.offline.monitor import SECRET_SIG, SIG_KEY
+from mlplat.offline.monitor import SECRET_SIG, SIG_KEY
 
 REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 

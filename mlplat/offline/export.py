@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.offline import GENERATOR
-from infra.offline.engine import Capture
-from infra.offline.monitor import Registration
 from infra.tagging import STACK_TYPE
+from mlplat.offline import GENERATOR
+from mlplat.offline.engine import Capture
+from mlplat.offline.monitor import Registration
 
 # A fixed manifest time keeps exports byte-identical across runs; the real one records `pulumi up`.
 MANIFEST_TIME = "1970-01-01T00:00:00Z"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.cost.estimate import Amount, Estimate, LineItem
-from infra.plan_diff import Change
+from mlplat.cost.estimate import Amount, Estimate, LineItem
+from mlplat.plan_diff import Change
 
 NOTHING = Amount(0.0, 0.0)
 # Below half a cent a difference is rounding, not a change.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra.cli_options import StackOption, fail, json_option, typer_app
+from mlplat.cli_options import StackOption, fail, json_option, typer_app
 
 if TYPE_CHECKING:
     from infra.declarations import EnvironmentSpec
@@ -21,7 +21,7 @@ def models() -> None:
 
 
 def _spec(stack: str) -> EnvironmentSpec:
-    from infra.cli_output import progress
+    from mlplat.cli_output import progress
 
     with progress(f"loading {stack}…"):
         from infra.declarations import SpecError
@@ -40,7 +40,7 @@ def list_command(
 ) -> None:
     """Every model of the stack: team, framework, where it is served and its TargetModel."""
     from components.serving.placement import plan_endpoints
-    from infra.cli_output import Column, Rows, show, stdout
+    from mlplat.cli_output import Column, Rows, show, stdout
 
     spec = _spec(stack)
     endpoint_of = {m.name: plan.endpoint_name for plan in plan_endpoints(spec) for m in plan.models}
@@ -93,8 +93,8 @@ def package_command(
     """Build (or reuse from the cache) the archive of each model: endpoint- or EKS-served."""
     from components.serving.artifacts import layout_for
     from components.serving.placement import plan_endpoints
-    from infra.cli_output import Column, Rows, progress, show, stdout
     from infra.project import PROJECT_ROOT
+    from mlplat.cli_output import Column, Rows, progress, show, stdout
     from model_packages.packaging import Layout, PackagingError, package_model
 
     spec = _spec(stack)

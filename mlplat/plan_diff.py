@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from infra.cost.graph import Graph, Resource
-from infra.offline import GENERATOR
+from mlplat.cost.graph import Graph, Resource
+from mlplat.offline import GENERATOR
 
 
 class DiffError(ValueError):

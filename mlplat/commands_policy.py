@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra.cli_options import (
+from mlplat.cli_options import (
     OptionalStackOption,
     existing_file,
     fail,
@@ -18,7 +18,7 @@ from infra.cli_options import (
 )
 
 if TYPE_CHECKING:
-    from infra.policy_check import Violation
+    from mlplat.policy_check import Violation
 
 policy_app = typer_app("Guardrail policies (the CrossGuard pack in policies/).")
 
@@ -44,7 +44,7 @@ def check_command(
     """Check a stack (previewed offline) or an export against the guardrails; exit 1 when any
     violation is mandatory."""
     from infra.declarations import SpecError
-    from infra.policy_check import (
+    from mlplat.policy_check import (
         ExportError,
         PolicyConfigError,
         check,
@@ -58,10 +58,10 @@ def check_command(
         if file is not None:
             document = load_export(file)
         else:
-            from infra.cli_output import progress
+            from mlplat.cli_output import progress
 
             with progress(f"previewing {stack}…"):
-                from infra.offline import preview_stack
+                from mlplat.offline import preview_stack
 
                 document = preview_stack(stack)
         pack_config = json.loads(config.read_text()) if config else None
@@ -84,7 +84,7 @@ def check_command(
 def _print_table(violations: list[Violation], subject: str) -> None:
     from rich.markup import escape
 
-    from infra.cli_output import Column, Rows, show, stdout
+    from mlplat.cli_output import Column, Rows, show, stdout
 
     console = stdout()
     if not violations:

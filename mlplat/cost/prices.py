@@ -1,7 +1,7 @@
 """The price snapshot: a versioned JSON file of AWS on-demand list prices per region.
 
-The estimator never calls AWS: it reads ``infra/cost/prices.json``, which states where its numbers
-came from and when. ``mlplat prices refresh`` (``infra/cost/refresh.py``) rebuilds the same
+The estimator never calls AWS: it reads ``mlplat/cost/prices.json``, which states where its numbers
+came from and when. ``mlplat prices refresh`` (``mlplat/cost/refresh.py``) rebuilds the same
 structure from the AWS Price List API. The schema is checked here, so a hand edit or a refresh
 that lost a field fails on load with the path of the field, not later with a KeyError.
 """

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from infra.cost.estimate import ENVIRONMENT_TAG, Amount, Estimate
-from infra.cost.graph import Graph, Resource
+from mlplat.cost.estimate import ENVIRONMENT_TAG, Amount, Estimate
+from mlplat.cost.graph import Graph, Resource
 
 BUDGET_TYPE = "aws:budgets/budget:Budget"
 TEAM_FILTER = "user:mlplat:team$"

@@ -1,5 +1,6 @@
 """Present an estimate, or what a change costs: the JSON documents `mlplat cost --json` prints,
-and the tables (infra/cli_output.py lays them out for the terminal's width, or plain when piped)."""
+and the tables (mlplat/cli_output.py lays them out for the terminal's width, or plain when
+piped)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from infra.cli_output import Column, Rows, show
-from infra.cost.budgets import BudgetCheck, Status
-from infra.cost.compare import CENT, AmountChange, CostChange
-from infra.cost.estimate import Estimate, LineItem
-from infra.plan_diff import mark
+from mlplat.cli_output import Column, Rows, show
+from mlplat.cost.budgets import BudgetCheck, Status
+from mlplat.cost.compare import CENT, AmountChange, CostChange
+from mlplat.cost.estimate import Estimate, LineItem
+from mlplat.plan_diff import mark
 
 DIMENSIONS = ("model", "team", "environment")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infra.cli_options import (
+from mlplat.cli_options import (
     OptionalStackOption,
     existing_file,
     fail,
@@ -19,18 +19,18 @@ from infra.cli_options import (
 )
 
 if TYPE_CHECKING:
-    from infra.cost.estimate import Estimate, EstimateOptions
-    from infra.cost.prices import PriceSnapshot
+    from mlplat.cost.estimate import Estimate, EstimateOptions
+    from mlplat.cost.prices import PriceSnapshot
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-SNAPSHOT_HELP = "infra/cost/prices.json"  # the default, as the help shows it (no machine path)
+SNAPSHOT_HELP = "mlplat/cost/prices.json"  # the default, as the help shows it (no machine path)
 
 prices_app = typer_app("The price snapshot the cost estimate reads.")
 
 
 @prices_app.callback()
 def prices() -> None:
-    """The price snapshot the cost estimate reads (infra/cost/prices.json)."""
+    """The price snapshot the cost estimate reads (mlplat/cost/prices.json)."""
 
 
 def cost_command(
@@ -64,12 +64,12 @@ def cost_command(
     With --against, the resources and totals the change moves, from the base's cost to the new
     one.
     """
-    from infra.cost.budgets import check_budgets
-    from infra.cost.compare import CostChange
-    from infra.cost.estimate import EstimateError, EstimateOptions, estimate
-    from infra.cost.graph import ExportError, Graph
-    from infra.cost.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
-    from infra.cost.report import change_to_json, print_report, to_json
+    from mlplat.cost.budgets import check_budgets
+    from mlplat.cost.compare import CostChange
+    from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
+    from mlplat.cost.graph import ExportError, Graph
+    from mlplat.cost.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
+    from mlplat.cost.report import change_to_json, print_report, to_json
 
     stack_or_file(stack, file)
     try:
@@ -90,14 +90,14 @@ def cost_command(
         document = to_json(result, checks) if change is None else change_to_json(change, checks)
         typer.echo(json.dumps(document, indent=2))
     else:
-        from infra.cli_output import stdout
+        from mlplat.cli_output import stdout
 
         print_report(result, checks, stdout(), change)
 
 
 def _estimate_of(base: Path, snapshot: PriceSnapshot, options: EstimateOptions) -> Estimate:
-    from infra.cost.estimate import EstimateError, estimate
-    from infra.cost.graph import ExportError, Graph, read_export
+    from mlplat.cost.estimate import EstimateError, estimate
+    from mlplat.cost.graph import ExportError, Graph, read_export
 
     try:
         return estimate(Graph.from_export(read_export(base)), snapshot, options)
@@ -107,18 +107,18 @@ def _estimate_of(base: Path, snapshot: PriceSnapshot, options: EstimateOptions) 
 
 def _document(stack: str | None, file: Path | None) -> dict:
     if file is not None:
-        from infra.cost.graph import ExportError, read_export
+        from mlplat.cost.graph import ExportError, read_export
 
         try:
             return read_export(file)
         except ExportError as error:
             raise ValueError(f"{file}: {error}") from None
-    from infra.cli_output import progress
     from infra.declarations import SpecError
+    from mlplat.cli_output import progress
 
     try:
         with progress(f"previewing {stack}…"):
-            from infra.offline import preview_stack
+            from mlplat.offline import preview_stack
 
             return preview_stack(stack)
     except SpecError as error:
@@ -145,8 +145,8 @@ def refresh_command(
     ] = None,
 ) -> None:
     """Rebuild the price snapshot from the AWS Price List API (needs AWS credentials)."""
-    from infra.cost.prices import DEFAULT_SNAPSHOT, dump_snapshot
-    from infra.cost.refresh import RefreshError, paginated_fetch, pricing_client, refresh
+    from mlplat.cost.prices import DEFAULT_SNAPSHOT, dump_snapshot
+    from mlplat.cost.refresh import RefreshError, paginated_fetch, pricing_client, refresh
 
     out = out or DEFAULT_SNAPSHOT
     wanted_regions = _split(regions) or list(SUPPORTED_REGIONS)
@@ -162,7 +162,7 @@ def refresh_command(
 
 
 def _known_ec2_types(path: Path) -> list[str]:
-    from infra.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+    from mlplat.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
 
     try:
         snapshot = load_snapshot(path if path.exists() else DEFAULT_SNAPSHOT)

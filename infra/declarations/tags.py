@@ -1,0 +1,19 @@
+"""The tag vocabulary every layer shares: the keys on AWS resources and who owns a resource.
+
+Components declare an ``Ownership``; the stack transform (``infra/tagging.py``) turns it into
+these tags; the policy pack, the cost estimator and the budgets read them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TAG_ENVIRONMENT = "mlplat:environment"
+TAG_TEAM = "mlplat:team"
+TAG_MODEL = "mlplat:model"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    team: str | None = None
+    model: str | None = None
