@@ -269,8 +269,7 @@ def test_a_deny_statement_grants_nothing(exports):
                 s["Effect"] = "Deny"
         r["inputs"]["policy"] = r["outputs"]["policy"] = json.dumps(document)
     assert (
-        "role mlplat-prod-ci-deployer: aws:kms/key:Key update: kms:UpdateKeyDescription "
-        "not granted"
+        "role mlplat-prod-ci-deployer: aws:kms/key:Key update: kms:UpdateKeyDescription not granted"
     ) in rule_gaps(export, ["mlplat-prod-ci-deployer"])
 
 
