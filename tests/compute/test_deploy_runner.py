@@ -4,6 +4,7 @@ reaches the cluster's API and may do nothing but run builds."""
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 
 import pytest
 
@@ -84,6 +85,18 @@ def test_the_runner_role_may_only_run_builds(plan):
     private = {s["id"] for s in plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s["urn"]}
     subnets = attach["Condition"]["ArnEquals"]["ec2:Subnet"]
     assert {arn.rsplit("/", 1)[1] for arn in subnets} == private
+    assert attach["Condition"]["StringEquals"] == {
+        "ec2:AuthorizedService": "codebuild.amazonaws.com"
+    }
+    # CodeBuild writes a build's logs to /aws/codebuild/<project> unless told otherwise.
+    settings = plan.spec.settings
+    group = (
+        f"arn:aws:logs:{settings.region}:{settings.account_id}:log-group:"
+        f"/aws/codebuild/{runner(plan)['inputs']['name']}"
+    )
+    (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
+    for arn in (group, f"{group}:log-stream:build-1"):
+        assert any(fnmatchcase(arn, pattern) for pattern in logs["Resource"]), arn
     (connection,) = [s for s in statements if s["Sid"] == "UseGitHubConnection"]
     assert connection["Resource"] == plan.spec.settings.ci.deploy_runner_connection_arn
 

@@ -176,3 +176,14 @@ def model_budget(model: str, team: str, limit: float, stack: str = "dev"):
         custom=False,
         stack=stack,
     )
+
+
+def spot_group(**overrides):
+    """A spot node group: m5.large, m5a.large, m6i.large; 2 nodes desired, 1 to 5."""
+    inputs = {
+        "capacityType": "SPOT",
+        "instanceTypes": ["m5.large", "m5a.large", "m6i.large"],
+        "scalingConfig": {"desiredSize": 2, "minSize": 1, "maxSize": 5},
+        "tags": tags(),
+    }
+    return resource("eks:index:ManagedNodeGroup", "spot", {**inputs, **overrides}, custom=False)

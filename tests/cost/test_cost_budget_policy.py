@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cost_exports import budget, export, model_budget, multi_model_endpoint
+from cost_exports import budget, export, model_budget, multi_model_endpoint, spot_group
 
 from mlplat.cost.budgets import Status, check_budgets
 from mlplat.cost.estimate import estimate
@@ -65,8 +65,14 @@ def test_no_budgets_no_opinion():
 
 
 def test_spot_discount_is_configurable():
+    """Two spot nodes priced at $0.096/h on demand: $56.06/month at the default 60% discount,
+    $42.05 at 70%, so a $50 environment budget holds only under the configured discount."""
+    document = export(spot_group(), budget("cap", "50"))
+    rule = [estimated_cost_within_budget]
+    (found,) = check(document, policies=rule)
+    assert "environment 'dev' is estimated at 56.06 USD/month" in found.message
     config = {"estimated-cost-within-budget": {"spotDiscount": 0.7}}
-    assert violations(budget("risk", "260", team="risk"), config=config) == []
+    assert check(document, policies=rule, config=config) == []
 
 
 def test_a_model_over_its_declared_budget_is_reported_on_its_component():

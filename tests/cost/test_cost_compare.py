@@ -182,3 +182,20 @@ def test_cost_against_a_bad_base_names_it(cli, tmp_path):
     result = cli("cost", "--file", new, "--against", str(base))
     assert result.exit_code == 2
     assert f"--against {base}" in result.output and "not JSON" in result.output
+
+
+def test_a_raised_ceiling_alone_is_a_change():
+    """Same floor, max capacity 4 -> 6: nothing more now, $335.80 more at maximum scale."""
+    taller = export(
+        *multi_model_endpoint(
+            "cpu-mme", "ml.m5.xlarge", [FRAUD, CHURN], min_capacity=2, max_capacity=6
+        ),
+        KEY,
+    )
+    change = _change(_base(), taller)
+    assert round(change.total.delta.monthly, 2) == 0
+    assert round(change.total.delta.max_monthly, 2) == 335.80
+    (item,) = change.items()
+    assert item.kind is Change.UPDATE and round(item.amount.delta.max_monthly, 2) == 335.80
+    models = {name: round(c.delta.max_monthly, 2) for name, c in change.by("model").items()}
+    assert models == {"fraud": 251.85, "churn": 83.95}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cost_exports import export, multi_model_endpoint, provider, resource, tags
+from cost_exports import export, multi_model_endpoint, provider, resource, spot_group, tags
 
 from mlplat.cost.estimate import SHARED, EstimateError, EstimateOptions, estimate
 from mlplat.cost.graph import ExportError, Graph
@@ -78,16 +78,6 @@ def test_shared_endpoint_is_split_by_declared_memory(snapshot):
     assert by_team["risk"].monthly == pytest.approx(251.85)
     assert by_team["growth"].monthly == pytest.approx(83.95)
     assert "fraud 75%, churn 25%" in only(result, CONFIG).basis
-
-
-def spot_group(**overrides):
-    inputs = {
-        "capacityType": "SPOT",
-        "instanceTypes": ["m5.large", "m5a.large", "m6i.large"],
-        "scalingConfig": {"desiredSize": 2, "minSize": 1, "maxSize": 5},
-        "tags": tags(),
-    }
-    return resource("eks:index:ManagedNodeGroup", "spot", {**inputs, **overrides}, custom=False)
 
 
 def test_spot_node_group_at_configured_discount(snapshot):

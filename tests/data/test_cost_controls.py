@@ -8,7 +8,7 @@ import json
 import pytest
 
 from components.cost_controls import COST_ALLOCATION_TAGS, tag_cost_filter
-from infra.loader import read_stack_config, settings_data
+from infra.loader import load_environment, read_stack_config, settings_data
 from mlplat import prerequisites
 from tests.data.conftest import STACKS, resources
 
@@ -56,6 +56,10 @@ def test_budgets_per_environment_and_team_notify_actual_and_forecasted(exports, 
         assert budget["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:{tag}"]}]
         got = sorted((n["notificationType"], n["threshold"]) for n in budget["notifications"])
         assert got == sorted((kind, t) for kind in ("ACTUAL", "FORECASTED") for t in thresholds)
+        # The thresholds are percentages of the limit, crossed upwards (80 is 80%, not $80).
+        assert {(n["thresholdType"], n["comparisonOperator"]) for n in budget["notifications"]} == {
+            ("PERCENTAGE", "GREATER_THAN")
+        }
         assert all(
             n["subscriberSnsTopicArns"] == [topic["outputs"]["arn"]]
             for n in budget["notifications"]
@@ -96,7 +100,8 @@ def test_alert_topics_are_encrypted_and_the_services_may_use_them(exports, stack
         ]
         (publish,) = _statements(policy["inputs"]["policy"])
         assert publish["Action"] == "sns:Publish" and publish["Resource"] == topic["outputs"]["arn"]
-        assert "aws:SourceAccount" in publish["Condition"]["StringEquals"]
+        account = load_environment(stack, read_stack_config(stack)).settings.account_id
+        assert publish["Condition"]["StringEquals"]["aws:SourceAccount"] == account
         subscriptions = [
             s["inputs"]
             for s in resources(export, "aws:sns/topicSubscription:TopicSubscription")
@@ -116,6 +121,10 @@ def test_the_billing_alarm_and_its_topic_live_in_us_east_1(exports, stack):
     ]
     inputs = alarm["inputs"]
     assert (inputs["metricName"], inputs["dimensions"]) == ("EstimatedCharges", {"Currency": "USD"})
+    # It fires when the month's charges pass the environment's budget.
+    budget = settings_data(read_stack_config(stack))["budget"]["monthlyBudgetUsd"]
+    assert inputs["comparisonOperator"] == "GreaterThanThreshold"
+    assert float(inputs["threshold"]) == float(budget)
     assert _provider_region(export, alarm) == "us-east-1"
     (topic,) = [
         t

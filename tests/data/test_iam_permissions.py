@@ -248,12 +248,29 @@ def test_the_rule_reports_an_ungranted_action_and_a_resource_less_action_on_an_a
                 s["Resource"] = "arn:aws:eks:us-east-1:123456789012:cluster/mlplat-prod*"
             s["Action"] = [a for a in as_list(s["Action"]) if a != "kms:UpdateKeyDescription"]
         r["inputs"]["policy"] = r["outputs"]["policy"] = json.dumps(document)
-    assert rule_gaps(export, ["mlplat-prod-ci-deployer"]) == [
+    expected = [
         "role mlplat-prod-ci-deployer: aws:eks/cluster:Cluster create: eks:CreateCluster takes "
         "no resource type: needs '*'",
         "role mlplat-prod-ci-deployer: aws:kms/key:Key update: kms:UpdateKeyDescription "
         "not granted",
     ]
+    assert rule_gaps(export, ["mlplat-prod-ci-deployer"]) == expected
+    # The rule's default deployer pattern finds the CI deployer without being told.
+    found = check(export, policies=[policy_named(RULE)])
+    assert [v.message for v in found] == expected
+
+
+def test_a_deny_statement_grants_nothing(exports):
+    export = json.loads(json.dumps(exports["prod"]))
+    for r in resources(export, "aws:iam/policy:Policy"):
+        document = json.loads(r["inputs"]["policy"])
+        for s in document["Statement"]:
+            if "kms:UpdateKeyDescription" in as_list(s["Action"]):
+                s["Effect"] = "Deny"
+        r["inputs"]["policy"] = r["outputs"]["policy"] = json.dumps(document)
+    assert (
+        "role mlplat-prod-ci-deployer: aws:kms/key:Key update: kms:UpdateKeyDescription not granted"
+    ) in rule_gaps(export, ["mlplat-prod-ci-deployer"])
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -205,8 +205,19 @@ def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports,
             "LessThanThreshold",
             dims,
         )
+        # Each fires on crossing out of the healthy side, in the metric's own unit: the rate is a
+        # percentage, ModelLatency is in microseconds (one second by default), and ModelCacheHit's
+        # Average is a ratio between 0 and 1 (AWS: "the Average statistic is the ratio").
+        assert rate["comparisonOperator"] == "GreaterThanThreshold"
+        assert 0 < rate["threshold"] < 100
+        assert "100 * errors / invocations" in queries["rate"]["expression"]
+        assert latency["comparisonOperator"] == "GreaterThanThreshold"
+        assert latency["threshold"] == 1_000_000
+        assert 0 < cache["threshold"] < 1 and cache["statistic"] == "Average"
         for alarm in (rate, latency, cache):
             assert alarm["alarmActions"] == [alerts_topic]
+            assert alarm["okActions"] == [alerts_topic]
+            assert alarm["treatMissingData"] == "notBreaching"  # no traffic is no outage
 
 
 def test_the_metric_table_records_what_aws_documents():

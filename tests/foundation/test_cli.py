@@ -137,9 +137,10 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
     lines = []
     changes = deploy.run("dev", destroy=destroy, on_output=lines.append)
     selected = ("dev", str(deploy.PROJECT_ROOT))
-    assert calls == [selected, "destroy"] if destroy else [selected, "preview", "up"]
+    # Parenthesised: `assert a == b if c else d` asserts d (a non-empty list) when c is false.
+    assert calls == ([selected, "destroy"] if destroy else [selected, "preview", "up"])
     assert changes == ({"delete": 3} if destroy else {"create": 3})
-    assert lines == ["Destroying (dev)"] if destroy else ["Previewing (dev)", "Updating (dev)"]
+    assert lines == (["Destroying (dev)"] if destroy else ["Previewing (dev)", "Updating (dev)"])
 
 
 def test_a_policy_violation_in_the_preview_stops_the_update(monkeypatch):

@@ -111,10 +111,10 @@ def test_endpoint_quota_applied_value_else_aws_default(session):
         {"ServiceCode": "sagemaker"},
     )
     g5, m5 = prerequisites.endpoint_quotas(
-        session, "us-east-1", {"ml.g5.xlarge": 2, "ml.m5.xlarge": 3}
+        session, "us-east-1", {"ml.g5.xlarge": 2, "ml.m5.xlarge": 4}
     )
-    assert (g5.ok, m5.ok) == (False, True)
-    assert "1 < 2" in g5.detail and "4 >= 3" in m5.detail
+    assert (g5.ok, m5.ok) == (False, True)  # a quota exactly at the need suffices
+    assert "1 < 2" in g5.detail and "4 >= 4" in m5.detail
     assert f"QuotaName=='{name}'" in g5.command
 
 
@@ -125,6 +125,23 @@ def test_endpoint_needs_cover_every_sagemaker_model_at_maximum_scale():
     assert models
     for model in models:
         assert needs[model.effective_instance_type] >= model.scaling.max_instances, model.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_endpoint_needs_add_up_the_endpoints_sharing_an_instance_type(stack):
+    """The quota is per instance type: endpoints of one type scale out together, so their
+    maxima add up (each endpoint at the largest maximum of the models it hosts)."""
+    from components.serving.placement import plan_endpoints
+
+    spec = load_environment(stack, read_stack_config(stack))
+    together: dict[str, int] = {}
+    for plan in plan_endpoints(spec):
+        largest = max(m.scaling.max_instances for m in plan.models)
+        together[plan.instance_type] = together.get(plan.instance_type, 0) + largest
+    needs = prerequisites.endpoint_instance_needs(spec)
+    assert set(needs) == set(together)
+    for instance_type, need in together.items():
+        assert needs[instance_type] >= need, instance_type
 
 
 def test_state_bucket_must_keep_versions(session):

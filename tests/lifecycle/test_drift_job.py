@@ -85,9 +85,15 @@ def _write_captures(paths, rng) -> dict:
             [0.0] * 5, when=START - timedelta(minutes=1), inference=inference_id("fraud", 1)
         )
     )
-    expected["outside"] = 1
+    # Stamped exactly at the window's end: the next window's (the end is exclusive).
+    lines_by_hour[START + timedelta(hours=1)].append(
+        capture_line([0.0] * 5, when=END, inference=inference_id("fraud", 1))
+    )
+    expected["outside"] = 2
     first.append(capture_line([0.0] * 5, when=START, inference=inference_id("ghost", 1)))
     expected["unmonitored"] = 1
+    # Attributed: every model row, the too-narrow row (refused only after attribution), ghost's.
+    expected["attributed"] = len(MODELS) * ROWS_PER_MODEL + 1 + 1
     for hour, lines in lines_by_hour.items():
         path = capture_path(paths["capture"], ENDPOINT, "AllTraffic", hour, "part-0")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,6 +189,7 @@ def test_job_finds_drift_per_model_and_counts_what_it_cannot_attribute(
     assert {m: r["rows"] for m, r in results.items()} == {m: ROWS_PER_MODEL for m in MODELS}
     counts = report["endpoints"][ENDPOINT]
     assert counts["unattributed"] == expected["unattributed"]
+    assert counts["attributed"] == expected["attributed"]
     assert counts["malformedReasons"] == expected["malformed"]
     assert counts["outsideWindow"] == expected["outside"]
     assert report["unmonitoredModels"] == {"ghost": expected["unmonitored"]}
@@ -242,12 +249,14 @@ def test_psi_method_and_drift_share_decide_at_the_declared_threshold(processing,
     rng = np.random.default_rng(2)
     _write_captures(processing, rng)
     _write_baselines(processing, rng)
-    # One drifted feature of five is 0.2 of the features: below a declared share of 0.4.
-    config = _config(processing, method="psi", threshold=0.2, drift_share=0.4)
-    assert main(["--config", json.dumps(config)]) == 0
-    report = json.loads((processing["output"] / REPORT_FILE).read_text())
-    churn = next(m for m in report["models"] if m["model"] == "churn")
-    assert churn["driftedFeatures"] == ["f2"] and churn["status"] == "no_drift"
+    # One drifted feature of five is 0.2 of the features: below a declared share of 0.3 (which
+    # needs two of five, not 1.5 rounded down), and enough for a share of 0.2.
+    for share, status in ((0.3, "no_drift"), (0.2, "drift")):
+        config = _config(processing, method="psi", threshold=0.2, drift_share=share)
+        assert main(["--config", json.dumps(config)]) == 0
+        report = json.loads((processing["output"] / REPORT_FILE).read_text())
+        churn = next(m for m in report["models"] if m["model"] == "churn")
+        assert churn["driftedFeatures"] == ["f2"] and churn["status"] == status, share
 
 
 def test_a_version_without_baseline_or_enough_rows_is_reported_not_judged(processing, aws):
@@ -263,6 +272,12 @@ def test_a_version_without_baseline_or_enough_rows_is_reported_not_judged(proces
     assert results["ltv"]["status"] == "no_baseline"
     assert results["ltv"]["rows"] == ROWS_PER_MODEL
     assert results["churn"]["status"] == "insufficient_data"
+    # Exactly min_rows rows are enough to judge.
+    config = _config(processing, min_rows=ROWS_PER_MODEL)
+    assert main(["--config", json.dumps(config)]) == 0
+    report = json.loads((processing["output"] / REPORT_FILE).read_text())
+    churn = next(m for m in report["models"] if m["model"] == "churn")
+    assert churn["status"] == "drift"
 
 
 def _run_container(config: dict, config_file: Path | None = None) -> subprocess.CompletedProcess:

@@ -31,7 +31,8 @@ def test_reservoir_stays_bounded_and_samples_the_whole_stream():
 def test_psi_is_zero_for_the_same_distribution_and_grows_with_the_shift():
     same = psi(np.array([10, 20, 30, 40]), np.array([1, 2, 3, 4]))
     shifted = psi(np.array([10, 20, 30, 40]), np.array([40, 30, 20, 10]))
-    assert same == pytest.approx(0, abs=1e-12) and shifted > 0.5
+    # sum((a - e) * ln(a / e)) over [.4, .3, .2, .1] against [.1, .2, .3, .4], by hand.
+    assert same == pytest.approx(0, abs=1e-12) and shifted == pytest.approx(0.9128, abs=1e-3)
 
 
 def test_capture_files_are_chosen_by_the_hours_the_window_overlaps(tmp_path):
@@ -103,3 +104,38 @@ def test_ks_threshold_is_shared_by_the_features(monkeypatch):
         summary.add(row)
     results = stats.compare(summary, "ks", 0.05)
     assert [r.drifted for r in results] == [False, True, False, False, False]
+
+
+def test_an_unchanged_discrete_feature_has_no_psi():
+    """Values equal to a bin edge (integer features have many) fall in the same bin in the
+    baseline and in the window, so an unchanged distribution scores 0."""
+    from lifecycle.drift import stats
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 5, size=(1000, 1)).astype(float)
+    summary = stats.WindowSummary(stats.Baseline(("count",), values), 1000, rng)
+    for row in values.tolist():
+        summary.add(row)
+    (result,) = stats.compare(summary, "psi", 0.1)
+    assert result.psi == pytest.approx(0, abs=1e-9) and not result.drifted
+
+
+def test_ks_compares_the_baseline_with_the_whole_reservoir(monkeypatch):
+    from types import SimpleNamespace
+
+    from lifecycle.drift import stats
+
+    seen = []
+
+    def ks_2samp(baseline, window, **kwargs):
+        seen.append((len(baseline), len(window)))
+        return SimpleNamespace(statistic=0.0, pvalue=1.0)
+
+    monkeypatch.setattr(stats.stats, "ks_2samp", ks_2samp)
+    rng = np.random.default_rng(0)
+    baseline = stats.Baseline(("a", "b"), rng.normal(size=(300, 2)))
+    summary = stats.WindowSummary(baseline, 250, rng)
+    for row in rng.normal(size=(1000, 2)).tolist():
+        summary.add(row)
+    stats.compare(summary, "ks", 0.05)
+    assert seen == [(300, 250), (300, 250)]

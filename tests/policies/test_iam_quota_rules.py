@@ -117,6 +117,9 @@ def test_policy_size_ignores_whitespace_between_tokens_and_reads_parsed_document
     # Whitespace inside a value is part of it: counted.
     document["Statement"][0]["Sid"] = "Read Me"
     assert policy_chars(document) == 503  # " Me" added, its space included
+    # A non-ASCII character is one character (IAM counts characters), not a \uXXXX escape.
+    document["Statement"][0]["Sid"] = "Réad Me"
+    assert policy_chars(document) == 503
     assert policy_chars("not json  at all") == len("notjsonatall")
 
 
@@ -180,6 +183,23 @@ def test_inline_policies_of_a_role_are_summed(last, fails):
         assert violation.urn == owner["urn"] and "10241" in violation.message
 
 
+def test_a_role_policy_linked_by_dependency_counts_when_the_role_name_is_not_known():
+    """An auto-named role (no name in the graph, as in a preview): its RolePolicy names the role
+    by a value the graph does not hold, so only the property dependency ties the two together."""
+    rule = "iam-role-inline-policy-size"
+    owner = role(inlinePolicies=[{"name": "base", "policy": text_of(6000)}])
+    owner = changed(owner, "name", DELETE)
+    linked = resource(
+        ROLE_POLICY,
+        "auto-policy",
+        {"role": "mlplat-prod-ci-deployer-1a2b3c", "policy": text_of(4000)},
+        depends_on={"role": [owner["urn"]]},
+    )
+    assert violations(owner, linked, rule=rule) == []
+    found = violations(owner, changed(linked, "policy", text_of(4241)), rule=rule)
+    assert [v.urn for v in found] == [owner["urn"]]
+
+
 def test_inline_policies_are_summed_per_role_not_across_roles():
     rule = "iam-role-inline-policy-size"
     first, second = role("mlplat-prod-a"), role("mlplat-prod-b")
@@ -230,6 +250,7 @@ NAME_CASES = [
     (role, "tags", {f"k{i}": "v" for i in range(50)}, {f"k{i}": "v" for i in range(51)}),
     (managed_policy, "name", "p" * 128, "p" * 129),
     (managed_policy, "path", "/a/", "a/"),
+    (managed_policy, "path", "/a/", "/a"),
 ]
 
 

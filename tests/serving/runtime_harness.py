@@ -88,6 +88,10 @@ def _triton(spec):
     output = pb_utils.get_output_tensor_by_name(response, config["output"][0]["name"])
     if output is None:
         return None, f"no output tensor {config['output'][0]['name']}"
+    # Clients decode the answer by the datatype the configuration (and model metadata) declares.
+    declared = {"TYPE_FP32": np.float32, "TYPE_FP64": np.float64}[config["output"][0]["data_type"]]
+    if output.as_numpy().dtype != declared:
+        return None, f"output is {output.as_numpy().dtype}, the configuration declares {declared}"
     return output.as_numpy().tolist(), None
 
 
