@@ -50,7 +50,8 @@ def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNa
         base = f"mlplat-{environment}-{team or 'recording'}"
         chunks: list[list[dict]] = [[]]
         for group in groups:
-            if chunks[-1] and len(rules_file([*chunks[-1], group]).encode()) > NAMESPACE_DATA_MAX_BYTES:
+            grown = len(rules_file([*chunks[-1], group]).encode())
+            if chunks[-1] and grown > NAMESPACE_DATA_MAX_BYTES:
                 chunks.append([])
             chunks[-1].append(group)
         for index, chunk in enumerate(chunks, start=1):
@@ -73,6 +74,7 @@ def quota_problems(namespaces: Iterable[RuleNamespace]) -> list[str]:
         if size > NAMESPACE_DATA_MAX_BYTES:
             problems.append(f"namespace {namespace.name!r}: rules file of {size} bytes")
         for group in namespace.groups:
-            if len(f"{namespace.name}{group['name']}".encode()) > NAMESPACE_AND_GROUP_NAME_MAX_BYTES:
+            joined = f"{namespace.name}{group['name']}".encode()
+            if len(joined) > NAMESPACE_AND_GROUP_NAME_MAX_BYTES:
                 problems.append(f"namespace {namespace.name!r}: group {group['name']!r} name")
     return problems

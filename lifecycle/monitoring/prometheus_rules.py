@@ -117,6 +117,7 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
     ns = f'namespace="{group.team}"'
     serving = f'{{{ns}, model=~"{_alternation(group.models)}"}}'
     pods = f'pod=~"({_alternation(group.models)}){POD_SUFFIX}"'
+    server = f'{{{ns}, container="{m.SERVER_CONTAINER}", {pods}}}'
     model_of_pod = ("pod", f"(.+){POD_SUFFIX}")
     requests = f"{m.REQUEST_RATE}{serving}"
     rules = [
@@ -125,8 +126,8 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
             f"{m.LATENCY_P99}{serving} > {o.latency_p99_seconds}",
             group,
             "critical",
-            "{{ $labels.model }}: p99 latency {{ $value | humanizeDuration }} over its "
-            f"objective of {o.latency_p99_seconds}s for {o.latency_for}",
+            "{{ $labels.model }}: p99 latency over its objective of "
+            f"{o.latency_p99_seconds}s for {o.latency_for}",
             o.latency_for,
         ),
         _alert(
@@ -135,21 +136,22 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
             f" and on (namespace, model) ({requests} >= {o.min_requests_per_second})",
             group,
             "critical",
-            "{{ $labels.model }}: {{ $value | humanizePercentage }} of responses are 5xx "
-            f"(objective {o.error_ratio:.2%}, at {o.min_requests_per_second} req/s or more)",
+            "{{ $labels.model }}: 5xx responses over its objective of "
+            f"{o.error_ratio:.2%} (at {o.min_requests_per_second} req/s or more)",
             o.error_for,
         ),
         _alert(
             "ModelPodRestarting",
             "sum by (namespace, model) ("
             + _as_model(
-                f'increase({m.POD_RESTARTS}{{{ns}, container="{m.SERVER_CONTAINER}", {pods}}}[15m])',
+                f"increase({m.POD_RESTARTS}{server}[15m])",
                 *model_of_pod,
             )
             + f") > {o.restarts_in_15m}",
             group,
             "warning",
-            "{{ $labels.model }}: the model container restarted {{ $value }} times in 15m",
+            "{{ $labels.model }}: the model container restarted more than "
+            f"{o.restarts_in_15m} times in 15m",
         ),
         _alert(
             "ModelReplicasAtHpaMaximum",
@@ -162,7 +164,7 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
             ),
             group,
             "warning",
-            "{{ $labels.model }}: {{ $value }} replicas, the HPA maximum, for "
+            "{{ $labels.model }}: replicas at the HPA maximum for "
             f"{o.hpa_at_max_for}: it cannot scale out further",
             o.hpa_at_max_for,
         ),
