@@ -39,8 +39,14 @@ class RuleNamespace:
         return sum(len(group["rules"]) for group in self.groups)
 
 
+def group_text(group: dict) -> str:
+    """One rule group as an item of the file's ``groups`` list (block YAML at indent 0)."""
+    return yaml.dump([group], Dumper=yaml.CSafeDumper, sort_keys=False, width=1_000_000)
+
+
 def rules_file(groups: Iterable[dict]) -> str:
-    return yaml.safe_dump({"groups": list(groups)}, sort_keys=False, width=1_000_000)
+    # The file is its groups' texts in a row: packing can size a namespace group by group.
+    return "groups:\n" + "".join(group_text(group) for group in groups)
 
 
 def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNamespace]:
@@ -49,11 +55,14 @@ def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNa
     for team, groups in sorted(groups_by_team.items()):
         base = f"mlplat-{environment}-{team or 'recording'}"
         chunks: list[list[dict]] = [[]]
+        size = len(rules_file([]).encode())
         for group in groups:
-            grown = len(rules_file([*chunks[-1], group]).encode())
+            grown = size + len(group_text(group).encode())
             if chunks[-1] and grown > NAMESPACE_DATA_MAX_BYTES:
                 chunks.append([])
+                grown = len(rules_file([group]).encode())
             chunks[-1].append(group)
+            size = grown
         for index, chunk in enumerate(chunks, start=1):
             name = base if index == 1 else f"{base}-{index}"
             namespaces.append(RuleNamespace(name=name, groups=tuple(chunk)))
