@@ -49,6 +49,23 @@ REQUEST_RATE = "namespace_model:mlplat_model_requests:rate5m"
 ERROR_RATE = "namespace_model:mlplat_model_errors:rate5m"
 LATENCY_P99 = "namespace_model:mlplat_model_request_duration_seconds:p99_5m"
 
+# Series estimate (what AMP bills and its active-series quota counts), per the sources above:
+RESPONSE_CODES = 3  # distinct status codes a model answers with, typically 200, 4xx, 5xx
+POD_CONTAINERS = 3  # the server and the two init containers (fetch-model, unpack-model)
+GPU_SERIES = 3  # GPU_UTIL, GPU_MEMORY_USED, GPU_MEMORY_FREE per GPU
+
+
+def series_per_pod(gpus: int) -> int:
+    serving = (len(LATENCY_BUCKETS) + 1) + 2 + RESPONSE_CODES  # buckets with +Inf, _sum, _count
+    return serving + POD_CONTAINERS + GPU_SERIES * gpus
+
+
+def series_per_model(gpus: int, replicas: int) -> int:
+    """The model's series with ``replicas`` pods: its pods', its Deployment's and HPA's, and
+    the three recorded ones."""
+    return replicas * series_per_pod(gpus) + 1 + 2 + 3
+
+
 EMITTED = {
     "serving sidecar (planned, not built)": (
         f"{REQUEST_DURATION}_bucket",
