@@ -115,11 +115,13 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
     """The alerts for one group of models (GPU saturation only over its GPU models)."""
     o = group.objectives
     ns = f'namespace="{group.team}"'
-    serving = f'{{{ns}, model=~"{_alternation(group.models)}"}}'
-    pods = f'pod=~"({_alternation(group.models)}){POD_SUFFIX}"'
+    names = _alternation(group.models)
+    serving = f'{{{ns}, model=~"{names}"}}'
+    pods = f'pod=~"({names}){POD_SUFFIX}"'
     server = f'{{{ns}, container="{m.SERVER_CONTAINER}", {pods}}}'
     model_of_pod = ("pod", f"(.+){POD_SUFFIX}")
     requests = f"{m.REQUEST_RATE}{serving}"
+    hpas = f'{{{ns}, {m.HPA_LABEL}=~"{names}"}}'
     rules = [
         _alert(
             "ModelLatencyP99OverObjective",
@@ -156,10 +158,9 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
         _alert(
             "ModelReplicasAtHpaMaximum",
             _as_model(
-                f'max by (namespace, {m.HPA_LABEL}) ({m.HPA_CURRENT}{{{ns}, {m.HPA_LABEL}=~"'
-                f'{_alternation(group.models)}"}}) >= on (namespace, {m.HPA_LABEL}) '
-                f'max by (namespace, {m.HPA_LABEL}) ({m.HPA_MAX}{{{ns}, {m.HPA_LABEL}=~"'
-                f'{_alternation(group.models)}"}})',
+                f"max by (namespace, {m.HPA_LABEL}) ({m.HPA_CURRENT}{hpas})"
+                f" >= on (namespace, {m.HPA_LABEL}) "
+                f"max by (namespace, {m.HPA_LABEL}) ({m.HPA_MAX}{hpas})",
                 m.HPA_LABEL,
             ),
             group,
@@ -169,9 +170,8 @@ def alerting_rules(group: ModelAlertGroup) -> list[dict]:
             o.hpa_at_max_for,
         ),
     ]
-    expecting = [model for model in group.models if o.expects_traffic]
-    if expecting:
-        deployments = f'{{{ns}, deployment=~"{_alternation(expecting)}"}}'
+    if o.expects_traffic:
+        deployments = f'{{{ns}, deployment=~"{names}"}}'
         rules.append(
             _alert(
                 "ModelNoTraffic",
