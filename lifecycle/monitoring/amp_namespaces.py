@@ -1,0 +1,89 @@
+"""Rule groups packed into AMP rule groups namespaces, and AMP's quotas checked on them.
+
+Quotas (Amazon Managed Service for Prometheus):
+- a namespace name is 1-64 characters (CloudFormation AWS::APS::RuleGroupsNamespace, Name);
+- a namespace name and a rule group name together at most 721 UTF-8 bytes
+  (API reference, CreateRuleGroupsNamespace);
+- rules per workspace 2,000 and a namespace's rules file 1 MB: the defaults of the AMP user
+  guide's "service quotas" page (AMP_quotas.html) as recorded here, not re-read row by row in
+  the excerpt seen on 2026-11-30: re-check them there before raising either number.
+One namespace per team (its alerts change with its models only) and one for the platform's
+recording rules; a team whose rules file would pass the size limit gets ``-2``, ``-3``, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import yaml
+
+NAMESPACE_NAME_MAX = 64
+NAMESPACE_AND_GROUP_NAME_MAX_BYTES = 721
+RULES_PER_WORKSPACE = 2_000
+NAMESPACE_DATA_MAX_BYTES = 1_000_000  # 1 MB, read as decimal: the stricter reading
+
+
+@dataclass(frozen=True)
+class RuleNamespace:
+    name: str
+    groups: tuple[dict, ...]
+
+    @property
+    def data(self) -> str:
+        """The rules file, as ``aws.amp.RuleGroupNamespace(data=...)`` takes it."""
+        return rules_file(self.groups)
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(group["rules"]) for group in self.groups)
+
+
+def group_text(group: dict) -> str:
+    """One rule group as an item of the file's ``groups`` list (block YAML at indent 0)."""
+    return yaml.dump([group], Dumper=yaml.CSafeDumper, sort_keys=False, width=1_000_000)
+
+
+def rules_file(groups: Iterable[dict]) -> str:
+    # The file is its groups' texts in a row: packing can size a namespace group by group.
+    return "groups:\n" + "".join(group_text(group) for group in groups)
+
+
+def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNamespace]:
+    """``groups_by_team`` as ``prometheus_rules.rule_groups`` returns it (``""``: platform)."""
+    namespaces = []
+    for team, groups in sorted(groups_by_team.items()):
+        base = f"mlplat-{environment}-{team or 'recording'}"
+        chunks: list[list[dict]] = [[]]
+        size = len(rules_file([]).encode())
+        for group in groups:
+            grown = size + len(group_text(group).encode())
+            if chunks[-1] and grown > NAMESPACE_DATA_MAX_BYTES:
+                chunks.append([])
+                grown = len(rules_file([group]).encode())
+            chunks[-1].append(group)
+            size = grown
+        for index, chunk in enumerate(chunks, start=1):
+            name = base if index == 1 else f"{base}-{index}"
+            namespaces.append(RuleNamespace(name=name, groups=tuple(chunk)))
+    return namespaces
+
+
+def quota_problems(namespaces: Iterable[RuleNamespace]) -> list[str]:
+    """Every way these namespaces would be refused by one AMP workspace, empty when none."""
+    namespaces = list(namespaces)
+    problems = []
+    total = sum(namespace.rule_count for namespace in namespaces)
+    if total > RULES_PER_WORKSPACE:
+        problems.append(f"{total} rules; an AMP workspace holds {RULES_PER_WORKSPACE}")
+    for namespace in namespaces:
+        if not 1 <= len(namespace.name) <= NAMESPACE_NAME_MAX:
+            problems.append(f"namespace {namespace.name!r}: name over {NAMESPACE_NAME_MAX} chars")
+        size = len(namespace.data.encode())
+        if size > NAMESPACE_DATA_MAX_BYTES:
+            problems.append(f"namespace {namespace.name!r}: rules file of {size} bytes")
+        for group in namespace.groups:
+            joined = f"{namespace.name}{group['name']}".encode()
+            if len(joined) > NAMESPACE_AND_GROUP_NAME_MAX_BYTES:
+                problems.append(f"namespace {namespace.name!r}: group {group['name']!r} name")
+    return problems

@@ -1,0 +1,79 @@
+"""The metric names the alert rules read, and what emits each one (the contract a scraper and
+the dashboards will share).
+
+Serving metrics (EKS models). The SageMaker scikit-learn image's server (gunicorn, started by
+``components.eks_model.sklearn_server_command``) exposes no Prometheus endpoint. gunicorn does
+instrument every request over statsD (``--statsd-host``: ``gunicorn.request.duration`` as a
+timer in ms, ``gunicorn.request.status.<code>`` counters; gunicorn docs, "Instrumentation"), so
+the planned source is gunicorn's own statsD output into a ``prom/statsd-exporter`` sidecar whose
+mapping turns those into the two series below (statsd_exporter converts timers from ms to
+seconds). NOT BUILT YET: neither the ``--statsd-host`` flag nor the sidecar exists; until they
+do, these series are absent and the serving alerts stay silent (the no-traffic alert, which
+reads kube-state-metrics for the running pods, fires instead: a missing source is visible).
+The scrape job must attach ``namespace`` (the team's) and ``model`` (the pod label
+``mlplat.io/model``) to every serving series.
+
+Kubernetes metrics (real, from the exporters the issue pins; names checked against
+kube-state-metrics docs/horizontalpodautoscaler-metrics.md and pod-metrics.md, v2.x, and
+NVIDIA dcgm-exporter's default counters, which in Kubernetes mode carry ``namespace``, ``pod``
+and ``container`` of the pod holding the GPU).
+"""
+
+from __future__ import annotations
+
+# Serving (planned gunicorn statsD -> statsd_exporter sidecar; not built).
+REQUEST_DURATION = "mlplat_model_request_duration_seconds"  # histogram: _bucket{le}, _sum, _count
+RESPONSES = "mlplat_model_responses_total"  # counter, label ``code`` (HTTP status)
+SERVING_LABELS = ("namespace", "model")
+# The histogram's buckets (seconds) the sidecar mapping must declare: the latency objectives
+# must fall on a bucket boundary or p99 is interpolated across a wide bucket.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# kube-state-metrics (v2.x).
+POD_RESTARTS = "kube_pod_container_status_restarts_total"  # namespace, pod, container
+DEPLOYMENT_AVAILABLE = "kube_deployment_status_replicas_available"  # namespace, deployment
+HPA_CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"  # namespace, hpa name
+HPA_MAX = "kube_horizontalpodautoscaler_spec_max_replicas"
+HPA_LABEL = "horizontalpodautoscaler"
+
+# NVIDIA dcgm-exporter (per GPU; namespace, pod, container when a pod holds the GPU).
+GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"  # percent
+GPU_MEMORY_USED = "DCGM_FI_DEV_FB_USED"  # MiB
+GPU_MEMORY_FREE = "DCGM_FI_DEV_FB_FREE"  # MiB
+
+# The container of a model's pod that serves it (components.eks_model.server_container).
+SERVER_CONTAINER = "model"
+
+# Recorded once for every model (prometheus_rules.recording_group), read by the alerts.
+REQUEST_RATE = "namespace_model:mlplat_model_requests:rate5m"
+ERROR_RATE = "namespace_model:mlplat_model_errors:rate5m"
+LATENCY_P99 = "namespace_model:mlplat_model_request_duration_seconds:p99_5m"
+
+# Series estimate (what AMP bills and its active-series quota counts), per the sources above:
+RESPONSE_CODES = 3  # distinct status codes a model answers with, typically 200, 4xx, 5xx
+POD_CONTAINERS = 3  # the server and the two init containers (fetch-model, unpack-model)
+GPU_SERIES = 3  # GPU_UTIL, GPU_MEMORY_USED, GPU_MEMORY_FREE per GPU
+
+
+def series_per_pod(gpus: int) -> int:
+    serving = (len(LATENCY_BUCKETS) + 1) + 2 + RESPONSE_CODES  # buckets with +Inf, _sum, _count
+    return serving + POD_CONTAINERS + GPU_SERIES * gpus
+
+
+def series_per_model(gpus: int, replicas: int) -> int:
+    """The model's series with ``replicas`` pods: its pods', its Deployment's and HPA's, and
+    the three recorded ones."""
+    return replicas * series_per_pod(gpus) + 1 + 2 + 3
+
+
+EMITTED = {
+    "serving sidecar (planned, not built)": (
+        f"{REQUEST_DURATION}_bucket",
+        f"{REQUEST_DURATION}_sum",
+        f"{REQUEST_DURATION}_count",
+        RESPONSES,
+    ),
+    "kube-state-metrics": (POD_RESTARTS, DEPLOYMENT_AVAILABLE, HPA_CURRENT, HPA_MAX),
+    "dcgm-exporter": (GPU_UTIL, GPU_MEMORY_USED, GPU_MEMORY_FREE),
+    "recording rules": (REQUEST_RATE, ERROR_RATE, LATENCY_P99),
+}
