@@ -61,7 +61,9 @@ RECOMMENDED_CONF = {
     "spark.storage.decommission.rddBlocks.enabled": "true",
     # Where blocks go when no executor can take them: an S3 prefix per job, set when submitting
     # ("spark.storage.decommission.fallbackStorage.path": "s3://<bucket>/spark-fallback/<job>/").
-    # Kill a decommissioned executor before the spot node disappears (120 s notice).
+    # Kill a decommissioned executor before the spot node disappears (120 s notice); the setting
+    # was added for exactly this case (apache/spark#28619, SPARK-21040: "around 2 mins in aws
+    # spot nodes").
     "spark.executor.decommission.killInterval": "110s",
     # A retry replaces only its own run's partition (see the module docstring).
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
