@@ -1,4 +1,4 @@
-"""The batch scoring job on a local Spark, with a shipped model from the archive its endpoint serves.
+"""The batch scoring job on a local Spark, with a shipped model from the archive it is served from.
 
 One Spark session for the module (it takes tens of seconds to start); the CLI test reuses it.
 """
