@@ -61,7 +61,8 @@ def run_command(
     cores: Annotated[int, typer.Option(min=1, help="Local Spark task slots (local[N]).")] = 2,
     as_json: Annotated[bool, json_option("the run's id, rows and partition")] = False,
 ) -> None:
-    """Score INPUT with MODEL's MLflow model on a local Spark (the EMR job's own script)."""
+    """Score the --input table with MODEL on a local Spark, with the
+    batch job's own script and the archive the model's endpoint serves."""
     from infra.cli_output import progress
     from infra.commands_models import _spec  # the one way a command loads a stack's declarations
     from lifecycle.batch.local import java_problem
