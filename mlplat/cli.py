@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from mlplat.cli_options import StackOption, existing_file, fail, json_option, typer_app
+from mlplat.commands_batch import batch_app
 from mlplat.commands_models import models_app
 from mlplat.commands_policy import policy_app
 from mlplat.commands_prerequisites import prerequisites_command
@@ -22,6 +23,7 @@ app = typer_app("mlplat: a multi-model ML serving platform on AWS, as Pulumi cod
 app.add_typer(policy_app, name="policy")
 app.add_typer(prices_app, name="prices")
 app.add_typer(models_app, name="models")
+app.add_typer(batch_app, name="batch")
 app.command("cost")(cost_command)
 app.command("prerequisites")(prerequisites_command)
 

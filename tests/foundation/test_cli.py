@@ -252,7 +252,7 @@ def test_every_command_follows_the_cli_conventions():
         assert max(len(line) for line in narrow.output.splitlines()) <= 80, path
         # Help text is wrapped to the terminal, not where the source breaks its lines: within a
         # paragraph, no line would have room for the next line's first word.
-        description = narrow.output.split("\n\n", 1)[1].split("Options:")[0]
+        description = narrow.output.split("\n\n", 1)[1].split("Arguments:")[0].split("Options:")[0]
         for paragraph in description.split("\n\n"):
             lines = paragraph.splitlines()
             for line, following in zip(lines, lines[1:], strict=False):
