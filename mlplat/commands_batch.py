@@ -63,9 +63,9 @@ def run_command(
 ) -> None:
     """Score the --input table with MODEL on a local Spark, with the
     batch job's own script and the archive the model's endpoint serves."""
+    from lifecycle.batch.local import java_problem
     from mlplat.cli_output import progress
     from mlplat.commands_models import _spec  # the one way a command loads a stack's declarations
-    from lifecycle.batch.local import java_problem
 
     problem = java_problem()
     if problem:

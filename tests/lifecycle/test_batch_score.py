@@ -31,8 +31,8 @@ def spark():
 @pytest.fixture(scope="module")
 def served():
     """The first sklearn model declared in dev, and the archive its endpoint serves."""
-    from mlplat.commands_batch import served_archive
     from infra.loader import load_environment, read_stack_config
+    from mlplat.commands_batch import served_archive
 
     spec = load_environment("dev", read_stack_config("dev"))
     model = next(m for m in spec.models if m.framework == "sklearn")
