@@ -248,6 +248,8 @@ class EnvironmentSpec(Declaration):
     settings: EnvironmentSettings
     teams: tuple[Team, ...] = Field(min_length=1)
     models: tuple[ModelDeclaration, ...] = ()
+    # The stack file's named opt-in: it means to serve no models, even where some are deployed.
+    serves_no_models: bool = False
 
     @property
     def is_production(self) -> bool:
