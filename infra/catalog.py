@@ -89,6 +89,17 @@ _GPU_MODELS = {
 }
 
 
+# The GPU instance types a SageMaker multi-model endpoint runs on (Triton only): every one has a
+# single GPU; multi-GPU types (ml.g5.12xlarge) and newer families (ml.g6) are not among them.
+# "Supported algorithms, frameworks, and instances for multi-model endpoints", GPU section:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html
+MME_GPU_INSTANCE_TYPES = frozenset(
+    {"ml.p2.xlarge", "ml.p3.2xlarge"}
+    | {f"ml.g5.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")}
+    | {f"ml.g4dn.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")}
+)
+
+
 def gpu_model(instance_type: str) -> str | None:
     return _GPU_MODELS.get(instance_type.removeprefix("ml.").split(".", 1)[0])
 

@@ -13,7 +13,7 @@ import importlib
 import json
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -108,7 +108,8 @@ def load_environment(stack: str, config: Mapping[str, str]) -> EnvironmentSpec:
         return parse_environment(stack, teams=None, models=None, config=config, problems=problems)
     problems += _stack_file_problems(stack, stack_file)
     models = list(getattr(stack_file, "models", ()))
-    if not models and not getattr(stack_file, "serves_no_models", False):
+    serves_no_models = bool(getattr(stack_file, "serves_no_models", False))
+    if not models and not serves_no_models:
         problems += _emptied_problems(stack)
     return parse_environment(
         stack,
@@ -116,6 +117,7 @@ def load_environment(stack: str, config: Mapping[str, str]) -> EnvironmentSpec:
         models=models,
         config=config,
         problems=problems,
+        serves_no_models=serves_no_models,
     )
 
 
@@ -126,6 +128,7 @@ def parse_environment(
     models: list[Any] | None,
     config: Mapping[str, str],
     problems: list[Problem] | None = None,
+    serves_no_models: bool = False,
 ) -> EnvironmentSpec:
     """Teams and models (declarations, overrides or plain dicts) plus config, as one valid spec.
     ``None`` for teams and models: the stack file could not be read (its problem is in
@@ -180,7 +183,11 @@ def parse_environment(
             source=f"stacks/{stack}.py + Pulumi.{stack}.yaml",
         )
     return EnvironmentSpec(
-        name=stack, settings=settings, teams=tuple(parsed_teams), models=tuple(parsed_models)
+        name=stack,
+        settings=settings,
+        teams=tuple(parsed_teams),
+        models=tuple(parsed_models),
+        serves_no_models=serves_no_models,
     )
 
 
@@ -265,15 +272,31 @@ def _emptied_problems(stack: str) -> list[Problem]:
     placed = read_placement_lock(stack)
     if not placed:
         return []
-    return [
-        Problem(
-            "models",
-            f"declares no models, but stacks/{stack}.placement.json places {len(placed)} "
-            f"({', '.join(sorted(placed))}): `up` would delete them. Check the spelling of "
-            "`models = [...]`; to really serve none, set `serves_no_models = True`",
-            subject=f"stacks/{stack}.py",
+    return [_emptied_problem(stack, f"stacks/{stack}.placement.json places", placed)]
+
+
+def refuse_emptying(spec: EnvironmentSpec, deployed: Iterable[str], where: str) -> None:
+    """A stack that declares no models while ``where`` (a base export, the live stack) has
+    resources of some ``deployed`` models is a SpecError, unless it opts in: `up` would delete
+    them. The placement lock is checked at load; this covers models the lock never held (EKS)."""
+    deployed = sorted(set(deployed))
+    if deployed and not spec.models and not spec.serves_no_models:
+        stack = spec.name.value
+        raise SpecError(
+            [_emptied_problem(stack, f"{where} has resources of", deployed)],
+            source=f"stacks/{stack}.py",
         )
-    ]
+
+
+def _emptied_problem(stack: str, holder: str, models: Iterable[str]) -> Problem:
+    models = sorted(models)
+    return Problem(
+        "models",
+        f"declares no models, but {holder} {len(models)} ({', '.join(models)}): `up` would "
+        "delete them. Check the spelling of `models = [...]`; to really serve none, set "
+        "`serves_no_models = True`",
+        subject=f"stacks/{stack}.py",
+    )
 
 
 # --- naming things, not positions -------------------------------------------------------------

@@ -53,12 +53,14 @@ def preview(
         from mlplat.cost.graph import ExportError, Graph, read_export
         from mlplat.offline import preview_stack
         from mlplat.offline.export import write
-        from mlplat.plan_diff import DiffError, diff
+        from mlplat.plan_diff import DiffError, diff, refuse_emptying_against
         from mlplat.preview_view import counts_to_json, diff_to_json, render, render_diff
         from model_packages.packaging import PackagingError
 
     try:
         base = Graph.from_export(read_export(against)) if against is not None else None
+        if base is not None:  # before previewing: an emptied stack is refused, not shown
+            refuse_emptying_against(stack, base, f"the base export {against}")
         with progress(f"previewing {stack}…"):
             document = preview_stack(stack)
             stale = stale_lock_warning(stack)

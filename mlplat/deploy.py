@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from infra.loader import load_environment, read_stack_config
+from infra.loader import load_environment, read_stack_config, refuse_emptying
 from infra.lock_status import refuse_stale_lock
 from infra.program import stack_name
 from infra.project import PROJECT_ROOT
@@ -63,7 +63,18 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:
+        refuse_emptying(spec, _live_models(workspace_stack), f"the live stack {stack}")
         packs = [str(POLICY_PACK)]
         workspace_stack.preview(on_output=on_output, policy_packs=packs)  # raises on a violation
         result = workspace_stack.up(on_output=on_output, policy_packs=packs)
     return dict(result.summary.resource_changes or {})
+
+
+def _live_models(workspace_stack) -> set[str]:
+    """The models that own resources in the stack's state (`pulumi stack export`). A new stack's
+    deployment has no resources list yet."""
+    from mlplat.cost.graph import Graph
+
+    deployment = workspace_stack.export_stack()
+    resources = (deployment.deployment or {}).get("resources") or []
+    return Graph.from_export({"version": 3, "deployment": {"resources": resources}}).models()

@@ -81,6 +81,18 @@ class PlanDiff:
         )
 
 
+def refuse_emptying_against(stack: str, base: Graph, where: str) -> None:
+    """A change that leaves ``stack`` declaring no models while the base (``where``) has
+    resources of some is a SpecError naming the stack file and its opt-in, ``serves_no_models``:
+    deployed, it would delete them all (a misspelt ``models`` list, often)."""
+    from infra.layers import environment_of
+    from infra.loader import load_environment, read_stack_config, refuse_emptying
+
+    environment = environment_of(stack)
+    spec = load_environment(environment, read_stack_config(environment))
+    refuse_emptying(spec, base.models(), where)
+
+
 def diff(base: Graph, new: Graph) -> PlanDiff:
     for side, graph in (("base", base), ("new", new)):
         if graph.generator != GENERATOR:

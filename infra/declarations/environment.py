@@ -60,9 +60,70 @@ def _vpc_cidr(value: str) -> str:
     return value
 
 
+# EKS's public endpoint allowlist takes IPv4 blocks on an IPv4 cluster ("You can't add IPv6 CIDR
+# blocks to IPv4 clusters", VpcConfigRequest.publicAccessCidrs in the EKS API reference), and
+# "the block cannot include reserved addresses" (EKS User Guide, "Configure network access to
+# cluster API server endpoint"; https://en.wikipedia.org/wiki/Reserved_IP_addresses). 0.0.0.0/0,
+# EKS's own default (every address), is accepted. The documentation ranges (203.0.113.0/24, ...)
+# are not refused: AWS's own example in that sentence is 203.0.113.5/32.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",  # private (RFC 1918)
+        "100.64.0.0/10",  # carrier-grade NAT
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local
+        "172.16.0.0/12",  # private
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.168.0.0/16",  # private
+        "198.18.0.0/15",  # benchmarking
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
+    )
+)
+
+
+def _public_cidr(value: str) -> str:
+    network = ipaddress.ip_network(_cidr(value))
+    if network.version != 4:
+        raise ValueError(f"{value!r}: the cluster is IPv4; its public endpoint takes IPv4 blocks")
+    reserved = [block for block in _NOT_PUBLIC if network.overlaps(block)]
+    if reserved and network.prefixlen > 0:
+        raise ValueError(
+            f"{value!r} includes reserved addresses ({reserved[0]}), which EKS refuses: list "
+            "public addresses (those in the VPC reach the private endpoint)"
+        )
+    return value
+
+
+# The branch CI deploys from, as git names it: it becomes the OIDC subject
+# `repo:<repository>:ref:refs/heads/<branch>` the deployer role trusts, so a name git would
+# refuse is a role no workflow can assume. git's rules (https://git-scm.com/docs/
+# git-check-ref-format): no space, control character, ~ ^ : ? * [ \ or "@{"; no "..", "//";
+# no part starting with "." or ending with ".lock"; not starting with "/" nor ending with "/"
+# or "."; and `git branch` refuses a leading "-".
+_BAD_BRANCH = re.compile(
+    r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|//|@\{"  # characters and sequences git refuses
+    r"|(^|/)\.|\.lock(/|$)|^[-/]|[/.]$"  # where parts start and end
+)
+
+
+def _branch(value: str) -> str:
+    bad = _BAD_BRANCH.search(value)
+    if not value or bad:
+        found = f" ({bad.group()!r} at {bad.start()})" if bad and bad.group() else ""
+        raise ValueError(
+            f"{value!r} is not a git branch name{found}; name the branch exactly as git shows "
+            "it (no spaces or wildcards: the deployer role trusts one branch)"
+        )
+    return value
+
+
 Email = Annotated[str, AfterValidator(_email)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
+PublicCidr = Annotated[str, AfterValidator(_public_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+Branch = Annotated[str, AfterValidator(_branch)]
 ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
 
 
@@ -115,7 +176,7 @@ class AddonSettings(Settings):
 
 class ClusterSettings(Settings):
     kubernetes_version: str = "1.35"
-    public_access_cidrs: tuple[Cidr, ...] = ()
+    public_access_cidrs: tuple[PublicCidr, ...] = ()
     system_nodes: NodeGroupSettings = NodeGroupSettings(
         instance_types=("m6i.large",), min_size=2, max_size=4, desired_size=2
     )
@@ -194,7 +255,7 @@ class BudgetSettings(Settings):
 
 class CiSettings(Settings):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-    branch: str = "main"
+    branch: Branch = "main"
     # IAM allows one OIDC provider per URL in an account: when stacks share an account, one of
     # them creates GitHub's provider (createGithubOidcProvider, the default) and the others set
     # it to false: they trust the account's provider, whose ARN follows from the account. Naming
@@ -248,6 +309,8 @@ class EnvironmentSpec(Declaration):
     settings: EnvironmentSettings
     teams: tuple[Team, ...] = Field(min_length=1)
     models: tuple[ModelDeclaration, ...] = ()
+    # The stack file's named opt-in: it means to serve no models, even where some are deployed.
+    serves_no_models: bool = False
 
     @property
     def is_production(self) -> bool:

@@ -113,6 +113,12 @@ def _instance_problems(
             f"{path}.instance_type",
             f"{instance.name} has no GPU, but resources.gpus is {model.resources.gpus}",
         )
+    if instance.has_gpu and instance.name not in catalog.MME_GPU_INSTANCE_TYPES:
+        yield Problem(
+            f"{path}.instance_type",
+            f"SageMaker multi-model endpoints do not run on {instance.name}; their GPU types "
+            f"are {', '.join(sorted(catalog.MME_GPU_INSTANCE_TYPES))} (or serve it on eks)",
+        )
     if model.resources.gpus > instance.gpus and instance.has_gpu:
         yield Problem(
             f"{path}.resources.gpus",

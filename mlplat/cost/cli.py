@@ -79,7 +79,7 @@ def cost_command(
             default_region=region,
         )
         snapshot = load_snapshot(prices or DEFAULT_SNAPSHOT)
-        base = _estimate_of(against, snapshot, options) if against is not None else None
+        base = _estimate_of(against, stack, snapshot, options) if against is not None else None
         graph = Graph.from_export(_document(stack, file))
         result = estimate(graph, snapshot, options)
     except (ExportError, SnapshotError, EstimateError, ValueError) as error:
@@ -95,14 +95,24 @@ def cost_command(
         print_report(result, checks, stdout(), change)
 
 
-def _estimate_of(base: Path, snapshot: PriceSnapshot, options: EstimateOptions) -> Estimate:
+def _estimate_of(
+    base: Path, stack: str | None, snapshot: PriceSnapshot, options: EstimateOptions
+) -> Estimate:
+    """The base's estimate; a ``stack`` that the change empties of models is refused first."""
+    from infra.declarations import SpecError
     from mlplat.cost.estimate import EstimateError, estimate
     from mlplat.cost.graph import ExportError, Graph, read_export
+    from mlplat.plan_diff import refuse_emptying_against
 
     try:
-        return estimate(Graph.from_export(read_export(base)), snapshot, options)
+        graph = Graph.from_export(read_export(base))
+        if stack is not None:
+            refuse_emptying_against(stack, graph, f"the base export {base}")
+        return estimate(graph, snapshot, options)
     except (ExportError, EstimateError) as error:
         raise ValueError(f"--against {base}: {error}") from None
+    except SpecError as error:
+        raise ValueError(error.render()) from None
 
 
 def _document(stack: str | None, file: Path | None) -> dict:

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from infra.declarations.tags import TAG_MODEL
 from infra.layers import environment_of
 
 EXPORT_VERSION = 3
@@ -98,6 +99,11 @@ class Graph:
             seen.add(parent)
             yield self.by_urn[parent]
             parent = self.by_urn[parent].parent
+
+    def models(self) -> set[str]:
+        """The models that own resources in the graph (their ``mlplat:model`` tag)."""
+        tags = (r.tags for r in self.resources)
+        return {t[TAG_MODEL] for t in tags if isinstance(t, Mapping) and t.get(TAG_MODEL)}
 
     def region_of(self, resource: Resource) -> str | None:
         """The region of the (explicit or default) provider that manages the resource."""

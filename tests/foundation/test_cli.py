@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from pulumi.automation import Deployment
 from typer.testing import CliRunner
 
 from infra.project import PROJECT_ROOT
@@ -112,6 +113,10 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
         return type("Result", (), {"summary": summary})()
 
     class FakeStack:
+        def export_stack(self):
+            calls.append("export")
+            return Deployment(version=3, deployment={"manifest": {}})  # a new stack: no resources
+
         def preview(self, on_output, policy_packs):
             calls.append("preview")
             assert policy_packs == [str(deploy.POLICY_PACK)]  # stack rules block only here
@@ -138,7 +143,7 @@ def test_deploy_drives_the_automation_api_when_everything_is_there(destroy, monk
     changes = deploy.run("dev", destroy=destroy, on_output=lines.append)
     selected = ("dev", str(deploy.PROJECT_ROOT))
     # Parenthesised: `assert a == b if c else d` asserts d (a non-empty list) when c is false.
-    assert calls == ([selected, "destroy"] if destroy else [selected, "preview", "up"])
+    assert calls == ([selected, "destroy"] if destroy else [selected, "export", "preview", "up"])
     assert changes == ({"delete": 3} if destroy else {"create": 3})
     assert lines == (["Destroying (dev)"] if destroy else ["Previewing (dev)", "Updating (dev)"])
 
@@ -149,6 +154,9 @@ def test_a_policy_violation_in_the_preview_stops_the_update(monkeypatch):
     calls = []
 
     class ViolatingStack:
+        def export_stack(self):
+            return Deployment(version=3, deployment={"manifest": {}})
+
         def preview(self, on_output, policy_packs):
             calls.append("preview")
             raise CommandError(type("R", (), {"stdout": "", "stderr": "mandatory", "code": 255})())
@@ -171,6 +179,8 @@ def test_the_fake_stack_calls_what_the_automation_api_really_takes():
     for method in (Stack.preview, Stack.up):
         assert {"on_output", "policy_packs"} <= set(inspect.signature(method).parameters)
     assert "on_output" in inspect.signature(Stack.destroy).parameters
+    assert list(inspect.signature(Stack.export_stack).parameters) == ["self"]
+    assert set(inspect.signature(Deployment).parameters) == {"version", "deployment"}
     assert (deploy.POLICY_PACK / "PulumiPolicy.yaml").is_file()
 
 

@@ -58,8 +58,25 @@ def test_a_model_may_scale_between_equal_or_ordered_bounds(low, step):
 # The memory boundary (the models' share of the instance): tests/foundation/test_mistakes.py.
 
 
+def _gpu_model(instance_type: str, gpus: int = 1) -> dict:
+    return model_data(
+        framework="pytorch",
+        framework_version="2.3",
+        instance_type=instance_type,
+        resources={"memory_mb": 1024, "gpus": gpus},
+    )
+
+
 def test_a_gpu_model_may_use_every_gpu_of_its_instance_but_not_more():
-    instance = catalog.SAGEMAKER_INSTANCE_TYPES["ml.g5.12xlarge"]
+    # the multi-model endpoint GPU type with the most GPUs
+    instance = max(
+        (
+            catalog.SAGEMAKER_INSTANCE_TYPES[name]
+            for name in catalog.MME_GPU_INSTANCE_TYPES
+            if name in catalog.SAGEMAKER_INSTANCE_TYPES
+        ),
+        key=lambda instance: instance.gpus,
+    )
     for gpus, refused in ((instance.gpus, False), (instance.gpus + 1, True)):
         model = model_data(
             framework="pytorch",
@@ -68,6 +85,28 @@ def test_a_gpu_model_may_use_every_gpu_of_its_instance_but_not_more():
             resources={"memory_mb": 1024, "gpus": gpus},
         )
         assert ("models[0].resources.gpus" in _problems(models=[model])) is refused, gpus
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, i in catalog.SAGEMAKER_INSTANCE_TYPES.items() if i.has_gpu)
+)
+def test_a_multi_model_endpoint_runs_only_on_the_gpu_types_aws_lists(name):
+    problems = _problems(models=[_gpu_model(name)])
+    if name in catalog.MME_GPU_INSTANCE_TYPES:
+        assert problems == {}
+    else:
+        message = problems["models[0].instance_type"]
+        assert f"do not run on {name}" in message and "ml.g5.xlarge" in message
+
+
+def test_both_sides_of_the_multi_model_gpu_list_are_in_the_catalog():
+    """AWS's page lists single-GPU g4dn/g5/p3 types; a 4-GPU g5 and a g6 are not on it."""
+    for name in ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge"):
+        assert name in catalog.MME_GPU_INSTANCE_TYPES and name in catalog.SAGEMAKER_INSTANCE_TYPES
+    for name in ("ml.g5.12xlarge", "ml.g6.xlarge"):
+        assert (
+            name not in catalog.MME_GPU_INSTANCE_TYPES and name in catalog.SAGEMAKER_INSTANCE_TYPES
+        )
 
 
 # --- node groups -------------------------------------------------------------------------------
@@ -135,3 +174,87 @@ def test_serving_settings_at_their_bounds(serving, refused):
     problems = _problems(config=config_data(**{"mlplat:serving": serving}))
     (key,) = serving
     assert (f"config.serving.{key}" in problems) is refused, problems
+
+
+# --- the cluster's public endpoint and the CI branch -------------------------------------------
+
+
+def _cluster_cidrs(*cidrs: str) -> dict[str, str]:
+    return _problems(config=config_data(**{"mlplat:cluster": {"publicAccessCidrs": list(cidrs)}}))
+
+
+@pytest.mark.parametrize(
+    ("cidr", "refused"),
+    [
+        ("0.0.0.0/0", False),  # EKS's default, every address
+        ("203.0.113.5/32", False),  # AWS's own example
+        ("54.240.193.128/26", False),
+        ("11.0.0.0/8", False),  # just above 10.0.0.0/8
+        ("9.255.255.255/32", False),  # just below it
+        ("10.0.0.0/8", True),
+        ("8.0.0.0/6", True),  # public at both ends, 10.0.0.0/8 inside
+        ("10.1.2.3/32", True),
+        ("172.16.0.0/12", True),
+        ("192.168.1.0/24", True),
+        ("100.64.0.1/32", True),
+        ("127.0.0.1/32", True),
+        ("169.254.169.254/32", True),
+        ("224.0.0.0/4", True),
+        ("2001:db8::/32", True),  # IPv6 on an IPv4 cluster
+        ("1.2.3.4/24", True),  # host bits set: not a block
+    ],
+)
+def test_the_public_endpoint_takes_public_ipv4_blocks_only(cidr, refused):
+    problems = _cluster_cidrs("198.51.100.0/24", cidr)
+    assert (set(problems) == {"config.cluster.publicAccessCidrs[1]"}) is refused, problems
+    assert refused or problems == {}
+
+
+BRANCHES = [
+    "main",
+    "release/1.2",
+    "feature/x.y",
+    "v1.0",
+    "a@b",
+    "@",
+    "x.locka",
+    "lock",
+    "a/-b",
+    "a b",
+    "a*",
+    "a?",
+    "a[",
+    "a~1",
+    "a^",
+    "a:b",
+    "a\\b",
+    "a..b",
+    "a//b",
+    "a@{b",
+    ".a",
+    "a/.b",
+    "a.lock",
+    "a.lock/b",
+    "-a",
+    "/a",
+    "a/",
+    "a.",
+    "a\tb",
+    "a\x7f",
+    "",
+]
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_the_ci_branch_is_refused_exactly_when_git_refuses_it(branch):
+    """git is the judge: `git check-ref-format refs/heads/<branch>`, and `git branch` refuses a
+    leading "-" too."""
+    import subprocess
+
+    check = subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], check=False)
+    git_refuses = check.returncode != 0 or branch.startswith("-")
+    config = config_data(**{"mlplat:ci": {"githubRepository": "o/r", "branch": branch}})
+    problems = _problems(config=config)
+    assert (set(problems) == {"config.ci.branch"}) is git_refuses, problems
+    assert git_refuses or problems == {}
+    assert git_refuses is (branch in BRANCHES[BRANCHES.index("a b") :])  # both sides are here
