@@ -275,25 +275,32 @@ def _emptied_problems(stack: str) -> list[Problem]:
     return [_emptied_problem(stack, f"stacks/{stack}.placement.json places", placed)]
 
 
-def refuse_emptying(spec: EnvironmentSpec, deployed: Iterable[str], where: str) -> None:
+def refuse_emptying(
+    spec: EnvironmentSpec, deployed: Iterable[str], where: str, team: str | None = None
+) -> None:
     """A stack that declares no models while ``where`` (a base export, the live stack) has
     resources of some ``deployed`` models is a SpecError, unless it opts in: `up` would delete
-    them. The placement lock is checked at load; this covers models the lock never held (EKS)."""
+    them. The placement lock is checked at load; this covers models the lock never held (EKS).
+    ``team``: the stack is that team's serving layer, which serves only the team's models."""
     deployed = sorted(set(deployed))
-    if deployed and not spec.models and not spec.serves_no_models:
+    declared = [model for model in spec.models if team is None or model.team == team]
+    if deployed and not declared and not spec.serves_no_models:
         stack = spec.name.value
         raise SpecError(
-            [_emptied_problem(stack, f"{where} has resources of", deployed)],
+            [_emptied_problem(stack, f"{where} has resources of", deployed, team)],
             source=f"stacks/{stack}.py",
         )
 
 
-def _emptied_problem(stack: str, holder: str, models: Iterable[str]) -> Problem:
+def _emptied_problem(
+    stack: str, holder: str, models: Iterable[str], team: str | None = None
+) -> Problem:
     models = sorted(models)
+    of_team = f" of team '{team}'" if team else ""
     return Problem(
         "models",
-        f"declares no models, but {holder} {len(models)} ({', '.join(models)}): `up` would "
-        "delete them. Check the spelling of `models = [...]`; to really serve none, set "
+        f"declares no models{of_team}, but {holder} {len(models)} ({', '.join(models)}): "
+        "`up` would delete them. Check the spelling of `models = [...]`; to really serve none, set "
         "`serves_no_models = True`",
         subject=f"stacks/{stack}.py",
     )

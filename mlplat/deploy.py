@@ -47,7 +47,8 @@ def check_prerequisites(stack: str) -> None:
 def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) -> dict:
     """Validate the declarations, check prerequisites, then preview with the policy pack and
     `pulumi up` (with it again), or `pulumi destroy`, the stack."""
-    environment = stack_name(stack).environment  # every layer reads its environment's files
+    name = stack_name(stack)
+    environment = name.environment  # every layer reads its environment's files
     config = read_stack_config(environment)
     spec = load_environment(environment, config)  # bad input fails before the engine starts
     if not destroy:
@@ -63,7 +64,8 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
     if destroy:
         result = workspace_stack.destroy(on_output=on_output)
     else:
-        refuse_emptying(spec, _live_models(workspace_stack), f"the live stack {stack}")
+        live = _live_models(workspace_stack)
+        refuse_emptying(spec, live, f"the live stack {stack}", team=name.team)
         packs = [str(POLICY_PACK)]
         workspace_stack.preview(on_output=on_output, policy_packs=packs)  # raises on a violation
         result = workspace_stack.up(on_output=on_output, policy_packs=packs)

@@ -93,6 +93,9 @@ class LiveStack:
         self.resources = resources
         self.calls: list[str] = []
 
+    def set_config(self, key, value):
+        self.calls.append(f"config {key}")
+
     def export_stack(self) -> Deployment:
         self.calls.append("export")
         return Deployment(version=3, deployment={"manifest": {}, "resources": self.resources})
@@ -127,4 +130,28 @@ def test_up_empties_a_live_stack_when_the_stack_file_opts_in(emptied, monkeypatc
     monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)
     monkeypatch.setattr("pulumi.automation.create_or_select_stack", lambda **_: live)
     assert deploy.run("dev", destroy=False, on_output=lambda line: None) == {"delete": 1}
+    assert live.calls == ["export", "preview", "up"]
+
+
+def test_a_team_serving_stack_emptied_of_its_team_is_refused_though_others_remain(monkeypatch):
+    # dev.serving.growth's live state has growth's EKS model; the stack file keeps only other
+    # teams' models: that serving stack would delete it.
+    module = importlib.import_module("stacks.dev")
+    others = [m for m in module.models if getattr(m, "team", None) not in (None, "growth")]
+    assert others, "dev must declare a model of another team for this test"
+    monkeypatch.setattr(module, "models", others)
+    for reader in (components.serving.placement, infra.lock_status):
+        monkeypatch.setattr(reader, "read_placement_lock", lambda stack: {})
+    monkeypatch.setattr(deploy, "refuse_stale_lock", lambda spec: None)  # tested on its own
+    live = LiveStack(BASE["deployment"]["resources"])
+    monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)
+    monkeypatch.setattr("pulumi.automation.create_or_select_stack", lambda **_: live)
+    with pytest.raises(SpecError) as refused:
+        deploy.run("dev.serving.growth", destroy=False, on_output=lambda line: None)
+    assert live.calls == ["config aws:region", "export"]  # nothing previewed or updated
+    assert "declares no models of team 'growth'" in refused.value.render()
+    # The whole environment still declares models, so the single stack is not refused by this.
+    live = LiveStack(BASE["deployment"]["resources"])
+    monkeypatch.setattr("pulumi.automation.create_or_select_stack", lambda **_: live)
+    deploy.run("dev", destroy=False, on_output=lambda line: None)
     assert live.calls == ["export", "preview", "up"]
