@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "mutation_results.json"
 EQUIVALENTS = ROOT / "benchmarks" / "mutation_equivalents.toml"
-PACKAGES = ["components", "infra", "policies", "model_packages", "stacks"]
+# Every top-level package: mutmut copies these into its tree and mutates only `only_mutate` there;
+# a package missing here is never mutated (a module moved into it scores "no mutants").
+PACKAGES = ["mlplat", "components", "infra", "lifecycle", "policies", "model_packages", "stacks"]
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
 STATUS |= {24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", 37: "killed"}
@@ -101,9 +103,16 @@ MODULES: dict[str, Module] = {
     ),
     "iam_documents": Module(
         ("components/iam_documents.py",),
-        ("tests/data/test_iam_policies.py",),
+        (
+            "tests/data/test_iam_documents.py",
+            "tests/data/test_iam_policies.py",
+            "tests/data/test_iam_permissions.py",
+        ),
     ),
-    "tagging": Module(("infra/tagging.py",), ("tests/foundation/test_tagging.py",)),
+    "tagging": Module(
+        ("infra/tagging.py", "infra/declarations/tags.py"),
+        ("tests/foundation/test_tagging.py", "tests/foundation/test_tagging_owners.py"),
+    ),
 }
 
 
