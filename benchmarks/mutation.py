@@ -125,9 +125,10 @@ def main() -> int:
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.modules or MODULES:
         result = run(name, MODULES[name], keep=args.keep, jobs=args.jobs)
+        # Read just before writing: runs of other modules may have finished meanwhile.
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = result
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(summary_line(name, result), flush=True)

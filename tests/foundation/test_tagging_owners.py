@@ -77,3 +77,111 @@ def test_each_program_run_starts_a_fresh_registry_that_components_declare_into(m
     assert registered == [first, second] and second.registry is not first.registry
     props = second.tagged_props("aws:s3/bucket:Bucket", "m-b", {}, parent)
     assert props["tags"] == {TAG_ENVIRONMENT: "prod"}  # the earlier run's owners are gone
+
+
+def test_the_sdk_class_is_found_for_each_type_token_and_none_for_unknown_ones():
+    """is_taggable caches its answers, so the lookup behind it is also checked directly."""
+    import pulumi_eks
+
+    assert tagging._resource_class("aws:s3/bucket:Bucket") is pulumi_aws.s3.Bucket
+    assert (
+        tagging._resource_class("aws:sagemaker/endpoint:Endpoint") is pulumi_aws.sagemaker.Endpoint
+    )
+    assert tagging._resource_class("eks:index:Cluster") is pulumi_eks.Cluster
+    assert tagging._resource_class("aws:s3/bucket:NoSuchResource") is None
+    assert tagging._resource_class("aws:nosuchservice/thing:Thing") is None
+
+
+# Pulumi allows any text in a resource name, "::" included, since pulumi/pulumi#14107: a URN is
+# split at its first three "::" only (https://github.com/pulumi/pulumi/pull/14107).
+@pytest.mark.parametrize("name", ["m", "a::b", "team::model::v2"])
+def test_owners_pass_through_components_whose_names_contain_the_urn_delimiter(name):
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Model", name, Ownership(team="fraud", model="m"))
+    parent = tagging.child_urn(STACK, "mlplat:x:Model", name)
+    assert parent == f"urn:pulumi:dev::mlplat::mlplat:x:Model::{name}"
+    inner = tagging.child_urn(parent, "mlplat:x:Inner", f"{name}-inner")
+    assert inner == f"urn:pulumi:dev::mlplat::mlplat:x:Model$mlplat:x:Inner::{name}-inner"
+    # the component itself never went through the transform: its owner comes from its URN
+    assert registry.resolve("aws:s3/bucket:Bucket", "b", parent) == Ownership("fraud", "m")
+
+
+def test_an_owner_is_found_through_any_depth_of_component_nesting():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Model", "m", Ownership(team="fraud", model="m"))
+    team = tagging.child_urn(STACK, "mlplat:x:Team", "t")
+    outer = tagging.child_urn(team, "mlplat:x:Group", "g")
+    model = tagging.child_urn(outer, "mlplat:x:Model", "m")
+    assert "mlplat:x:Team$mlplat:x:Group$mlplat:x:Model::m" in model
+    assert registry.resolve("aws:s3/bucket:Bucket", "b", model) == Ownership("fraud", "m")
+
+
+def test_the_transform_gives_a_nested_component_its_own_narrower_owner():
+    registry = OwnershipRegistry()
+    registry.declare("mlplat:x:Team", "t", Ownership(team="fraud"))
+    registry.declare("mlplat:x:Model", "m", Ownership(team="fraud", model="m"))
+    transform = TagTransform("dev", registry)
+    team = tagging.child_urn(STACK, "mlplat:x:Team", "t")
+    model = tagging.child_urn(team, "mlplat:x:Model", "m")
+    assert transform.tagged_props("mlplat:x:Team", "t", {}, STACK) is None
+    assert transform.tagged_props("mlplat:x:Model", "m", {}, team) is None
+    inner = tagging.child_urn(model, "mlplat:x:Inner", "i")
+    assert transform.tagged_props("mlplat:x:Inner", "i", {}, model) is None
+    bucket = transform.tagged_props("aws:s3/bucket:Bucket", "b", {}, inner)
+    assert bucket["tags"] == {TAG_ENVIRONMENT: "dev", TAG_TEAM: "fraud", TAG_MODEL: "m"}
+    # a sibling team resource keeps the team's broader owner
+    other = transform.tagged_props("aws:s3/bucket:Bucket", "c", {}, team)
+    assert other["tags"] == {TAG_ENVIRONMENT: "dev", TAG_TEAM: "fraud"}
+
+
+def test_a_taggable_resource_declared_owned_is_tagged_with_its_own_owner():
+    registry = OwnershipRegistry()
+    registry.declare("aws:s3/bucket:Bucket", "data", Ownership(team="growth"))
+    props = TagTransform("dev", registry).tagged_props("aws:s3/bucket:Bucket", "data", {}, STACK)
+    assert props["tags"] == {TAG_ENVIRONMENT: "dev", TAG_TEAM: "growth"}
+
+
+def test_the_engine_callback_keeps_options_and_tags_resources_without_a_parent():
+    """Through the SDK's callback servicer, as in test_tagging.py: the response keeps the
+    resource's options (the engine applies the response's options, so dropping them would drop
+    e.g. ignoreChanges), and a resource registered without a parent still gets its tags."""
+    import asyncio
+
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import rpc
+    from pulumi.runtime._callbacks import _CallbackServicer
+    from pulumi.runtime.proto import resource_pb2
+
+    async def scenario():
+        servicer = _CallbackServicer(monitor=None)
+        registry = OwnershipRegistry()
+        registry.declare("aws:s3/bucket:Bucket", "data", Ownership(team="growth"))
+        token = servicer.register_transform(TagTransform("dev", registry)).token
+        struct = struct_pb2.Struct()
+        struct.update({"bucket": "x"})
+        request = resource_pb2.TransformRequest(
+            type="aws:s3/bucket:Bucket",
+            name="data",
+            custom=True,
+            parent="",
+            properties=struct,
+            options=resource_pb2.TransformResourceOptions(ignore_changes=["bucket"]),
+        )
+        try:
+            reply = await servicer._callbacks[token](request.SerializeToString())
+        finally:
+            _CallbackServicer._servicers.remove(servicer)
+            await servicer._server.stop(None)
+        return resource_pb2.TransformResponse.FromString(reply.SerializeToString())
+
+    loop = asyncio.new_event_loop()
+    try:
+        response = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert rpc.deserialize_properties(response.properties)["tags"] == {
+        TAG_ENVIRONMENT: "dev",
+        TAG_TEAM: "growth",
+    }
+    assert response.HasField("options")
+    assert list(response.options.ignore_changes) == ["bucket"]
