@@ -208,7 +208,8 @@ def _configure(pyproject: Path, module: Module) -> None:
     def array(values) -> str:
         return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
-    pulumi_files = sorted(p.name for p in ROOT.glob("Pulumi*.yaml"))
+    # Files tests read from the project root (the cost tests compare README.md's cost table).
+    pulumi_files = sorted(p.name for p in ROOT.glob("Pulumi*.yaml")) + ["README.md"]
     pyproject.write_text(
         pyproject.read_text()
         + "\n[tool.mutmut]\n"
@@ -254,7 +255,16 @@ def _commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        # the results file itself changes with every run: it says nothing about the code measured
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            f":!{RESULTS.relative_to(ROOT)}",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

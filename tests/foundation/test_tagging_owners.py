@@ -94,7 +94,9 @@ def test_the_sdk_class_is_found_for_each_type_token_and_none_for_unknown_ones():
 
 # Pulumi allows any text in a resource name, "::" included, since pulumi/pulumi#14107: a URN is
 # split at its first three "::" only (https://github.com/pulumi/pulumi/pull/14107).
-@pytest.mark.parametrize("name", ["m", "a::b", "team::model::v2"])
+@pytest.mark.parametrize(
+    "name", ["m", "a::b", "team::model::v2", "copy-of-urn:pulumi:dev::p::t::n"]
+)
 def test_owners_pass_through_components_whose_names_contain_the_urn_delimiter(name):
     registry = OwnershipRegistry()
     registry.declare("mlplat:x:Model", name, Ownership(team="fraud", model="m"))
