@@ -98,8 +98,9 @@ MODULES: dict[str, Module] = {
         (
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",
-            "tests/cost/test_readme_costs.py",
         ),
+        # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
+        # the forked mutant workers (each mutant it reached timed out after a minute).
     ),
     "iam_documents": Module(
         ("components/iam_documents.py",),
