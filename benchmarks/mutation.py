@@ -98,6 +98,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",
+            "tests/cost/test_cost_basis.py",
         ),
         # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
         # the forked mutant workers (each mutant it reached timed out after a minute).
