@@ -13,8 +13,8 @@ import datetime as dt
 import pytest
 from cost_exports import export, multi_model_endpoint, resource
 
+from mlplat.cost.estimate import SHARED, Estimate, EstimateError, Share, _rate, estimate
 from mlplat.cost.estimate import EstimateOptions as Options
-from mlplat.cost.estimate import Share, estimate
 from mlplat.cost.graph import Graph
 from mlplat.cost.prices import load_snapshot
 
@@ -181,3 +181,104 @@ def test_every_fixed_price_resource_explains_its_figure(snapshot):
         assert priced[name].monthly == pytest.approx(monthly), name
         assert priced[name].max_monthly == pytest.approx(monthly), name
         assert priced[name].basis == basis, name
+
+
+@pytest.mark.parametrize(
+    ("declared", "monthly", "basis"),
+    [
+        ("0", 0.0, "0 GB × $0.023/GB-month (S3 Standard)"),  # zero is a volume, not "undeclared"
+        ("0.5", 0.0115, "0.5 GB × $0.023/GB-month (S3 Standard)"),
+        ("100", 2.3, "100 GB × $0.023/GB-month (S3 Standard)"),
+    ],
+)
+def test_any_non_negative_declared_volume_is_priced(snapshot, declared, monthly, basis):
+    tag = {"mlplat:cost:expected-storage-gb": declared}
+    item = items(snapshot, resource("aws:s3/bucket:Bucket", "b", {"tags": tag}))["b"]
+    assert (item.monthly, item.max_monthly, item.basis) == (
+        pytest.approx(monthly),
+        pytest.approx(monthly),
+        basis,
+    )
+
+
+@pytest.mark.parametrize("declared", ["-1", "-0.001", "lots", ""])
+def test_a_declared_volume_that_is_not_a_non_negative_number_is_refused(snapshot, declared):
+    tag = {"mlplat:cost:expected-storage-gb": declared}
+    with pytest.raises(EstimateError) as caught:
+        items(snapshot, resource("aws:s3/bucket:Bucket", "b", {"tags": tag}))
+    assert str(caught.value) == (
+        "cannot estimate:\n  - urn:pulumi:dev::mlplat::aws:s3/bucket:Bucket::b: "
+        f"tag mlplat:cost:expected-storage-gb={declared!r} is not a non-negative number"
+    )
+
+
+def test_every_problem_is_listed_on_its_own_line():
+    error = EstimateError(["first problem", "second problem"])
+    assert str(error) == "cannot estimate:\n  - first problem\n  - second problem"
+    assert error.problems == ["first problem", "second problem"]
+
+
+@pytest.mark.parametrize("discount", [0, 0.6, 0.999])
+def test_a_spot_discount_from_zero_up_to_but_excluding_one_is_accepted(discount):
+    assert Options(spot_discount=discount).spot_discount == discount
+
+
+@pytest.mark.parametrize("discount", [-0.1, 1, 1.5])
+def test_a_spot_discount_outside_zero_to_one_is_refused(discount):
+    with pytest.raises(ValueError, match=rf"spot_discount must be in \[0, 1\), got {discount}"):
+        Options(spot_discount=discount)
+
+
+def test_unit_prices_are_written_in_full_without_exponents():
+    assert [_rate(v) for v in (10, 73.0, 0.00065, 0.192 * 0.4, 1e-7)] == [
+        "$10",
+        "$73",
+        "$0.00065",
+        "$0.0768",
+        "$0.0000001",
+    ]
+
+
+def test_totals_add_every_items_low_and_high_share_over_the_items_given(snapshot):
+    priced = items(
+        snapshot,
+        resource(
+            "aws:eks/nodeGroup:NodeGroup",
+            "a",
+            {
+                "instanceTypes": ["m5.large"],
+                "scalingConfig": {"desiredSize": 1, "maxSize": 2},
+                "tags": {"mlplat:team": "t"},
+            },
+        ),
+        resource(
+            "aws:eks/nodeGroup:NodeGroup",
+            "b",
+            {
+                "instanceTypes": ["m5.large"],
+                "scalingConfig": {"desiredSize": 1, "maxSize": 3},
+                "tags": {"mlplat:team": "t"},
+            },
+        ),
+        resource("aws:kms/key:Key", "k", {}),
+    )
+    result = Estimate(tuple(priced.values()))
+    hour = 730 * 0.096  # one m5.large node for a month
+    totals = result.totals_by("team")
+    assert totals["t"].monthly == pytest.approx(2 * hour)
+    assert totals["t"].max_monthly == pytest.approx(5 * hour)  # 2 + 3 nodes at max
+    assert totals[SHARED].monthly == pytest.approx(1.0)
+    only_a = result.totals_by("team", [priced["a"]])
+    assert set(only_a) == {"t"} and only_a["t"].max_monthly == pytest.approx(2 * hour)
+
+
+def test_a_shared_resource_is_attributed_through_its_shares_even_when_tagged(snapshot):
+    models = [
+        {"name": "a", "team": "t1", "memoryMb": 1},
+        {"name": "b", "team": "t2", "memoryMb": 1},
+    ]
+    entries = multi_model_endpoint("mme", "ml.m5.xlarge", models, initial=1)
+    entries[1]["inputs"]["tags"] |= {"mlplat:team": "platform", "mlplat:model": "mme"}
+    item = items(snapshot, *entries)["mme-config"]
+    assert (item.team, item.model) == (None, None)
+    assert item.allocations("team") == [("t1", 0.5), ("t2", 0.5)]
