@@ -64,6 +64,8 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_validation.py",
             "tests/foundation/test_validation_boundaries.py",
             "tests/foundation/test_declaration_errors.py",
+            # the loader's file, import and YAML problems, through the CLI in-process
+            "tests/foundation/test_mistakes.py",
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
         ),
