@@ -282,3 +282,71 @@ def test_a_shared_resource_is_attributed_through_its_shares_even_when_tagged(sna
     item = items(snapshot, *entries)["mme-config"]
     assert (item.team, item.model) == (None, None)
     assert item.allocations("team") == [("t1", 0.5), ("t2", 0.5)]
+
+
+TWO_MODELS = [
+    {"name": "a", "team": "t1", "memoryMb": 3},
+    {"name": "b", "team": "t2", "memoryMb": 1},
+]
+
+
+def _endpoint_entries(**component_outputs):
+    component, config, endpoint = multi_model_endpoint("mme", "ml.m5.xlarge", TWO_MODELS)
+    component["outputs"] |= component_outputs
+    return component, config, endpoint
+
+
+def test_the_component_is_found_by_the_endpoint_it_names_even_when_not_an_ancestor(snapshot):
+    component, config, endpoint = _endpoint_entries()
+    stack = component["parent"]
+    config["parent"] = endpoint["parent"] = stack  # e.g. the endpoint moved out of the component
+    item = items(snapshot, component, config, endpoint)["mme-config"]
+    assert [(s.model, s.fraction) for s in item.shares] == [("a", 0.75), ("b", 0.25)]
+
+
+def test_the_component_is_found_as_an_ancestor_when_it_names_no_endpoint(snapshot):
+    component, config, endpoint = _endpoint_entries(endpointName=None)
+    item = items(snapshot, component, config, endpoint)["mme-config"]
+    assert [(s.model, s.team, s.fraction) for s in item.shares] == [
+        ("a", "t1", 0.75),
+        ("b", "t2", 0.25),
+    ]
+
+
+def test_a_configuration_outside_any_shared_endpoint_is_not_split(snapshot):
+    component, config, endpoint = _endpoint_entries(endpointName="another-endpoint")
+    config["parent"] = endpoint["parent"] = component["parent"]
+    item = items(snapshot, component, config, endpoint)["mme-config"]
+    assert item.shares == ()
+    assert "split" not in item.basis
+
+
+def test_on_demand_requests_are_priced_per_million_of_each_kind(snapshot):
+    def table(name, **volumes):
+        tags = {f"mlplat:cost:monthly-{kind}-requests": str(n) for kind, n in volumes.items()}
+        return resource(
+            "aws:dynamodb/table:Table", name, {"billingMode": "PAY_PER_REQUEST", "tags": tags}
+        )
+
+    priced = items(snapshot, table("r", read=10**9), table("w", write=10**9), table("none"))
+    # 1,000M reads × $0.125/M = $125; 1,000M writes × $0.625/M = $625
+    assert priced["r"].monthly == pytest.approx(125.0, rel=1e-12)
+    assert priced["r"].basis.startswith("on-demand: 1000M reads × $0.125/M + 0M writes")
+    assert priced["w"].monthly == pytest.approx(625.0, rel=1e-12)
+    assert priced["w"].basis.startswith("on-demand: 0M reads × $0.125/M + 1000M writes")
+    assert (priced["none"].monthly, priced["none"].max_monthly) == (0, 0)
+
+
+def test_provisioned_capacity_not_declared_counts_as_none(snapshot):
+    table = resource(
+        "aws:dynamodb/table:Table",
+        "t",
+        {
+            "writeCapacity": 2,  # no billingMode: PROVISIONED, AWS's default
+            "globalSecondaryIndexes": [{"name": "i", "readCapacity": 3}],
+        },
+    )
+    item = items(snapshot, table)["t"]
+    # reads 0 + 3 (index), writes 2 + 0: 3 × 730 × $0.00013 + 2 × 730 × $0.00065
+    assert item.monthly == pytest.approx(3 * 730 * 0.00013 + 2 * 730 * 0.00065)
+    assert item.basis.startswith("provisioned: 3 × RCU × 730 h × $0.00013/h + 2 × WCU")
