@@ -350,3 +350,43 @@ def test_provisioned_capacity_not_declared_counts_as_none(snapshot):
     # reads 0 + 3 (index), writes 2 + 0: 3 × 730 × $0.00013 + 2 × 730 × $0.00065
     assert item.monthly == pytest.approx(3 * 730 * 0.00013 + 2 * 730 * 0.00065)
     assert item.basis.startswith("provisioned: 3 × RCU × 730 h × $0.00013/h + 2 × WCU")
+
+
+def test_pulumi_eks_default_nodes_take_the_clusters_node_group_options(snapshot):
+    cluster = resource(
+        "eks:index:Cluster",
+        "cluster",
+        {
+            "version": "1.33",
+            "nodeGroupOptions": {"instanceType": "m5.large", "maxSize": 4, "desiredCapacity": 1},
+            "desiredCapacity": 3,  # a top-level setting wins over nodeGroupOptions
+        },
+        custom=False,
+    )
+    item = items(snapshot, cluster)["cluster"]
+    # control plane 730 × $0.60 (1.33 in extended support) = $438; nodes m5.large $0.096/h:
+    # 3 × 730 × 0.096 = $210.24, 4 at max = $280.32
+    assert item.monthly == pytest.approx(438 + 210.24)
+    assert item.max_monthly == pytest.approx(438 + 280.32)
+    assert item.basis == (
+        "control plane 1 × cluster × 730 h × $0.6/h "
+        "(1.33 standard support ended 2026-07-29: extended support)"
+        " + default node group 3 × m5.large × 730 h × $0.096/h (skipDefaultNodeGroup not set)"
+    )
+
+
+def test_an_undeclared_bucket_costs_nothing_at_either_bound_and_says_why(snapshot):
+    item = items(snapshot, resource("aws:s3/bucket:Bucket", "b", {}))["b"]
+    assert (item.monthly, item.max_monthly) == (0, 0)
+    assert item.basis == "no expected storage declared (tag mlplat:cost:expected-storage-gb): $0"
+
+
+def test_an_unpriced_default_node_type_is_reported_with_its_region(snapshot):
+    cluster = resource(
+        "eks:index:Cluster",
+        "cluster",
+        {"version": "1.34", "nodeGroupOptions": {"instanceType": "x9.nonexistent"}},
+        custom=False,
+    )
+    with pytest.raises(EstimateError, match="'x9.nonexistent' in us-east-1 in the price snapshot"):
+        items(snapshot, cluster)
