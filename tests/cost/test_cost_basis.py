@@ -240,27 +240,16 @@ def test_unit_prices_are_written_in_full_without_exponents():
 
 
 def test_totals_add_every_items_low_and_high_share_over_the_items_given(snapshot):
+    def team_nodes(name, max_size):
+        inputs = {
+            "instanceTypes": ["m5.large"],
+            "scalingConfig": {"desiredSize": 1, "maxSize": max_size},
+            "tags": {"mlplat:team": "t"},
+        }
+        return resource(NODE_GROUP, name, inputs)
+
     priced = items(
-        snapshot,
-        resource(
-            "aws:eks/nodeGroup:NodeGroup",
-            "a",
-            {
-                "instanceTypes": ["m5.large"],
-                "scalingConfig": {"desiredSize": 1, "maxSize": 2},
-                "tags": {"mlplat:team": "t"},
-            },
-        ),
-        resource(
-            "aws:eks/nodeGroup:NodeGroup",
-            "b",
-            {
-                "instanceTypes": ["m5.large"],
-                "scalingConfig": {"desiredSize": 1, "maxSize": 3},
-                "tags": {"mlplat:team": "t"},
-            },
-        ),
-        resource("aws:kms/key:Key", "k", {}),
+        snapshot, team_nodes("a", 2), team_nodes("b", 3), resource("aws:kms/key:Key", "k", {})
     )
     result = Estimate(tuple(priced.values()))
     hour = 730 * 0.096  # one m5.large node for a month
