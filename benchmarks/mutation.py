@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "mutation_results.json"
 EQUIVALENTS = ROOT / "benchmarks" / "mutation_equivalents.toml"
-PACKAGES = ["components", "infra", "policies", "model_packages", "stacks"]
+# Every top-level package: mutmut copies these into its tree and mutates only `only_mutate` there;
+# a package missing here is never mutated (a module moved into it scores "no mutants").
+PACKAGES = ["mlplat", "components", "infra", "lifecycle", "policies", "model_packages", "stacks"]
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
 STATUS |= {24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", 37: "killed"}
@@ -57,6 +59,8 @@ MODULES: dict[str, Module] = {
         ),
     ),
     "declarations": Module(
+        # tests/foundation/test_mistakes.py (the loader's file, import and YAML problems) cannot
+        # run in mutmut's copy: it names files relative to the project root, which is elsewhere.
         ("infra/declarations/*.py", "infra/loader.py"),
         (
             "tests/foundation/test_validation.py",
@@ -96,14 +100,23 @@ MODULES: dict[str, Module] = {
         (
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",
-            "tests/cost/test_readme_costs.py",
+            "tests/cost/test_cost_basis.py",
         ),
+        # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
+        # the forked mutant workers (each mutant it reached timed out after a minute).
     ),
     "iam_documents": Module(
         ("components/iam_documents.py",),
-        ("tests/data/test_iam_policies.py",),
+        (
+            "tests/data/test_iam_documents.py",
+            "tests/data/test_iam_policies.py",
+            "tests/data/test_iam_permissions.py",
+        ),
     ),
-    "tagging": Module(("infra/tagging.py",), ("tests/foundation/test_tagging.py",)),
+    "tagging": Module(
+        ("infra/tagging.py", "infra/declarations/tags.py"),
+        ("tests/foundation/test_tagging.py", "tests/foundation/test_tagging_owners.py"),
+    ),
 }
 
 
@@ -116,9 +129,10 @@ def main() -> int:
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.modules or MODULES:
         result = run(name, MODULES[name], keep=args.keep, jobs=args.jobs)
+        # Read just before writing: runs of other modules may have finished meanwhile.
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = result
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(summary_line(name, result), flush=True)
@@ -198,7 +212,8 @@ def _configure(pyproject: Path, module: Module) -> None:
     def array(values) -> str:
         return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
-    pulumi_files = sorted(p.name for p in ROOT.glob("Pulumi*.yaml"))
+    # Files tests read from the project root (the cost tests compare README.md's cost table).
+    pulumi_files = sorted(p.name for p in ROOT.glob("Pulumi*.yaml")) + ["README.md"]
     pyproject.write_text(
         pyproject.read_text()
         + "\n[tool.mutmut]\n"
@@ -244,7 +259,16 @@ def _commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        # the results file itself changes with every run: it says nothing about the code measured
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            f":!{RESULTS.relative_to(ROOT)}",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -80,7 +80,8 @@ class OwnershipRegistry:
 
 
 def _type_and_name(urn: str) -> tuple[str, str]:
-    qualified_type, name = urn.split("::")[-2:]
+    # The name is last and may itself contain "::" (Pulumi allows any text in a name).
+    qualified_type, name = urn.split("::", 3)[2:]
     return qualified_type.rsplit("$", 1)[-1], name
 
 
