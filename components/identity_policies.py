@@ -98,6 +98,21 @@ def _sagemaker_arns(scope: Scope, arns: Arns, name_prefix: str) -> tuple[str, ..
     )
 
 
+# What a deployer needs to create, update, tag and delete alarms and dashboards (the provider's
+# calls for both types, policies/provider_actions.json); the environment's and a team's deployers.
+ALARMS_AND_DASHBOARDS_MANAGE = (
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+    "cloudwatch:PutDashboard",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:DeleteDashboards",
+)
+
+
 def _metrics_read() -> Statement:
     return Statement("ReadMetrics", RESOURCE_LESS_ACTIONS, ("*",))
 
@@ -455,17 +470,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
         ),
         Statement(
             f"{sid_prefix}AlarmsAndDashboards",
-            (
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-                "cloudwatch:ListTagsForResource",
-                "cloudwatch:PutDashboard",
-                "cloudwatch:GetDashboard",
-                "cloudwatch:DeleteDashboards",
-            ),
+            ALARMS_AND_DASHBOARDS_MANAGE,
             (
                 f"arn:aws:cloudwatch:*:{account}:alarm:{prefix}*",
                 f"arn:aws:cloudwatch::{account}:dashboard/mlplat-{scope.environment}*",

@@ -31,6 +31,7 @@ from components.base import PlatformComponent
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
+from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
 from components.serving.fleet import execution_role_name
 from infra.declarations.tags import TAG_TEAM, Ownership
 
@@ -216,16 +217,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
         ),
         Statement(
             "TeamAlarmsAndDashboard",
-            (
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:ListTagsForResource",
-                "cloudwatch:PutDashboard",
-                "cloudwatch:GetDashboard",
-                "cloudwatch:DeleteDashboards",
-            ),
+            ALARMS_AND_DASHBOARDS_MANAGE,
             (
                 f"arn:aws:cloudwatch:{s.region}:{s.account}:alarm:{s.prefix}-*",
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
