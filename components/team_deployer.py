@@ -8,7 +8,8 @@ deploy). What it may change follows the serving layer:
   tagged ``mlplat:team=<team>`` (the name alone is not enough: team ``fraud``'s prefix is a prefix
   of team ``fraud-ops``'s), model package groups, scalable targets and IAM roles by that tag only;
 - the team's prefix of the artifacts bucket and the team's registry items (``<team>/*`` keys);
-- its alarms and dashboard (``mlplat-<env>-<team>*``); in Kubernetes, the team's namespace only
+- its alarms and dashboards (``mlplat-<env>-<team>-*``; ``mlplat-<env>-<team>``, ``..._<shard>``);
+  in Kubernetes, the team's namespace only
   (an EKS access entry with a namespace-scoped access policy).
 
 Nothing of the platform (VPC, cluster, keys, tables, buckets themselves, budgets) is in reach.
@@ -221,6 +222,8 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             (
                 f"arn:aws:cloudwatch:{s.region}:{s.account}:alarm:{s.prefix}-*",
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
+                # its further serving shards' (observability.team_dashboard_name)
+                f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}_*",
             ),
         ),
     ]

@@ -18,6 +18,7 @@ from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
+from infra.layers import Layer, StackName
 from model_packages.packaging import package_model
 
 
@@ -93,9 +94,17 @@ def build_team_serving(
     platform: PlatformView,
     *,
     execution_role_arn: pulumi.Input[str],
+    stack: StackName | None = None,
 ) -> list[MultiModelEndpoint]:
-    """``team``'s models: SageMaker multi-model endpoints and EKS deployments. Returns the endpoints
-    (for the dashboard and alarms, which the caller composes)."""
+    """``team``'s models: SageMaker multi-model endpoints and EKS deployments; in a serving stack
+    (``stack``), those of its shard. Returns the endpoints (for the dashboard and alarms, which the
+    caller composes)."""
+    stack = stack or StackName(spec.name.value, Layer.SINGLE)
+    shards = next(t.serving_shards for t in spec.teams if t.name == team)
+
+    def holds(unit: str) -> bool:
+        return stack.serves(team, unit, shards)
+
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
     endpoints = build_multi_model_endpoints(
         spec,
@@ -105,12 +114,13 @@ def build_team_serving(
         artifacts_bucket=platform.artifacts_bucket,
         capture_bucket=platform.capture_bucket,
         registry=platform.registry,
+        holds=holds,
     )
     served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
     for model in spec.models_served_by("eks"):
-        if model.team != team:
+        if model.team != team or not holds(model.name):
             continue
         eks_model = EksModel(
             f"mlplat-{spec.name.value}-{model.name}",

@@ -151,6 +151,14 @@ class Team(Declaration):
     name: TeamName
     monthly_budget_usd: Decimal = Field(gt=0)
     quota: TeamQuota = TeamQuota()
+    serving_shards: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Serving stacks the team's endpoints and EKS models are dealt to, in layered "
+        "mode (infra/layers.py): raise it when a serving stack nears the resource budget; raising "
+        "it moves only what the new shard takes (README: state moves).",
+    )
 
 
 class NetworkSettings(Settings):
