@@ -425,7 +425,7 @@ class EksModel(PlatformComponent):
                 "service": model.name,
                 "model": model.name,
                 "team": model.team,
-                # Read by the cost check (mlplat/cost/budgets.py): the model's declared budget.
+                # Read by the cost check (cost_model/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
             }
         )
