@@ -75,6 +75,14 @@ def serving_stack(environment: str, team: str, shard: int = 0) -> str:
     return f"{base}{_SEPARATOR}{shard}" if shard else base
 
 
+def team_serving_stacks(environment: str, team: str) -> tuple[str, str]:
+    """Every serving stack of ``team``, as two glob patterns (IAM's ``*``): shard 0's name exactly,
+    and its further shards. No other team's stack matches: ``fraud``'s patterns never reach
+    ``fraud-ops`` (a team name has no period)."""
+    own = serving_stack(environment, team)
+    return own, f"{own}{_SEPARATOR}*"
+
+
 def shard_of(unit: str, shards: int) -> int:
     """The shard of a team's serving layer that holds ``unit``: rendezvous (highest random weight)
     hashing, so the answer depends on the unit's name alone, and raising ``shards`` from n to n+1

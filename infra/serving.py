@@ -16,6 +16,7 @@ from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
+from components.team_deployer import boundary_arn
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
@@ -54,6 +55,8 @@ class PlatformView:
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
     # The served records' parent: the tables, in the single stack; none in a serving stack.
     records_parent: pulumi.Resource | None = None
+    # The team's permissions boundary, on every role of a serving stack (its deployer must set it).
+    permissions_boundary: pulumi.Input[str] | None = None
 
     @classmethod
     def from_contract(
@@ -71,6 +74,9 @@ class PlatformView:
             ),
             namespaces={team: contract.apply(lambda c: c.namespaces[team])},
             cluster=cluster,
+            permissions_boundary=contract.apply(
+                lambda c: boundary_arn(c.account, c.environment, team)
+            ),
         )
 
 
@@ -134,6 +140,7 @@ def build_team_serving(
             region=spec.settings.region,
             registry=platform.registry,
             environment=spec.name.value,
+            permissions_boundary=platform.permissions_boundary,
         )
         served.append(eks_model)
 

@@ -62,10 +62,9 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
         kms_key_arn=platform.kms_key_arn,
         artifacts_bucket_arn=platform.artifacts_bucket_arn,
         capture_bucket_arn=contract.apply(lambda c: c.capture_bucket_arn),
+        permissions_boundary=platform.permissions_boundary,
     )
-    endpoints = build_team_serving(
-        spec, team, platform, execution_role_arn=role.arn, stack=stack
-    )
+    endpoints = build_team_serving(spec, team, platform, execution_role_arn=role.arn, stack=stack)
 
     # --- observability: the shard's dashboard and endpoint alarms --------------------------------
     Observability(

@@ -38,6 +38,7 @@ def team_execution_role(
     kms_key_arn: pulumi.Input[str],
     artifacts_bucket_arn: pulumi.Input[str],
     capture_bucket_arn: pulumi.Input[str],
+    permissions_boundary: pulumi.Input[str] | None = None,
 ) -> TeamExecutionRole:
     """The role ``team``'s endpoints run as (every team has one, used or not)."""
     return TeamExecutionRole(
@@ -49,6 +50,7 @@ def team_execution_role(
         region=spec.settings.region,
         account=account,
         images=sorted({plan.image for plan in team_plans(spec, team)}),
+        permissions_boundary=permissions_boundary,
     )
 
 

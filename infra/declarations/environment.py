@@ -284,6 +284,11 @@ class CiSettings(Settings):
         r"connection/[0-9a-f-]+$",
     )
 
+    # The S3 bucket of Pulumi's DIY state backend (`pulumi login s3://<bucket>`): each team's
+    # deployer may then read and write its own serving stacks' state there. None: another backend
+    # (Pulumi Cloud grants stacks to teams itself).
+    state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
     @property
     def creates_github_oidc_provider(self) -> bool:
         return self.create_github_oidc_provider and self.github_oidc_provider_arn is None
