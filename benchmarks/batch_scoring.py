@@ -9,7 +9,7 @@ same estimator as the first sklearn model declared in prod (same class and hyper
 ``model_packages.packaging`` (the archive an endpoint would serve). Each engine runs in its own
 process on the same Parquet input (8 files); every timing covers read, predict and Parquet write.
 
-Costs use ``mlplat/cost/prices.json`` (see ``cost_per_million_rows`` for the assumptions).
+Costs use ``cost_model/prices.json`` (see ``cost_per_million_rows`` for the assumptions).
 """
 
 from __future__ import annotations
@@ -151,8 +151,8 @@ def cost_per_million_rows(spark_rows_per_core_second: float) -> dict:
     local per-core rate holds per executor vCPU. The endpoint at its scaling limit: max_instances
     instances of its type, each held by target tracking at target_invocations_per_instance per
     minute, one row per request, the whole instance charged to this model (an MME shares it)."""
-    from mlplat.cost.estimate import EstimateOptions, _node_rate  # the cost model's spot pricing
-    from mlplat.cost.prices import load_snapshot
+    from cost_model.estimate import EstimateOptions, _node_rate  # the cost model's spot pricing
+    from cost_model.prices import load_snapshot
 
     spec, model = _reference_model()
     region_name = spec.settings.region

@@ -10,7 +10,10 @@ model change (one model's version raised): the resources of the stack the engine
 exports differ (must be the team's serving stack alone).
 
 The models are ``preview_scale.py``'s mix, dealt to the teams in turn (model i -> team i mod T);
-they and the T teams replace dev's in this process only (config stays dev's).
+they and the T teams replace dev's in this process only (config stays dev's). Each team declares
+``serving_shards = ceil(its models / --models-per-shard)`` (50 by default: a team's serving layer
+in shards of about 50 models, which is what the ``stack-resource-budget`` rule asks of the worst
+case of the mix, 15 resources per GPU model); ``--models-per-shard 0`` gives every team one stack.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import sys
 import types
@@ -38,7 +42,18 @@ def team_names(count: int) -> list[str]:
     return [f"team-{index:02d}" for index in range(count)]
 
 
-def install_layered_stack(models: list[dict[str, Any]], teams: int) -> None:
+def shards_of(models: int, teams: int, per_shard: int) -> dict[str, int]:
+    """Each team's ``serving_shards``: its models (dealt in turn) in shards of ``per_shard``."""
+    names = team_names(teams)
+    counts = {name: len(range(i, models, teams)) for i, name in enumerate(names)}
+    return {
+        name: max(1, math.ceil(n / per_shard)) if per_shard else 1 for name, n in counts.items()
+    }
+
+
+def install_layered_stack(
+    models: list[dict[str, Any]], teams: int, shards: dict[str, int] | None = None
+) -> None:
     """Make ``stacks.dev`` serve ``models`` owned by ``teams`` synthetic teams."""
     from infra.declarations import Team
 
@@ -49,6 +64,7 @@ def install_layered_stack(models: list[dict[str, Any]], teams: int) -> None:
             name=name,
             monthly_budget_usd=50000,
             quota={"cpu": 512, "memory_gib": 2048, "gpus": 8, "pods": 1000},
+            serving_shards=(shards or {}).get(name, 1),
         )
         for name in names
     ]
@@ -67,7 +83,7 @@ def _inputs_by_urn(capture) -> dict[str, Any]:
     return {r.urn: (r.inputs, r.parent, r.provider, r.protect) for r in capture.registrations}
 
 
-def measure(count: int, teams: int) -> dict[str, Any]:
+def measure(count: int, teams: int, per_shard: int = 50) -> dict[str, Any]:
     from infra.layers import layered_stacks, platform_stack
     from infra.loader import read_stack_config
     from mlplat.offline.engine import capture_stack, stack_outputs
@@ -77,13 +93,14 @@ def measure(count: int, teams: int) -> dict[str, Any]:
     install_layered_stack(models[:teams], teams)
     capture_stack(STACK, config)  # warm-up: imports and SDK start-up are in no measurement
 
-    install_layered_stack(models, teams)
+    shards = shards_of(count, teams, per_shard)
+    install_layered_stack(models, teams, shards)
     single, single_seconds, _ = _timed(lambda: capture_stack(STACK, config))
     platform, platform_seconds, _ = _timed(lambda: capture_stack(platform_stack(STACK), config))
     outputs = stack_outputs(platform)
     stacks: dict[str, dict[str, Any]] = {}
     captures = {platform.stack: platform}
-    for stack in layered_stacks(STACK, team_names(teams))[1:]:
+    for stack in layered_stacks(STACK, team_names(teams), shards)[1:]:
         captures[stack], seconds, _ = _timed(
             lambda stack=stack: capture_stack(stack, config, platform_outputs=outputs)
         )
@@ -99,8 +116,7 @@ def measure(count: int, teams: int) -> dict[str, Any]:
     # A model change: the first model of team-00 one version up; every layer previewed again.
     changed = [dict(m) for m in models]
     changed[0]["version"] = changed[0]["version"] + 1
-    install_layered_stack(changed, teams)
-    team_stack = layered_stacks(STACK, team_names(teams))[1]
+    install_layered_stack(changed, teams, shards)
     after_single = capture_stack(STACK, config)
     after_platform = capture_stack(platform_stack(STACK), config)
     after = {platform.stack: after_platform} | {
@@ -113,6 +129,8 @@ def measure(count: int, teams: int) -> dict[str, Any]:
         for stack in captures
         if _inputs_by_urn(captures[stack]) != _inputs_by_urn(after[stack])
     )
+    # The stack the engine previews for the change: the shard of team-00 that holds the model.
+    team_stack = differing[0] if len(differing) == 1 else layered_stacks(STACK, team_names(1))[1]
 
     def changed_count(before, later) -> int:
         a, b = _inputs_by_urn(before), _inputs_by_urn(later)
@@ -130,6 +148,10 @@ def measure(count: int, teams: int) -> dict[str, Any]:
         "serving_seconds_mean": round(statistics.mean(stacks[s]["seconds"] for s in serving), 3),
         "max_resources_per_stack": max(s["resources"] for s in stacks.values()),
         "goal_resources_per_stack": GOAL_RESOURCES_PER_STACK,
+        "headroom_resources": GOAL_RESOURCES_PER_STACK
+        - max(s["resources"] for s in stacks.values()),
+        "models_per_shard": per_shard,
+        "serving_shards": shards,
         "model_change": {
             "single_stack_previewed": len(after_single.registrations),
             "single_stack_changed": changed_count(single, after_single),
@@ -149,11 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, required=True, help="Number of synthetic models.")
     parser.add_argument("--teams", type=int, default=10, help="Teams the models are dealt to.")
+    parser.add_argument(
+        "--models-per-shard",
+        type=int,
+        default=50,
+        help="Each team's serving_shards is ceil(its models / this); 0: one stack per team.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
     args = parser.parse_args(argv)
     if args.models < args.teams or args.teams < 1:
         parser.error("--teams must be at least 1 and --models at least --teams")
-    result = measure(args.models, args.teams)
+    if args.models_per_shard < 0:
+        parser.error("--models-per-shard must be 0 or more")
+    result = measure(args.models, args.teams, args.models_per_shard)
     if args.json:
         print(json.dumps(result))
     else:

@@ -31,7 +31,16 @@ RESULTS = ROOT / "benchmarks" / "mutation_results.json"
 EQUIVALENTS = ROOT / "benchmarks" / "mutation_equivalents.toml"
 # Every top-level package: mutmut copies these into its tree and mutates only `only_mutate` there;
 # a package missing here is never mutated (a module moved into it scores "no mutants").
-PACKAGES = ["mlplat", "components", "infra", "lifecycle", "policies", "model_packages", "stacks"]
+PACKAGES = [
+    "mlplat",
+    "components",
+    "cost_model",
+    "infra",
+    "lifecycle",
+    "policies",
+    "model_packages",
+    "stacks",
+]
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
 STATUS |= {24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", 37: "killed"}
@@ -96,7 +105,7 @@ MODULES: dict[str, Module] = {
         forkserver=True,
     ),
     "cost_estimate": Module(
-        ("mlplat/cost/estimate.py",),
+        ("cost_model/estimate.py",),
         (
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",

@@ -284,10 +284,12 @@ class EksModel(PlatformComponent):
         region: str,
         registry: RegistryTable | None = None,
         environment: str = "",
+        permissions_boundary: pulumi.Input[str] | None = None,
         opts=None,
     ) -> None:
         """``namespace``: the team's namespace (an output, so objects wait for it); ``registry``:
-        where the version record (with the Service route, ``self.route``) is written."""
+        where the version record (with the Service route, ``self.route``) is written;
+        ``permissions_boundary``: the team's, on its role, in a serving stack."""
         super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
         self._provider = cluster.provider
         labels = {
@@ -304,6 +306,7 @@ class EksModel(PlatformComponent):
         self.role = aws.iam.Role(
             f"{name}-irsa",
             assume_role_policy=cluster.service_account_trust(model.team, model.name),
+            permissions_boundary=permissions_boundary,
             opts=self.child_opts(),
         )
         aws.iam.RolePolicy(
@@ -425,7 +428,7 @@ class EksModel(PlatformComponent):
                 "service": model.name,
                 "model": model.name,
                 "team": model.team,
-                # Read by the cost check (mlplat/cost/budgets.py): the model's declared budget.
+                # Read by the cost check (cost_model/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
             }
         )

@@ -181,6 +181,13 @@ def dashboard(
     return Dashboard(tuple(widgets))
 
 
+def team_dashboard_name(environment: str, team: str, shard: int = 0) -> str:
+    """``mlplat-<env>-<team>``, ``_<shard>`` after it for a team's further serving shards: dashboard
+    names take letters, digits, ``-`` and ``_`` (CloudWatch PutDashboard), and a team name (a DNS
+    label) has no ``_``, so one team's shard never takes another team's name."""
+    return f"mlplat-{environment}-{team}" + (f"_{shard}" if shard else "")
+
+
 class Observability(PlatformComponent):
     """The environment's dashboard (``mlplat-<env>``) and per-endpoint alarms.
 

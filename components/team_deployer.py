@@ -8,10 +8,29 @@ deploy). What it may change follows the serving layer:
   tagged ``mlplat:team=<team>`` (the name alone is not enough: team ``fraud``'s prefix is a prefix
   of team ``fraud-ops``'s), model package groups, scalable targets and IAM roles by that tag only;
 - the team's prefix of the artifacts bucket and the team's registry items (``<team>/*`` keys);
-- its alarms and dashboard (``mlplat-<env>-<team>*``); in Kubernetes, the team's namespace only
+- its alarms and dashboards (``mlplat-<env>-<team>-*``; ``mlplat-<env>-<team>``, ``..._<shard>``);
+  in Kubernetes, the team's namespace only
   (an EKS access entry with a namespace-scoped access policy).
 
 Nothing of the platform (VPC, cluster, keys, tables, buckets themselves, budgets) is in reach.
+
+Two more limits follow the layers:
+- **State.** With Pulumi's S3 backend (``ci.stateBucket``), the deployer reads and writes the state
+  objects of its own serving stacks only, and reads the platform stack's checkpoint (its
+  StackReference). Layout checked against pulumi/pulumi's DIY backend (pkg/backend/diy: store.go,
+  state.go, lock.go, meta.go, stack_tags.go): for stack ``S`` of project ``P``,
+  ``.pulumi/stacks/P/S.json`` (``.gz``/``.zst`` when compressed, ``.bak`` backups beside it),
+  ``.pulumi/stacks/P/S.pulumi-tags``, ``.pulumi/{history,backups,journal}/P/S/...``, the lock
+  ``.pulumi/locks/organization/P/S/<id>.json``, and ``.pulumi/meta.yaml`` (the layout version),
+  listed with the prefixes ``.pulumi/stacks/P/S.json`` and ``.pulumi/<dir>/.../S/``.
+- **A permissions boundary** (``mlplat-<env>-<team>-serving-boundary``): every role the deployer
+  creates must carry it (``iam:PermissionsBoundary`` on CreateRole, PutRolePolicy,
+  DeleteRolePolicy, PutRolePermissionsBoundary), it may never remove or edit it, so no role of
+  the team can do more than the team's workloads need: its artifacts and capture prefixes, the
+  platform key, image pulls, its endpoints' logs and metrics (IAM User Guide, "Permissions
+  boundaries for IAM entities"; the pattern of AWS's managed AWSCODAPermissionsBoundary). A
+  boundary does not limit what a resource policy grants; the platform's resource policies name
+  no team role.
 Condition keys: SageMaker, Application Auto Scaling and IAM support ``aws:RequestTag`` on create and
 ``aws:ResourceTag`` (IAM: ``iam:ResourceTag``) on existing resources (AWS Service Authorization
 Reference, "Actions, resources, and condition keys for Amazon SageMaker / Application Auto Scaling /
@@ -32,8 +51,11 @@ from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
+from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
 from infra.declarations.tags import TAG_TEAM, Ownership
+from infra.layers import platform_stack, team_serving_stacks
+from infra.project import PROJECT_NAME
 
 # Namespace-scoped edit rights: create, update and delete workloads in the namespace, no RBAC.
 EKS_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
@@ -67,26 +89,40 @@ _SCALING = (
     "application-autoscaling:PutScalingPolicy",
     "application-autoscaling:DeleteScalingPolicy",
     "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+    "application-autoscaling:ListTagsForResource",
 )
 # Describe* of Application Auto Scaling take no resource (AWS documents "*").
 _SCALING_READ = (
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
 )
+# On existing roles of the team (CreateRole is granted apart: the role must carry the boundary).
 _ROLES = (
-    "iam:CreateRole",
     "iam:DeleteRole",
     "iam:GetRole",
     "iam:TagRole",
     "iam:UntagRole",
+    "iam:UpdateRole",
     "iam:UpdateAssumeRolePolicy",
-    "iam:PutRolePolicy",
     "iam:GetRolePolicy",
-    "iam:DeleteRolePolicy",
     "iam:ListRolePolicies",
     "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
 )
+# The actions whose request carries iam:PermissionsBoundary (the role's boundary): granted only
+# on roles that have the team's (Service Authorization Reference, IAM: condition keys per action).
+_BOUNDED_ROLES = ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary")
+_BOUNDARY_EDITS = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicy",
+    "iam:TagPolicy",
+    "iam:UntagPolicy",
+)
+# Pulumi's DIY backend: the per-stack folders besides .pulumi/stacks and .pulumi/locks.
+STATE_DIRS = ("history", "backups", "journal")
 
 
 # Roles the platform creates per team (components/identity.py, this module), tagged with the team.
@@ -102,10 +138,89 @@ class DeployerScope:
     artifacts_bucket_arn: str
     registry_table_arn: str
     kms_key_arn: str
+    capture_bucket_arn: str
+    state_bucket: str | None = None  # Pulumi's S3 backend; None with another backend
+    project: str = PROJECT_NAME
 
     @property
     def prefix(self) -> str:
         return f"mlplat-{self.environment}-{self.team}"
+
+    @property
+    def boundary_arn(self) -> str:
+        return boundary_arn(self.account, self.environment, self.team)
+
+
+def boundary_name(environment: str, team: str) -> str:
+    return f"mlplat-{environment}-{team}-serving-boundary"
+
+
+def boundary_arn(account: str, environment: str, team: str) -> str:
+    """The team's permissions boundary: a serving stack's roles name it (its ARN is known from the
+    account alone, so no contract field is needed)."""
+    return f"arn:aws:iam::{account}:policy/{boundary_name(environment, team)}"
+
+
+def boundary_statements(s: DeployerScope) -> list[Statement]:
+    """The most any role of the team may do: what its endpoints' execution role and its EKS
+    models' roles need (their statements fall within these, tested), on the team's data only."""
+    workload = execution_statements(
+        artifacts_bucket_arn=s.artifacts_bucket_arn,
+        capture_bucket_arn=s.capture_bucket_arn,
+        team=s.team,
+        kms_key_arn=s.kms_key_arn,
+        region=s.region,
+        account=s.account,
+        images=[],  # which images the team runs changes with its models: any image may be pulled
+    )
+    return [
+        *workload,
+        Statement(
+            "PullServingImages",
+            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            ("arn:aws:ecr:*:*:repository/*",),
+        ),
+        # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
+        Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
+    ]
+
+
+def state_key_patterns(project: str, stack: str) -> tuple[str, ...]:
+    """The S3 keys of one stack's state in Pulumi's DIY backend (``stack`` may be a glob)."""
+    return (
+        f".pulumi/stacks/{project}/{stack}.json*",
+        f".pulumi/stacks/{project}/{stack}.pulumi-tags",
+        *(f".pulumi/{folder}/{project}/{stack}/*" for folder in STATE_DIRS),
+        f".pulumi/locks/organization/{project}/{stack}/*",
+    )
+
+
+def state_statements(s: DeployerScope) -> list[Statement]:
+    """Its own serving stacks' state, read and written; the platform's checkpoint, read."""
+    if s.state_bucket is None:
+        return []
+    bucket = f"arn:aws:s3:::{s.state_bucket}"
+    own = [
+        k
+        for stack in team_serving_stacks(s.environment, s.team)
+        for k in state_key_patterns(s.project, stack)
+    ]
+    platform = f".pulumi/stacks/{s.project}/{platform_stack(s.environment)}.json*"
+    return [
+        Statement("ReadStateLayout", ("s3:GetObject",), (f"{bucket}/.pulumi/meta.yaml",)),
+        Statement(
+            "TeamStackState",
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+            tuple(f"{bucket}/{key}" for key in own),
+        ),
+        Statement("ReadPlatformState", ("s3:GetObject",), (f"{bucket}/{platform}",)),
+        Statement(
+            "ListTeamState",
+            ("s3:ListBucket",),
+            (bucket,),
+            conditions={"StringLike": {"s3:prefix": (*own, platform)}},
+        ),
+    ]
 
 
 def github_environment(environment: str, team: str) -> str:
@@ -170,14 +285,37 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
         Statement("ReadScaling", _SCALING_READ, ("*",)),
         Statement(
             "TeamArtifacts",
-            ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging"),
+            (
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:DeleteObject",
+                # Objects in a versioned bucket are deleted version by version.
+                "s3:DeleteObjectVersion",
+                "s3:PutObjectTagging",
+                "s3:GetObjectTagging",
+            ),
             (f"{s.artifacts_bucket_arn}/teams/{s.team}/*",),
+        ),
+        Statement(
+            "ListTeamArtifactVersions",
+            ("s3:ListBucketVersions",),
+            (s.artifacts_bucket_arn,),
+            conditions={"StringLike": {"s3:prefix": (f"teams/{s.team}/*",)}},
         ),
         Statement(
             "UploadWithPlatformKey",
             ("kms:GenerateDataKey", "kms:Decrypt"),
             (s.kms_key_arn,),
             conditions={"StringEquals": {"kms:ViaService": f"s3.{s.region}.amazonaws.com"}},
+        ),
+        # An endpoint configuration encrypted with the platform key: SageMaker checks the key and
+        # creates grants on it for the endpoint's instances, as the caller.
+        Statement("DescribePlatformKey", ("kms:DescribeKey",), (s.kms_key_arn,)),
+        Statement(
+            "EndpointGrantsOnPlatformKey",
+            ("kms:CreateGrant",),
+            (s.kms_key_arn,),
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
         Statement(
             "TeamRegistryItems",
@@ -191,7 +329,12 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             "CreateTeamRoles",
             ("iam:CreateRole", "iam:TagRole"),
             (f"arn:aws:iam::{s.account}:role/*",),
-            conditions={"StringEquals": {f"aws:RequestTag/{TAG_TEAM}": s.team}},
+            conditions={
+                "StringEquals": {
+                    f"aws:RequestTag/{TAG_TEAM}": s.team,
+                    "iam:PermissionsBoundary": s.boundary_arn,
+                }
+            },
         ),
         Statement(
             "ChangeTeamRoles",
@@ -199,10 +342,29 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             (f"arn:aws:iam::{s.account}:role/*",),
             conditions={"StringEquals": {f"iam:ResourceTag/{TAG_TEAM}": s.team}},
         ),
+        Statement(
+            "ChangeBoundedTeamRoles",
+            _BOUNDED_ROLES,
+            (f"arn:aws:iam::{s.account}:role/*",),
+            conditions={
+                "StringEquals": {
+                    f"iam:ResourceTag/{TAG_TEAM}": s.team,
+                    "iam:PermissionsBoundary": s.boundary_arn,
+                }
+            },
+        ),
+        # A boundary is never the deployer's to remove or to widen.
+        Statement(
+            "KeepBoundaries",
+            ("iam:DeleteRolePermissionsBoundary",),
+            (f"arn:aws:iam::{s.account}:role/*",),
+            effect="Deny",
+        ),
+        Statement("KeepBoundaryPolicy", _BOUNDARY_EDITS, (s.boundary_arn,), effect="Deny"),
         # The platform's roles of the team carry its tag too: never the deployer's to change.
         Statement(
             "KeepPlatformTeamRoles",
-            (*_ROLES, "iam:PassRole", "iam:AttachRolePolicy"),
+            ("iam:CreateRole", *_ROLES, *_BOUNDED_ROLES, "iam:PassRole", "iam:AttachRolePolicy"),
             tuple(
                 f"arn:aws:iam::{s.account}:role/{s.prefix}-{persona}"
                 for persona in PLATFORM_TEAM_ROLES
@@ -221,8 +383,11 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             (
                 f"arn:aws:cloudwatch:{s.region}:{s.account}:alarm:{s.prefix}-*",
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
+                # its further serving shards' (observability.team_dashboard_name)
+                f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}_*",
             ),
         ),
+        *state_statements(s),
     ]
 
 
@@ -244,11 +409,33 @@ class TeamDeployer(PlatformComponent):
         artifacts_bucket_arn: pulumi.Input[str],
         registry_table_arn: pulumi.Input[str],
         kms_key_arn: pulumi.Input[str],
+        capture_bucket_arn: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         namespace: pulumi.Input[str],
+        state_bucket: str | None = None,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
+
+        def scoped(build):
+            return render_output(
+                lambda *values: build(
+                    DeployerScope(environment, team, region, *values, state_bucket=state_bucket)
+                ),
+                account,
+                artifacts_bucket_arn,
+                registry_table_arn,
+                kms_key_arn,
+                capture_bucket_arn,
+            )
+
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=boundary_name(environment, team),
+            description=f"The most any role of team {team}'s serving stacks may do",
+            policy=scoped(boundary_statements),
+            opts=self.child_opts(),
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=name,
@@ -261,15 +448,7 @@ class TeamDeployer(PlatformComponent):
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=render_output(
-                lambda *values: team_deployer_statements(
-                    DeployerScope(environment, team, region, *values)
-                ),
-                account,
-                artifacts_bucket_arn,
-                registry_table_arn,
-                kms_key_arn,
-            ),
+            policy=scoped(team_deployer_statements),
             opts=self.child_opts(),
         )
         entry = aws.eks.AccessEntry(

@@ -187,8 +187,10 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             artifacts_bucket_arn=artifacts.arn,
             registry_table_arn=tables.registry_arn,
             kms_key_arn=key.arn,
+            capture_bucket_arn=capture.arn,
             cluster_name=cluster.name_output,
             namespace=tenancy.namespace_output,
+            state_bucket=spec.settings.ci.state_bucket,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's

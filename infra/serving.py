@@ -16,8 +16,10 @@ from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
+from components.team_deployer import boundary_arn
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
+from infra.layers import Layer, StackName
 from model_packages.packaging import package_model
 
 
@@ -53,6 +55,8 @@ class PlatformView:
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
     # The served records' parent: the tables, in the single stack; none in a serving stack.
     records_parent: pulumi.Resource | None = None
+    # The team's permissions boundary, on every role of a serving stack (its deployer must set it).
+    permissions_boundary: pulumi.Input[str] | None = None
 
     @classmethod
     def from_contract(
@@ -70,6 +74,9 @@ class PlatformView:
             ),
             namespaces={team: contract.apply(lambda c: c.namespaces[team])},
             cluster=cluster,
+            permissions_boundary=contract.apply(
+                lambda c: boundary_arn(c.account, c.environment, team)
+            ),
         )
 
 
@@ -93,9 +100,17 @@ def build_team_serving(
     platform: PlatformView,
     *,
     execution_role_arn: pulumi.Input[str],
+    stack: StackName | None = None,
 ) -> list[MultiModelEndpoint]:
-    """``team``'s models: SageMaker multi-model endpoints and EKS deployments. Returns the endpoints
-    (for the dashboard and alarms, which the caller composes)."""
+    """``team``'s models: SageMaker multi-model endpoints and EKS deployments; in a serving stack
+    (``stack``), those of its shard. Returns the endpoints (for the dashboard and alarms, which the
+    caller composes)."""
+    stack = stack or StackName(spec.name.value, Layer.SINGLE)
+    shards = next(t.serving_shards for t in spec.teams if t.name == team)
+
+    def holds(unit: str) -> bool:
+        return stack.serves(team, unit, shards)
+
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
     endpoints = build_multi_model_endpoints(
         spec,
@@ -105,12 +120,13 @@ def build_team_serving(
         artifacts_bucket=platform.artifacts_bucket,
         capture_bucket=platform.capture_bucket,
         registry=platform.registry,
+        holds=holds,
     )
     served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
     for model in spec.models_served_by("eks"):
-        if model.team != team:
+        if model.team != team or not holds(model.name):
             continue
         eks_model = EksModel(
             f"mlplat-{spec.name.value}-{model.name}",
@@ -124,6 +140,7 @@ def build_team_serving(
             region=spec.settings.region,
             registry=platform.registry,
             environment=spec.name.value,
+            permissions_boundary=platform.permissions_boundary,
         )
         served.append(eks_model)
 

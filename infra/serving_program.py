@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.observability import Observability
+from components.observability import Observability, team_dashboard_name
 from components.serving.fleet import team_execution_role
 from infra.contract import KUBECONFIG_OUTPUT, read_contract
 from infra.declarations import EnvironmentSpec
@@ -24,10 +24,23 @@ def platform_reference_name(environment: str) -> str:
 
 def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
     env, team = spec.name.value, stack.team or ""
-    if team not in {t.name for t in spec.teams}:
-        teams = ", ".join(sorted(t.name for t in spec.teams))
+    teams = {t.name: t for t in spec.teams}
+    if team not in teams:
+        names = ", ".join(sorted(teams))
         raise SpecError(
-            [Problem("stack", f"{team!r} is not a team of stacks/{env}.py (teams: {teams})")],
+            [Problem("stack", f"{team!r} is not a team of stacks/{env}.py (teams: {names})")],
+            source=str(stack),
+        )
+    if stack.shard >= teams[team].serving_shards:
+        raise SpecError(
+            [
+                Problem(
+                    "stack",
+                    f"team {team!r} has serving_shards={teams[team].serving_shards} in "
+                    f"stacks/{env}.py: shards 0 to {teams[team].serving_shards - 1}, "
+                    f"not {stack.shard}",
+                )
+            ],
             source=str(stack),
         )
 
@@ -49,12 +62,13 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
         kms_key_arn=platform.kms_key_arn,
         artifacts_bucket_arn=platform.artifacts_bucket_arn,
         capture_bucket_arn=contract.apply(lambda c: c.capture_bucket_arn),
+        permissions_boundary=platform.permissions_boundary,
     )
-    endpoints = build_team_serving(spec, team, platform, execution_role_arn=role.arn)
+    endpoints = build_team_serving(spec, team, platform, execution_role_arn=role.arn, stack=stack)
 
-    # --- observability: the team's dashboard and endpoint alarms ---------------------------------
+    # --- observability: the shard's dashboard and endpoint alarms --------------------------------
     Observability(
-        f"mlplat-{env}-{team}",
+        team_dashboard_name(env, team, stack.shard),
         region=spec.settings.region,
         endpoints=monitored(endpoints),
         alarm_topic_arn=contract.apply(lambda c: c.alerts_topic_arn),

@@ -48,9 +48,9 @@ def preview(
     from mlplat.cli_output import progress, stdout
 
     with progress(f"previewing {stack}…"):  # the first run also compiles the SDKs' bytecode
+        from cost_model.graph import ExportError, Graph, read_export
         from infra.declarations import SpecError
         from infra.lock_status import stale_lock_warning
-        from mlplat.cost.graph import ExportError, Graph, read_export
         from mlplat.offline import preview_stack
         from mlplat.offline.export import write
         from mlplat.plan_diff import DiffError, diff, refuse_emptying_against

@@ -75,7 +75,7 @@ def run(stack: str, *, destroy: bool, on_output: Callable[[str], None] = print) 
 def _live_models(workspace_stack) -> set[str]:
     """The models that own resources in the stack's state (`pulumi stack export`). A new stack's
     deployment has no resources list yet."""
-    from mlplat.cost.graph import Graph
+    from cost_model.graph import Graph
 
     deployment = workspace_stack.export_stack()
     resources = (deployment.deployment or {}).get("resources") or []

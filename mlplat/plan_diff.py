@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from mlplat.cost.graph import Graph, Resource
+from cost_model.graph import Graph, Resource
 from mlplat.offline import GENERATOR
 
 

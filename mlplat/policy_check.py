@@ -35,7 +35,7 @@ from pulumi_policy.deserialize import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from mlplat.cost.graph import ExportError, Graph, read_export
+from cost_model.graph import ExportError, Graph, read_export
 from policies.framework import effective_enforcement
 
 __all__ = ["ExportError", "PolicyConfigError", "Violation", "check", "has_mandatory", "load_export"]

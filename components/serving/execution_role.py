@@ -88,12 +88,15 @@ class TeamExecutionRole(PlatformComponent):
         region: str,
         account: pulumi.Input[str],
         images: list[str],
+        permissions_boundary: pulumi.Input[str] | None = None,
         opts=None,
     ) -> None:
+        """``permissions_boundary``: the team's, in a serving stack (components/team_deployer)."""
         super().__init__(name, owner=Ownership(team=team), opts=opts)
         self.role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=assume_role(Principal.service("sagemaker.amazonaws.com")),
+            permissions_boundary=permissions_boundary,
             opts=self.child_opts(),
         )
         document = render_output(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 
 from components.registry_records import RegistryTable
@@ -36,6 +38,7 @@ def team_execution_role(
     kms_key_arn: pulumi.Input[str],
     artifacts_bucket_arn: pulumi.Input[str],
     capture_bucket_arn: pulumi.Input[str],
+    permissions_boundary: pulumi.Input[str] | None = None,
 ) -> TeamExecutionRole:
     """The role ``team``'s endpoints run as (every team has one, used or not)."""
     return TeamExecutionRole(
@@ -47,6 +50,7 @@ def team_execution_role(
         region=spec.settings.region,
         account=account,
         images=sorted({plan.image for plan in team_plans(spec, team)}),
+        permissions_boundary=permissions_boundary,
     )
 
 
@@ -59,9 +63,11 @@ def build_multi_model_endpoints(
     artifacts_bucket: pulumi.Input[str],
     capture_bucket: pulumi.Input[str],
     registry: RegistryTable | None,
+    holds: Callable[[str], bool] = lambda endpoint_name: True,
 ) -> list[MultiModelEndpoint]:
-    """Every SageMaker model of ``team`` on its endpoint."""
-    plans = team_plans(spec, team)
+    """Every SageMaker model of ``team`` on its endpoint; only the endpoints ``holds`` (a stack
+    holding one shard of the team's serving layer builds that shard's endpoints)."""
+    plans = [plan for plan in team_plans(spec, team) if holds(plan.endpoint_name)]
     packages = package_hosted_models(plans)
     return [
         MultiModelEndpoint(

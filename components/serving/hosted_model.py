@@ -79,7 +79,7 @@ class HostedModel(PlatformComponent):
                 "model": model.name,
                 "team": model.team,
                 "version": model.version,
-                # Read by the cost check (mlplat/cost/budgets.py): the model's declared budget.
+                # Read by the cost check (cost_model/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
                 "endpointName": endpoint_name,
                 "targetModel": package.archive_name,

@@ -151,6 +151,14 @@ class Team(Declaration):
     name: TeamName
     monthly_budget_usd: Decimal = Field(gt=0)
     quota: TeamQuota = TeamQuota()
+    serving_shards: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Serving stacks the team's endpoints and EKS models are dealt to, in layered "
+        "mode (infra/layers.py): raise it when a serving stack nears the resource budget; raising "
+        "it moves only what the new shard takes (README: state moves).",
+    )
 
 
 class NetworkSettings(Settings):
@@ -275,6 +283,11 @@ class CiSettings(Settings):
         pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
         r"connection/[0-9a-f-]+$",
     )
+
+    # The S3 bucket of Pulumi's DIY state backend (`pulumi login s3://<bucket>`): each team's
+    # deployer may then read and write its own serving stacks' state there. None: another backend
+    # (Pulumi Cloud grants stacks to teams itself).
+    state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
     @property
     def creates_github_oidc_provider(self) -> bool:

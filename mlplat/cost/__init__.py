@@ -1,2 +1,3 @@
-"""Cost estimates: the price snapshot, its refresh from the AWS Price List API, the estimator
-over a captured graph, budgets against estimates, and the `mlplat cost`/`prices` commands."""
+"""The `mlplat cost`/`prices` commands: reports, comparisons against a base, and the snapshot's
+refresh from the AWS Price List API. The estimator they run is ``cost_model`` (shared with the
+policy pack)."""

@@ -19,18 +19,18 @@ from mlplat.cli_options import (
 )
 
 if TYPE_CHECKING:
-    from mlplat.cost.estimate import Estimate, EstimateOptions
-    from mlplat.cost.prices import PriceSnapshot
+    from cost_model.estimate import Estimate, EstimateOptions
+    from cost_model.prices import PriceSnapshot
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-SNAPSHOT_HELP = "mlplat/cost/prices.json"  # the default, as the help shows it (no machine path)
+SNAPSHOT_HELP = "cost_model/prices.json"  # the default, as the help shows it (no machine path)
 
 prices_app = typer_app("The price snapshot the cost estimate reads.")
 
 
 @prices_app.callback()
 def prices() -> None:
-    """The price snapshot the cost estimate reads (mlplat/cost/prices.json)."""
+    """The price snapshot the cost estimate reads (cost_model/prices.json)."""
 
 
 def cost_command(
@@ -64,11 +64,11 @@ def cost_command(
     With --against, the resources and totals the change moves, from the base's cost to the new
     one.
     """
-    from mlplat.cost.budgets import check_budgets
+    from cost_model.budgets import check_budgets
+    from cost_model.estimate import EstimateError, EstimateOptions, estimate
+    from cost_model.graph import ExportError, Graph
+    from cost_model.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
     from mlplat.cost.compare import CostChange
-    from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
-    from mlplat.cost.graph import ExportError, Graph
-    from mlplat.cost.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
     from mlplat.cost.report import change_to_json, print_report, to_json
 
     stack_or_file(stack, file)
@@ -99,9 +99,9 @@ def _estimate_of(
     base: Path, stack: str | None, snapshot: PriceSnapshot, options: EstimateOptions
 ) -> Estimate:
     """The base's estimate; a ``stack`` that the change empties of models is refused first."""
+    from cost_model.estimate import EstimateError, estimate
+    from cost_model.graph import ExportError, Graph, read_export
     from infra.declarations import SpecError
-    from mlplat.cost.estimate import EstimateError, estimate
-    from mlplat.cost.graph import ExportError, Graph, read_export
     from mlplat.plan_diff import refuse_emptying_against
 
     try:
@@ -117,7 +117,7 @@ def _estimate_of(
 
 def _document(stack: str | None, file: Path | None) -> dict:
     if file is not None:
-        from mlplat.cost.graph import ExportError, read_export
+        from cost_model.graph import ExportError, read_export
 
         try:
             return read_export(file)
@@ -155,7 +155,7 @@ def refresh_command(
     ] = None,
 ) -> None:
     """Rebuild the price snapshot from the AWS Price List API (needs AWS credentials)."""
-    from mlplat.cost.prices import DEFAULT_SNAPSHOT, dump_snapshot
+    from cost_model.prices import DEFAULT_SNAPSHOT, dump_snapshot
     from mlplat.cost.refresh import RefreshError, paginated_fetch, pricing_client, refresh
 
     out = out or DEFAULT_SNAPSHOT
@@ -172,7 +172,7 @@ def refresh_command(
 
 
 def _known_ec2_types(path: Path) -> list[str]:
-    from mlplat.cost.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
+    from cost_model.prices import DEFAULT_SNAPSHOT, PriceLookupError, SnapshotError, load_snapshot
 
     try:
         snapshot = load_snapshot(path if path.exists() else DEFAULT_SNAPSHOT)

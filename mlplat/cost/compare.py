@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlplat.cost.estimate import Amount, Estimate, LineItem
+from cost_model.estimate import Amount, Estimate, LineItem
 from mlplat.plan_diff import Change
 
 NOTHING = Amount(0.0, 0.0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from mlplat.cost.prices import PriceSnapshot, RegionPrices
+from cost_model.prices import PriceSnapshot, RegionPrices
 
 # The Price List API is served from us-east-1 (and ap-south-1, eu-central-1) for every region.
 PRICING_ENDPOINT_REGION = "us-east-1"

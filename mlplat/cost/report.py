@@ -9,10 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from cost_model.budgets import BudgetCheck, Status
+from cost_model.estimate import Estimate, LineItem
 from mlplat.cli_output import Column, Rows, show
-from mlplat.cost.budgets import BudgetCheck, Status
 from mlplat.cost.compare import CENT, AmountChange, CostChange
-from mlplat.cost.estimate import Estimate, LineItem
 from mlplat.plan_diff import mark
 
 DIMENSIONS = ("model", "team", "environment")

@@ -47,6 +47,7 @@ def preview_layers(environment: str, config: dict[str, str] | None = None) -> di
     platform = capture_stack(platform_stack(environment), config)
     outputs = stack_outputs(platform)
     documents = {platform.stack: to_document(platform)}
-    for stack in layered_stacks(environment, [team.name for team in platform.spec.teams])[1:]:
+    teams = {team.name: team.serving_shards for team in platform.spec.teams}
+    for stack in layered_stacks(environment, teams, shards=teams)[1:]:
         documents[stack] = to_document(capture_stack(stack, config, platform_outputs=outputs))
     return documents

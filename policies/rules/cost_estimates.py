@@ -1,9 +1,9 @@
 """Budgets meet estimates: the stack's estimated monthly cost against its declared budgets.
 
-The estimate is the cost estimator's (mlplat/cost), computed from the same graph the pack judges,
+The estimate is the cost estimator's (cost_model/), computed from the same graph the pack judges,
 at the declared minimum scale; a budget is exceeded when that minimum already costs more. The
 budgets are each model's declared ``monthly_budget_usd`` and the team and environment AWS
-Budgets (mlplat/cost/budgets.py); `mlplat cost` also shows which would be exceeded at maximum scale.
+Budgets (cost_model/budgets.py); `mlplat cost` also shows which would be exceeded at maximum scale.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ CONFIG = {
     config=CONFIG,
 )
 def estimated_cost_within_budget(args: StackValidationArgs, report: ReportViolation) -> None:
-    from mlplat.cost.budgets import Status, budgets_in, check_budgets
-    from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
-    from mlplat.cost.graph import Graph
-    from mlplat.cost.prices import SnapshotError, load_snapshot
+    from cost_model.budgets import Status, budgets_in, check_budgets
+    from cost_model.estimate import EstimateError, EstimateOptions, estimate
+    from cost_model.graph import Graph
+    from cost_model.prices import SnapshotError, load_snapshot
 
     graph = Graph.from_policy_resources(args.resources)
     if not budgets_in(graph):

@@ -1,4 +1,5 @@
-"""Layer rules: a team's serving stack holds the team's models, never the platform's resources.
+"""Layer rules: a team's serving stack holds the team's models, never the platform's resources;
+no stack grows past the resource budget that keeps its previews and updates short.
 
 The platform layer (network, cluster, keys, tables, buckets, budgets, namespaces) is changed by the
 platform's deployer only; a serving stack that declared one of these would own a second copy, or,
@@ -7,9 +8,17 @@ after a state move, the platform's own. Judged on the stack name in the URN (``<
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, Severity
+from collections import Counter
 
-from policies.framework import is_serving_layer, resource_rule, stack_of
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    Severity,
+    StackValidationArgs,
+)
+
+from policies.framework import is_serving_layer, resource_rule, setting, stack_of, stack_rule
 
 PLATFORM_TYPES = frozenset(
     {
@@ -59,3 +68,34 @@ def serving_stack_no_platform_resources(
 ) -> None:
     if is_serving_layer(args.urn):
         report(f"{args.resource_type} in serving stack {stack_of(args.urn)}")
+
+
+# Issue 13's budget: Pulumi users report previews of minutes past ~1,300-1,700 resources in one
+# stack (pulumi/pulumi#7682, #5001). Every resource counts, components included: the engine
+# walks, diffs and checkpoints each one.
+BUDGET_CONFIG = {
+    "maxResources": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1500,
+        "description": "The most resources one stack may hold.",
+    }
+}
+
+
+@stack_rule(
+    name="stack-resource-budget",
+    description="No stack holds more resources than the budget (1,500 by default): a team's "
+    "serving layer that outgrows it is split into shards, a single stack into layers.",
+    severity=Severity.MEDIUM,
+    remediation="Serving stack: raise the team's `serving_shards` in stacks/<env>.py and move the "
+    "resources the new shard takes (README, 'Sharding a team's serving layer'). Single stack: "
+    "deploy the environment as layered stacks (README, 'Layered stacks').",
+    config=BUDGET_CONFIG,
+)
+def stack_resource_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    limit = int(setting(args, BUDGET_CONFIG, "maxResources"))
+    # One document may hold several stacks (`--stack '<env>.*'`): each is judged on its own.
+    for stack, count in sorted(Counter(stack_of(r.urn) for r in args.resources).items()):
+        if count > limit:
+            report(f"stack {stack} holds {count:,} resources, over the budget of {limit:,}")

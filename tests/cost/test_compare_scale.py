@@ -11,10 +11,10 @@ import pytest
 from cost_exports import export, multi_model_endpoint
 from test_cost_compare import CHURN, FRAUD, KEY
 
+from cost_model.estimate import Amount, EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from mlplat.cost.compare import CENT, AmountChange, CostChange
-from mlplat.cost.estimate import Amount, EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
 from mlplat.plan_diff import Change
 
 INSTANCE_MONTH = 167.90  # ml.m5.xlarge in us-east-1: 730 h x $0.23

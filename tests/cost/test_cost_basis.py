@@ -2,7 +2,7 @@
 node groups take their instance type from the launch template they name; a configuration is
 priced by the endpoints that use it, found by name or by dependency.
 
-Prices are the committed snapshot's (mlplat/cost/prices.json, us-east-1); each expectation's
+Prices are the committed snapshot's (cost_model/prices.json, us-east-1); each expectation's
 arithmetic is in its comment, so a wrong figure, bound or explanation fails here.
 """
 
@@ -13,10 +13,10 @@ import datetime as dt
 import pytest
 from cost_exports import export, multi_model_endpoint, resource
 
-from mlplat.cost.estimate import SHARED, Estimate, EstimateError, Share, _rate, estimate
-from mlplat.cost.estimate import EstimateOptions as Options
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
+from cost_model.estimate import SHARED, Estimate, EstimateError, Share, _rate, estimate
+from cost_model.estimate import EstimateOptions as Options
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 
 AS_OF = dt.date(2026, 11, 28)
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"

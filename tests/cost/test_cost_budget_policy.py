@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from cost_exports import budget, export, model_budget, multi_model_endpoint, spot_group
 
-from mlplat.cost.budgets import Status, check_budgets
-from mlplat.cost.estimate import estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
+from cost_model.budgets import Status, check_budgets
+from cost_model.estimate import estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from mlplat.policy_check import check
 from policies.registry import policy_named
 from policies.rules.cost_estimates import estimated_cost_within_budget

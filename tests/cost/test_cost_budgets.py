@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from cost_exports import budget, export, multi_model_endpoint, resource
 
-from mlplat.cost.budgets import Scope, Status, budgets_in, check_budgets
-from mlplat.cost.estimate import EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
+from cost_model.budgets import Scope, Status, budgets_in, check_budgets
+from cost_model.estimate import EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 
 MODELS = [
     {"name": "fraud", "team": "risk", "memoryMb": 3072},

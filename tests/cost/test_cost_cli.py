@@ -10,9 +10,9 @@ from cost_exports import budget, export, model_budget, multi_model_endpoint, res
 from cost_price_list import stubbed
 from typer.testing import CliRunner
 
+from cost_model.prices import load_snapshot
 from mlplat.cost import refresh as refresh_module
 from mlplat.cost.cli import cost_command, prices_app
-from mlplat.cost.prices import load_snapshot
 
 MODELS = [
     {"name": "fraud", "team": "risk", "memoryMb": 3072},
@@ -145,9 +145,9 @@ def test_cost_report_reads_at_80_columns_without_a_broken_word(stack_export):
 
     from rich.console import Console
 
-    from mlplat.cost.budgets import check_budgets
-    from mlplat.cost.estimate import EstimateOptions, estimate
-    from mlplat.cost.graph import Graph
+    from cost_model.budgets import check_budgets
+    from cost_model.estimate import EstimateOptions, estimate
+    from cost_model.graph import Graph
     from mlplat.cost.report import _owner, print_report
 
     graph = Graph.from_export(stack_export("dev"))

@@ -10,11 +10,11 @@ import pytest
 from cost_exports import export, multi_model_endpoint, resource, tags
 from typer.testing import CliRunner
 
+from cost_model.estimate import EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from mlplat.cli import app
 from mlplat.cost.compare import CostChange
-from mlplat.cost.estimate import EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
 from mlplat.plan_diff import Change
 
 # ml.m5.xlarge in us-east-1 is $0.23 an hour in the snapshot: $167.90 per instance-month.

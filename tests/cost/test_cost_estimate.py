@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from cost_exports import export, multi_model_endpoint, provider, resource, spot_group, tags
 
-from mlplat.cost.estimate import SHARED, EstimateError, EstimateOptions, estimate
-from mlplat.cost.graph import ExportError, Graph
-from mlplat.cost.prices import load_snapshot
+from cost_model.estimate import SHARED, EstimateError, EstimateOptions, estimate
+from cost_model.graph import ExportError, Graph
+from cost_model.prices import load_snapshot
 
 AS_OF = dt.date(2026, 11, 28)
 

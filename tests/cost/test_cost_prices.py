@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mlplat.cost.prices import (
+from cost_model.prices import (
     DEFAULT_SNAPSHOT,
     PriceLookupError,
     SnapshotError,

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from cost_price_list import DASHBOARD, TYPES, catalogue, product, stubbed
 
-from mlplat.cost.prices import PriceSnapshot
+from cost_model.prices import PriceSnapshot
 from mlplat.cost.refresh import (
     RefreshError,
     dashboard_query,

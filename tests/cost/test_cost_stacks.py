@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
+from cost_model.budgets import NOTHING, Scope, Status, check_budgets
+from cost_model.estimate import SHARED, EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from infra.loader import load_environment, read_stack_config
-from mlplat.cost.budgets import NOTHING, Scope, Status, check_budgets
-from mlplat.cost.estimate import SHARED, EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
 
 
 @pytest.mark.slow

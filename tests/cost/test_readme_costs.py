@@ -7,11 +7,11 @@ import re
 
 import pytest
 
+from cost_model.estimate import EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from infra.project import PROJECT_ROOT
 from mlplat.cost.compare import CostChange
-from mlplat.cost.estimate import EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
 from mlplat.plan_diff import Change, diff
 from model_packages import (
     chargeback_risk,

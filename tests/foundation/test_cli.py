@@ -363,7 +363,7 @@ def _words(text: str) -> set[str]:
 def test_the_preview_reads_at_80_columns_without_a_broken_word(stack_export):
     from rich.console import Console
 
-    from mlplat.cost.graph import Graph
+    from cost_model.graph import Graph
     from mlplat.plan_diff import diff
     from mlplat.preview_view import display_type, render, render_diff
 

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 import components.serving.placement
 import infra.lock_status
+from cost_model.graph import Graph
 from infra.declarations import SpecError
 from infra.declarations.tags import TAG_MODEL, TAG_TEAM
 from mlplat import deploy
 from mlplat.cli import app
-from mlplat.cost.graph import Graph
 from mlplat.plan_diff import refuse_emptying_against
 
 runner = CliRunner()

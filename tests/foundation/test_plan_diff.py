@@ -8,8 +8,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from cost_model.graph import Graph, Resource
 from mlplat.cli import app
-from mlplat.cost.graph import Graph, Resource
 from mlplat.offline import GENERATOR
 from mlplat.plan_diff import Change, DiffError, diff
 

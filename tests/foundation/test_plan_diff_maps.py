@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlplat.cost.graph import Graph, Resource
+from cost_model.graph import Graph, Resource
 from mlplat.offline import GENERATOR
 from mlplat.plan_diff import diff
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlplat.cost.graph import Graph, Resource
+from cost_model.graph import Graph, Resource
 from mlplat.offline import GENERATOR
 from mlplat.plan_diff import Change, DiffError, diff
 

@@ -3,11 +3,13 @@ create, trusted by the subject those roles accept, running commands that exist."
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -19,6 +21,8 @@ from mlplat.cli import app
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 STACKS = ("dev", "staging", "prod")
+# What the pull-request job's scripts are: the change report and the exports it compares.
+CI_SCRIPTS = ("change-report", "layer-exports")
 
 
 def _load(name: str) -> dict:
@@ -187,19 +191,25 @@ _INVOCATION = re.compile(r"(?:\bmlplat|-m mlplat\.cli) ([a-z-]+)([^\n]*)")
 def test_workflows_run_only_commands_options_and_scripts_that_exist():
     cli = typer.main.get_command(app)
     scripts = [run for name in ("checks.yml", "deploy-stack.yml") for run in _runs(_load(name))]
-    scripts.append((PROJECT_ROOT / ".ci" / "change-report").read_text())
+    scripts += [(PROJECT_ROOT / ".ci" / name).read_text() for name in CI_SCRIPTS]
     used: dict[str, set[str]] = {}
     for script in scripts:
         for invocation in _INVOCATION.finditer(script.replace("\\\n", " ")):
             options = used.setdefault(invocation[1], set())
             options.update(re.findall(r"(?<!\S)(--?[a-z][a-z-]*)", invocation[2]))
-    assert {"up", "preview", "cost"} <= used.keys() <= cli.commands.keys()
+    assert {"up"} <= used.keys() <= cli.commands.keys()
     for command, options in used.items():
         known = {o for p in cli.commands[command].params for o in (*p.opts, *p.secondary_opts)}
         assert options <= known, (command, options - known)
     called = {match[1] for script in scripts for match in re.finditer(r"(\.ci/[\w-]+)", script)}
-    assert called == {".ci/run", ".ci/change-report"}
+    assert called == {".ci/run", *(f".ci/{name}" for name in CI_SCRIPTS)}
     assert all(os.access(PROJECT_ROOT / script, os.X_OK) for script in called)
+    # Modules the scripts run with `python -m` exist and run as programs.
+    modules = {m for script in scripts for m in re.findall(r"-m (mlplat\.[\w.]+)", script)}
+    assert {"mlplat.change_report", "mlplat.touched"} <= modules
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and "__main__" in Path(spec.origin).read_text(), module
 
 
 @pytest.mark.slow
@@ -233,8 +243,11 @@ def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
     )
     assert result.returncode == 1, result.stderr[-3000:]
     dev, staging_report = result.stdout.split("## staging")
-    assert dev.startswith("## dev")
-    assert "0 to create, 2 to update, 0 to delete" in dev
-    assert "minCapacity" in dev and "+$167.90" in dev
+    assert dev.startswith("## dev: layered stacks")
+    # churn-predictor's team's serving stack alone: its endpoint's scaling, one instance more.
+    (row,) = [line for line in dev.splitlines() if line.startswith("| `dev.serving.")]
+    assert row.split("|")[2:5] == [" 0 ", " 2 ", " 0 "] and row.endswith("| +$167.90 |")
+    assert "unchanged: `dev.platform`" in dev
+    assert "minCapacity" in dev
     assert "The change cannot be previewed or priced for staging" in staging_report
     assert "config.ci.githubRepository" in result.stderr  # the reason, in the log

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from cost_model.estimate import estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from infra.tagging import STACK_TYPE
-from mlplat.cost.estimate import estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import load_snapshot
 from mlplat.offline import environment_document
 
 

@@ -14,6 +14,7 @@ from infra.declarations.tags import TAG_TEAM
 from tests.layers.conftest import resources
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+STATE_BUCKET = "team-state-bucket"
 
 # Mutating actions per service, tried on every resource of that service the platform stack holds.
 PLATFORM_CHANGES = {
@@ -146,6 +147,8 @@ def _scope(team: str) -> DeployerScope:
         artifacts_bucket_arn="arn:aws:s3:::mlplat-dev-artifacts-bucket-1234567",
         registry_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mlplat-dev-model-registry",
         kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k",
+        capture_bucket_arn="arn:aws:s3:::mlplat-dev-capture-bucket-7654321",
+        state_bucket=STATE_BUCKET,
     )
 
 
@@ -179,3 +182,227 @@ def test_a_team_deployer_passes_only_its_own_execution_role():
     role = f"arn:aws:iam::{ACCOUNT}:role/mlplat-dev-%s-sagemaker-role-abc1234"
     assert allowed(policy, "iam:PassRole", role % "fraud", context)
     assert not allowed(policy, "iam:PassRole", role % "growth", context)
+
+
+# --- Pulumi's S3 state backend: its own serving stacks' state, the platform's checkpoint --------
+
+# The keys the DIY backend reads and writes for stack S of project P (pulumi/pulumi
+# pkg/backend/diy: store.go StackBasePath/HistoryDir/BackupDir/JournalDir, state.go backups
+# ``.bak`` and compression, lock.go ``locks/organization/P/S/<id>.json``, stack_tags.go).
+STATE_KEYS = (
+    ".pulumi/stacks/{p}/{s}.json",
+    ".pulumi/stacks/{p}/{s}.json.gz",
+    ".pulumi/stacks/{p}/{s}.json.bak",
+    ".pulumi/stacks/{p}/{s}.pulumi-tags",
+    ".pulumi/history/{p}/{s}/{s}-1733000000000000000.history.json",
+    ".pulumi/history/{p}/{s}/{s}-1733000000000000000.checkpoint.json",
+    ".pulumi/backups/{p}/{s}/{s}.1733000000000000000.json",
+    ".pulumi/journal/{p}/{s}/00000001.json",
+    ".pulumi/locks/organization/{p}/{s}/6f1c7a-lock.json",
+)
+# The prefixes it lists (stackPath: the checkpoint's name; listBucket: a folder and "/").
+LISTED = (
+    ".pulumi/stacks/{p}/{s}.json",
+    ".pulumi/locks/organization/{p}/{s}/",
+    ".pulumi/history/{p}/{s}/",
+)
+OBJECT_WRITES = ("s3:PutObject", "s3:DeleteObject")
+
+
+def _object(key: str) -> str:
+    return f"arn:aws:s3:::{STATE_BUCKET}/{key}"
+
+
+def _may(policy: dict, stack: str, actions) -> list[bool]:
+    return [
+        allowed(policy, action, _object(key.format(p="mlplat", s=stack)), {})
+        for key in STATE_KEYS
+        for action in actions
+    ]
+
+
+def _may_list(policy: dict, stack: str) -> list[bool]:
+    bucket = f"arn:aws:s3:::{STATE_BUCKET}"
+    return [
+        allowed(policy, "s3:ListBucket", bucket, {"s3:prefix": prefix.format(p="mlplat", s=stack)})
+        for prefix in LISTED
+    ]
+
+
+@pytest.mark.parametrize(
+    "stack", ["dev.serving.fraud", "dev.serving.fraud.1", "dev.serving.fraud.12"]
+)
+def test_a_team_deployer_reads_and_writes_its_own_stacks_state(stack):
+    policy = _document("fraud")
+    assert all(_may(policy, stack, ("s3:GetObject", *OBJECT_WRITES)))
+    assert all(_may_list(policy, stack))
+    assert allowed(policy, "s3:GetObject", _object(".pulumi/meta.yaml"), {})
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        "dev.serving.growth",
+        "dev.serving.fraud-ops",
+        "dev.serving.fraud-ops.1",
+        "dev",
+        "prod.serving.fraud",
+        "dev.platform",
+    ],
+)
+def test_no_other_stacks_state_can_be_written(stack):
+    policy = _document("fraud")
+    assert not any(_may(policy, stack, OBJECT_WRITES))
+    assert not allowed(policy, "s3:PutObject", _object(".pulumi/meta.yaml"), {})
+
+
+def test_the_platforms_checkpoint_is_read_and_nothing_else_of_another_stack():
+    policy = _document("fraud")
+    checkpoint = _object(".pulumi/stacks/mlplat/dev.platform.json")
+    assert allowed(policy, "s3:GetObject", checkpoint, {})
+    assert _may_list(policy, "dev.platform")[0]  # stackPath lists the checkpoint's name
+    for stack in ("dev.serving.growth", "dev.serving.fraud-ops", "prod.platform", "dev"):
+        assert not any(_may(policy, stack, ("s3:GetObject",))), stack
+        assert not any(_may_list(policy, stack)), stack
+    everything = {"s3:prefix": ".pulumi/stacks/mlplat/"}
+    assert not allowed(policy, "s3:ListBucket", f"arn:aws:s3:::{STATE_BUCKET}", everything)
+
+
+def test_without_a_state_bucket_no_state_is_granted():
+    from dataclasses import replace
+
+    def state_resources(scope) -> list[str]:
+        statements = team_deployer_statements(scope)
+        return [r for s in statements for r in s.resources if STATE_BUCKET in r]
+
+    assert state_resources(_scope("fraud"))  # with one, there are
+    assert state_resources(replace(_scope("fraud"), state_bucket=None)) == []
+
+
+def test_the_deployed_team_deployer_has_its_stacks_state_in_the_configured_bucket(dev):
+    from infra.loader import load_environment, read_stack_config
+
+    bucket = load_environment("dev", read_stack_config("dev")).settings.ci.state_bucket
+    assert bucket, "Pulumi.dev.yaml sets ci.stateBucket"
+    policy = deployer_policy(dev, "fraud")
+    key = f"arn:aws:s3:::{bucket}/.pulumi/stacks/mlplat/dev.serving.fraud.json"
+    assert allowed(policy, "s3:PutObject", key, {})
+    assert not allowed(policy, "s3:PutObject", key.replace("fraud", "growth"), {})
+
+
+# --- the permissions boundary: every role the team creates carries it, and stays within it -------
+
+
+def _boundary(dev: dict, team: str) -> dict:
+    (policy,) = [
+        r
+        for r in resources(dev["dev.platform"])
+        if r["type"] == "aws:iam/policy:Policy"
+        and r["inputs"].get("name") == f"mlplat-dev-{team}-serving-boundary"
+    ]
+    return policy
+
+
+def _serving_roles(dev: dict):
+    for stack, document in dev.items():
+        if ".serving." not in stack:
+            continue
+        team = stack.split(".")[2]
+        for r in resources(document):
+            if r["type"] == "aws:iam/role:Role":
+                yield team, r, document
+
+
+def test_every_role_of_a_serving_stack_carries_its_teams_boundary(dev):
+    roles = list(_serving_roles(dev))
+    assert {team for team, _, _ in roles} == {"fraud", "growth"}
+    for team, role, _ in roles:
+        assert role["inputs"].get("permissionsBoundary") == _boundary(dev, team)["outputs"]["arn"]
+
+
+def _role_statements(document: dict, role: dict) -> list[dict]:
+    """The inline policies of ``role`` in its stack (a RolePolicy's role input is the role's id)."""
+    found = []
+    for r in resources(document):
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["inputs"]["role"] in (
+            role["outputs"].get("id"),
+            role["outputs"].get("name"),
+        ):
+            found += _list(json.loads(r["inputs"]["policy"])["Statement"])
+    return found
+
+
+def _contexts(statement: dict) -> dict:
+    """A request the statement allows: each condition key at one of the values it names."""
+    return {
+        key: _list(values)[0]
+        for keys in statement.get("Condition", {}).values()
+        for key, values in keys.items()
+    }
+
+
+def test_every_team_role_is_allowed_within_the_boundary_what_its_policy_grants(dev):
+    checked = 0
+    for team, role, document in _serving_roles(dev):
+        boundary = json.loads(_boundary(dev, team)["inputs"]["policy"])
+        statements = _role_statements(document, role)
+        assert statements, role["urn"]
+        for statement in statements:
+            for action in _list(statement["Action"]):
+                for resource in _list(statement["Resource"]):
+                    checked += 1
+                    assert allowed(boundary, action, resource, _contexts(statement)), (
+                        role["urn"],
+                        action,
+                        resource,
+                    )
+    assert checked > 20
+
+
+def test_the_boundary_reaches_no_other_team_and_nothing_of_the_platform(dev):
+    boundary = json.loads(_boundary(dev, "fraud")["inputs"]["policy"])
+    for document in dev.values():
+        for resource in resources(document):
+            arn = _arn(resource)
+            service = arn.split(":")[2] if arn else ""
+            for action in PLATFORM_CHANGES.get(service, ()):
+                assert not allowed(boundary, action, arn, _tag_context(resource)), (action, arn)
+    growth = json.loads(_boundary(dev, "growth")["inputs"]["policy"])
+    for statement in growth["Statement"]:
+        for resource in _list(statement["Resource"]):
+            if "/teams/growth/" in resource:
+                for action in _list(statement["Action"]):
+                    assert not allowed(boundary, action, resource, _contexts(statement))
+
+
+def test_a_team_deployer_creates_and_changes_only_roles_bounded_by_its_boundary():
+    policy, scope = _document("fraud"), _scope("fraud")
+    role = f"arn:aws:iam::{ACCOUNT}:role/mlplat-dev-fraud-sagemaker-role-abc1234"
+    tag = {f"aws:RequestTag/{TAG_TEAM}": "fraud", f"iam:ResourceTag/{TAG_TEAM}": "fraud"}
+    bounded = tag | {"iam:PermissionsBoundary": scope.boundary_arn}
+    other = tag | {"iam:PermissionsBoundary": _scope("growth").boundary_arn}
+    for action in (
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ):
+        assert allowed(policy, action, role, bounded), action
+        assert not allowed(policy, action, role, tag), action  # no boundary
+        assert not allowed(policy, action, role, other), action  # another team's
+    assert not allowed(policy, "iam:DeleteRolePermissionsBoundary", role, bounded)
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+        assert not allowed(policy, action, scope.boundary_arn, {})
+
+
+@pytest.mark.parametrize("team", ["fraud", "growth"])
+def test_a_team_deployer_may_call_every_action_its_serving_stack_needs(dev, team):
+    """The pack's completeness table (policies/provider_actions.json) against the team's role: the
+    deployer can deploy its whole serving stack, not just stay out of others'."""
+    from policies.rules.iam import parse_document
+    from policies.rules.iam_permissions import permission_gaps
+
+    statements = parse_document(json.dumps(deployer_policy(dev, team)))
+    types = {r["type"] for r in resources(dev[f"dev.serving.{team}"])}
+    assert "aws:sagemaker/endpointConfiguration:EndpointConfiguration" in types
+    assert permission_gaps(statements, types) == []

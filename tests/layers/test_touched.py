@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from infra.project import PROJECT_ROOT
 from mlplat.touched import deployment_order, touched_stacks
@@ -53,3 +57,70 @@ def test_the_command_compares_two_folders_of_exports(tmp_path, layer_exports):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["dev.serving.fraud"]
+
+
+# --- .ci/touched-stacks itself, on a repository with a base commit and a change ----------------
+
+
+def _first_model_line(text: str) -> re.Match:
+    """The first model the stack file lists as a declaration (``    <package>.model,``)."""
+    match = re.search(r"^    (\w+)\.model,$", text.split("models = [", 1)[1], flags=re.MULTILINE)
+    assert match, "stacks/dev.py lists no `<package>.model,` line to change"
+    return match
+
+
+@pytest.fixture
+def repository(tmp_path):
+    """A git repository of the working tree's tracked files, committed once (the base)."""
+    from tests.test_model_changes_keep_ci_green import copy_repository
+
+    repo = copy_repository(tmp_path / "repo")
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run([*git, *command], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def _touched(repo) -> list[str]:
+    result = subprocess.run(
+        [str(repo / ".ci" / "touched-stacks"), "main", "dev"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "MLPLAT_PYTHON": sys.executable},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.split()
+
+
+def _change_a_model(repo) -> str:
+    """Raise the first listed model's minimum scale in stacks/dev.py; returns its team."""
+    import importlib
+
+    stack_file = repo / "stacks" / "dev.py"
+    text = stack_file.read_text()
+    package = _first_model_line(text)[1]
+    stack_file.write_text(
+        text.replace(
+            f"    {package}.model,\n",
+            f'    {package}.model.override(scaling={{"min_instances": 2}}),\n',
+            1,
+        )
+    )
+    return importlib.import_module(f"model_packages.{package}").model.team
+
+
+@pytest.mark.slow
+def test_a_model_change_touches_its_teams_serving_stack_alone(repository):
+    team = _change_a_model(repository)
+    assert _touched(repository) == [f"dev.serving.{team}"]
+
+
+@pytest.mark.slow
+def test_a_platform_change_is_deployed_first_then_the_teams(repository):
+    team = _change_a_model(repository)
+    config = repository / "Pulumi.dev.yaml"
+    text = config.read_text()
+    assert "monthlyBudgetUsd: " in text
+    config.write_text(re.sub(r"monthlyBudgetUsd: (\d+)", r"monthlyBudgetUsd: \g<1>1", text))
+    assert _touched(repository) == ["dev.platform", f"dev.serving.{team}"]

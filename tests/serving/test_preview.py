@@ -12,9 +12,9 @@ from boto3.dynamodb.types import TypeDeserializer
 from components.registry_route import SERVED_VERSION, Backend, Route
 from components.serving.artifacts import package_hosted_models
 from components.serving.placement import plan_endpoints
+from cost_model.graph import Graph
 from infra.declarations import ModelDeclaration, ModelOverride, ServingTarget
 from infra.loader import load_environment, read_stack_config
-from mlplat.cost.graph import Graph
 from mlplat.plan_diff import Change, diff
 from model_packages.packaging import archive_name
 

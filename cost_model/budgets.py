@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mlplat.cost.estimate import ENVIRONMENT_TAG, Amount, Estimate
-from mlplat.cost.graph import Graph, Resource
+from cost_model.estimate import ENVIRONMENT_TAG, Amount, Estimate
+from cost_model.graph import Graph, Resource
 
 BUDGET_TYPE = "aws:budgets/budget:Budget"
 TEAM_FILTER = "user:mlplat:team$"

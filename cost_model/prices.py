@@ -1,6 +1,6 @@
 """The price snapshot: a versioned JSON file of AWS on-demand list prices per region.
 
-The estimator never calls AWS: it reads ``mlplat/cost/prices.json``, which states where its numbers
+The estimator never calls AWS: it reads ``cost_model/prices.json``, which states where its numbers
 came from and when. ``mlplat prices refresh`` (``mlplat/cost/refresh.py``) rebuilds the same
 structure from the AWS Price List API. The schema is checked here, so a hand edit or a refresh
 that lost a field fails on load with the path of the field, not later with a KeyError.

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cost_model.graph import Graph, Resource
+from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
 from infra.eks_support import SupportTier, support_tier
-from mlplat.cost.graph import Graph, Resource
-from mlplat.cost.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
 
 TEAM_TAG = "mlplat:team"
 MODEL_TAG = "mlplat:model"

@@ -1,0 +1,172 @@
+"""A team's serving layer split into shards: stack names, a stable assignment, and the shards
+together serving exactly what the team's one serving stack served."""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+
+import pytest
+
+from infra.layers import Layer, StackName, layered_stacks, parse_stack, serving_stack, shard_of
+from mlplat.touched import touched_stacks
+from tests.layers.conftest import resources
+
+UNITS = [f"mlplat-dev-team-ep-{index}" for index in range(600)]
+SERVED = ("mlplat:serving:HostedModel", "mlplat:eks_model:EksModel")
+
+
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        ("dev.serving.fraud.1", StackName("dev", Layer.SERVING, "fraud", 1)),
+        ("prod.serving.risk-ops.12", StackName("prod", Layer.SERVING, "risk-ops", 12)),
+    ],
+)
+def test_a_shard_stack_name_says_its_team_and_shard(name, parsed):
+    assert parse_stack(name) == parsed
+    assert str(parsed) == name
+
+
+@pytest.mark.parametrize(
+    "name", ["dev.serving.fraud.0", "dev.serving.fraud.x", "dev.serving.fraud.1.2"]
+)
+def test_shard_zero_is_the_teams_own_stack_name_and_no_other_shape_parses(name):
+    with pytest.raises(ValueError, match="<env>.serving.<team>"):
+        parse_stack(name)
+
+
+def test_layered_stacks_list_every_shard_after_the_platform():
+    assert layered_stacks("dev", ["growth", "fraud"], shards={"fraud": 3}) == [
+        "dev.platform",
+        "dev.serving.fraud",
+        "dev.serving.fraud.1",
+        "dev.serving.fraud.2",
+        "dev.serving.growth",
+    ]
+
+
+def test_units_spread_over_every_shard():
+    for shards in (1, 2, 3, 5):
+        counts = Counter(shard_of(unit, shards) for unit in UNITS)
+        assert set(counts) == set(range(shards))
+        assert min(counts.values()) > len(UNITS) / shards * 0.7  # no shard starved
+
+
+def test_one_more_shard_moves_units_only_into_the_new_shard():
+    for shards in (1, 2, 4):
+        moved = [u for u in UNITS if shard_of(u, shards) != shard_of(u, shards + 1)]
+        assert moved, "the new shard must take some units"
+        assert {shard_of(u, shards + 1) for u in moved} == {shards}
+        assert len(moved) < len(UNITS) / (shards + 1) * 1.3
+
+
+@pytest.fixture
+def sharded(monkeypatch):
+    """``sharded(team, shards, edit=None)``: dev's layered exports with ``team`` split."""
+    from mlplat.offline import preview_layers
+
+    def preview(team: str, shards: int, edit=None) -> dict:
+        module = importlib.import_module("stacks.dev")
+        monkeypatch.setattr(
+            module,
+            "teams",
+            [
+                t.model_copy(update={"serving_shards": shards}) if t.name == team else t
+                for t in module.teams
+            ],
+        )
+        if edit is not None:
+            monkeypatch.setattr(module, "models", list(edit(list(module.models))))
+        return preview_layers("dev")
+
+    return preview
+
+
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _of_types(document: dict, *types: str) -> set[str]:
+    return {_name(r["urn"]) for r in resources(document) if r["type"] in types}
+
+
+def _busiest_team() -> str:
+    from infra.loader import load_environment, read_stack_config
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    return Counter(m.team for m in spec.models).most_common(1)[0][0]
+
+
+def test_the_shards_serve_exactly_what_the_teams_one_stack_served(layer_exports, sharded):
+    team = _busiest_team()
+    whole = layer_exports("dev")[serving_stack("dev", team)]
+    split = sharded(team, 3)
+    shards = [split[serving_stack("dev", team, shard)] for shard in range(3)]
+    assert serving_stack("dev", team, 3) not in split
+
+    for kinds in (
+        SERVED,
+        ("aws:sagemaker/endpoint:Endpoint",),
+        ("aws:s3/bucketObjectv2:BucketObjectv2",),
+    ):
+        per_shard = [_of_types(document, *kinds) for document in shards]
+        assert set().union(*per_shard) == _of_types(whole, *kinds), kinds
+        assert sum(map(len, per_shard)) == len(_of_types(whole, *kinds)), f"{kinds} in two shards"
+    # Each endpoint sits where the assignment says, with its models and their served records.
+    for shard, document in enumerate(shards):
+        for endpoint in _of_types(document, "mlplat:serving:MultiModelEndpoint"):
+            assert shard_of(endpoint, 3) == shard
+        records = {
+            n.removesuffix("-served")
+            for n in _of_types(document, "aws:dynamodb/tableItem:TableItem")
+            if n.endswith("-served")
+        }
+        models = {
+            n.removeprefix("mlplat-dev-") for n in _of_types(document, "mlplat:eks_model:EksModel")
+        }
+        models |= {
+            r["outputs"].get("model") or r["inputs"].get("model")
+            for r in resources(document)
+            if r["type"] == "mlplat:serving:HostedModel"
+        } - {None}
+        assert records == {f"mlplat-dev-{m}" for m in models}
+    # Shards share nothing a name makes unique in the account: one dashboard each.
+    dashboards = [
+        r["inputs"]["dashboardName"]
+        for document in shards
+        for r in resources(document)
+        if r["type"] == "aws:cloudwatch/dashboard:Dashboard"
+    ]
+    assert len(set(dashboards)) == 3
+    # Nothing outside the team changes when it is split.
+    before = layer_exports("dev")
+    assert {s for s in split if s in before and split[s] != before[s]} <= {
+        serving_stack("dev", team)
+    }
+
+
+def test_a_model_change_in_a_sharded_team_touches_its_shard_alone(sharded):
+    team = _busiest_team()
+
+    def bump(models):
+        target = next(m for m in models if getattr(m, "team", None) == team)
+        return [
+            m.model_copy(update={"version": m.version + 1}) if m is target else m for m in models
+        ]
+
+    before = sharded(team, 2)
+    after = sharded(team, 2, bump)
+    touched = touched_stacks(before, after)
+    assert len(touched) == 1 and parse_stack(touched[0]).team == team
+
+
+def test_a_shard_the_team_does_not_have_exits_2_naming_its_shards():
+    from typer.testing import CliRunner
+
+    from mlplat.cli import app
+
+    result = CliRunner().invoke(app, ["preview", "--stack", "dev.serving.fraud.1", "-q"])
+    assert result.exit_code == 2
+    assert "team 'fraud' has serving_shards=1" in result.output
+    assert "Traceback" not in result.output
