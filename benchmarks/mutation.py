@@ -66,6 +66,8 @@ MODULES: dict[str, Module] = {
         ("infra/declarations/*.py", "infra/loader.py"),
         (
             "tests/foundation/test_mistakes.py",
+            "tests/foundation/test_loader_messages.py",
+            "tests/foundation/test_scheduling.py",
             "tests/foundation/test_models_cli.py",
             "tests/foundation/test_validation.py",
             "tests/foundation/test_validation_boundaries.py",

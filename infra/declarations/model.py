@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,18 +26,21 @@ MODEL_NAME_MAX = 48
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def dns_label(max_length: int):
-    def check(value: str) -> str:
-        if len(value) > max_length:
-            raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")
-        if not DNS_1123_LABEL.match(value):
-            raise ValueError(
-                f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit), as Kubernetes and SageMaker require"
-            )
-        return value
+def _check_dns_label(value: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")
+    if not DNS_1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit), as Kubernetes and SageMaker require"
+        )
+    return value
 
-    return AfterValidator(check)
+
+def dns_label(max_length: int):
+    # A module-level function rather than a closure built at import: mutmut (benchmarks/
+    # mutation.py) can then switch its mutants while the tests run.
+    return AfterValidator(partial(_check_dns_label, max_length=max_length))
 
 
 # A team name is a Kubernetes namespace and part of IAM role names, the longest being
