@@ -11,7 +11,6 @@ import __future__
 import difflib
 import importlib
 import json
-import sys
 import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,7 +23,12 @@ from pydantic import BaseModel, ValidationError
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
 from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
-from infra.declarations.model import Declaration, ModelOverride, collecting_declarations
+from infra.declarations.model import (
+    Declaration,
+    ModelOverride,
+    collecting_declarations,
+    written_outside,
+)
 from infra.declarations.rules import (
     model_problems,
     production_problems,
@@ -369,10 +373,7 @@ def _is_project_file(filename: str) -> bool:
     """The user's own code: not the interpreter's or a library's, not this loader's package."""
     if filename.startswith("<"):  # frozen importlib
         return False
-    path = Path(filename).resolve()
-    outside = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    outside.add(Path(__file__).resolve().parent)
-    return not any(path.is_relative_to(folder) for folder in outside)
+    return written_outside(filename, Path(__file__).resolve().parent)
 
 
 def _relative(filename: str) -> str:

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,24 +18,29 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from infra.project import PROJECT_ROOT
 
+_PACKAGE = Path(__file__).resolve().parent
+
 # A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
 # names are used for both. 48 leaves room for the "mlplat-<env>-" prefix of derived AWS names.
 MODEL_NAME_MAX = 48
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def dns_label(max_length: int):
-    def check(value: str) -> str:
-        if len(value) > max_length:
-            raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")
-        if not DNS_1123_LABEL.match(value):
-            raise ValueError(
-                f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit), as Kubernetes and SageMaker require"
-            )
-        return value
+def _check_dns_label(value: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")
+    if not DNS_1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit), as Kubernetes and SageMaker require"
+        )
+    return value
 
-    return AfterValidator(check)
+
+def dns_label(max_length: int):
+    # A module-level function rather than a closure built at import: mutmut (benchmarks/
+    # mutation.py) can then switch its mutants while the tests run.
+    return AfterValidator(partial(_check_dns_label, max_length=max_length))
 
 
 # A team name is a Kubernetes namespace and part of IAM role names, the longest being
@@ -76,9 +82,22 @@ def collecting_declarations() -> Iterator[None]:
         _collecting.reset(token)
 
 
-def caller_origin(depth: int = 2) -> str:
-    """``file:line`` of the code that built a declaration, relative to the project when inside."""
-    frame = sys._getframe(depth)
+def written_outside(filename: str, folder: Path) -> bool:
+    """Whether code in `filename` is the user's: not in `folder`, nor the interpreter's or an
+    installed library's."""
+    path = Path(filename).resolve()
+    inside = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {folder}
+    return not any(path.is_relative_to(place) for place in inside)
+
+
+def caller_origin() -> str:
+    """``file:line`` of the code that built a declaration, relative to the project when inside.
+
+    That is the first caller outside this package and outside libraries, however many frames a
+    decorator or wrapper (mutmut's trampolines, say) puts in between."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and not written_outside(frame.f_code.co_filename, _PACKAGE):
+        frame = frame.f_back
     path = Path(frame.f_code.co_filename).resolve()
     shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
     return f"{shown}:{frame.f_lineno}"

@@ -73,13 +73,12 @@ def node_problems(model: ModelDeclaration, cluster: ClusterSettings) -> Iterator
     nodes = [
         node
         for group in groups.values()
-        if group.max_size > 0
         for node in map(allocatable, group.instance_types)
         if node is not None
     ]
     where = " or ".join(f"cluster.{role}" for role in groups)
-    if not nodes:
-        yield Problem("resources", f"no node can run it: {where} can have no nodes (maxSize 0)")
+    if not nodes:  # every instance type is unknown (each reported at its own path as well)
+        yield Problem("resources", f"no node can run it: {where} has no known instance type")
         return
     wanted = model.resources
     if any(

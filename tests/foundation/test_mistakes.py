@@ -13,6 +13,7 @@ import model_packages
 import stacks
 from infra import loader
 from infra.declarations import SpecError
+from infra.declarations.errors import Problem
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 from mlplat.cli import app
@@ -236,3 +237,130 @@ def test_a_positional_argument_is_a_message(project):
     text = fails("models", "list", "--stack", "dev")
     assert "/model_packages/upsell_scorer/__init__.py:3: TypeError" in text
     assert "keyword arguments" in text
+
+
+# --- each kind of stack-file problem, in full: path, subject (file:line) and advice -----------
+
+
+def refusal(stack: str = "dev", config: dict[str, str] | None = None) -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        load_environment(stack, config or read_stack_config("dev"))
+    return caught.value
+
+
+def test_a_stack_without_a_file_is_named(project):
+    error = refusal("qa")
+    assert error.source == "stacks/"
+    assert error.problems == [Problem("stack", "no stack file stacks/qa.py")]
+
+
+def stack_with(project, line: str) -> str:
+    """The stack file with `line` after its imports; returns the file's path as shown."""
+    project.model()
+    project.stack(text=STACK.replace("\nteams = [", f"\n{line}\nteams = [", 1))
+    return str(project.root / "stacks" / "dev.py")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (  # raised inside importlib, reported at the stack file's line
+            "import model_packages.nothing_here",
+            "ModuleNotFoundError: No module named 'model_packages.nothing_here'; import it from "
+            "where it is defined",
+        ),
+        ('raise NameError("no name given")', "NameError: no name given; define or import it"),
+        (
+            "Team.model_validate_json('{')",  # raised before a declaration could keep it
+            "ValidationError: 1 validation error for Team; fix the declaration's fields",
+        ),
+        ("raise RuntimeError()", "RuntimeError: ; fix the code there"),
+        ('{}["x"]', "KeyError: 'x'; fix the code there"),
+    ],
+)
+def test_code_that_fails_is_named_at_its_line_with_advice_for_its_kind(project, line, message):
+    path = stack_with(project, line)
+    assert refusal().problems == [Problem("stack", message, subject=f"{path}:4")]
+
+
+def test_invalid_python_is_named_at_its_line(project):
+    path = stack_with(project, "x = (")
+    (problem,) = refusal().problems
+    assert (problem.path, problem.subject) == ("stack", f"{path}:4")
+    assert problem.message.startswith("invalid Python: ")
+    assert problem.message.endswith("; fix the syntax")
+
+
+def test_a_syntax_error_from_no_file_is_reported_without_a_place(project):
+    stack_with(project, 'raise SyntaxError("made up")')
+    assert refusal().problems == [
+        Problem("stack", "invalid Python: made up; fix the syntax", subject="?")
+    ]
+
+
+def test_inside_the_project_places_are_relative_to_it(project, monkeypatch):
+    from infra.declarations import model as declarations
+
+    config = read_stack_config("dev")
+    monkeypatch.setattr(loader, "PROJECT_ROOT", project.root)
+    monkeypatch.setattr(declarations, "PROJECT_ROOT", project.root)
+    stack_with(project, 'raise NameError("x")')
+    assert refusal(config=config).problems[0].subject == "stacks/dev.py:4"
+
+
+def test_inside_the_project_a_declaration_is_placed_relative_to_it(project, monkeypatch):
+    from infra.declarations import model as declarations
+
+    config = read_stack_config("dev")
+    monkeypatch.setattr(loader, "PROJECT_ROOT", project.root)
+    monkeypatch.setattr(declarations, "PROJECT_ROOT", project.root)
+    project.model(SCALING='{"min_instances": 3, "max_instances": 2}')
+    project.stack()
+    text = str(refusal(config=config))
+    assert "model 'upsell-scorer' (model_packages/upsell_scorer/__init__.py:3)" in text
+
+
+def test_an_unknown_top_level_name_lists_what_a_stack_file_defines(project):
+    project.model()
+    project.stack(text=STACK + "widgets = 3\n")
+    assert refusal().problems == [
+        Problem(
+            "stack",
+            "unknown top-level name 'widgets': a stack file defines teams, models, "
+            "serves_no_models (name helpers with a leading '_')",
+            subject="stacks/dev.py",
+        )
+    ]
+
+
+def test_functions_and_modules_at_top_level_are_not_unknown_names(project):
+    project.model()
+    helper = "import json\n\ndef tuned(model):\n    return model\n\n"
+    project.stack(
+        text=helper + STACK.replace("churn_predictor.model,", "tuned(churn_predictor.model),")
+    )
+    assert len(load_environment("dev", read_stack_config("dev")).models) == 2
+
+
+def test_a_stack_without_teams_needs_one(project):
+    project.model()
+    project.stack(text=STACK.replace("teams = [", "_teams = ["))
+    assert Problem("teams", "stacks/dev.py: a stack needs at least one team") in refusal().problems
+
+
+def test_an_emptied_stack_names_the_models_its_lock_places(project):
+    from components.serving.placement import read_placement_lock
+
+    placed = sorted(read_placement_lock("dev"))
+    assert placed  # the committed dev lock places models; else this test proves nothing
+    project.model()
+    project.stack(text=STACK.split("models = [")[0] + "models = []\n")
+    assert refusal().problems == [
+        Problem(
+            "models",
+            f"declares no models, but stacks/dev.placement.json places {len(placed)} "
+            f"({', '.join(placed)}): `up` would delete them. Check the spelling of "
+            "`models = [...]`; to really serve none, set `serves_no_models = True`",
+            subject="stacks/dev.py",
+        )
+    ]

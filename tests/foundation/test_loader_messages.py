@@ -1,0 +1,275 @@
+"""What the loader says, in full: each problem's path (for programs), subject and message (for a
+reader), and the source an error names, for the config file, its YAML, the error vocabulary and
+the settings' own messages. A message that loses its place or its advice fails here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+from pydantic import AfterValidator, BaseModel, ValidationError
+
+from infra import loader
+from infra.declarations import SpecError
+from infra.declarations.environment import CiSettings
+from infra.declarations.errors import Problem, dotted_path, problems_from
+from infra.loader import parse_environment, read_stack_config, refuse_emptying
+from tests.foundation.conftest import config_data, model_data, team_data
+
+# --- Pulumi.<stack>.yaml ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    """``write(text)``: the stack's config file holds `text` (the real one is untouched)."""
+    path = tmp_path / "Pulumi.dev.yaml"
+    monkeypatch.setattr(
+        loader, "stack_config_path", lambda stack: tmp_path / f"Pulumi.{stack}.yaml"
+    )
+
+    def write(text: str) -> None:
+        path.write_text(text)
+
+    return write
+
+
+def _refusal(stack: str = "dev") -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        read_stack_config(stack)
+    return caught.value
+
+
+def test_a_missing_config_file_is_named_with_its_full_path(config_file, tmp_path):
+    error = _refusal("qa")
+    assert error.source == str(tmp_path / "Pulumi.qa.yaml")
+    assert error.problems == [Problem("", "no stack configuration Pulumi.qa.yaml")]
+    assert str(error) == (
+        f"1 problem(s) in {tmp_path / 'Pulumi.qa.yaml'}:\n  - no stack configuration Pulumi.qa.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # the parser's place, and where what it was reading started
+            "config:\n  mlplat:network:\n    cidr: [10.0.0.0/16\n  aws:region: x\n",
+            "Pulumi.dev.yaml:4: not valid YAML (expected ',' or ']', but got ':'; while parsing "
+            "a flow sequence started at line 3); fix the syntax there",
+        ),
+        (  # a place, and no context
+            "config:\n  a: b: c\n",
+            "Pulumi.dev.yaml:2: not valid YAML (mapping values are not allowed here); "
+            "fix the syntax there",
+        ),
+        (  # a context without a place of its own: not shown
+            "config:\n\t a: 1\n",
+            "Pulumi.dev.yaml:2: not valid YAML (found character '\\t' that cannot start any "
+            "token); fix the syntax there",
+        ),
+        (  # the reader's error has no place and no `problem`: its own text
+            "config:\n  a: \x07\n",
+            "Pulumi.dev.yaml: not valid YAML (unacceptable character #x0007: special characters "
+            'are not allowed\n  in "<unicode string>", position 13); fix the syntax there',
+        ),
+    ],
+)
+def test_invalid_yaml_is_named_with_file_line_and_what_the_parser_read(config_file, text, message):
+    config_file(text)
+    error = _refusal()
+    assert error.source == "Pulumi.dev.yaml"
+    assert error.problems == [Problem("", message)]
+
+
+def test_a_config_that_is_not_a_mapping_is_refused_at_config(config_file):
+    config_file("config: [1, 2]\n")
+    error = _refusal()
+    assert error.source == "Pulumi.dev.yaml"
+    assert error.problems == [
+        Problem("config", "Pulumi.dev.yaml: `config:` must be a mapping of key: value")
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "config:\n"])
+def test_a_file_without_config_values_gives_no_config(config_file, text):
+    config_file(text)
+    assert read_stack_config("dev") == {}
+
+
+def test_config_values_are_handed_over_as_the_engine_does(config_file):
+    config_file("config:\n  aws:region: us-east-1\n  mlplat:network:\n    cidr: 10.0.0.0/16\n")
+    assert read_stack_config("dev") == {
+        "aws:region": "us-east-1",
+        "mlplat:network": '{"cidr": "10.0.0.0/16"}',
+    }
+
+
+# --- the error vocabulary ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "prefix", "path"),
+    [
+        (("models", 3, "scaling", "max_instances"), "", "models[3].scaling.max_instances"),
+        (("scaling", "max_instances"), "models[3]", "models[3].scaling.max_instances"),
+        ((0, "name"), "teams", "teams[0].name"),
+        (("name",), "", "name"),
+        ((), "", ""),
+    ],
+)
+def test_a_location_reads_as_a_dotted_path(location, prefix, path):
+    assert dotted_path(location, prefix) == path
+
+
+def test_a_location_without_prefix_is_the_fields_own_path():
+    assert dotted_path(("cluster", "gpuNodes")) == "cluster.gpuNodes"
+
+
+def _positive(value: int) -> int:
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+class _Sized(BaseModel):
+    size: Annotated[int, AfterValidator(_positive)] | list[int]
+
+
+def test_a_validation_error_becomes_problems_without_pydantics_validator_kinds():
+    with pytest.raises(ValidationError) as caught:
+        _Sized(size=-1)
+    # pydantic's location is ('size', 'function-after[_positive(), int]'): not a field a user
+    # wrote; nor is its "Value error, " prefix part of the message.
+    assert problems_from(caught.value) == [
+        Problem("size", "must be positive"),
+        Problem("size.list[int]", "Input should be a valid list"),
+    ]
+    assert problems_from(caught.value, prefix="models[1]")[0] == Problem(
+        "models[1].size", "must be positive"
+    )
+
+
+def test_problems_render_with_their_subject_field_and_message():
+    assert str(Problem("models[0].x", "bad")) == "models[0].x: bad"
+    assert str(Problem("", "bad")) == "bad"
+    assert str(Problem("models[0].x", "bad", subject="model 'a' (f.py:3)", field="x")) == (
+        "model 'a' (f.py:3): x: bad"
+    )
+    error = SpecError([Problem("a", "one"), Problem("", "two")], source="stacks/dev.py")
+    assert str(error) == "2 problem(s) in stacks/dev.py:\n  - a: one\n  - two"
+    assert str(SpecError([Problem("a", "one")])) == "1 problem(s):\n  - a: one"
+
+
+# --- settings' own messages -------------------------------------------------------------------
+
+
+def _problems(**config_sections) -> dict[str, str]:
+    try:
+        parse_environment(
+            "dev", teams=[team_data()], models=[model_data()], config=config_data(**config_sections)
+        )
+    except SpecError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("cidr", "message"),
+    [
+        (
+            "10.0.0.0/8",
+            "'10.0.0.0/8' includes reserved addresses (10.0.0.0/8), which EKS refuses: list "
+            "public addresses (those in the VPC reach the private endpoint)",
+        ),
+        (  # half of every address: 10.0.0.0/8 is inside
+            "0.0.0.0/1",
+            "'0.0.0.0/1' includes reserved addresses (0.0.0.0/8), which EKS refuses: list "
+            "public addresses (those in the VPC reach the private endpoint)",
+        ),
+        (
+            "2001:db8::/32",
+            "'2001:db8::/32': the cluster is IPv4; its public endpoint takes IPv4 blocks",
+        ),
+    ],
+)
+def test_a_public_access_block_is_refused_saying_why(cidr, message):
+    problems = _problems(**{"mlplat:cluster": {"publicAccessCidrs": [cidr]}})
+    assert problems == {"config.cluster.publicAccessCidrs[0]": message}
+
+
+def test_every_address_is_a_public_access_block_eks_accepts():
+    # 0.0.0.0/0 overlaps the reserved blocks too, but it is EKS's own default: every address.
+    assert _problems(**{"mlplat:cluster": {"publicAccessCidrs": ["0.0.0.0/0"]}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("branch", "found"), [("a b", " (' ' at 1)"), ("a/", " ('/' at 1)"), ("", "")]
+)
+def test_a_branch_git_would_refuse_is_named_with_what_and_where(branch, found):
+    problems = _problems(
+        **{"mlplat:ci": {"githubRepository": "example-org/mlplat", "branch": branch}}
+    )
+    assert problems == {
+        "config.ci.branch": f"{branch!r} is not a git branch name{found}; name the branch exactly "
+        "as git shows it (no spaces or wildcards: the deployer role trusts one branch)"
+    }
+
+
+def test_the_oidc_provider_trusted_is_the_named_one_or_the_accounts_own():
+    named = "arn:aws:iam::210987654321:oidc-provider/token.actions.githubusercontent.com"
+    ci = CiSettings(github_repository="o/r", github_oidc_provider_arn=named)
+    assert ci.github_oidc_provider_arn_in("123456789012") == named
+    assert CiSettings(github_repository="o/r").github_oidc_provider_arn_in("123456789012") == (
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    )
+
+
+def test_prod_keeps_table_deletion_protection_saying_why():
+    config = config_data(**{"mlplat:data": {"tableDeletionProtection": False}})
+    with pytest.raises(SpecError) as caught:
+        parse_environment("prod", teams=[team_data()], models=[model_data()], config=config)
+    assert (
+        Problem(
+            "config.data.tableDeletionProtection",
+            "must stay true in prod: its tables are never deleted",
+        )
+        in caught.value.problems
+    )
+
+
+def test_models_are_checked_against_the_serving_defaults_when_another_section_is_invalid():
+    """A broken budget section does not hide a model that outgrows its endpoint's share."""
+    config = config_data(**{"mlplat:budget": {"monthlyBudgetUsd": -1}})
+    too_big = model_data(resources={"memory_mb": 12000})  # ml.m5.xlarge leaves 11,468 MB
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=[too_big], config=config)
+    paths = {problem.path for problem in caught.value.problems}
+    assert "models[0].resources.memory_mb" in paths and "config.budget.monthlyBudgetUsd" in paths
+
+
+# --- a stack that would delete what is deployed -----------------------------------------------
+
+
+@pytest.mark.parametrize(("team", "of_team"), [(None, ""), ("fraud", " of team 'fraud'")])
+def test_emptying_a_deployed_stack_names_the_models_it_would_delete(team, of_team):
+    spec = parse_environment("dev", teams=[team_data()], models=[], config=config_data())
+    with pytest.raises(SpecError) as caught:
+        refuse_emptying(spec, ["b", "a", "b"], "the live stack", team=team)
+    assert caught.value.source == "stacks/dev.py"
+    assert caught.value.problems == [
+        Problem(
+            "models",
+            f"declares no models{of_team}, but the live stack has resources of 2 (a, b): `up` "
+            "would delete them. Check the spelling of `models = [...]`; to really serve none, "
+            "set `serves_no_models = True`",
+            subject="stacks/dev.py",
+        )
+    ]
+
+
+def test_a_stack_that_opts_in_or_has_nothing_deployed_may_be_empty():
+    spec = parse_environment("dev", teams=[team_data()], models=[], config=config_data())
+    refuse_emptying(spec, [], "the live stack")
+    opted_in = parse_environment(
+        "dev", teams=[team_data()], models=[], config=config_data(), serves_no_models=True
+    )
+    refuse_emptying(opted_in, ["a"], "the live stack")
