@@ -112,6 +112,18 @@ ALARMS_AND_DASHBOARDS_MANAGE = (
     "cloudwatch:DeleteDashboards",
 )
 
+# What a deployer needs on model archives (aws.s3.BucketObjectv2): the environment's deployer on
+# the artifacts bucket, a team's on its prefix.
+MODEL_ARCHIVES_MANAGE = (
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:DeleteObject",
+    # Objects in a versioned bucket are deleted version by version.
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectTagging",
+    "s3:GetObjectTagging",
+)
+
 
 def _metrics_read() -> Statement:
     return Statement("ReadMetrics", RESOURCE_LESS_ACTIONS, ("*",))
@@ -532,15 +544,7 @@ def _deploy_models(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]
         ),
         Statement(
             f"{sid_prefix}ModelArchives",
-            (
-                "s3:PutObject",
-                "s3:GetObject",
-                "s3:DeleteObject",
-                # Objects in a versioned bucket are deleted version by version.
-                "s3:DeleteObjectVersion",
-                "s3:PutObjectTagging",
-                "s3:GetObjectTagging",
-            ),
+            MODEL_ARCHIVES_MANAGE,
             (f"{arns.artifacts_bucket_arn}/*",),
         ),
         Statement(

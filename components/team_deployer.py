@@ -50,7 +50,7 @@ from components.base import PlatformComponent
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
-from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
+from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE, MODEL_ARCHIVES_MANAGE
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
 from infra.declarations.tags import TAG_TEAM, Ownership
@@ -285,15 +285,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
         Statement("ReadScaling", _SCALING_READ, ("*",)),
         Statement(
             "TeamArtifacts",
-            (
-                "s3:PutObject",
-                "s3:GetObject",
-                "s3:DeleteObject",
-                # Objects in a versioned bucket are deleted version by version.
-                "s3:DeleteObjectVersion",
-                "s3:PutObjectTagging",
-                "s3:GetObjectTagging",
-            ),
+            MODEL_ARCHIVES_MANAGE,
             (f"{s.artifacts_bucket_arn}/teams/{s.team}/*",),
         ),
         Statement(

@@ -67,3 +67,11 @@ def test_the_plan_outputs_feed_the_jobs():
     ]
     assert job_outputs(["dev.serving.fraud"])["platform"] == ""
     assert set(_load(WORKFLOW)["jobs"]["plan"]["outputs"]) == set(outputs)
+
+
+def test_a_shard_is_deployed_as_its_teams_deployer():
+    outputs = job_outputs(["dev.serving.fraud", "dev.serving.fraud.1"])
+    assert json.loads(outputs["serving"]) == [
+        {"stack": "dev.serving.fraud", "team": "fraud"},
+        {"stack": "dev.serving.fraud.1", "team": "fraud"},
+    ]

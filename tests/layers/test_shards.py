@@ -170,3 +170,40 @@ def test_a_shard_the_team_does_not_have_exits_2_naming_its_shards():
     assert result.exit_code == 2
     assert "team 'fraud' has serving_shards=1" in result.output
     assert "Traceback" not in result.output
+
+
+# What each shard has of its own, never moved: the stack's root and providers, the StackReference,
+# the team's execution role (one per shard, auto-named) and the shard's dashboard with its alarms.
+SHARD_GLUE = (
+    "pulumi:pulumi:Stack",
+    "pulumi:providers:",
+    "pulumi:pulumi:StackReference",
+    "mlplat:serving:TeamExecutionRole",
+    "mlplat:observability:Observability",
+)
+
+
+def _moved(urn: str) -> str | None:
+    """The URN with its stack left out; None for a shard's own glue (its type chain names it)."""
+    _, _, chain, name = urn.split("::", 3)
+    if any(chain.startswith(glue) or f"${glue}" in chain for glue in SHARD_GLUE):
+        return None
+    return f"{chain}::{name}"
+
+
+def test_moving_a_team_into_shards_maps_every_urn_to_exactly_one_shard(layer_exports, sharded):
+    """What `pulumi state move` relies on (README, "Sharding a team's serving layer"): each
+    resource of the team's one stack is in one shard under the same type chain and name."""
+    team = _busiest_team()
+    whole = {_moved(r["urn"]) for r in resources(layer_exports("dev")[serving_stack("dev", team)])}
+    whole.discard(None)
+    split = sharded(team, 2)
+    found = Counter(
+        _moved(r["urn"])
+        for shard in range(2)
+        for r in resources(split[serving_stack("dev", team, shard)])
+    )
+    del found[None]
+    assert set(found) == whole
+    assert [urn for urn, count in found.items() if count > 1] == []
+    assert any("MultiModelEndpoint" in urn or "EksModel" in urn for urn in whole)
