@@ -364,3 +364,18 @@ def test_an_emptied_stack_names_the_models_its_lock_places(project):
             subject="stacks/dev.py",
         )
     ]
+
+
+def test_an_error_outside_the_users_code_is_placed_at_the_stack_file(monkeypatch):
+    """Python fails before running the file (an unreadable file, say): no line of the user's
+    code is in the traceback, so the problem names the stack file itself."""
+    failing_import: dict = {}
+    # compiled as if it were importlib's own code, which the loader never names
+    exec(
+        compile("def fail(name):\n    raise OSError('unreadable')\n", "<frozen importlib>", "exec"),
+        failing_import,
+    )
+    monkeypatch.setattr(loader.importlib, "import_module", failing_import["fail"])
+    assert refusal().problems == [
+        Problem("stack", "OSError: unreadable; fix the code there", subject="stacks/dev.py")
+    ]
