@@ -236,7 +236,7 @@ def test_a_positional_argument_is_a_message(project):
     project.stack()
     text = fails("models", "list", "--stack", "dev")
     assert "/model_packages/upsell_scorer/__init__.py:3: TypeError" in text
-    assert "keyword arguments" in text
+    assert "; check the call's arguments (declarations take keyword arguments only)" in text
 
 
 # --- each kind of stack-file problem, in full: path, subject (file:line) and advice -----------
