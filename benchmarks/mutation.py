@@ -111,6 +111,8 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_enforcement.py",
             "tests/policies/test_iam_quota_rules.py",
             "tests/policies/test_layer_rules.py",
+            "tests/policies/test_deployer_permissions.py",
+            "tests/policies/test_rule_messages.py",
             "tests/cost/test_cost_budget_policy.py",
             "tests/data/test_iam_permissions.py",
             "tests/data/test_iam_quotas.py",

@@ -236,7 +236,7 @@ def test_a_positional_argument_is_a_message(project):
     project.stack()
     text = fails("models", "list", "--stack", "dev")
     assert "/model_packages/upsell_scorer/__init__.py:3: TypeError" in text
-    assert "keyword arguments" in text
+    assert "; check the call's arguments (declarations take keyword arguments only)" in text
 
 
 # --- each kind of stack-file problem, in full: path, subject (file:line) and advice -----------
@@ -363,4 +363,19 @@ def test_an_emptied_stack_names_the_models_its_lock_places(project):
             "`models = [...]`; to really serve none, set `serves_no_models = True`",
             subject="stacks/dev.py",
         )
+    ]
+
+
+def test_an_error_outside_the_users_code_is_placed_at_the_stack_file(monkeypatch):
+    """Python fails before running the file (an unreadable file, say): no line of the user's
+    code is in the traceback, so the problem names the stack file itself."""
+    failing_import: dict = {}
+    # compiled as if it were importlib's own code, which the loader never names
+    exec(
+        compile("def fail(name):\n    raise OSError('unreadable')\n", "<frozen importlib>", "exec"),
+        failing_import,
+    )
+    monkeypatch.setattr(loader.importlib, "import_module", failing_import["fail"])
+    assert refusal().problems == [
+        Problem("stack", "OSError: unreadable; fix the code there", subject="stacks/dev.py")
     ]

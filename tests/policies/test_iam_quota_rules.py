@@ -308,3 +308,17 @@ def test_a_deployed_roles_own_listing_of_its_policies_is_not_counted_twice():
         [f"arn:aws:iam::{ACCOUNT}:policy/extra-{i}" for i in range(5)],
     )
     assert violations(more, *attachments, rule="iam-role-managed-policy-count")
+
+
+def test_role_policies_of_roles_outside_the_graph_are_summed_per_role_name():
+    """A RolePolicy on a role the stack does not hold is counted under that role's name."""
+    rule = "iam-role-inline-policy-size"
+
+    def outside(role_name: str, index: int, chars: int) -> dict:
+        inputs = {"role": role_name, "policy": text_of(chars)}
+        return resource(ROLE_POLICY, f"{role_name}-{index}", inputs)
+
+    stack = [outside("external-a", 1, 6000), outside("external-b", 1, 6000)]
+    assert violations(*stack, rule=rule) == []
+    (found,) = violations(*stack, outside("external-a", 2, 4241), rule=rule)
+    assert found.message.startswith("external-a: inline policies total 10241 characters")

@@ -1,0 +1,152 @@
+"""Rules on the shapes their tests did not reach: the defaults a rule assumes when a property is
+left out, where a violation says it was found, and the subjects an OIDC trust may name."""
+
+from __future__ import annotations
+
+import pytest
+from policy_cases import (
+    DELETE,
+    GITHUB_TRUST,
+    changed,
+    document,
+    eks_component_cluster,
+    endpoint_configuration,
+    export,
+    iam_policy,
+    launch_template,
+    node_group,
+    role,
+)
+
+from mlplat.policy_check import check
+from policies.registry import policy_named
+
+
+def messages(rule: str, *entries: dict) -> list[str]:
+    return [v.message for v in check(export(*entries), policies=[policy_named(rule)])]
+
+
+# --- the EKS component's endpoint defaults (pulumi-eks: private off, public on) ----------------
+
+
+@pytest.mark.parametrize(
+    ("left_out", "message"),
+    [
+        ("endpointPrivateAccess", "endpoint private=False, public=False"),
+        ("endpointPublicAccess", "endpoint private=True, public=True"),
+    ],
+)
+def test_a_component_cluster_without_endpoint_settings_gets_the_defaults(left_out, message):
+    cluster = changed(eks_component_cluster(), left_out, DELETE)
+    assert messages("eks-private-endpoint-in-prod", cluster) == [message]
+
+
+# --- where in an identity document a violation is --------------------------------------------
+
+ADMIN = {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def test_a_violation_names_the_inline_policy_and_the_statement():
+    owner = changed(role(), "inlinePolicies", [{"name": "admin", "policy": document(ADMIN)}])
+    assert messages("iam-no-wildcard-admin", owner) == [
+        "inline policy admin: statement 'All' allows * on *"
+    ]
+
+
+def test_a_violation_in_an_unnamed_inline_policy_or_statement_still_says_where():
+    unnamed = {key: value for key, value in ADMIN.items() if key != "Sid"}
+    owner = changed(role(), "inlinePolicies", [{"policy": document(unnamed)}])
+    assert messages("iam-no-wildcard-admin", owner) == ["inline policy : a statement allows * on *"]
+
+
+def test_a_violation_in_a_managed_policy_names_its_document():
+    policy = changed(iam_policy(), "policy", document(ADMIN))
+    assert messages("iam-no-wildcard-admin", policy) == ["policy: statement 'All' allows * on *"]
+
+
+# --- the subjects an OIDC trust names ----------------------------------------------------------
+
+SUB = "token.actions.githubusercontent.com:sub"
+
+
+def _trusting(subject) -> dict:
+    trust = {
+        **GITHUB_TRUST,
+        "Condition": {"StringLike": {**GITHUB_TRUST["Condition"]["StringEquals"]}},
+    }
+    if subject is None:
+        del trust["Condition"]["StringLike"][SUB]
+    else:
+        trust["Condition"]["StringLike"][SUB] = subject
+    return role("ci-deployer", trust)
+
+
+@pytest.mark.parametrize(
+    ("subject", "problem"),
+    [
+        (None, "no condition on the token subject (:sub)"),
+        ("*", "subject '*' matches every identity"),
+        (
+            "repo:acme/*:ref:refs/heads/main",
+            "subject 'repo:acme/*:ref:refs/heads/main' does not name one repository",
+        ),
+        (
+            "system:serviceaccount:*:scorer",
+            "subject 'system:serviceaccount:*:scorer' does not name one namespace",
+        ),
+    ],
+)
+def test_an_oidc_trust_must_pin_one_repository_or_namespace(subject, problem):
+    assert messages("iam-oidc-trust-scoped", _trusting(subject)) == [f"a statement: {problem}"]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "repo:acme/mlplat:ref:refs/heads/main",
+        "repo:acme/mlplat:*",  # any ref of one repository
+        "system:serviceaccount:team-a:*",  # any service account of one namespace
+        "system:serviceaccount:team-a:scorer",
+    ],
+)
+def test_an_oidc_trust_of_one_repository_or_namespace_passes(subject):
+    assert messages("iam-oidc-trust-scoped", _trusting(subject)) == []
+
+
+# --- a node group's launch template, found by the dependency the engine records ---------------
+
+
+def test_a_node_group_is_judged_by_the_launch_template_it_depends_on():
+    """In a preview the template's id is not known yet: only the dependency links them."""
+    required, optional = launch_template("first"), launch_template("second")
+    optional = changed(optional, "metadataOptions.httpTokens", "optional")
+    for template in (required, optional):
+        template["outputs"]["id"] = None
+    group = node_group("aws:eks/nodeGroup:NodeGroup", launchTemplate={"version": "1"})
+    group["propertyDependencies"] = {"launchTemplate": [optional["urn"]]}
+    group["dependencies"] = [optional["urn"]]
+    assert messages("nodegroup-imdsv2", required, optional, group) == [
+        "its launch template second does not require IMDSv2"
+    ]
+
+
+# --- serverless endpoint variants have no instances to judge ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "rule", ["sagemaker-instance-type-allowed", "sagemaker-min-instances-in-prod"]
+)
+def test_a_serverless_variant_is_not_judged_as_instances(rule):
+    config = endpoint_configuration()
+    serverless = {
+        "variantName": "serverless",
+        "modelName": "cpu-sklearn-model",
+        "serverlessConfig": {"maxConcurrency": 5, "memorySizeInMb": 2048},
+    }
+    config = changed(
+        config, "productionVariants", [*config["inputs"]["productionVariants"], serverless]
+    )
+    assert messages(rule, config) == []
+    instance = {**serverless, "serverlessConfig": None, "instanceType": "ml.p5.48xlarge"}
+    config = changed(config, "productionVariants.1", instance)
+    assert messages(rule, config)  # the same variant on instances is judged
