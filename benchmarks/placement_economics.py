@@ -30,6 +30,7 @@ import json
 import math
 import random
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -236,14 +237,18 @@ def blast_radius(spec, changes: int, seed: int = 14) -> dict[str, int]:
     return worst
 
 
-def variants(model):
-    """The model removed (None), added anew under another name, and changed in each setting."""
-    memory = model.resources.memory_mb
+def variants(model, region: str = "us-east-1", fraction: Decimal = Decimal("0.7")):
+    """The model removed (None), added anew under another name, and changed in each setting
+    (grown: threefold, or to the most the largest type it may run on takes, still valid)."""
+    from infra.declarations.instance_choice import allowed_instance_types, models_share_mb
+
+    largest = max(models_share_mb(t, fraction) for t in allowed_instance_types(model, region))
+    memory = max(model.resources.memory_mb, min(model.resources.memory_mb * 3, largest))
     scaling = model.scaling
     yield None
     yield model.model_copy(update={"name": f"{model.name}-new"})
     yield model.model_copy(
-        update={"resources": model.resources.model_copy(update={"memory_mb": memory * 3})}
+        update={"resources": model.resources.model_copy(update={"memory_mb": memory})}
     )
     yield model.model_copy(
         update={

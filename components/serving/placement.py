@@ -20,7 +20,7 @@ endpoint and each endpoint's instance type and settings (``placement_lock.py``).
   allowed, the endpoint's settings still satisfy it, and it still fits (in name order);
 - an endpoint's type and settings never change while it hosts another model, so adding,
   removing or changing one model never touches another's endpoint configuration or scaling; an
-  endpoint that only ever hosted the model being changed follows that model's settings;
+  endpoint the lock gives to the changed model alone takes its settings when it asks for more;
 - models that stay nowhere (new, changed past their endpoint, grown) join the fullest endpoint
   of their group whose type and settings suit them and that has room, else go to new endpoints
   packed for them, numbered after every shard the lock knows.
@@ -222,7 +222,9 @@ class Placer:
             if name is None or record is None:
                 newcomers.append(model)
                 continue
-            if locked_sets[name] == {model.name}:  # its own endpoint: it follows the model
+            if locked_sets[name] == {model.name} and not record.settings.satisfies(model):
+                # Its own endpoint asks too little of it: the endpoint follows the model (only
+                # upwards; an endpoint that gives more than asked waits for `--rebalance`).
                 record = EndpointRecord(record.instance_type, EndpointSettings.of(model))
             kept.setdefault(name, _Endpoint(name, record))
             if model.resources.memory_mb > lock.memory_mb.get(
