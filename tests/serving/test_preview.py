@@ -196,10 +196,9 @@ _plain = TypeDeserializer()
 
 
 def _is_served_record(resource: dict) -> bool:
-    return (
-        resource["type"] == TABLE_ITEM
-        and json.loads(resource["inputs"]["item"])["version"]["N"] == str(SERVED_VERSION)
-    )
+    return resource["type"] == TABLE_ITEM and json.loads(resource["inputs"]["item"])["version"][
+        "N"
+    ] == str(SERVED_VERSION)
 
 
 def _registry(export: dict) -> tuple[dict, dict]:
