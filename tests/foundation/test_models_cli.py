@@ -7,7 +7,7 @@ import shutil
 
 from typer.testing import CliRunner
 
-from components.serving import placement
+from components.serving import placement, placement_lock
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 from mlplat.cli import app
@@ -71,20 +71,25 @@ def test_package_builds_every_models_archive_reproducibly():
         assert [archive["archive"], archive["sha256"], archive["path"]] in lines
 
 
-def test_place_writes_the_lock_a_fresh_checkout_would_commit(tmp_path, monkeypatch):
+def test_place_without_a_lock_writes_a_current_lock_no_dearer_than_the_committed_one(
+    tmp_path, monkeypatch
+):
+    committed = placement.read_placement_lock("dev")
     (tmp_path / "stacks").mkdir()
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
     result = runner.invoke(app, ["models", "place", "--stack", "dev"])
     assert result.exit_code == 0, result.output
-    written = json.loads((tmp_path / "stacks" / "dev.placement.json").read_text())
-    committed = json.loads((PROJECT_ROOT / "stacks" / "dev.placement.json").read_text())
-    assert written["endpoints"] == committed["endpoints"]
+    written = placement.read_placement_lock("dev")
+    spec = _spec("dev")
+    assert set(written.models) == set(committed.models)
+    assert placement.place(spec, written) == written
+    assert placement.monthly_cost(written, spec) <= placement.monthly_cost(committed, spec)
 
 
 def test_place_keeps_what_is_locked(tmp_path, monkeypatch):
     (tmp_path / "stacks").mkdir()
     shutil.copy(PROJECT_ROOT / "stacks" / "dev.placement.json", tmp_path / "stacks")
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
     before = (tmp_path / "stacks" / "dev.placement.json").read_text()
     assert runner.invoke(app, ["models", "place", "--stack", "dev"]).exit_code == 0
     assert json.loads((tmp_path / "stacks" / "dev.placement.json").read_text()) == json.loads(
