@@ -32,6 +32,7 @@ EQUIVALENTS = ROOT / "benchmarks" / "mutation_equivalents.toml"
 # Every top-level package: mutmut copies these into its tree and mutates only `only_mutate` there;
 # a package missing here is never mutated (a module moved into it scores "no mutants").
 PACKAGES = ["mlplat", "components", "infra", "lifecycle", "policies", "model_packages", "stacks"]
+PACKAGES += ["benchmarks"]  # the placement tests draw fleets from its generator
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
 STATUS |= {24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", 37: "killed"}
@@ -51,9 +52,16 @@ class Module:
 
 MODULES: dict[str, Module] = {
     "placement": Module(
-        ("components/serving/placement.py",),
+        (
+            "components/serving/placement.py",
+            "components/serving/packing.py",
+            "components/serving/placement_lock.py",
+            "components/serving/rebalance.py",
+        ),
         (
             "tests/serving/test_placement.py",
+            "tests/serving/test_packing.py",
+            "tests/foundation/test_models_cli.py",
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
         ),

@@ -63,6 +63,25 @@ def models_share_mb(instance: catalog.InstanceType, fraction: Decimal) -> int:
     return int(Decimal(instance.memory_mb) * fraction)
 
 
+def share_problem(
+    model: ModelDeclaration,
+    path: str,
+    instance: catalog.InstanceType,
+    fraction: Decimal,
+    where: str,
+    remedy: str,
+) -> Iterator[Problem]:
+    """A model larger than the share of ``instance``'s memory that placement packs models into
+    (the rest is the server's): it fits no endpoint there."""
+    share = models_share_mb(instance, fraction)
+    if model.resources.memory_mb > share:
+        yield Problem(
+            f"{path}.resources.memory_mb",
+            f"{model.resources.memory_mb} MB is more than the {share} MB {where} leaves to models "
+            f"(serving.modelMemoryFraction {fraction} of {instance.memory_mb} MB): {remedy}",
+        )
+
+
 def instance_choice_problems(
     model: ModelDeclaration, path: str, serving: ServingSettings | None, region: str | None
 ) -> Iterator[Problem]:
@@ -98,15 +117,14 @@ def instance_choice_problems(
             return
         fraction = serving.model_memory_fraction
         largest = max(allowed, key=lambda t: (models_share_mb(t, fraction), t.name))
-        share = models_share_mb(largest, fraction)
-        if model.resources.memory_mb > share:
-            yield Problem(
-                f"{path}.resources.memory_mb",
-                f"{model.resources.memory_mb} MB is more than the {share} MB the largest type "
-                f"placement may choose ({largest.name}) leaves to models "
-                f"(serving.modelMemoryFraction {fraction} of {largest.memory_mb} MB): lower "
-                "memory_mb, or declare a larger instance_type with instance_type_mode='exact'",
-            )
+        yield from share_problem(
+            model,
+            path,
+            largest,
+            fraction,
+            f"the largest type placement may choose ({largest.name})",
+            "lower memory_mb, or declare a larger instance_type with instance_type_mode='exact'",
+        )
 
 
 def _offered(model: ModelDeclaration, region: str) -> tuple[catalog.InstanceType, ...]:

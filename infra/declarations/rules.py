@@ -18,7 +18,7 @@ from infra.declarations.errors import Problem
 from infra.declarations.instance_choice import (
     InstanceTypeMode,
     instance_choice_problems,
-    models_share_mb,
+    share_problem,
 )
 from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
 from infra.eks_support import STANDARD_SUPPORT_ENDS
@@ -141,17 +141,14 @@ def _instance_problems(
             f"({instance.memory_mb} MB)",
         )
     elif serving is not None:
-        # Placement packs models into this share of an instance's memory (the rest is the
-        # server's): a model larger than the share fits no endpoint.
-        fraction = serving.model_memory_fraction
-        share = models_share_mb(instance, fraction)
-        if model.resources.memory_mb > share:
-            yield Problem(
-                f"{path}.resources.memory_mb",
-                f"{model.resources.memory_mb} MB is more than the {share} MB an endpoint on "
-                f"{instance.name} leaves to models (serving.modelMemoryFraction {fraction} of "
-                f"{instance.memory_mb} MB): choose a larger instance_type, or lower memory_mb",
-            )
+        yield from share_problem(
+            model,
+            path,
+            instance,
+            serving.model_memory_fraction,
+            f"an endpoint on {instance.name}",
+            "choose a larger instance_type, or lower memory_mb",
+        )
 
 
 def stack_problems(
