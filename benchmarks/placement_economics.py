@@ -15,7 +15,9 @@ at minimum scale from the price snapshot (us-east-1):
   program (``exact_bound``: HiGHS through scipy's ``milp``; its dual bound, which is the optimum
   when ``bound_proven`` is true) — no placement can cost less; ``closed_form_bound`` is the
   quick bound of ``packing.lower_bound`` (weaker where minimum counts or exact types differ);
-- ``one_per_model`` (b): one endpoint per model on the cheapest type it may run on that holds it.
+- ``one_per_model`` (b): one endpoint per model on the cheapest type it may run on that holds it;
+- ``fixed_types``: what placement cost before it chose types: every model on its declared type
+  (or ml.m5.xlarge / ml.g5.xlarge), the type part of the group, packed by the same packer.
 
 Blast radius: for ``--changes`` models of each fleet, the fleet is placed through its lock after
 adding a model, removing it, and changing it (memory, scaling, capture: each in turn), and the
@@ -30,6 +32,7 @@ import json
 import math
 import random
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -102,7 +105,7 @@ def generated_fleet(count: int, seed: int = 14):
 
 
 def costs(spec) -> dict[str, float]:
-    from components.serving.packing import Piece, cheapest, lower_bound
+    from components.serving.packing import Piece, cheapest, lower_bound, pack
     from components.serving.placement import (
         HOURS_PER_MONTH,
         PlacementLock,
@@ -117,6 +120,7 @@ def costs(spec) -> dict[str, float]:
     available = offers(spec)
     region = spec.settings.region
     groups: dict[Any, list[Piece]] = {}
+    fixed: dict[Any, list[Piece]] = {}
     one_per_model = 0.0
     for model in spec.models_served_by(ServingTarget.SAGEMAKER_MME):
         allowed = frozenset(t.name for t in allowed_instance_types(model, region))
@@ -127,7 +131,13 @@ def costs(spec) -> dict[str, float]:
         memory, copies = model.resources.memory_mb, model.scaling.min_instances
         piece = Piece(model.name, memory, allowed, copies)
         groups.setdefault(group_key(model, spec), []).append(piece)
+        declared = model.effective_instance_type
+        fixed.setdefault((group_key(model, spec), declared), []).append(
+            Piece(model.name, memory, frozenset({declared}), copies)
+        )
+    started = time.process_time()
     lock = place(spec, PlacementLock())
+    place_cpu_seconds = time.process_time() - started
     placed = monthly_cost(lock, spec)
     bound, proven = 0.0, True
     for pieces in groups.values():
@@ -139,12 +149,20 @@ def costs(spec) -> dict[str, float]:
         bound += group_bound
         proven = proven and optimal
     closed_form = sum(lower_bound(pieces, available) for pieces in groups.values())
+    max_models = spec.settings.serving.max_models_per_endpoint
+    fixed_types = sum(
+        b.hourly(available)
+        for pieces in fixed.values()
+        for b in pack(pieces, available, max_models)
+    )
     return {
         "placed": round(placed, 2),
         "lower_bound": round(bound * HOURS_PER_MONTH, 2),
         "bound_proven": proven,
         "closed_form_bound": round(closed_form * HOURS_PER_MONTH, 2),
         "one_per_model": round(one_per_model * HOURS_PER_MONTH, 2),
+        "fixed_types": round(fixed_types * HOURS_PER_MONTH, 2),
+        "place_cpu_seconds": round(place_cpu_seconds, 2),
     }
 
 
@@ -296,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         row["placed_over_bound"] = round(row["placed"] / row["lower_bound"], 3)
         row["placed_over_closed_form"] = round(row["placed"] / row["closed_form_bound"], 3)
         row["one_per_model_over_placed"] = round(row["one_per_model"] / row["placed"], 2)
+        row["fixed_types_over_placed"] = round(row["fixed_types"] / row["placed"], 2)
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))

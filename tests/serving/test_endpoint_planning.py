@@ -307,3 +307,22 @@ def test_long_team_names_use_the_whole_name_budget_without_a_double_hyphen(lengt
         if len(head) > 50:  # cut to leave room for "-<hash>-999" and not one character more
             assert len(longest) == 63 - head[:50].endswith("-")
         assert len(longest) <= 63
+
+
+def test_a_model_whose_type_constraint_its_endpoint_no_longer_meets_leaves_it_alone():
+    small = [_model(n, resources={"memory_mb": 100}) for n in ("a", "b")]
+    spec = _with_models(small)
+    lock = _locked(spec, {"a": 0, "b": 0})  # both on ml.m5.large
+    raised = _model("a", resources={"memory_mb": 100}, instance_type="ml.m5.xlarge")
+    after = place(_with_models([raised, small[1]]), lock)
+    assert after.models["b"] == lock.models["b"]
+    assert after.endpoints[lock.models["b"]] == GROUP_RECORD
+    chosen = catalog.SAGEMAKER_INSTANCE_TYPES[after.endpoints[after.models["a"]].instance_type]
+    assert catalog.satisfies(chosen, catalog.SAGEMAKER_INSTANCE_TYPES["ml.m5.xlarge"])
+    # A newcomer insisting on another type does not join the ml.m5.large endpoint with room.
+    exact = _model(
+        "c", resources={"memory_mb": 100}, instance_type="ml.c5.large", instance_type_mode="exact"
+    )
+    after = place(_with_models([*small, exact]), lock)
+    assert after.models["c"] not in lock.endpoints
+    assert after.endpoints[after.models["c"]].instance_type == "ml.c5.large"
