@@ -46,9 +46,7 @@ def lock_drift(spec: EnvironmentSpec) -> LockDrift:
         moved={m: (locked[m], e) for m, e in current.items() if m in locked and locked[m] != e},
         dropped=tuple(sorted(set(locked) - set(current))),
         recorded=tuple(
-            sorted(
-                e for e, record in placed.endpoints.items() if lock.endpoints.get(e) != record
-            )
+            sorted(e for e, record in placed.endpoints.items() if lock.endpoints.get(e) != record)
         ),
     )
 

@@ -190,6 +190,63 @@ def test_adding_a_model_changes_nothing_of_another_model(
             assert after[urn]["outputs"]["maxInstances"] == resource["outputs"]["maxInstances"]
 
 
+def _shared_model(models) -> str:
+    """A multi-model endpoint model of the stack that shares its endpoint (whatever is declared)."""
+    spec = load_environment("dev", read_stack_config("dev"))
+    shared = [p for p in plan_endpoints(spec) if len(p.models) > 1]
+    assert shared, "dev must co-host models on one endpoint for this test"
+    return shared[0].models[0].name
+
+
+def _name_of(model) -> str:
+    return (model.base if isinstance(model, ModelOverride) else model).name
+
+
+def _edit(models, name: str, **changes):
+    out = []
+    for model in models:
+        if _name_of(model) != name:
+            out.append(model)
+        elif changes:
+            base = model.base if isinstance(model, ModelOverride) else model
+            before = dict(model.changes) if isinstance(model, ModelOverride) else {}
+            out.append(ModelOverride(base=base, changes=before | changes))
+    return out
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # removed
+        {"scaling": {"min_instances": 1, "max_instances": 9}},  # asks more than its endpoint gives
+        {"data_capture_percent": 100},
+        {"resources": {"memory_mb": 9000}},
+    ],
+    ids=["removed", "rescaled", "recaptured", "grown"],
+)
+def test_removing_or_changing_a_co_hosted_model_touches_no_neighbour(
+    changes, stack_export, preview_with_models
+):
+    """Issue 14: the neighbour's endpoint (model, configuration, endpoint, scaling) is neither
+    replaced nor updated; the only update outside the model's own resources is the dashboard."""
+    base = stack_export("dev")
+    name = _shared_model(None)
+    new = preview_with_models("dev", lambda models: _edit(models, name, **changes))
+    plan = diff(Graph.from_export(base), Graph.from_export(new))
+    before = {r["urn"]: r for r in base["deployment"]["resources"]}
+    after = {r["urn"]: r for r in new["deployment"]["resources"]}
+    old_host = _hosting(before, name)
+    neighbours = _below(before, old_host["urn"])
+    touched = {c.urn for c in plan.changes if c.kind in (Change.UPDATE, Change.DELETE)}
+    dashboard = {u for u, r in after.items() if r["type"] == "aws:cloudwatch/dashboard:Dashboard"}
+    # The shared endpoint's own resources stay; only the model's own children go or change.
+    assert {u for u in touched & neighbours if name not in u} == set(), touched & neighbours
+    assert {u for u in touched - neighbours if name not in u} <= dashboard
+    assert old_host["urn"] in after  # the neighbour's endpoint is still there, unrenamed
+    if changes:
+        assert name in {m["name"] for m in _hosting(after, name)["outputs"]["models"]}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_only_instance_store_endpoints_go_without_a_kms_key(stack, stack_export):
     """SageMaker rejects KmsKeyId for instance types with local NVMe storage (g5): it encrypts
