@@ -9,7 +9,7 @@ same estimator as the first sklearn model declared in prod (same class and hyper
 ``model_packages.packaging`` (the archive an endpoint would serve). Each engine runs in its own
 process on the same Parquet input (8 files); every timing covers read, predict and Parquet write.
 
-Costs use ``cost_model/prices.json`` (see ``cost_per_million_rows`` for the assumptions).
+Costs use ``infra/prices.json`` (see ``cost_per_million_rows`` for the assumptions).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ PACKAGES = [
     "policies",
     "model_packages",
     "stacks",
+    "benchmarks",  # the placement tests draw fleets from its generator
 ]
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), as this report names them.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
@@ -64,9 +65,16 @@ class Module:
 
 MODULES: dict[str, Module] = {
     "placement": Module(
-        ("components/serving/placement.py",),
+        (
+            "components/serving/placement.py",
+            "components/serving/packing.py",
+            "components/serving/placement_lock.py",
+            "components/serving/rebalance.py",
+        ),
         (
             "tests/serving/test_placement.py",
+            "tests/serving/test_packing.py",
+            "tests/foundation/test_models_cli.py",
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
         ),

@@ -1,7 +1,8 @@
 """The price snapshot: a versioned JSON file of AWS on-demand list prices per region.
 
-The estimator never calls AWS: it reads ``cost_model/prices.json``, which states where its numbers
-came from and when. ``mlplat prices refresh`` (``mlplat/cost/refresh.py``) rebuilds the same
+The estimator never calls AWS: it reads ``infra/prices.json``, which states where its numbers
+came from and when (it lives with the instance catalog, because placement chooses instance
+types by price too). ``mlplat prices refresh`` (``mlplat/cost/refresh.py``) rebuilds the same
 structure from the AWS Price List API. The schema is checked here, so a hand edit or a refresh
 that lost a field fails on load with the path of the field, not later with a KeyError.
 """
@@ -15,7 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
 
-DEFAULT_SNAPSHOT = Path(__file__).with_name("prices.json")
+from infra.project import PRICE_SNAPSHOT
+
+DEFAULT_SNAPSHOT = PRICE_SNAPSHOT
 
 # AWS bills "per month" at 730 hours (365 days × 24 h / 12): the figure its calculator uses.
 HOURS_PER_MONTH = 730

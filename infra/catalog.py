@@ -7,11 +7,14 @@ configuration files, so an unknown framework or version is caught before anythin
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
 
 from sagemaker.core import image_uris
+
+from infra.project import PRICE_SNAPSHOT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,19 +54,26 @@ _FAMILIES: list[tuple[str, int, float, int, float]] = [
     ("m6i.2xlarge", 8, 32, 0, 0),
     ("m6a.xlarge", 4, 16, 0, 0),
     ("m7i.xlarge", 4, 16, 0, 0),
+    ("c5.large", 2, 4, 0, 0),
     ("c5.xlarge", 4, 8, 0, 0),
     ("c5.2xlarge", 8, 16, 0, 0),
+    ("c5.4xlarge", 16, 32, 0, 0),
     ("c6i.xlarge", 4, 8, 0, 0),
     ("c6i.2xlarge", 8, 16, 0, 0),
     ("c6a.xlarge", 4, 8, 0, 0),
     ("c7i.xlarge", 4, 8, 0, 0),
+    ("r5.large", 2, 16, 0, 0),
     ("r5.xlarge", 4, 32, 0, 0),
+    ("r5.2xlarge", 8, 64, 0, 0),
     ("r6i.xlarge", 4, 32, 0, 0),
+    ("t2.medium", 2, 4, 0, 0),
+    ("t2.large", 2, 8, 0, 0),
     ("t3.medium", 2, 4, 0, 0),
     ("g4dn.xlarge", 4, 16, 1, 16),
     ("g4dn.2xlarge", 8, 32, 1, 16),
     ("g5.xlarge", 4, 16, 1, 24),
     ("g5.2xlarge", 8, 32, 1, 24),
+    ("g5.4xlarge", 16, 64, 1, 24),
     ("g5.12xlarge", 48, 192, 4, 96),
     ("g6.xlarge", 4, 16, 1, 24),
     ("p3.2xlarge", 8, 61, 1, 16),
@@ -98,6 +108,16 @@ MME_GPU_INSTANCE_TYPES = frozenset(
     | {f"ml.g5.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")}
     | {f"ml.g4dn.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")}
 )
+
+
+# Burstable families run at a baseline share of their vCPUs once their CPU credits are spent
+# (t2.medium: 20% per vCPU), so an endpoint under steady load would be throttled. Placement never
+# chooses them; a model may still declare one exactly.
+_BURSTABLE_FAMILY = re.compile(r"^(ml\.)?t\d[a-z]*\.")
+
+
+def is_burstable(instance_type: str) -> bool:
+    return bool(_BURSTABLE_FAMILY.match(instance_type))
 
 
 def gpu_model(instance_type: str) -> str | None:
@@ -167,3 +187,41 @@ def _default_py_version(framework: str, version: str) -> str | None:
     resolved = scoped.get("version_aliases", {}).get(version, version)
     py_versions = scoped.get("versions", {}).get(resolved, {}).get("py_versions")
     return sorted(py_versions)[-1] if py_versions else None
+
+
+# --- what placement may choose ----------------------------------------------------------------
+
+
+@cache
+def hosting_prices(region: str) -> dict[str, float]:
+    """SageMaker real-time hosting, $ per instance-hour in ``region``, from the price snapshot
+    (``infra/prices.json``; its schema is checked by ``cost_model.prices``). Empty when the
+    snapshot has no such region."""
+    document = json.loads(PRICE_SNAPSHOT.read_text())
+    region_prices = document["regions"].get(region, {})
+    return dict(region_prices.get("sagemaker_hosting_instance_hour", {}))
+
+
+def satisfies(candidate: InstanceType, minimum: InstanceType) -> bool:
+    """A type at least as large as ``minimum`` in every dimension a model can depend on."""
+    return (
+        candidate.memory_mb >= minimum.memory_mb
+        and candidate.vcpu >= minimum.vcpu
+        and candidate.gpus >= minimum.gpus
+        and candidate.gpu_memory_gib >= minimum.gpu_memory_gib
+    )
+
+
+def mme_instance_types(region: str, *, gpu: bool) -> tuple[InstanceType, ...]:
+    """The types placement may choose for a multi-model endpoint in ``region``: priced in the
+    snapshot, not burstable, and of the right kind. "Multi-model endpoints support all of the
+    CPU instance types"; GPU ones only the types in MME_GPU_INSTANCE_TYPES (same AWS page)."""
+    prices = hosting_prices(region)
+    return tuple(
+        instance
+        for name, instance in sorted(SAGEMAKER_INSTANCE_TYPES.items())
+        if name in prices
+        and not is_burstable(name)
+        and instance.has_gpu is gpu
+        and (not gpu or name in MME_GPU_INSTANCE_TYPES)
+    )

@@ -273,7 +273,7 @@ def _is_import(value: Any) -> bool:
 def _emptied_problems(stack: str) -> list[Problem]:
     from components.serving.placement import read_placement_lock  # the lock's one reader
 
-    placed = read_placement_lock(stack)
+    placed = dict(read_placement_lock(stack).models)
     if not placed:
         return []
     return [_emptied_problem(stack, f"stacks/{stack}.placement.json places", placed)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.serving.placement import place_models, placement_lock_path, read_placement_lock
+from components.serving.placement import place, placement_lock_path, read_placement_lock
 from infra.declarations import EnvironmentSpec, Problem, SpecError
 
 
@@ -19,14 +19,16 @@ class LockDrift:
     placed: dict[str, str]  # model -> endpoint, new in the lock
     moved: dict[str, tuple[str, str]]  # model -> (locked endpoint, new endpoint)
     dropped: tuple[str, ...]  # in the lock, no longer served on an endpoint
+    recorded: tuple[str, ...] = ()  # endpoints whose type or settings the lock lacks or differ
 
     def __bool__(self) -> bool:
-        return bool(self.placed or self.moved or self.dropped)
+        return bool(self.placed or self.moved or self.dropped or self.recorded)
 
     def describe(self) -> str:
         changes = [f"place {m} on {e}" for m, e in sorted(self.placed.items())]
         changes += [f"move {m} from {a} to {b}" for m, (a, b) in sorted(self.moved.items())]
         changes += [f"drop {m}" for m in self.dropped]
+        changes += [f"record the instance type and settings of {e}" for e in self.recorded]
         return (
             f"stacks/{self.stack}.placement.json is stale: `mlplat models place --stack "
             f"{self.stack}` would " + "; ".join(changes)
@@ -35,13 +37,17 @@ class LockDrift:
 
 def lock_drift(spec: EnvironmentSpec) -> LockDrift:
     stack = spec.name.value
-    locked = read_placement_lock(stack)
-    current = place_models(spec, locked)
+    lock = read_placement_lock(stack)
+    placed = place(spec, lock)
+    locked, current = lock.models, placed.models
     return LockDrift(
         stack=stack,
         placed={m: e for m, e in current.items() if m not in locked},
         moved={m: (locked[m], e) for m, e in current.items() if m in locked and locked[m] != e},
         dropped=tuple(sorted(set(locked) - set(current))),
+        recorded=tuple(
+            sorted(e for e, record in placed.endpoints.items() if lock.endpoints.get(e) != record)
+        ),
     )
 
 

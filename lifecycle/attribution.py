@@ -19,6 +19,7 @@ Anything else is *unattributed*: counted and reported, never guessed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -91,3 +92,17 @@ def inference_id(model: str, version: int, token: str | None = None) -> str:
     value = prefix + token
     parse_inference_id(value)  # one grammar: what we mint, we can read back
     return value
+
+
+SAMPLING_BUCKETS = 10_000  # shares are kept to 0.01%
+
+
+def kept_by_sampling(token: str, share: float) -> bool:
+    """Whether a captured request with this InferenceId token belongs to the ``share`` (0..1) of
+    its model's captures that are kept. A multi-model endpoint captures at one rate for all its
+    models (placement records the highest a model asked for when the endpoint opened); a model
+    that asked for less is sampled down to its own rate where the captures are read, with
+    ``share = model rate / endpoint rate``. The decision is a hash of the token, so every reader
+    (and the client, which drew the token) agrees on which requests are kept."""
+    digest = hashlib.sha256(token.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SAMPLING_BUCKETS < round(share * SAMPLING_BUCKETS)

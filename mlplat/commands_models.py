@@ -133,15 +133,69 @@ def package_command(
 
 
 @models_app.command("place")
-def place_command(stack: StackOption) -> None:
+def place_command(
+    stack: StackOption,
+    rebalance: Annotated[
+        bool,
+        typer.Option(
+            "--rebalance",
+            help="Re-pack every model at least cost: moves models, replaces endpoints.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, json_option("what changes")] = False,
+) -> None:
     """Update stacks/<stack>.placement.json: keep placed models, add new, drop removed."""
-    from components.serving.placement import (
-        place_models,
-        read_placement_lock,
-        write_placement_lock,
-    )
+    from components.serving.placement import place, read_placement_lock, write_placement_lock
+    from components.serving.rebalance import plan_rebalance
+    from infra.declarations import SpecError
 
     spec = _spec(stack)
-    assignment = place_models(spec, read_placement_lock(stack))
-    path = write_placement_lock(stack, assignment)
-    typer.echo(f"{len(assignment)} model(s) placed; wrote {path}")
+    try:
+        current = place(spec, read_placement_lock(stack))
+    except SpecError as error:
+        raise fail(error.render()) from None
+    if not rebalance:
+        path = None if dry_run else write_placement_lock(stack, current)
+        if as_json:
+            typer.echo(json.dumps({"stack": stack, "models": dict(current.models)}, indent=2))
+        else:
+            typer.echo(
+                f"{len(current.models)} model(s) placed" + (f"; wrote {path}" if path else "")
+            )
+        return
+    plan = plan_rebalance(spec, current)
+    path = None if dry_run else write_placement_lock(stack, plan.after)
+    if as_json:
+        typer.echo(json.dumps({"stack": stack, **plan.as_json(), "written": bool(path)}, indent=2))
+        return
+    _show_rebalance(stack, plan, path)
+
+
+def _show_rebalance(stack: str, plan, path) -> None:
+    from mlplat.cli_output import Column, Rows, show, stdout
+
+    if not plan.moves:
+        typer.echo(f"{stack}: the placement is already the cheapest found; nothing moves")
+        return
+    moves = Rows(f"models that move in {stack}", (Column("model"), Column("from"), Column("to")))
+    for model, (old, new) in plan.moves.items():
+        moves.add(model, old, new)
+    endpoints = Rows(
+        "endpoints replaced (models load cold on new ones)",
+        (Column("endpoint"), Column("change"), Column("instances", "right")),
+    )
+    for name in plan.deleted:
+        record = plan.before.endpoints[name]
+        endpoints.add(name, "deleted", f"{record.settings.min_instances} x {record.instance_type}")
+    for name in plan.created:
+        record = plan.after.endpoints[name]
+        endpoints.add(name, "created", f"{record.settings.min_instances} x {record.instance_type}")
+    show(stdout(), moves, endpoints)
+    typer.echo(
+        f"monthly at minimum scale: ${plan.monthly_before:,.2f} -> ${plan.monthly_after:,.2f} "
+        f"(saves ${plan.monthly_saving:,.2f})"
+    )
+    typer.echo(f"wrote {path}: commit it, then deploy" if path else "dry run: nothing written")

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from infra.declarations.instance_choice import INSTANCE_TYPE_MODE_FIELD, InstanceTypeMode
 from infra.project import PROJECT_ROOT
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -193,8 +194,10 @@ class ModelDeclaration(Declaration):
     serving: ServingTarget
     instance_type: str | None = Field(
         default=None,
-        description="SageMaker instance type; defaults to ml.m5.xlarge, or ml.g5.xlarge with GPUs.",
+        description="SageMaker instance type: a minimum or an exact type (instance_type_mode); "
+        "placement chooses the cheapest that fits when it is a minimum or absent.",
     )
+    instance_type_mode: InstanceTypeMode = INSTANCE_TYPE_MODE_FIELD
     resources: Resources
     scaling: Scaling
     accepts_spot: bool = Field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 
 from pydantic.alias_generators import to_snake
 
@@ -16,6 +15,11 @@ from infra.declarations.environment import (
     Team,
 )
 from infra.declarations.errors import Problem
+from infra.declarations.instance_choice import (
+    InstanceTypeMode,
+    instance_choice_problems,
+    share_problem,
+)
 from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
 from infra.eks_support import STANDARD_SUPPORT_ENDS
 from model_packages.packaging import source_problem
@@ -44,11 +48,15 @@ def model_problems(
             yield problem
         if instance_ok and region and serving and not list(_image_problems(model, path)):
             yield from _resolution_problems(model, path, region, serving.triton_version)
-    elif model.instance_type is not None:
-        yield Problem(
-            f"{path}.instance_type",
-            "applies only to sagemaker-mme models; EKS models are placed by the cluster",
-        )
+        if instance_ok:
+            yield from instance_choice_problems(model, path, serving, region)
+    else:
+        if model.instance_type is not None:
+            yield Problem(
+                f"{path}.instance_type",
+                "applies only to sagemaker-mme models; EKS models are placed by the cluster",
+            )
+        yield from instance_choice_problems(model, path, serving, region)
 
 
 def _image_problems(model: ModelDeclaration, path: str) -> Iterator[Problem]:
@@ -124,6 +132,8 @@ def _instance_problems(
             f"{path}.resources.gpus",
             f"{model.resources.gpus} GPUs requested; {instance.name} has {instance.gpus}",
         )
+    if model.instance_type_mode is not InstanceTypeMode.EXACT:
+        return  # a minimum (or no) type: checked against what placement may choose
     if model.resources.memory_mb > instance.memory_mb:
         yield Problem(
             f"{path}.resources.memory_mb",
@@ -131,17 +141,14 @@ def _instance_problems(
             f"({instance.memory_mb} MB)",
         )
     elif serving is not None:
-        # Placement packs models into this share of an instance's memory (the rest is the
-        # server's): a model larger than the share fits no endpoint.
-        fraction = serving.model_memory_fraction
-        share = int(Decimal(instance.memory_mb) * fraction)
-        if model.resources.memory_mb > share:
-            yield Problem(
-                f"{path}.resources.memory_mb",
-                f"{model.resources.memory_mb} MB is more than the {share} MB an endpoint on "
-                f"{instance.name} leaves to models (serving.modelMemoryFraction {fraction} of "
-                f"{instance.memory_mb} MB): choose a larger instance_type, or lower memory_mb",
-            )
+        yield from share_problem(
+            model,
+            path,
+            instance,
+            serving.model_memory_fraction,
+            f"an endpoint on {instance.name}",
+            "choose a larger instance_type, or lower memory_mb",
+        )
 
 
 def stack_problems(

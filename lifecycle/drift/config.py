@@ -38,6 +38,9 @@ class ConfigError(ValueError):
 class MonitoredModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     team: TeamName
+    # The share of this model's captured records to read: its declared capture rate over its
+    # endpoint's (an endpoint captures at the most any of its models asked for when it opened).
+    captured_share: float = Field(default=1.0, ge=0, le=1)
 
 
 class Window(BaseModel):

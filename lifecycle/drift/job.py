@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from lifecycle.attribution import MalformedInferenceId, parse_inference_id
+from lifecycle.attribution import MalformedInferenceId, kept_by_sampling, parse_inference_id
 from lifecycle.drift.baseline import BaselineError, baseline_path, load_baseline
 from lifecycle.drift.capture import (
     MalformedRecord,
@@ -48,6 +48,7 @@ class EndpointCounts:
     malformed: int = 0
     malformed_reasons: Counter = field(default_factory=Counter)
     outside_window: int = 0
+    sampled_out: int = 0  # captured above its model's own rate (MonitoredModel.captured_share)
 
 
 @dataclass
@@ -105,6 +106,9 @@ class DriftWindow:
         model, version = attribution.model, attribution.version
         if model not in self.config.models:
             self.tally.unmonitored[model] += 1
+            return
+        if not kept_by_sampling(attribution.token, self.config.models[model].captured_share):
+            counts.sampled_out += 1  # captured above the model's own rate
             return
         summary = self.summary_for(model, version)
         if summary is None:
@@ -217,6 +221,7 @@ def build_report(window: DriftWindow) -> dict:
                 "malformed": c.malformed,
                 "malformedReasons": dict(sorted(c.malformed_reasons.items())),
                 "outsideWindow": c.outside_window,
+                "sampledOut": c.sampled_out,
             }
             for name, c in sorted(tally.endpoints.items())
         },

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     from cost_model.prices import PriceSnapshot
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-SNAPSHOT_HELP = "cost_model/prices.json"  # the default, as the help shows it (no machine path)
+SNAPSHOT_HELP = "infra/prices.json"  # the default, as the help shows it (no machine path)
 
 prices_app = typer_app("The price snapshot the cost estimate reads.")
 
 
 @prices_app.callback()
 def prices() -> None:
-    """The price snapshot the cost estimate reads (cost_model/prices.json)."""
+    """The price snapshot the cost estimate reads (infra/prices.json)."""
 
 
 def cost_command(

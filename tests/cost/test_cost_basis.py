@@ -2,7 +2,7 @@
 node groups take their instance type from the launch template they name; a configuration is
 priced by the endpoints that use it, found by name or by dependency.
 
-Prices are the committed snapshot's (cost_model/prices.json, us-east-1); each expectation's
+Prices are the committed snapshot's (infra/prices.json, us-east-1); each expectation's
 arithmetic is in its comment, so a wrong figure, bound or explanation fails here.
 """
 

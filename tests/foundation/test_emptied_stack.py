@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import components.serving.placement
 import infra.lock_status
 from cost_model.graph import Graph
+from components.serving.placement import PlacementLock
 from infra.declarations import SpecError
 from infra.declarations.tags import TAG_MODEL, TAG_TEAM
 from mlplat import deploy
@@ -51,7 +52,7 @@ def emptied(monkeypatch):
     module = importlib.import_module("stacks.dev")
     monkeypatch.setattr(module, "models", [])
     for reader in (components.serving.placement, infra.lock_status):
-        monkeypatch.setattr(reader, "read_placement_lock", lambda stack: {})
+        monkeypatch.setattr(reader, "read_placement_lock", lambda stack: PlacementLock())
     return module
 
 
@@ -141,7 +142,7 @@ def test_a_team_serving_stack_emptied_of_its_team_is_refused_though_others_remai
     assert others, "dev must declare a model of another team for this test"
     monkeypatch.setattr(module, "models", others)
     for reader in (components.serving.placement, infra.lock_status):
-        monkeypatch.setattr(reader, "read_placement_lock", lambda stack: {})
+        monkeypatch.setattr(reader, "read_placement_lock", lambda stack: PlacementLock())
     monkeypatch.setattr(deploy, "refuse_stale_lock", lambda spec: None)  # tested on its own
     live = LiveStack(BASE["deployment"]["resources"])
     monkeypatch.setattr(deploy, "check_prerequisites", lambda stack: None)

@@ -107,8 +107,12 @@ def fails(*args: str) -> str:
     return " ".join(result.output.split())
 
 
+EXACT_M5 = ', instance_type="ml.m5.xlarge", instance_type_mode="exact"'
+
+
 def test_memory_that_fits_the_instance_but_not_the_models_share(project):
-    project.model(RESOURCES='{"memory_mb": 12000}')  # ml.m5.xlarge: 16,384 MB, 70% to models
+    # ml.m5.xlarge, insisted on: 16,384 MB, 70% to models
+    project.model(RESOURCES='{"memory_mb": 12000}' + EXACT_M5)
     project.stack()
     text = fails("models", "list", "--stack", "dev")
     assert "model 'upsell-scorer' (" in text
@@ -119,7 +123,7 @@ def test_memory_that_fits_the_instance_but_not_the_models_share(project):
 
 @pytest.mark.parametrize(("memory", "refused"), [(11468, False), (11469, True)])
 def test_the_models_share_is_the_boundary(project, memory, refused):
-    project.model(RESOURCES=f'{{"memory_mb": {memory}}}')
+    project.model(RESOURCES=f'{{"memory_mb": {memory}}}' + EXACT_M5)
     project.stack()
     if refused:
         with pytest.raises(SpecError, match="more than the 11468 MB"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
-from components.serving import placement
+from components.serving import placement, placement_lock
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 from mlplat.cli import app
@@ -71,20 +72,25 @@ def test_package_builds_every_models_archive_reproducibly():
         assert [archive["archive"], archive["sha256"], archive["path"]] in lines
 
 
-def test_place_writes_the_lock_a_fresh_checkout_would_commit(tmp_path, monkeypatch):
+def test_place_without_a_lock_writes_a_current_lock_no_dearer_than_the_committed_one(
+    tmp_path, monkeypatch
+):
+    committed = placement.read_placement_lock("dev")
     (tmp_path / "stacks").mkdir()
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
     result = runner.invoke(app, ["models", "place", "--stack", "dev"])
     assert result.exit_code == 0, result.output
-    written = json.loads((tmp_path / "stacks" / "dev.placement.json").read_text())
-    committed = json.loads((PROJECT_ROOT / "stacks" / "dev.placement.json").read_text())
-    assert written["endpoints"] == committed["endpoints"]
+    written = placement.read_placement_lock("dev")
+    spec = _spec("dev")
+    assert set(written.models) == set(committed.models)
+    assert placement.place(spec, written) == written
+    assert placement.monthly_cost(written, spec) <= placement.monthly_cost(committed, spec)
 
 
 def test_place_keeps_what_is_locked(tmp_path, monkeypatch):
     (tmp_path / "stacks").mkdir()
     shutil.copy(PROJECT_ROOT / "stacks" / "dev.placement.json", tmp_path / "stacks")
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
     before = (tmp_path / "stacks" / "dev.placement.json").read_text()
     assert runner.invoke(app, ["models", "place", "--stack", "dev"]).exit_code == 0
     assert json.loads((tmp_path / "stacks" / "dev.placement.json").read_text()) == json.loads(
@@ -98,3 +104,68 @@ def test_a_bad_stack_is_an_input_error():
         assert result.exit_code == 2, (command, result.output)
         assert "Traceback" not in result.output
         assert result.output.startswith("error: ") and "the stacks are" in result.output
+
+
+def _rebalance(tmp_path, monkeypatch, *flags, columns="80"):
+    if not (tmp_path / "stacks").exists():  # the committed lock, then whatever was written
+        (tmp_path / "stacks").mkdir()
+        shutil.copy(PROJECT_ROOT / "stacks" / "dev.placement.json", tmp_path / "stacks")
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
+    result = runner.invoke(
+        app, ["models", "place", "--stack", "dev", "--rebalance", *flags], env={"COLUMNS": columns}
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_rebalance_says_what_moves_what_it_saves_and_which_endpoints_it_replaces(
+    tmp_path, monkeypatch
+):
+    spec = _spec("dev")
+    before = placement.read_placement_lock("dev")
+    report = json.loads(_rebalance(tmp_path, monkeypatch, "--json").output)
+    after = placement.read_placement_lock("dev")  # written to the temporary stacks folder
+    assert report["written"] is True
+    assert placement.place(spec, after) == after  # a current lock
+    moves = {m["model"]: (m["from"], m["to"]) for m in report["moves"]}
+    assert moves == {
+        m: (before.models[m], after.models[m])
+        for m in after.models
+        if before.models[m] != after.models[m]
+    }
+    deleted = {e["endpoint"] for e in report["deletedEndpoints"]}
+    created = {e["endpoint"] for e in report["createdEndpoints"]}
+    assert deleted == set(before.endpoints) - set(after.endpoints)
+    assert created == set(after.endpoints) - set(before.endpoints)
+    # Every move is to an endpoint that is new or kept; nothing moves for free.
+    assert report["monthlyUsdBefore"] == round(placement.monthly_cost(before, spec), 2)
+    assert report["monthlyUsdAfter"] == round(placement.monthly_cost(after, spec), 2)
+    assert report["monthlySavingUsd"] == pytest.approx(
+        report["monthlyUsdBefore"] - report["monthlyUsdAfter"], abs=0.01
+    )
+    assert (report["monthlySavingUsd"] > 0) is bool(moves)
+
+
+def test_rebalance_table_reads_whole_at_80_columns_and_dry_run_writes_nothing(
+    tmp_path, monkeypatch
+):
+    committed = (PROJECT_ROOT / "stacks" / "dev.placement.json").read_text()
+    result = _rebalance(tmp_path, monkeypatch, "--dry-run")
+    assert (tmp_path / "stacks" / "dev.placement.json").read_text() == committed
+    assert "dry run: nothing written" in result.output
+    assert not set(result.output) & BOX_AND_ESCAPE
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    report = json.loads(_rebalance(tmp_path, monkeypatch, "--dry-run", "--json").output)
+    for move in report["moves"]:  # each move is one whole line: model, from, to
+        assert any(
+            line.split() == [move["model"], move["from"], move["to"]]
+            for line in result.output.splitlines()
+        )
+    assert f"(saves ${report['monthlySavingUsd']:,.2f})" in result.output
+
+
+def test_rebalance_of_a_placement_that_is_already_cheapest_moves_nothing(tmp_path, monkeypatch):
+    _rebalance(tmp_path, monkeypatch)  # the first one moves what it saves by
+    again = _rebalance(tmp_path, monkeypatch, "--json")
+    report = json.loads(again.output)
+    assert report["moves"] == [] and report["monthlySavingUsd"] == 0

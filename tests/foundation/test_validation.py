@@ -51,7 +51,16 @@ def test_a_valid_stack_parses():
             "models[0].instance_type",
             "unknown SageMaker instance type",
         ),
-        ({"resources": {"memory_mb": 999_999}}, "models[0].resources.memory_mb", "does not fit"),
+        (
+            {"resources": {"memory_mb": 999_999}},
+            "models[0].resources.memory_mb",
+            "the largest type placement may choose",
+        ),
+        (
+            {"resources": {"memory_mb": 999_999}, "instance_type_mode": "exact"},
+            "models[0].resources.memory_mb",
+            "does not fit",
+        ),
         ({"resources": {"memory_mb": 0}}, "models[0].resources.memory_mb", "greater than 0"),
         (
             {"scaling": {"min_instances": 3, "max_instances": 2}},

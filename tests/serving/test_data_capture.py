@@ -1,5 +1,6 @@
-"""Data capture follows the hosted models' declarations: off where every model opts out, never a
-0% model sampled at 1%, and the rate SageMaker receives always within its 1..100 range."""
+"""Data capture follows the hosted models' declarations when endpoints are opened: off where every
+model opts out, never a 0% model sampled at 1%, and the rate SageMaker receives always within its
+1..100 range. (Afterwards an endpoint keeps the rate it opened with: test_placement.py.)"""
 
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ def _with_capture(model: ModelDeclaration | ModelOverride):
 
 
 @pytest.mark.slow
-def test_capture_is_on_exactly_for_endpoints_with_a_sampled_model(preview_with_models):
+def test_capture_is_on_exactly_for_endpoints_with_a_sampled_model(preview_with_models, monkeypatch):
+    import components.serving.placement as placement
+
+    # Endpoints opened afresh (no lock), so each takes its models' rates.
+    monkeypatch.setattr(placement, "read_placement_lock", lambda stack: placement.PlacementLock())
     document = preview_with_models(
         "dev", lambda models: [_with_capture(m) for m in models if _name(m) in RATES]
     )

@@ -1,13 +1,10 @@
-"""Endpoint planning and capacity, directly: co-hosted models with different settings.
-
-The example stacks co-host models with equal settings, so these properties are checked here on
-declarations that differ: an endpoint serves its most demanding model, its capacity is the
-configured share of its instance's memory, a locked model that grew is not left overfilling its
-endpoint, and new models fill shards by shard number.
-"""
+"""Endpoint planning and capacity, directly: co-hosted models with different settings, both sides
+of every setting's boundary, the configured share of memory, declared minimum and exact types,
+and how new models and new endpoints find their place relative to the lock."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
@@ -15,14 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.serving import placement_lock
 from components.serving.placement import (
-    Capacity,
+    EndpointRecord,
+    EndpointSettings,
     GroupKey,
-    Item,
-    assign,
-    endpoint_capacity,
+    PlacementLock,
     group_key,
-    place_models,
+    offers,
+    place,
     placement_lock_path,
     plan_endpoints,
     read_placement_lock,
@@ -34,8 +32,6 @@ from infra.declarations import EnvironmentSpec, ModelDeclaration
 from infra.loader import parse_environment
 from tests.foundation.conftest import config_data, model_data, team_data
 
-INSTANCE = "ml.m5.xlarge"
-
 
 @cache
 def _spec(fraction: str = "0.7") -> EnvironmentSpec:
@@ -43,12 +39,51 @@ def _spec(fraction: str = "0.7") -> EnvironmentSpec:
     return parse_environment("dev", teams=[team_data()], models=[model_data()], config=config)
 
 
-def _with_models(models: list[ModelDeclaration], fraction: str = "0.7") -> EnvironmentSpec:
+def _with_models(models, fraction: str = "0.7") -> EnvironmentSpec:
     return _spec(fraction).model_copy(update={"models": tuple(models)})
 
 
 def _model(name: str, **changes) -> ModelDeclaration:
-    return ModelDeclaration.model_validate(model_data(name=name, **changes))
+    return ModelDeclaration.model_validate(
+        model_data(name=name, **({"instance_type": None} | changes))
+    )
+
+
+# --- settings: what an endpoint does for each model on it ---------------------------------------
+
+BASE = {"scaling": {"min_instances": 2, "max_instances": 4, "target_invocations_per_instance": 500}}
+
+
+@pytest.mark.parametrize(
+    ("field", "endpoint_value", "satisfied"),
+    [
+        ("min_instances", 2, True),
+        ("min_instances", 1, False),  # one instance fewer than the model's floor
+        ("max_instances", 4, True),
+        ("max_instances", 3, False),
+        ("target_invocations_per_instance", 500, True),
+        ("target_invocations_per_instance", 501, False),  # scales out later than it asked
+        ("data_capture_percent", 10, True),
+        ("data_capture_percent", 9, False),
+    ],
+)
+def test_an_endpoint_satisfies_a_model_exactly_up_to_each_boundary(
+    field, endpoint_value, satisfied
+):
+    model = _model("m", data_capture_percent=10, **BASE)
+    wanted = EndpointSettings.of(model)
+    assert wanted == EndpointSettings(2, 4, 500, 10)
+    assert wanted.satisfies(model)
+    changed = EndpointSettings(**(wanted.__dict__ | {field: endpoint_value}))
+    assert changed.satisfies(model) is satisfied
+
+
+def test_capture_off_satisfies_only_models_that_opt_out():
+    opted_out, sampled = _model("a", data_capture_percent=0), _model("b", data_capture_percent=1)
+    off = EndpointSettings.of(opted_out)
+    assert off.data_capture_percent == 0 and off.satisfies(opted_out)
+    assert not off.satisfies(sampled)
+    assert EndpointSettings.of(sampled).satisfies(opted_out)  # sampled to 0% when read
 
 
 settings_of_a_model = st.fixed_dictionaries(
@@ -61,248 +96,233 @@ settings_of_a_model = st.fixed_dictionaries(
 )
 
 
+def _declared(index: int, d: dict) -> ModelDeclaration:
+    return _model(
+        f"model-{index}",
+        resources={"memory_mb": 256},
+        scaling={
+            "min_instances": d["min_instances"],
+            "max_instances": d["min_instances"] + d["extra_instances"],
+            "target_invocations_per_instance": d["target"],
+        },
+        data_capture_percent=d["capture"],
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(settings_of_a_model, min_size=1, max_size=5))
-def test_a_shared_endpoint_serves_its_most_demanding_model(declared):
-    models = [
-        _model(
-            f"model-{index}",
-            resources={"memory_mb": 256},
-            scaling={
-                "min_instances": d["min_instances"],
-                "max_instances": d["min_instances"] + d["extra_instances"],
-                "target_invocations_per_instance": d["target"],
-            },
-            data_capture_percent=d["capture"],
+def test_co_hosted_models_with_different_settings_get_the_least_that_serves_them_all(declared):
+    models = [_declared(index, d) for index, d in enumerate(declared)]
+    serving = EndpointSettings.serving(models)
+    assert all(serving.satisfies(model) for model in models)
+    # ... and no more than some model declared: each value is one of theirs.
+    assert serving.min_instances in {m.scaling.min_instances for m in models}
+    assert serving.max_instances in {m.scaling.max_instances for m in models}
+    assert serving.target_invocations_per_instance in {
+        m.scaling.target_invocations_per_instance for m in models
+    }
+    assert serving.data_capture_percent in {m.data_capture_percent for m in models}
+    # Placed afresh, every model's endpoint satisfies it; endpoints that host several models
+    # with different settings exist whenever that is cheaper, and their plans carry them.
+    spec = _with_models(models)
+    for plan in plan_endpoints(spec, PlacementLock()):
+        settings_ = EndpointSettings(
+            plan.min_instances,
+            plan.max_instances,
+            plan.target_invocations_per_instance,
+            plan.data_capture_percent,
         )
-        for index, d in enumerate(declared)
+        assert settings_ == EndpointSettings.serving(plan.models)
+        assert plan.min_instances <= plan.max_instances
+
+
+def test_models_of_equal_floor_share_one_endpoint_whatever_their_other_settings():
+    models = [
+        _declared(0, {"min_instances": 1, "extra_instances": 0, "target": 100, "capture": 0}),
+        _declared(1, {"min_instances": 1, "extra_instances": 3, "target": 900, "capture": 40}),
     ]
-    (plan,) = plan_endpoints(_with_models(models), previous={})  # one group, small models
-    assert set(plan.models) == set(models)
-    for model in models:  # no model gets less than it declared
-        assert plan.min_instances >= model.scaling.min_instances
-        assert plan.max_instances >= model.scaling.max_instances
-        assert plan.target_invocations_per_instance <= model.scaling.target_invocations_per_instance
-        assert plan.data_capture_percent >= model.data_capture_percent
-    # ... and the endpoint asks for no more than some model declared.
-    assert plan.min_instances in {m.scaling.min_instances for m in models}
-    assert plan.max_instances in {m.scaling.max_instances for m in models}
-    assert plan.data_capture_percent in {m.data_capture_percent for m in models}
-    assert plan.min_instances <= plan.max_instances
+    (plan,) = plan_endpoints(_with_models(models), PlacementLock())
+    assert (plan.max_instances, plan.target_invocations_per_instance) == (4, 100)
+    assert plan.data_capture_percent == 40  # model-0's captures are sampled out when read
 
 
-def test_models_that_opt_out_of_capture_get_an_endpoint_without_capture():
-    models = [_model(name, data_capture_percent=0) for name in ("alpha", "beta")]
-    (plan,) = plan_endpoints(_with_models(models), previous={})
-    assert plan.data_capture_percent == 0
-    sampled = [*models, _model("gamma", data_capture_percent=25)]
-    (plan,) = plan_endpoints(_with_models(sampled), previous={})
-    assert plan.data_capture_percent == 25
+# --- capacity and instance types -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fraction", ["0.25", "0.5", "0.7", "1"])
 def test_capacity_is_the_configured_share_of_the_instance_memory(fraction):
-    capacity = endpoint_capacity(INSTANCE, _spec(fraction))
-    memory = catalog.SAGEMAKER_INSTANCE_TYPES[INSTANCE].memory_mb
-    assert capacity.memory_mb == int(memory * Decimal(fraction))
-    assert capacity.max_models == _spec(fraction).settings.serving.max_models_per_endpoint
+    capacity = offers(_spec(fraction))
+    for name, instance in catalog.SAGEMAKER_INSTANCE_TYPES.items():
+        assert capacity[name].capacity_mb == int(instance.memory_mb * Decimal(fraction))
 
 
-def test_the_memory_fraction_decides_how_many_models_share_an_endpoint():
-    memory = catalog.SAGEMAKER_INSTANCE_TYPES[INSTANCE].memory_mb
-    models = [_model(name, resources={"memory_mb": memory * 3 // 10}) for name in "abc"]
-    # 3 x 30% of the instance: all on one endpoint at 0.9, two endpoints at 0.7, three at 0.5.
-    for fraction, endpoints in (("0.9", 1), ("0.7", 2), ("0.5", 3)):
-        plans = plan_endpoints(_with_models(models, fraction), previous={})
-        assert len(plans) == endpoints, fraction
-        limit = endpoint_capacity(INSTANCE, _spec(fraction)).memory_mb
-        for plan in plans:
-            assert sum(m.resources.memory_mb for m in plan.models) <= limit
-
-
-def test_a_model_beyond_the_share_of_its_instance_is_refused():
-    memory = catalog.SAGEMAKER_INSTANCE_TYPES[INSTANCE].memory_mb
-    too_big = _model("big", resources={"memory_mb": memory * 6 // 10})
-    plan_endpoints(_with_models([too_big], "0.7"), previous={})  # fits 70%
-    with pytest.raises(ValueError, match="model 'big': resources.memory_mb: needs"):
-        plan_endpoints(_with_models([too_big], "0.5"), previous={})
-
-
-# --- the placement lock ------------------------------------------------------------------------
-
-GROUP = GroupKey("fraud", "img/sklearn:1.2-1", "ml.m5.xlarge")
-CAPACITY = Capacity(memory_mb=1000, max_models=4)
-
-
-def _hosted(assignment: dict[str, str], fleet: list[Item]) -> dict[str, int]:
-    used: dict[str, int] = {}
-    for item in fleet:
-        used[assignment[item.name]] = used.get(assignment[item.name], 0) + item.memory_mb
-    return used
-
-
-fleet_of_one_group = st.lists(
-    st.builds(
-        Item,
-        name=st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True),
-        group=st.just(GROUP),
-        memory_mb=st.integers(1, CAPACITY.memory_mb),
-    ),
-    min_size=1,
-    max_size=12,
-    unique_by=lambda item: item.name,
-)
-
-
-@settings(max_examples=200, deadline=None)  # the machine is shared: time is no property here
-@given(fleet_of_one_group, st.data())
-def test_a_locked_model_that_grew_never_overfills_its_endpoint(fleet, data):
-    lock = assign(fleet, {GROUP: CAPACITY}, "dev")
-    grown = data.draw(st.sampled_from(fleet))
-    bigger = Item(grown.name, GROUP, data.draw(st.integers(grown.memory_mb, CAPACITY.memory_mb)))
-    after_fleet = [bigger if item.name == grown.name else item for item in fleet]
-    after = assign(after_fleet, {GROUP: CAPACITY}, "dev", previous=lock)
-    assert set(after) == set(lock)
-    assert all(used <= CAPACITY.memory_mb for used in _hosted(after, after_fleet).values())
-    # Models on other endpoints than the one that grew stay where they were. (On its own
-    # endpoint, which model moves depends on name order, not on which one grew: see the report.)
-    assert {n: e for n, e in after.items() if lock[n] != lock[grown.name]} == {
-        n: e for n, e in lock.items() if e != lock[grown.name]
-    }
-
-
-def test_a_model_that_grew_past_its_endpoint_moves_to_one_with_room():
-    small, neighbour = Item("small", GROUP, 300), Item("neighbour", GROUP, 600)
-    lock = assign([small, neighbour], {GROUP: CAPACITY}, "dev")
-    assert lock["small"] == lock["neighbour"]
-    grown = Item("small", GROUP, 900)
-    after = assign([grown, neighbour], {GROUP: CAPACITY}, "dev", previous=lock)
-    assert after["neighbour"] == lock["neighbour"]
-    assert after["small"] != lock["small"]
-
-
-@settings(max_examples=200, deadline=None)  # the machine is shared: time is no property here
-@given(
-    st.dictionaries(
-        st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.integers(0, 5), min_size=1, max_size=8
-    ),
-    st.booleans(),
-)
-def test_a_new_model_joins_the_lowest_numbered_shard_with_room(shards_of, fits_nowhere):
-    """Whatever order the lock lists its shards in (names, not numbers, order the lock)."""
-    locked = [Item(name, GROUP, 10) for name in shards_of]
-    lock = {name: GROUP.endpoint_name("dev", shard) for name, shard in shards_of.items()}
-    capacity = Capacity(memory_mb=10_000, max_models=100)
-    newcomer = Item("zzzzzzzz", GROUP, 9_999 if fits_nowhere else 10)
-    placed = assign([*locked, newcomer], {GROUP: capacity}, "dev", previous=lock)
-    used = set(shards_of.values())
-    expected = min(set(range(len(used) + 1)) - used) if fits_nowhere else min(used)
-    assert placed["zzzzzzzz"] == GROUP.endpoint_name("dev", expected)
-    assert {name: placed[name] for name in lock} == lock
-
-
-# --- what a plan carries -------------------------------------------------------------------------
-
-
-def test_each_plan_names_the_endpoint_and_group_its_models_were_placed_in():
-    models = [
-        _model("cpu-a", resources={"memory_mb": 256}),
-        _model("cpu-b", resources={"memory_mb": 256}, framework_version="1.0-1"),
-        _model(
-            "gpu-a",
-            framework="pytorch",
-            framework_version="2.3",
-            instance_type="ml.g5.xlarge",
-            resources={"memory_mb": 256, "gpus": 1},
-        ),
-    ]
-    spec = _with_models(models)
-    plans = plan_endpoints(spec, previous={})
-    assert len(plans) == 3  # another framework version is another image, so another endpoint
-    assignment = place_models(spec, previous={})
-    for plan in plans:
-        key = group_key(plan.models[0], spec)
-        assert (plan.team, plan.image, plan.instance_type) == (
-            key.team,
-            key.image,
-            key.instance_type,
+def test_the_endpoint_runs_the_cheapest_type_that_holds_its_models():
+    spec = _spec()
+    prices = catalog.hosting_prices("us-east-1")
+    cpu = catalog.mme_instance_types("us-east-1", gpu=False)
+    for memory in (100, 2_000, 6_000, 11_000, 20_000, 40_000):
+        (plan,) = plan_endpoints(
+            _with_models([_model("m", resources={"memory_mb": memory})]), PlacementLock()
         )
-        assert all(assignment[m.name] == plan.endpoint_name for m in plan.models)
-        assert plan.uses_gpu is any(m.uses_gpu for m in plan.models)
-    assert sorted(p.endpoint_name for p in plans) == [p.endpoint_name for p in plans]
+        holding = [t for t in cpu if offers(spec)[t.name].capacity_mb >= memory]
+        assert prices[plan.instance_type] == min(prices[t.name] for t in holding), memory
+
+
+@pytest.mark.parametrize("declared", ["ml.m5.xlarge", "ml.r5.large", "ml.c5.2xlarge"])
+def test_a_declared_minimum_is_at_least_met_in_every_dimension(declared):
+    (plan,) = plan_endpoints(
+        _with_models([_model("m", instance_type=declared, resources={"memory_mb": 100})]),
+        PlacementLock(),
+    )
+    chosen = catalog.SAGEMAKER_INSTANCE_TYPES[plan.instance_type]
+    minimum = catalog.SAGEMAKER_INSTANCE_TYPES[declared]
+    assert chosen.memory_mb >= minimum.memory_mb and chosen.vcpu >= minimum.vcpu
+    prices = catalog.hosting_prices("us-east-1")
+    assert prices[plan.instance_type] <= prices[declared]
+
+
+def test_an_exact_type_is_the_type_even_when_dearer_and_others_may_join_it():
+    exact = _model("exact", instance_type="ml.m5.2xlarge", instance_type_mode="exact")
+    small = _model("small", resources={"memory_mb": 100})
+    (plan,) = plan_endpoints(_with_models([exact, small]), PlacementLock())
+    assert plan.instance_type == "ml.m5.2xlarge"  # small rides along: cheaper than two endpoints
+    assert {m.name for m in plan.models} == {"exact", "small"}
+
+
+def test_burstable_types_are_never_chosen_but_may_be_insisted_on():
+    assert not any(
+        catalog.is_burstable(t.name)
+        for g in (True, False)
+        for t in catalog.mme_instance_types("us-east-1", gpu=g)
+    )
+    insisted = _model("t", instance_type="ml.t2.medium", instance_type_mode="exact")
+    (plan,) = plan_endpoints(_with_models([insisted]), PlacementLock())
+    assert plan.instance_type == "ml.t2.medium"
+
+
+def test_gpu_models_run_only_on_the_gpu_types_multi_model_endpoints_support():
+    gpu = _model(
+        "gpu",
+        framework="pytorch",
+        framework_version="2.3",
+        resources={"memory_mb": 2_000, "gpus": 1},
+    )
+    (plan,) = plan_endpoints(_with_models([gpu]), PlacementLock())
+    assert plan.instance_type in catalog.MME_GPU_INSTANCE_TYPES
+    assert plan.uses_gpu and "tritonserver" in plan.image
 
 
 def test_the_serving_image_follows_the_instance_type():
     """A CPU model on a GPU instance gets the framework's GPU build, on a CPU instance its CPU
     build (image_uris picks by instance type)."""
-    images = {
-        instance: serving_image(
-            _model(
-                "torch",
-                framework="pytorch",
-                framework_version="2.3",
-                instance_type=instance,
-            ),
-            _spec(),
-        )
-        for instance in ("ml.m5.xlarge", "ml.g5.xlarge")
-    }
+    torch = _model("torch", framework="pytorch", framework_version="2.3")
+    images = {t: serving_image(torch, _spec(), t) for t in ("ml.m5.xlarge", "ml.g5.xlarge")}
     assert "cpu" in images["ml.m5.xlarge"] and "gpu" in images["ml.g5.xlarge"]
-    assert all(":2.3-" in image for image in images.values())
+    # One image per kind whatever the type: what lets placement choose among them.
+    for gpu in (False, True):
+        kinds = {
+            serving_image(torch, _spec(), t.name)
+            for t in catalog.mme_instance_types("us-east-1", gpu=gpu)
+        }
+        assert len(kinds) == 1
 
 
-def test_planning_without_a_lock_argument_reads_the_committed_lock(monkeypatch, tmp_path):
-    import components.serving.placement as placement
+# --- relative to the lock ------------------------------------------------------------------------
 
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
-    (tmp_path / "stacks").mkdir()
-    model = _model("scorer", resources={"memory_mb": 256})
-    spec = _with_models([model])
-    shard_five = group_key(model, spec).endpoint_name("dev", 5)
-    write_placement_lock("dev", {"scorer": shard_five})
-    (plan,) = plan_endpoints(spec)
-    assert plan.endpoint_name == shard_five
-    assert place_models(spec, {"scorer": shard_five}) == {"scorer": shard_five}
-    # A lock file without assignments places as if there were none.
-    placement_lock_path("dev").write_text("{}")
-    assert read_placement_lock("dev") == {}
-    (plan,) = plan_endpoints(spec)
-    assert plan.endpoint_name == group_key(model, spec).endpoint_name("dev", 0)
+GROUP_RECORD = EndpointRecord("ml.m5.large", EndpointSettings(1, 2, 1000, 10))
+
+
+def _locked(spec, shards: dict[str, int], record=GROUP_RECORD) -> PlacementLock:
+    group = group_key(spec.models[0], spec)
+    names = {m: group.endpoint_name("dev", n) for m, n in shards.items()}
+    return PlacementLock(
+        models=names,
+        endpoints=dict.fromkeys(names.values(), record),
+        memory_mb={m.name: m.resources.memory_mb for m in spec.models if m.name in shards},
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.integers(0, 5), min_size=1, max_size=6
+    ),
+    st.booleans(),
+)
+def test_a_new_model_joins_the_fullest_suitable_endpoint_or_opens_one_after_every_shard(
+    shards, fits_nowhere
+):
+    locked = [_model(name, resources={"memory_mb": 10 + len(name)}) for name in shards]
+    newcomer = _model("zzzzzzzz", resources={"memory_mb": 6_000 if fits_nowhere else 10})
+    spec = _with_models([*locked, newcomer])
+    lock = _locked(spec, shards)
+    placed = place(spec, lock)
+    assert {m: placed.models[m] for m in shards} == dict(lock.models)
+    group = group_key(newcomer, spec)
+    if fits_nowhere:  # 6,000 MB: more than ml.m5.large leaves (5,734); a new endpoint
+        used = set(shards.values())
+        expected = min(set(range(len(used) + 1)) - used)
+        assert placed.models["zzzzzzzz"] == group.endpoint_name("dev", expected)
+    else:
+        used = {}
+        for m in locked:
+            used[lock.models[m.name]] = used.get(lock.models[m.name], 0) + m.resources.memory_mb
+        fullest = max(used, key=lambda e: (used[e], e))
+        assert placed.models["zzzzzzzz"] == fullest
 
 
 def test_a_lock_entry_that_is_not_a_numbered_shard_of_the_group_is_ignored():
-    item = Item("scorer", GROUP, 10)
-    for stale in (GROUP.endpoint_prefix("dev") + "-old", "mlplat-dev-elsewhere-1"):
-        placed = assign([item], {GROUP: CAPACITY}, "dev", previous={"scorer": stale})
-        assert placed == {"scorer": GROUP.endpoint_name("dev", 0)}
+    model = _model("scorer", resources={"memory_mb": 100})
+    spec = _with_models([model])
+    group = group_key(model, spec)
+    for stale in (group.endpoint_prefix("dev") + "-old", "mlplat-dev-elsewhere-1"):
+        lock = PlacementLock({"scorer": stale}, {stale: GROUP_RECORD}, {"scorer": 100})
+        assert place(spec, lock).models == {"scorer": group.endpoint_name("dev", 0)}
+
+
+def test_planning_without_a_lock_argument_reads_the_committed_lock(monkeypatch, tmp_path):
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "stacks").mkdir()
+    model = _model("scorer", resources={"memory_mb": 256})
+    spec = _with_models([model])
+    lock = _locked(spec, {"scorer": 5})
+    write_placement_lock("dev", lock)
+    (plan,) = plan_endpoints(spec)
+    assert plan.endpoint_name == group_key(model, spec).endpoint_name("dev", 5)
+    assert plan.instance_type == GROUP_RECORD.instance_type
+    placement_lock_path("dev").write_text("{}")  # a lock without assignments: as if none
+    assert read_placement_lock("dev") == PlacementLock()
+    (plan,) = plan_endpoints(spec)
+    assert plan.endpoint_name == group_key(model, spec).endpoint_name("dev", 0)
 
 
 @pytest.mark.parametrize("length", range(30, 41))
 def test_long_team_names_use_the_whole_name_budget_without_a_double_hyphen(length):
     team = ("ab-" * 20)[:length].rstrip("-") or "a"
-    group = GroupKey(team, "img/sklearn:1.2-1", "ml.m5.xlarge")
+    group = GroupKey(team, "img/sklearn:1.2-1", "cpu")
     for environment in ("dev", "staging", "prod"):
         longest = group.endpoint_name(environment, 999)
-        assert "--" not in longest
+        assert "--" not in longest and re.fullmatch(r"[a-zA-Z0-9-]+", longest)
         head = f"mlplat-{environment}-{team}"
         if len(head) > 50:  # cut to leave room for "-<hash>-999" and not one character more
-            assert len(longest) == 63 - head[:50].endswith("-")  # a hyphen at the cut is dropped
+            assert len(longest) == 63 - head[:50].endswith("-")
         assert len(longest) <= 63
 
 
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_rewriting_an_unchanged_lock_leaves_the_committed_file_byte_for_byte(
-    environment, monkeypatch, tmp_path
-):
-    """`mlplat models place` on an unchanged stack must not churn the committed lock file; one
-    model per line keeps every later change a one-line diff in review."""
-    import components.serving.placement as placement
-
-    committed = placement_lock_path(environment).read_bytes()
-    assignment = read_placement_lock(environment)
-    monkeypatch.setattr(placement, "PROJECT_ROOT", tmp_path)
-    (tmp_path / "stacks").mkdir()
-    written = write_placement_lock(environment, dict(reversed(assignment.items())))
-    assert written.read_bytes() == committed
-    lines = written.read_text().splitlines()
-    assert all(sum(f'"{model}":' in line for line in lines) == 1 for model in assignment)
+def test_a_model_whose_type_constraint_its_endpoint_no_longer_meets_leaves_it_alone():
+    small = [_model(n, resources={"memory_mb": 100}) for n in ("a", "b")]
+    spec = _with_models(small)
+    lock = _locked(spec, {"a": 0, "b": 0})  # both on ml.m5.large
+    raised = _model("a", resources={"memory_mb": 100}, instance_type="ml.m5.xlarge")
+    after = place(_with_models([raised, small[1]]), lock)
+    assert after.models["b"] == lock.models["b"]
+    assert after.endpoints[lock.models["b"]] == GROUP_RECORD
+    chosen = catalog.SAGEMAKER_INSTANCE_TYPES[after.endpoints[after.models["a"]].instance_type]
+    assert catalog.satisfies(chosen, catalog.SAGEMAKER_INSTANCE_TYPES["ml.m5.xlarge"])
+    # A newcomer insisting on another type does not join the ml.m5.large endpoint with room.
+    exact = _model(
+        "c", resources={"memory_mb": 100}, instance_type="ml.c5.large", instance_type_mode="exact"
+    )
+    after = place(_with_models([*small, exact]), lock)
+    assert after.models["c"] not in lock.endpoints
+    assert after.endpoints[after.models["c"]].instance_type == "ml.c5.large"

@@ -99,7 +99,7 @@ def test_endpoints_scale_on_a_metric_of_where_their_models_compute(stack, stack_
             assert config["targetValue"] == plan.target_invocations_per_instance
 
 
-def _extra_model() -> ModelDeclaration:
+def _extra_model(**scaling) -> ModelDeclaration:
     return ModelDeclaration(
         name="dispute-triage",
         version=1,
@@ -109,7 +109,7 @@ def _extra_model() -> ModelDeclaration:
         artifact="model_packages/chargeback_risk/mlflow_model",
         serving=ServingTarget.SAGEMAKER_MME,
         resources={"memory_mb": 128},
-        scaling={"min_instances": 1, "max_instances": 6},
+        scaling={"min_instances": 1, "max_instances": 6} | scaling,
         monthly_budget_usd=50,
     )
 
@@ -120,55 +120,131 @@ def _changed_inputs(old: dict, new: dict) -> set[str]:
 
 def _changed_widgets(old_body: str, new_body: str) -> list[tuple[dict, dict]]:
     old, new = json.loads(old_body)["widgets"], json.loads(new_body)["widgets"]
-    assert len(old) == len(new)  # no widget added, removed or moved
-    return [(o, n) for o, n in zip(old, new, strict=True) if o != n]
+    return [(o, n) for o, n in zip(old, new, strict=False) if o != n]
 
 
-def test_adding_a_model_changes_nothing_else(stack_export, preview_with_models):
-    """Issue 4: only the model's own resources are added, nothing is replaced, and the only
-    updates are the hosting endpoint's scaling bounds and the dashboard's picture of them."""
+def _hosting(resources: dict, model: str) -> dict:
+    return next(
+        r
+        for r in resources.values()
+        if r["type"] == MME and model in {m["name"] for m in r["outputs"]["models"]}
+    )
+
+
+def _below(resources: dict, component_urn: str) -> set[str]:
+    """The URNs under a component, itself included."""
+    found, grew = {component_urn}, True
+    while grew:
+        more = {urn for urn, r in resources.items() if r.get("parent") in found} - found
+        grew, found = bool(more), found | more
+    return found
+
+
+@pytest.mark.parametrize(
+    ("scaling", "joins"),
+    [({"max_instances": 4}, True), ({"max_instances": 6}, False)],  # fraud's endpoint: at most 4
+)
+def test_adding_a_model_changes_nothing_of_another_model(
+    scaling, joins, stack_export, preview_with_models
+):
+    """Issues 4 and 14: only the new model's resources are added (and an endpoint of its own
+    when no endpoint of its team gives what it asks), nothing is replaced or deleted, and the one
+    update is the shared dashboard: no endpoint, configuration or scaling another model uses."""
     base = stack_export("dev")
-    new = preview_with_models("dev", lambda models: (*models, _extra_model()))
+    new = preview_with_models("dev", lambda models: (*models, _extra_model(**scaling)))
     plan = diff(Graph.from_export(base), Graph.from_export(new))
     before = {r["urn"]: r for r in base["deployment"]["resources"]}
     after = {r["urn"]: r for r in new["deployment"]["resources"]}
+    host = _hosting(after, "dispute-triage")
 
     assert plan.count(Change.DELETE) == 0  # nothing removed or renamed
     added = {c.urn for c in plan.changes if c.kind is Change.CREATE}
-    assert added and all("dispute-triage" in urn for urn in added)
-    assert Counter(after[urn]["type"] for urn in added if after[urn]["custom"]) == Counter(
+    own = {urn for urn in added if "dispute-triage" in urn}
+    assert Counter(after[urn]["type"] for urn in own if after[urn]["custom"]) == Counter(
         (*PER_MODEL, "aws:dynamodb/tableItem:TableItem")  # its version and served records
     )
-    assert len(added) <= 5  # its component, archive, two registry records and package group
+    assert len(own) <= 5  # its component, archive, two registry records and package group
+    assert (host["urn"] in before) is joins  # on fraud's endpoint, or one of its own
+    if joins:
+        assert added == own
+    else:  # the new endpoint (its SageMaker resources, scaling and alarms), named after it
+        endpoint = host["outputs"]["endpointName"]
+        assert _below(after, host["urn"]) - own <= added
+        assert all(endpoint in urn for urn in added - own)
+    if not joins:
+        assert host["outputs"]["models"] == [
+            {"name": "dispute-triage", "team": "fraud", "memoryMb": 128}
+        ]
+        assert host["outputs"]["maxInstances"] == 6
 
     # What the engine would update (ignored properties, such as the endpoint configuration's
-    # initial instance count, left out as the engine leaves them).
+    # initial instance count, left out as the engine leaves them): the dashboard only.
     changed = {c.urn: c.keys for c in plan.changes if c.kind is Change.UPDATE}
-    host = next(
-        r
-        for r in after.values()
-        if r["type"] == MME and "dispute-triage" in {m["name"] for m in r["outputs"]["models"]}
-    )
-    target = next(
-        urn
-        for urn, r in after.items()
-        if r["type"] == "aws:appautoscaling/target:Target" and r.get("parent") == host["urn"]
-    )
     dashboard = next(
         urn for urn, r in after.items() if r["type"] == "aws:cloudwatch/dashboard:Dashboard"
     )
-    # Only these two: in particular no team role policy names the model (keys are <team>/*).
-    assert changed == {target: ("maxCapacity",), dashboard: ("dashboardBody",)}, changed
-    assert after[target]["inputs"]["maxCapacity"] == 6  # the new model's ceiling bounds its host
+    assert set(changed) <= {dashboard}, changed
+    for urn, resource in before.items():  # every other model's endpoint, as it was
+        if resource["type"] == MME:
+            assert after[urn]["outputs"]["instanceType"] == resource["outputs"]["instanceType"]
+            assert after[urn]["outputs"]["maxInstances"] == resource["outputs"]["maxInstances"]
 
-    old_body = before[dashboard]["inputs"]["dashboardBody"]
-    new_body = after[dashboard]["inputs"]["dashboardBody"]
-    (widget_change,) = _changed_widgets(old_body, new_body)  # the host's instance-bounds panel
-    old_widget, new_widget = widget_change
-    assert host["outputs"]["endpointName"] in json.dumps(new_widget["properties"]["metrics"])
-    assert _changed_inputs(old_widget["properties"], new_widget["properties"]) == {"annotations"}
-    bounds = {a["label"]: a["value"] for a in new_widget["properties"]["annotations"]["horizontal"]}
-    assert bounds["autoscaling max"] == 6
+
+def _shared_model(models) -> str:
+    """A multi-model endpoint model of the stack that shares its endpoint (whatever is declared)."""
+    spec = load_environment("dev", read_stack_config("dev"))
+    shared = [p for p in plan_endpoints(spec) if len(p.models) > 1]
+    assert shared, "dev must co-host models on one endpoint for this test"
+    return shared[0].models[0].name
+
+
+def _name_of(model) -> str:
+    return (model.base if isinstance(model, ModelOverride) else model).name
+
+
+def _edit(models, name: str, **changes):
+    out = []
+    for model in models:
+        if _name_of(model) != name:
+            out.append(model)
+        elif changes:
+            base = model.base if isinstance(model, ModelOverride) else model
+            before = dict(model.changes) if isinstance(model, ModelOverride) else {}
+            out.append(ModelOverride(base=base, changes=before | changes))
+    return out
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},  # removed
+        {"scaling": {"min_instances": 1, "max_instances": 9}},  # asks more than its endpoint gives
+        {"data_capture_percent": 100},
+        {"resources": {"memory_mb": 9000}},
+    ],
+    ids=["removed", "rescaled", "recaptured", "grown"],
+)
+def test_removing_or_changing_a_co_hosted_model_touches_no_neighbour(
+    changes, stack_export, preview_with_models
+):
+    """Issue 14: the neighbour's endpoint (model, configuration, endpoint, scaling) is neither
+    replaced nor updated; the only update outside the model's own resources is the dashboard."""
+    base = stack_export("dev")
+    name = _shared_model(None)
+    new = preview_with_models("dev", lambda models: _edit(models, name, **changes))
+    plan = diff(Graph.from_export(base), Graph.from_export(new))
+    before = {r["urn"]: r for r in base["deployment"]["resources"]}
+    after = {r["urn"]: r for r in new["deployment"]["resources"]}
+    old_host = _hosting(before, name)
+    neighbours = _below(before, old_host["urn"])
+    touched = {c.urn for c in plan.changes if c.kind in (Change.UPDATE, Change.DELETE)}
+    dashboard = {u for u, r in after.items() if r["type"] == "aws:cloudwatch/dashboard:Dashboard"}
+    # The shared endpoint's own resources stay; only the model's own children go or change.
+    assert {u for u in touched & neighbours if name not in u} == set(), touched & neighbours
+    assert {u for u in touched - neighbours if name not in u} <= dashboard
+    assert old_host["urn"] in after  # the neighbour's endpoint is still there, unrenamed
+    if changes:
+        assert name in {m["name"] for m in _hosting(after, name)["outputs"]["models"]}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -196,10 +272,9 @@ _plain = TypeDeserializer()
 
 
 def _is_served_record(resource: dict) -> bool:
-    return (
-        resource["type"] == TABLE_ITEM
-        and json.loads(resource["inputs"]["item"])["version"]["N"] == str(SERVED_VERSION)
-    )
+    return resource["type"] == TABLE_ITEM and json.loads(resource["inputs"]["item"])["version"][
+        "N"
+    ] == str(SERVED_VERSION)
 
 
 def _registry(export: dict) -> tuple[dict, dict]:

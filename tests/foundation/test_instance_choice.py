@@ -1,0 +1,76 @@
+"""A declared instance type is a minimum (default) or an exact type: what each allows, and the
+mistakes a declaration can make with it, named by model and field, both sides of each limit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from infra import catalog
+from infra.declarations import SpecError
+from infra.declarations.instance_choice import allowed_instance_types, models_share_mb
+from infra.loader import parse_environment
+from tests.foundation.conftest import config_data, model_data, team_data
+
+
+def _load(**changes):
+    return parse_environment(
+        "dev", teams=[team_data()], models=[model_data(**changes)], config=config_data()
+    )
+
+
+def _problems(**changes) -> str:
+    with pytest.raises(SpecError) as raised:
+        _load(**changes)
+    return str(raised.value)
+
+
+def test_exact_needs_a_declared_type():
+    text = _problems(instance_type=None, instance_type_mode="exact")
+    assert "model 'fraud-scorer'" in text
+    assert "instance_type_mode: 'exact' needs instance_type" in text
+
+
+def test_exact_applies_only_to_endpoint_models():
+    text = _problems(
+        serving="eks", instance_type=None, instance_type_mode="exact", accepts_spot=False
+    )
+    assert "instance_type_mode: applies only to sagemaker-mme models" in text
+    _load(serving="eks", instance_type=None)  # the default mode is no problem on EKS
+
+
+def test_an_unknown_mode_is_refused():
+    assert "instance_type_mode" in _problems(instance_type_mode="at-least")
+
+
+@pytest.mark.parametrize("mode", ["minimum", "exact"])
+def test_what_each_mode_allows(mode):
+    model = _load(instance_type="ml.m5.xlarge", instance_type_mode=mode).models[0]
+    allowed = allowed_instance_types(model, "us-east-1")
+    if mode == "exact":
+        assert [t.name for t in allowed] == ["ml.m5.xlarge"]
+        return
+    declared = catalog.SAGEMAKER_INSTANCE_TYPES["ml.m5.xlarge"]
+    assert "ml.m5.xlarge" in {t.name for t in allowed}
+    assert all(catalog.satisfies(t, declared) and not t.has_gpu for t in allowed)
+    smaller = {"ml.m5.large", "ml.c5.xlarge", "ml.r5.large"}  # less memory or fewer vCPUs
+    assert not smaller & {t.name for t in allowed}
+    assert {"ml.r5.xlarge", "ml.m5.2xlarge"} <= {t.name for t in allowed}
+
+
+def test_a_minimum_no_offered_type_meets_is_named(monkeypatch):
+    small = tuple(catalog.SAGEMAKER_INSTANCE_TYPES[n] for n in ("ml.m5.large", "ml.c5.large"))
+    monkeypatch.setattr(catalog, "mme_instance_types", lambda region, gpu: small)
+    text = _problems(instance_type="ml.m5.xlarge")
+    assert "placement offers no type at least as large as ml.m5.xlarge in us-east-1" in text
+    assert "(offered: ml.m5.large, ml.c5.large)" in text and "instance_type_mode='exact'" in text
+    _load(instance_type="ml.m5.xlarge", instance_type_mode="exact")  # insisting is fine
+
+
+def test_the_largest_type_placement_may_choose_is_the_memory_boundary():
+    allowed = allowed_instance_types(_load(instance_type=None).models[0], "us-east-1")
+    largest = max(models_share_mb(t, Decimal("0.7")) for t in allowed)
+    _load(instance_type=None, resources={"memory_mb": largest})
+    text = _problems(instance_type=None, resources={"memory_mb": largest + 1})
+    assert f"{largest + 1} MB is more than the {largest} MB the largest type" in text

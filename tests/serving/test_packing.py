@@ -1,0 +1,143 @@
+"""Cost-aware packing against exhaustive search on small instances: every bin is valid, costs what
+its type and copies say, the packing is never cheaper than the optimum (it is a packing), and the
+lower bound is never above it (it is a bound)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.serving.packing import Offer, Piece, Unplaceable, cheapest, lower_bound, pack
+
+# Linear prices within a family, cheaper per MB in bigger-memory families, one odd type out.
+OFFERS = {
+    "s": Offer("s", 1_000, 1.0),
+    "m": Offer("m", 2_000, 2.0),
+    "l": Offer("l", 4_000, 4.0),
+    "r": Offer("r", 4_000, 3.0),  # more memory per dollar
+    "rr": Offer("rr", 8_000, 6.0),
+    "x": Offer("x", 3_000, 3.5),  # never the cheapest way to get its memory
+}
+TYPES = sorted(OFFERS)
+
+pieces = st.builds(
+    Piece,
+    name=st.from_regex(r"[a-z]{1,4}", fullmatch=True),
+    memory_mb=st.integers(1, 8_000),
+    allowed=st.frozensets(st.sampled_from(TYPES), min_size=1),
+    copies=st.integers(1, 3),
+)
+
+
+def _holdable(piece: Piece) -> bool:
+    return any(OFFERS[t].capacity_mb >= piece.memory_mb for t in piece.allowed)
+
+
+small_sets = st.lists(pieces.filter(_holdable), min_size=1, max_size=6, unique_by=lambda p: p.name)
+
+
+def _block_cost(block: tuple[Piece, ...]) -> float | None:
+    common = frozenset.intersection(*(p.allowed for p in block))
+    used = sum(p.memory_mb for p in block)
+    holding = [t for t in common if OFFERS[t].capacity_mb >= used]
+    if not holding:
+        return None
+    return OFFERS[cheapest(holding, OFFERS)].hourly_usd * max(p.copies for p in block)
+
+
+def _optimum(items: tuple[Piece, ...]) -> float:
+    """The cheapest partition into endpoints, by exhaustive search."""
+
+    @cache
+    def best(rest: tuple[Piece, ...]) -> float:
+        if not rest:
+            return 0.0
+        first, others = rest[0], rest[1:]
+        result = float("inf")
+        for mask in range(1 << len(others)):
+            block = (first, *(p for i, p in enumerate(others) if mask >> i & 1))
+            cost = _block_cost(block)
+            if cost is not None:
+                remaining = tuple(p for i, p in enumerate(others) if not mask >> i & 1)
+                result = min(result, cost + best(remaining))
+        return result
+
+    return best(items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_sets)
+def test_bound_never_above_the_optimum_and_packing_never_below(items):
+    bins = pack(items, OFFERS, max_models=10)
+    packed = sum(b.hourly(OFFERS) for b in bins)
+    optimum = _optimum(tuple(sorted(items, key=lambda p: p.name)))
+    assert lower_bound(items, OFFERS) <= optimum + 1e-9 <= packed + 2e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_sets, st.integers(1, 4))
+def test_every_bin_is_valid_and_on_its_cheapest_type(items, max_models):
+    bins = pack(items, OFFERS, max_models)
+    assert sorted(p.name for b in bins for p in b.pieces) == sorted(p.name for p in items)
+    for each in bins:
+        assert each.pieces and len(each.pieces) <= max_models
+        assert all(each.instance_type in p.allowed for p in each.pieces)
+        assert each.used_mb <= OFFERS[each.instance_type].capacity_mb
+        # No cheaper type every piece allows holds them all.
+        common = frozenset.intersection(*(p.allowed for p in each.pieces))
+        assert all(
+            OFFERS[t].hourly_usd >= OFFERS[each.instance_type].hourly_usd
+            for t in common
+            if OFFERS[t].capacity_mb >= each.used_mb
+        )
+        assert each.hourly(OFFERS) == OFFERS[each.instance_type].hourly_usd * max(
+            p.copies for p in each.pieces
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_sets, st.randoms(use_true_random=False))
+def test_packing_does_not_depend_on_input_order(items, rng):
+    shuffled = list(items)
+    rng.shuffle(shuffled)
+    first = [(b.instance_type, sorted(p.name for p in b.pieces)) for b in pack(items, OFFERS, 5)]
+    again = [(b.instance_type, sorted(p.name for p in b.pieces)) for b in pack(shuffled, OFFERS, 5)]
+    assert sorted(first) == sorted(again)
+
+
+def test_small_pieces_share_the_cheapest_type_that_holds_them_all():
+    items = [Piece(n, 600, frozenset(TYPES)) for n in "abc"]  # 1,800 MB together
+    (only,) = pack(items, OFFERS, 10)
+    assert only.instance_type == "m"  # 2,000 MB for 2.0, not "s" twice, not "r"
+
+
+def test_a_piece_of_exactly_a_types_capacity_fits_it_and_one_more_mb_does_not():
+    (fits,) = pack([Piece("a", 1_000, frozenset({"s", "m"}))], OFFERS, 10)
+    assert fits.instance_type == "s"
+    (over,) = pack([Piece("a", 1_001, frozenset({"s", "m"}))], OFFERS, 10)
+    assert over.instance_type == "m"
+    with pytest.raises(Unplaceable, match="a: no allowed instance type holds 1001 MB"):
+        pack([Piece("a", 1_001, frozenset({"s"}))], OFFERS, 10)
+
+
+def test_an_exact_type_is_kept_and_others_fill_its_room():
+    exact = Piece("exact", 500, frozenset({"x"}))
+    small = Piece("small", 2_000, frozenset(TYPES))
+    (only,) = pack([exact, small], OFFERS, 10)  # 2,500 MB fit "x" (3.5) < "x" + "m" (5.5)
+    assert only.instance_type == "x"
+
+
+def test_pieces_needing_more_copies_do_not_force_them_on_others_when_that_costs_more():
+    one = [Piece(f"one{i}", 3_500, frozenset(TYPES), copies=1) for i in range(2)]
+    three = [Piece("three", 500, frozenset(TYPES), copies=3)]
+    bins = pack(one + three, OFFERS, 10)
+    assert sum(b.hourly(OFFERS) for b in bins) == pytest.approx(6.0 + 3.0)  # rr x1, s x3
+
+
+def test_merging_respects_the_model_count():
+    items = [Piece(n, 10, frozenset(TYPES)) for n in "abcde"]
+    bins = pack(items, OFFERS, max_models=2)
+    assert len(bins) == 3 and all(len(b.pieces) <= 2 for b in bins)
