@@ -234,10 +234,8 @@ def test_the_change_report_shows_what_a_change_creates_and_costs(tmp_path):
     assert result.returncode == 1, result.stderr[-3000:]
     dev, staging_report = result.stdout.split("## staging")
     assert dev.startswith("## dev")
-    # The endpoint configuration's instance count cannot change in place: it is replaced, and
-    # its endpoint (moved to the new configuration) and the scaling target are updated.
-    assert "0 to create, 2 to update, 1 to replace, 0 to delete" in dev
-    assert "replace" in dev and "productionVariants cannot change in place" in dev
+    # The configuration's initial count, which cannot change in place, is in ignoreChanges.
+    assert "0 to create, 2 to update, 0 to replace, 0 to delete" in dev
     assert "minCapacity" in dev and "+$167.90" in dev
     assert "The change cannot be previewed or priced for staging" in staging_report
     assert "config.ci.githubRepository" in result.stderr  # the reason, in the log
