@@ -77,6 +77,7 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_plan_diff_maps.py",
             "tests/foundation/test_plan_diff_paths.py",
             "tests/foundation/test_plan_diff_replacements.py",
+            "tests/foundation/test_plan_diff_cascade.py",
         ),
         deselect=(
             "tests/foundation/test_plan_diff.py::test_preview_against_a_base_prints_only_the_change",
