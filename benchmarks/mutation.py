@@ -97,19 +97,29 @@ MODULES: dict[str, Module] = {
         without_engine=True,
     ),
     "plan_diff": Module(
-        ("mlplat/plan_diff.py",),
+        ("mlplat/plan_diff.py", "mlplat/replacements.py"),
         (
             "tests/foundation/test_plan_diff.py",
             "tests/foundation/test_plan_diff_maps.py",
             "tests/foundation/test_plan_diff_paths.py",
+            "tests/foundation/test_plan_diff_replacements.py",
+            "tests/foundation/test_plan_diff_cascade.py",
         ),
         deselect=(
             "tests/foundation/test_plan_diff.py::test_preview_against_a_base_prints_only_the_change",
+            # The CLI previews and prod's previews: minutes per mutant; the diff itself is tested.
+            "tests/foundation/test_plan_diff_replacements.py::test_preview_json_marks_each_replacement_with_its_cause",
+            "tests/foundation/test_plan_diff_replacements.py::test_preview_text_says_replace_and_why",
+            "tests/foundation/test_plan_diff_replacements.py::test_removing_a_model_from_a_shared_endpoint_shows_its_configuration_replaced",
         ),
     ),
     "cost_compare": Module(
         ("mlplat/cost/compare.py",),
-        ("tests/cost/test_cost_compare.py", "tests/cost/test_compare_scale.py"),
+        (
+            "tests/cost/test_cost_compare.py",
+            "tests/cost/test_compare_scale.py",
+            "tests/cost/test_cost_replacements.py",
+        ),
     ),
     "policy_rules": Module(
         ("policies/rules/*.py",),

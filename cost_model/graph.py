@@ -52,6 +52,8 @@ class Resource:
     dependencies: tuple[str, ...] = ()
     provider_urn: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Input name -> the URNs whose outputs that input was built from (the engine's record).
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -176,4 +178,8 @@ def _resource(index: int, entry: Mapping[str, Any]) -> Resource:
         # A provider reference is "<provider urn>::<provider id>".
         provider_urn=provider.rsplit("::", 1)[0] if provider else None,
         options={key: entry[key] for key in OPTIONS if entry.get(key)},
+        property_dependencies={
+            key: tuple(urns or ())
+            for key, urns in (entry.get("propertyDependencies") or {}).items()
+        },
     )

@@ -1,14 +1,13 @@
 """The pull request's change report, per layered stack: what each stack a change touches creates,
-updates and deletes, and what it costs per month, against the base revision's exports.
+updates, replaces and deletes, and what it costs per month, against the base revision's exports.
 
     python -m mlplat.change_report <env> <base-dir> <dir>    Markdown on stdout
 
 Each folder holds one offline export per layered stack (``python -m mlplat.touched export``);
 a stack missing from the base is new. Per touched stack, the report reads the same JSON that
 ``mlplat preview --against`` and ``mlplat cost --against`` print (``diff_to_json``,
-``change_to_json``), so the report and the commands cannot disagree. Whether an update is in place
-or a replacement is the provider schema's decision, which only ``pulumi preview`` reads
-(``mlplat.plan_diff``): the report says "update" for both.
+``change_to_json``), so the report and the commands cannot disagree, replacements included (the
+provider's force-new inputs, ``mlplat/replace_on_changes.json``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from cost_model.budgets import check_budgets
 from cost_model.estimate import EstimateOptions, estimate
 from cost_model.graph import Graph
 from cost_model.prices import PriceSnapshot, load_snapshot
-from mlplat.cost.compare import CostChange
+from mlplat.cost.compare import CostChange, replacements
 from mlplat.cost.report import change_to_json
 from mlplat.plan_diff import diff
 from mlplat.preview_view import diff_to_json
@@ -53,7 +52,9 @@ def stack_report(
     before = Graph.from_export(base if base is not None else _empty_like(new))
     after = Graph.from_export(new)
     after_estimate = estimate(after, snapshot, options)
-    change = CostChange(estimate(before, snapshot, options), after_estimate)
+    change = CostChange(
+        estimate(before, snapshot, options), after_estimate, *replacements(before, after)
+    )
     return StackReport(
         stack=stack,
         new=base is None,
@@ -114,23 +115,21 @@ def render(environment: str, stacks: list[str], found: list[StackReport]) -> str
         f"{len(found)} of {len(touched | set(stacks))} stacks change"
         + (f"; unchanged: {', '.join(f'`{s}`' for s in unchanged)}." if unchanged else "."),
         "",
-        "| stack | create | update | delete | monthly cost, base → change | difference |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| stack | create | update | replace | delete | monthly cost, base → change | difference |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for report in found:
         counts, cost = report.preview["counts"], report.cost
         label = f"`{report.stack}`" + (" (new)" if report.new else "")
         lines.append(
-            f"| {label} | {counts['create']} | {counts['update']} | {counts['delete']} | "
+            f"| {label} | {counts['create']} | {counts['update']} | {counts['replace']} | "
+            f"{counts['delete']} | "
             f"{_money(cost['base_total_monthly'])} → {_money(cost['total_monthly'])} | "
             f"{_signed(cost['delta_monthly'])} |"
         )
     total = sum(r.cost["delta_monthly"] for r in found)
     lines += [
-        f"| **all touched stacks** | | | | | **{_signed(total)}** |",
-        "",
-        "An update may be in place or a replacement: `pulumi preview` decides from the provider's "
-        "schema.",
+        f"| **all touched stacks** | | | | | | **{_signed(total)}** |",
         "",
     ]
     for report in found:
@@ -144,11 +143,12 @@ def _details(report: StackReport) -> list[str]:
     lines = [
         f"<details><summary><code>{report.stack}</code>: {len(changes)} changes</summary>",
         "",
-        "| change | type | name | differs in |",
-        "|---|---|---|---|",
+        "| change | type | name | differs in | replaced because of |",
+        "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {c['change']} | `{c['type']}` | `{_name(c['urn'])}` | {', '.join(c['keys'])} |"
+        f"| {c['change']} | `{c['type']}` | `{_name(c['urn'])}` | {', '.join(c['keys'])} | "
+        f"{_why(c)} |"
         for c in changes
     ]
     if priced:
@@ -162,6 +162,14 @@ def _details(report: StackReport) -> list[str]:
     if over:
         lines += ["", "Budgets: " + "; ".join(f"{b['subject']} {b['status']}" for b in over) + "."]
     return [*lines, "", "</details>", ""]
+
+
+def _why(change: Mapping[str, Any]) -> str:
+    """A replacement's cause: the force-new inputs that differ, and the replaced resources whose
+    new ID or name it takes."""
+    causes = [f"`{path}`" for path in change.get("replace_on", [])]
+    causes += [f"replaced `{_name(urn)}`" for urn in change.get("because", [])]
+    return ", ".join(causes)
 
 
 def _read(folder: Path) -> dict[str, Any]:

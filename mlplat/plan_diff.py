@@ -7,8 +7,13 @@ parent, provider, dependencies or resource options differ; the keys that differ 
 At each ``ignoreChanges`` path the new inputs keep the old value, as the engine keeps it. A change
 to resource options alone (``option:protect``, ``option:dependencies``, ...) is listed as an update
 too, though the engine may record it without calling the provider.
-Whether the provider would update in place or replace is decided by its schema, which only the
-real engine reads (`pulumi preview`), so it is not guessed here.
+
+An update is a replacement when an input the provider cannot change in place differs (the table
+in `mlplat.replacements`, read from each provider's schema) or one the ``replaceOnChanges`` option
+names. A replacement gives the resource a new ID, ARN and auto-name, which the mocks cannot show
+(they name a resource the same on both sides); so every resource whose inputs were built from
+those (``propertyDependencies``) changes too: it is replaced where that input forces it, updated
+otherwise (an endpoint moved to a new endpoint configuration), and listed with what caused it.
 
 Both sides must come from the offline engine: a live stack's export records the real IDs and ARNs
 the mocks cannot know, so every reference to them would show as a change.
@@ -27,6 +32,7 @@ from typing import Any
 
 from cost_model.graph import Graph, Resource
 from mlplat.offline import GENERATOR
+from mlplat.replacements import forced_by, forcing_paths, value_at
 
 
 class DiffError(ValueError):
@@ -36,14 +42,21 @@ class DiffError(ValueError):
 class Change(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    REPLACE = "replace"
     DELETE = "delete"
 
 
-_MARKS = {Change.CREATE: "[green]+[/]", Change.UPDATE: "[yellow]~[/]", Change.DELETE: "[red]-[/]"}
+_MARKS = {
+    Change.CREATE: "[green]+[/]",
+    Change.UPDATE: "[yellow]~[/]",
+    Change.REPLACE: "[magenta]+-[/]",
+    Change.DELETE: "[red]-[/]",
+}
 
 
 def mark(kind: Change) -> str:
-    """The sign a table shows for a change, in rich markup: + create, ~ update, - delete."""
+    """The sign a table shows for a change, in rich markup, as `pulumi preview` shows it:
+    + create, ~ update, +- replace, - delete."""
     return _MARKS[kind]
 
 
@@ -53,10 +66,36 @@ class ResourceChange:
     resource: Resource
     # Inputs that differ by name; parent, provider, dependencies and options as "option:<name>".
     keys: tuple[str, ...] = ()
+    # A replacement's cause: the input paths that force it ...
+    replace_on: tuple[str, ...] = ()
+    # ... and the replaced resources whose new identity changes this one's inputs.
+    because: tuple[str, ...] = ()
 
     @property
     def urn(self) -> str:
         return self.resource.urn
+
+    @property
+    def why(self) -> str:
+        """What makes the change a replacement, or an update of an unchanged declaration: the
+        inputs that force a new resource, and the replaced resources whose new ID it takes."""
+        reasons = []
+        if self.replace_on:
+            reasons.append(f"replaced: {', '.join(self.replace_on)} cannot change in place")
+        if self.because:
+            names = ", ".join(urn.rsplit("::", 1)[-1] for urn in self.because)
+            reasons.append(f"references replaced {names}")
+        return "; ".join(reasons)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change": str(self.kind),
+            "urn": self.urn,
+            "type": self.resource.type,
+            "keys": list(self.keys),
+            "replace_on": list(self.replace_on),
+            "because": list(self.because),
+        }
 
 
 @dataclass(frozen=True)
@@ -69,9 +108,11 @@ class PlanDiff:
 
     @property
     def total(self) -> int:
-        """Resources in the new export: created, updated and unchanged. Like the preview's total,
-        this counts every entry of the export, the stack and its providers included."""
-        return self.count(Change.CREATE) + self.count(Change.UPDATE) + self.unchanged
+        """Resources in the new export: created, updated, replaced and unchanged. Like the
+        preview's total, this counts every entry of the export, the stack and its providers
+        included."""
+        changed = self.count(Change.CREATE) + self.count(Change.UPDATE) + self.count(Change.REPLACE)
+        return changed + self.unchanged
 
     def summary(self) -> str:
         counts = ", ".join(f"{self.count(kind)} to {kind}" for kind in Change)
@@ -110,20 +151,133 @@ def diff(base: Graph, new: Graph) -> PlanDiff:
     before, after = base.by_urn, new.by_urn
     changes = [ResourceChange(Change.DELETE, before[urn]) for urn in before.keys() - after.keys()]
     changes += [ResourceChange(Change.CREATE, after[urn]) for urn in after.keys() - before.keys()]
-    unchanged = 0
+    kept: dict[str, ResourceChange] = {}
     for urn in before.keys() & after.keys():
-        keys = _differences(before[urn], after[urn])
+        old, inputs = before[urn], _ignoring(before[urn], after[urn])
+        keys = _differences(old, after[urn], inputs)
         if keys:
-            changes.append(ResourceChange(Change.UPDATE, after[urn], keys))
-        else:
-            unchanged += 1
+            forced = forcing_paths(old.type, old.inputs, inputs)
+            forced += _option_forced(after[urn], keys)
+            kind = Change.REPLACE if forced else Change.UPDATE
+            kept[urn] = ResourceChange(kind, after[urn], keys, tuple(sorted(set(forced))))
+    _cascade(before, after, kept)
+    changes += kept.values()
     order = list(Change)
     changes.sort(key=lambda change: (order.index(change.kind), change.urn))
+    unchanged = len(before.keys() & after.keys()) - len(kept)
     return PlanDiff(tuple(changes), unchanged)
 
 
-def _differences(old: Resource, new: Resource) -> tuple[str, ...]:
-    before, after = old.inputs, _ignoring(old, new)
+def _option_forced(resource: Resource, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``replaceOnChanges`` paths among the changed ``keys`` (``*``: any input)."""
+    paths = resource.options.get("replaceOnChanges") or ()
+    inputs = [key for key in keys if not key.startswith("option:")]
+    forced = [p for p in paths if p == "*" and inputs]
+    for path in paths:
+        if path != "*":
+            try:
+                first = _steps(path)[0]
+            except ValueError as error:
+                raise DiffError(f"{resource.urn}: replaceOnChanges {path!r}: {error}") from None
+            forced += [path] if first in inputs else []
+    return tuple(forced)
+
+
+def _cascade(
+    before: Mapping[str, Resource], after: Mapping[str, Resource], kept: dict[str, ResourceChange]
+) -> None:
+    """Add to ``kept`` the resources whose inputs hold a replaced resource's ID, ARN or auto-name:
+    the replacement gives those new values (the engine shows them unknown until it runs), so the
+    holder is updated, or replaced where that input forces it, and so on down the graph."""
+    holders: dict[str, list[tuple[str, str]]] = {}
+    for urn in before.keys() & after.keys():
+        for key, sources in after[urn].property_dependencies.items():
+            for source in sources:
+                holders.setdefault(source, []).append((urn, key))
+    pending = [urn for urn, change in kept.items() if change.kind is Change.REPLACE]
+    while pending:
+        replaced = before[pending.pop()]
+        renewed = _renewed(replaced)
+        for urn, key in holders.get(replaced.urn, ()):
+            holder = after[urn]
+            if not renewed or not _mentions(holder.inputs.get(key), renewed):
+                continue
+            forced = [
+                path
+                for path in forced_by(holder.type, key)
+                if _mentions(value_at(holder.inputs, path), renewed)
+            ]
+            forced += _option_forced(holder, (key,))
+            change = _merge(kept.get(urn), holder, key, forced, replaced.urn)
+            if (
+                change.kind is Change.REPLACE
+                and urn not in pending
+                and (urn not in kept or kept[urn].kind is not Change.REPLACE)
+            ):
+                pending.append(urn)
+            kept[urn] = change
+
+
+def _merge(
+    change: ResourceChange | None, resource: Resource, key: str, forced: list[str], cause: str
+) -> ResourceChange:
+    keys = set(change.keys if change else ()) | {key}
+    replace_on = set(change.replace_on if change else ()) | set(forced)
+    because = set(change.because if change else ()) | {cause}
+    return ResourceChange(
+        Change.REPLACE if replace_on else Change.UPDATE,
+        resource,
+        tuple(sorted(keys, key=lambda k: (k.startswith("option:"), k))),
+        tuple(sorted(replace_on)),
+        tuple(sorted(because)),
+    )
+
+
+def _renewed(resource: Resource) -> set[str]:
+    """The values a replacement gives anew: the ID and the generated outputs that contain it
+    (an auto-name, the ARN), unless the ID is an input (an explicit name, which the replacement
+    keeps); an ARN not built from the ID is new in any case."""
+    identity = resource.id or resource.outputs.get("id")
+    kept = identity in set(_strings(resource.inputs))
+    renewed: set[str] = set()
+    if identity and not kept:
+        renewed.add(identity)
+        renewed |= {
+            value
+            for key, value in resource.outputs.items()
+            if isinstance(value, str) and key not in resource.inputs and identity in value
+        }
+    arn = resource.outputs.get("arn")
+    if isinstance(arn, str) and arn and not (kept and identity in arn):
+        renewed.add(arn)
+    return renewed
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+# Shorter values are matched whole only: a short ID inside a longer string is a coincidence.
+_SUBSTRING_MIN = 8
+
+
+def _mentions(value: Any, renewed: set[str]) -> bool:
+    """Whether ``value`` holds one of ``renewed``, whole or inside a string (a policy's ARN)."""
+    return any(
+        text == r or (len(r) >= _SUBSTRING_MIN and r in text)
+        for text in _strings(value)
+        for r in renewed
+    )
+
+
+def _differences(old: Resource, new: Resource, after: Mapping[str, Any]) -> tuple[str, ...]:
+    before = old.inputs
     inputs = sorted(
         key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
     )

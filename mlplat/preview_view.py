@@ -1,5 +1,5 @@
 """Shows a captured graph to a person: the resource tree by component, counts by type, and what
-a change creates, updates and deletes against a base export.
+a change creates, updates, replaces and deletes against a base export.
 
 Counts are of every entry of the export, the stack and its providers included, so the preview's
 total is the number the plan diff reports for the same export (created + updated + unchanged).
@@ -94,11 +94,10 @@ def _add_children(node: Tree, urn: str, children: dict[str, list[dict]]) -> None
 
 
 def diff_to_json(plan: PlanDiff) -> dict[str, Any]:
+    """Each change with the keys that differ; a replacement also with what forces it: the input
+    paths (``replace_on``) and the replaced resources it references (``because``)."""
     return {
-        "changes": [
-            {"change": str(c.kind), "urn": c.urn, "type": c.resource.type, "keys": list(c.keys)}
-            for c in plan.changes
-        ],
+        "changes": [change.to_json() for change in plan.changes],
         "counts": {str(kind): plan.count(kind) for kind in Change},
         "unchanged": plan.unchanged,
         "total": plan.total,
@@ -109,16 +108,24 @@ def render_diff(plan: PlanDiff, console: Console) -> None:
     if plan.changes:
         table = Rows(
             "Changes against the base export",
-            (Column(""), Column("type"), Column("name"), Column("parent"), Column("differs in")),
+            (
+                Column(""),
+                Column("type"),
+                Column("name"),
+                Column("parent"),
+                Column("differs in"),
+                Column("why"),
+            ),
         )
         for change in plan.changes:
             resource = change.resource
             table.add(
-                mark(change.kind),
+                f"{mark(change.kind)} {change.kind}",
                 display_type(resource.type),
                 escape(resource.name),
                 escape(_short_name(resource.parent)) if resource.parent else "",
                 ", ".join(change.keys),
+                escape(change.why),
             )
         show(console, table)
     console.print(plan.summary(), highlight=False)

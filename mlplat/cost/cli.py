@@ -19,8 +19,7 @@ from mlplat.cli_options import (
 )
 
 if TYPE_CHECKING:
-    from cost_model.estimate import Estimate, EstimateOptions
-    from cost_model.prices import PriceSnapshot
+    from cost_model.graph import Graph
 
 SUPPORTED_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 SNAPSHOT_HELP = "infra/prices.json"  # the default, as the help shows it (no machine path)
@@ -65,10 +64,10 @@ def cost_command(
     one.
     """
     from cost_model.budgets import check_budgets
+    from mlplat.cost.compare import CostChange, replacements
     from cost_model.estimate import EstimateError, EstimateOptions, estimate
     from cost_model.graph import ExportError, Graph
     from cost_model.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
-    from mlplat.cost.compare import CostChange
     from mlplat.cost.report import change_to_json, print_report, to_json
 
     stack_or_file(stack, file)
@@ -79,13 +78,21 @@ def cost_command(
             default_region=region,
         )
         snapshot = load_snapshot(prices or DEFAULT_SNAPSHOT)
-        base = _estimate_of(against, stack, snapshot, options) if against is not None else None
+        base = _base_of(against, stack) if against is not None else None
+        base_estimate = None
+        if base is not None:
+            try:
+                base_estimate = estimate(base, snapshot, options)
+            except EstimateError as error:
+                raise ValueError(f"--against {against}: {error}") from None
         graph = Graph.from_export(_document(stack, file))
         result = estimate(graph, snapshot, options)
     except (ExportError, SnapshotError, EstimateError, ValueError) as error:
         raise fail(str(error)) from None
     checks = check_budgets(graph, result)
-    change = CostChange(base, result) if base is not None else None
+    change = None
+    if base is not None and base_estimate is not None:
+        change = CostChange(base_estimate, result, *replacements(base, graph))
     if as_json:
         document = to_json(result, checks) if change is None else change_to_json(change, checks)
         typer.echo(json.dumps(document, indent=2))
@@ -95,21 +102,18 @@ def cost_command(
         print_report(result, checks, stdout(), change)
 
 
-def _estimate_of(
-    base: Path, stack: str | None, snapshot: PriceSnapshot, options: EstimateOptions
-) -> Estimate:
-    """The base's estimate; a ``stack`` that the change empties of models is refused first."""
-    from cost_model.estimate import EstimateError, estimate
-    from cost_model.graph import ExportError, Graph, read_export
+def _base_of(base: Path, stack: str | None) -> Graph:
+    """The base's graph; a ``stack`` that the change empties of models is refused first."""
     from infra.declarations import SpecError
+    from cost_model.graph import ExportError, Graph, read_export
     from mlplat.plan_diff import refuse_emptying_against
 
     try:
         graph = Graph.from_export(read_export(base))
         if stack is not None:
             refuse_emptying_against(stack, graph, f"the base export {base}")
-        return estimate(graph, snapshot, options)
-    except (ExportError, EstimateError) as error:
+        return graph
+    except ExportError as error:
         raise ValueError(f"--against {base}: {error}") from None
     except SpecError as error:
         raise ValueError(error.render()) from None

@@ -6,10 +6,12 @@ Both sides are priced with the same snapshot and options, then compared resource
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cost_model.estimate import Amount, Estimate, LineItem
-from mlplat.plan_diff import Change
+from cost_model.graph import Graph
+from mlplat.plan_diff import Change, DiffError, ResourceChange, diff
 
 NOTHING = Amount(0.0, 0.0)
 # Below half a cent a difference is rounding, not a change.
@@ -52,6 +54,11 @@ class ItemChange:
 class CostChange:
     base: Estimate
     new: Estimate
+    # What the change replaces, by URN (`replacements`): a replaced endpoint configuration swaps
+    # its endpoint blue/green, both fleets running until the new one is in service.
+    replaced: Mapping[str, ResourceChange] = field(default_factory=dict)
+    # Why replacements could not be judged (exports not both offline), or None.
+    unjudged: str | None = None
 
     @property
     def total(self) -> AmountChange:
@@ -67,17 +74,29 @@ class CostChange:
         return {name: change for name, change in changes.items() if change.changed}
 
     def items(self) -> list[ItemChange]:
-        """Priced resources the change creates, deletes, or whose cost or split it changes."""
+        """Priced resources the change creates, replaces, deletes, or whose cost or split it
+        changes."""
         before = {item.urn: item for item in self.base.items}
         after = {item.urn: item for item in self.new.items}
         changes = []
         for urn in sorted(before.keys() | after.keys()):
             old, new = before.get(urn), after.get(urn)
             kind = Change.CREATE if old is None else Change.DELETE if new is None else Change.UPDATE
+            if kind is Change.UPDATE and urn in self.replaced:
+                kind = Change.REPLACE
             change = ItemChange(kind, old, new)
             if kind is not Change.UPDATE or change.amount.changed or _owners(old) != _owners(new):
                 changes.append(change)
         return changes
+
+
+def replacements(base: Graph, new: Graph) -> tuple[dict[str, ResourceChange], str | None]:
+    """The plan diff's replacements by URN, or none and the reason they cannot be judged."""
+    try:
+        plan = diff(base, new)
+    except DiffError as error:
+        return {}, str(error)
+    return {c.urn: c for c in plan.changes if c.kind is Change.REPLACE}, None
 
 
 def _owners(item: LineItem) -> tuple:

@@ -64,6 +64,8 @@ def change_to_json(change: CostChange, checks: list[BudgetCheck]) -> dict[str, A
         }
         for item in change.items()
     ]
+    document["replacements"] = [replaced.to_json() for replaced in change.replaced.values()]
+    document["replacements_unjudged"] = change.unjudged
     document["budgets"] = _budgets(checks)
     return document
 
@@ -222,7 +224,26 @@ def render_change(change: CostChange, checks: list[BudgetCheck]) -> list[Rows]:
     for dimension in DIMENSIONS:
         for index, (name, amount) in enumerate(change.by(dimension).items()):
             totals.add(dimension, escape(name), *_amounts(amount), section=index == 0)
-    return [resources, totals, *_budget_table(checks)]
+    return [resources, totals, *_replaced_table(change), *_budget_table(checks)]
+
+
+def _replaced_table(change: CostChange) -> list[Rows]:
+    """Every resource the change replaces, priced or not: a replaced endpoint configuration is
+    free, but its endpoint runs a second fleet until the swap completes."""
+    if not change.replaced:
+        return []
+    table = Rows(
+        "Resources the change replaces (a new one is created, then the old one deleted)",
+        (Column(""), Column("Resource"), Column("Type"), Column("Why")),
+    )
+    for replaced in change.replaced.values():
+        table.add(
+            mark(replaced.kind),
+            _name(replaced.urn),
+            _type(replaced.resource.type),
+            escape(replaced.why),
+        )
+    return [table]
 
 
 def _amounts(amount: AmountChange) -> tuple[str, str, str, str]:
@@ -274,6 +295,8 @@ def print_report(
     change: CostChange | None = None,
 ) -> None:
     show(console, *(render(estimate, checks) if change is None else render_change(change, checks)))
+    if change is not None and change.unjudged:
+        console.print(f"replacements not judged: {escape(change.unjudged)}", soft_wrap=True)
     for check in checks:
         if check.status is Status.OVER:
             console.print(

@@ -35,7 +35,7 @@ def test_the_same_export_changes_nothing(stack_export):
     assert plan.changes == ()
     assert plan.unchanged == len(_entries(base))
     assert plan.summary().startswith(
-        f"0 to create, 0 to update, 0 to delete, {plan.unchanged} unchanged;"
+        f"0 to create, 0 to update, 0 to replace, 0 to delete, {plan.unchanged} unchanged;"
     )
 
 
@@ -97,10 +97,12 @@ def test_ignored_properties_are_not_changes(stack_export, path, edit):
         target = target[step]
     target[last] = 99 if isinstance(target.get(last), int) else "someone-else"
     assert _changes(base, new) == {}
-    # The same edit without the ignore is an update of that input.
+    # The same edit without the ignore changes that input: the configuration is immutable but for
+    # its tags, so a variant's change replaces it.
     config["ignoreChanges"] = []
     _first(base, ENDPOINT_CONFIG)["ignoreChanges"] = []
-    assert _changes(base, new) == {config["urn"]: (Change.UPDATE, (edit[0],))}
+    kind = Change.UPDATE if edit[0] == "tags" else Change.REPLACE
+    assert _changes(base, new)[config["urn"]] == (kind, (edit[0],))
 
 
 URN = "urn:pulumi:dev::mlplat::aws:sagemaker/endpointConfiguration:EndpointConfiguration::c"
@@ -190,7 +192,8 @@ def test_preview_against_a_base_prints_only_the_change(stack_export, tmp_path):
     assert "Changes against the base export" in result.output
     assert table["urn"].rsplit("::", 1)[-1] in result.output and "streamEnabled" in result.output
     unchanged = len(_entries(base)) - 1
-    assert f"0 to create, 1 to update, 0 to delete, {unchanged} unchanged" in result.output
+    summary = f"0 to create, 1 to update, 0 to replace, 0 to delete, {unchanged} unchanged"
+    assert summary in result.output
     assert "Resources by type" not in result.output  # the tree is not shown
 
 

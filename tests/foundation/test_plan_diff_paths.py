@@ -42,7 +42,7 @@ def test_the_summary_counts_each_kind():
     plan = diff(_graph(kept), _graph(kept, added))
     assert [c.kind for c in plan.changes] == [Change.CREATE]
     assert plan.summary() == (
-        "1 to create, 0 to update, 0 to delete, 1 unchanged; "
+        "1 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged; "
         "2 resources in the new export (the stack and providers included)"
     )
 
