@@ -47,8 +47,9 @@ def test_each_touched_stack_is_one_row_with_the_commands_figures(
         assert report.cost == json.loads(cost.output)
         cells = _row(markdown, report.stack)
         counts = report.preview["counts"]
-        assert cells[1:4] == [str(counts[k]) for k in ("create", "update", "delete")]
-        assert cells[5] == f"+${report.cost['delta_monthly']:,.2f}"
+        kinds = ("create", "update", "replace", "delete")
+        assert cells[1:5] == [str(counts[k]) for k in kinds]
+        assert cells[6] == f"+${report.cost['delta_monthly']:,.2f}"
     assert any(r.cost["delta_monthly"] > 0 for r in found)  # the minimum raised costs more
     for untouched in set(before) - {r.stack for r in found}:
         assert f"`{untouched}`" in markdown.split("\n\n")[1]  # named as unchanged
@@ -63,12 +64,12 @@ def test_a_new_stack_is_all_creates_and_a_removed_one_all_deletes(layer_exports)
 
     (added,) = reports(without, exports, load_snapshot(), OPTIONS)
     assert (added.stack, added.new) == (serving, True)
-    assert added.preview["counts"] == {"create": entries, "update": 0, "delete": 0}
+    assert added.preview["counts"] == {"create": entries, "update": 0, "replace": 0, "delete": 0}
     assert added.cost["base_total_monthly"] == 0 < added.cost["total_monthly"]
     assert "(new)" in render("dev", sorted(exports), [added])
 
     (removed,) = reports(exports, without, load_snapshot(), OPTIONS)
-    assert removed.preview["counts"] == {"create": 0, "update": 0, "delete": entries}
+    assert removed.preview["counts"] == {"create": 0, "update": 0, "replace": 0, "delete": entries}
     assert removed.cost["total_monthly"] == 0 < removed.cost["base_total_monthly"]
 
 
