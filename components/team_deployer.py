@@ -32,7 +32,9 @@ from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
+from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.fleet import execution_role_name
+from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 
 # Namespace-scoped edit rights: create, update and delete workloads in the namespace, no RBAC.
@@ -102,6 +104,9 @@ class DeployerScope:
     artifacts_bucket_arn: str
     registry_table_arn: str
     kms_key_arn: str
+    # The model routes' private zone and domain, when the environment serves them over TLS.
+    route_zone_id: str | None = None
+    route_domain: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -223,6 +228,14 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
             ),
         ),
+        # The DNS names of the team's load balancers, and no other team's (route_dns).
+        *(
+            route_name_statements(
+                s.route_zone_id, team_name_patterns(s.team, s.route_domain), "Team"
+            )
+            if s.route_zone_id and s.route_domain
+            else ()
+        ),
     ]
 
 
@@ -246,6 +259,7 @@ class TeamDeployer(PlatformComponent):
         kms_key_arn: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         namespace: pulumi.Input[str],
+        routes: RouteSettings | None = None,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -263,7 +277,14 @@ class TeamDeployer(PlatformComponent):
             role=self.role.id,
             policy=render_output(
                 lambda *values: team_deployer_statements(
-                    DeployerScope(environment, team, region, *values)
+                    DeployerScope(
+                        environment,
+                        team,
+                        region,
+                        *values,
+                        route_zone_id=routes.private_zone_id if routes else None,
+                        route_domain=routes.domain if routes else None,
+                    )
                 ),
                 account,
                 artifacts_bucket_arn,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.alb_controller import AlbController
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
-from components.cluster_addons import ClusterAddons
+from components.cluster_addons import ON_SYSTEM_NODES, ClusterAddons
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
@@ -169,6 +170,17 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         region=spec.settings.region,
         account=account,
     )
+    # Internal load balancers for the teams' EKS models, from their Ingress objects.
+    alb_controller = AlbController(
+        f"mlplat-{env}-alb-controller",
+        cluster=cluster,
+        vpc_id=network.vpc_id,
+        routes=spec.settings.routes,
+        region=spec.settings.region,
+        account=account,
+        protect=protect,
+        node_selector=ON_SYSTEM_NODES,
+    )
     tenancies = {
         team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
         for team in spec.teams
@@ -189,6 +201,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             kms_key_arn=key.arn,
             cluster_name=cluster.name_output,
             namespace=tenancy.namespace_output,
+            routes=spec.settings.routes,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's
@@ -204,6 +217,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
         ),
         records_parent=tables,
+        access_logs_bucket=alb_controller.logs_bucket,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
     )
@@ -259,5 +273,6 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             "oidcIssuer": cluster.oidc_issuer,
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+        access_logs_bucket=alb_controller.logs_bucket,
     )
     pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

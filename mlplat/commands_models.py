@@ -134,14 +134,19 @@ def package_command(
 
 @models_app.command("place")
 def place_command(stack: StackOption) -> None:
-    """Update stacks/<stack>.placement.json: keep placed models, add new, drop removed."""
+    """Update stacks/<stack>.placement.json and stacks/<stack>.routes.json: keep placed and
+    routed models, add new, drop removed."""
     from components.serving.placement import (
         place_models,
         read_placement_lock,
         write_placement_lock,
     )
+    from components.serving.route_groups import route_groups, write_route_lock
 
     spec = _spec(stack)
     assignment = place_models(spec, read_placement_lock(stack))
     path = write_placement_lock(stack, assignment)
     typer.echo(f"{len(assignment)} model(s) placed; wrote {path}")
+    groups = route_groups(spec)
+    path = write_route_lock(stack, groups)
+    typer.echo(f"{len(groups)} EKS model(s) routed; wrote {path}")

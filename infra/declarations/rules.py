@@ -17,6 +17,7 @@ from infra.declarations.environment import (
 )
 from infra.declarations.errors import Problem
 from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
+from infra.declarations.routes import production_route_problems, route_problems
 from infra.eks_support import STANDARD_SUPPORT_ENDS
 from model_packages.packaging import source_problem
 
@@ -184,6 +185,7 @@ def production_problems(settings: EnvironmentSettings, path: str = "config") -> 
             f"{path}.data.tableDeletionProtection",
             "must stay true in prod: its tables are never deleted",
         )
+    yield from production_route_problems(settings.routes, path)
 
 
 def settings_problems(
@@ -228,6 +230,7 @@ def settings_problems(
             f"is in {connection.split(':')[3]}; CodeBuild uses connections of its own region "
             f"({settings.region})",
         )
+    yield from route_problems(settings.routes, settings.region, path)
     if len(set(cluster.spot_nodes.instance_types)) < 3:
         yield Problem(
             f"{path}.cluster.spotNodes.instanceTypes",
