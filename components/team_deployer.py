@@ -92,7 +92,7 @@ _ROLES = (
 
 
 # Roles the platform creates per team (components/identity.py, this module), tagged with the team.
-PLATFORM_TEAM_ROLES = ("ml-engineer", "data-scientist", "deployer")
+PLATFORM_TEAM_ROLES = ("ml-engineer", "data-scientist", "deployer", "caller")
 
 
 @dataclass(frozen=True)

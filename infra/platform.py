@@ -19,6 +19,7 @@ from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
+from components.model_callers import ModelCaller
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
@@ -186,6 +187,21 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         for team in spec.teams
     }
 
+    # --- identity: who may invoke each team's models -------------------------------------------
+    callers = {
+        team: ModelCaller(
+            f"mlplat-{env}-{team}-caller",
+            environment=env,
+            team=team,
+            region=spec.settings.region,
+            account=account,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            registry_table_arn=tables.registry_arn,
+        ).arn
+        for team in teams
+    }
+
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
     team_deployers = {
         team: TeamDeployer(
@@ -252,6 +268,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
     )
     pulumi.export("artifactsBucket", artifacts.name_output)
+    pulumi.export("callerRoles", callers)
     if single:
         pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
         return
