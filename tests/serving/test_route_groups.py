@@ -104,9 +104,10 @@ def test_a_teams_dns_grant_matches_its_names_and_no_other_teams(team, other, num
     patterns = team_name_patterns(team, domain)
     own = dns_name(RouteGroup(team, number).label, domain)
     assert any(fnmatchcase(own, p) for p in patterns)
-    if other != team:
-        theirs = dns_name(RouteGroup(other, number).label, domain)
-        assert not any(fnmatchcase(theirs, p) for p in patterns), (team, other, number)
+    # Any other team, and the look-alike that starts with this team's name (fraud, fraud-ops).
+    for someone in {other, f"{team}-{other}"} - {team}:
+        theirs = dns_name(RouteGroup(someone, number).label, domain)
+        assert not any(fnmatchcase(theirs, p) for p in patterns), (team, someone, number)
 
 
 def test_labels_parse_back_whatever_the_team_name():
