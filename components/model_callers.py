@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.cluster import irsa_statement
 from components.iam_documents import Principal, Statement, render, render_output
 from infra.declarations.tags import TAG_TEAM, Ownership
 
@@ -54,17 +55,7 @@ def caller_statements(
 def caller_trust(provider_arn: str, issuer: str, account: str, team: str) -> str:
     return render(
         [
-            Statement(
-                "TeamPods",
-                ("sts:AssumeRoleWithWebIdentity",),
-                principal=Principal.federated(provider_arn),
-                conditions={
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{team}:{CALLER_SERVICE_ACCOUNT}",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            ),
+            irsa_statement(provider_arn, issuer, team, CALLER_SERVICE_ACCOUNT, sid="TeamPods"),
             Statement(
                 "TeamRoles",
                 ("sts:AssumeRole",),

@@ -11,10 +11,10 @@ from policy_cases import DELETE, bucket_stack, changed, document, export, in_sta
 
 from components.serving.model_routes import ANNOTATION, ingress_annotations, ingress_spec
 from components.serving.route_groups import RouteGroup
-from infra.declarations import ModelDeclaration
 from infra.declarations.routes import RouteSettings
 from mlplat.policy_check import check
 from policies.rules.load_balancing import INGRESS, PUBLIC_LABEL
+from tests.compute.test_eks_models import CPU_MODEL
 
 RULES = (
     "alb-ingress-internal",
@@ -27,18 +27,7 @@ ROUTES = RouteSettings(
     domain="models.example.internal",
     private_zone_id="Z123",
 )
-MODEL = ModelDeclaration(
-    name="ranker",
-    version=2,
-    team="growth",
-    framework="sklearn",
-    framework_version="1.9-0",
-    artifact="model_packages/recs_ranker/mlflow_model",
-    serving="eks",
-    resources={"memory_mb": 1024, "cpu": "1"},
-    scaling={"min_instances": 1, "max_instances": 2, "target_cpu_percent": 60},
-    monthly_budget_usd=100,
-)
+MODEL = CPU_MODEL  # an EKS model of team growth
 
 
 def generated_ingress(stack: str = "prod") -> dict:
