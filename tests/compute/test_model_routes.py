@@ -190,3 +190,24 @@ def test_without_a_certificate_the_listener_is_http_and_callers_use_the_alb_name
     assert base_url(tls, group, "internal-k8s-x.elb.amazonaws.com") == (
         "https://growth-0.models.example.internal"
     )
+
+
+def test_every_annotation_is_one_the_pinned_controller_reads(plan):
+    from components.alb_controller import HERE
+
+    documented = json.loads((HERE / "ingress_annotations.json").read_text())["annotations"]
+    known = [
+        re.compile("^" + re.sub(r"\\\$\\\{[^}]*\\\}", "[^/]+", re.escape(n)) + "$")
+        for n in documented
+    ]
+    for ingress in plan.of_type(INGRESS):
+        for key, value in ingress["inputs"]["metadata"]["annotations"].items():
+            assert any(k.match(key) for k in known), f"{key}: not a v3.5.0 annotation"
+            assert isinstance(value, str)
+        annotations = _annotations(ingress)
+        # The value formats the controller parses: json, stringMap (k=v,...), stringList.
+        assert isinstance(json.loads(annotations["listen-ports"]), list)
+        for name in ("load-balancer-attributes", "target-group-attributes", "tags"):
+            assert all("=" in pair for pair in annotations[name].split(","))
+        for name in (k for k in annotations if k.startswith("transforms.")):
+            assert isinstance(json.loads(annotations[name]), list)
