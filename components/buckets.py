@@ -1,7 +1,10 @@
 """S3 buckets the platform keeps data in: private, versioned, KMS-encrypted, TLS-only, expiring."""
+# (A bucket a service writes to that cannot use a customer key, such as ALB access logs, passes
+# ``kms_key_arn=None`` for SSE-S3 and names that writer's grants in ``writers``.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -46,10 +49,11 @@ class SecureBucket(PlatformComponent):
         self,
         name: str,
         *,
-        kms_key_arn: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[str] | None,
         protect: bool,
         noncurrent_version_days: int = 30,
         expiries: tuple[Expiry, ...] = (),
+        writers: Callable[[str], list[Statement]] | None = None,
         opts=None,
     ) -> None:
         super().__init__(name, opts=opts)
@@ -58,7 +62,7 @@ class SecureBucket(PlatformComponent):
         self._block_public_access()
         versioning = self._enable_versioning()
         self._encrypt(kms_key_arn)
-        self._require_tls()
+        self._require_tls(writers)
         self._expire(versioning, noncurrent_version_days, expiries)
         self.name_output: pulumi.Output[str] = self.bucket.bucket
         self.arn: pulumi.Output[str] = self.bucket.arn
@@ -83,24 +87,29 @@ class SecureBucket(PlatformComponent):
             opts=self.child_opts(),
         )
 
-    def _encrypt(self, kms_key_arn: pulumi.Input[str]) -> None:
+    def _encrypt(self, kms_key_arn: pulumi.Input[str] | None) -> None:
+        default = (
+            {"sse_algorithm": "AES256"}  # SSE-S3, for writers that cannot use a customer key
+            if kms_key_arn is None
+            else {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{self.name}-encryption",
             bucket=self.bucket.id,
             rules=[
                 {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": kms_key_arn,
-                    },
-                    "bucket_key_enabled": True,
+                    "apply_server_side_encryption_by_default": default,
+                    "bucket_key_enabled": kms_key_arn is not None,
                 }
             ],
             opts=self.child_opts(),
         )
 
-    def _require_tls(self) -> None:
-        policy = render_output(tls_only_statements, self.bucket.arn)
+    def _require_tls(self, writers: Callable[[str], list[Statement]] | None) -> None:
+        policy = render_output(
+            lambda arn: tls_only_statements(arn) + (writers(arn) if writers else []),
+            self.bucket.arn,
+        )
         aws.s3.BucketPolicy(
             f"{self.name}-tls-only", bucket=self.bucket.id, policy=policy, opts=self.child_opts()
         )

@@ -333,19 +333,26 @@ class EksCluster(PlatformComponent):
         )
 
 
-def irsa_trust(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
-    return render(
-        [
-            Statement(
-                "ServiceAccount",
-                ("sts:AssumeRoleWithWebIdentity",),
-                principal=Principal.federated(provider_arn),
-                conditions={
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            )
-        ]
+def irsa_statement(
+    provider_arn: str,
+    issuer: str,
+    namespace: str,
+    service_account: str,
+    sid: str = "ServiceAccount",
+) -> Statement:
+    """Trust for pods running as ``namespace``/``service_account`` (IRSA)."""
+    return Statement(
+        sid,
+        ("sts:AssumeRoleWithWebIdentity",),
+        principal=Principal.federated(provider_arn),
+        conditions={
+            "StringEquals": {
+                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer}:aud": "sts.amazonaws.com",
+            }
+        },
     )
+
+
+def irsa_trust(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+    return render([irsa_statement(provider_arn, issuer, namespace, service_account)])

@@ -35,12 +35,14 @@ from components.iam_documents import Statement, render_output
 from components.registry_records import RegistryTable, record_version, registry_item
 from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
+from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
 from infra.declarations.tags import Ownership
 from model_packages.packaging import Package
 
 PORT = 8080
+READINESS_PATH = "/ping"  # the SageMaker container contract; the ALB health check uses it too
 MODEL_DIR = "/opt/ml/model"
 CODE_DIR = "/opt/ml/code"  # sagemaker_containers' code directory (SAGEMAKER_BASE_DIR/code)
 TMP_DIR = "/tmp"
@@ -138,7 +140,11 @@ def pull_policy(image: str) -> str:
 
 
 def server_container(model: ModelDeclaration, image: str, security: dict) -> dict[str, Any]:
-    probe = {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    probe = {
+        "httpGet": {"path": READINESS_PATH, "port": "http"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 2,
+    }
     mounts = [
         {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": TMP_DIR},
@@ -159,6 +165,8 @@ def server_container(model: ModelDeclaration, image: str, security: dict) -> dic
         "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
         "securityContext": security,
         "volumeMounts": mounts,
+        # Serve on until the load balancer has deregistered the pod (components/serving/draining).
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
     }
 
 
@@ -181,6 +189,7 @@ def pod_spec(
         # IRSA does not need it: the EKS pod identity webhook adds its own projected token volume
         # (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go), whatever this says.
         "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,

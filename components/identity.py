@@ -172,6 +172,8 @@ class PlatformIdentity(PlatformComponent):
             production=spec.is_production,
             manages_github_oidc_provider=spec.settings.ci.creates_github_oidc_provider,
             runner_connection_arn=spec.settings.ci.deploy_runner_connection_arn,
+            route_zone_id=spec.settings.routes.private_zone_id,
+            route_domain=spec.settings.routes.domain,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)

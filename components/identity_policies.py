@@ -23,6 +23,7 @@ from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
 from components.deploy_runner import connection_service
 from components.iam_documents import Statement
+from components.route_dns import route_name_statements
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
 RESOURCE_LESS_ACTIONS = (
@@ -68,6 +69,9 @@ class Scope:
     manages_github_oidc_provider: bool = True
     # The deploy runner's GitHub connection (ci.deployRunnerConnectionArn), when there is one.
     runner_connection_arn: str | None = None
+    # The private zone and domain of the model routes' names (routes.*), when TLS is configured.
+    route_zone_id: str | None = None
+    route_domain: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -523,6 +527,11 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
         ),
         *_deploy_models(scope, arns, sid_prefix),
         *_deploy_compute(scope, arns, sid_prefix),
+        *(
+            route_name_statements(scope.route_zone_id, (f"*.{scope.route_domain}",), sid_prefix)
+            if scope.route_zone_id and scope.route_domain
+            else ()
+        ),
     ]
 
 

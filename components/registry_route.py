@@ -12,8 +12,9 @@ Registry items (table keys ``modelKey`` S = ``<team>/<model>``, ``version`` N):
   resolve this record, which is why moving a model does not change their code.
 
 Routes: ``sagemaker-mme`` (``endpoint`` + ``targetModel``, the archive name) or ``eks``
-(``serviceUrl``, the in-cluster Service; ``loadBalancerUrl`` stays null until the load-balanced
-routes of issue 15 exist, and a client prefers it once set).
+(``serviceUrl``, the in-cluster Service, and ``loadBalancerUrl``: the team's load balancer URL
+plus the model's path, ``<base>/<model>/v<version>/invocations``, which a client prefers; the
+load balancer rewrites the path to the container's ``/invocations``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Route:
     endpoint: str | None = None  # sagemaker-mme: the endpoint name
     target_model: str | None = None  # sagemaker-mme: the archive name passed as TargetModel
     service_url: str | None = None  # eks: the in-cluster Service URL of /invocations
-    load_balancer_url: str | None = None  # eks: not built yet (issue 15's load balancers)
+    load_balancer_url: str | None = None  # eks: the load balancer's URL of the model's path
 
     def attributes(self) -> dict[str, str | None]:
         return {
@@ -93,6 +94,23 @@ def eks_route(service: str, namespace: str) -> Route:
     """The Service's cluster DNS name (port 80, as ``eks_model`` declares it) + invocations."""
     url = f"http://{service}.{namespace}.svc.cluster.local{INVOCATIONS_PATH}"
     return Route(Backend.EKS, service_url=url)
+
+
+def model_path(model: str, version: int) -> str:
+    """The model version's path on its team's load balancer (one listener rule per path)."""
+    return f"/{model}/v{version}{INVOCATIONS_PATH}"
+
+
+def load_balanced(route: Route, base_url: str, model: str, version: int) -> Route:
+    """``route`` (the in-cluster one) reachable also through the load balancer at ``base_url``
+    (``https://<name>`` or, without TLS, ``http://<load balancer DNS name>``)."""
+    if route.backend is not Backend.EKS:
+        raise ValueError(f"only EKS routes go through a load balancer, not {route.backend.value}")
+    return Route(
+        Backend.EKS,
+        service_url=route.service_url,
+        load_balancer_url=f"{base_url.rstrip('/')}{model_path(model, version)}",
+    )
 
 
 def dynamodb_json(fields: Mapping[str, str | int | None]) -> dict:

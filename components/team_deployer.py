@@ -51,8 +51,10 @@ from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE, MODEL_ARCHIVES_MANAGE
+from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
+from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
 from infra.project import PROJECT_NAME
@@ -126,7 +128,7 @@ STATE_DIRS = ("history", "backups", "journal")
 
 
 # Roles the platform creates per team (components/identity.py, this module), tagged with the team.
-PLATFORM_TEAM_ROLES = ("ml-engineer", "data-scientist", "deployer")
+PLATFORM_TEAM_ROLES = ("ml-engineer", "data-scientist", "deployer", "caller")
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class DeployerScope:
     capture_bucket_arn: str
     state_bucket: str | None = None  # Pulumi's S3 backend; None with another backend
     project: str = PROJECT_NAME
+    # The model routes' private zone and domain, when the environment serves them over TLS.
+    route_zone_id: str | None = None
+    route_domain: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -380,6 +385,14 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             ),
         ),
         *state_statements(s),
+        # The DNS names of the team's load balancers, and no other team's (route_dns).
+        *(
+            route_name_statements(
+                s.route_zone_id, team_name_patterns(s.team, s.route_domain), "Team"
+            )
+            if s.route_zone_id and s.route_domain
+            else ()
+        ),
     ]
 
 
@@ -405,6 +418,7 @@ class TeamDeployer(PlatformComponent):
         cluster_name: pulumi.Input[str],
         namespace: pulumi.Input[str],
         state_bucket: str | None = None,
+        routes: RouteSettings | None = None,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -412,7 +426,15 @@ class TeamDeployer(PlatformComponent):
         def scoped(build):
             return render_output(
                 lambda *values: build(
-                    DeployerScope(environment, team, region, *values, state_bucket=state_bucket)
+                    DeployerScope(
+                        environment,
+                        team,
+                        region,
+                        *values,
+                        state_bucket=state_bucket,
+                        route_zone_id=routes.private_zone_id if routes else None,
+                        route_domain=routes.domain if routes else None,
+                    )
                 ),
                 account,
                 artifacts_bucket_arn,

@@ -57,6 +57,8 @@ class PlatformContract(_Contract):
     cluster: ClusterContract
     # Team -> its Kubernetes namespace (created, with quotas and RBAC, by the platform).
     namespaces: dict[str, str]
+    # The bucket the teams' load balancers write access logs to (optional: added compatibly).
+    access_logs_bucket: str | None = None
 
     @field_validator("version")
     @classmethod

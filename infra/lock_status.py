@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.serving.placement import place, placement_lock_path, read_placement_lock
+from components.serving.route_groups import route_lock_path, stale_route_lock
 from infra.declarations import EnvironmentSpec, Problem, SpecError
 
 
@@ -53,6 +54,13 @@ def lock_drift(spec: EnvironmentSpec) -> LockDrift:
 
 def refuse_stale_lock(spec: EnvironmentSpec) -> None:
     """For deployments: a stale lock is a SpecError naming the file and what to run."""
+    routes = stale_route_lock(spec)
+    if routes:
+        path = route_lock_path(spec.name.value).name
+        raise SpecError(
+            [Problem(path, f"{routes}. Run it, commit the lock, then deploy")],
+            source=f"stacks/{path}",
+        )
     drift = lock_drift(spec)
     if drift:
         path = placement_lock_path(drift.stack).name
@@ -66,10 +74,12 @@ def stale_lock_warning(stack: str) -> str | None:
     """For previews of ``stack`` as committed: what is stale in its lock, or None when current."""
     from infra.loader import load_environment, read_stack_config
 
-    drift = lock_drift(load_environment(stack, read_stack_config(stack)))
-    if not drift:
+    spec = load_environment(stack, read_stack_config(stack))
+    drift = lock_drift(spec)
+    stale = [text for text in (drift.describe() if drift else None, stale_route_lock(spec)) if text]
+    if not stale:
         return None
     return (
-        f"{drift.describe()}. This preview places them in memory; `up` refuses a stale lock: "
+        f"{'; '.join(stale)}. This preview places them in memory; `up` refuses a stale lock: "
         "run it and commit the lock"
     )

@@ -10,14 +10,16 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.alb_controller import AlbController
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
-from components.cluster_addons import ClusterAddons
+from components.cluster_addons import ON_SYSTEM_NODES, ClusterAddons
 from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
+from components.model_callers import ModelCaller
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
@@ -169,9 +171,35 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         region=spec.settings.region,
         account=account,
     )
+    # Internal load balancers for the teams' EKS models, from their Ingress objects.
+    alb_controller = AlbController(
+        f"mlplat-{env}-alb-controller",
+        cluster=cluster,
+        vpc_id=network.vpc_id,
+        routes=spec.settings.routes,
+        region=spec.settings.region,
+        account=account,
+        protect=protect,
+        node_selector=ON_SYSTEM_NODES,
+    )
     tenancies = {
         team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
         for team in spec.teams
+    }
+
+    # --- identity: who may invoke each team's models -------------------------------------------
+    callers = {
+        team: ModelCaller(
+            f"mlplat-{env}-{team}-caller",
+            environment=env,
+            team=team,
+            region=spec.settings.region,
+            account=account,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            registry_table_arn=tables.registry_arn,
+        ).arn
+        for team in teams
     }
 
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
@@ -191,6 +219,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             cluster_name=cluster.name_output,
             namespace=tenancy.namespace_output,
             state_bucket=spec.settings.ci.state_bucket,
+            routes=spec.settings.routes,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's
@@ -206,6 +235,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             name=tables.registry.name, hash_key=REGISTRY_HASH_KEY, range_key=REGISTRY_RANGE_KEY
         ),
         records_parent=tables,
+        access_logs_bucket=alb_controller.logs_bucket,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
     )
@@ -240,6 +270,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
     )
     pulumi.export("artifactsBucket", artifacts.name_output)
+    pulumi.export("callerRoles", callers)
     if single:
         pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
         return
@@ -261,5 +292,6 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             "oidcIssuer": cluster.oidc_issuer,
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+        access_logs_bucket=alb_controller.logs_bucket,
     )
     pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

@@ -15,8 +15,10 @@ from components.eks_model import EksModel
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
+from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from components.team_deployer import boundary_arn
+from components.serving.route_groups import route_groups
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
@@ -53,6 +55,8 @@ class PlatformView:
     registry: RegistryTable
     namespaces: Mapping[str, pulumi.Input[str]]
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
+    # Where the teams' load balancers write access logs (components/alb_controller).
+    access_logs_bucket: pulumi.Input[str] = ""
     # The served records' parent: the tables, in the single stack; none in a serving stack.
     records_parent: pulumi.Resource | None = None
     # The team's permissions boundary, on every role of a serving stack (its deployer must set it).
@@ -77,6 +81,7 @@ class PlatformView:
             permissions_boundary=contract.apply(
                 lambda c: boundary_arn(c.account, c.environment, team)
             ),
+            access_logs_bucket=contract.apply(lambda c: c.access_logs_bucket),
         )
 
 
@@ -125,6 +130,7 @@ def build_team_serving(
     served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
+    on_eks: list[EksModel] = []
     for model in spec.models_served_by("eks"):
         if model.team != team or not holds(model.name):
             continue
@@ -142,18 +148,46 @@ def build_team_serving(
             environment=spec.name.value,
             permissions_boundary=platform.permissions_boundary,
         )
-        served.append(eks_model)
+        on_eks.append(eks_model)
+    routes = {
+        eks_model.declaration.name: eks_model.route for eks_model in on_eks
+    } | _load_balanced_routes(spec, team, platform, on_eks)
 
     # --- registry: the route callers resolve, one served record per model -----------------------
-    for component in served:
+    for component in served + on_eks:
         record_served(
             component.declaration,
-            component.route,
+            routes.get(component.declaration.name, component.route),
             environment=spec.name.value,
             table=platform.registry,
             opts=_record_options(platform.records_parent, spec.name.value, component.declaration),
         )
     return endpoints
+
+
+def _load_balanced_routes(
+    spec: EnvironmentSpec, team: str, platform: PlatformView, on_eks: list[EksModel]
+) -> dict[str, pulumi.Output]:
+    """The team's EKS models behind its internal load balancers: model -> route with its URL."""
+    if not on_eks:
+        return {}
+    assignment = route_groups(spec)
+    groups: dict = {}
+    for eks_model in on_eks:
+        groups.setdefault(assignment[eks_model.declaration.name], []).append(eks_model.declaration)
+    team_routes = TeamRoutes(
+        f"mlplat-{spec.name.value}-{team}-routes",
+        environment=spec.name.value,
+        groups=groups,
+        namespace=platform.namespaces[team],
+        routes=spec.settings.routes,
+        vpc_cidr=spec.settings.network.cidr,
+        access_logs_bucket=platform.access_logs_bucket,
+        production=spec.is_production,
+        provider=platform.cluster.provider,
+        depends_on=[eks_model.service for eks_model in on_eks],
+    )
+    return {m.declaration.name: team_routes.route_of(m.declaration, m.route) for m in on_eks}
 
 
 def _record_options(parent, environment: str, model) -> pulumi.ResourceOptions:

@@ -147,9 +147,11 @@ def place_command(
     ] = False,
     as_json: Annotated[bool, json_option("what changes")] = False,
 ) -> None:
-    """Update stacks/<stack>.placement.json: keep placed models, add new, drop removed."""
+    """Update stacks/<stack>.placement.json and stacks/<stack>.routes.json: keep placed and
+    routed models, add new, drop removed."""
     from components.serving.placement import place, read_placement_lock, write_placement_lock
     from components.serving.rebalance import plan_rebalance
+    from components.serving.route_groups import route_groups, write_route_lock
     from infra.declarations import SpecError
 
     spec = _spec(stack)
@@ -159,11 +161,17 @@ def place_command(
         raise fail(error.render()) from None
     if not rebalance:
         path = None if dry_run else write_placement_lock(stack, current)
+        groups = route_groups(spec)
+        routes_path = None if dry_run else write_route_lock(stack, groups)
         if as_json:
             typer.echo(json.dumps({"stack": stack, "models": dict(current.models)}, indent=2))
         else:
             typer.echo(
                 f"{len(current.models)} model(s) placed" + (f"; wrote {path}" if path else "")
+            )
+            typer.echo(
+                f"{len(groups)} EKS model(s) routed"
+                + (f"; wrote {routes_path}" if routes_path else "")
             )
         return
     plan = plan_rebalance(spec, current)

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
+from infra.declarations.routes import RouteSettings
 
 
 class EnvironmentName(StrEnum):
@@ -313,6 +314,7 @@ class EnvironmentSettings(Settings):
     data: DataSettings = DataSettings()
     budget: BudgetSettings
     ci: CiSettings
+    routes: RouteSettings = RouteSettings()
 
 
 class EnvironmentSpec(Declaration):

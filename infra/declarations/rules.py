@@ -21,6 +21,7 @@ from infra.declarations.instance_choice import (
     share_problem,
 )
 from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
+from infra.declarations.routes import production_route_problems, route_problems
 from infra.eks_support import STANDARD_SUPPORT_ENDS
 from model_packages.packaging import source_problem
 
@@ -191,6 +192,7 @@ def production_problems(settings: EnvironmentSettings, path: str = "config") -> 
             f"{path}.data.tableDeletionProtection",
             "must stay true in prod: its tables are never deleted",
         )
+    yield from production_route_problems(settings.routes, path)
 
 
 def settings_problems(
@@ -235,6 +237,7 @@ def settings_problems(
             f"is in {connection.split(':')[3]}; CodeBuild uses connections of its own region "
             f"({settings.region})",
         )
+    yield from route_problems(settings.routes, settings.region, path)
     if len(set(cluster.spot_nodes.instance_types)) < 3:
         yield Problem(
             f"{path}.cluster.spotNodes.instanceTypes",

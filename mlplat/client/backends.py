@@ -7,6 +7,7 @@ message, a rejected request ``RequestRejected``.
 
 from __future__ import annotations
 
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -113,6 +114,9 @@ def invoke_http(
             raise RequestRejected(model, f"HTTP {error.code}: {body}") from error
         raise ModelError(model, body, error.code) from error
     except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+        if isinstance(getattr(error, "reason", None), ssl.SSLCertVerificationError):
+            # A certificate that does not match the route's name fails the same way every time.
+            raise RequestRejected(model, f"{url}: TLS: {error.reason}") from error
         raise Retryable(f"{url}: {error}", throttled=False) from error
 
 

@@ -290,6 +290,17 @@ IDENTITIES: dict[str, Identity] = {
 }
 
 
+def _ingress_status(ctx: Context) -> dict[str, Any]:
+    """What the load balancer controller writes once it has created the Ingress's internal ALB
+    (Pulumi waits for it): the ALB's DNS name, ``internal-k8s-<group>-<hash>-<id>.<region>...``."""
+    annotations = (ctx.inputs.get("metadata") or {}).get("annotations") or {}
+    group = annotations.get("alb.ingress.kubernetes.io/group.name", "default")
+    name = f"k8s-{group.replace('.', '')[:17].rstrip('-')}-{ctx.digest(10)}"
+    number = int(ctx.digest(8), 16) % 10**10
+    hostname = f"internal-{name}-{number}.{ctx.region}.elb.amazonaws.com"
+    return {"loadBalancer": {"ingress": [{"hostname": hostname}]}}
+
+
 def _generic(ctx: Context) -> tuple[str, Outputs]:
     """Resources without a row: a name, and for AWS an ARN of the common regional shape."""
     package, module, kind = ctx.type_.split(":", 2)
@@ -298,7 +309,10 @@ def _generic(ctx: Context) -> tuple[str, Outputs]:
         metadata = ctx.inputs.get("metadata") or {}
         namespace, name = metadata.get("namespace"), metadata.get("name") or ctx.name
         resource_id = f"{namespace}/{name}" if namespace else name
-        return resource_id, dict(ctx.inputs)
+        outputs = dict(ctx.inputs)
+        if ctx.type_ == "kubernetes:networking.k8s.io/v1:Ingress":
+            outputs["status"] = _ingress_status(ctx)
+        return resource_id, outputs
     identity = Identity(
         arn=f"arn:aws:{module.split('/')[0]}:{{region}}:{{account}}:{kind.lower()}/{{name}}"
     )

@@ -147,9 +147,28 @@ def _kms_default(rule: object) -> bool:
     return dig(default, "sseAlgorithm") in KMS_ALGORITHMS and bool(dig(default, "kmsMasterKeyId"))
 
 
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+# ALB access logs support SSE-S3 only ("Bucket requirements",
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html):
+# a bucket that ELB's log delivery writes to (its policy names the principal) may use SSE-S3.
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def _elb_log_bucket(args: StackValidationArgs, bucket: PolicyResource) -> bool:
+    return any(
+        ELB_LOG_DELIVERY in str(policy.props.get("policy"))
+        for policy in _configurations(args, bucket, (BUCKET_POLICY,))
+    )
+
+
+def _s3_default(rule: object) -> bool:
+    return dig(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm") == "AES256"
+
+
 @stack_rule(
     name="s3-sse-kms",
-    description="Every bucket encrypts objects by default with SSE-KMS and a customer key.",
+    description="Every bucket encrypts objects by default with SSE-KMS and a customer key "
+    "(SSE-S3 where only it is supported: ALB access-log buckets).",
     severity=Severity.HIGH,
     remediation="Add aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules="
     '[{applyServerSideEncryptionByDefault: {sseAlgorithm: "aws:kms", kmsMasterKeyId: <key>}, '
@@ -161,6 +180,8 @@ def s3_sse_kms(args: StackValidationArgs, report: ReportViolation) -> None:
         for config in _configurations(args, bucket, ENCRYPTION_TYPES):
             rules.extend(as_list(config.props.get("rules")))
         if any(_kms_default(r) for r in rules if r):
+            return None
+        if _elb_log_bucket(args, bucket) and any(_s3_default(r) for r in rules if r):
             return None
         return "no default SSE-KMS encryption with a customer-managed key"
 

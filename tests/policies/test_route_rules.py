@@ -1,0 +1,185 @@
+"""The load balancer rules: the Ingress the platform generates passes them; one setting changed
+fails the rule that guards it, and only that one; the ALB log bucket's SSE-S3 is accepted only
+where ELB's log delivery writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from policy_cases import DELETE, bucket_stack, changed, document, export, in_stack, resource
+
+from components.serving.model_routes import ANNOTATION, ingress_annotations, ingress_spec
+from components.serving.route_groups import RouteGroup
+from infra.declarations.routes import RouteSettings
+from mlplat.policy_check import check
+from policies.rules.load_balancing import INGRESS, PUBLIC_LABEL
+from tests.compute.test_eks_models import CPU_MODEL
+
+RULES = (
+    "alb-ingress-internal",
+    "alb-ingress-tls-listener",
+    "alb-ingress-access-logs",
+    "alb-ingress-deletion-protection",
+)
+ROUTES = RouteSettings(
+    certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/0000-1111",
+    domain="models.example.internal",
+    private_zone_id="Z123",
+)
+MODEL = CPU_MODEL  # an EKS model of team growth
+
+
+def generated_ingress(stack: str = "prod") -> dict:
+    """What TeamRoutes declares for one group, as the export records it."""
+    annotations = ingress_annotations(
+        RouteGroup("growth", 0),
+        [MODEL],
+        environment=stack,
+        routes=ROUTES,
+        vpc_cidr="10.0.0.0/16",
+        access_logs_bucket="logs",
+        production=stack == "prod",
+    )
+    return resource(
+        INGRESS,
+        "growth-routes-0",
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "routes-0", "namespace": "growth", "annotations": annotations},
+            "spec": ingress_spec([MODEL]),
+        },
+        stack=stack,
+    )
+
+
+def violations(entry: dict, stack: str = "prod") -> set[str]:
+    return {v.policy for v in check(export(entry, stack=stack)) if v.policy in RULES}
+
+
+def with_annotation(entry: dict, name: str, value) -> dict:
+    """``changed`` splits paths at dots; annotation keys contain dots, so edit them directly."""
+    entry = json.loads(json.dumps(entry))
+    for section in ("inputs", "outputs"):
+        annotations = entry[section]["metadata"]["annotations"]
+        if value is DELETE:
+            annotations.pop(ANNOTATION + name, None)
+        else:
+            annotations[ANNOTATION + name] = value
+    return entry
+
+
+def attributes_without(entry: dict, key: str, replacement: str | None = None) -> dict:
+    raw = entry["inputs"]["metadata"]["annotations"][ANNOTATION + "load-balancer-attributes"]
+    kept = [item for item in raw.split(",") if not item.startswith(f"{key}=")]
+    if replacement is not None:
+        kept.append(f"{key}={replacement}")
+    return with_annotation(entry, "load-balancer-attributes", ",".join(kept))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_generated_ingress_passes_every_load_balancer_rule(stack):
+    assert violations(generated_ingress(stack), stack) == set()
+
+
+@pytest.mark.parametrize(
+    ("rule", "edit"),
+    [
+        ("alb-ingress-internal", lambda e: with_annotation(e, "scheme", "internet-facing")),
+        ("alb-ingress-internal", lambda e: with_annotation(e, "scheme", DELETE)),
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "listen-ports", '[{"HTTP": 80}]'),
+        ),
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "listen-ports", '[{"HTTPS": 443}, {"HTTP": 80}]'),
+        ),
+        ("alb-ingress-tls-listener", lambda e: with_annotation(e, "listen-ports", DELETE)),
+        ("alb-ingress-tls-listener", lambda e: with_annotation(e, "certificate-arn", DELETE)),
+        (
+            "alb-ingress-access-logs",
+            lambda e: attributes_without(e, "access_logs.s3.enabled", "false"),
+        ),
+        ("alb-ingress-access-logs", lambda e: attributes_without(e, "access_logs.s3.bucket")),
+        (
+            "alb-ingress-deletion-protection",
+            lambda e: attributes_without(e, "deletion_protection.enabled", "false"),
+        ),
+        (
+            "alb-ingress-deletion-protection",
+            lambda e: attributes_without(e, "deletion_protection.enabled"),
+        ),
+    ],
+)
+def test_one_setting_changed_fails_its_rule_and_only_it(rule, edit):
+    assert violations(edit(generated_ingress())) == {rule}
+
+
+def test_an_ingress_declared_public_may_face_the_internet():
+    public = with_annotation(generated_ingress(), "scheme", "internet-facing")
+    public = changed(public, "metadata.labels", {PUBLIC_LABEL: "public"})
+    assert violations(public) == set()
+
+
+def test_deletion_protection_is_required_in_prod_only():
+    unprotected = attributes_without(generated_ingress("dev"), "deletion_protection.enabled")
+    assert violations(unprotected, "dev") == set()
+    assert violations(in_stack(unprotected, "prod")) == {"alb-ingress-deletion-protection"}
+
+
+def test_ingresses_of_another_class_are_not_judged():
+    other = changed(generated_ingress(), "spec.ingressClassName", "nginx")
+    other = with_annotation(other, "scheme", "internet-facing")
+    assert violations(other) == set()
+
+
+def test_the_tls_rule_is_mandatory_in_prod():
+    broken = with_annotation(generated_ingress(), "certificate-arn", DELETE)
+    (found,) = [v for v in check(export(broken)) if v.policy == "alb-ingress-tls-listener"]
+    assert found.mandatory
+
+
+# --- the access-log bucket's SSE-S3 ---------------------------------------------------------
+
+
+def _sse_s3(stack: list[dict]) -> list[dict]:
+    return [
+        changed(e, "rules.0.applyServerSideEncryptionByDefault", {"sseAlgorithm": "AES256"})
+        if i == 3
+        else e
+        for i, e in enumerate(stack)
+    ]
+
+
+def _policy_of(bucket: dict, principal: dict) -> dict:
+    return resource(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "artifacts-policy",
+        {
+            "bucket": bucket["inputs"]["bucket"],
+            "policy": document(
+                {
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "s3:PutObject",
+                    "Resource": "arn:aws:s3:::x/*",
+                }
+            ),
+        },
+        depends_on={"bucket": [bucket["urn"]]},
+    )
+
+
+def test_sse_s3_is_accepted_only_on_a_bucket_elb_log_delivery_writes_to():
+    stack = _sse_s3(bucket_stack())
+    elb = {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    other = {"Service": "logging.s3.amazonaws.com"}
+
+    def sse_rule(*entries):
+        return [v for v in check(export(*entries)) if v.policy == "s3-sse-kms"]
+
+    assert sse_rule(*stack, _policy_of(stack[0], elb)) == []
+    assert sse_rule(*stack, _policy_of(stack[0], other))
+    assert sse_rule(*stack)
