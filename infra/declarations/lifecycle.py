@@ -195,7 +195,13 @@ def lifecycle_problems(model, path: str, production: bool, settings=None) -> Ite
         elif not ECR_IMAGE.match(image):
             yield Problem("config.lifecycle.image", f"{image!r} is not an ECR image URI")
     if monitoring is not None:
-        if model.data_capture_percent == 0:
+        if model.serving != "sagemaker-mme":
+            yield Problem(
+                f"{path}.monitoring",
+                "drift is computed from SageMaker data capture: only sagemaker-mme models "
+                "capture their requests",
+            )
+        elif model.data_capture_percent == 0:
             yield Problem(
                 f"{path}.monitoring",
                 "needs captured requests: data_capture_percent is 0",
@@ -241,6 +247,19 @@ def lifecycle_problems(model, path: str, production: bool, settings=None) -> Ite
         )
     if retraining.image is not None and not ECR_IMAGE.match(retraining.image):
         yield Problem(f"{where}.image", f"{retraining.image!r} is not an ECR image URI")
+    elif retraining.image is None and settings is not None:
+        from infra import catalog
+
+        try:
+            catalog.training_image(
+                model.framework, model.framework_version, settings.region, retraining.instance_type
+            )
+        except (catalog.UnknownImage, ValueError, KeyError) as error:
+            yield Problem(
+                f"{where}.image",
+                f"no {model.framework} {model.framework_version} training image to default to "
+                f"({error}): set image",
+            )
     if production and retraining.approval == "automatic":
         yield Problem(
             f"{where}.approval",

@@ -181,3 +181,10 @@ def test_the_cli_names_model_file_and_field_and_exits_2(project):
     assert "model 'upsell-scorer' (" in text
     assert "/model_packages/upsell_scorer/__init__.py:3): retraining.on_drift: " in text
     assert "drift-triggered retraining needs monitoring" in text
+
+
+def test_monitoring_needs_a_model_whose_requests_are_captured():
+    found = problems(monitoring={}, serving="eks", instance_type=None)
+    assert "only sagemaker-mme models capture" in found["models[0].monitoring"]
+    scheduled = {**RETRAIN, "on_drift": False, "schedule": "rate(7 days)"}
+    assert problems(retraining=scheduled, serving="eks", instance_type=None) == {}
