@@ -377,7 +377,8 @@ def test_watched_features_and_a_declared_s3_baseline(processing, aws, monkeypatc
     monkeypatch.setenv(CONFIG_ENV, json.dumps(config))
     assert main([], clients=_Clients(aws)) == 0
     results = {
-        m["model"]: m for m in json.loads((processing["output"] / REPORT_FILE).read_text())["models"]
+        m["model"]: m
+        for m in json.loads((processing["output"] / REPORT_FILE).read_text())["models"]
     }
     assert results["churn"]["status"] == "no_drift"
     assert [f["name"] for f in results["churn"]["features"]] == ["f0", "f1"]
