@@ -172,6 +172,7 @@ class PlatformIdentity(PlatformComponent):
             production=spec.is_production,
             manages_github_oidc_provider=spec.settings.ci.creates_github_oidc_provider,
             runner_connection_arn=spec.settings.ci.deploy_runner_connection_arn,
+            github_token_secret=spec.settings.lifecycle.github_token_secret,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)

@@ -31,7 +31,11 @@ from components.base import PlatformComponent
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
-from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
+from components.identity_policies import (
+    ALARMS_AND_DASHBOARDS_MANAGE,
+    LifecycleScope,
+    lifecycle_deploy,
+)
 from components.serving.fleet import execution_role_name
 from infra.declarations.tags import TAG_TEAM, Ownership
 
@@ -102,6 +106,7 @@ class DeployerScope:
     artifacts_bucket_arn: str
     registry_table_arn: str
     kms_key_arn: str
+    token_secret: str = "mlplat/github-dispatch-token"
 
     @property
     def prefix(self) -> str:
@@ -223,6 +228,19 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
             ),
         ),
+        # The team's lifecycle (components/lifecycle): names under the team's prefix, its own
+        # schedule group, its lifecycle roles.
+        *lifecycle_deploy(
+            LifecycleScope(
+                sid_prefix="Team",
+                region=s.region,
+                account=s.account,
+                name_prefix=f"{s.prefix}-",
+                role_pattern=f"{s.prefix}-lc-*",
+                schedule_groups=s.prefix,
+                token_secret=s.token_secret,
+            )
+        ),
     ]
 
 
@@ -246,6 +264,7 @@ class TeamDeployer(PlatformComponent):
         kms_key_arn: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         namespace: pulumi.Input[str],
+        token_secret: str = "mlplat/github-dispatch-token",
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -263,7 +282,7 @@ class TeamDeployer(PlatformComponent):
             role=self.role.id,
             policy=render_output(
                 lambda *values: team_deployer_statements(
-                    DeployerScope(environment, team, region, *values)
+                    DeployerScope(environment, team, region, *values, token_secret=token_secret)
                 ),
                 account,
                 artifacts_bucket_arn,

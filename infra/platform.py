@@ -191,6 +191,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             kms_key_arn=key.arn,
             cluster_name=cluster.name_output,
             namespace=tenancy.namespace_output,
+            token_secret=spec.settings.lifecycle.github_token_secret,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's

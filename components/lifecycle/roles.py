@@ -37,7 +37,8 @@ class TeamPrefixes:
 
     @property
     def configs(self) -> str:
-        return f"lifecycle/teams/{self.team}/"
+        # Under the team's own prefix: the team's deployer writes the drift configs.
+        return f"teams/{self.team}/lifecycle/"
 
     @property
     def retraining(self) -> str:

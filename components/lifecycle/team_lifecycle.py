@@ -179,6 +179,12 @@ def serving_image(model: ModelDeclaration, region: str) -> str:
     )
 
 
+def role_name(team_prefix: str, kind: str) -> str:
+    """``mlplat-<env>-<team>-lc-<kind>``: at most 64 characters for a 34-character team; the
+    deployers pass roles matching ``*-lc-*`` (components/identity_policies.py)."""
+    return f"{team_prefix}-lc-{kind}"
+
+
 class TeamLifecycle(PlatformComponent):
     TYPE = "mlplat:lifecycle:TeamLifecycle"
 
@@ -224,6 +230,7 @@ class TeamLifecycle(PlatformComponent):
     def _pipeline_role(self, name: str) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{name}-pipeline-role",
+            name=role_name(self._prefix, "pipeline"),
             assume_role_policy=assume_role(Principal.service("sagemaker.amazonaws.com")),
             opts=self.child_opts(),
         )
@@ -283,6 +290,7 @@ class TeamLifecycle(PlatformComponent):
         """A role ``service`` assumes (from this account only), with ``statements(*inputs)``."""
         role = aws.iam.Role(
             f"{name}-{kind}-role",
+            name=role_name(self._prefix, kind),
             assume_role_policy=pulumi.Output.from_input(self._platform.account).apply(
                 lambda account: assume_role(
                     Principal.service(service),
