@@ -250,7 +250,11 @@ IDENTITIES: dict[str, Identity] = {
     # The model lifecycle (components/lifecycle): pipelines, schedules, EventBridge.
     "aws:sagemaker/pipeline:Pipeline": _sagemaker("pipeline", name_input="pipelineName"),
     "aws:scheduler/schedule:Schedule": Identity(
-        arn="arn:aws:scheduler:{region}:{account}:schedule/default/{name}", id="default/{name}"
+        arn="arn:aws:scheduler:{region}:{account}:schedule/{groupName}/{name}",
+        id="{groupName}/{name}",
+    ),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": Identity(
+        arn="arn:aws:scheduler:{region}:{account}:schedule-group/{name}"
     ),
     "aws:cloudwatch/eventRule:EventRule": Identity(
         arn="arn:aws:events:{region}:{account}:rule/{name}"
