@@ -427,6 +427,7 @@ _SERVICE_OF_MODULE = {
     "kms": "kms",
     "s3": "s3",
     "sagemaker": "sagemaker",
+    "scheduler": "scheduler",
     "sns": "sns",
     "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
 }
