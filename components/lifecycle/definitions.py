@@ -56,14 +56,7 @@ def drift_definition(inputs: DriftPipelineInputs) -> dict:
         "Name": "DetectDrift",
         "Type": "Processing",
         "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": param("InstanceType"),
-                    "VolumeSizeInGB": 30,
-                    "VolumeKmsKeyId": inputs.kms_key_arn,
-                }
-            },
+            "ProcessingResources": _one_instance(inputs.kms_key_arn),
             "AppSpecification": {
                 "ImageUri": inputs.image,
                 "ContainerEntrypoint": ["python3", "-m", "lifecycle.drift"],
@@ -76,27 +69,9 @@ def drift_definition(inputs: DriftPipelineInputs) -> dict:
                 # The config channel: the file lands where the job looks by default.
                 _processing_input("config", param("ConfigUri"), "config"),
             ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "report",
-                        "S3Output": {
-                            "S3Uri": {
-                                "Std:Join": {
-                                    "On": "/",
-                                    "Values": [
-                                        inputs.reports_uri.rstrip("/"),
-                                        get("Execution.PipelineExecutionId"),
-                                    ],
-                                }
-                            },
-                            "LocalPath": f"{PROCESSING_ROOT}/output/report",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
-                "KmsKeyId": inputs.kms_key_arn,
-            },
+            "ProcessingOutputConfig": _output(
+                "report", inputs.reports_uri, "output/report", inputs.kms_key_arn
+            ),
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         },
     }
@@ -190,14 +165,7 @@ def retraining_definition(inputs: RetrainingPipelineInputs) -> dict:
         "Name": "Evaluate",
         "Type": "Processing",
         "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": 1,
-                    "InstanceType": param("InstanceType"),
-                    "VolumeSizeInGB": 30,
-                    "VolumeKmsKeyId": inputs.kms_key_arn,
-                }
-            },
+            "ProcessingResources": _one_instance(inputs.kms_key_arn),
             "AppSpecification": {
                 "ImageUri": param("TrainingImage"),
                 "ContainerEntrypoint": [
@@ -212,28 +180,12 @@ def retraining_definition(inputs: RetrainingPipelineInputs) -> dict:
                 _processing_input("test", param("EvaluationData"), "test"),
                 _processing_input("code", param("SourceUri"), "code"),
             ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "evaluation",
-                        "S3Output": {
-                            "S3Uri": {
-                                "Std:Join": {
-                                    "On": "/",
-                                    "Values": [
-                                        inputs.output_uri.rstrip("/"),
-                                        "evaluation",
-                                        get("Execution.PipelineExecutionId"),
-                                    ],
-                                }
-                            },
-                            "LocalPath": f"{PROCESSING_ROOT}/evaluation",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ],
-                "KmsKeyId": inputs.kms_key_arn,
-            },
+            "ProcessingOutputConfig": _output(
+                "evaluation",
+                inputs.output_uri.rstrip("/") + "/evaluation",
+                "evaluation",
+                inputs.kms_key_arn,
+            ),
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         },
         "PropertyFiles": [
@@ -325,4 +277,38 @@ def _processing_input(name: str, uri, folder: str) -> dict:
             "S3InputMode": "File",
             "S3DataDistributionType": "FullyReplicated",
         },
+    }
+
+
+def _one_instance(kms_key_arn: str) -> dict:
+    """One instance of the ``InstanceType`` parameter, its volume under the platform key."""
+    return {
+        "ClusterConfig": {
+            "InstanceCount": 1,
+            "InstanceType": param("InstanceType"),
+            "VolumeSizeInGB": 30,
+            "VolumeKmsKeyId": kms_key_arn,
+        }
+    }
+
+
+def _output(name: str, uri: str, folder: str, kms_key_arn: str) -> dict:
+    """One output, uploaded at the job's end under ``<uri>/<execution id>/``."""
+    return {
+        "Outputs": [
+            {
+                "OutputName": name,
+                "S3Output": {
+                    "S3Uri": {
+                        "Std:Join": {
+                            "On": "/",
+                            "Values": [uri.rstrip("/"), get("Execution.PipelineExecutionId")],
+                        }
+                    },
+                    "LocalPath": f"{PROCESSING_ROOT}/{folder}",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ],
+        "KmsKeyId": kms_key_arn,
     }

@@ -21,6 +21,7 @@ from lifecycle.drift.baseline import baseline_path
 from lifecycle.drift.config import CONFIG_ENV
 from lifecycle.drift.job import REPORT_FILE, main
 from lifecycle.drift.synthetic import capture_line, capture_path, write_baseline
+from tests.lifecycle.stores import create_registry_table
 
 REGION = "us-east-1"
 ENDPOINT = "mlplat-dev-cpu-1"
@@ -111,27 +112,15 @@ def aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="reports")
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        keys = REGISTRY_KEYS
-        dynamodb.create_table(
-            TableName="registry",
-            KeySchema=[
-                {"AttributeName": keys.hash_key, "KeyType": "HASH"},
-                {"AttributeName": keys.range_key, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": keys.hash_key, "AttributeType": "S"},
-                {"AttributeName": keys.range_key, "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(dynamodb, "registry")
         # "ltv" has no registry item: the job must not invent one.
         for model in ("churn", "fraud"):
             team, version = MODELS[model]
             dynamodb.put_item(
                 TableName="registry",
                 Item={
-                    keys.hash_key: {"S": model_key(team, model)},
-                    keys.range_key: {"N": str(version)},
+                    REGISTRY_KEYS.hash_key: {"S": model_key(team, model)},
+                    REGISTRY_KEYS.range_key: {"N": str(version)},
                     "model": {"S": model},
                 },
             )

@@ -3,15 +3,14 @@ declaration error naming model, file and field (both sides of each rule)."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from infra.declarations import SpecError
 from infra.declarations.lifecycle import schedule_problem
 from infra.loader import parse_environment
+from tests.foundation import test_mistakes
 from tests.foundation.conftest import config_data, model_data, team_data
-from tests.foundation.test_mistakes import MODEL, Project, fails
+from tests.foundation.test_mistakes import MODEL, fails
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlplat-lifecycle:1"
 RETRAIN = {"data": "s3://example-data/fraud/train/", "metric": "auc", "minimum": 0.9}
@@ -154,21 +153,12 @@ def test_a_misspelt_lifecycle_field_is_an_error_not_a_no_op():
     assert "models[0].monitoring.shedule" in found
 
 
+project = test_mistakes.project  # the fixture: stack files and packages in a temporary folder
+
 LIFECYCLE_MODEL = MODEL.replace(
     "    monthly_budget_usd=200,\n",
     "    monthly_budget_usd=200,\n    retraining=RETRAINING,\n",
 )
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    before = set(sys.modules)
-    yield Project(tmp_path, monkeypatch)
-    for name in set(sys.modules) - before:
-        if name.startswith(("stacks.", "model_packages.")):
-            parent, _, child = sys.modules.pop(name).__name__.rpartition(".")
-            if getattr(sys.modules[parent], child, None) is not None:
-                delattr(sys.modules[parent], child)
 
 
 def test_the_cli_names_model_file_and_field_and_exits_2(project):

@@ -20,7 +20,6 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-from components.data import REGISTRY_KEYS
 from components.lifecycle.definition_check import definition_problems
 from components.lifecycle.events import DISPATCH_EVENT_TYPE, render_template
 from infra.project import PROJECT_ROOT
@@ -29,6 +28,7 @@ from lifecycle.drift.baseline import baseline_path
 from lifecycle.drift.job import main as drift_main
 from lifecycle.drift.synthetic import capture_line, capture_path, write_baseline
 from mlplat.promotion import promote
+from tests.lifecycle.stores import create_registry_table
 
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -379,18 +379,8 @@ def test_drift_to_alarm_to_retraining_to_registration_to_approval_to_promotion(
         s3 = boto3.client("s3", region_name="us-east-1")
         config = json.loads(document["inputs"]["content"])
         s3.create_bucket(Bucket=config["report_bucket"])
-        keys = REGISTRY_KEYS
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName=config["registry_table"],
-            KeySchema=[
-                {"AttributeName": keys.hash_key, "KeyType": "HASH"},
-                {"AttributeName": keys.range_key, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": keys.hash_key, "AttributeType": "S"},
-                {"AttributeName": keys.range_key, "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+        create_registry_table(
+            boto3.client("dynamodb", region_name="us-east-1"), config["registry_table"]
         )
         report = _run_drift_job(tmp_path, config, monkeypatch)
         assert next(m for m in report["models"] if m["model"] == MODEL)["status"] == "drift"
@@ -456,16 +446,12 @@ def test_drift_to_alarm_to_retraining_to_registration_to_approval_to_promotion(
         )
         stub.add_response(
             "create_training_job",
-            {
-                "TrainingJobArn": f"{JOBS}training-job/pipelines-exec-1-train"
-            },
+            {"TrainingJobArn": f"{JOBS}training-job/pipelines-exec-1-train"},
             {**training, "TrainingJobName": "pipelines-exec-1-train"},
         )
         stub.add_response(
             "create_processing_job",
-            {
-                "ProcessingJobArn": f"{JOBS}processing-job/pipelines-exec-1-evaluate"
-            },
+            {"ProcessingJobArn": f"{JOBS}processing-job/pipelines-exec-1-evaluate"},
             {**evaluation, "ProcessingJobName": "pipelines-exec-1-evaluate"},
         )
         package_arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/mlplat-dev-{MODEL}/4"
