@@ -70,6 +70,9 @@ def synthetic_models(count: int) -> list[dict[str, Any]]:
         name = f"{template.name[:20]}-{index:05d}"
         memory = int(data["resources"]["memory_mb"] * MEMORY_FACTORS[index % len(MEMORY_FACTORS)])
         data |= {"name": name, "version": 1}  # the template's artifact, packaged under this name
+        # Serving only: the lifecycle is opt-in per model, its resources counted on their own
+        # (README, "Model lifecycle": 3 per monitored, drift-retrained model).
+        data |= {"monitoring": None, "retraining": None}
         data["resources"] = {**data["resources"], "memory_mb": max(memory, 128)}
         models.append(data)
     return models

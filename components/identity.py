@@ -174,6 +174,7 @@ class PlatformIdentity(PlatformComponent):
             runner_connection_arn=spec.settings.ci.deploy_runner_connection_arn,
             route_zone_id=spec.settings.routes.private_zone_id,
             route_domain=spec.settings.routes.domain,
+            github_token_secret=spec.settings.lifecycle.github_token_secret,
         )
 
         self.github_oidc_provider_arn: pulumi.Output[str] = self._github_oidc_provider(name)

@@ -72,6 +72,8 @@ class Scope:
     # The private zone and domain of the model routes' names (routes.*), when TLS is configured.
     route_zone_id: str | None = None
     route_domain: str | None = None
+    # The Secrets Manager secret of the promotion path's GitHub token (lifecycle settings).
+    github_token_secret: str = "mlplat/github-dispatch-token"
 
     @property
     def prefix(self) -> str:
@@ -127,6 +129,136 @@ MODEL_ARCHIVES_MANAGE = (
     "s3:PutObjectTagging",
     "s3:GetObjectTagging",
 )
+
+
+# What a deployer needs for the model lifecycle (components/lifecycle; the provider's calls,
+# policies/provider_actions.json); the environment's and a team's deployers, by name prefix.
+LIFECYCLE_PIPELINES = (
+    "sagemaker:CreatePipeline",
+    "sagemaker:DescribePipeline",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:DeletePipeline",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+)
+LIFECYCLE_SCHEDULES = (
+    "scheduler:CreateSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+)
+LIFECYCLE_SCHEDULE_GROUPS = (
+    "scheduler:CreateScheduleGroup",
+    "scheduler:GetScheduleGroup",
+    "scheduler:DeleteScheduleGroup",
+    "scheduler:TagResource",
+    "scheduler:UntagResource",
+    "scheduler:ListTagsForResource",
+)
+LIFECYCLE_RULES = (
+    "events:PutRule",
+    "events:DescribeRule",
+    "events:DeleteRule",
+    "events:PutTargets",
+    "events:ListTargetsByRule",
+    "events:RemoveTargets",
+    "events:TagResource",
+    "events:UntagResource",
+    "events:ListTagsForResource",
+)
+LIFECYCLE_DESTINATIONS = (
+    "events:CreateConnection",
+    "events:DescribeConnection",
+    "events:UpdateConnection",
+    "events:DeleteConnection",
+    "events:CreateApiDestination",
+    "events:DescribeApiDestination",
+    "events:UpdateApiDestination",
+    "events:DeleteApiDestination",
+)
+# EventBridge keeps a connection's credentials in a secret it creates as the caller.
+LIFECYCLE_CONNECTION_SECRETS = (
+    "secretsmanager:CreateSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:DeleteSecret",
+)
+
+
+@dataclass(frozen=True)
+class LifecycleScope:
+    """Where a deployer may manage lifecycle resources: names under ``name_prefix``
+    (``mlplat-<env>-`` or ``mlplat-<env>-<team>-``), the lifecycle roles matching
+    ``role_pattern``, and the GitHub token secret it reads."""
+
+    sid_prefix: str
+    region: str
+    account: str
+    name_prefix: str
+    role_pattern: str
+    schedule_groups: str  # a name or a pattern: schedules live in their team's group
+    token_secret: str = "mlplat/github-dispatch-token"
+
+
+def lifecycle_deploy(scope: LifecycleScope) -> list[Statement]:
+    base = f"{scope.region}:{scope.account}"
+    prefix, sid = scope.name_prefix, scope.sid_prefix
+    return [
+        Statement(
+            f"{sid}LifecyclePipelines",
+            LIFECYCLE_PIPELINES,
+            (f"arn:aws:sagemaker:{base}:pipeline/{prefix}*",),
+        ),
+        Statement(
+            f"{sid}LifecycleSchedules",
+            LIFECYCLE_SCHEDULES,
+            (f"arn:aws:scheduler:{base}:schedule/{scope.schedule_groups}/*",),
+        ),
+        Statement(
+            f"{sid}LifecycleScheduleGroups",
+            LIFECYCLE_SCHEDULE_GROUPS,
+            (f"arn:aws:scheduler:{base}:schedule-group/{scope.schedule_groups}",),
+        ),
+        Statement(
+            f"{sid}LifecycleRules", LIFECYCLE_RULES, (f"arn:aws:events:{base}:rule/{prefix}*",)
+        ),
+        Statement(
+            f"{sid}LifecycleDestinations",
+            LIFECYCLE_DESTINATIONS,
+            (
+                f"arn:aws:events:{base}:connection/{prefix}*",
+                f"arn:aws:events:{base}:api-destination/{prefix}*",
+            ),
+        ),
+        Statement(
+            f"{sid}LifecycleConnectionSecrets",
+            LIFECYCLE_CONNECTION_SECRETS,
+            (f"arn:aws:secretsmanager:{base}:secret:events!connection/{prefix}*",),
+        ),
+        # The token the promotion path authorises with (read when deploying; a person stores it).
+        Statement(
+            f"{sid}LifecycleGithubToken",
+            ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+            (f"arn:aws:secretsmanager:{base}:secret:{scope.token_secret}-??????",),
+        ),
+        Statement(
+            f"{sid}PassLifecycleRoles",
+            ("iam:PassRole",),
+            (f"arn:aws:iam::{scope.account}:role/{scope.role_pattern}",),
+            conditions={
+                "StringEquals": {
+                    "iam:PassedToService": (
+                        "sagemaker.amazonaws.com",
+                        "scheduler.amazonaws.com",
+                        "events.amazonaws.com",
+                    )
+                }
+            },
+        ),
+    ]
 
 
 def _metrics_read() -> Statement:
@@ -532,6 +664,17 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
             if scope.route_zone_id and scope.route_domain
             else ()
         ),
+        *lifecycle_deploy(
+            LifecycleScope(
+                sid_prefix=sid_prefix,
+                region=region,
+                account=account,
+                name_prefix=prefix,
+                role_pattern=f"{prefix}*-lc-*",
+                schedule_groups=f"{prefix}*",
+                token_secret=scope.github_token_secret,
+            )
+        ),
     ]
 
 
@@ -777,7 +920,7 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
-    "monitoring": ("cloudwatch", "sns", "budgets"),
+    "monitoring": ("cloudwatch", "sns", "budgets", "scheduler", "events", "secretsmanager"),
 }
 
 

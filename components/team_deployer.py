@@ -50,7 +50,12 @@ from components.base import PlatformComponent
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
-from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE, MODEL_ARCHIVES_MANAGE
+from components.identity_policies import (
+    ALARMS_AND_DASHBOARDS_MANAGE,
+    MODEL_ARCHIVES_MANAGE,
+    LifecycleScope,
+    lifecycle_deploy,
+)
 from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
@@ -146,6 +151,7 @@ class DeployerScope:
     # The model routes' private zone and domain, when the environment serves them over TLS.
     route_zone_id: str | None = None
     route_domain: str | None = None
+    token_secret: str = "mlplat/github-dispatch-token"
 
     @property
     def prefix(self) -> str:
@@ -393,6 +399,19 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             if s.route_zone_id and s.route_domain
             else ()
         ),
+        # The team's lifecycle (components/lifecycle): names under the team's prefix, its own
+        # schedule group, its lifecycle roles.
+        *lifecycle_deploy(
+            LifecycleScope(
+                sid_prefix="Team",
+                region=s.region,
+                account=s.account,
+                name_prefix=f"{s.prefix}-",
+                role_pattern=f"{s.prefix}-lc-*",
+                schedule_groups=s.prefix,
+                token_secret=s.token_secret,
+            )
+        ),
     ]
 
 
@@ -419,6 +438,7 @@ class TeamDeployer(PlatformComponent):
         namespace: pulumi.Input[str],
         state_bucket: str | None = None,
         routes: RouteSettings | None = None,
+        token_secret: str = "mlplat/github-dispatch-token",
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -432,6 +452,7 @@ class TeamDeployer(PlatformComponent):
                         region,
                         *values,
                         state_bucket=state_bucket,
+                        token_secret=token_secret,
                         route_zone_id=routes.private_zone_id if routes else None,
                         route_domain=routes.domain if routes else None,
                     )

@@ -478,4 +478,9 @@ _PRICERS: dict[str, Pricer] = {
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
 }
 
+# The model lifecycle's schedules and drift-triggered retraining targets.
+from mlplat.cost.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
+
+_PRICERS.update(_LIFECYCLE_PRICERS)
+
 PRICED_TYPES = frozenset(_PRICERS)

@@ -72,6 +72,13 @@ class RegionPrices(_Prices):
         default_factory=dict,
         description="Optional spot price snapshot; types absent here use the configured discount.",
     )
+    # The model lifecycle (mlplat/cost/lifecycle.py): training and processing jobs, on demand.
+    sagemaker_training_instance_hour: HourlyTable = Field(
+        default_factory=dict, description="SageMaker training, per ml.* instance-hour."
+    )
+    sagemaker_processing_instance_hour: HourlyTable = Field(
+        default_factory=dict, description="SageMaker processing, per ml.* instance-hour."
+    )
     eks: EksPrices
     nat_gateway_hour: NonNegativeFloat
     kms_key_month: NonNegativeFloat

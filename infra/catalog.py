@@ -165,13 +165,23 @@ def serving_regions() -> frozenset[str]:
 @cache
 def serving_image(framework: str, version: str, region: str, instance_type: str) -> str:
     """The ECR image SageMaker serves this framework version with, resolved offline."""
+    return _image(framework, version, region, instance_type, "inference")
+
+
+@cache
+def training_image(framework: str, version: str, region: str, instance_type: str) -> str:
+    """The framework's own training image (retraining, components/lifecycle), offline."""
+    return _image(framework, version, region, instance_type, "training")
+
+
+def _image(framework: str, version: str, region: str, instance_type: str, scope: str) -> str:
     try:
         return image_uris.retrieve(
             framework,
             region=region,
             version=version,
             instance_type=instance_type,
-            image_scope="inference",
+            image_scope=scope,
             py_version=_default_py_version(framework, version),
         )
     except (ValueError, KeyError) as error:

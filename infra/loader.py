@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
 from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
+from infra.declarations.lifecycle import lifecycle_problems
 from infra.declarations.model import (
     Declaration,
     ModelOverride,
@@ -171,6 +172,7 @@ def parse_environment(
         if model is not None:
             region = settings.region if settings else None
             problems += model_problems(model, f"models[{index}]", serving, region)
+            problems += lifecycle_problems(model, f"models[{index}]", stack == "prod", settings)
     invalid_teams = [
         _written_name(item)
         for item, team in zip(teams or (), parsed_teams, strict=True)

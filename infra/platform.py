@@ -20,6 +20,7 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
 from components.model_callers import ModelCaller
+from components.lifecycle.team_lifecycle import LifecyclePlatform
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
@@ -35,6 +36,7 @@ from components.tenancy import (
 from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
+from infra.lifecycle import build_team_lifecycle
 from infra.serving import PlatformView, build_team_serving, monitored
 
 
@@ -220,6 +222,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             namespace=tenancy.namespace_output,
             state_bucket=spec.settings.ci.state_bucket,
             routes=spec.settings.routes,
+            token_secret=spec.settings.lifecycle.github_token_secret,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's
@@ -249,6 +252,24 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
 
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
+
+    # --- lifecycle: every team's drift and retraining wiring, in the single stack ----------------
+    for team in teams if single else ():
+        build_team_lifecycle(
+            spec,
+            team,
+            LifecyclePlatform(
+                region=spec.settings.region,
+                account=account,
+                kms_key_arn=key.arn,
+                artifacts_bucket=artifacts.name_output,
+                artifacts_bucket_arn=artifacts.arn,
+                capture_bucket=capture.name_output,
+                capture_bucket_arn=capture.arn,
+                registry_table=tables.registry.name,
+                alarm_topic_arn=cost.team_topic_arns[team],
+            ),
+        )
 
     # --- observability: dashboard and endpoint alarms (a serving stack has its own) ------------
     Observability(
@@ -286,6 +307,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         capture_bucket_arn=capture.arn,
         registry_table=tables.registry.name,
         alerts_topic_arn=cost.alerts_topic_arn,
+        team_alert_topics=cost.team_topic_arns,
         cluster={
             "name": cluster.name_output,
             "oidcProviderArn": cluster.oidc_provider_arn,

@@ -184,9 +184,21 @@ def _wire_secrets(value: Any) -> Any:
         return value
     if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG and "value" not in value:
         plaintext = value.get("plaintext")
-        secret = json.loads(plaintext) if plaintext is not None else ENCRYPTED_SECRET
+        secret = ENCRYPTED_SECRET if plaintext is None else _plaintext_value(plaintext)
         return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": secret}
     return {k: _wire_secrets(v) for k, v in value.items()}
+
+
+def _plaintext_value(plaintext: Any) -> Any:
+    """JSON text, as the CLI writes it; the offline engine writes the value itself
+    (mlplat/offline/monitor.py): a structure, or a string that need not be JSON (an
+    EventBridge connection's API key, say)."""
+    if not isinstance(plaintext, str):
+        return plaintext
+    try:
+        return json.loads(plaintext)
+    except ValueError:
+        return plaintext
 
 
 def _policy_config(policy: Policy, config: PackConfig) -> tuple[EnforcementLevel | None, dict]:

@@ -8,6 +8,7 @@ from infra.declarations.environment import (
     TeamQuota,
 )
 from infra.declarations.errors import Problem, SpecError
+from infra.declarations.lifecycle import Monitoring, Retraining
 from infra.declarations.model import (
     ModelDeclaration,
     ModelOverride,
@@ -22,8 +23,10 @@ __all__ = [
     "EnvironmentSpec",
     "ModelDeclaration",
     "ModelOverride",
+    "Monitoring",
     "Problem",
     "Resources",
+    "Retraining",
     "Scaling",
     "ServingTarget",
     "SpecError",

@@ -301,6 +301,17 @@ class CiSettings(Settings):
         )
 
 
+class LifecycleSettings(Settings):
+    """What the models' drift and retraining pipelines run (infra/declarations/lifecycle.py)."""
+
+    # The image with this repository's lifecycle/ package (drift job); needed once a model
+    # declares monitoring. ECR only: SageMaker Processing pulls from ECR.
+    image: str | None = None
+    # Secrets Manager secret holding the GitHub token the promotion path sends
+    # repository_dispatch with (contents:write on the repository); created by a person.
+    github_token_secret: str = "mlplat/github-dispatch-token"
+
+
 class EnvironmentSettings(Settings):
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     account_id: str = Field(
@@ -315,6 +326,7 @@ class EnvironmentSettings(Settings):
     budget: BudgetSettings
     ci: CiSettings
     routes: RouteSettings = RouteSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
 
 
 class EnvironmentSpec(Declaration):

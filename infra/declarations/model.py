@@ -172,6 +172,10 @@ class Scaling(Declaration):
     )
 
 
+# After Declaration and ECR_IMAGE, which the lifecycle declarations build on.
+from infra.declarations.lifecycle import Monitoring, Retraining  # noqa: E402
+
+
 class ModelDeclaration(Declaration):
     """A model the platform serves. Cross-field rules are in ``rules.py``; the loader runs them."""
 
@@ -205,6 +209,8 @@ class ModelDeclaration(Declaration):
     )
     data_capture_percent: int = Field(default=10, ge=0, le=100)
     monthly_budget_usd: Decimal = Field(gt=0)
+    monitoring: Monitoring | None = None
+    retraining: Retraining | None = None
 
     @property
     def uses_gpu(self) -> bool:

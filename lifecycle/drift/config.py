@@ -15,17 +15,22 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from components.lifecycle.definitions import DRIFT_CONFIG_FILE, DRIFT_WINDOW_END_ENV
 from infra.declarations.model import ModelName, TeamName
 
 CONFIG_ENV = "MLPLAT_DRIFT_CONFIG"
+# A scheduled run's window ends when its pipeline execution started (the pipeline passes
+# Execution.StartDateTime in WINDOW_END_ENV) and reaches back ``window_hours``; a config's own
+# window wins. The drift pipeline (components/lifecycle/definitions.py) owns both names.
+WINDOW_END_ENV = DRIFT_WINDOW_END_ENV
 PROCESSING = Path("/opt/ml/processing")
-CONFIG_FILE = PROCESSING / "input" / "config" / "drift.json"
+CONFIG_FILE = Path(DRIFT_CONFIG_FILE)
 # Measured in benchmarks/README.md ("drift_job.py quality"): at these defaults a 0.5-std shift in
 # one of 20 features is found in every 1,000-row window, with false alarms well under 5%.
 DEFAULT_THRESHOLD = {"ks": 0.01, "psi": 0.1}
@@ -41,6 +46,11 @@ class MonitoredModel(BaseModel):
     # The share of this model's captured records to read: its declared capture rate over its
     # endpoint's (an endpoint captures at the most any of its models asked for when it opened).
     captured_share: float = Field(default=1.0, ge=0, le=1)
+    # None: every feature of the baseline.
+    features: tuple[str, ...] | None = Field(default=None, min_length=1)
+    # A declared baseline CSV in S3, fetched into the baseline folder before the run; None: the
+    # baseline channel's <model>/v<version>.csv.
+    baseline_uri: str | None = Field(default=None, pattern=r"^s3://[^/]+/.+")
 
 
 class Window(BaseModel):
@@ -62,6 +72,7 @@ class JobConfig(BaseModel):
 
     environment: str = Field(min_length=1)
     window: Window
+    window_hours: int = Field(default=24, ge=1)
     models: dict[ModelName, MonitoredModel] = Field(min_length=1)
     method: Literal["ks", "psi"] = "ks"
     threshold: float | None = Field(default=None, gt=0, description="defaults by method")
@@ -102,7 +113,10 @@ def load_config(argv: list[str], environ=os.environ, default_file: Path = CONFIG
             f"| a config file at {CONFIG_FILE}"
         )
     try:
-        return JobConfig.model_validate(json.loads(text))
+        data = json.loads(text)
+        if isinstance(data, dict) and "window" not in data and environ.get(WINDOW_END_ENV):
+            data["window"] = _window_ending(environ[WINDOW_END_ENV], data.get("window_hours", 24))
+        return JobConfig.model_validate(data)
     except json.JSONDecodeError as error:
         raise ConfigError(f"config is not JSON: {error}") from None
     except ValidationError as error:
@@ -111,6 +125,16 @@ def load_config(argv: list[str], environ=os.environ, default_file: Path = CONFIG
             for item in error.errors()
         ]
         raise ConfigError("\n".join(problems)) from None
+
+
+def _window_ending(end: str, hours) -> dict:
+    try:
+        stop = datetime.fromisoformat(end)
+        return {"start": (stop - timedelta(hours=int(hours))).isoformat(), "end": stop.isoformat()}
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{WINDOW_END_ENV}={end!r} (or window_hours={hours!r}) is not a time and a number"
+        ) from None
 
 
 def _read(path: Path, what: str) -> str:

@@ -73,6 +73,8 @@ class DriftWindow:
         key = (model, version)
         if key not in self.summaries:
             path = baseline_path(self.config.baseline_dir, model, version)
+            if not path.is_file() and self.config.models[model].baseline_uri:
+                path = self.config.baseline_dir / model / "declared.csv"
             self.summaries[key] = (
                 WindowSummary(
                     load_baseline(path, model, self.config.baseline_rows, self._rng),
@@ -178,7 +180,18 @@ def model_results(window: DriftWindow) -> list[dict]:
             )
             results.append(entry)
             continue
-        features = compare(summary, config.method, config.drift_threshold)
+        watched = config.models[model].features
+        features = [
+            f
+            for f in compare(summary, config.method, config.drift_threshold)
+            if watched is None or f.name in watched
+        ]
+        if not features:  # none of the declared features is in the baseline
+            entry.update(
+                status="no_watched_features", features=[], driftedFeatures=[], driftedShare=0.0
+            )
+            results.append(entry)
+            continue
         drifted = [f.name for f in features if f.drifted]
         needed = max(1, math.ceil(config.drift_share * len(features)))
         entry.update(
@@ -296,7 +309,21 @@ class Clients:
         return self._clients[service]
 
 
+def fetch_declared_baselines(config: JobConfig, s3) -> None:
+    """Models that declare a baseline CSV in S3: copy it to where the job reads baselines
+    (versions without a file there get the declared one; the channel's own files win)."""
+    for model, monitored in sorted(config.models.items()):
+        if monitored.baseline_uri is None:
+            continue
+        bucket, _, key = monitored.baseline_uri.removeprefix("s3://").partition("/")
+        target = config.baseline_dir / model / "declared.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+
+
 def run(config: JobConfig, clients) -> dict:
+    if any(m.baseline_uri for m in config.models.values()):
+        fetch_declared_baselines(config, clients.s3)
     window = stream(config)
     report = build_report(window)
     publish(config, report, clients)

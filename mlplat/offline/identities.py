@@ -247,6 +247,31 @@ IDENTITIES: dict[str, Identity] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": Identity(
         arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
     ),
+    # The model lifecycle (components/lifecycle): pipelines, schedules, EventBridge.
+    "aws:sagemaker/pipeline:Pipeline": _sagemaker("pipeline", name_input="pipelineName"),
+    "aws:scheduler/schedule:Schedule": Identity(
+        arn="arn:aws:scheduler:{region}:{account}:schedule/{groupName}/{name}",
+        id="{groupName}/{name}",
+    ),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": Identity(
+        arn="arn:aws:scheduler:{region}:{account}:schedule-group/{name}"
+    ),
+    "aws:cloudwatch/eventRule:EventRule": Identity(
+        arn="arn:aws:events:{region}:{account}:rule/{name}"
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": Identity(
+        name_input="targetId", id="default-{rule}-{name}"
+    ),
+    "aws:cloudwatch/eventConnection:EventConnection": Identity(
+        arn="arn:aws:events:{region}:{account}:connection/{name}/{uuid}",
+        extra=lambda ctx, out: {
+            "secretArn": f"arn:aws:secretsmanager:{ctx.region}:{ctx.account}:secret:"
+            f"events!connection/{out['name']}/{ctx.uuid()}"
+        },
+    ),
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": Identity(
+        arn="arn:aws:events:{region}:{account}:api-destination/{name}/{uuid}"
+    ),
     "aws:budgets/budget:Budget": Identity(
         id="{account}:{name}", arn="arn:aws:budgets::{account}:budget/{name}"
     ),
@@ -358,4 +383,17 @@ def invoke_result(token: str, args: dict[str, Any], region: str, account: str) -
         names = [f"{region}{letter}" for letter in "abcd"]
         ids = [f"{prefix}-az{index}" for index in range(1, 5)]
         return {"names": names, "zoneIds": ids, "id": region}
+    if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+        # A person creates the secret (README); offline, a value that is plainly not a token.
+        secret = args["secretId"]
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"
+        return {
+            "arn": arn,
+            "id": f"{arn}|AWSCURRENT",
+            "secretId": secret,
+            "secretString": "offline-placeholder-token",
+            "versionId": "00000000-0000-0000-0000-000000000000",
+            "versionStage": "AWSCURRENT",
+            "versionStages": ["AWSCURRENT"],
+        }
     raise NotImplementedError(f"the offline engine has no answer for data source {token}")

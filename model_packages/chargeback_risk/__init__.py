@@ -1,6 +1,6 @@
 """Predicts whether a disputed payment will end in a chargeback."""
 
-from infra.declarations import ModelDeclaration
+from infra.declarations import ModelDeclaration, Monitoring
 
 model = ModelDeclaration(
     name="chargeback-risk",
@@ -15,4 +15,5 @@ model = ModelDeclaration(
     resources={"memory_mb": 256},
     scaling={"min_instances": 1, "max_instances": 2},
     monthly_budget_usd=150,
+    monitoring=Monitoring(),
 )

@@ -1,6 +1,6 @@
 """Predicts which subscribers are about to cancel, for the growth team's retention offers."""
 
-from infra.declarations import ModelDeclaration
+from infra.declarations import ModelDeclaration, Monitoring, Retraining
 
 model = ModelDeclaration(
     name="churn-predictor",
@@ -15,4 +15,13 @@ model = ModelDeclaration(
     resources={"memory_mb": 384},
     scaling={"min_instances": 1, "max_instances": 3},
     monthly_budget_usd=200,
+    monitoring=Monitoring(method="psi", schedule="cron(0 6 ? * MON *)", window_hours=168),
+    # Retrains every week whatever the drift, on spot.
+    retraining=Retraining(
+        data="s3://example-org-ml-data/growth/churn/train/",
+        metric="f1",
+        minimum=0.7,
+        on_drift=False,
+        schedule="rate(7 days)",
+    ),
 )

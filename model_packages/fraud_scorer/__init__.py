@@ -1,6 +1,6 @@
 """Scores card transactions for fraud in real time: the fraud team's main model."""
 
-from infra.declarations import ModelDeclaration
+from infra.declarations import ModelDeclaration, Monitoring, Retraining
 
 model = ModelDeclaration(
     name="fraud-scorer",
@@ -18,4 +18,9 @@ model = ModelDeclaration(
     scaling={"min_instances": 1, "max_instances": 4, "target_invocations_per_instance": 2000},
     data_capture_percent=20,
     monthly_budget_usd=400,
+    monitoring=Monitoring(),
+    # Retrains when its drift alarm fires; a new version waits for manual approval.
+    retraining=Retraining(
+        data="s3://example-org-ml-data/fraud/transactions/train/", metric="auc", minimum=0.92
+    ),
 )

@@ -1,6 +1,6 @@
 """Ranks recommendation candidates; a microservice on EKS that tolerates spot interruptions."""
 
-from infra.declarations import ModelDeclaration
+from infra.declarations import ModelDeclaration, Retraining
 
 model = ModelDeclaration(
     name="recs-ranker",
@@ -17,4 +17,14 @@ model = ModelDeclaration(
     scaling={"min_instances": 2, "max_instances": 8, "target_cpu_percent": 60},
     accepts_spot=True,
     monthly_budget_usd=300,
+    # On EKS (no data capture, so no drift monitoring): retrained monthly, on demand.
+    retraining=Retraining(
+        data="s3://example-org-ml-data/growth/recs/train/",
+        metric="ndcg",
+        minimum=0.3,
+        on_drift=False,
+        schedule="cron(0 3 1 * ? *)",
+        spot=False,
+        checkpoints=False,
+    ),
 )

@@ -428,6 +428,7 @@ _SERVICE_OF_MODULE = {
     "s3": "s3",
     "sagemaker": "sagemaker",
     "route53": "route53",
+    "scheduler": "scheduler",
     "sns": "sns",
     "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
 }

@@ -54,7 +54,7 @@ def _check_workflows(*files: str) -> subprocess.CompletedProcess:
 
 def test_every_workflow_is_valid_against_the_github_workflow_schema():
     files = sorted(str(path) for path in WORKFLOWS.glob("*.yml"))
-    assert len(files) == 4
+    assert len(files) >= 5 and any(f.endswith("promote-model.yml") for f in files)
     result = _check_workflows(*files)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -21,6 +21,7 @@ from lifecycle.drift.baseline import baseline_path
 from lifecycle.drift.config import CONFIG_ENV
 from lifecycle.drift.job import REPORT_FILE, main
 from lifecycle.drift.synthetic import capture_line, capture_path, write_baseline
+from tests.lifecycle.stores import create_registry_table
 
 REGION = "us-east-1"
 ENDPOINT = "mlplat-dev-cpu-1"
@@ -111,27 +112,15 @@ def aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="reports")
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        keys = REGISTRY_KEYS
-        dynamodb.create_table(
-            TableName="registry",
-            KeySchema=[
-                {"AttributeName": keys.hash_key, "KeyType": "HASH"},
-                {"AttributeName": keys.range_key, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": keys.hash_key, "AttributeType": "S"},
-                {"AttributeName": keys.range_key, "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(dynamodb, "registry")
         # "ltv" has no registry item: the job must not invent one.
         for model in ("churn", "fraud"):
             team, version = MODELS[model]
             dynamodb.put_item(
                 TableName="registry",
                 Item={
-                    keys.hash_key: {"S": model_key(team, model)},
-                    keys.range_key: {"N": str(version)},
+                    REGISTRY_KEYS.hash_key: {"S": model_key(team, model)},
+                    REGISTRY_KEYS.range_key: {"N": str(version)},
                     "model": {"S": model},
                 },
             )
@@ -359,3 +348,52 @@ def test_a_model_captured_above_its_rate_is_read_at_its_own_share(processing, aw
     # drops before they are parsed: hence not exactly the rows missing).
     sampled_out = report["endpoints"][ENDPOINT]["sampledOut"]
     assert 0 <= sampled_out - (ROWS_PER_MODEL - rows["fraud"]) <= 10
+
+
+def test_a_scheduled_run_takes_its_window_from_the_pipeline_start(processing, aws, monkeypatch):
+    """The drift pipeline passes Execution.StartDateTime; the config names only window_hours."""
+    from lifecycle.drift.config import WINDOW_END_ENV
+
+    rng = np.random.default_rng(1)
+    _write_captures(processing, rng)
+    _write_baselines(processing, rng)
+    config = _config(processing, threshold=0.001, window_hours=2)
+    del config["window"]
+    monkeypatch.setenv(CONFIG_ENV, json.dumps(config))
+    monkeypatch.setenv(WINDOW_END_ENV, "2026-11-30T12:00:00.000Z")
+    assert main([]) == 0
+    report = json.loads((processing["output"] / REPORT_FILE).read_text())
+    assert report["window"] == {"start": START.isoformat(), "end": END.isoformat()}
+    assert {m["model"]: m["rows"] for m in report["models"]} == {m: ROWS_PER_MODEL for m in MODELS}
+
+
+def test_watched_features_and_a_declared_s3_baseline(processing, aws, monkeypatch):
+    """Only the declared features are judged (churn drifts in f2: watching f0, f1 hides it);
+    a model whose baseline is declared in S3 is compared with that file."""
+    rng = np.random.default_rng(1)
+    _write_captures(processing, rng)
+    _write_baselines(processing, rng, {m: MODELS[m] for m in ("churn", "ltv")})
+    local = processing["baselines"].parent / "fraud.csv"
+    write_baseline(local, FEATURES, rng.normal(size=(2000, len(FEATURES))))
+    aws["s3"].put_object(Bucket="reports", Key="datasets/fraud.csv", Body=local.read_bytes())
+    models = {
+        "churn": {"team": "growth", "features": ["f0", "f1"]},
+        "ltv": {"team": "growth", "features": ["nope"]},
+        "fraud": {"team": "risk", "baseline_uri": "s3://reports/datasets/fraud.csv"},
+    }
+    config = _config(processing, threshold=0.001, models=models)
+    monkeypatch.setenv(CONFIG_ENV, json.dumps(config))
+    assert main([], clients=_Clients(aws)) == 0
+    results = {
+        m["model"]: m
+        for m in json.loads((processing["output"] / REPORT_FILE).read_text())["models"]
+    }
+    assert results["churn"]["status"] == "no_drift"
+    assert [f["name"] for f in results["churn"]["features"]] == ["f0", "f1"]
+    assert results["ltv"]["status"] == "no_watched_features"
+    assert results["fraud"]["status"] == "no_drift" and results["fraud"]["rows"] == ROWS_PER_MODEL
+
+
+class _Clients:
+    def __init__(self, clients: dict) -> None:
+        self.__dict__.update(clients)

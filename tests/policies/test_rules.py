@@ -450,6 +450,10 @@ def test_every_rule_has_a_failing_case():
         "alb-ingress-tls-listener",
         "alb-ingress-access-logs",
         "alb-ingress-deletion-protection",
+        # tests/lifecycle/test_lifecycle_rules.py: both sides, on the builder's definitions
+        "sagemaker-spot-training-checkpoints",
+        "lifecycle-pipelines-and-schedules-tagged",
+        "drift-alarm-notifies-team",
     }
     tested = {case[0] for case in RESOURCE_CASES} | set(STACK_FAILING_CASES) | tested_elsewhere
     assert {p.name for p in all_policies()} <= tested

@@ -1,0 +1,68 @@
+"""The promotion step the workflow runs: the approved package's model, its declaration's version
+bumped by one; a package it cannot map is exit 2 with a message naming it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from infra.project import PROJECT_ROOT
+from mlplat import promotion
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    shutil.copytree(PROJECT_ROOT / "model_packages", tmp_path / "model_packages")
+    monkeypatch.setattr(promotion, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(promotion.promote, "__defaults__", (tmp_path,))
+    return tmp_path
+
+
+def test_the_workflow_gets_branch_title_body_and_path(repo, capsys):
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlplat-dev-churn-predictor/7"
+    code = promotion.main(
+        [
+            "--environment",
+            "dev",
+            "--package-group",
+            "mlplat-dev-churn-predictor",
+            "--package-arn",
+            arn,
+            "--package-version",
+            "7",
+        ]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["path"] == "model_packages/churn_predictor/__init__.py"
+    text = (repo / out["path"]).read_text()
+    old = (PROJECT_ROOT / out["path"]).read_text()
+    assert out["branch"].startswith("promote/churn-predictor-v") and arn in out["body"]
+    assert text != old and "framework_version" in text
+
+
+@pytest.mark.parametrize(
+    ("group", "why"),
+    [
+        ("mlplat-prod-churn-predictor", "is not one of dev's models"),
+        ("mlplat-dev-no-such-model", "one declaration expected, found no file"),
+    ],
+)
+def test_a_package_that_names_no_declared_model_is_exit_2(repo, capsys, group, why):
+    code = promotion.main(
+        ["--environment", "dev", "--package-group", group, "--package-arn", "arn:x"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert why in err and "Traceback" not in err
+
+
+def test_a_declaration_without_one_literal_version_is_left_to_a_person(repo, capsys):
+    path = repo / "model_packages/fraud_scorer/__init__.py"
+    path.write_text(path.read_text().replace("version=3,", "version=VERSION,"))
+    code = promotion.main(
+        ["--environment", "dev", "--package-group", "mlplat-dev-fraud-scorer", "--package-arn", "x"]
+    )
+    assert code == 2 and "bump it by hand" in capsys.readouterr().err
