@@ -479,7 +479,7 @@ _PRICERS: dict[str, Pricer] = {
 }
 
 # The model lifecycle's schedules and drift-triggered retraining targets.
-from mlplat.cost.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
+from cost_model.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
 
 _PRICERS.update(_LIFECYCLE_PRICERS)
 

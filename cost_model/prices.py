@@ -72,7 +72,7 @@ class RegionPrices(_Prices):
         default_factory=dict,
         description="Optional spot price snapshot; types absent here use the configured discount.",
     )
-    # The model lifecycle (mlplat/cost/lifecycle.py): training and processing jobs, on demand.
+    # The model lifecycle (cost_model/lifecycle.py): training and processing jobs, on demand.
     sagemaker_training_instance_hour: HourlyTable = Field(
         default_factory=dict, description="SageMaker training, per ml.* instance-hour."
     )

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.lifecycle import DRIFT_RUN_HOURS, EVALUATION_RUN_HOURS, runs_per_month
-from mlplat.cost.prices import HOURS_PER_MONTH, load_snapshot
+from cost_model.estimate import EstimateError, EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.lifecycle import DRIFT_RUN_HOURS, EVALUATION_RUN_HOURS, runs_per_month
+from cost_model.prices import HOURS_PER_MONTH, load_snapshot
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"

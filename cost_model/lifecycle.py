@@ -22,8 +22,8 @@ import json
 import re
 
 from infra.declarations.lifecycle import RATE_SECONDS
-from mlplat.cost.graph import Resource
-from mlplat.cost.prices import HOURS_PER_MONTH, PriceLookupError, RegionPrices
+from cost_model.graph import Resource
+from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, RegionPrices
 
 DRIFT_RUN_HOURS = 0.25
 EVALUATION_RUN_HOURS = 0.25
@@ -155,7 +155,7 @@ def _team(pipeline: Resource | None) -> str | None:
 
 
 def drift_schedule(resource: Resource, prices: RegionPrices, region: str, context):
-    from mlplat.cost.estimate import Share, _Priced
+    from cost_model.estimate import Share, _Priced
 
     schedule = next((s for s in _drift_schedules(context) if s[0].urn == resource.urn), None)
     target = resource.prop("target") or {}
@@ -185,7 +185,7 @@ def drift_schedule(resource: Resource, prices: RegionPrices, region: str, contex
 
 
 def drift_triggered_retraining(resource: Resource, prices: RegionPrices, region: str, context):
-    from mlplat.cost.estimate import Share, _Priced
+    from cost_model.estimate import Share, _Priced
 
     params = _parameters(
         (resource.prop("sagemakerPipelineTarget") or {}).get("pipelineParameterLists")
