@@ -11,13 +11,14 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
-from components.eks_model import EksModel
+from components.eks_model import EksModel, is_sklearn_served
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
+from lifecycle.monitoring import statsd_mapping
 from model_packages.packaging import package_model
 
 
@@ -109,9 +110,19 @@ def build_team_serving(
     served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
-    for model in spec.models_served_by("eks"):
-        if model.team != team:
-            continue
+    eks_models = [model for model in spec.models_served_by("eks") if model.team == team]
+    if any(is_sklearn_served(model) for model in eks_models):
+        # One mapping for the team's metrics sidecars (a per-model copy would cost a resource each).
+        k8s.core.v1.ConfigMap(
+            f"mlplat-{spec.name.value}-{team}-statsd-mapping",
+            metadata={
+                "name": statsd_mapping.MAPPING_CONFIGMAP,
+                "namespace": platform.namespaces[team],
+            },
+            data={statsd_mapping.MAPPING_FILE: statsd_mapping.mapping_text()},
+            opts=pulumi.ResourceOptions(provider=platform.cluster.provider),
+        )
+    for model in eks_models:
         eks_model = EksModel(
             f"mlplat-{spec.name.value}-{model.name}",
             model=model,
