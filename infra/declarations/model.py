@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from infra.declarations.objectives import ServiceObjectives
 from infra.project import PROJECT_ROOT
 
 # A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
@@ -183,6 +184,7 @@ class ModelDeclaration(Declaration):
     )
     data_capture_percent: int = Field(default=10, ge=0, le=100)
     monthly_budget_usd: Decimal = Field(gt=0)
+    objectives: ServiceObjectives = Field(default_factory=ServiceObjectives)
 
     @property
     def uses_gpu(self) -> bool:

@@ -18,13 +18,14 @@ and ``container`` of the pod holding the GPU).
 
 from __future__ import annotations
 
+# The histogram's buckets (seconds) the sidecar mapping declares: the latency objectives must
+# fall on a bucket boundary or p99 is interpolated across a wide bucket (declared with them).
+from infra.declarations.objectives import LATENCY_BUCKETS
+
 # Serving (gunicorn statsD -> statsd_exporter sidecar).
 REQUEST_DURATION = "mlplat_model_request_duration_seconds"  # histogram: _bucket{le}, _sum, _count
 RESPONSES = "mlplat_model_responses_total"  # counter, label ``code`` (HTTP status)
 SERVING_LABELS = ("namespace", "model")
-# The histogram's buckets (seconds) the sidecar mapping must declare: the latency objectives
-# must fall on a bucket boundary or p99 is interpolated across a wide bucket.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # kube-state-metrics (v2.x).
 POD_RESTARTS = "kube_pod_container_status_restarts_total"  # namespace, pod, container
