@@ -511,6 +511,105 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
         ),
         *_deploy_models(scope, arns, sid_prefix),
         *_deploy_compute(scope, arns, sid_prefix),
+        *_deploy_prometheus(scope, arns, sid_prefix),
+    ]
+
+
+# What the provider calls for an AMP workspace, its rules, alert manager and scraper.
+_PROMETHEUS_MANAGE = (
+    "aps:DescribeWorkspace",
+    "aps:UpdateWorkspaceAlias",
+    "aps:DeleteWorkspace",
+    "aps:CreateLoggingConfiguration",
+    "aps:DescribeLoggingConfiguration",
+    "aps:UpdateLoggingConfiguration",
+    "aps:DeleteLoggingConfiguration",
+    "aps:CreateRuleGroupsNamespace",
+    "aps:DescribeRuleGroupsNamespace",
+    "aps:PutRuleGroupsNamespace",
+    "aps:DeleteRuleGroupsNamespace",
+    "aps:CreateAlertManagerDefinition",
+    "aps:DescribeAlertManagerDefinition",
+    "aps:PutAlertManagerDefinition",
+    "aps:DeleteAlertManagerDefinition",
+    "aps:CreateScraper",
+    "aps:DescribeScraper",
+    "aps:UpdateScraper",
+    "aps:DeleteScraper",
+    "aps:TagResource",
+    "aps:UntagResource",
+    "aps:ListTagsForResource",
+)
+# Vended log delivery (AMP's logging configuration) is authorised without a resource.
+_LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+
+
+def _deploy_prometheus(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """AMP ids are generated (``ws-<uuid>``): scoped to the account and region, not by name."""
+    account, region = arns.account, scope.region
+    aps = f"arn:aws:aps:{region}:{account}"
+    return [
+        Statement(
+            f"{sid_prefix}CreatePrometheusWorkspaces",
+            ("aps:CreateWorkspace",),
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}Prometheus",
+            _PROMETHEUS_MANAGE,
+            (
+                f"{aps}:workspace/*",
+                f"{aps}:rulegroupsnamespace/*",
+                f"{aps}:scraper/*",
+                # CreateScraper is authorised on the cluster it scrapes too.
+                f"arn:aws:eks:{region}:{account}:cluster/mlplat-{scope.environment}*",
+            ),
+        ),
+        Statement(
+            f"{sid_prefix}PrometheusLogDelivery",
+            _LOG_DELIVERY,
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}PrometheusLogGroups",
+            (
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+            ),
+            (
+                f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/prometheus/"
+                f"mlplat-{scope.environment}*",
+            ),
+        ),
+        # AMP encrypts the workspace with the platform key through a grant made as the caller.
+        Statement(
+            f"{sid_prefix}PrometheusKeyGrants",
+            ("kms:CreateGrant",),
+            (f"arn:aws:kms:{region}:{account}:key/*",),
+            conditions={
+                "StringEquals": {
+                    "aws:ResourceTag/mlplat:environment": scope.environment,
+                    "kms:ViaService": f"aps.{region}.amazonaws.com",
+                },
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+            },
+        ),
     ]
 
 
@@ -574,6 +673,7 @@ _SERVICE_LINKED = (
     "eks-nodegroup.amazonaws.com",
     "autoscaling.amazonaws.com",
     "spot.amazonaws.com",
+    "scraper.aps.amazonaws.com",  # the AMP managed scraper's role (components.monitoring)
 )
 # EC2 networking and launch templates. Describe calls support no resource-level permissions;
 # creations must tag the new resource with this environment, changes only touch its resources.
@@ -764,7 +864,7 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
-    "monitoring": ("cloudwatch", "sns", "budgets"),
+    "monitoring": ("cloudwatch", "sns", "budgets", "aps", "logs"),
 }
 
 

@@ -21,7 +21,7 @@ p99 ModelLatency, and the cache hit ratio falling (models evicted and reloaded t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -197,6 +197,7 @@ class Observability(PlatformComponent):
         region: str,
         endpoints: Sequence[MonitoredEndpoint],
         alarm_topic_arn: pulumi.Input[str],
+        team_topic_arns: Mapping[str, pulumi.Input[str]] | None = None,
         cluster_name: str | None = None,
         thresholds: AlarmThresholds = AlarmThresholds(),
         opts: pulumi.ResourceOptions | None = None,
@@ -210,7 +211,8 @@ class Observability(PlatformComponent):
             endpoint.name: EndpointAlarms(
                 f"{endpoint.name}-alarms",
                 endpoint=endpoint,
-                topic_arn=alarm_topic_arn,
+                # The owning team's topic; the environment's where a team has none.
+                topic_arn=(team_topic_arns or {}).get(endpoint.team, alarm_topic_arn),
                 thresholds=thresholds,
                 opts=self.child_opts(),
             )

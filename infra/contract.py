@@ -54,6 +54,8 @@ class PlatformContract(_Contract):
     capture_bucket_arn: str = Field(pattern=r"^arn:aws[a-z-]*:s3:::")
     registry_table: str
     alerts_topic_arn: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
+    # Team -> its alert topic (its endpoints' alarms go there); added compatibly (optional).
+    team_alert_topic_arns: dict[str, str] = {}
     cluster: ClusterContract
     # Team -> its Kubernetes namespace (created, with quotas and RBAC, by the platform).
     namespaces: dict[str, str]

@@ -18,10 +18,12 @@ from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.identity import DataArns, PlatformIdentity
+from components.monitoring import PrometheusMonitoring
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
+from components.team_alerts import TeamAlertTopics
 from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
@@ -218,14 +220,43 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
 
+    # --- alerts: each team's topic, for its alarms and its Prometheus alerts ---------------------
+    team_alerts = TeamAlertTopics(
+        f"mlplat-{env}-team-alerts",
+        environment=env,
+        teams=spec.teams,
+        account=account,
+        protect=protect,
+    )
+
     # --- observability: dashboard and endpoint alarms (a serving stack has its own) ------------
     Observability(
         f"mlplat-{env}",
         region=spec.settings.region,
         endpoints=monitored(endpoints),
         alarm_topic_arn=cost.alerts_topic_arn,
+        team_topic_arns=team_alerts.topic_arns,
         cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
     )
+
+    # --- monitoring: Prometheus (AMP) for the models on EKS, alerts to their teams --------------
+    monitoring = spec.settings.monitoring
+    if monitoring.prometheus:
+        PrometheusMonitoring(
+            f"mlplat-{env}-prometheus",
+            environment=env,
+            region=spec.settings.region,
+            account=account,
+            models=spec.models,
+            settings=monitoring,
+            addons=spec.settings.cluster.addons,
+            cluster=cluster,
+            private_subnet_ids=network.private_subnet_ids,
+            kms_key_arn=key.arn,
+            team_topic_arns=team_alerts.topic_arns,
+            platform_topic_arn=cost.alerts_topic_arn,
+            topic_policies=team_alerts.policies,
+        )
 
     pulumi.export("registryTable", tables.registry.name)
     pulumi.export("predictionsTable", tables.predictions.name)
@@ -253,6 +284,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         capture_bucket_arn=capture.arn,
         registry_table=tables.registry.name,
         alerts_topic_arn=cost.alerts_topic_arn,
+        team_alert_topic_arns=team_alerts.topic_arns,
         cluster={
             "name": cluster.name_output,
             "oidcProviderArn": cluster.oidc_provider_arn,

@@ -151,6 +151,8 @@ class Team(Declaration):
     name: TeamName
     monthly_budget_usd: Decimal = Field(gt=0)
     quota: TeamQuota = TeamQuota()
+    # Subscribed to the team's alert topic (its models' alerts only; never a shared inbox).
+    alert_emails: tuple[str, ...] = ()
 
 
 class NetworkSettings(Settings):
@@ -172,6 +174,10 @@ class AddonSettings(Settings):
     nvidia_device_plugin: ChartVersion = "0.17.1"
     cluster_autoscaler: ChartVersion = "9.46.6"
     metrics_server: ChartVersion = "3.12.2"
+    # The exporters the AMP scraper reads (components.monitoring); chart versions, not app.
+    kube_state_metrics: ChartVersion = "5.25.1"  # kube-state-metrics v2.13
+    prometheus_node_exporter: ChartVersion = "4.39.0"  # node_exporter v1.8
+    dcgm_exporter: ChartVersion = "3.5.0"  # NVIDIA dcgm-exporter 3.3.7-3.5.0
 
 
 class ClusterSettings(Settings):
@@ -253,6 +259,24 @@ class BudgetSettings(Settings):
         return value
 
 
+class MonitoringSettings(Settings):
+    """``mlplat:monitoring``: Prometheus (AMP) for EKS models, and where dashboards live."""
+
+    # An AMP workspace, its managed scraper, the exporters, the generated rules and the alert
+    # manager (components.monitoring). Off: EKS models have no alerts (a policy rule reports it).
+    prometheus: bool = True
+    # How often the scraper collects every target: ingestion is billed per sample, so this
+    # sets the AMP bill (mlplat cost). AMP's managed collector takes intervals of 10s or more.
+    scrape_interval_seconds: int = Field(default=30, ge=10, le=300)
+    log_retention_days: int = Field(default=30, ge=1)
+    # Amazon Managed Grafana with generated dashboards; off keeps the CloudWatch dashboard (an
+    # account without IAM Identity Center cannot have a Grafana workspace).
+    grafana: bool = False
+    # IAM Identity Center group ids given Grafana's Admin and Editor roles (others: none).
+    grafana_admin_groups: tuple[str, ...] = ()
+    grafana_editor_groups: tuple[str, ...] = ()
+
+
 class CiSettings(Settings):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     branch: Branch = "main"
@@ -298,6 +322,7 @@ class EnvironmentSettings(Settings):
     cluster: ClusterSettings = ClusterSettings()
     serving: ServingSettings = ServingSettings()
     data: DataSettings = DataSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     budget: BudgetSettings
     ci: CiSettings
 

@@ -174,18 +174,22 @@ def test_widgets_never_overlap():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports, stack):
+def test_every_endpoint_has_its_alarms_acting_on_its_teams_topic(exports, stack):
     export = exports[stack]
-    alerts_topic = next(
-        t["outputs"]["arn"]
-        for t in resources(export, "aws:sns/topic:Topic")
-        if t["inputs"]["name"] == f"mlplat-{stack}-alerts"
-    )
+    topics = {
+        t["inputs"]["name"]: t["outputs"]["arn"] for t in resources(export, "aws:sns/topic:Topic")
+    }
+    team_of = {
+        e["inputs"]["name"]: e["inputs"]["tags"]["mlplat:team"]
+        for e in resources(export, "aws:sagemaker/endpoint:Endpoint")
+    }
     alarms = {
         a["inputs"]["name"]: a["inputs"]
         for a in resources(export, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
     for endpoint, variant in _endpoints(export).items():
+        # The owning team's topic, never the environment's shared one.
+        alerts_topic = topics[f"mlplat-{stack}-{team_of[endpoint]}-alerts"]
         dims = {"EndpointName": endpoint, "VariantName": variant}
         rate = alarms[f"{endpoint}-5xx-rate"]
         queries = {q["id"]: q for q in rate["metricQueries"]}
