@@ -15,8 +15,11 @@ namespaces, units and statistics come from ``components.cloudwatch_metrics``, AW
 
 With a cluster name, Container Insights' cluster metrics (``ContainerInsights``, ``ClusterName``).
 
-Alarms per endpoint, acting on the alerts topic: 5XX rate (metric math, percent of invocations),
-p99 ModelLatency, and the cache hit ratio falling (models evicted and reloaded too often).
+Alarms per endpoint, acting on the owning team's topic: 5XX rate (metric math, percent of
+invocations), p99 ModelLatency, the cache hit ratio falling (the cache-miss rate rising: models
+evicted and reloaded too often), requests waiting for a model to load (ModelLoadingWaitTime), and
+the instance count at the scaling maximum (``Invocations / InvocationsPerInstance``, as drawn on
+the dashboard) for the evaluation periods: the endpoint cannot scale out further.
 """
 
 from __future__ import annotations
@@ -66,12 +69,15 @@ def unit_label(*metric_names: str) -> str:
 
 @dataclass(frozen=True)
 class AlarmThresholds:
-    """Defaults: 1% of invocations failing with 5XX, p99 model latency over one second, and a
-    cache hit ratio under 80% (models evicted and reloaded), each over three 5-minute periods."""
+    """Defaults: 1% of invocations failing with 5XX, p99 model latency over one second, a
+    cache hit ratio under 80% (models evicted and reloaded), requests waiting five seconds on
+    average for their model to load, each over three 5-minute periods; instances at the
+    scaling maximum for as long."""
 
     error_rate_percent: float = 1.0
     p99_model_latency_us: float = 1_000_000
     min_cache_hit_ratio: float = 0.8
+    max_loading_wait_us: float = 5_000_000
     period_seconds: int = 300
     evaluation_periods: int = 3
 
@@ -222,7 +228,7 @@ class Observability(PlatformComponent):
 
 
 class EndpointAlarms(PlatformComponent):
-    """The three alarms of one endpoint, owned (and tagged) by its team."""
+    """The five alarms of one endpoint, owned (and tagged) by its team."""
 
     TYPE = "mlplat:observability:EndpointAlarms"
 
@@ -293,6 +299,46 @@ class EndpointAlarms(PlatformComponent):
             period=t.period_seconds,
             comparison_operator="LessThanThreshold",
             threshold=t.min_cache_hit_ratio,
+            **common,
+            opts=self.child_opts(),
+        )
+        self.loading_wait = aws.cloudwatch.MetricAlarm(
+            f"{e.name}-model-loading-wait",
+            name=f"{e.name}-model-loading-wait",
+            alarm_description=(
+                f"Requests to {e.name} wait over {t.max_loading_wait_us / 1e6:g}s on average for "
+                "their model to load: too many models for the instances' memory, or cold models."
+            ),
+            namespace=documented_metric("ModelLoadingWaitTime", "Average").namespace,
+            metric_name="ModelLoadingWaitTime",
+            dimensions=dimensions,
+            statistic="Average",
+            period=t.period_seconds,
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.max_loading_wait_us,
+            **common,
+            opts=self.child_opts(),
+        )
+        self.at_max = aws.cloudwatch.MetricAlarm(
+            f"{e.name}-instances-at-max",
+            name=f"{e.name}-instances-at-max",
+            alarm_description=(
+                f"{e.name} runs its maximum of {e.max_instances} instances: it cannot scale out "
+                "further (raise scaling.max_instances or split the endpoint)."
+            ),
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=e.max_instances,
+            metric_queries=[
+                _query("invocations", e, "Invocations", t.period_seconds),
+                _query("per_instance", e, "InvocationsPerInstance", t.period_seconds),
+                {
+                    # SageMaker counts 1/instances per request in InvocationsPerInstance.
+                    "id": "instances",
+                    "expression": "IF(per_instance > 0, invocations / per_instance, 0)",
+                    "label": "instances",
+                    "return_data": True,
+                },
+            ],
             **common,
             opts=self.child_opts(),
         )

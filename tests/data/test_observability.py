@@ -187,6 +187,11 @@ def test_every_endpoint_has_its_alarms_acting_on_its_teams_topic(exports, stack)
         a["inputs"]["name"]: a["inputs"]
         for a in resources(export, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
+    maximum = {
+        t["inputs"]["resourceId"].split("/")[1]: t["inputs"]["maxCapacity"]
+        for t in resources(export, "aws:appautoscaling/target:Target")
+        if t["inputs"]["resourceId"].startswith("endpoint/")
+    }
     for endpoint, variant in _endpoints(export).items():
         # The owning team's topic, never the environment's shared one.
         alerts_topic = topics[f"mlplat-{stack}-{team_of[endpoint]}-alerts"]
@@ -218,7 +223,21 @@ def test_every_endpoint_has_its_alarms_acting_on_its_teams_topic(exports, stack)
         assert latency["comparisonOperator"] == "GreaterThanThreshold"
         assert latency["threshold"] == 1_000_000
         assert 0 < cache["threshold"] < 1 and cache["statistic"] == "Average"
-        for alarm in (rate, latency, cache):
+        # Requests waiting for their model to load, and the instance count at its maximum.
+        wait = alarms[f"{endpoint}-model-loading-wait"]
+        assert (wait["metricName"], wait["statistic"], wait["dimensions"]) == (
+            "ModelLoadingWaitTime",
+            "Average",
+            dims,
+        )
+        assert wait["comparisonOperator"] == "GreaterThanThreshold" and wait["threshold"] > 0
+        at_max = alarms[f"{endpoint}-instances-at-max"]
+        count = {q["id"]: q for q in at_max["metricQueries"]}
+        assert count["per_instance"]["metric"]["metricName"] == "InvocationsPerInstance"
+        assert "invocations / per_instance" in count["instances"]["expression"]
+        assert at_max["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert at_max["threshold"] == maximum[endpoint]
+        for alarm in (rate, latency, cache, wait, at_max):
             assert alarm["alarmActions"] == [alerts_topic]
             assert alarm["okActions"] == [alerts_topic]
             assert alarm["treatMissingData"] == "notBreaching"  # no traffic is no outage
