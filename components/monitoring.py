@@ -30,8 +30,10 @@ from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, POOL_LABEL, EksCluster
 from infra.declarations import ModelDeclaration, Problem, SpecError
 from infra.declarations.environment import AddonSettings, MonitoringSettings
+from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL
 from lifecycle.monitoring import alertmanager, scrape_config
 from lifecycle.monitoring.amp_namespaces import RuleNamespace, pack, quota_problems
+from lifecycle.monitoring.metrics import estimated_series
 from lifecycle.monitoring.prometheus_rules import rule_groups
 
 COLLECTOR_USER = "aps-collector-user"
@@ -140,6 +142,11 @@ class PrometheusMonitoring(PlatformComponent):
         super().__init__(name, opts=opts)
         self._provider = cluster.provider
         namespaces = rule_namespaces(environment, models)  # plain values: fail before any resource
+        # What `mlplat cost` prices AMP on (mlplat/cost/prometheus.py).
+        self._usage = {
+            TAG_ACTIVE_SERIES: str(estimated_series(models)),
+            TAG_SCRAPE_INTERVAL: str(settings.scrape_interval_seconds),
+        }
         self.workspace = self._create_workspace(name, settings, kms_key_arn)
         self.scraper = self._create_scraper(
             name, settings, cluster, region, account, private_subnet_ids
@@ -184,6 +191,7 @@ class PrometheusMonitoring(PlatformComponent):
             alias=name,
             kms_key_arn=kms_key_arn,
             logging_configuration={"log_group_arn": logs.arn.apply(lambda arn: f"{arn}:*")},
+            tags=self._usage,
             opts=self.child_opts(),
         )
 
@@ -203,6 +211,7 @@ class PrometheusMonitoring(PlatformComponent):
                 }
             },
             destination={"amp": {"workspace_arn": self.workspace.arn}},
+            tags=self._usage,
             opts=self.child_opts(),
         )
         role = k8s.rbac.v1.ClusterRole(

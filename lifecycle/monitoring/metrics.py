@@ -64,6 +64,16 @@ def series_per_model(gpus: int, replicas: int) -> int:
     return replicas * series_per_pod(gpus) + 1 + 2 + 3
 
 
+def estimated_series(models) -> int:
+    """The environment's serving series at each EKS model's minimum replicas (what runs
+    steadily): what AMP bills ingestion on (the exporters' node and cluster series come on top)."""
+    return sum(
+        series_per_model(model.resources.gpus, model.scaling.min_instances)
+        for model in models
+        if model.serving == "eks"
+    )
+
+
 EMITTED = {
     "statsd_exporter sidecar": (
         f"{REQUEST_DURATION}_bucket",
