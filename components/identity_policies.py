@@ -418,6 +418,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "eks.amazonaws.com",
                         "ec2.amazonaws.com",
                         "codebuild.amazonaws.com",  # the deploy runner's role
+                        "grafana.amazonaws.com",  # the Grafana workspace's role
                     )
                 }
             },
@@ -597,6 +598,7 @@ def _deploy_prometheus(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statem
                 f"mlplat-{scope.environment}*",
             ),
         ),
+        *_deploy_grafana(scope, arns, sid_prefix),
         # AMP encrypts the workspace with the platform key through a grant made as the caller.
         Statement(
             f"{sid_prefix}PrometheusKeyGrants",
@@ -605,7 +607,10 @@ def _deploy_prometheus(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statem
             conditions={
                 "StringEquals": {
                     "aws:ResourceTag/mlplat:environment": scope.environment,
-                    "kms:ViaService": f"aps.{region}.amazonaws.com",
+                    "kms:ViaService": (
+                        f"aps.{region}.amazonaws.com",
+                        f"grafana.{region}.amazonaws.com",
+                    ),
                 },
                 "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
@@ -865,6 +870,7 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
     "monitoring": ("cloudwatch", "sns", "budgets", "aps", "logs"),
+    "dashboards": ("grafana", "sso", "organizations"),
 }
 
 
@@ -878,3 +884,46 @@ def grouped(statements: list[Statement]) -> dict[str, list[Statement]]:
             raise ValueError(f"{statement.sid}: no policy group holds service {service!r}")
         groups[group_of[service]].append(statement)
     return groups
+
+
+def _deploy_grafana(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """Amazon Managed Grafana (ids generated): its workspace, service account and token, role
+    associations; creating an IAM Identity Center workspace registers an SSO application."""
+    account, region = arns.account, scope.region
+    return [
+        Statement(
+            f"{sid_prefix}CreateGrafanaWorkspaces",
+            (
+                "grafana:CreateWorkspace",
+                "sso:CreateManagedApplicationInstance",
+                "sso:DeleteManagedApplicationInstance",
+                "sso:DescribeRegisteredRegions",
+                "sso:GetSharedSsoConfiguration",
+                "organizations:DescribeOrganization",
+            ),
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}GrafanaWorkspaces",
+            (
+                "grafana:DescribeWorkspace",
+                "grafana:UpdateWorkspace",
+                "grafana:DeleteWorkspace",
+                "grafana:DescribeWorkspaceConfiguration",
+                "grafana:UpdateWorkspaceConfiguration",
+                "grafana:CreateWorkspaceServiceAccount",
+                "grafana:ListWorkspaceServiceAccounts",
+                "grafana:DeleteWorkspaceServiceAccount",
+                "grafana:CreateWorkspaceServiceAccountToken",
+                "grafana:ListWorkspaceServiceAccountTokens",
+                "grafana:DeleteWorkspaceServiceAccountToken",
+                "grafana:UpdatePermissions",
+                "grafana:ListPermissions",
+                "grafana:TagResource",
+                "grafana:UntagResource",
+                "grafana:ListTagsForResource",
+            ),
+            (f"arn:aws:grafana:{region}:{account}:/workspaces/*",),
+        ),
+    ]

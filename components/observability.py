@@ -206,12 +206,20 @@ class Observability(PlatformComponent):
         team_topic_arns: Mapping[str, pulumi.Input[str]] | None = None,
         cluster_name: str | None = None,
         thresholds: AlarmThresholds = AlarmThresholds(),
+        cloudwatch_dashboard: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``cloudwatch_dashboard``: off where Grafana holds the dashboards (alarms stay)."""
         super().__init__(name, opts=opts)
-        body = dashboard(endpoints, region, cluster_name).to_json()
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=self.child_opts()
+        self.dashboard = (
+            aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=name,
+                dashboard_body=dashboard(endpoints, region, cluster_name).to_json(),
+                opts=self.child_opts(),
+            )
+            if cloudwatch_dashboard
+            else None
         )
         self.alarms = {
             endpoint.name: EndpointAlarms(
@@ -224,7 +232,9 @@ class Observability(PlatformComponent):
             )
             for endpoint in endpoints
         }
-        self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
+        self.register_outputs(
+            {"dashboardName": self.dashboard.dashboard_name if self.dashboard else None}
+        )
 
 
 class EndpointAlarms(PlatformComponent):

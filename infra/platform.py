@@ -17,6 +17,7 @@ from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
+from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
 from components.monitoring import PrometheusMonitoring
 from components.network import Network, Zone
@@ -237,12 +238,16 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         alarm_topic_arn=cost.alerts_topic_arn,
         team_topic_arns=team_alerts.topic_arns,
         cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
+        # Where Grafana holds the dashboards, the CloudWatch one is not kept (the switch).
+        cloudwatch_dashboard=not (
+            spec.settings.monitoring.grafana and spec.settings.monitoring.prometheus
+        ),
     )
 
     # --- monitoring: Prometheus (AMP) for the models on EKS, alerts to their teams --------------
     monitoring = spec.settings.monitoring
     if monitoring.prometheus:
-        PrometheusMonitoring(
+        prometheus = PrometheusMonitoring(
             f"mlplat-{env}-prometheus",
             environment=env,
             region=spec.settings.region,
@@ -257,6 +262,18 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             platform_topic_arn=cost.alerts_topic_arn,
             topic_policies=team_alerts.policies,
         )
+        if monitoring.grafana:
+            GrafanaDashboards(
+                f"mlplat-{env}-grafana",
+                environment=env,
+                region=spec.settings.region,
+                account=account,
+                teams=teams,
+                settings=monitoring,
+                kms_key_arn=key.arn,
+                amp_workspace_arn=prometheus.workspace.arn,
+                prometheus_endpoint=prometheus.workspace.prometheus_endpoint,
+            )
 
     pulumi.export("registryTable", tables.registry.name)
     pulumi.export("predictionsTable", tables.predictions.name)

@@ -184,9 +184,20 @@ def _wire_secrets(value: Any) -> Any:
         return value
     if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG and "value" not in value:
         plaintext = value.get("plaintext")
-        secret = json.loads(plaintext) if plaintext is not None else ENCRYPTED_SECRET
+        secret = _decoded(plaintext) if plaintext is not None else ENCRYPTED_SECRET
         return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": secret}
     return {k: _wire_secrets(v) for k, v in value.items()}
+
+
+def _decoded(plaintext: Any) -> Any:
+    """The CLI writes a secret's plaintext as JSON text; the offline export writes the value
+    itself (mlplat/offline/monitor.py): a string that is not JSON is that value."""
+    if not isinstance(plaintext, str):
+        return plaintext
+    try:
+        return json.loads(plaintext)
+    except json.JSONDecodeError:
+        return plaintext
 
 
 def _policy_config(policy: Policy, config: PackConfig) -> tuple[EnforcementLevel | None, dict]:

@@ -275,6 +275,9 @@ class MonitoringSettings(Settings):
     # IAM Identity Center group ids given Grafana's Admin and Editor roles (others: none).
     grafana_admin_groups: tuple[str, ...] = ()
     grafana_editor_groups: tuple[str, ...] = ()
+    # Expected active users a month, for the licence estimate (`mlplat cost`).
+    grafana_editors: int = Field(default=0, ge=0)
+    grafana_viewers: int = Field(default=0, ge=0)
 
 
 class CiSettings(Settings):

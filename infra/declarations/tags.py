@@ -18,6 +18,7 @@ class Ownership:
     team: str | None = None
     model: str | None = None
 
+
 # Usage a resource declares for the cost estimator (mlplat/cost/prometheus.py): the monitoring
 # components write them from the declarations; `mlplat cost` reads them back.
 TAG_ACTIVE_SERIES = "mlplat:cost:active-series"

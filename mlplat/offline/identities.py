@@ -314,6 +314,25 @@ IDENTITIES: dict[str, Identity] = {
     "aws:amp/alertManagerDefinition:AlertManagerDefinition": Identity(
         name_input=None, id="{workspaceId}"
     ),
+    # Amazon Managed Grafana: generated ids; the endpoint is <id>.grafana-workspace.<region>...
+    "aws:grafana/workspace:Workspace": Identity(
+        name_input=None,
+        id="g-{hex17}",
+        arn="arn:aws:grafana:{region}:{account}:/workspaces/{id}",
+        extra=lambda ctx, out: {
+            "endpoint": f"{out['id']}.grafana-workspace.{ctx.region}.amazonaws.com"
+        },
+    ),
+    "aws:grafana/workspaceServiceAccount:WorkspaceServiceAccount": Identity(
+        name_input=None,
+        id="{workspaceId},{hex17}",
+        extra=lambda ctx, out: {"serviceAccountId": ctx.digest(6)},
+    ),
+    "aws:grafana/workspaceServiceAccountToken:WorkspaceServiceAccountToken": Identity(
+        name_input=None,
+        id="{workspaceId},{serviceAccountId},{hex17}",
+        extra=lambda ctx, out: {"key": "glsa_offline_" + ctx.digest(32)},
+    ),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Identity(
         name_input=None,
         id="{clusterName}#{principalArn}#{policyArn}",

@@ -418,6 +418,7 @@ def test_statements_are_checked_when_built(arguments, message):
 _SERVICE_OF_MODULE = {
     "appautoscaling": "application-autoscaling",
     "amp": "aps",
+    "grafana": "grafana",
     "budgets": "budgets",
     "codebuild": "codebuild",
     "cloudwatch": "cloudwatch",

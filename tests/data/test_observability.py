@@ -18,7 +18,16 @@ from components.cloudwatch_metrics import (
     documented_metric,
 )
 from components.observability import MonitoredEndpoint, dashboard
+from infra.loader import load_environment, read_stack_config
 from tests.data.conftest import STACKS, resources
+
+
+def _grafana(stack: str) -> bool:
+    return load_environment(stack, read_stack_config(stack)).settings.monitoring.grafana
+
+
+# The stacks that keep the CloudWatch dashboard (the others show theirs in Grafana).
+CLOUDWATCH_DASHBOARD_STACKS = [stack for stack in STACKS if not _grafana(stack)]
 
 SCHEMA = json.loads((Path(__file__).parent / "cloudwatch_dashboard.schema.json").read_text())
 
@@ -72,7 +81,7 @@ def _body(export: dict) -> dict:
     return json.loads(dashboard_resource["inputs"]["dashboardBody"])
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_the_dashboard_body_is_valid_cloudwatch_json(exports, stack):
     jsonschema.validate(_body(exports[stack]), SCHEMA)
 
@@ -121,7 +130,7 @@ def test_the_schema_rejects_what_cloudwatch_rejects():
             jsonschema.validate(body, SCHEMA)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_the_dashboard_shows_every_endpoint_with_the_dimensions_aws_publishes(exports, stack):
     export = exports[stack]
     endpoints = _endpoints(export)
@@ -271,7 +280,7 @@ def _check_documented(namespace: str, name: str, dimensions, stat: str | None) -
     assert stat and spec.allows(stat), f"{name}: {stat} is not a documented statistic"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_every_dashboard_metric_and_unit_label_matches_aws_table(exports, stack):
     body = _body(exports[stack])
     for widget in body["widgets"]:
@@ -311,3 +320,14 @@ def test_every_alarm_on_an_endpoint_metric_matches_aws_table(exports, stack):
                 _check_documented(namespace, name, dimensions, stat)
                 checked += 1
     assert checked, "every stack alarms on its endpoints"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dashboard_switch_keeps_cloudwatch_only_without_grafana(exports, stack):
+    cloudwatch = resources(exports[stack], "aws:cloudwatch/dashboard:Dashboard")
+    grafana = resources(exports[stack], "aws:grafana/workspace:Workspace")
+    assert (len(cloudwatch), len(grafana)) == ((0, 1) if _grafana(stack) else (1, 0))
+
+
+def test_both_kinds_of_stack_are_examples():
+    assert CLOUDWATCH_DASHBOARD_STACKS and len(CLOUDWATCH_DASHBOARD_STACKS) < len(STACKS)
