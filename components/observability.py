@@ -253,21 +253,18 @@ class EndpointAlarms(PlatformComponent):
     ) -> None:
         super().__init__(name, owner=Ownership(team=endpoint.team), opts=opts)
         t, e = thresholds, endpoint
-        common = {
+        self._endpoint, self._period = e, t.period_seconds
+        self._common = {
             "evaluation_periods": t.evaluation_periods,
             "alarm_actions": [topic_arn],
             "ok_actions": [topic_arn],
             "treat_missing_data": "notBreaching",  # no traffic is not an outage
         }
-        dimensions = dict(e.dimensions)
-        self.error_rate = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-5xx-rate",
-            name=f"{e.name}-5xx-rate",
-            alarm_description=(
-                f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX."
-            ),
-            comparison_operator="GreaterThanThreshold",
-            threshold=t.error_rate_percent,
+        self.error_rate = self._alarm(
+            "5xx-rate",
+            f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX.",
+            "GreaterThanThreshold",
+            t.error_rate_percent,
             metric_queries=[
                 _query("errors", e, "Invocation5XXErrors", t.period_seconds),
                 _query("invocations", e, "Invocations", t.period_seconds),
@@ -278,66 +275,36 @@ class EndpointAlarms(PlatformComponent):
                     "return_data": True,
                 },
             ],
-            **common,
-            opts=self.child_opts(),
         )
-        self.latency = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-p99-latency",
-            name=f"{e.name}-p99-latency",
-            alarm_description=f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
-            namespace=documented_metric("ModelLatency", "p99").namespace,
-            metric_name="ModelLatency",
-            dimensions=dimensions,
-            extended_statistic="p99",
-            period=t.period_seconds,
-            comparison_operator="GreaterThanThreshold",
-            threshold=t.p99_model_latency_us,
-            **common,
-            opts=self.child_opts(),
+        self.latency = self._alarm(
+            "p99-latency",
+            f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
+            "GreaterThanThreshold",
+            t.p99_model_latency_us,
+            **self._metric("ModelLatency", "p99"),
         )
-        self.cache_hit = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-cache-hit-ratio",
-            name=f"{e.name}-cache-hit-ratio",
-            alarm_description=(
-                f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
-                "evicted and reloaded; add memory or instances, or split the endpoint."
-            ),
-            namespace=documented_metric("ModelCacheHit", "Average").namespace,
-            metric_name="ModelCacheHit",
-            dimensions=dimensions,
-            statistic="Average",
-            period=t.period_seconds,
-            comparison_operator="LessThanThreshold",
-            threshold=t.min_cache_hit_ratio,
-            **common,
-            opts=self.child_opts(),
+        self.cache_hit = self._alarm(
+            "cache-hit-ratio",
+            f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
+            "evicted and reloaded; add memory or instances, or split the endpoint.",
+            "LessThanThreshold",
+            t.min_cache_hit_ratio,
+            **self._metric("ModelCacheHit", "Average"),
         )
-        self.loading_wait = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-model-loading-wait",
-            name=f"{e.name}-model-loading-wait",
-            alarm_description=(
-                f"Requests to {e.name} wait over {t.max_loading_wait_us / 1e6:g}s on average for "
-                "their model to load: too many models for the instances' memory, or cold models."
-            ),
-            namespace=documented_metric("ModelLoadingWaitTime", "Average").namespace,
-            metric_name="ModelLoadingWaitTime",
-            dimensions=dimensions,
-            statistic="Average",
-            period=t.period_seconds,
-            comparison_operator="GreaterThanThreshold",
-            threshold=t.max_loading_wait_us,
-            **common,
-            opts=self.child_opts(),
+        self.loading_wait = self._alarm(
+            "model-loading-wait",
+            f"Requests to {e.name} wait over {t.max_loading_wait_us / 1e6:g}s on average for "
+            "their model to load: too many models for the instances' memory, or cold models.",
+            "GreaterThanThreshold",
+            t.max_loading_wait_us,
+            **self._metric("ModelLoadingWaitTime", "Average"),
         )
-        self.at_max = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-instances-at-max",
-            name=f"{e.name}-instances-at-max",
-            alarm_description=(
-                f"{e.name} runs its maximum of {e.max_instances} instances: it cannot scale out "
-                "further (raise scaling.max_instances or split the endpoint)."
-            ),
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=e.max_instances,
+        self.at_max = self._alarm(
+            "instances-at-max",
+            f"{e.name} runs its maximum of {e.max_instances} instances: it cannot scale out "
+            "further (raise scaling.max_instances or split the endpoint).",
+            "GreaterThanOrEqualToThreshold",
+            e.max_instances,
             metric_queries=[
                 _query("invocations", e, "Invocations", t.period_seconds),
                 _query("per_instance", e, "InvocationsPerInstance", t.period_seconds),
@@ -349,10 +316,32 @@ class EndpointAlarms(PlatformComponent):
                     "return_data": True,
                 },
             ],
-            **common,
-            opts=self.child_opts(),
         )
         self.register_outputs({})
+
+    def _metric(self, metric: str, stat: str) -> dict:
+        """One documented metric of the endpoint; percentiles are extended statistics."""
+        statistic = {"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}
+        return {
+            "namespace": documented_metric(metric, stat).namespace,
+            "metric_name": metric,
+            "dimensions": dict(self._endpoint.dimensions),
+            "period": self._period,
+            **statistic,
+        }
+
+    def _alarm(self, suffix: str, description: str, comparison: str, threshold, **query):
+        name = f"{self._endpoint.name}-{suffix}"
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=description,
+            comparison_operator=comparison,
+            threshold=threshold,
+            **query,
+            **self._common,
+            opts=self.child_opts(),
+        )
 
 
 def _query(query_id: str, endpoint: MonitoredEndpoint, metric: str, period: int) -> dict:
