@@ -17,12 +17,25 @@ from lifecycle.monitoring.metrics import series_per_model
 from lifecycle.monitoring.objectives import PLATFORM_DEFAULTS
 from lifecycle.monitoring.prometheus_rules import rule_groups
 from lifecycle.monitoring.synthetic import fleet
+from cost_model.prices import load_snapshot
+from cost_model.prometheus import amp_cost, collector_cost
+
+SCRAPE_INTERVAL_SECONDS = 30  # the platform default (MonitoringSettings)
+AMP_PRICES = load_snapshot().region("us-east-1").amp
 
 
 def series(models, bound: str) -> int:
     return sum(
         series_per_model(m.resources.gpus, getattr(m.scaling, f"{bound}_instances")) for m in models
     )
+
+
+def amp_monthly(active_series: int) -> str:
+    """Ingestion + storage + the managed collector, us-east-1, 30 s scrapes (mlplat cost's
+    arithmetic, cost_model/prometheus.py)."""
+    workspace = amp_cost(active_series, SCRAPE_INTERVAL_SECONDS, AMP_PRICES)
+    collector, _ = collector_cost(workspace.samples, AMP_PRICES)
+    return f"${workspace.monthly + collector:,.2f} (ingest ${workspace.ingestion:,.2f})"
 
 
 def measure(count: int, own_objectives: bool) -> dict:
@@ -46,6 +59,7 @@ def measure(count: int, own_objectives: bool) -> dict:
         "largest file kB": round(max(len(n.data.encode()) for n in namespaces) / 1000, 1),
         "series (min..max replicas)": f"{series(models, 'min'):,}..{series(models, 'max'):,}",
         "within quotas": not quota_problems(namespaces),
+        "AMP $/month at min replicas": amp_monthly(series(models, "min")),
         "generate s": round(seconds, 2),
     }
 

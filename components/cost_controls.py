@@ -25,8 +25,7 @@
   API's ``BILLING_ALERTS`` feature; ``mlplat prerequisites`` checks it): the alarm treats missing
   data as breaching, so a switched-off metric alarms instead of sitting silently OK.
 
-Attributes: ``alerts_topic_arn`` (the regional topic), ``billing_topic_arn``, ``budgets``,
-``team_topic_arns`` (team -> its topic, same encryption and subscribers; drift alarms go there).
+Attributes: ``alerts_topic_arn`` (the regional topic), ``billing_topic_arn``, ``budgets``.
 """
 
 from __future__ import annotations
@@ -125,13 +124,6 @@ class CostControls(PlatformComponent):
             )
             for team in spec.teams
         ]
-        # Each team's own topic: its models' drift alarms (components/lifecycle) notify it.
-        self.team_topic_arns = {
-            team.name: self._topic(
-                f"{name}-{team.name}-alerts", services=(CLOUDWATCH_SERVICE,), opts=self.child_opts()
-            )[0]
-            for team in spec.teams
-        }
         billing_provider = aws.Provider(
             f"{name}-{BILLING_REGION}", region=BILLING_REGION, opts=self.child_opts()
         )
@@ -145,7 +137,6 @@ class CostControls(PlatformComponent):
             {
                 "alertsTopicArn": self.alerts_topic_arn,
                 "billingTopicArn": self.billing_topic_arn,
-                "teamTopicArns": self.team_topic_arns,
                 "budgets": [budget.name for budget in self.budgets],
             }
         )

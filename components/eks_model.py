@@ -15,6 +15,8 @@ testable without the engine:
 - scikit-learn models are served by the image's own WSGI app under gunicorn, started directly
   (``sklearn_server_command``): the image's ``serve`` would write ``/etc/sagemaker-nginx.conf``
   and ``pip install`` the handler into the read-only system site-packages at every start;
+  gunicorn sends its request timings and status counts over statsD to a ``statsd_exporter``
+  sidecar (``lifecycle.monitoring.statsd_mapping``), which the managed scraper reads;
 - the model's archive (the same reproducible MLflow package multi-model endpoints load) is
   published under ``s3://<bucket>/teams/<team>/<model>/``; one init container fetches it with the
   service account's role, which may read that prefix and nothing else, and a second one unpacks
@@ -39,6 +41,7 @@ from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECO
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
 from infra.declarations.tags import Ownership
+from lifecycle.monitoring import statsd_mapping
 from model_packages.packaging import Package
 
 PORT = 8080
@@ -111,6 +114,8 @@ def sklearn_server_command(model: ModelDeclaration) -> list[str]:
         *("gunicorn", "--timeout", "60", "-k", "gevent", "--worker-tmp-dir", TMP_DIR),
         *("--pythonpath", CODE_DIR, "-b", f"0.0.0.0:{PORT}", "-w", str(workers)),
         *("--worker-connections", str(1000 * workers), "--log-level", "info"),
+        # Request latency and status counters over statsD to the metrics sidecar.
+        *statsd_mapping.gunicorn_statsd_args(),
         "sagemaker_sklearn_container.serving:main",
     ]
 
@@ -240,6 +245,12 @@ def pod_spec(
             }
         ],
     }
+    if is_sklearn_served(model):
+        # gunicorn's statsD lines become the serving metrics (lifecycle.monitoring.metrics).
+        sidecar = statsd_mapping.exporter_container(container_security)
+        sidecar["imagePullPolicy"] = pull_policy(sidecar["image"])
+        spec["containers"].append(sidecar)
+        spec["volumes"].append(statsd_mapping.mapping_volume())
     if tolerations(model):
         spec["tolerations"] = tolerations(model)
     if model.accepts_spot:

@@ -566,6 +566,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "eks.amazonaws.com",
                         "ec2.amazonaws.com",
                         "codebuild.amazonaws.com",  # the deploy runner's role
+                        "grafana.amazonaws.com",  # the Grafana workspace's role
                     )
                 }
             },
@@ -675,6 +676,109 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                 token_secret=scope.github_token_secret,
             )
         ),
+        *_deploy_prometheus(scope, arns, sid_prefix),
+    ]
+
+
+# What the provider calls for an AMP workspace, its rules, alert manager and scraper.
+_PROMETHEUS_MANAGE = (
+    "aps:DescribeWorkspace",
+    "aps:UpdateWorkspaceAlias",
+    "aps:DeleteWorkspace",
+    "aps:CreateLoggingConfiguration",
+    "aps:DescribeLoggingConfiguration",
+    "aps:UpdateLoggingConfiguration",
+    "aps:DeleteLoggingConfiguration",
+    "aps:CreateRuleGroupsNamespace",
+    "aps:DescribeRuleGroupsNamespace",
+    "aps:PutRuleGroupsNamespace",
+    "aps:DeleteRuleGroupsNamespace",
+    "aps:CreateAlertManagerDefinition",
+    "aps:DescribeAlertManagerDefinition",
+    "aps:PutAlertManagerDefinition",
+    "aps:DeleteAlertManagerDefinition",
+    "aps:CreateScraper",
+    "aps:DescribeScraper",
+    "aps:UpdateScraper",
+    "aps:DeleteScraper",
+    "aps:TagResource",
+    "aps:UntagResource",
+    "aps:ListTagsForResource",
+)
+# Vended log delivery (AMP's logging configuration) is authorised without a resource.
+_LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+
+
+def _deploy_prometheus(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """AMP ids are generated (``ws-<uuid>``): scoped to the account and region, not by name."""
+    account, region = arns.account, scope.region
+    aps = f"arn:aws:aps:{region}:{account}"
+    return [
+        Statement(
+            f"{sid_prefix}CreatePrometheusWorkspaces",
+            ("aps:CreateWorkspace",),
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}Prometheus",
+            _PROMETHEUS_MANAGE,
+            (
+                f"{aps}:workspace/*",
+                f"{aps}:rulegroupsnamespace/*",
+                f"{aps}:scraper/*",
+                # CreateScraper is authorised on the cluster it scrapes too.
+                f"arn:aws:eks:{region}:{account}:cluster/mlplat-{scope.environment}*",
+            ),
+        ),
+        Statement(
+            f"{sid_prefix}PrometheusLogDelivery",
+            _LOG_DELIVERY,
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}PrometheusLogGroups",
+            (
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+            ),
+            (
+                f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/prometheus/"
+                f"mlplat-{scope.environment}*",
+            ),
+        ),
+        *_deploy_grafana(scope, arns, sid_prefix),
+        # AMP encrypts the workspace with the platform key through a grant made as the caller.
+        Statement(
+            f"{sid_prefix}PrometheusKeyGrants",
+            ("kms:CreateGrant",),
+            (f"arn:aws:kms:{region}:{account}:key/*",),
+            conditions={
+                "StringEquals": {
+                    "aws:ResourceTag/mlplat:environment": scope.environment,
+                    "kms:ViaService": (
+                        f"aps.{region}.amazonaws.com",
+                        f"grafana.{region}.amazonaws.com",
+                    ),
+                },
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+            },
+        ),
     ]
 
 
@@ -730,6 +834,7 @@ _SERVICE_LINKED = (
     "eks-nodegroup.amazonaws.com",
     "autoscaling.amazonaws.com",
     "spot.amazonaws.com",
+    "scraper.aps.amazonaws.com",  # the AMP managed scraper's role (components.monitoring)
 )
 # EC2 networking and launch templates. Describe calls support no resource-level permissions;
 # creations must tag the new resource with this environment, changes only touch its resources.
@@ -920,7 +1025,9 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
-    "monitoring": ("cloudwatch", "sns", "budgets", "scheduler", "events", "secretsmanager"),
+    "monitoring": ("cloudwatch", "sns", "budgets", "aps", "logs"),
+    "lifecycle": ("scheduler", "events", "secretsmanager"),
+    "dashboards": ("grafana", "sso", "organizations"),
 }
 
 
@@ -934,3 +1041,46 @@ def grouped(statements: list[Statement]) -> dict[str, list[Statement]]:
             raise ValueError(f"{statement.sid}: no policy group holds service {service!r}")
         groups[group_of[service]].append(statement)
     return groups
+
+
+def _deploy_grafana(scope: Scope, arns: Arns, sid_prefix: str) -> list[Statement]:
+    """Amazon Managed Grafana (ids generated): its workspace, service account and token, role
+    associations; creating an IAM Identity Center workspace registers an SSO application."""
+    account, region = arns.account, scope.region
+    return [
+        Statement(
+            f"{sid_prefix}CreateGrafanaWorkspaces",
+            (
+                "grafana:CreateWorkspace",
+                "sso:CreateManagedApplicationInstance",
+                "sso:DeleteManagedApplicationInstance",
+                "sso:DescribeRegisteredRegions",
+                "sso:GetSharedSsoConfiguration",
+                "organizations:DescribeOrganization",
+            ),
+            ("*",),
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        ),
+        Statement(
+            f"{sid_prefix}GrafanaWorkspaces",
+            (
+                "grafana:DescribeWorkspace",
+                "grafana:UpdateWorkspace",
+                "grafana:DeleteWorkspace",
+                "grafana:DescribeWorkspaceConfiguration",
+                "grafana:UpdateWorkspaceConfiguration",
+                "grafana:CreateWorkspaceServiceAccount",
+                "grafana:ListWorkspaceServiceAccounts",
+                "grafana:DeleteWorkspaceServiceAccount",
+                "grafana:CreateWorkspaceServiceAccountToken",
+                "grafana:ListWorkspaceServiceAccountTokens",
+                "grafana:DeleteWorkspaceServiceAccountToken",
+                "grafana:UpdatePermissions",
+                "grafana:ListPermissions",
+                "grafana:TagResource",
+                "grafana:UntagResource",
+                "grafana:ListTagsForResource",
+            ),
+            (f"arn:aws:grafana:{region}:{account}:/workspaces/*",),
+        ),
+    ]

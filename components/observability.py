@@ -15,13 +15,16 @@ namespaces, units and statistics come from ``components.cloudwatch_metrics``, AW
 
 With a cluster name, Container Insights' cluster metrics (``ContainerInsights``, ``ClusterName``).
 
-Alarms per endpoint, acting on the alerts topic: 5XX rate (metric math, percent of invocations),
-p99 ModelLatency, and the cache hit ratio falling (models evicted and reloaded too often).
+Alarms per endpoint, acting on the owning team's topic: 5XX rate (metric math, percent of
+invocations), p99 ModelLatency, the cache hit ratio falling (the cache-miss rate rising: models
+evicted and reloaded too often), requests waiting for a model to load (ModelLoadingWaitTime), and
+the instance count at the scaling maximum (``Invocations / InvocationsPerInstance``, as drawn on
+the dashboard) for the evaluation periods: the endpoint cannot scale out further.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -66,12 +69,15 @@ def unit_label(*metric_names: str) -> str:
 
 @dataclass(frozen=True)
 class AlarmThresholds:
-    """Defaults: 1% of invocations failing with 5XX, p99 model latency over one second, and a
-    cache hit ratio under 80% (models evicted and reloaded), each over three 5-minute periods."""
+    """Defaults: 1% of invocations failing with 5XX, p99 model latency over one second, a
+    cache hit ratio under 80% (models evicted and reloaded), requests waiting five seconds on
+    average for their model to load, each over three 5-minute periods; instances at the
+    scaling maximum for as long."""
 
     error_rate_percent: float = 1.0
     p99_model_latency_us: float = 1_000_000
     min_cache_hit_ratio: float = 0.8
+    max_loading_wait_us: float = 5_000_000
     period_seconds: int = 300
     evaluation_periods: int = 3
 
@@ -204,30 +210,42 @@ class Observability(PlatformComponent):
         region: str,
         endpoints: Sequence[MonitoredEndpoint],
         alarm_topic_arn: pulumi.Input[str],
+        team_topic_arns: Mapping[str, pulumi.Input[str]] | None = None,
         cluster_name: str | None = None,
         thresholds: AlarmThresholds = AlarmThresholds(),
+        cloudwatch_dashboard: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``cloudwatch_dashboard``: off where Grafana holds the dashboards (alarms stay)."""
         super().__init__(name, opts=opts)
-        body = dashboard(endpoints, region, cluster_name).to_json()
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=self.child_opts()
+        self.dashboard = (
+            aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=name,
+                dashboard_body=dashboard(endpoints, region, cluster_name).to_json(),
+                opts=self.child_opts(),
+            )
+            if cloudwatch_dashboard
+            else None
         )
         self.alarms = {
             endpoint.name: EndpointAlarms(
                 f"{endpoint.name}-alarms",
                 endpoint=endpoint,
-                topic_arn=alarm_topic_arn,
+                # The owning team's topic; the environment's where a team has none.
+                topic_arn=(team_topic_arns or {}).get(endpoint.team, alarm_topic_arn),
                 thresholds=thresholds,
                 opts=self.child_opts(),
             )
             for endpoint in endpoints
         }
-        self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
+        self.register_outputs(
+            {"dashboardName": self.dashboard.dashboard_name if self.dashboard else None}
+        )
 
 
 class EndpointAlarms(PlatformComponent):
-    """The three alarms of one endpoint, owned (and tagged) by its team."""
+    """The five alarms of one endpoint, owned (and tagged) by its team."""
 
     TYPE = "mlplat:observability:EndpointAlarms"
 
@@ -242,21 +260,18 @@ class EndpointAlarms(PlatformComponent):
     ) -> None:
         super().__init__(name, owner=Ownership(team=endpoint.team), opts=opts)
         t, e = thresholds, endpoint
-        common = {
+        self._endpoint, self._period = e, t.period_seconds
+        self._common = {
             "evaluation_periods": t.evaluation_periods,
             "alarm_actions": [topic_arn],
             "ok_actions": [topic_arn],
             "treat_missing_data": "notBreaching",  # no traffic is not an outage
         }
-        dimensions = dict(e.dimensions)
-        self.error_rate = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-5xx-rate",
-            name=f"{e.name}-5xx-rate",
-            alarm_description=(
-                f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX."
-            ),
-            comparison_operator="GreaterThanThreshold",
-            threshold=t.error_rate_percent,
+        self.error_rate = self._alarm(
+            "5xx-rate",
+            f"More than {t.error_rate_percent}% of {e.name}'s invocations fail with 5XX.",
+            "GreaterThanThreshold",
+            t.error_rate_percent,
             metric_queries=[
                 _query("errors", e, "Invocation5XXErrors", t.period_seconds),
                 _query("invocations", e, "Invocations", t.period_seconds),
@@ -267,41 +282,73 @@ class EndpointAlarms(PlatformComponent):
                     "return_data": True,
                 },
             ],
-            **common,
-            opts=self.child_opts(),
         )
-        self.latency = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-p99-latency",
-            name=f"{e.name}-p99-latency",
-            alarm_description=f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
-            namespace=documented_metric("ModelLatency", "p99").namespace,
-            metric_name="ModelLatency",
-            dimensions=dimensions,
-            extended_statistic="p99",
-            period=t.period_seconds,
-            comparison_operator="GreaterThanThreshold",
-            threshold=t.p99_model_latency_us,
-            **common,
-            opts=self.child_opts(),
+        self.latency = self._alarm(
+            "p99-latency",
+            f"{e.name}: p99 ModelLatency over {t.p99_model_latency_us:.0f}us.",
+            "GreaterThanThreshold",
+            t.p99_model_latency_us,
+            **self._metric("ModelLatency", "p99"),
         )
-        self.cache_hit = aws.cloudwatch.MetricAlarm(
-            f"{e.name}-cache-hit-ratio",
-            name=f"{e.name}-cache-hit-ratio",
-            alarm_description=(
-                f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
-                "evicted and reloaded; add memory or instances, or split the endpoint."
-            ),
-            namespace=documented_metric("ModelCacheHit", "Average").namespace,
-            metric_name="ModelCacheHit",
-            dimensions=dimensions,
-            statistic="Average",
-            period=t.period_seconds,
-            comparison_operator="LessThanThreshold",
-            threshold=t.min_cache_hit_ratio,
-            **common,
-            opts=self.child_opts(),
+        self.cache_hit = self._alarm(
+            "cache-hit-ratio",
+            f"{e.name}'s model cache hit ratio fell below {t.min_cache_hit_ratio}: models are "
+            "evicted and reloaded; add memory or instances, or split the endpoint.",
+            "LessThanThreshold",
+            t.min_cache_hit_ratio,
+            **self._metric("ModelCacheHit", "Average"),
+        )
+        self.loading_wait = self._alarm(
+            "model-loading-wait",
+            f"Requests to {e.name} wait over {t.max_loading_wait_us / 1e6:g}s on average for "
+            "their model to load: too many models for the instances' memory, or cold models.",
+            "GreaterThanThreshold",
+            t.max_loading_wait_us,
+            **self._metric("ModelLoadingWaitTime", "Average"),
+        )
+        self.at_max = self._alarm(
+            "instances-at-max",
+            f"{e.name} runs its maximum of {e.max_instances} instances: it cannot scale out "
+            "further (raise scaling.max_instances or split the endpoint).",
+            "GreaterThanOrEqualToThreshold",
+            e.max_instances,
+            metric_queries=[
+                _query("invocations", e, "Invocations", t.period_seconds),
+                _query("per_instance", e, "InvocationsPerInstance", t.period_seconds),
+                {
+                    # SageMaker counts 1/instances per request in InvocationsPerInstance.
+                    "id": "instances",
+                    "expression": "IF(per_instance > 0, invocations / per_instance, 0)",
+                    "label": "instances",
+                    "return_data": True,
+                },
+            ],
         )
         self.register_outputs({})
+
+    def _metric(self, metric: str, stat: str) -> dict:
+        """One documented metric of the endpoint; percentiles are extended statistics."""
+        statistic = {"extended_statistic": stat} if stat.startswith("p") else {"statistic": stat}
+        return {
+            "namespace": documented_metric(metric, stat).namespace,
+            "metric_name": metric,
+            "dimensions": dict(self._endpoint.dimensions),
+            "period": self._period,
+            **statistic,
+        }
+
+    def _alarm(self, suffix: str, description: str, comparison: str, threshold, **query):
+        name = f"{self._endpoint.name}-{suffix}"
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=name,
+            alarm_description=description,
+            comparison_operator=comparison,
+            threshold=threshold,
+            **query,
+            **self._common,
+            opts=self.child_opts(),
+        )
 
 
 def _query(query_id: str, endpoint: MonitoredEndpoint, metric: str, period: int) -> dict:

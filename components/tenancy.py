@@ -31,6 +31,7 @@ from components.base import PlatformComponent
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
 from infra.declarations.tags import Ownership
+from lifecycle.monitoring import statsd_mapping
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 DNS_SELECTOR = {"k8s-app": "kube-dns"}
@@ -82,6 +83,14 @@ class TeamTenancy(PlatformComponent):
         self._create_limits(name, team)
         self._create_network_policies(name)
         self._create_rbac(name, team.name)
+        # The statsD mapping every EKS model's metrics sidecar mounts: one per namespace, here
+        # rather than in a serving stack, so a team split into serving shards still has one.
+        k8s.core.v1.ConfigMap(
+            f"{name}-statsd-mapping",
+            metadata=self._meta(statsd_mapping.MAPPING_CONFIGMAP),
+            data={statsd_mapping.MAPPING_FILE: statsd_mapping.mapping_text()},
+            opts=self._opts(),
+        )
         self.register_outputs({"namespace": self.namespace_output})
 
     def _opts(self) -> pulumi.ResourceOptions:

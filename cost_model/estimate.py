@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cost_model import prometheus
 from cost_model.graph import Graph, Resource
 from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
 from infra.eks_support import SupportTier, support_tier
@@ -461,7 +462,50 @@ def _nat_gateway(
     return _Priced(cost, cost, basis)
 
 
+def _amp_usage(resource: Resource) -> tuple[float, float] | None:
+    series = _usage_tag(resource, prometheus.SERIES_TAG)
+    interval = _usage_tag(resource, prometheus.INTERVAL_TAG)
+    return (series, interval) if series is not None and interval else None
+
+
+def _amp_workspace(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    usage = _amp_usage(resource)
+    if prices.amp is None:
+        return _Priced(0.0, 0.0, f"no AMP prices for {region} in the snapshot: $0")
+    if usage is None:
+        return _Priced(0.0, 0.0, f"no series or scrape interval declared ({prometheus.SERIES_TAG})")
+    cost = prometheus.amp_cost(*usage, prices.amp)
+    return _Priced(cost.monthly, cost.monthly, cost.basis(prices.amp))
+
+
+def _amp_scraper(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    usage = _amp_usage(resource)
+    if prices.amp is None:
+        return _Priced(0.0, 0.0, f"no AMP prices for {region} in the snapshot: $0")
+    samples = prometheus.samples_per_month(*usage) if usage else 0.0
+    cost, basis = prometheus.collector_cost(samples, prices.amp)
+    return _Priced(cost, cost, basis)
+
+
+def _grafana_workspace(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    if prices.grafana is None:
+        return _Priced(0.0, 0.0, f"no Grafana prices for {region} in the snapshot: $0")
+    editors = int(_usage_tag(resource, prometheus.EDITORS_TAG) or 0)
+    viewers = int(_usage_tag(resource, prometheus.VIEWERS_TAG) or 0)
+    cost, basis = prometheus.grafana_cost(editors, viewers, prices.grafana)
+    return _Priced(cost, cost, basis)
+
+
 _PRICERS: dict[str, Pricer] = {
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:amp/scraper:Scraper": _amp_scraper,
+    "aws:grafana/workspace:Workspace": _grafana_workspace,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _endpoint_configuration,
     "eks:index:Cluster": _cluster,
     "aws:eks/cluster:Cluster": _cluster,

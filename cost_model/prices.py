@@ -61,6 +61,26 @@ class CloudWatchPrices(_Prices):
     high_resolution_alarm_metric_month: NonNegativeFloat
 
 
+class AmpPrices(_Prices):
+    """Amazon Managed Service for Prometheus (aws.amazon.com/prometheus/pricing)."""
+
+    ingest_first_2b_per_10m_samples: NonNegativeFloat = Field(
+        description="Per 10 million samples, the month's first 2 billion."
+    )
+    ingest_next_250b_per_10m_samples: NonNegativeFloat
+    ingest_over_252b_per_10m_samples: NonNegativeFloat
+    storage_gb_month: NonNegativeFloat = Field(description="Samples (1-2 bytes each) and metadata.")
+    collector_hour: NonNegativeFloat = Field(description="An AWS managed collector (scraper).")
+    collected_per_10m_samples: NonNegativeFloat
+
+
+class GrafanaPrices(_Prices):
+    """Amazon Managed Grafana, per active user and month (aws.amazon.com/grafana/pricing)."""
+
+    editor_month: NonNegativeFloat
+    viewer_month: NonNegativeFloat
+
+
 class RegionPrices(_Prices):
     """List prices in one region, in the snapshot's currency."""
 
@@ -85,6 +105,10 @@ class RegionPrices(_Prices):
     cloudwatch: CloudWatchPrices
     dynamodb: DynamoDbPrices
     s3_standard_gb_month: NonNegativeFloat
+    # Transcribed by hand (``mlplat prices refresh`` does not fetch them yet): optional, and a
+    # resource they would price says so when they are missing.
+    amp: AmpPrices | None = None
+    grafana: GrafanaPrices | None = None
 
     def sagemaker_hour(self, instance_type: str, region: str) -> float:
         return _lookup(

@@ -54,8 +54,8 @@ class PlatformContract(_Contract):
     capture_bucket_arn: str = Field(pattern=r"^arn:aws[a-z-]*:s3:::")
     registry_table: str
     alerts_topic_arn: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
-    # Team -> its alerts topic (drift alarms); optional, so older platforms still parse.
-    team_alert_topics: dict[str, str] = Field(default_factory=dict)
+    # Team -> its alert topic (its endpoints' alarms go there); added compatibly (optional).
+    team_alert_topic_arns: dict[str, str] = {}
     cluster: ClusterContract
     # Team -> its Kubernetes namespace (created, with quotas and RBAC, by the platform).
     namespaces: dict[str, str]

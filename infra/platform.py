@@ -18,13 +18,16 @@ from components.cost_controls import CostControls
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
+from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
 from components.model_callers import ModelCaller
 from components.lifecycle.team_lifecycle import LifecyclePlatform
+from components.monitoring import PrometheusMonitoring
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
+from components.team_alerts import TeamAlertTopics
 from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
@@ -253,6 +256,15 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
     cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
 
+    # --- alerts: each team's topic, for its alarms and its Prometheus alerts ---------------------
+    team_alerts = TeamAlertTopics(
+        f"mlplat-{env}-team-alerts",
+        environment=env,
+        teams=spec.teams,
+        account=account,
+        protect=protect,
+    )
+
     # --- lifecycle: every team's drift and retraining wiring, in the single stack ----------------
     for team in teams if single else ():
         build_team_lifecycle(
@@ -267,7 +279,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
                 capture_bucket=capture.name_output,
                 capture_bucket_arn=capture.arn,
                 registry_table=tables.registry.name,
-                alarm_topic_arn=cost.team_topic_arns[team],
+                alarm_topic_arn=team_alerts.topic_arns[team],
             ),
         )
 
@@ -277,8 +289,44 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         region=spec.settings.region,
         endpoints=monitored(endpoints),
         alarm_topic_arn=cost.alerts_topic_arn,
+        team_topic_arns=team_alerts.topic_arns,
         cluster_name=cluster.cluster_name if spec.settings.cluster.container_insights else None,
+        # Where Grafana holds the dashboards, the CloudWatch one is not kept (the switch).
+        cloudwatch_dashboard=not (
+            spec.settings.monitoring.grafana and spec.settings.monitoring.prometheus
+        ),
     )
+
+    # --- monitoring: Prometheus (AMP) for the models on EKS, alerts to their teams --------------
+    monitoring = spec.settings.monitoring
+    if monitoring.prometheus:
+        prometheus = PrometheusMonitoring(
+            f"mlplat-{env}-prometheus",
+            environment=env,
+            region=spec.settings.region,
+            account=account,
+            models=spec.models,
+            settings=monitoring,
+            addons=spec.settings.cluster.addons,
+            cluster=cluster,
+            private_subnet_ids=network.private_subnet_ids,
+            kms_key_arn=key.arn,
+            team_topic_arns=team_alerts.topic_arns,
+            platform_topic_arn=cost.alerts_topic_arn,
+            topic_policies=team_alerts.policies,
+        )
+        if monitoring.grafana:
+            GrafanaDashboards(
+                f"mlplat-{env}-grafana",
+                environment=env,
+                region=spec.settings.region,
+                account=account,
+                teams=teams,
+                settings=monitoring,
+                kms_key_arn=key.arn,
+                amp_workspace_arn=prometheus.workspace.arn,
+                prometheus_endpoint=prometheus.workspace.prometheus_endpoint,
+            )
 
     pulumi.export("registryTable", tables.registry.name)
     pulumi.export("predictionsTable", tables.predictions.name)
@@ -307,7 +355,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         capture_bucket_arn=capture.arn,
         registry_table=tables.registry.name,
         alerts_topic_arn=cost.alerts_topic_arn,
-        team_alert_topics=cost.team_topic_arns,
+        team_alert_topic_arns=team_alerts.topic_arns,
         cluster={
             "name": cluster.name_output,
             "oidcProviderArn": cluster.oidc_provider_arn,

@@ -130,6 +130,7 @@ def build_team_serving(
     served: list = [hosted for endpoint in endpoints for hosted in endpoint.hosted]
 
     # --- compute: the team's models served on EKS ----------------------------------------------
+    # (their metrics sidecars' statsD mapping is the team namespace's, made with it: tenancy.py)
     on_eks: list[EksModel] = []
     for model in spec.models_served_by("eks"):
         if model.team != team or not holds(model.name):

@@ -84,7 +84,7 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
                 registry_table=platform.registry.name,
                 # The team's topic; a platform from before team topics: the environment's.
                 alarm_topic_arn=contract.apply(
-                    lambda c: c.team_alert_topics.get(team, c.alerts_topic_arn)
+                    lambda c: c.team_alert_topic_arns.get(team, c.alerts_topic_arn)
                 ),
             ),
         )
@@ -95,6 +95,10 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
         region=spec.settings.region,
         endpoints=monitored(endpoints),
         alarm_topic_arn=contract.apply(lambda c: c.alerts_topic_arn),
+        # The team's own topic where the platform exports one (contracts before it had none).
+        team_topic_arns={
+            team: contract.apply(lambda c: c.team_alert_topic_arns.get(team, c.alerts_topic_arn))
+        },
     )
 
     pulumi.export("executionRole", role.arn)

@@ -160,6 +160,8 @@ class Team(Declaration):
         "mode (infra/layers.py): raise it when a serving stack nears the resource budget; raising "
         "it moves only what the new shard takes (README: state moves).",
     )
+    # Subscribed to the team's alert topic (its models' alerts only; never a shared inbox).
+    alert_emails: tuple[str, ...] = ()
 
 
 class NetworkSettings(Settings):
@@ -181,6 +183,10 @@ class AddonSettings(Settings):
     nvidia_device_plugin: ChartVersion = "0.17.1"
     cluster_autoscaler: ChartVersion = "9.46.6"
     metrics_server: ChartVersion = "3.12.2"
+    # The exporters the AMP scraper reads (components.monitoring); chart versions, not app.
+    kube_state_metrics: ChartVersion = "5.25.1"  # kube-state-metrics v2.13
+    prometheus_node_exporter: ChartVersion = "4.39.0"  # node_exporter v1.8
+    dcgm_exporter: ChartVersion = "3.5.0"  # NVIDIA dcgm-exporter 3.3.7-3.5.0
 
 
 class ClusterSettings(Settings):
@@ -262,6 +268,27 @@ class BudgetSettings(Settings):
         return value
 
 
+class MonitoringSettings(Settings):
+    """``mlplat:monitoring``: Prometheus (AMP) for EKS models, and where dashboards live."""
+
+    # An AMP workspace, its managed scraper, the exporters, the generated rules and the alert
+    # manager (components.monitoring). Off: EKS models have no alerts (a policy rule reports it).
+    prometheus: bool = True
+    # How often the scraper collects every target: ingestion is billed per sample, so this
+    # sets the AMP bill (mlplat cost). AMP's managed collector takes intervals of 10s or more.
+    scrape_interval_seconds: int = Field(default=30, ge=10, le=300)
+    log_retention_days: int = Field(default=30, ge=1)
+    # Amazon Managed Grafana with generated dashboards; off keeps the CloudWatch dashboard (an
+    # account without IAM Identity Center cannot have a Grafana workspace).
+    grafana: bool = False
+    # IAM Identity Center group ids given Grafana's Admin and Editor roles (others: none).
+    grafana_admin_groups: tuple[str, ...] = ()
+    grafana_editor_groups: tuple[str, ...] = ()
+    # Expected active users a month, for the licence estimate (`mlplat cost`).
+    grafana_editors: int = Field(default=0, ge=0)
+    grafana_viewers: int = Field(default=0, ge=0)
+
+
 class CiSettings(Settings):
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     branch: Branch = "main"
@@ -323,6 +350,7 @@ class EnvironmentSettings(Settings):
     cluster: ClusterSettings = ClusterSettings()
     serving: ServingSettings = ServingSettings()
     data: DataSettings = DataSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     budget: BudgetSettings
     ci: CiSettings
     routes: RouteSettings = RouteSettings()

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from infra.declarations.instance_choice import INSTANCE_TYPE_MODE_FIELD, InstanceTypeMode
+from infra.declarations.objectives import ServiceObjectives
 from infra.project import PROJECT_ROOT
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -211,6 +212,7 @@ class ModelDeclaration(Declaration):
     monthly_budget_usd: Decimal = Field(gt=0)
     monitoring: Monitoring | None = None
     retraining: Retraining | None = None
+    objectives: ServiceObjectives = Field(default_factory=ServiceObjectives)
 
     @property
     def uses_gpu(self) -> bool:

@@ -17,3 +17,11 @@ TAG_MODEL = "mlplat:model"
 class Ownership:
     team: str | None = None
     model: str | None = None
+
+
+# Usage a resource declares for the cost estimator (cost_model/prometheus.py): the monitoring
+# components write them from the declarations; `mlplat cost` reads them back.
+TAG_ACTIVE_SERIES = "mlplat:cost:active-series"
+TAG_SCRAPE_INTERVAL = "mlplat:cost:scrape-interval-seconds"
+TAG_GRAFANA_EDITORS = "mlplat:cost:grafana-editors"
+TAG_GRAFANA_VIEWERS = "mlplat:cost:grafana-viewers"

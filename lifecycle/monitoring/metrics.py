@@ -2,16 +2,13 @@
 the dashboards will share).
 
 Serving metrics (EKS models). The SageMaker scikit-learn image's server (gunicorn, started by
-``components.eks_model.sklearn_server_command``) exposes no Prometheus endpoint. gunicorn does
-instrument every request over statsD (``--statsd-host``: ``gunicorn.request.duration`` as a
-timer in ms, ``gunicorn.request.status.<code>`` counters; gunicorn docs, "Instrumentation"), so
-the planned source is gunicorn's own statsD output into a ``prom/statsd-exporter`` sidecar whose
-mapping turns those into the two series below (statsd_exporter converts timers from ms to
-seconds). NOT BUILT YET: neither the ``--statsd-host`` flag nor the sidecar exists; until they
-do, these series are absent and the serving alerts stay silent (the no-traffic alert, which
-reads kube-state-metrics for the running pods, fires instead: a missing source is visible).
-The scrape job must attach ``namespace`` (the team's) and ``model`` (the pod label
-``mlplat.io/model``) to every serving series.
+``components.eks_model.sklearn_server_command``) has no Prometheus endpoint; it sends statsD
+(``--statsd-host``) to a ``statsd_exporter`` sidecar in the same pod, whose mapping
+(``lifecycle.monitoring.statsd_mapping``) exports the two series below; the managed scraper's job
+(``components.monitoring.scrape_config``) attaches ``namespace`` (the team's) and ``model`` (the
+pod label ``mlplat.io/model``). A model on its own image (``image=``) or another framework's
+server has no sidecar: it must serve these names itself, or its serving alerts stay silent and
+``ModelNoTraffic`` (which reads kube-state-metrics for the running pods) fires.
 
 Kubernetes metrics (real, from the exporters the issue pins; names checked against
 kube-state-metrics docs/horizontalpodautoscaler-metrics.md and pod-metrics.md, v2.x, and
@@ -21,13 +18,14 @@ and ``container`` of the pod holding the GPU).
 
 from __future__ import annotations
 
-# Serving (planned gunicorn statsD -> statsd_exporter sidecar; not built).
+# The histogram's buckets (seconds) the sidecar mapping declares: the latency objectives must
+# fall on a bucket boundary or p99 is interpolated across a wide bucket (declared with them).
+from infra.declarations.objectives import LATENCY_BUCKETS
+
+# Serving (gunicorn statsD -> statsd_exporter sidecar).
 REQUEST_DURATION = "mlplat_model_request_duration_seconds"  # histogram: _bucket{le}, _sum, _count
 RESPONSES = "mlplat_model_responses_total"  # counter, label ``code`` (HTTP status)
 SERVING_LABELS = ("namespace", "model")
-# The histogram's buckets (seconds) the sidecar mapping must declare: the latency objectives
-# must fall on a bucket boundary or p99 is interpolated across a wide bucket.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # kube-state-metrics (v2.x).
 POD_RESTARTS = "kube_pod_container_status_restarts_total"  # namespace, pod, container
@@ -66,8 +64,18 @@ def series_per_model(gpus: int, replicas: int) -> int:
     return replicas * series_per_pod(gpus) + 1 + 2 + 3
 
 
+def estimated_series(models) -> int:
+    """The environment's serving series at each EKS model's minimum replicas (what runs
+    steadily): what AMP bills ingestion on (the exporters' node and cluster series come on top)."""
+    return sum(
+        series_per_model(model.resources.gpus, model.scaling.min_instances)
+        for model in models
+        if model.serving == "eks"
+    )
+
+
 EMITTED = {
-    "serving sidecar (planned, not built)": (
+    "statsd_exporter sidecar": (
         f"{REQUEST_DURATION}_bucket",
         f"{REQUEST_DURATION}_sum",
         f"{REQUEST_DURATION}_count",

@@ -1,13 +1,12 @@
-"""What each model is held to: platform defaults, in one place.
+"""What each model is held to: the objectives its declaration states (``objectives=``,
+``infra.declarations.objectives``), each missing one taken from ``PLATFORM_DEFAULTS``.
 
-The hook: ``objectives_for`` is the only function that decides a model's objectives. When the
-model declaration grows its optional objective fields (issue 17), read them there and fall back
-to ``PLATFORM_DEFAULTS`` field by field; nothing else changes.
+``objectives_for`` is the only function that decides a model's objectives.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from infra.declarations import ModelDeclaration
 
@@ -33,5 +32,6 @@ PLATFORM_DEFAULTS = Objectives()
 
 
 def objectives_for(model: ModelDeclaration) -> Objectives:
-    """The model's objectives (today the platform defaults for every model; see the module)."""
-    return PLATFORM_DEFAULTS
+    """The model's declared objectives over the platform defaults, field by field."""
+    declared = model.objectives.model_dump(exclude_none=True)
+    return replace(PLATFORM_DEFAULTS, **declared) if declared else PLATFORM_DEFAULTS

@@ -244,6 +244,10 @@ IDENTITIES: dict[str, Identity] = {
     "aws:cloudwatch/dashboard:Dashboard": Identity(
         name_input="dashboardName", arn="arn:aws:cloudwatch::{account}:dashboard/{name}"
     ),
+    # The provider's arn has no ":*" suffix (a log group's own ARN as IAM names it).
+    "aws:cloudwatch/logGroup:LogGroup": Identity(
+        arn="arn:aws:logs:{region}:{account}:log-group:{name}"
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Identity(
         arn="arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
     ),
@@ -307,6 +311,52 @@ IDENTITIES: dict[str, Identity] = {
         id="{clusterName}:{principalArn}",
         arn="arn:aws:eks:{region}:{account}:access-entry/{clusterName}/role/{account}/"
         "{hex17}/{uuid}",
+    ),
+    # AMP: workspace and scraper ids are generated; the scraper's role is service-linked, with
+    # its path (AMP API reference, DescribeScraper roleArn).
+    "aws:amp/workspace:Workspace": Identity(
+        name_input=None,
+        id="ws-{uuid}",
+        arn="arn:aws:aps:{region}:{account}:workspace/{id}",
+        extra=lambda ctx, out: {
+            "prometheusEndpoint": f"https://aps-workspaces.{ctx.region}.amazonaws.com/"
+            f"workspaces/{out['id']}/"
+        },
+    ),
+    "aws:amp/scraper:Scraper": Identity(
+        name_input=None,
+        id="s-{uuid}",
+        arn="arn:aws:aps:{region}:{account}:scraper/{id}",
+        extra=lambda ctx, out: {
+            "roleArn": f"arn:aws:iam::{ctx.account}:role/aws-service-role/scraper.aps."
+            f"amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper_{ctx.digest(8)}-{ctx.digest(4)}"
+        },
+    ),
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": Identity(
+        arn="arn:aws:aps:{region}:{account}:rulegroupsnamespace/{workspaceId}/{name}",
+        id="arn:aws:aps:{region}:{account}:rulegroupsnamespace/{workspaceId}/{name}",
+    ),
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": Identity(
+        name_input=None, id="{workspaceId}"
+    ),
+    # Amazon Managed Grafana: generated ids; the endpoint is <id>.grafana-workspace.<region>...
+    "aws:grafana/workspace:Workspace": Identity(
+        name_input=None,
+        id="g-{hex17}",
+        arn="arn:aws:grafana:{region}:{account}:/workspaces/{id}",
+        extra=lambda ctx, out: {
+            "endpoint": f"{out['id']}.grafana-workspace.{ctx.region}.amazonaws.com"
+        },
+    ),
+    "aws:grafana/workspaceServiceAccount:WorkspaceServiceAccount": Identity(
+        name_input=None,
+        id="{workspaceId},{hex17}",
+        extra=lambda ctx, out: {"serviceAccountId": ctx.digest(6)},
+    ),
+    "aws:grafana/workspaceServiceAccountToken:WorkspaceServiceAccountToken": Identity(
+        name_input=None,
+        id="{workspaceId},{serviceAccountId},{hex17}",
+        extra=lambda ctx, out: {"key": "glsa_offline_" + ctx.digest(32)},
     ),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": Identity(
         name_input=None,

@@ -32,7 +32,7 @@ from policies.rules.iam_quotas import POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATT
 TABLE_PATH = Path(__file__).parents[1] / "provider_actions.json"
 LIFECYCLE = ("create", "read", "update", "delete", "tag")
 # Resources of these providers are not AWS API calls made with the deployer's credentials.
-NOT_AWS = ("kubernetes:", "pulumi:", "mlplat:")
+NOT_AWS = ("kubernetes:", "pulumi:", "mlplat:", "grafana:")
 
 
 @cache

@@ -89,7 +89,7 @@ def lifecycle_pipelines_and_schedules_tagged(
     "(mlplat-<env>-<team>-alerts) and is owned by a team.",
     severity=Severity.MEDIUM,
     remediation="Create drift alarms with TeamLifecycle, which points them at the team's topic "
-    "from the platform's contract (team_alert_topics).",
+    "from the platform's contract (team_alert_topic_arns).",
     resource_types=(METRIC_ALARM,),
 )
 def drift_alarm_notifies_team(args: ResourceValidationArgs, report: ReportViolation) -> None:

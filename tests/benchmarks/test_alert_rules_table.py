@@ -32,3 +32,4 @@ def test_recorded_rule_and_series_counts_match_the_generator():
         assert cells[2] == f"{measured['largest file kB']} kB"
         assert cells[3] == measured["series (min..max replicas)"]
         assert cells[4].startswith("yes" if measured["within quotas"] else "**no**")
+        assert cells[5] == measured["AMP $/month at min replicas"], (models, objectives)

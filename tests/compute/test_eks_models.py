@@ -235,7 +235,7 @@ def test_sklearn_servers_find_every_path_the_image_writes(plan):
     assert served, "the example stacks serve a scikit-learn model on EKS (recs-ranker)"
     for model in served:
         spec = _deployment(plan, model)
-        (server,) = spec["containers"]
+        (server,) = [c for c in spec["containers"] if c["name"] == "model"]  # not the sidecar
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["mountPath"]: m for m in server["volumeMounts"]}
         assert server["securityContext"]["readOnlyRootFilesystem"] is True
@@ -262,7 +262,7 @@ def test_sklearn_server_code_directory_holds_the_archives_handler(plan):
 
     for model in (m for m in eks_models(plan) if m.framework == "sklearn" and not m.image):
         spec = _deployment(plan, model)
-        (server,) = spec["containers"]
+        (server,) = [c for c in spec["containers"] if c["name"] == "model"]  # not the sidecar
         env = {e["name"]: e["value"] for e in server["env"]}
         code = next(m for m in server["volumeMounts"] if m["mountPath"] == "/opt/ml/code")
         model_dir = next(m for m in server["volumeMounts"] if m["mountPath"] == "/opt/ml/model")

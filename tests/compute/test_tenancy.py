@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.monitoring import COLLECTOR_ROLE, COLLECTOR_RULES, COLLECTOR_USER
 from components.tenancy import (
     DeployingPrincipal,
     PersonaArns,
@@ -13,13 +14,24 @@ from components.tenancy import (
     quota_hard,
     viewer_group,
 )
+from lifecycle.monitoring.scrape_config import MONITORING_NAMESPACE
 
 pytestmark = pytest.mark.slow
 
 
+def team_namespaces(plan) -> list[dict]:
+    """The namespaces of the teams' workloads (the exporters' own is the platform's)."""
+    return [
+        ns
+        for ns in plan.kube("Namespace")
+        if ns["inputs"]["metadata"]["name"] != MONITORING_NAMESPACE
+    ]
+
+
 def test_one_tenancy_set_per_team(plan):
-    namespaces = {ns["inputs"]["metadata"]["name"] for ns in plan.kube("Namespace")}
+    namespaces = {ns["inputs"]["metadata"]["name"] for ns in team_namespaces(plan)}
     assert namespaces == {team.name for team in plan.spec.teams}
+    assert MONITORING_NAMESPACE not in {team.name for team in plan.spec.teams}
     for team in plan.spec.teams:
         ns = team.name
         (quota,) = plan.kube("ResourceQuota", ns)
@@ -35,7 +47,7 @@ def test_one_tenancy_set_per_team(plan):
 
 
 def test_every_namespace_has_a_quota_and_default_deny(plan):
-    for namespace in plan.kube("Namespace"):
+    for namespace in team_namespaces(plan):
         name = namespace["inputs"]["metadata"]["name"]
         assert plan.kube("ResourceQuota", name), name
         deny = [
@@ -62,7 +74,12 @@ def test_dns_egress_is_allowed_only_to_kube_dns(plan):
 
 
 def test_a_teams_role_bindings_reach_only_its_namespace(plan):
-    assert not plan.kube("ClusterRoleBinding")
+    # The only cluster-wide binding is the AMP scraper's, to a read-only role.
+    for binding in plan.kube("ClusterRoleBinding"):
+        assert binding["inputs"]["roleRef"]["name"] == COLLECTOR_ROLE
+        assert binding["inputs"]["subjects"][0]["name"] == COLLECTOR_USER
+    for rule in COLLECTOR_RULES:
+        assert set(rule["verbs"]) <= {"describe", "get", "list", "watch"}
     teams = {team.name for team in plan.spec.teams}
     bindings = plan.kube("RoleBinding")
     assert len(bindings) == 2 * len(teams)

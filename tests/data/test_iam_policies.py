@@ -417,6 +417,8 @@ def test_statements_are_checked_when_built(arguments, message):
 # The IAM service prefix of each provider module the stacks create resources in.
 _SERVICE_OF_MODULE = {
     "appautoscaling": "application-autoscaling",
+    "amp": "aps",
+    "grafana": "grafana",
     "budgets": "budgets",
     "codebuild": "codebuild",
     "cloudwatch": "cloudwatch",

@@ -18,7 +18,16 @@ from components.cloudwatch_metrics import (
     documented_metric,
 )
 from components.observability import MonitoredEndpoint, dashboard
+from infra.loader import load_environment, read_stack_config
 from tests.data.conftest import STACKS, resources
+
+
+def _grafana(stack: str) -> bool:
+    return load_environment(stack, read_stack_config(stack)).settings.monitoring.grafana
+
+
+# The stacks that keep the CloudWatch dashboard (the others show theirs in Grafana).
+CLOUDWATCH_DASHBOARD_STACKS = [stack for stack in STACKS if not _grafana(stack)]
 
 SCHEMA = json.loads((Path(__file__).parent / "cloudwatch_dashboard.schema.json").read_text())
 
@@ -72,7 +81,7 @@ def _body(export: dict) -> dict:
     return json.loads(dashboard_resource["inputs"]["dashboardBody"])
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_the_dashboard_body_is_valid_cloudwatch_json(exports, stack):
     jsonschema.validate(_body(exports[stack]), SCHEMA)
 
@@ -121,7 +130,7 @@ def test_the_schema_rejects_what_cloudwatch_rejects():
             jsonschema.validate(body, SCHEMA)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_the_dashboard_shows_every_endpoint_with_the_dimensions_aws_publishes(exports, stack):
     export = exports[stack]
     endpoints = _endpoints(export)
@@ -174,18 +183,27 @@ def test_widgets_never_overlap():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports, stack):
+def test_every_endpoint_has_its_alarms_acting_on_its_teams_topic(exports, stack):
     export = exports[stack]
-    alerts_topic = next(
-        t["outputs"]["arn"]
-        for t in resources(export, "aws:sns/topic:Topic")
-        if t["inputs"]["name"] == f"mlplat-{stack}-alerts"
-    )
+    topics = {
+        t["inputs"]["name"]: t["outputs"]["arn"] for t in resources(export, "aws:sns/topic:Topic")
+    }
+    team_of = {
+        e["inputs"]["name"]: e["inputs"]["tags"]["mlplat:team"]
+        for e in resources(export, "aws:sagemaker/endpoint:Endpoint")
+    }
     alarms = {
         a["inputs"]["name"]: a["inputs"]
         for a in resources(export, "aws:cloudwatch/metricAlarm:MetricAlarm")
     }
+    maximum = {
+        t["inputs"]["resourceId"].split("/")[1]: t["inputs"]["maxCapacity"]
+        for t in resources(export, "aws:appautoscaling/target:Target")
+        if t["inputs"]["resourceId"].startswith("endpoint/")
+    }
     for endpoint, variant in _endpoints(export).items():
+        # The owning team's topic, never the environment's shared one.
+        alerts_topic = topics[f"mlplat-{stack}-{team_of[endpoint]}-alerts"]
         dims = {"EndpointName": endpoint, "VariantName": variant}
         rate = alarms[f"{endpoint}-5xx-rate"]
         queries = {q["id"]: q for q in rate["metricQueries"]}
@@ -214,7 +232,21 @@ def test_every_endpoint_has_its_three_alarms_acting_on_the_alerts_topic(exports,
         assert latency["comparisonOperator"] == "GreaterThanThreshold"
         assert latency["threshold"] == 1_000_000
         assert 0 < cache["threshold"] < 1 and cache["statistic"] == "Average"
-        for alarm in (rate, latency, cache):
+        # Requests waiting for their model to load, and the instance count at its maximum.
+        wait = alarms[f"{endpoint}-model-loading-wait"]
+        assert (wait["metricName"], wait["statistic"], wait["dimensions"]) == (
+            "ModelLoadingWaitTime",
+            "Average",
+            dims,
+        )
+        assert wait["comparisonOperator"] == "GreaterThanThreshold" and wait["threshold"] > 0
+        at_max = alarms[f"{endpoint}-instances-at-max"]
+        count = {q["id"]: q for q in at_max["metricQueries"]}
+        assert count["per_instance"]["metric"]["metricName"] == "InvocationsPerInstance"
+        assert "invocations / per_instance" in count["instances"]["expression"]
+        assert at_max["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert at_max["threshold"] == maximum[endpoint]
+        for alarm in (rate, latency, cache, wait, at_max):
             assert alarm["alarmActions"] == [alerts_topic]
             assert alarm["okActions"] == [alerts_topic]
             assert alarm["treatMissingData"] == "notBreaching"  # no traffic is no outage
@@ -248,7 +280,7 @@ def _check_documented(namespace: str, name: str, dimensions, stat: str | None) -
     assert stat and spec.allows(stat), f"{name}: {stat} is not a documented statistic"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", CLOUDWATCH_DASHBOARD_STACKS)
 def test_every_dashboard_metric_and_unit_label_matches_aws_table(exports, stack):
     body = _body(exports[stack])
     for widget in body["widgets"]:
@@ -288,3 +320,14 @@ def test_every_alarm_on_an_endpoint_metric_matches_aws_table(exports, stack):
                 _check_documented(namespace, name, dimensions, stat)
                 checked += 1
     assert checked, "every stack alarms on its endpoints"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dashboard_switch_keeps_cloudwatch_only_without_grafana(exports, stack):
+    cloudwatch = resources(exports[stack], "aws:cloudwatch/dashboard:Dashboard")
+    grafana = resources(exports[stack], "aws:grafana/workspace:Workspace")
+    assert (len(cloudwatch), len(grafana)) == ((0, 1) if _grafana(stack) else (1, 0))
+
+
+def test_both_kinds_of_stack_are_examples():
+    assert CLOUDWATCH_DASHBOARD_STACKS and len(CLOUDWATCH_DASHBOARD_STACKS) < len(STACKS)

@@ -1,0 +1,92 @@
+"""AMP ingestion and storage, the managed collector and Grafana licences, on hand-computed cases
+(every expected number worked out in the comment; prices from the snapshot, us-east-1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cost_exports import export, resource, tags
+
+from infra.declarations.tags import (
+    TAG_ACTIVE_SERIES,
+    TAG_GRAFANA_EDITORS,
+    TAG_GRAFANA_VIEWERS,
+    TAG_SCRAPE_INTERVAL,
+)
+from cost_model import prometheus
+from cost_model.estimate import EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
+
+AMP = load_snapshot().region("us-east-1").amp
+
+
+def price(*entries):
+    result = estimate(
+        Graph.from_export(export(*entries)),
+        load_snapshot(),
+        EstimateOptions(as_of=dt.date(2026, 11, 30)),
+    )
+    return {item.type: item for item in result.items}
+
+
+def test_samples_are_series_times_seconds_over_the_interval():
+    # 1,000 series × 2,628,000 s ÷ 30 s = 87.6 M samples.
+    assert prometheus.samples_per_month(1_000, 30) == pytest.approx(87_600_000)
+
+
+@pytest.mark.parametrize(
+    ("samples", "cost"),
+    [
+        (10_000_000, 0.90),  # one block of the first tier
+        (2e9, 180.0),  # the first tier exactly: 200 × $0.90
+        (2e9 + 10_000_000, 180.35),  # one block into the second tier
+        (252e9 + 10_000_000, 180.0 + 25 * 350 + 0.16),  # 25,000 blocks × $0.35, then $0.16
+    ],
+)
+def test_ingestion_is_tiered(samples, cost):
+    assert prometheus.ingestion_cost(samples, AMP) == pytest.approx(cost)
+
+
+def test_storage_is_the_retained_steady_state():
+    # 87.6 M samples/month kept 150 days (3,600 h ÷ 730 h = 4.93 months) at 2 bytes:
+    # 87.6e6 × 4.9315 × 2 ÷ 2^30 = 0.8047 GB.
+    assert prometheus.stored_gb(87_600_000) == pytest.approx(0.8047, abs=1e-3)
+
+
+def test_the_workspace_and_scraper_are_priced_from_their_usage_tags():
+    usage = {TAG_ACTIVE_SERIES: "1000", TAG_SCRAPE_INTERVAL: "30"}
+    items = price(
+        resource("aws:amp/workspace:Workspace", "ws", {"tags": {**tags(), **usage}}),
+        resource("aws:amp/scraper:Scraper", "scraper", {"tags": {**tags(), **usage}}),
+    )
+    workspace = items["aws:amp/workspace:Workspace"]
+    # 87.6 M samples × $0.90/10M = $7.884; 0.8047 GB × $0.03 = $0.0241.
+    assert workspace.monthly == pytest.approx(7.884 + 0.0241, abs=1e-3)
+    assert "1,000 series × 2,628,000 s/month ÷ 30 s = 87,600,000 samples" in workspace.basis
+    # 730 h × $0.04 = $29.20; 87.6 M × $0.01/10M = $0.0876.
+    assert items["aws:amp/scraper:Scraper"].monthly == pytest.approx(29.2876)
+
+
+def test_halving_the_interval_doubles_ingestion():
+    fast = {TAG_ACTIVE_SERIES: "1000", TAG_SCRAPE_INTERVAL: "15"}
+    item = price(resource("aws:amp/workspace:Workspace", "ws", {"tags": {**tags(), **fast}}))
+    assert item["aws:amp/workspace:Workspace"].monthly == pytest.approx(
+        2 * (7.884 + 0.0241), abs=2e-3
+    )
+
+
+def test_a_workspace_without_usage_says_so():
+    item = price(resource("aws:amp/workspace:Workspace", "ws", {"tags": tags()}))
+    assert item["aws:amp/workspace:Workspace"].monthly == 0
+    assert "no series or scrape interval declared" in item["aws:amp/workspace:Workspace"].basis
+
+
+def test_grafana_is_priced_per_editor_and_viewer():
+    users = {TAG_GRAFANA_EDITORS: "3", TAG_GRAFANA_VIEWERS: "10"}
+    item = price(resource("aws:grafana/workspace:Workspace", "g", {"tags": {**tags(), **users}}))
+    # 3 × $9 + 10 × $5 = $77.
+    grafana = item["aws:grafana/workspace:Workspace"]
+    assert grafana.monthly == pytest.approx(77.0)
+    assert "3 editor × $9.0/month + 10 viewer × $5.0/month" in grafana.basis

@@ -1,0 +1,104 @@
+"""The generated Grafana dashboards: valid for the workspace's Grafana version (the SDK's 10.4
+types read back every field), every query reads a metric something in the graph emits, and the
+graph holds a fixed number of dashboards however many models there are."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import version
+
+import pytest
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from lifecycle.monitoring import dashboards
+from lifecycle.monitoring import metrics as m
+from tests.lifecycle.promql_names import selected_metrics
+
+BOARDS = {
+    "overview": dashboards.platform_overview("dev"),
+    "team": dashboards.team_view("dev", "growth"),
+    "model": dashboards.model_view("dev"),
+}
+EMITTED = {name for names in m.EMITTED.values() for name in names}
+LABEL_VALUES = re.compile(r"^label_values\((.*),\s*\w+\)$")
+
+
+def test_the_sdk_release_is_the_workspace_grafana_version():
+    sdk = version("grafana-foundation-sdk").split("!")[-1]
+    assert sdk.startswith(f"{dashboards.GRAFANA_VERSION}.")
+
+
+def round_trip(board: dict) -> dict:
+    """The board read into the SDK's Grafana 10.4 dashboard types and written back: a field the
+    schema does not know (a typo, a newer version's field) is lost on the way."""
+    return json.loads(json.dumps(Dashboard.from_json(board).to_json(), default=_encode))
+
+
+def _encode(value):
+    return value.to_json() if hasattr(value, "to_json") else value.value
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_every_dashboard_matches_the_grafana_10_4_schema_types(name):
+    board = BOARDS[name]
+    assert round_trip(board) == board
+    assert board["schemaVersion"] == Dashboard().schema_version
+    for panel in board["panels"]:
+        assert panel["type"] == "timeseries" and panel["targets"], panel["title"]
+        assert panel["datasource"]["uid"] == dashboards.PROMETHEUS_UID
+
+
+def test_the_schema_check_catches_a_misspelt_field():
+    board = json.loads(json.dumps(BOARDS["model"]))
+    board["panels"][0]["titel"] = board["panels"][0].pop("title")
+    assert round_trip(board) != board
+
+
+def promql(query: str) -> str:
+    """A variable's ``label_values(<selector>, <label>)`` is its selector; panels are PromQL."""
+    match = LABEL_VALUES.match(query.strip())
+    return match.group(1) if match else query
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_every_query_reads_only_emitted_metrics(name):
+    selected = set()
+    for query in dashboards.queries(BOARDS[name]):
+        selected |= selected_metrics(promql(query))
+    assert selected, name
+    assert selected <= EMITTED, selected - EMITTED
+
+
+def test_a_query_of_a_metric_nobody_emits_would_be_caught():
+    assert not selected_metrics(promql("label_values(http_requests_total, job)")) <= EMITTED
+
+
+def test_the_model_view_is_templated_by_team_and_model():
+    variables = {v["name"]: v for v in BOARDS["model"]["templating"]["list"]}
+    assert set(variables) == {"team", "model"}
+    assert "$team" in variables["model"]["query"]
+    for query in dashboards.queries(BOARDS["model"]):
+        if not query.startswith("label_values"):
+            assert "$model" in query, query
+
+
+@pytest.mark.slow
+def test_the_graph_holds_two_dashboards_and_one_per_team_whatever_the_models(stack_export):
+    from infra.loader import load_environment, read_stack_config
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    export = stack_export("dev")
+    boards = [
+        json.loads(r["inputs"]["configJson"])
+        for r in export["deployment"]["resources"]
+        if r["type"] == "grafana:oss/dashboard:Dashboard"
+    ]
+    assert len(boards) == 2 + len(spec.teams)
+    expected = [dashboards.platform_overview("dev"), dashboards.model_view("dev")] + [
+        dashboards.team_view("dev", team.name) for team in spec.teams
+    ]
+    assert sorted(b["uid"] for b in boards) == sorted(b["uid"] for b in expected)
+    by_uid = {b["uid"]: b for b in boards}
+    for board in expected:
+        assert by_uid[board["uid"]] == board
