@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
+from infra.declarations.batch import batch_problems
 from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
 from infra.declarations.model import Declaration, ModelOverride, collecting_declarations
@@ -31,7 +32,7 @@ from infra.declarations.rules import (
     settings_problems,
     stack_problems,
 )
-from infra.declarations.scheduling import scheduling_problems
+from infra.declarations.scheduling import allocatable, scheduling_problems
 from infra.project import PROJECT_ROOT
 
 CONFIG_NAMESPACE = "mlplat"
@@ -167,6 +168,9 @@ def parse_environment(
         if model is not None:
             region = settings.region if settings else None
             problems += model_problems(model, f"models[{index}]", serving, region)
+            problems += batch_problems(
+                model.batch, f"models[{index}]", spot_nodes=_spot_pods(cluster)
+            )
     invalid_teams = [
         _written_name(item)
         for item, team in zip(teams or (), parsed_teams, strict=True)
@@ -189,6 +193,14 @@ def parse_environment(
         models=tuple(parsed_models),
         serves_no_models=serves_no_models,
     )
+
+
+def _spot_pods(cluster: ClusterSettings | None) -> list | None:
+    """(vCPU, MiB) pods may use on each spot node type: where batch executors run."""
+    if cluster is None:
+        return None
+    nodes = filter(None, map(allocatable, cluster.spot_nodes.instance_types))
+    return [(node.cpu, node.memory_mb) for node in nodes]
 
 
 # --- the stack file ---------------------------------------------------------------------------

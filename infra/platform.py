@@ -10,6 +10,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.batch import BatchPlatform
+from components.batch_tenancy import BatchTenancy, teams_with_batch
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ClusterAddons
@@ -174,6 +176,17 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         for team in spec.teams
     }
 
+    # --- batch: namespaces where teams' Spark jobs run, and EMR on EKS's access to them ----------
+    batch_teams = teams_with_batch(spec.models)
+    if batch_teams:
+        BatchTenancy(
+            f"mlplat-{env}-batch",
+            teams=batch_teams,
+            cluster_name=cluster.name_output,
+            account=account,
+            provider=cluster.provider,
+        )
+
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
     team_deployers = {
         team: TeamDeployer(
@@ -195,6 +208,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     }
 
     # --- serving: every team's models, in the single stack ---------------------------------------
+    cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
     platform = PlatformView(
         kms_key_arn=key.arn,
         artifacts_bucket=artifacts.name_output,
@@ -206,6 +220,18 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         records_parent=tables,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
+        batch=BatchPlatform(
+            environment=env,
+            region=spec.settings.region,
+            account=account,
+            cluster_name=cluster.name_output,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            artifacts_bucket=artifacts.name_output,
+            capture_bucket=capture.name_output,
+            kms_key_arn=key.arn,
+            alerts_topic_arn=cost.alerts_topic_arn,
+        ),
     )
     endpoints = [
         endpoint
@@ -215,8 +241,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         )
     ]
 
-    # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
-    cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
+    # (cost controls: budgets, alert topic, billing alarm: created above, before serving, whose
+    # batch alarms notify its topic)
 
     # --- observability: dashboard and endpoint alarms (a serving stack has its own) ------------
     Observability(

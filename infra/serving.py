@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.batch import BatchPlatform, TeamBatch
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
@@ -53,11 +54,20 @@ class PlatformView:
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
     # The served records' parent: the tables, in the single stack; none in a serving stack.
     records_parent: pulumi.Resource | None = None
+    # What batch jobs need of the platform (components/batch.py); None: no team has jobs.
+    batch: BatchPlatform | None = None
 
     @classmethod
     def from_contract(
-        cls, contract: pulumi.Output[PlatformContract], cluster: ContractCluster, team: str
+        cls,
+        contract: pulumi.Output[PlatformContract],
+        cluster: ContractCluster,
+        team: str,
+        spec: EnvironmentSpec,
     ) -> PlatformView:
+        def field(read):
+            return contract.apply(read)
+
         return cls(
             kms_key_arn=contract.apply(lambda c: c.kms_key_arn),
             artifacts_bucket=contract.apply(lambda c: c.artifacts_bucket),
@@ -70,6 +80,18 @@ class PlatformView:
             ),
             namespaces={team: contract.apply(lambda c: c.namespaces[team])},
             cluster=cluster,
+            batch=BatchPlatform(
+                environment=spec.name.value,
+                region=spec.settings.region,
+                account=field(lambda c: c.account),
+                cluster_name=field(lambda c: c.cluster.name),
+                oidc_provider_arn=field(lambda c: c.cluster.oidc_provider_arn),
+                oidc_issuer=field(lambda c: c.cluster.oidc_issuer),
+                artifacts_bucket=field(lambda c: c.artifacts_bucket),
+                capture_bucket=field(lambda c: c.capture_bucket),
+                kms_key_arn=field(lambda c: c.kms_key_arn),
+                alerts_topic_arn=field(lambda c: c.alerts_topic_arn),
+            ),
         )
 
 
@@ -126,6 +148,19 @@ def build_team_serving(
             environment=spec.name.value,
         )
         served.append(eks_model)
+
+    # --- batch: the team's Spark scoring jobs on EMR on EKS --------------------------------------
+    with_jobs = [
+        c.declaration for c in served if c.declaration.team == team and c.declaration.batch
+    ]
+    if with_jobs and platform.batch is not None:
+        TeamBatch(
+            f"mlplat-{spec.name.value}-{team}-batch",
+            team=team,
+            models=with_jobs,
+            archives={c.declaration.name: c.artifact_key for c in served},
+            platform=platform.batch,
+        )
 
     # --- registry: the route callers resolve, one served record per model -----------------------
     for component in served:

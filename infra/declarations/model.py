@@ -183,6 +183,7 @@ class ModelDeclaration(Declaration):
     )
     data_capture_percent: int = Field(default=10, ge=0, le=100)
     monthly_budget_usd: Decimal = Field(gt=0)
+    batch: tuple[BatchJob, ...] = Field(default=(), description="Batch scoring jobs (batch.py).")
 
     @property
     def uses_gpu(self) -> bool:
@@ -219,3 +220,8 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+# Per-model sections live in their own modules, which build on Declaration above: imported last,
+# so the annotations on ModelDeclaration resolve (pydantic completes the class on first use).
+from infra.declarations.batch import BatchJob  # noqa: E402
