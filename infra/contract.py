@@ -40,6 +40,14 @@ class ClusterContract(_Contract):
     oidc_issuer: str = Field(min_length=1, description="Issuer host/path, without https://.")
 
 
+class StreamingContract(_Contract):
+    """Prediction events on Kafka (components/streaming.py), when the environment has them."""
+
+    cluster_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/.+/.+")
+    # Team -> its topic.
+    topics: dict[str, str]
+
+
 class PlatformContract(_Contract):
     """Everything a team's serving stack may use of its environment's platform stack."""
 
@@ -57,6 +65,8 @@ class PlatformContract(_Contract):
     cluster: ClusterContract
     # Team -> its Kubernetes namespace (created, with quotas and RBAC, by the platform).
     namespaces: dict[str, str]
+    # Optional (added compatibly): none when the environment has no Kafka.
+    streaming: StreamingContract | None = None
 
     @field_validator("version")
     @classmethod

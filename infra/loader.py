@@ -33,6 +33,7 @@ from infra.declarations.rules import (
     stack_problems,
 )
 from infra.declarations.scheduling import allocatable, scheduling_problems
+from infra.declarations.streaming import streaming_problems
 from infra.project import PROJECT_ROOT
 
 CONFIG_NAMESPACE = "mlplat"
@@ -176,6 +177,10 @@ def parse_environment(
         for item, team in zip(teams or (), parsed_teams, strict=True)
         if team is None
     ]
+    if settings is not None:
+        problems += streaming_problems(
+            settings.streaming, settings.network.availability_zones, len(teams or ())
+        )
     problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
     problems += scheduling_problems(parsed_models, parsed_teams, cluster)
     if teams is not None and not teams:

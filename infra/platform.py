@@ -24,6 +24,7 @@ from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
+from components.streaming import PredictionStream
 from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
@@ -35,7 +36,7 @@ from components.tenancy import (
 from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
-from infra.serving import PlatformView, build_team_serving, monitored
+from infra.serving import PlatformView, StreamView, build_team_serving, monitored
 
 
 def available_zones() -> list[Zone]:
@@ -176,6 +177,25 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         for team in spec.teams
     }
 
+    # --- streaming: prediction events on Kafka, when the environment turns them on --------------
+    streaming = spec.settings.streaming
+    stream = (
+        PredictionStream(
+            f"mlplat-{env}-events",
+            environment=env,
+            settings=streaming,
+            teams=teams,
+            vpc_id=network.vpc_id,
+            vpc_cidr=spec.settings.network.cidr,
+            private_subnet_ids=network.private_subnet_ids,
+            kms_key_arn=key.arn,
+            capture_bucket_arn=capture.arn,
+            account=account,
+        )
+        if streaming.enabled
+        else None
+    )
+
     # --- batch: namespaces where teams' Spark jobs run, and EMR on EKS's access to them ----------
     batch_teams = teams_with_batch(spec.models)
     if batch_teams:
@@ -232,6 +252,9 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             kms_key_arn=key.arn,
             alerts_topic_arn=cost.alerts_topic_arn,
         ),
+        streaming=StreamView(cluster_arn=stream.cluster_arn, topics=stream.topics)
+        if stream
+        else None,
     )
     endpoints = [
         endpoint
@@ -285,5 +308,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             "oidcIssuer": cluster.oidc_issuer,
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
+        streaming=stream.cluster_arn.apply(lambda arn: {"clusterArn": arn, "topics": stream.topics})
+        if stream
+        else None,
     )
     pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

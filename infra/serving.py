@@ -7,18 +7,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.batch import BatchPlatform, TeamBatch
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
+from components.iam_documents import render_output
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
+from components.streaming import producer_statements
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
+from lifecycle.events import topic_name
 from model_packages.packaging import package_model
 
 
@@ -42,6 +46,12 @@ class ContractCluster:
 
 
 @dataclass(frozen=True)
+class StreamView:
+    cluster_arn: pulumi.Input[str]
+    topics: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class PlatformView:
     """What a team's serving layer uses of its platform: the contract's values, as outputs."""
 
@@ -56,6 +66,8 @@ class PlatformView:
     records_parent: pulumi.Resource | None = None
     # What batch jobs need of the platform (components/batch.py); None: no team has jobs.
     batch: BatchPlatform | None = None
+    # The Kafka cluster's ARN and each team's topic (components/streaming.py); None: no Kafka.
+    streaming: StreamView | None = None
 
     @classmethod
     def from_contract(
@@ -92,6 +104,12 @@ class PlatformView:
                 kms_key_arn=field(lambda c: c.kms_key_arn),
                 alerts_topic_arn=field(lambda c: c.alerts_topic_arn),
             ),
+            streaming=StreamView(
+                cluster_arn=field(lambda c: c.streaming.cluster_arn if c.streaming else ""),
+                topics={team: topic_name(spec.name.value, team)},
+            )
+            if spec.settings.streaming.enabled
+            else None,
         )
 
 
@@ -148,6 +166,18 @@ def build_team_serving(
             environment=spec.name.value,
         )
         served.append(eks_model)
+        if platform.streaming is not None:
+            # The model's own role may publish to its team's topic, and to nothing else.
+            topic = platform.streaming.topics[team]
+            aws.iam.RolePolicy(
+                f"mlplat-{spec.name.value}-{model.name}-events",
+                role=eks_model.role.id,
+                policy=render_output(
+                    lambda cluster_arn, topic=topic: producer_statements(cluster_arn, topic),
+                    platform.streaming.cluster_arn,
+                ),
+                opts=pulumi.ResourceOptions(parent=eks_model),
+            )
 
     # --- batch: the team's Spark scoring jobs on EMR on EKS --------------------------------------
     with_jobs = [

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
+from infra.declarations.streaming import StreamingSettings
 
 
 class EnvironmentName(StrEnum):
@@ -300,6 +301,7 @@ class EnvironmentSettings(Settings):
     data: DataSettings = DataSettings()
     budget: BudgetSettings
     ci: CiSettings
+    streaming: StreamingSettings = StreamingSettings()  # prediction events on Kafka (off)
 
 
 class EnvironmentSpec(Declaration):
