@@ -23,6 +23,7 @@ from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
 from components.deploy_runner import connection_service
 from components.iam_documents import Statement
+from components.pipeline_permissions import pipeline_deploy
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
 RESOURCE_LESS_ACTIONS = (
@@ -418,6 +419,8 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "eks.amazonaws.com",
                         "ec2.amazonaws.com",
                         "codebuild.amazonaws.com",  # the deploy runner's role
+                        "scheduler.amazonaws.com",  # batch schedules' role (batch.py)
+                        "firehose.amazonaws.com",  # the event sinks' roles (streaming.py)
                     )
                 }
             },
@@ -511,6 +514,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
         ),
         *_deploy_models(scope, arns, sid_prefix),
         *_deploy_compute(scope, arns, sid_prefix),
+        *pipeline_deploy(sid_prefix, region, account, scope.environment),
     ]
 
 
@@ -574,6 +578,8 @@ _SERVICE_LINKED = (
     "eks-nodegroup.amazonaws.com",
     "autoscaling.amazonaws.com",
     "spot.amazonaws.com",
+    "kafka.amazonaws.com",  # MSK's network interfaces (streaming.py)
+    "emr-containers.amazonaws.com",  # EMR on EKS, on the first virtual cluster (batch.py)
 )
 # EC2 networking and launch templates. Describe calls support no resource-level permissions;
 # creations must tag the new resource with this environment, changes only touch its resources.
@@ -765,6 +771,16 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
     "monitoring": ("cloudwatch", "sns", "budgets"),
+    # Batch scoring on EMR on EKS and prediction events on Kafka (pipeline_permissions.py).
+    "pipelines": (
+        "emr-containers",
+        "scheduler",
+        "logs",
+        "events",
+        "kafka",
+        "kafka-cluster",
+        "firehose",
+    ),
 }
 
 

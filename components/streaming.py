@@ -99,10 +99,10 @@ def sink_statements(
     return [
         *consumer_statements(cluster_arn, topic, "*"),
         Statement(
-            "MskBrokers",
-            ("kafka:GetBootstrapBrokers", "kafka:DescribeCluster", "kafka:DescribeClusterV2"),
-            (cluster_arn,),
+            "MskCluster", ("kafka:DescribeCluster", "kafka:DescribeClusterV2"), (cluster_arn,)
         ),
+        # GetBootstrapBrokers takes no resource type (Service Authorization Reference).
+        Statement("MskBrokers", ("kafka:GetBootstrapBrokers",), ("*",)),
         Statement(
             "WriteEvents",
             ("s3:PutObject", "s3:AbortMultipartUpload"),

@@ -32,6 +32,7 @@ from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.identity_policies import ALARMS_AND_DASHBOARDS_MANAGE
+from components.pipeline_permissions import team_pipeline_deploy
 from components.serving.fleet import execution_role_name
 from infra.declarations.tags import TAG_TEAM, Ownership
 
@@ -223,6 +224,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}",
             ),
         ),
+        *team_pipeline_deploy(s.region, s.account, s.environment, s.team),
     ]
 
 
