@@ -251,7 +251,14 @@ def start_job_run_request(
             }
         },
         "RetryPolicyConfiguration": {"MaxAttempts": MAX_ATTEMPTS},
-        "Tags": {"mlplat:model": model.name, "mlplat:batch-job": job.name},
+        # The run's tags; the cost estimate reads the model, team and expected duration here
+        # (a schedule has no tags of its own).
+        "Tags": {
+            "mlplat:model": model.name,
+            "mlplat:team": model.team,
+            "mlplat:batch-job": job.name,
+            "mlplat:cost:expected-run-minutes": str(job.size.expected_minutes),
+        },
     }
 
 
@@ -520,7 +527,10 @@ class TeamBatch(PlatformComponent):
             job_template_data=self._request(model, job, role, archives[model.name], None).apply(
                 data
             ),
-            tags={"mlplat:model": model.name},
+            tags={
+                "mlplat:model": model.name,
+                "mlplat:cost:expected-run-minutes": str(job.size.expected_minutes),
+            },
             opts=self.child_opts(),
         )
 

@@ -235,3 +235,73 @@ def _size_problems(
             "MiB to pods, so executors would stay Pending: lower executor_cores or "
             "executor_memory_gb, or add a larger type to cluster.spotNodes",
         )
+
+
+# --- how often a schedule runs, for the cost estimate -------------------------------------------
+
+_RATE_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+_NAMES = {
+    "month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+    "day-of-week": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+}
+_RANGES = {
+    "minutes": (0, 59),
+    "hours": (0, 23),
+    "day-of-month": (1, 31),
+    "month": (1, 12),
+    "day-of-week": (1, 7),
+}
+
+
+def runs_per_month(expression: str, hours_per_month: float) -> float:
+    """Runs of a valid expression in a month of ``hours_per_month`` (the estimator's); a
+    one-time ``at()`` counts as 1."""
+    rate = _RATE.match(expression)
+    if rate:
+        minutes = int(rate["value"]) * _RATE_MINUTES[rate["unit"].rstrip("s")]
+        return hours_per_month * 60 / minutes
+    if _AT.match(expression):
+        return 1.0
+    cron = _CRON.match(expression)
+    if cron is None:
+        raise ValueError(f"not a schedule expression: {expression!r}")
+    minutes, hours, day_of_month, month, day_of_week, _ = cron["fields"].split()
+    days_in_month = hours_per_month / 24
+    if day_of_month != "?":
+        days = min(_count(day_of_month, "day-of-month"), days_in_month)
+    elif "#" in day_of_week or "L" in day_of_week:
+        days = 1.0  # the n-th or last such weekday: once a month
+    else:
+        days = _count(day_of_week, "day-of-week") * days_in_month / 7
+    share_of_year = _count(month, "month") / 12
+    return _count(minutes, "minutes") * _count(hours, "hours") * days * share_of_year
+
+
+def _count(field: str, name: str) -> float:
+    """How many values a cron field selects (L and W select one day)."""
+    low, high = _RANGES[name]
+    names = _NAMES.get(name, [])
+    chosen: set[int] = set()
+    for part in field.split(","):
+        if part in ("*", "?"):
+            chosen.update(range(low, high + 1))
+            continue
+        if part.rstrip("W") in ("L", "") or part.endswith(("L", "W")):
+            chosen.add(-len(chosen) - 1)  # one day, whichever
+            continue
+        span, _, step = part.partition("/")
+        if span == "*":
+            start, end = low, high
+        elif "-" in span:
+            start, end = (_value(v, names, low) for v in span.split("-", 1))
+        else:
+            start = _value(span, names, low)
+            end = high if step else start
+        chosen.update(range(start, end + 1, int(step or 1)))
+    return float(len(chosen))
+
+
+def _value(text: str, names: list[str], low: int) -> int:
+    if text.upper() in names:
+        return names.index(text.upper()) + low
+    return int(text)
