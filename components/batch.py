@@ -38,6 +38,7 @@ from components.base import PlatformComponent
 from components.batch_tenancy import batch_namespace
 from components.cluster import SPOT_TAINT
 from components.iam_documents import Principal, Statement, assume_role, render, render_output
+from components.streaming import EVENTS_PREFIX
 from infra.declarations import ModelDeclaration
 from infra.declarations.batch import S3_PREFIX, BatchJob
 from infra.declarations.tags import Ownership
@@ -57,8 +58,6 @@ LOG_RETENTION_DAYS = 30
 START_JOB_RUN_TARGET = "arn:aws:scheduler:::aws-sdk:emrcontainers:startJobRun"
 # Context attributes Scheduler substitutes in a universal target's input.
 EXECUTION_ID = "<aws.scheduler.execution-id>"
-# Prediction events, where the Kafka sink writes them in the capture bucket (streaming.py).
-EVENTS_PREFIX = "capture/events/teams/{team}/"
 
 
 def base36(text: str) -> str:
@@ -353,9 +352,9 @@ class TeamBatch(PlatformComponent):
         platform, team = self._platform, self._team
 
         def resolve(artifacts: str, capture: str) -> JobPaths:
-            source = job.input.s3 or (
-                f"s3://{capture}/{EVENTS_PREFIX.format(team=team)}" if job.input.table else ""
-            )
+            # The events table: the model's own events, as the sink writes them (streaming.py).
+            events = f"s3://{capture}/{EVENTS_PREFIX.format(team=team)}{model.name}/"
+            source = job.input.s3 or events
             return JobPaths(
                 input_uri=source,
                 output_uri=job.output,
