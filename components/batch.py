@@ -38,6 +38,7 @@ from components.base import PlatformComponent
 from components.batch_tenancy import batch_namespace
 from components.cluster import SPOT_TAINT
 from components.iam_documents import Principal, Statement, assume_role, render, render_output
+from components.pipeline_permissions import batch_names
 from components.streaming import EVENTS_PREFIX
 from infra.declarations import ModelDeclaration
 from infra.declarations.batch import S3_PREFIX, BatchJob
@@ -430,11 +431,11 @@ class TeamBatch(PlatformComponent):
     def _schedules(self, name, scheduled, roles, archives, templates) -> None:
         env, team = self._platform.environment, self._team
         group = aws.scheduler.ScheduleGroup(
-            f"{name}-schedules", name=f"mlplat-{env}-{team}-batch", opts=self.child_opts()
+            f"{name}-schedules", name=batch_names(env, team), opts=self.child_opts()
         )
         scheduler = aws.iam.Role(
             f"{name}-scheduler",
-            name=f"mlplat-{env}-{team}-batch-scheduler",
+            name=f"{batch_names(env, team)}-scheduler",
             assume_role_policy=pulumi.Output.from_input(self._platform.account).apply(
                 lambda account: assume_role(
                     Principal.service("scheduler.amazonaws.com"),
@@ -540,6 +541,7 @@ class TeamBatch(PlatformComponent):
         cluster's failed runs, and an alarm on the rule's TriggeredRules metric notifies."""
         rule = aws.cloudwatch.EventRule(
             f"{name}-failed-runs",
+            name=batch_names(self._platform.environment, self._team),
             description=f"failed batch runs of team {self._team}",
             event_pattern=self.virtual_cluster.id.apply(
                 lambda cluster_id: json.dumps(

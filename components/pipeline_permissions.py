@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from components.iam_documents import Statement
 
+
+def batch_names(environment: str, team: str) -> str:
+    """A team's batch schedule group and failed-run rule (components/batch.py) are named so."""
+    return f"mlplat-{environment}-{team}-batch"
+
+
 _VIRTUAL_CLUSTERS = (
     "emr-containers:DescribeVirtualCluster",
     "emr-containers:DeleteVirtualCluster",
@@ -111,9 +117,10 @@ _DELIVERY_STREAMS = (
 
 
 def _batch(
-    sid: str, region: str, account: str, name_prefix: str, log_prefix: str, tag: dict
+    sid: str, region: str, account: str, names: str, logs: str, tag: dict
 ) -> list[Statement]:
-    """``tag``: the (key, value) the created and changed EMR resources must carry."""
+    """``names``: the schedule groups' and rules' names (a pattern), ``logs`` the log groups';
+    ``tag``: the (key, value) the created and changed EMR resources carry."""
     key, value = next(iter(tag.items()))
     emr = f"arn:aws:emr-containers:{region}:{account}:"
     return [
@@ -132,21 +139,17 @@ def _batch(
         Statement(
             f"{sid}BatchSchedules",
             _SCHEDULES,
-            (f"arn:aws:scheduler:{region}:{account}:schedule/{name_prefix}*/*",),
+            (f"arn:aws:scheduler:{region}:{account}:schedule/{names}/*",),
         ),
         Statement(
             f"{sid}BatchScheduleGroups",
             _SCHEDULE_GROUPS,
-            (f"arn:aws:scheduler:{region}:{account}:schedule-group/{name_prefix}*",),
+            (f"arn:aws:scheduler:{region}:{account}:schedule-group/{names}",),
         ),
         Statement(
-            f"{sid}BatchLogs",
-            _LOG_GROUPS,
-            (f"arn:aws:logs:{region}:{account}:log-group:{log_prefix}*",),
+            f"{sid}BatchLogs", _LOG_GROUPS, (f"arn:aws:logs:{region}:{account}:log-group:{logs}",)
         ),
-        Statement(
-            f"{sid}BatchRules", _RULES, (f"arn:aws:events:{region}:{account}:rule/{name_prefix}*",)
-        ),
+        Statement(f"{sid}BatchRules", _RULES, (f"arn:aws:events:{region}:{account}:rule/{names}",)),
     ]
 
 
@@ -197,13 +200,14 @@ def pipeline_deploy(sid: str, region: str, account: str, environment: str) -> li
 
 def team_pipeline_deploy(region: str, account: str, environment: str, team: str) -> list[Statement]:
     """A team's batch wiring (components/batch.py) in its serving stack, nothing of another."""
-    prefix = f"mlplat-{environment}-{team}-"
+    # Exact names, not prefixes: team "fraud"'s would be a prefix of team "fraud-ops"'s.
+    names = batch_names(environment, team)
     return [
         *_batch(
             "Team",
             region,
             account,
-            prefix,
+            names,
             f"/mlplat/{environment}/batch/{team}",
             {"mlplat:team": team},
         ),
@@ -211,7 +215,7 @@ def team_pipeline_deploy(region: str, account: str, environment: str, team: str)
         Statement(
             "PassTeamSchedulerRole",
             ("iam:PassRole",),
-            (f"arn:aws:iam::{account}:role/{prefix}batch-scheduler",),
+            (f"arn:aws:iam::{account}:role/{names}-scheduler",),
             conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         ),
     ]
