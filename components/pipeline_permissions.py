@@ -162,8 +162,8 @@ def pipeline_deploy(sid: str, region: str, account: str, environment: str) -> li
             sid,
             region,
             account,
-            prefix,
-            f"/mlplat/{environment}/",
+            f"{prefix}*-batch",
+            f"/mlplat/{environment}/*",
             {"mlplat:environment": environment},
         ),
         # MSK's CloudWatch broker logs are a vended log delivery: these take no resource.
