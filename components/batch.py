@@ -38,7 +38,7 @@ from components.base import PlatformComponent
 from components.batch_tenancy import batch_namespace
 from components.cluster import SPOT_TAINT
 from components.iam_documents import Principal, Statement, assume_role, render, render_output
-from components.pipeline_permissions import batch_names
+from components.pipeline_permissions import batch_names, scheduler_role_name
 from components.streaming import EVENTS_PREFIX
 from infra.declarations import ModelDeclaration
 from infra.declarations.batch import S3_PREFIX, BatchJob
@@ -72,6 +72,12 @@ def base36(text: str) -> str:
         number, index = divmod(number, 36)
         digits = "0123456789abcdefghijklmnopqrstuvwxyz"[index] + digits
     return digits or "0"
+
+
+def run_name(model: str, job: str) -> str:
+    """A job's schedule (in its team's group), template and runs: within the 64 characters
+    Scheduler and EMR allow, as a model name has at most 48 and a job name 15."""
+    return f"{model}-{job}"
 
 
 def job_role_name(environment: str, team: str, model: str, job: str) -> str:
@@ -229,9 +235,9 @@ def start_job_run_request(
     if run_id is not None:
         arguments += ["--run-id", run_id]
     return {
-        "Name": f"{model.name}-{job.name}",
+        "Name": run_name(model.name, job.name),
         "VirtualClusterId": virtual_cluster_id,
-        "ClientToken": run_id or f"{model.name}-{job.name}",
+        "ClientToken": run_id or run_name(model.name, job.name),
         "ExecutionRoleArn": role_arn,
         "ReleaseLabel": RELEASE_LABEL,
         "JobDriver": {
@@ -435,7 +441,7 @@ class TeamBatch(PlatformComponent):
         )
         scheduler = aws.iam.Role(
             f"{name}-scheduler",
-            name=f"{batch_names(env, team)}-scheduler",
+            name=scheduler_role_name(env, team),
             assume_role_policy=pulumi.Output.from_input(self._platform.account).apply(
                 lambda account: assume_role(
                     Principal.service("scheduler.amazonaws.com"),
@@ -475,7 +481,7 @@ class TeamBatch(PlatformComponent):
             role = roles[(model.name, job.name)]
             aws.scheduler.Schedule(
                 f"{name}-{model.name}-{job.name}-schedule",
-                name=f"{model.name}-{job.name}",
+                name=run_name(model.name, job.name),
                 group_name=group.name,
                 description=f"batch job {job.name} of model {model.name}",
                 schedule_expression=job.schedule,
@@ -523,7 +529,7 @@ class TeamBatch(PlatformComponent):
 
         aws.emrcontainers.JobTemplate(
             f"{name}-{model.name}-{job.name}-template",
-            name=f"mlplat-{self._platform.environment}-{model.name}-{job.name}",
+            name=run_name(model.name, job.name),
             job_template_data=self._request(model, job, role, archives[model.name], None).apply(
                 data
             ),

@@ -17,6 +17,12 @@ def batch_names(environment: str, team: str) -> str:
     return f"mlplat-{environment}-{team}-batch"
 
 
+def scheduler_role_name(environment: str, team: str) -> str:
+    """The role a team's schedules start jobs as: within IAM's 64 characters for a team name
+    of 34 (infra/declarations/model.py) in staging."""
+    return f"{batch_names(environment, team)}-start"
+
+
 _VIRTUAL_CLUSTERS = (
     "emr-containers:DescribeVirtualCluster",
     "emr-containers:DeleteVirtualCluster",
@@ -215,7 +221,7 @@ def team_pipeline_deploy(region: str, account: str, environment: str, team: str)
         Statement(
             "PassTeamSchedulerRole",
             ("iam:PassRole",),
-            (f"arn:aws:iam::{account}:role/{names}-scheduler",),
+            (f"arn:aws:iam::{account}:role/{scheduler_role_name(environment, team)}",),
             conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
         ),
     ]
