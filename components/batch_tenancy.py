@@ -5,7 +5,8 @@ namespace because that one enforces Pod Security ``restricted`` and EMR on EKS's
 job submitter, Spark's driver and executors as EMR builds them) set no seccomp profile or
 dropped capabilities: ``baseline`` is enforced here, ``restricted`` only warned. A
 ResourceQuota sized to the team's jobs running at once, and the RBAC EMR on EKS needs in the
-namespace: the Role and RoleBinding of "Enable cluster access for Amazon EMR on EKS", manual
+namespace (and the platform's default-deny network policies with their allowances): the Role
+and RoleBinding of "Enable cluster access for Amazon EMR on EKS", manual
 steps (EMR on EKS Development Guide, setting-up-cluster-access.html), bound to the Kubernetes
 user ``emr-containers``.
 
@@ -27,6 +28,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
+from components.tenancy import namespace_network_policies
 from infra.declarations import ModelDeclaration
 
 EMR_USER = "emr-containers"  # fixed by EMR on EKS: the name its service-linked role acts as
@@ -146,6 +148,15 @@ class BatchTenancy(PlatformComponent):
             spec={"hard": batch_quota(models)},
             opts=k8s_opts,
         )
+        # The platform's networking for every namespace; Spark's driver and executors talk
+        # inside the namespace, EMR's pods reach the Kubernetes API, S3 and CloudWatch on 443.
+        for policy, spec in namespace_network_policies().items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy}",
+                metadata={"name": policy, "namespace": name_output},
+                spec=spec,
+                opts=k8s_opts,
+            )
         role = k8s.rbac.v1.Role(
             f"{name}-emr-role",
             metadata={"name": EMR_USER, "namespace": name_output},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.batch_tenancy import batch_namespace, teams_with_batch
 from components.tenancy import (
     DeployingPrincipal,
     PersonaArns,
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 def test_one_tenancy_set_per_team(plan):
     namespaces = {ns["inputs"]["metadata"]["name"] for ns in plan.kube("Namespace")}
-    assert namespaces == {team.name for team in plan.spec.teams}
+    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    assert namespaces == {team.name for team in plan.spec.teams} | batch
     for team in plan.spec.teams:
         ns = team.name
         (quota,) = plan.kube("ResourceQuota", ns)
@@ -64,7 +66,19 @@ def test_dns_egress_is_allowed_only_to_kube_dns(plan):
 def test_a_teams_role_bindings_reach_only_its_namespace(plan):
     assert not plan.kube("ClusterRoleBinding")
     teams = {team.name for team in plan.spec.teams}
-    bindings = plan.kube("RoleBinding")
+    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    every = plan.kube("RoleBinding")
+    bindings = [b for b in every if b["inputs"]["metadata"]["namespace"] not in batch]
+    # In a batch namespace, only EMR on EKS's user, to its namespaced Role (batch_tenancy.py).
+    for emr in (b["inputs"] for b in every if b["inputs"]["metadata"]["namespace"] in batch):
+        assert emr["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "emr-containers",
+        }
+        assert emr["subjects"] == [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "emr-containers"}
+        ]
     assert len(bindings) == 2 * len(teams)
     for binding in bindings:
         inputs = binding["inputs"]
