@@ -29,11 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # EMR on EKS charges per vCPU-hour and GB-hour of the driver and executor pods, per second
-# (docs.aws.amazon.com/emr/latest/EMR-on-EKS-DevelopmentGuide/spark-submit.html, "Note").
-# The rates are not in the price snapshot: these are aws.amazon.com/emr/pricing's us-east-1/
-# us-west-2 figures as the author knew them, not re-checked here (no network).
-EMR_ON_EKS_VCPU_HOUR = 0.01012
-EMR_ON_EKS_GB_HOUR = 0.00111125
+# (docs.aws.amazon.com/emr/latest/EMR-on-EKS-DevelopmentGuide/spark-submit.html, "Note"); the
+# rates are the price snapshot's (mlplat/cost/prices.json, emr_on_eks, with their source).
 GB_PER_VCPU = 4  # m-family nodes: 16 GiB per 4 vCPU; executors sized to the node's ratio
 EXECUTOR_VCPUS_PER_DRIVER = 16  # a job's one on-demand driver pod (1 vCPU) per 16 executor vCPUs
 ON_DEMAND_DRIVER = "m6i.xlarge"  # the driver runs on on-demand nodes: priced per vCPU of this
@@ -161,7 +158,7 @@ def cost_per_million_rows(spark_rows_per_core_second: float) -> dict:
     spot_types = list(spec.settings.cluster.spot_nodes.instance_types)
     node_hour, node_basis = _node_rate(spot_types, True, prices, region_name, options)
     vcpus = 4  # the prod spot types are all xlarge: 4 vCPU, 16 GiB
-    uplift = EMR_ON_EKS_VCPU_HOUR + GB_PER_VCPU * EMR_ON_EKS_GB_HOUR
+    uplift = prices.emr_on_eks.vcpu_hour + GB_PER_VCPU * prices.emr_on_eks.gb_hour
     driver = prices.ec2_hour(ON_DEMAND_DRIVER, region_name) / vcpus + uplift
     vcpu_hour = node_hour / vcpus + uplift + driver / EXECUTOR_VCPUS_PER_DRIVER
     spark_cost = vcpu_hour / (spark_rows_per_core_second * 3600) * 1e6
@@ -169,8 +166,12 @@ def cost_per_million_rows(spark_rows_per_core_second: float) -> dict:
     instance = model.effective_instance_type
     endpoint_hour = prices.sagemaker_hour(instance, region_name) * model.scaling.max_instances
     rows_hour = model.scaling.max_instances * model.scaling.target_invocations_per_instance * 60
+    # EMR Serverless, the alternative for teams without EKS: its rate includes the compute, but
+    # never at spot prices (no interruptible capacity), per vCPU with the same 4 GB.
+    serverless = prices.emr_serverless.vcpu_hour + GB_PER_VCPU * prices.emr_serverless.gb_hour
     return {
         "region": region_name,
+        "emr_serverless_vcpu_hour_usd": round(serverless, 5),
         "spark_spot_usd_per_million_rows": round(spark_cost, 5),
         "spark_vcpu_hour_usd": round(vcpu_hour, 5),
         "spark_node_basis": node_basis,

@@ -345,6 +345,7 @@ class EksModel(PlatformComponent):
             opts=self._opts(),
         )
         archive_key = f"{artifact_prefix(model)}{package.archive_name}"
+        self.artifact_key = archive_key  # what batch jobs score with (components/batch.py)
         self.artifact = publish_archive(
             f"{name}-artifact",
             package=package,

@@ -24,6 +24,7 @@ from components.data import team_key_pattern
 from components.deploy_runner import connection_service
 from components.iam_documents import Statement
 from components.route_dns import route_name_statements
+from components.pipeline_permissions import pipeline_deploy
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
 RESOURCE_LESS_ACTIONS = (
@@ -567,6 +568,8 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
                         "ec2.amazonaws.com",
                         "codebuild.amazonaws.com",  # the deploy runner's role
                         "grafana.amazonaws.com",  # the Grafana workspace's role
+                        "scheduler.amazonaws.com",  # batch schedules' role (batch.py)
+                        "firehose.amazonaws.com",  # the event sinks' roles (streaming.py)
                     )
                 }
             },
@@ -677,6 +680,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
             )
         ),
         *_deploy_prometheus(scope, arns, sid_prefix),
+        *pipeline_deploy(sid_prefix, region, account, scope.environment),
     ]
 
 
@@ -835,6 +839,8 @@ _SERVICE_LINKED = (
     "autoscaling.amazonaws.com",
     "spot.amazonaws.com",
     "scraper.aps.amazonaws.com",  # the AMP managed scraper's role (components.monitoring)
+    "kafka.amazonaws.com",  # MSK's network interfaces (streaming.py)
+    "emr-containers.amazonaws.com",  # EMR on EKS, on the first virtual cluster (batch.py)
 )
 # EC2 networking and launch templates. Describe calls support no resource-level permissions;
 # creations must tag the new resource with this environment, changes only touch its resources.
@@ -1025,9 +1031,11 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("iam",),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
-    "monitoring": ("cloudwatch", "sns", "budgets", "aps", "logs"),
+    "monitoring": ("cloudwatch", "sns", "budgets", "aps"),
     "lifecycle": ("scheduler", "events", "secretsmanager"),
     "dashboards": ("grafana", "sso", "organizations"),
+    # Batch scoring on EMR on EKS and prediction events on Kafka (pipeline_permissions.py).
+    "pipelines": ("emr-containers", "logs", "kafka", "kafka-cluster", "firehose"),
 }
 
 

@@ -56,6 +56,7 @@ from components.identity_policies import (
     LifecycleScope,
     lifecycle_deploy,
 )
+from components.pipeline_permissions import team_pipeline_deploy
 from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
@@ -412,6 +413,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 token_secret=s.token_secret,
             )
         ),
+        *team_pipeline_deploy(s.region, s.account, s.environment, s.team),
     ]
 
 

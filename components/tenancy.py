@@ -55,6 +55,43 @@ def quota_hard(team: Team) -> dict[str, str]:
     }
 
 
+def namespace_network_policies() -> dict[str, dict]:
+    """Default-deny plus what workloads need: DNS, traffic inside the namespace, HTTPS egress to
+    AWS APIs (and the Kubernetes API). Every namespace the platform creates gets these."""
+    return {
+        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                            },
+                            "podSelector": {"matchLabels": DNS_SELECTOR},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
+        },
+        "allow-same-namespace": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+            "egress": [{"to": [{"podSelector": {}}]}],
+        },
+        # S3 (gateway endpoint: public S3 ranges), STS and ECR: HTTPS, wherever the API lives.
+        "allow-https-egress": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"protocol": "TCP", "port": 443}]}],
+        },
+    }
+
+
 class TeamTenancy(PlatformComponent):
     TYPE = "mlplat:tenancy:TeamTenancy"
 
@@ -122,38 +159,7 @@ class TeamTenancy(PlatformComponent):
         )
 
     def _create_network_policies(self, name: str) -> None:
-        policies = {
-            "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            "allow-dns": {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                                },
-                                "podSelector": {"matchLabels": DNS_SELECTOR},
-                            }
-                        ],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    }
-                ],
-            },
-            "allow-same-namespace": {
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-            # S3 (gateway endpoint: public S3 ranges), STS and ECR: HTTPS, wherever the API lives.
-            "allow-https-egress": {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [{"ports": [{"protocol": "TCP", "port": 443}]}],
-            },
-        }
+        policies = namespace_network_policies()
         for policy_name, spec in policies.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",

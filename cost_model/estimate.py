@@ -16,6 +16,7 @@ Free tiers, taxes, data transfer and per-request charges are not estimated.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from decimal import Decimal
 from cost_model import prometheus
 from cost_model.graph import Graph, Resource
 from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
+from infra import catalog
+from infra.declarations.batch import pod_memory_gb, runs_per_month
 from infra.eks_support import SupportTier, support_tier
 
 TEAM_TAG = "mlplat:team"
@@ -32,6 +35,8 @@ ENVIRONMENT_TAG = "mlplat:environment"
 READS_TAG = "mlplat:cost:monthly-read-requests"
 WRITES_TAG = "mlplat:cost:monthly-write-requests"
 STORAGE_TAG = "mlplat:cost:expected-storage-gb"
+RUN_MINUTES_TAG = "mlplat:cost:expected-run-minutes"
+START_JOB_RUN = "arn:aws:scheduler:::aws-sdk:emrcontainers:startJobRun"
 
 MULTI_MODEL_ENDPOINT = "mlplat:serving:MultiModelEndpoint"
 SHARED = "(shared)"
@@ -499,6 +504,136 @@ def _grafana_workspace(
     editors = int(_usage_tag(resource, prometheus.EDITORS_TAG) or 0)
     viewers = int(_usage_tag(resource, prometheus.VIEWERS_TAG) or 0)
     cost, basis = prometheus.grafana_cost(editors, viewers, prices.grafana)
+
+
+# --- Spark runs on EMR on EKS, and the Kafka cluster ----------------------------------------------
+
+
+def _spark_conf(parameters: str) -> dict[str, str]:
+    """``--conf k=v`` pairs of a job's sparkSubmitParameters."""
+    words = parameters.split()
+    return dict(
+        words[i + 1].split("=", 1)
+        for i, word in enumerate(words[:-1])
+        if word == "--conf" and "=" in words[i + 1]
+    )
+
+
+def _gigabytes(value: str) -> int:
+    return int(value.lower().rstrip("g"))
+
+
+def _node_vcpu_rate(
+    capacity: str, prices: RegionPrices, region: str, context: _Context
+) -> tuple[float, str] | None:
+    """$ per vCPU-hour of the graph's node group of that capacity type (its dearest type)."""
+    for group in context.graph.of_type("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"):
+        if (group.prop("capacityType") or "ON_DEMAND").upper() != capacity:
+            continue
+        if capacity == "ON_DEMAND" and group.prop("taints"):
+            continue  # the driver tolerates no taint (GPU nodes): it runs on untainted nodes
+        types = list(group.prop("instanceTypes") or [])
+        if types and all(t in catalog.EC2_INSTANCE_TYPES for t in types):
+            rate, label = _node_rate(types, capacity == "SPOT", prices, region, context.options)
+            vcpus = min(catalog.EC2_INSTANCE_TYPES[t].vcpu for t in types)
+            return rate / vcpus, label
+    return None
+
+
+def _spark_run(
+    parameters: str, minutes: float, prices: RegionPrices, region: str, context: _Context
+) -> tuple[float, str]:
+    """One run: EMR on EKS's charge for its pods' requests, plus their share of the nodes
+    (executors on spot, the driver on on-demand) by vCPU."""
+    if prices.emr_on_eks is None:
+        raise PriceLookupError(f"no EMR on EKS rates for {region} in the price snapshot")
+    conf = _spark_conf(parameters)
+    executors = int(conf.get("spark.executor.instances", 1))
+    cores = int(conf.get("spark.executor.cores", 1))
+    driver_cores = int(conf.get("spark.driver.cores", 1))
+    memory = executors * pod_memory_gb(_gigabytes(conf.get("spark.executor.memory", "1g")))
+    memory += pod_memory_gb(_gigabytes(conf.get("spark.driver.memory", "1g")))
+    vcpu, hours = executors * cores + driver_cores, minutes / 60
+    emr = prices.emr_on_eks
+    cost = hours * (vcpu * emr.vcpu_hour + float(memory) * emr.gb_hour)
+    basis = (
+        f"{minutes:g} min × ({vcpu} vCPU × {_rate(emr.vcpu_hour)} + {float(memory):g} GB × "
+        f"{_rate(emr.gb_hour)}) per hour (EMR on EKS)"
+    )
+    for capacity, count, who in (
+        ("SPOT", executors * cores, "executors"),
+        ("ON_DEMAND", driver_cores, "driver"),
+    ):
+        node = _node_vcpu_rate(capacity, prices, region, context)
+        if node is None:
+            basis += f"; {who}' nodes not in the graph: not priced"
+            continue
+        rate, label = node
+        cost += hours * count * rate
+        basis += f" + {count} {who} vCPU × {_rate(rate)}/vCPU-h ({label})"
+    return cost, basis
+
+
+def _run_minutes(tags: dict[str, str]) -> float:
+    value = tags.get(RUN_MINUTES_TAG)
+    try:
+        minutes = float(value) if value is not None else -1.0
+    except ValueError:
+        minutes = -1.0
+    if minutes <= 0:
+        raise UsageError(f"{RUN_MINUTES_TAG}={value!r} is not a positive number of minutes")
+    return minutes
+
+
+def _batch_schedule(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced | None:
+    target = resource.prop("target") or {}
+    if target.get("arn") != START_JOB_RUN:
+        return None
+    request = json.loads(target.get("input") or "{}")
+    tags = request.get("Tags") or {}
+    parameters = request["JobDriver"]["SparkSubmitJobDriver"]["SparkSubmitParameters"]
+    per_run, basis = _spark_run(parameters, _run_minutes(tags), prices, region, context)
+    expression = resource.prop("scheduleExpression")
+    runs = runs_per_month(expression, HOURS_PER_MONTH)
+    shares = (
+        (Share(tags["mlplat:model"], tags.get("mlplat:team"), 1.0),)
+        if tags.get("mlplat:model")
+        else ()
+    )
+    basis = f"{runs:g} runs/month ({expression}) × {_money(per_run)}/run: {basis}"
+    return _Priced(runs * per_run, runs * per_run, basis, shares)
+
+
+def _job_template(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    data = resource.prop("jobTemplateData") or {}
+    driver = (data.get("jobDriver") or {}).get("sparkSubmitJobDriver") or {}
+    minutes = _run_minutes(resource.tags)
+    per_run, basis = _spark_run(
+        driver.get("sparkSubmitParameters", ""), minutes, prices, region, context
+    )
+    return _Priced(0.0, 0.0, f"on demand: {_money(per_run)} per run, not a monthly cost: {basis}")
+
+
+def _msk_cluster(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    if prices.msk is None:
+        raise PriceLookupError(f"no MSK prices for {region} in the price snapshot")
+    nodes = resource.prop("brokerNodeGroupInfo") or {}
+    instance_type = nodes.get("instanceType")
+    rate = prices.msk.broker(instance_type, region)
+    brokers = resource.prop("numberOfBrokerNodes") or 0
+    volume = ((nodes.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize") or 0
+    storage = brokers * volume * prices.msk.storage_gb_month
+    cost = brokers * HOURS_PER_MONTH * rate + storage
+    basis = (
+        f"{_hours(brokers, instance_type, rate)} + {brokers} × {volume} GB × "
+        f"{_rate(prices.msk.storage_gb_month)}/GB-month (data transfer not estimated)"
+    )
     return _Priced(cost, cost, basis)
 
 
@@ -520,6 +655,9 @@ _PRICERS: dict[str, Pricer] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
     "aws:kms/key:Key": _monthly("customer managed key", lambda p: p.kms_key_month),
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
+    "aws:scheduler/schedule:Schedule": _batch_schedule,
+    "aws:emrcontainers/jobTemplate:JobTemplate": _job_template,
+    "aws:msk/cluster:Cluster": _msk_cluster,
 }
 
 # The model lifecycle's schedules and drift-triggered retraining targets.

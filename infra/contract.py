@@ -40,6 +40,14 @@ class ClusterContract(_Contract):
     oidc_issuer: str = Field(min_length=1, description="Issuer host/path, without https://.")
 
 
+class StreamingContract(_Contract):
+    """Prediction events on Kafka (components/streaming.py), when the environment has them."""
+
+    cluster_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/.+/.+")
+    # Team -> its topic.
+    topics: dict[str, str]
+
+
 class PlatformContract(_Contract):
     """Everything a team's serving stack may use of its environment's platform stack."""
 
@@ -61,6 +69,8 @@ class PlatformContract(_Contract):
     namespaces: dict[str, str]
     # The bucket the teams' load balancers write access logs to (optional: added compatibly).
     access_logs_bucket: str | None = None
+    # Optional (added compatibly): none when the environment has no Kafka.
+    streaming: StreamingContract | None = None
 
     @field_validator("version")
     @classmethod

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclaration, Team
+from infra.declarations.batch import batch_problems
 from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
 from infra.declarations.lifecycle import lifecycle_problems
@@ -36,7 +37,8 @@ from infra.declarations.rules import (
     settings_problems,
     stack_problems,
 )
-from infra.declarations.scheduling import scheduling_problems
+from infra.declarations.scheduling import allocatable, scheduling_problems
+from infra.declarations.streaming import streaming_problems
 from infra.project import PROJECT_ROOT
 
 CONFIG_NAMESPACE = "mlplat"
@@ -173,11 +175,18 @@ def parse_environment(
             region = settings.region if settings else None
             problems += model_problems(model, f"models[{index}]", serving, region)
             problems += lifecycle_problems(model, f"models[{index}]", stack == "prod", settings)
+            problems += batch_problems(
+                model.batch, f"models[{index}]", spot_nodes=_spot_pods(cluster)
+            )
     invalid_teams = [
         _written_name(item)
         for item, team in zip(teams or (), parsed_teams, strict=True)
         if team is None
     ]
+    if settings is not None:
+        problems += streaming_problems(
+            settings.streaming, settings.network.availability_zones, len(teams or ())
+        )
     problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
     problems += scheduling_problems(parsed_models, parsed_teams, cluster)
     if teams is not None and not teams:
@@ -195,6 +204,14 @@ def parse_environment(
         models=tuple(parsed_models),
         serves_no_models=serves_no_models,
     )
+
+
+def _spot_pods(cluster: ClusterSettings | None) -> list | None:
+    """(vCPU, MiB) pods may use on each spot node type: where batch executors run."""
+    if cluster is None:
+        return None
+    nodes = filter(None, map(allocatable, cluster.spot_nodes.instance_types))
+    return [(node.cpu, node.memory_mb) for node in nodes]
 
 
 # --- the stack file ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alb_controller import AlbController
+from components.batch import BatchPlatform
+from components.batch_tenancy import BatchTenancy, teams_with_batch
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ON_SYSTEM_NODES, ClusterAddons
@@ -28,6 +30,7 @@ from components.observability import Observability
 from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.team_alerts import TeamAlertTopics
+from components.streaming import PredictionStream
 from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
@@ -41,6 +44,7 @@ from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
 from infra.lifecycle import build_team_lifecycle
 from infra.serving import PlatformView, build_team_serving, monitored
+from infra.serving import PlatformView, StreamView, build_team_serving, monitored
 
 
 def available_zones() -> list[Zone]:
@@ -206,6 +210,35 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         ).arn
         for team in teams
     }
+    # --- streaming: prediction events on Kafka, when the environment turns them on --------------
+    streaming = spec.settings.streaming
+    stream = (
+        PredictionStream(
+            f"mlplat-{env}-events",
+            environment=env,
+            settings=streaming,
+            teams=teams,
+            vpc_id=network.vpc_id,
+            vpc_cidr=spec.settings.network.cidr,
+            private_subnet_ids=network.private_subnet_ids,
+            kms_key_arn=key.arn,
+            capture_bucket_arn=capture.arn,
+            account=account,
+        )
+        if streaming.enabled
+        else None
+    )
+
+    # --- batch: namespaces where teams' Spark jobs run, and EMR on EKS's access to them ----------
+    batch_teams = teams_with_batch(spec.models)
+    if batch_teams:
+        BatchTenancy(
+            f"mlplat-{env}-batch",
+            teams=batch_teams,
+            cluster_name=cluster.name_output,
+            account=account,
+            provider=cluster.provider,
+        )
 
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
     team_deployers = {
@@ -232,6 +265,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     }
 
     # --- serving: every team's models, in the single stack ---------------------------------------
+    cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
     platform = PlatformView(
         kms_key_arn=key.arn,
         artifacts_bucket=artifacts.name_output,
@@ -244,6 +278,21 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         access_logs_bucket=alb_controller.logs_bucket,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
+        batch=BatchPlatform(
+            environment=env,
+            region=spec.settings.region,
+            account=account,
+            cluster_name=cluster.name_output,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            artifacts_bucket=artifacts.name_output,
+            capture_bucket=capture.name_output,
+            kms_key_arn=key.arn,
+            alerts_topic_arn=cost.alerts_topic_arn,
+        ),
+        streaming=StreamView(cluster_arn=stream.cluster_arn, topics=stream.topics)
+        if stream
+        else None,
     )
     endpoints = [
         endpoint
@@ -253,8 +302,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         )
     ]
 
-    # --- cost controls: budgets, alert topic, billing alarm ------------------------------------
-    cost = CostControls(f"mlplat-{env}", spec=spec, account=account)
+    # (cost controls: budgets, alert topic, billing alarm: created above, before serving, whose
+    # batch alarms notify its topic)
 
     # --- alerts: each team's topic, for its alarms and its Prometheus alerts ---------------------
     team_alerts = TeamAlertTopics(
@@ -363,5 +412,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         access_logs_bucket=alb_controller.logs_bucket,
+        streaming=stream.cluster_arn.apply(lambda arn: {"clusterArn": arn, "topics": stream.topics})
+        if stream
+        else None,
     )
     pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

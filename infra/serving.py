@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.batch import BatchPlatform, TeamBatch
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
+from components.iam_documents import render_output
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
@@ -19,9 +22,12 @@ from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from components.team_deployer import boundary_arn
 from components.serving.route_groups import route_groups
+from components.streaming import producer_statements
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
+from infra.declarations.errors import Problem, SpecError
 from infra.layers import Layer, StackName
+from lifecycle.events import topic_name
 from model_packages.packaging import package_model
 
 
@@ -45,6 +51,12 @@ class ContractCluster:
 
 
 @dataclass(frozen=True)
+class StreamView:
+    cluster_arn: pulumi.Input[str]
+    topics: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class PlatformView:
     """What a team's serving layer uses of its platform: the contract's values, as outputs."""
 
@@ -61,11 +73,22 @@ class PlatformView:
     records_parent: pulumi.Resource | None = None
     # The team's permissions boundary, on every role of a serving stack (its deployer must set it).
     permissions_boundary: pulumi.Input[str] | None = None
+    # What batch jobs need of the platform (components/batch.py); None: no team has jobs.
+    batch: BatchPlatform | None = None
+    # The Kafka cluster's ARN and each team's topic (components/streaming.py); None: no Kafka.
+    streaming: StreamView | None = None
 
     @classmethod
     def from_contract(
-        cls, contract: pulumi.Output[PlatformContract], cluster: ContractCluster, team: str
+        cls,
+        contract: pulumi.Output[PlatformContract],
+        cluster: ContractCluster,
+        team: str,
+        spec: EnvironmentSpec,
     ) -> PlatformView:
+        def field(read):
+            return contract.apply(read)
+
         return cls(
             kms_key_arn=contract.apply(lambda c: c.kms_key_arn),
             artifacts_bucket=contract.apply(lambda c: c.artifacts_bucket),
@@ -82,6 +105,24 @@ class PlatformView:
                 lambda c: boundary_arn(c.account, c.environment, team)
             ),
             access_logs_bucket=contract.apply(lambda c: c.access_logs_bucket),
+            batch=BatchPlatform(
+                environment=spec.name.value,
+                region=spec.settings.region,
+                account=field(lambda c: c.account),
+                cluster_name=field(lambda c: c.cluster.name),
+                oidc_provider_arn=field(lambda c: c.cluster.oidc_provider_arn),
+                oidc_issuer=field(lambda c: c.cluster.oidc_issuer),
+                artifacts_bucket=field(lambda c: c.artifacts_bucket),
+                capture_bucket=field(lambda c: c.capture_bucket),
+                kms_key_arn=field(lambda c: c.kms_key_arn),
+                alerts_topic_arn=field(lambda c: c.alerts_topic_arn),
+            ),
+            streaming=StreamView(
+                cluster_arn=field(lambda c: c.streaming.cluster_arn if c.streaming else ""),
+                topics={team: topic_name(spec.name.value, team)},
+            )
+            if spec.settings.streaming.enabled
+            else None,
         )
 
 
@@ -150,6 +191,43 @@ def build_team_serving(
             permissions_boundary=platform.permissions_boundary,
         )
         on_eks.append(eks_model)
+        if platform.streaming is not None:
+            # The model's own role may publish to its team's topic, and to nothing else.
+            topic = platform.streaming.topics[team]
+            aws.iam.RolePolicy(
+                f"mlplat-{spec.name.value}-{model.name}-events",
+                role=eks_model.role.id,
+                policy=render_output(
+                    lambda cluster_arn, topic=topic: producer_statements(cluster_arn, topic),
+                    platform.streaming.cluster_arn,
+                ),
+                opts=pulumi.ResourceOptions(parent=eks_model),
+            )
+
+    # --- batch: the team's Spark scoring jobs on EMR on EKS --------------------------------------
+    with_jobs = [c.declaration for c in served + on_eks if c.declaration.batch]
+    if with_jobs and stack.shard > 0:
+        # The team's virtual cluster and log group are one per namespace: shard 0's.
+        raise SpecError(
+            [
+                Problem(
+                    f"models.{model.name}.batch",
+                    f"team {team!r} is split into serving shards; batch jobs run only for the "
+                    f"models of its first shard ({model.name} is in shard {stack.shard})",
+                )
+                for model in with_jobs
+            ],
+            source=f"stacks/{spec.name.value}.py",
+        )
+    if with_jobs and platform.batch is not None:
+        TeamBatch(
+            f"mlplat-{spec.name.value}-{team}-batch",
+            team=team,
+            models=with_jobs,
+            archives={c.declaration.name: c.artifact_key for c in served + on_eks},
+            platform=platform.batch,
+        )
+
     routes = {
         eks_model.declaration.name: eks_model.route for eks_model in on_eks
     } | _load_balanced_routes(spec, team, platform, on_eks)

@@ -54,7 +54,7 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
     cluster = ContractCluster(
         f"mlplat-{env}-{team}-k8s", contract, reference.require_output(KUBECONFIG_OUTPUT)
     )
-    platform = PlatformView.from_contract(contract, cluster, team)
+    platform = PlatformView.from_contract(contract, cluster, team, spec)
 
     # --- serving: the team's execution role, endpoints and EKS models -----------------------------
     role = team_execution_role(

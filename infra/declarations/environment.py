@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
 from infra.declarations.routes import RouteSettings
+from infra.declarations.streaming import StreamingSettings
 
 
 class EnvironmentName(StrEnum):
@@ -355,6 +356,7 @@ class EnvironmentSettings(Settings):
     ci: CiSettings
     routes: RouteSettings = RouteSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
+    streaming: StreamingSettings = StreamingSettings()  # prediction events on Kafka (off)
 
 
 class EnvironmentSpec(Declaration):

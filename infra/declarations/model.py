@@ -213,6 +213,7 @@ class ModelDeclaration(Declaration):
     monitoring: Monitoring | None = None
     retraining: Retraining | None = None
     objectives: ServiceObjectives = Field(default_factory=ServiceObjectives)
+    batch: tuple[BatchJob, ...] = Field(default=(), description="Batch scoring jobs (batch.py).")
 
     @property
     def uses_gpu(self) -> bool:
@@ -249,3 +250,8 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+# Per-model sections live in their own modules, which build on Declaration above: imported last,
+# so the annotations on ModelDeclaration resolve (pydantic completes the class on first use).
+from infra.declarations.batch import BatchJob  # noqa: E402

@@ -162,11 +162,34 @@ def read_input(spark: SparkSession, job: ScoreJob) -> DataFrame:
     reader = spark.read.format(fmt)
     if fmt == "csv":
         reader = reader.option("header", True).option("inferSchema", True)
+    if fmt == "json":  # the events sink writes under <model>/events/yyyy/MM/dd/HH/
+        reader = reader.option("recursiveFileLookup", True)
     try:
-        return reader.load(job.input)
+        frame = reader.load(job.input)
     except AnalysisException as error:  # e.g. [PATH_NOT_FOUND]
         first_line = str(error).splitlines()[0]
         raise BatchError(f"model {job.model!r}: input {job.input}: {first_line}") from None
+    return events_as_rows(job, frame) if set(frame.columns) >= EVENT_COLUMNS else frame
+
+
+# Prediction events (lifecycle/events: a capture line plus the model's identity) as read from
+# the events table: one row each, its features a JSON object in captureData.endpointInput.data.
+EVENT_COLUMNS = {"model", "modelVersion", "captureData", "eventMetadata"}
+INFERENCE_ID = "inference_id"
+
+
+def events_as_rows(job: ScoreJob, events: DataFrame) -> DataFrame:
+    """The job's model's events as rows of their features, with the inference id kept."""
+    from pyspark.sql import functions as F
+
+    mine = events.where(F.col("model") == job.model)
+    sample = mine.select("captureData.endpointInput.data").first()
+    if sample is None:
+        raise BatchError(f"model {job.model!r}: input {job.input}: no prediction events of it")
+    features = F.from_json("captureData.endpointInput.data", F.schema_of_json(F.lit(sample[0])))
+    return mine.select(
+        F.col("eventMetadata.inferenceId").alias(INFERENCE_ID), features.alias("f")
+    ).select(INFERENCE_ID, "f.*")
 
 
 def infer_format(job: ScoreJob) -> str:

@@ -362,6 +362,50 @@ IDENTITIES: dict[str, Identity] = {
         name_input=None,
         id="{clusterName}#{principalArn}#{policyArn}",
     ),
+    # Batch on EMR on EKS (components/batch.py): service-generated ids (25 lowercase characters).
+    "aws:emrcontainers/virtualCluster:VirtualCluster": Identity(
+        id="{hex17}00000000",
+        arn="arn:aws:emr-containers:{region}:{account}:/virtualclusters/{id}",
+    ),
+    "aws:emrcontainers/jobTemplate:JobTemplate": Identity(
+        id="{hex17}00000000", arn="arn:aws:emr-containers:{region}:{account}:/jobtemplates/{id}"
+    ),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": Identity(
+        arn="arn:aws:scheduler:{region}:{account}:schedule-group/{name}"
+    ),
+    "aws:scheduler/schedule:Schedule": Identity(
+        id="{groupName}/{name}",
+        arn="arn:aws:scheduler:{region}:{account}:schedule/{groupName}/{name}",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": Identity(
+        arn="arn:aws:logs:{region}:{account}:log-group:{name}"
+    ),
+    "aws:cloudwatch/eventRule:EventRule": Identity(
+        arn="arn:aws:events:{region}:{account}:rule/{name}"
+    ),
+    # Kafka (components/streaming.py): MSK ARNs are in the kafka namespace, <name>/<uuid>-<n>.
+    "aws:msk/cluster:Cluster": Identity(
+        name_input="clusterName",
+        id="arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}-2",
+        arn="arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}-2",
+        extra=lambda ctx, out: {"clusterUuid": f"{ctx.uuid()}-2"},
+    ),
+    "aws:msk/configuration:Configuration": Identity(
+        arn="arn:aws:kafka:{region}:{account}:configuration/{name}/{uuid}-2",
+        id="arn:aws:kafka:{region}:{account}:configuration/{name}/{uuid}-2",
+        extra=lambda ctx, out: {"latestRevision": 1},
+    ),
+    "aws:msk/topic:Topic": Identity(
+        id="{clusterArn},{name}",
+        extra=lambda ctx, out: {
+            "arn": f"{str(ctx.inputs.get('clusterArn', '')).replace(':cluster/', ':topic/', 1)}"
+            f"/{out['name']}"
+        },
+    ),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": Identity(
+        arn="arn:aws:firehose:{region}:{account}:deliverystream/{name}",
+        id="arn:aws:firehose:{region}:{account}:deliverystream/{name}",
+    ),
 }
 
 

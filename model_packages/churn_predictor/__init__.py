@@ -24,4 +24,16 @@ model = ModelDeclaration(
         on_drift=False,
         schedule="rate(7 days)",
     ),
+    # Every subscriber scored each night on spot capacity (components/batch.py), and by hand
+    # when the retention team wants a fresh list.
+    batch=[
+        {
+            "name": "nightly",
+            "input": {"s3": "s3://acme-growth-warehouse/subscribers/daily/", "format": "parquet"},
+            "output": "s3://acme-growth-warehouse/churn-scores/",
+            "schedule": "cron(0 2 * * ? *)",
+            "on_demand": True,
+            "size": {"executors": 4, "executor_cores": 2, "executor_memory_gb": 4},
+        }
+    ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.monitoring import COLLECTOR_ROLE, COLLECTOR_RULES, COLLECTOR_USER
+from components.batch_tenancy import batch_namespace, teams_with_batch
 from components.tenancy import (
     DeployingPrincipal,
     PersonaArns,
@@ -30,7 +31,8 @@ def team_namespaces(plan) -> list[dict]:
 
 def test_one_tenancy_set_per_team(plan):
     namespaces = {ns["inputs"]["metadata"]["name"] for ns in team_namespaces(plan)}
-    assert namespaces == {team.name for team in plan.spec.teams}
+    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    assert namespaces == {team.name for team in plan.spec.teams} | batch
     assert MONITORING_NAMESPACE not in {team.name for team in plan.spec.teams}
     for team in plan.spec.teams:
         ns = team.name
@@ -81,7 +83,19 @@ def test_a_teams_role_bindings_reach_only_its_namespace(plan):
     for rule in COLLECTOR_RULES:
         assert set(rule["verbs"]) <= {"describe", "get", "list", "watch"}
     teams = {team.name for team in plan.spec.teams}
-    bindings = plan.kube("RoleBinding")
+    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    every = plan.kube("RoleBinding")
+    bindings = [b for b in every if b["inputs"]["metadata"]["namespace"] not in batch]
+    # In a batch namespace, only EMR on EKS's user, to its namespaced Role (batch_tenancy.py).
+    for emr in (b["inputs"] for b in every if b["inputs"]["metadata"]["namespace"] in batch):
+        assert emr["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "emr-containers",
+        }
+        assert emr["subjects"] == [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "emr-containers"}
+        ]
     assert len(bindings) == 2 * len(teams)
     for binding in bindings:
         inputs = binding["inputs"]
