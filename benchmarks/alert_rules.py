@@ -12,13 +12,13 @@ import dataclasses
 import sys
 import time
 
+from cost_model.prices import load_snapshot
+from cost_model.prometheus import amp_cost, collector_cost
 from lifecycle.monitoring.amp_namespaces import RULES_PER_WORKSPACE, pack, quota_problems
 from lifecycle.monitoring.metrics import series_per_model
 from lifecycle.monitoring.objectives import PLATFORM_DEFAULTS
 from lifecycle.monitoring.prometheus_rules import rule_groups
 from lifecycle.monitoring.synthetic import fleet
-from cost_model.prices import load_snapshot
-from cost_model.prometheus import amp_cost, collector_cost
 
 SCRAPE_INTERVAL_SECONDS = 30  # the platform default (MonitoringSettings)
 AMP_PRICES = load_snapshot().region("us-east-1").amp

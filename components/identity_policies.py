@@ -23,8 +23,8 @@ from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
 from components.deploy_runner import connection_service
 from components.iam_documents import Statement
-from components.route_dns import route_name_statements
 from components.pipeline_permissions import pipeline_deploy
+from components.route_dns import route_name_statements
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
 RESOURCE_LESS_ACTIONS = (

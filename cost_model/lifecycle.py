@@ -21,9 +21,9 @@ import datetime as dt
 import json
 import re
 
-from infra.declarations.lifecycle import RATE_SECONDS
 from cost_model.graph import Resource
 from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, RegionPrices
+from infra.declarations.lifecycle import RATE_SECONDS
 
 DRIFT_RUN_HOURS = 0.25
 EVALUATION_RUN_HOURS = 0.25

@@ -79,6 +79,8 @@ class GrafanaPrices(_Prices):
 
     editor_month: NonNegativeFloat
     viewer_month: NonNegativeFloat
+
+
 class EmrPrices(_Prices):
     """EMR's charge for a Spark run's pods, on top of the compute they run on (EMR on EKS), or
     including it (EMR Serverless): per vCPU-hour and GB-hour requested, billed per second."""

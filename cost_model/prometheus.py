@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cost_model.prices import HOURS_PER_MONTH, AmpPrices, GrafanaPrices
 from infra.declarations.tags import (
     TAG_ACTIVE_SERIES,
     TAG_GRAFANA_EDITORS,
     TAG_GRAFANA_VIEWERS,
     TAG_SCRAPE_INTERVAL,
 )
-from cost_model.prices import HOURS_PER_MONTH, AmpPrices, GrafanaPrices
 
 SERIES_TAG = TAG_ACTIVE_SERIES
 INTERVAL_TAG = TAG_SCRAPE_INTERVAL

@@ -22,15 +22,15 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
-from components.model_callers import ModelCaller
 from components.lifecycle.team_lifecycle import LifecyclePlatform
+from components.model_callers import ModelCaller
 from components.monitoring import PrometheusMonitoring
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
-from components.team_alerts import TeamAlertTopics
 from components.streaming import PredictionStream
+from components.team_alerts import TeamAlertTopics
 from components.team_deployer import TeamDeployer
 from components.tenancy import (
     ClusterAccess,
@@ -43,7 +43,6 @@ from infra.contract import export_contract
 from infra.declarations import EnvironmentSpec
 from infra.layers import Layer, StackName
 from infra.lifecycle import build_team_lifecycle
-from infra.serving import PlatformView, build_team_serving, monitored
 from infra.serving import PlatformView, StreamView, build_team_serving, monitored
 
 

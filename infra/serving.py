@@ -20,9 +20,9 @@ from components.registry_records import RegistryTable, record_served
 from components.serving.fleet import build_multi_model_endpoints
 from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
-from components.team_deployer import boundary_arn
 from components.serving.route_groups import route_groups
 from components.streaming import producer_statements
+from components.team_deployer import boundary_arn
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError

@@ -64,10 +64,10 @@ def cost_command(
     one.
     """
     from cost_model.budgets import check_budgets
-    from mlplat.cost.compare import CostChange, replacements
     from cost_model.estimate import EstimateError, EstimateOptions, estimate
     from cost_model.graph import ExportError, Graph
     from cost_model.prices import DEFAULT_SNAPSHOT, SnapshotError, load_snapshot
+    from mlplat.cost.compare import CostChange, replacements
     from mlplat.cost.report import change_to_json, print_report, to_json
 
     stack_or_file(stack, file)
@@ -104,8 +104,8 @@ def cost_command(
 
 def _base_of(base: Path, stack: str | None) -> Graph:
     """The base's graph; a ``stack`` that the change empties of models is refused first."""
-    from infra.declarations import SpecError
     from cost_model.graph import ExportError, Graph, read_export
+    from infra.declarations import SpecError
     from mlplat.plan_diff import refuse_emptying_against
 
     try:

@@ -370,19 +370,6 @@ IDENTITIES: dict[str, Identity] = {
     "aws:emrcontainers/jobTemplate:JobTemplate": Identity(
         id="{hex17}00000000", arn="arn:aws:emr-containers:{region}:{account}:/jobtemplates/{id}"
     ),
-    "aws:scheduler/scheduleGroup:ScheduleGroup": Identity(
-        arn="arn:aws:scheduler:{region}:{account}:schedule-group/{name}"
-    ),
-    "aws:scheduler/schedule:Schedule": Identity(
-        id="{groupName}/{name}",
-        arn="arn:aws:scheduler:{region}:{account}:schedule/{groupName}/{name}",
-    ),
-    "aws:cloudwatch/logGroup:LogGroup": Identity(
-        arn="arn:aws:logs:{region}:{account}:log-group:{name}"
-    ),
-    "aws:cloudwatch/eventRule:EventRule": Identity(
-        arn="arn:aws:events:{region}:{account}:rule/{name}"
-    ),
     # Kafka (components/streaming.py): MSK ARNs are in the kafka namespace, <name>/<uuid>-<n>.
     "aws:msk/cluster:Cluster": Identity(
         name_input="clusterName",

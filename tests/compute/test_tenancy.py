@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.monitoring import COLLECTOR_ROLE, COLLECTOR_RULES, COLLECTOR_USER
 from components.batch_tenancy import batch_namespace, teams_with_batch
+from components.monitoring import COLLECTOR_ROLE, COLLECTOR_RULES, COLLECTOR_USER
 from components.tenancy import (
     DeployingPrincipal,
     PersonaArns,

@@ -8,13 +8,13 @@ import datetime as dt
 import json
 
 import pytest
+from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
+from mlplat.cost.graph import Graph
+from mlplat.cost.prices import HOURS_PER_MONTH, load_snapshot
 
 from infra import catalog
 from infra.declarations.batch import pod_memory_gb, runs_per_month
 from infra.loader import load_environment, read_stack_config
-from mlplat.cost.estimate import EstimateError, EstimateOptions, estimate
-from mlplat.cost.graph import Graph
-from mlplat.cost.prices import HOURS_PER_MONTH, load_snapshot
 
 STACK = "staging"  # Kafka on, a scheduled job
 AS_OF = dt.date(2026, 11, 28)

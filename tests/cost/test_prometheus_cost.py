@@ -8,16 +8,16 @@ import datetime as dt
 import pytest
 from cost_exports import export, resource, tags
 
+from cost_model import prometheus
+from cost_model.estimate import EstimateOptions, estimate
+from cost_model.graph import Graph
+from cost_model.prices import load_snapshot
 from infra.declarations.tags import (
     TAG_ACTIVE_SERIES,
     TAG_GRAFANA_EDITORS,
     TAG_GRAFANA_VIEWERS,
     TAG_SCRAPE_INTERVAL,
 )
-from cost_model import prometheus
-from cost_model.estimate import EstimateOptions, estimate
-from cost_model.graph import Graph
-from cost_model.prices import load_snapshot
 
 AMP = load_snapshot().region("us-east-1").amp
 

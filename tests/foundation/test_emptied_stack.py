@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import components.serving.placement
 import infra.lock_status
-from cost_model.graph import Graph
 from components.serving.placement import PlacementLock
+from cost_model.graph import Graph
 from infra.declarations import SpecError
 from infra.declarations.tags import TAG_MODEL, TAG_TEAM
 from mlplat import deploy

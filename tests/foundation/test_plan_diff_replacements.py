@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mlplat.cli import app
 from cost_model.graph import Graph
+from mlplat.cli import app
 from mlplat.plan_diff import Change, diff
 from mlplat.replacements import EVERY_INPUT, rules
 
