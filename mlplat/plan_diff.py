@@ -208,10 +208,9 @@ def _cascade(
             ]
             forced += _option_forced(holder, (key,))
             change = _merge(kept.get(urn), holder, key, forced, replaced.urn)
-            if (
-                change.kind is Change.REPLACE
-                and urn not in pending
-                and (urn not in kept or kept[urn].kind is not Change.REPLACE)
+            # Newly replaced (whatever is pending is a replacement already): its holders next.
+            if change.kind is Change.REPLACE and (
+                urn not in kept or kept[urn].kind is not Change.REPLACE
             ):
                 pending.append(urn)
             kept[urn] = change

@@ -276,3 +276,29 @@ def test_an_input_added_to_or_removed_from_an_immutable_type_replaces_it(side):
     before, after = (plain, more) if side == "added" else (more, plain)
     change = _plan([before], [after])["m"]
     assert (change.kind, change.replace_on) == (Change.REPLACE, ("vpcConfig",))
+
+
+def test_an_update_turned_into_a_replacement_passes_the_replacement_on():
+    """The configuration changes its tags (an update), then takes a replaced model's new name
+    (a replacement): its endpoint must move to it too."""
+    ids = {"m": "m-1234567", "c": "c-7654321"}
+    model_old = _resource(MODEL, "m", {"primaryContainer": {"image": "a"}}, id=ids["m"])
+    model_new = _resource(MODEL, "m", {"primaryContainer": {"image": "b"}}, id=ids["m"])
+    variants = {"productionVariants": [{"modelName": ids["m"]}]}
+    links = {"productionVariants": (model_old.urn,)}
+    config_old = _resource(
+        CONFIG, "c", {**variants, "tags": {"t": "1"}}, id=ids["c"], property_dependencies=links
+    )
+    config_new = _resource(
+        CONFIG, "c", {**variants, "tags": {"t": "2"}}, id=ids["c"], property_dependencies=links
+    )
+    endpoint = _resource(
+        ENDPOINT,
+        "e",
+        {"name": "e", "endpointConfigName": ids["c"]},
+        id="e",
+        property_dependencies={"endpointConfigName": (config_old.urn,)},
+    )
+    plan = _plan([model_old, config_old, endpoint], [model_new, config_new, endpoint])
+    assert plan["c"].kind is Change.REPLACE and plan["c"].keys == ("productionVariants", "tags")
+    assert plan["e"].because == (config_old.urn,)
