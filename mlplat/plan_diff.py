@@ -170,16 +170,15 @@ def diff(base: Graph, new: Graph) -> PlanDiff:
 
 def _option_forced(resource: Resource, keys: tuple[str, ...]) -> tuple[str, ...]:
     """The ``replaceOnChanges`` paths among the changed ``keys`` (``*``: any input)."""
-    paths = resource.options.get("replaceOnChanges") or ()
     inputs = [key for key in keys if not key.startswith("option:")]
-    forced = [p for p in paths if p == "*" and inputs]
-    for path in paths:
-        if path != "*":
-            try:
-                first = _steps(path)[0]
-            except ValueError as error:
-                raise DiffError(f"{resource.urn}: replaceOnChanges {path!r}: {error}") from None
-            forced += [path] if first in inputs else []
+    forced = []
+    for path in resource.options.get("replaceOnChanges") or ():
+        try:
+            first = _steps(path)[0]
+        except ValueError as error:
+            raise DiffError(f"{resource.urn}: replaceOnChanges {path!r}: {error}") from None
+        if first in inputs or (first == "*" and inputs):
+            forced.append(path)
     return tuple(forced)
 
 
@@ -209,10 +208,9 @@ def _cascade(
             ]
             forced += _option_forced(holder, (key,))
             change = _merge(kept.get(urn), holder, key, forced, replaced.urn)
-            if (
-                change.kind is Change.REPLACE
-                and urn not in pending
-                and (urn not in kept or kept[urn].kind is not Change.REPLACE)
+            # Newly replaced (whatever is pending is a replacement already): its holders next.
+            if change.kind is Change.REPLACE and (
+                urn not in kept or kept[urn].kind is not Change.REPLACE
             ):
                 pending.append(urn)
             kept[urn] = change
@@ -234,21 +232,14 @@ def _merge(
 
 
 def _renewed(resource: Resource) -> set[str]:
-    """The values a replacement gives anew: the ID and the generated outputs that contain it
-    (an auto-name, the ARN), unless the ID is an input (an explicit name, which the replacement
-    keeps); an ARN not built from the ID is new in any case."""
-    identity = resource.id or resource.outputs.get("id")
-    kept = identity in set(_strings(resource.inputs))
-    renewed: set[str] = set()
-    if identity and not kept:
-        renewed.add(identity)
-        renewed |= {
-            value
-            for key, value in resource.outputs.items()
-            if isinstance(value, str) and key not in resource.inputs and identity in value
-        }
+    """The values a replacement gives anew: the ID (an auto-name, often), and so every output
+    built from it (an ARN, a domain name: `_mentions` finds the ID inside them), unless the ID is
+    an input (an explicit name, which the replacement keeps); an ARN not built from the ID is new
+    in any case."""
+    kept = resource.id in _strings(resource.inputs)
+    renewed = {resource.id} if resource.id and not kept else set()
     arn = resource.outputs.get("arn")
-    if isinstance(arn, str) and arn and not (kept and identity in arn):
+    if isinstance(arn, str) and not (kept and resource.id in arn):
         renewed.add(arn)
     return renewed
 

@@ -63,12 +63,9 @@ def forcing_paths(type_: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     rule = rules().get(type_)
     if rule is None:
         return ()
-    paths: set[str] = set()
-    for path in rule.paths:
-        if path == EVERY_INPUT:
-            paths |= {k for k in old.keys() | new.keys() if k not in IN_PLACE}
-        else:
-            paths.add(path)
+    paths = rule.paths
+    if EVERY_INPUT in paths:
+        paths = tuple(k for k in old.keys() | new.keys() if k not in IN_PLACE)
     return tuple(sorted(p for p in paths if _at(old, p) != _at(new, p)))
 
 

@@ -234,3 +234,71 @@ def test_a_replacement_reports_why_in_text_and_json():
     result = diff(*graph)
     assert result.count(Change.REPLACE) == 2 and result.total == 2 and result.unchanged == 0
     assert result.summary().startswith("0 to create, 0 to update, 2 to replace, 0 to delete, 0 ")
+
+
+def test_an_explicitly_named_replacement_keeps_an_arn_built_from_its_name():
+    name = "named-role"
+    arn = f"arn:aws:iam::123456789012:role/{name}"
+    old = _resource(ROLE, "r", {"name": name, "path": "/"}, {"arn": arn}, id=name)
+    new = _resource(ROLE, "r", {"name": name, "path": "/x/"}, {"arn": arn}, id=name)
+    holder = _resource(
+        MODEL,
+        "m",
+        {"executionRoleArn": arn},
+        property_dependencies={"executionRoleArn": (old.urn,)},
+    )
+    plan = _plan([old, holder], [new, holder])
+    assert plan["r"].kind is Change.REPLACE and "m" not in plan
+
+
+def test_a_resource_replaced_in_its_own_right_stays_replaced_when_it_also_holds_a_replacement():
+    old, new = _role(), _role("/other/")
+    alarm = {"alarmActions": [old.outputs["arn"]]}
+    before = _resource(
+        ALARM, "a", {**alarm, "name": "a"}, property_dependencies={"alarmActions": (old.urn,)}
+    )
+    after = _resource(
+        ALARM, "a", {**alarm, "name": "b"}, property_dependencies={"alarmActions": (old.urn,)}
+    )
+    change = _plan([old, before], [new, after])["a"]
+    assert (change.kind, change.replace_on, change.because) == (
+        Change.REPLACE,
+        ("name",),
+        (old.urn,),
+    )
+    assert change.keys == ("alarmActions", "name")
+
+
+@pytest.mark.parametrize("side", ["added", "removed"])
+def test_an_input_added_to_or_removed_from_an_immutable_type_replaces_it(side):
+    plain = _resource(MODEL, "m", {"primaryContainer": {"image": "a"}})
+    more = _resource(MODEL, "m", {"primaryContainer": {"image": "a"}, "vpcConfig": {"subnets": []}})
+    before, after = (plain, more) if side == "added" else (more, plain)
+    change = _plan([before], [after])["m"]
+    assert (change.kind, change.replace_on) == (Change.REPLACE, ("vpcConfig",))
+
+
+def test_an_update_turned_into_a_replacement_passes_the_replacement_on():
+    """The configuration changes its tags (an update), then takes a replaced model's new name
+    (a replacement): its endpoint must move to it too."""
+    ids = {"m": "m-1234567", "c": "c-7654321"}
+    model_old = _resource(MODEL, "m", {"primaryContainer": {"image": "a"}}, id=ids["m"])
+    model_new = _resource(MODEL, "m", {"primaryContainer": {"image": "b"}}, id=ids["m"])
+    variants = {"productionVariants": [{"modelName": ids["m"]}]}
+    links = {"productionVariants": (model_old.urn,)}
+    config_old = _resource(
+        CONFIG, "c", {**variants, "tags": {"t": "1"}}, id=ids["c"], property_dependencies=links
+    )
+    config_new = _resource(
+        CONFIG, "c", {**variants, "tags": {"t": "2"}}, id=ids["c"], property_dependencies=links
+    )
+    endpoint = _resource(
+        ENDPOINT,
+        "e",
+        {"name": "e", "endpointConfigName": ids["c"]},
+        id="e",
+        property_dependencies={"endpointConfigName": (config_old.urn,)},
+    )
+    plan = _plan([model_old, config_old, endpoint], [model_new, config_new, endpoint])
+    assert plan["c"].kind is Change.REPLACE and plan["c"].keys == ("productionVariants", "tags")
+    assert plan["e"].because == (config_old.urn,)
