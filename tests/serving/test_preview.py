@@ -157,8 +157,20 @@ def test_adding_a_model_changes_nothing_else(stack_export, preview_with_models):
     dashboard = next(
         urn for urn, r in after.items() if r["type"] == "aws:cloudwatch/dashboard:Dashboard"
     )
-    # Only these two: in particular no team role policy names the model (keys are <team>/*).
-    assert changed == {target: ("maxCapacity",), dashboard: ("dashboardBody",)}, changed
+    # The host's instances-at-maximum alarm follows its new ceiling.
+    at_max = next(
+        urn
+        for urn, r in after.items()
+        if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm"
+        and r["inputs"]["name"] == f"{host['outputs']['endpointName']}-instances-at-max"
+    )
+    assert after[at_max]["inputs"]["threshold"] == 6
+    # Only these three: in particular no team role policy names the model (keys are <team>/*).
+    assert changed == {
+        target: ("maxCapacity",),
+        dashboard: ("dashboardBody",),
+        at_max: ("alarmDescription", "threshold"),
+    }, changed
     assert after[target]["inputs"]["maxCapacity"] == 6  # the new model's ceiling bounds its host
 
     old_body = before[dashboard]["inputs"]["dashboardBody"]
