@@ -100,7 +100,7 @@ def test_container_insights_runs_with_its_own_role_and_feeds_the_dashboard(plan)
         f"mlplat-{plan.stack}-addons-cloudwatch-agent",
     )
     assert attachment["inputs"]["policyArn"].endswith(":policy/CloudWatchAgentServerPolicy")
-    if plan.spec.settings.monitoring.grafana:  # Grafana holds the dashboards (staging, prod: not)
+    if plan.spec.settings.monitoring.grafana:  # Grafana holds the dashboards (staging)
         assert not plan.of_type("aws:cloudwatch/dashboard:Dashboard")
         return
     body = json.loads(plan.one("aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"])

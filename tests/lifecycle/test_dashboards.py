@@ -87,16 +87,16 @@ def test_the_model_view_is_templated_by_team_and_model():
 def test_the_graph_holds_two_dashboards_and_one_per_team_whatever_the_models(stack_export):
     from infra.loader import load_environment, read_stack_config
 
-    spec = load_environment("dev", read_stack_config("dev"))
-    export = stack_export("dev")
+    spec = load_environment("staging", read_stack_config("staging"))
+    export = stack_export("staging")
     boards = [
         json.loads(r["inputs"]["configJson"])
         for r in export["deployment"]["resources"]
         if r["type"] == "grafana:oss/dashboard:Dashboard"
     ]
     assert len(boards) == 2 + len(spec.teams)
-    expected = [dashboards.platform_overview("dev"), dashboards.model_view("dev")] + [
-        dashboards.team_view("dev", team.name) for team in spec.teams
+    expected = [dashboards.platform_overview("staging"), dashboards.model_view("staging")] + [
+        dashboards.team_view("staging", team.name) for team in spec.teams
     ]
     assert sorted(b["uid"] for b in boards) == sorted(b["uid"] for b in expected)
     by_uid = {b["uid"]: b for b in boards}
