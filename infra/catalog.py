@@ -110,9 +110,10 @@ MME_GPU_INSTANCE_TYPES = frozenset(
 )
 
 
-# Burstable families run at a baseline share of their vCPUs once their CPU credits are spent
-# (t2.medium: 20% per vCPU), so an endpoint under steady load would be throttled. Placement never
-# chooses them; a model may still declare one exactly.
+# Burstable families spend CPU credits to run above a baseline share of their vCPUs; when the
+# credits run low, "CPU utilization is gradually lowered to the baseline level" (EC2 User Guide,
+# "Standard mode for burstable performance instances"; T2's default mode), so an endpoint under
+# steady load would be throttled. Placement never chooses them; a model may declare one exactly.
 _BURSTABLE_FAMILY = re.compile(r"^(ml\.)?t\d[a-z]*\.")
 
 
