@@ -46,6 +46,26 @@ def test_drift_names_what_models_place_would_do(unplaced_model):
     )
 
 
+def test_a_model_whose_memory_changed_is_drift_until_the_lock_records_it(monkeypatch):
+    """The lock keeps each model's memory as placed (which model grew decides who moves)."""
+    import stacks.dev
+    from components.serving.placement import read_placement_lock
+
+    lock = read_placement_lock("dev")
+    name = sorted(lock.models)[0]
+
+    def resized(model):
+        base = getattr(model, "base", model)
+        if base.name != name:
+            return model
+        return model.override(resources={"memory_mb": lock.memory_mb[name] - 1})
+
+    monkeypatch.setattr(stacks.dev, "models", [resized(m) for m in stacks.dev.models])
+    drift = lock_drift(load_environment("dev", read_stack_config("dev")))
+    assert drift.resized == (name,) and not drift.moved and not drift.placed
+    assert f"record the memory of {name}" in drift.describe()
+
+
 def test_a_removed_model_is_drift_too(removed_model):
     drift = lock_drift(load_environment("dev", read_stack_config("dev")))
     assert drift.dropped == ("chargeback-risk",) and "drop chargeback-risk" in drift.describe()
