@@ -62,7 +62,7 @@ def test_a_model_whose_memory_changed_is_drift_until_the_lock_records_it(monkeyp
 
     monkeypatch.setattr(stacks.dev, "models", [resized(m) for m in stacks.dev.models])
     drift = lock_drift(load_environment("dev", read_stack_config("dev")))
-    assert drift.resized == (name,) and not drift.moved and not drift.placed
+    assert drift and drift.resized == (name,) and not drift.moved and not drift.placed
     assert f"record the memory of {name}" in drift.describe()
 
 
