@@ -140,3 +140,16 @@ def test_the_program_under_the_engine_refuses_a_stale_lock_in_an_update(
         with pytest.raises(SpecError, match="is stale"):
             program.run(real_engine=True)
         assert not built
+
+
+def test_a_version_1_lock_is_drift_until_migrated(monkeypatch):
+    import infra.lock_status
+    from components.serving.placement import PlacementLock, read_placement_lock
+
+    committed = read_placement_lock("dev")
+    v1 = PlacementLock(models=dict(committed.models))  # as a v1 file loads
+    monkeypatch.setattr(infra.lock_status, "read_placement_lock", lambda stack: v1)
+    drift = lock_drift(load_environment("dev", read_stack_config("dev")))
+    assert drift and not drift.moved and not drift.placed and not drift.dropped
+    assert drift.recorded == tuple(sorted(committed.endpoints))
+    assert "record the instance type and settings of" in drift.describe()
