@@ -54,7 +54,7 @@ def lock_drift(spec: EnvironmentSpec) -> LockDrift:
             sorted(
                 m
                 for m, memory in placed.memory_mb.items()
-                if m in locked and lock.memory_mb.get(m) != memory
+                if m in lock.memory_mb and lock.memory_mb[m] != memory
             )
         ),
     )

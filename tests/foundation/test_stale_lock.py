@@ -151,5 +151,6 @@ def test_a_version_1_lock_is_drift_until_migrated(monkeypatch):
     monkeypatch.setattr(infra.lock_status, "read_placement_lock", lambda stack: v1)
     drift = lock_drift(load_environment("dev", read_stack_config("dev")))
     assert drift and not drift.moved and not drift.placed and not drift.dropped
+    assert not drift.resized  # a v1 lock kept no memory: nothing to compare
     assert drift.recorded == tuple(sorted(committed.endpoints))
     assert "record the instance type and settings of" in drift.describe()
