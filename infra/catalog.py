@@ -110,9 +110,10 @@ MME_GPU_INSTANCE_TYPES = frozenset(
 )
 
 
-# Burstable families run at a baseline share of their vCPUs once their CPU credits are spent
-# (t2.medium: 20% per vCPU), so an endpoint under steady load would be throttled. Placement never
-# chooses them; a model may still declare one exactly.
+# Burstable families spend CPU credits to run above a baseline share of their vCPUs; when the
+# credits run low, "CPU utilization is gradually lowered to the baseline level" (EC2 User Guide,
+# "Standard mode for burstable performance instances"; T2's default mode), so an endpoint under
+# steady load would be throttled. Placement never chooses them; a model may declare one exactly.
 _BURSTABLE_FAMILY = re.compile(r"^(ml\.)?t\d[a-z]*\.")
 
 
@@ -222,15 +223,45 @@ def satisfies(candidate: InstanceType, minimum: InstanceType) -> bool:
     )
 
 
+# The endpoint instance types reviewed for cost: the policy pack's `sagemaker-instance-type-allowed`
+# allows these by default, and placement chooses only among them (so it never places a model where
+# the pack would refuse it). Extending it is a cost review: r5.large, r5.2xlarge and c5.large
+# would let placement pack small and memory-heavy fleets cheaper (benchmarks/README.md).
+APPROVED_ENDPOINT_TYPES: tuple[str, ...] = (
+    "ml.m5.large",
+    "ml.m5.xlarge",
+    "ml.m5.2xlarge",
+    "ml.m5.4xlarge",
+    "ml.m6i.large",
+    "ml.m6i.xlarge",
+    "ml.m6i.2xlarge",
+    "ml.m7i.xlarge",
+    "ml.c5.xlarge",
+    "ml.c5.2xlarge",
+    "ml.c6i.xlarge",
+    "ml.c6i.2xlarge",
+    "ml.c7i.xlarge",
+    "ml.r5.xlarge",
+    "ml.r6i.xlarge",
+    "ml.t2.medium",
+    "ml.g4dn.xlarge",
+    "ml.g4dn.2xlarge",
+    "ml.g5.xlarge",
+    "ml.g5.2xlarge",
+    "ml.g6.xlarge",
+)
+
+
 def mme_instance_types(region: str, *, gpu: bool) -> tuple[InstanceType, ...]:
-    """The types placement may choose for a multi-model endpoint in ``region``: priced in the
-    snapshot, not burstable, and of the right kind. "Multi-model endpoints support all of the
-    CPU instance types"; GPU ones only the types in MME_GPU_INSTANCE_TYPES (same AWS page)."""
+    """The types placement may choose for a multi-model endpoint in ``region``: approved, priced
+    in the snapshot, not burstable, and of the right kind. "Multi-model endpoints support all of
+    the CPU instance types"; GPU ones only the types in MME_GPU_INSTANCE_TYPES (same AWS page)."""
     prices = hosting_prices(region)
     return tuple(
         instance
         for name, instance in sorted(SAGEMAKER_INSTANCE_TYPES.items())
         if name in prices
+        and name in APPROVED_ENDPOINT_TYPES
         and not is_burstable(name)
         and instance.has_gpu is gpu
         and (not gpu or name in MME_GPU_INSTANCE_TYPES)

@@ -21,15 +21,17 @@ class LockDrift:
     moved: dict[str, tuple[str, str]]  # model -> (locked endpoint, new endpoint)
     dropped: tuple[str, ...]  # in the lock, no longer served on an endpoint
     recorded: tuple[str, ...] = ()  # endpoints whose type or settings the lock lacks or differ
+    resized: tuple[str, ...] = ()  # models whose memory differs from the lock's (v1: none kept)
 
     def __bool__(self) -> bool:
-        return bool(self.placed or self.moved or self.dropped or self.recorded)
+        return bool(self.placed or self.moved or self.dropped or self.recorded or self.resized)
 
     def describe(self) -> str:
         changes = [f"place {m} on {e}" for m, e in sorted(self.placed.items())]
         changes += [f"move {m} from {a} to {b}" for m, (a, b) in sorted(self.moved.items())]
         changes += [f"drop {m}" for m in self.dropped]
         changes += [f"record the instance type and settings of {e}" for e in self.recorded]
+        changes += [f"record the memory of {m}" for m in self.resized]
         return (
             f"stacks/{self.stack}.placement.json is stale: `mlplat models place --stack "
             f"{self.stack}` would " + "; ".join(changes)
@@ -48,6 +50,13 @@ def lock_drift(spec: EnvironmentSpec) -> LockDrift:
         dropped=tuple(sorted(set(locked) - set(current))),
         recorded=tuple(
             sorted(e for e, record in placed.endpoints.items() if lock.endpoints.get(e) != record)
+        ),
+        resized=tuple(
+            sorted(
+                m
+                for m, memory in placed.memory_mb.items()
+                if m in lock.memory_mb and lock.memory_mb[m] != memory
+            )
         ),
     )
 

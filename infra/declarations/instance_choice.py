@@ -55,7 +55,10 @@ def allowed_instance_types(
     offered = catalog.mme_instance_types(region, gpu=needs_gpu_instance(model))
     if declared is None:
         return offered
-    return tuple(t for t in offered if catalog.satisfies(t, declared))
+    # The declared type meets its own minimum, offered or not (the pack judges whether it is
+    # approved, as for an exact type).
+    larger = tuple(t for t in offered if catalog.satisfies(t, declared) and t != declared)
+    return tuple(sorted((*larger, declared), key=lambda t: t.name))
 
 
 def models_share_mb(instance: catalog.InstanceType, fraction: Decimal) -> int:
@@ -110,9 +113,8 @@ def instance_choice_problems(
         if not allowed:
             yield Problem(
                 f"{path}.instance_type",
-                f"placement offers no type at least as large as {model.instance_type} in "
-                f"{region} (offered: {', '.join(t.name for t in _offered(model, region))}); "
-                "set instance_type_mode='exact' to run on it anyway",
+                f"placement offers no {'GPU' if needs_gpu_instance(model) else 'CPU'} type in "
+                f"{region}: declare instance_type",
             )
             return
         fraction = serving.model_memory_fraction
@@ -125,7 +127,3 @@ def instance_choice_problems(
             f"the largest type placement may choose ({largest.name})",
             "lower memory_mb, or declare a larger instance_type with instance_type_mode='exact'",
         )
-
-
-def _offered(model: ModelDeclaration, region: str) -> tuple[catalog.InstanceType, ...]:
-    return catalog.mme_instance_types(region, gpu=needs_gpu_instance(model))

@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from infra.catalog import has_local_storage
+from infra.catalog import APPROVED_ENDPOINT_TYPES, has_local_storage
 from policies.framework import (
     as_list,
     dig,
@@ -101,29 +101,7 @@ _INSTANCE_TYPES = {
         "type": "array",
         "items": {"type": "string"},
         "description": "SageMaker instance types (shell patterns allowed) endpoints may use.",
-        "default": [
-            "ml.m5.large",
-            "ml.m5.xlarge",
-            "ml.m5.2xlarge",
-            "ml.m5.4xlarge",
-            "ml.m6i.large",
-            "ml.m6i.xlarge",
-            "ml.m6i.2xlarge",
-            "ml.m7i.xlarge",
-            "ml.c5.xlarge",
-            "ml.c5.2xlarge",
-            "ml.c6i.xlarge",
-            "ml.c6i.2xlarge",
-            "ml.c7i.xlarge",
-            "ml.r5.xlarge",
-            "ml.r6i.xlarge",
-            "ml.t2.medium",
-            "ml.g4dn.xlarge",
-            "ml.g4dn.2xlarge",
-            "ml.g5.xlarge",
-            "ml.g5.2xlarge",
-            "ml.g6.xlarge",
-        ],
+        "default": list(APPROVED_ENDPOINT_TYPES),  # placement chooses only among these
     }
 }
 

@@ -59,13 +59,11 @@ def test_what_each_mode_allows(mode):
     assert {"ml.r5.xlarge", "ml.m5.2xlarge"} <= {t.name for t in allowed}
 
 
-def test_a_minimum_no_offered_type_meets_is_named(monkeypatch):
-    small = tuple(catalog.SAGEMAKER_INSTANCE_TYPES[n] for n in ("ml.m5.large", "ml.c5.large"))
-    monkeypatch.setattr(catalog, "mme_instance_types", lambda region, gpu: small)
-    text = _problems(instance_type="ml.m5.xlarge")
-    assert "placement offers no type at least as large as ml.m5.xlarge in us-east-1" in text
-    assert "(offered: ml.m5.large, ml.c5.large)" in text and "instance_type_mode='exact'" in text
-    _load(instance_type="ml.m5.xlarge", instance_type_mode="exact")  # insisting is fine
+def test_a_model_with_no_type_where_none_is_offered_is_named(monkeypatch):
+    monkeypatch.setattr(catalog, "mme_instance_types", lambda region, gpu: ())
+    text = _problems(instance_type=None)
+    assert "instance_type: placement offers no CPU type in us-east-1: declare instance_type" in text
+    _load(instance_type="ml.m5.xlarge")  # a declared type meets its own minimum
 
 
 def test_the_largest_type_placement_may_choose_is_the_memory_boundary():

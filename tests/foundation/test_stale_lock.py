@@ -46,6 +46,26 @@ def test_drift_names_what_models_place_would_do(unplaced_model):
     )
 
 
+def test_a_model_whose_memory_changed_is_drift_until_the_lock_records_it(monkeypatch):
+    """The lock keeps each model's memory as placed (which model grew decides who moves)."""
+    import stacks.dev
+    from components.serving.placement import read_placement_lock
+
+    lock = read_placement_lock("dev")
+    name = sorted(lock.models)[0]
+
+    def resized(model):
+        base = getattr(model, "base", model)
+        if base.name != name:
+            return model
+        return model.override(resources={"memory_mb": lock.memory_mb[name] - 1})
+
+    monkeypatch.setattr(stacks.dev, "models", [resized(m) for m in stacks.dev.models])
+    drift = lock_drift(load_environment("dev", read_stack_config("dev")))
+    assert drift and drift.resized == (name,) and not drift.moved and not drift.placed
+    assert f"record the memory of {name}" in drift.describe()
+
+
 def test_a_removed_model_is_drift_too(removed_model):
     drift = lock_drift(load_environment("dev", read_stack_config("dev")))
     assert drift.dropped == ("chargeback-risk",) and "drop chargeback-risk" in drift.describe()
@@ -120,3 +140,17 @@ def test_the_program_under_the_engine_refuses_a_stale_lock_in_an_update(
         with pytest.raises(SpecError, match="is stale"):
             program.run(real_engine=True)
         assert not built
+
+
+def test_a_version_1_lock_is_drift_until_migrated(monkeypatch):
+    import infra.lock_status
+    from components.serving.placement import PlacementLock, read_placement_lock
+
+    committed = read_placement_lock("dev")
+    v1 = PlacementLock(models=dict(committed.models))  # as a v1 file loads
+    monkeypatch.setattr(infra.lock_status, "read_placement_lock", lambda stack: v1)
+    drift = lock_drift(load_environment("dev", read_stack_config("dev")))
+    assert drift and not drift.moved and not drift.placed and not drift.dropped
+    assert not drift.resized  # a v1 lock kept no memory: nothing to compare
+    assert drift.recorded == tuple(sorted(committed.endpoints))
+    assert "record the instance type and settings of" in drift.describe()

@@ -4,6 +4,7 @@ and how new models and new endpoints find their place relative to the lock."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from functools import cache
@@ -178,7 +179,8 @@ def test_a_declared_minimum_is_at_least_met_in_every_dimension(declared):
     minimum = catalog.SAGEMAKER_INSTANCE_TYPES[declared]
     assert chosen.memory_mb >= minimum.memory_mb and chosen.vcpu >= minimum.vcpu
     prices = catalog.hosting_prices("us-east-1")
-    assert prices[plan.instance_type] <= prices[declared]
+    offered = {t.name for t in catalog.mme_instance_types("us-east-1", gpu=False)}
+    assert declared not in offered or prices[plan.instance_type] <= prices[declared]
 
 
 def test_an_exact_type_is_the_type_even_when_dearer_and_others_may_join_it():
@@ -326,3 +328,17 @@ def test_a_model_whose_type_constraint_its_endpoint_no_longer_meets_leaves_it_al
     after = place(_with_models([*small, exact]), lock)
     assert after.models["c"] not in lock.endpoints
     assert after.endpoints[after.models["c"]].instance_type == "ml.c5.large"
+
+
+def test_placement_never_chooses_a_type_the_policy_pack_refuses():
+    """The CI-green test found it: placement chose ml.c5.large, which the pack's
+    sagemaker-instance-type-allowed refused. Offered types are the pack's allowed ones."""
+    from fnmatch import fnmatchcase
+
+    from policies.rules.sagemaker import _INSTANCE_TYPES
+
+    allowed = _INSTANCE_TYPES["allowedInstanceTypes"]["default"]
+    for region in json.loads(catalog.PRICE_SNAPSHOT.read_text())["regions"]:
+        for gpu in (False, True):
+            for instance in catalog.mme_instance_types(region, gpu=gpu):
+                assert any(fnmatchcase(instance.name, p) for p in allowed), instance.name
