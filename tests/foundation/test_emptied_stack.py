@@ -12,6 +12,7 @@ from pulumi.automation import Deployment
 from typer.testing import CliRunner
 
 import components.serving.placement
+import components.serving.route_groups
 import infra.lock_status
 from infra.declarations import SpecError
 from infra.declarations.tags import TAG_MODEL, TAG_TEAM
@@ -52,6 +53,8 @@ def emptied(monkeypatch):
     monkeypatch.setattr(module, "models", [])
     for reader in (components.serving.placement, infra.lock_status):
         monkeypatch.setattr(reader, "read_placement_lock", lambda stack: {})
+    # The route lock too (stacks/dev.routes.json), which the same check reads.
+    monkeypatch.setattr(components.serving.route_groups, "read_route_lock", lambda stack: {})
     return module
 
 
