@@ -98,5 +98,3 @@ def test_the_log_bucket_uses_sse_s3_and_nothing_else_does(plan):
     ):
         algorithm = sse["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
         assert (algorithm == "AES256") == (sse["inputs"]["bucket"] in log_buckets)
-
-
