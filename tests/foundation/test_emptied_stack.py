@@ -12,6 +12,7 @@ from pulumi.automation import Deployment
 from typer.testing import CliRunner
 
 import components.serving.placement
+import components.serving.route_groups
 import infra.lock_status
 from components.serving.placement import PlacementLock
 from cost_model.graph import Graph
@@ -53,6 +54,8 @@ def emptied(monkeypatch):
     monkeypatch.setattr(module, "models", [])
     for reader in (components.serving.placement, infra.lock_status):
         monkeypatch.setattr(reader, "read_placement_lock", lambda stack: PlacementLock())
+    # The route lock too (stacks/dev.routes.json), which the same check reads.
+    monkeypatch.setattr(components.serving.route_groups, "read_route_lock", lambda stack: {})
     return module
 
 

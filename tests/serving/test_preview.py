@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from components.registry_route import SERVED_VERSION, Backend, Route
+from components.registry_route import SERVED_VERSION, Backend, Route, model_path
 from components.serving.artifacts import package_hosted_models
 from components.serving.placement import plan_endpoints
 from cost_model.graph import Graph
@@ -326,13 +326,17 @@ def test_each_served_model_records_how_to_reach_it(stack, stack_export):
             assert route.service_url == (
                 f"http://{model.name}.{model.team}.svc.cluster.local/invocations"
             )
-            assert route.load_balancer_url is None  # load-balanced routes are not built yet
+            # Callers go through the team's load balancer (tests/compute/test_model_routes.py).
+            assert route.load_balancer_url.endswith(model_path(model.name, model.version))
+            # The version record keeps the in-cluster route it was deployed with.
+            version_route = Route.from_attributes(versions[(model.name, model.version)])
+            assert version_route.service_url == route.service_url
         else:
             assert route.backend is Backend.SAGEMAKER_MME
             assert route.endpoint == hosting[model.name]
             assert route.target_model == archive_name(model.name, model.version)
-        # The version record carries the same route.
-        assert Route.from_attributes(versions[(model.name, model.version)]) == route
+            # The version record carries the same route.
+            assert Route.from_attributes(versions[(model.name, model.version)]) == route
 
 
 def test_moving_a_model_to_a_multi_model_endpoint_updates_only_its_records(
