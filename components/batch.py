@@ -562,6 +562,7 @@ class TeamBatch(PlatformComponent):
         )
         aws.cloudwatch.MetricAlarm(
             f"{name}-failed-runs-alarm",
+            name=f"{batch_names(self._platform.environment, self._team)}-failed-runs",
             alarm_description=f"a batch scoring run of team {self._team} failed",
             namespace="AWS/Events",
             metric_name="TriggeredRules",

@@ -523,28 +523,12 @@ def _gigabytes(value: str) -> int:
     return int(value.lower().rstrip("g"))
 
 
-def _node_vcpu_rate(
-    capacity: str, prices: RegionPrices, region: str, context: _Context
-) -> tuple[float, str] | None:
-    """$ per vCPU-hour of the graph's node group of that capacity type (its dearest type)."""
-    for group in context.graph.of_type("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup"):
-        if (group.prop("capacityType") or "ON_DEMAND").upper() != capacity:
-            continue
-        if capacity == "ON_DEMAND" and group.prop("taints"):
-            continue  # the driver tolerates no taint (GPU nodes): it runs on untainted nodes
-        types = list(group.prop("instanceTypes") or [])
-        if types and all(t in catalog.EC2_INSTANCE_TYPES for t in types):
-            rate, label = _node_rate(types, capacity == "SPOT", prices, region, context.options)
-            vcpus = min(catalog.EC2_INSTANCE_TYPES[t].vcpu for t in types)
-            return rate / vcpus, label
-    return None
-
-
 def _spark_run(
     parameters: str, minutes: float, prices: RegionPrices, region: str, context: _Context
 ) -> tuple[float, str]:
-    """One run: EMR on EKS's charge for its pods' requests, plus their share of the nodes
-    (executors on spot, the driver on on-demand) by vCPU."""
+    """One run: EMR on EKS's charge for its pods' requests. The nodes they run on are the
+    node groups' lines (the spot group's maximum covers the scale-out), so a schedule's line
+    depends on nothing else in the graph and a serving stack prices alone as in the whole."""
     if prices.emr_on_eks is None:
         raise PriceLookupError(f"no EMR on EKS rates for {region} in the price snapshot")
     conf = _spark_conf(parameters)
@@ -558,19 +542,8 @@ def _spark_run(
     cost = hours * (vcpu * emr.vcpu_hour + float(memory) * emr.gb_hour)
     basis = (
         f"{minutes:g} min × ({vcpu} vCPU × {_rate(emr.vcpu_hour)} + {float(memory):g} GB × "
-        f"{_rate(emr.gb_hour)}) per hour (EMR on EKS)"
+        f"{_rate(emr.gb_hour)}) per hour (EMR on EKS; the nodes are the node groups' lines)"
     )
-    for capacity, count, who in (
-        ("SPOT", executors * cores, "executors"),
-        ("ON_DEMAND", driver_cores, "driver"),
-    ):
-        node = _node_vcpu_rate(capacity, prices, region, context)
-        if node is None:
-            basis += f"; {who}' nodes not in the graph: not priced"
-            continue
-        rate, label = node
-        cost += hours * count * rate
-        basis += f" + {count} {who} vCPU × {_rate(rate)}/vCPU-h ({label})"
     return cost, basis
 
 

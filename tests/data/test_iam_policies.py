@@ -433,6 +433,10 @@ _SERVICE_OF_MODULE = {
     "scheduler": "scheduler",
     "sns": "sns",
     "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
+    "emrcontainers": "emr-containers",
+    "scheduler": "scheduler",
+    "msk": "kafka",
+    "kinesis": "firehose",
 }
 
 
