@@ -25,7 +25,6 @@ from decimal import Decimal
 from cost_model import prometheus
 from cost_model.graph import Graph, Resource
 from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
-from infra import catalog
 from infra.declarations.batch import pod_memory_gb, runs_per_month
 from infra.eks_support import SupportTier, support_tier
 

@@ -12,7 +12,6 @@ import pytest
 from cost_model.estimate import EstimateError, EstimateOptions, estimate
 from cost_model.graph import Graph
 from cost_model.prices import HOURS_PER_MONTH, load_snapshot
-from infra import catalog
 from infra.declarations.batch import pod_memory_gb, runs_per_month
 from infra.loader import load_environment, read_stack_config
 

@@ -434,7 +434,6 @@ _SERVICE_OF_MODULE = {
     "sns": "sns",
     "vpc": "ec2",  # aws.vpc security group rules are EC2 API calls
     "emrcontainers": "emr-containers",
-    "scheduler": "scheduler",
     "msk": "kafka",
     "kinesis": "firehose",
 }
