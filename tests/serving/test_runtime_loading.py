@@ -217,6 +217,7 @@ def test_packaging_refuses_a_triton_model_without_an_entry_point(tmp_path):
 
 def test_packaging_refuses_a_pickle_of_classes_the_image_lacks(tmp_path):
     import pickle
+
     source = tmp_path / "model"
     shutil.copytree(PROJECT_ROOT / "model_packages/churn_predictor/mlflow_model", source)
     # A pickle naming a module the scikit-learn image does not install (mlflow, say).
@@ -236,9 +237,7 @@ def test_pickled_modules_follow_memoized_names():
         assert runtimes.pickled_modules(data) == {"collections"}, protocol
 
 
-def test_models_package_refuses_an_unloadable_archive_as_a_declaration_error(
-    tmp_path, monkeypatch
-):
+def test_models_package_refuses_an_unloadable_archive_as_a_declaration_error(tmp_path, monkeypatch):
     """`mlplat models package` with the pre-issue-11 Triton handler (it imported MLflow)."""
     from typer.testing import CliRunner
 
