@@ -264,7 +264,7 @@ def test_removing_a_model_from_a_shared_endpoint_shows_its_configuration_replace
     from stacks import prod
 
     hosted = defaultdict(list)
-    for model, endpoint in read_placement_lock("prod").items():
+    for model, endpoint in read_placement_lock("prod").models.items():
         hosted[endpoint].append(model)
     shared = {endpoint: models for endpoint, models in hosted.items() if len(models) > 1}
     if not shared:
