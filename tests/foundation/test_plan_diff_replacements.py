@@ -46,6 +46,8 @@ def _args_class(type_: str) -> type:
     package, module, name = type_.split(":")
     if package == "aws":
         namespace = importlib.import_module(f"pulumi_aws.{module.split('/')[0]}")
+    elif package == "grafana":  # pulumiverse-grafana: grafana:oss/folder:Folder
+        namespace = importlib.import_module(f"pulumiverse_grafana.{module.split('/')[0]}")
     else:
         group, version = module.split("/")
         namespace = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}")
@@ -78,6 +80,7 @@ def test_every_entry_names_inputs_of_its_type_and_its_source(type_):
     assert rule.source.split()[0] in {
         "hashicorp/terraform-provider-aws",
         "pulumi/pulumi-kubernetes",
+        "grafana/terraform-provider-grafana",
     }, rule.source
     for path in rule.paths:
         if path == EVERY_INPUT:
@@ -261,7 +264,7 @@ def test_removing_a_model_from_a_shared_endpoint_shows_its_configuration_replace
     from stacks import prod
 
     hosted = defaultdict(list)
-    for model, endpoint in read_placement_lock("prod").items():
+    for model, endpoint in read_placement_lock("prod").models.items():
         hosted[endpoint].append(model)
     shared = {endpoint: models for endpoint, models in hosted.items() if len(models) > 1}
     if not shared:
