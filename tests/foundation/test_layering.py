@@ -15,7 +15,7 @@ from infra.project import PROJECT_ROOT
 # ``lifecycle`` holds the jobs the stacks run and their contracts (the metrics and rules they
 # emit, the event schema, capture sampling): components wire those contracts, and the pack checks
 # them, so both may import it; the jobs themselves read two key/name modules of ``components``
-# (registry_route, lifecycle.definitions): a known package-level cycle, to break by moving them down.
+# (registry_route, lifecycle.definitions): a known package cycle, to break by moving them down.
 BELOW = {
     "cost_model": {"mlplat", "policies", "components", "lifecycle", "stacks", "model_packages"},
     "policies": {"mlplat", "stacks"},
