@@ -503,6 +503,7 @@ def _grafana_workspace(
     editors = int(_usage_tag(resource, prometheus.EDITORS_TAG) or 0)
     viewers = int(_usage_tag(resource, prometheus.VIEWERS_TAG) or 0)
     cost, basis = prometheus.grafana_cost(editors, viewers, prices.grafana)
+    return _Priced(cost, cost, basis)
 
 
 # --- Spark runs on EMR on EKS, and the Kafka cluster ----------------------------------------------
@@ -635,6 +636,26 @@ _PRICERS: dict[str, Pricer] = {
 # The model lifecycle's schedules and drift-triggered retraining targets.
 from cost_model.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
 
-_PRICERS.update(_LIFECYCLE_PRICERS)
+
+def _first_of(*pricers: Pricer) -> Pricer:
+    """One type, several kinds (a schedule starts a Spark job or a pipeline): the first pricer
+    that recognises the resource prices it."""
+
+    def price(resource: Resource, prices: RegionPrices, region: str, context: _Context):
+        for pricer in pricers:
+            priced = pricer(resource, prices, region, context)
+            if priced is not None:
+                return priced
+        return None
+
+    return price
+
+
+_PRICERS.update(
+    {
+        type_: _first_of(_PRICERS[type_], pricer) if type_ in _PRICERS else pricer
+        for type_, pricer in _LIFECYCLE_PRICERS.items()
+    }
+)
 
 PRICED_TYPES = frozenset(_PRICERS)

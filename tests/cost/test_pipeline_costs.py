@@ -115,7 +115,10 @@ def test_a_snapshot_without_the_rates_is_an_error_naming_them(priced):
 def test_a_bad_run_duration_is_an_error(priced):
     document, _ = priced
     for entry in document["deployment"]["resources"]:
-        if entry["type"] == "aws:scheduler/schedule:Schedule":
+        if (
+            entry["type"] == "aws:scheduler/schedule:Schedule"
+            and "input" in entry["inputs"]["target"]
+        ):
             request = json.loads(entry["inputs"]["target"]["input"])
             request["Tags"]["mlplat:cost:expected-run-minutes"] = "soon"
             entry["inputs"]["target"]["input"] = entry["outputs"]["target"]["input"] = json.dumps(

@@ -239,7 +239,8 @@ def test_prod_keeps_table_deletion_protection_saying_why():
 def test_models_are_checked_against_the_serving_defaults_when_another_section_is_invalid():
     """A broken budget section does not hide a model that outgrows its endpoint's share."""
     config = config_data(**{"mlplat:budget": {"monthlyBudgetUsd": -1}})
-    too_big = model_data(resources={"memory_mb": 12000})  # ml.m5.xlarge leaves 11,468 MB
+    # Exactly ml.m5.xlarge (a minimum would let placement choose a larger type): 11,468 MB free.
+    too_big = model_data(resources={"memory_mb": 12000}, instance_type_mode="exact")
     with pytest.raises(SpecError) as caught:
         parse_environment("dev", teams=[team_data()], models=[too_big], config=config)
     paths = {problem.path for problem in caught.value.problems}

@@ -355,7 +355,7 @@ def test_a_stack_without_teams_needs_one(project):
 def test_an_emptied_stack_names_the_models_its_lock_places(project):
     from components.serving.placement import read_placement_lock
 
-    placed = sorted(read_placement_lock("dev"))
+    placed = sorted(read_placement_lock("dev").models)
     assert placed  # the committed dev lock places models; else this test proves nothing
     project.model()
     project.stack(text=STACK.split("models = [")[0] + "models = []\n")

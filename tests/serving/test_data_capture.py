@@ -23,6 +23,8 @@ def _with_capture(model: ModelDeclaration | ModelOverride):
     base = model.base if isinstance(model, ModelOverride) else model
     changes = dict(model.changes) if isinstance(model, ModelOverride) else {}
     changes["data_capture_percent"] = RATES[base.name]
+    if RATES[base.name] == 0:  # a model without capture cannot be monitored for drift
+        changes |= {"monitoring": None, "retraining": None}
     return ModelOverride(base=base, changes=changes)
 
 
