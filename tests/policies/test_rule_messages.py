@@ -7,6 +7,7 @@ import pytest
 from policy_cases import (
     DELETE,
     GITHUB_TRUST,
+    aws_eks_cluster,
     changed,
     document,
     eks_component_cluster,
@@ -150,3 +151,48 @@ def test_a_serverless_variant_is_not_judged_as_instances(rule):
     instance = {**serverless, "serverlessConfig": None, "instanceType": "ml.p5.48xlarge"}
     config = changed(config, "productionVariants.1", instance)
     assert messages(rule, config)  # the same variant on instances is judged
+
+
+# --- the aws:eks/cluster shape (under the real engine) and its AWS defaults -------------------
+
+
+@pytest.mark.parametrize(
+    ("left_out", "message"),
+    [
+        ("vpcConfig.endpointPrivateAccess", "endpoint private=False, public=False"),
+        ("vpcConfig.endpointPublicAccess", "endpoint private=True, public=True"),
+    ],
+)
+def test_an_aws_cluster_without_endpoint_settings_gets_the_aws_defaults(left_out, message):
+    cluster = changed(aws_eks_cluster(), left_out, DELETE)
+    assert messages("eks-private-endpoint-in-prod", cluster) == [message]
+
+
+@pytest.mark.parametrize(
+    ("make", "prefix"), [(aws_eks_cluster, "vpcConfig."), (eks_component_cluster, "")]
+)
+def test_a_public_endpoint_is_judged_by_the_cidrs_of_either_shape(make, prefix):
+    public = changed(make(), f"{prefix}endpointPublicAccess", True)
+    office = changed(public, f"{prefix}publicAccessCidrs", ["203.0.113.0/24"])
+    assert messages("eks-public-endpoint-restricted", office) == []
+    everyone = changed(public, f"{prefix}publicAccessCidrs", ["0.0.0.0/0"])
+    assert messages("eks-public-endpoint-restricted", everyone)
+
+
+@pytest.mark.parametrize(
+    ("make", "left_out"),
+    [
+        (aws_eks_cluster, "accessConfig.authenticationMode"),
+        (eks_component_cluster, "authenticationMode"),
+    ],
+)
+def test_a_cluster_without_an_authentication_mode_uses_config_map(make, left_out):
+    cluster = changed(make(), left_out, DELETE)
+    assert messages("eks-authentication-mode-api", cluster) == ["authenticationMode is CONFIG_MAP"]
+
+
+def test_a_secrets_provider_without_a_key_encrypts_nothing():
+    cluster = changed(aws_eks_cluster(), "encryptionConfig.provider.keyArn", "")
+    assert messages("eks-secrets-encryption", cluster) == [
+        "no KMS key encrypts the cluster's secrets"
+    ]
