@@ -207,9 +207,9 @@ def test_a_secrets_provider_without_a_key_encrypts_nothing():
 @pytest.mark.parametrize("by", ["bucket", "id"])
 def test_a_bucket_configuration_names_its_bucket_by_name_or_id(by):
     bucket, *configurations = bucket_stack()
+    bucket["outputs"]["id"] = "artifacts-1a2b3c"  # the engine's id, not the name
     if by == "id":  # a bucket named by the engine: its id is known, its name input is not
         bucket = changed(bucket, "bucket", DELETE)
-        bucket["outputs"]["id"] = "artifacts-1a2b3c"
     for config in configurations:
         config["propertyDependencies"], config["dependencies"] = {}, []
         config["inputs"]["bucket"] = config["outputs"]["bucket"] = (
@@ -218,7 +218,9 @@ def test_a_bucket_configuration_names_its_bucket_by_name_or_id(by):
     for rule in ("s3-public-access-block", "s3-versioning", "s3-sse-kms"):
         assert messages(rule, bucket, *configurations) == [], rule
     other = [changed(c, "bucket", "another-bucket") for c in configurations]
-    assert messages("s3-versioning", bucket, *other)  # linked to nothing: not this bucket's
+    assert messages("s3-versioning", bucket, *other) == [  # linked to nothing: not its own
+        "versioning is not enabled (configurations: none)"
+    ]
 
 
 # --- a budget's subscribers: e-mail or the alerts topic ---------------------------------------
@@ -283,4 +285,11 @@ def test_a_wildcard_principal_names_the_trust_or_resource_policy():
     policy = changed(bucket_policy(), "policy", document(read_anything))
     assert messages("iam-no-wildcard-principal", policy) == [
         "resource policy: statement 'Anyone' allows any principal without a condition"
+    ]
+
+
+def test_an_aws_cluster_without_any_encryption_config_encrypts_no_secrets():
+    cluster = changed(aws_eks_cluster(), "encryptionConfig", DELETE)
+    assert messages("eks-secrets-encryption", cluster) == [
+        "no KMS key encrypts the cluster's secrets"
     ]
