@@ -273,3 +273,16 @@ def test_a_stack_that_opts_in_or_has_nothing_deployed_may_be_empty():
         "dev", teams=[team_data()], models=[], config=config_data(), serves_no_models=True
     )
     refuse_emptying(opted_in, ["a"], "the live stack")
+
+
+def test_an_invalid_declaration_keeps_its_input_as_written_nested_ones_as_data():
+    """While a stack file is imported an invalid declaration does not raise: the loader reads
+    back what was written (a list holding a declaration included) and reports it whole."""
+    from infra.declarations import Team
+    from infra.declarations.environment import TeamQuota
+    from infra.declarations.model import collecting_declarations
+
+    with collecting_declarations():
+        team = Team(name="Bad!", monthly_budget_usd=1, quota=[TeamQuota(cpu=2), "x"])
+    quota = {"cpu": 2, "memory_gib": 64, "gpus": 0, "pods": 50}  # a valid one: its fields
+    assert team.as_input() == {"name": "Bad!", "monthly_budget_usd": 1, "quota": [quota, "x"]}
