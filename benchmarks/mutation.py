@@ -15,6 +15,8 @@ summarised in ``benchmarks/MUTATION.md``. ``--keep`` keeps the copy, where ``mut
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import re
@@ -26,6 +28,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,10 @@ class Module:
     # process that ran it hung until timed out. What they check before (the stack's validation)
     # still runs. Off for the modules measured before this existed, to keep their figures.
     without_engine: bool = False
+    # mutmut leaves decorated functions alone (it cannot copy them safely in general): the
+    # functions decorated by these names are rewritten in the copy as `def f` then
+    # `f = decorator(...)(f)`, the same objects, so that their bodies are mutated too.
+    undecorate: tuple[str, ...] = ()
 
 
 MODULES: dict[str, Module] = {
@@ -89,7 +96,8 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_validation.py",
             "tests/foundation/test_validation_boundaries.py",
             "tests/foundation/test_declaration_errors.py",
-            "tests/serving/test_endpoint_planning.py",
+            # not tests/serving/test_endpoint_planning.py: placement's hypothesis tests (30 s)
+            # would run for every surviving mutant of a declaration they build
             "tests/serving/test_placement_lock.py",
             "tests/foundation/test_stale_lock.py",
             "tests/foundation/test_emptied_stack.py",
@@ -136,6 +144,7 @@ MODULES: dict[str, Module] = {
             "tests/data/test_iam_quotas.py",
         ),
         without_engine=True,
+        undecorate=("resource_rule", "stack_rule"),
     ),
     "cost_estimate": Module(
         ("cost_model/estimate.py",),
@@ -214,6 +223,9 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
     try:
         commit = _commit()  # what is copied, not what HEAD is when the run ends
         _copy_work_tree(work)
+        for pattern in module.sources if module.undecorate else ():
+            for path in work.glob(pattern):
+                _undecorate(path, module.undecorate)
         _configure(work / "pyproject.toml", module)
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
@@ -228,52 +240,57 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
         if ran.returncode != 0:  # e.g. a mapped test fails without any mutant
             raise SystemExit(f"mutmut failed for {name}:\n{ran.stdout[-3000:]}{ran.stderr[-3000:]}")
         wall = time.monotonic() - started
-        statuses = _statuses(work)
-        equivalent = _equivalents().get(name, {})
-        survivors = []
-        for mutant, status in sorted(statuses.items()):
-            if status in ("survived", "no tests") and mutant not in equivalent:
-                survivors.append({"name": mutant, "status": status, "diff": _diff(work, mutant)})
-        counts = {s: sum(1 for v in statuses.values() if v == s) for s in set(STATUS.values())}
-        judged_equivalent = [m for m in equivalent if statuses.get(m) in ("survived", "no tests")]
-        stale = sorted(set(equivalent) - set(judged_equivalent))
-        scored = len(statuses) - len(judged_equivalent)
-        by_file = {}
-        for source in sorted({_source_of(m) for m in statuses}):
-            mine = {m: v for m, v in statuses.items() if _source_of(m) == source}
-            killed = sum(1 for v in mine.values() if v == "killed")
-            equal = sum(1 for m in judged_equivalent if _source_of(m) == source)
-            by_file[source] = {
-                "mutants": len(mine),
-                "killed": killed,
-                "equivalent": equal,
-                "score_percent": round(100 * killed / (len(mine) - equal), 1)
-                if len(mine) > equal
-                else None,
-            }
-        return {
-            "commit": commit,
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "sources": list(module.sources),
-            "tests": list(module.tests),
-            "mutants": len(statuses),
-            "killed": counts["killed"],
-            "survived": counts["survived"],
-            "no_tests": counts["no tests"],
-            "timeouts": counts["timeout"],
-            "other": len(statuses) - sum(counts.values()),
-            "equivalent": len(judged_equivalent),
-            "stale_equivalents": stale,  # listed as equivalent but now killed or gone
-            "score_percent": round(100 * counts["killed"] / scored, 1) if scored else None,
-            "wall_seconds": round(wall),
-            "by_file": by_file,  # the same score per mutated module
-            "survivors": survivors,
-        }
+        return summarise(name, module, work, commit=commit, wall=wall)
     finally:
         if keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def summarise(name: str, module: Module, work: Path, *, commit: str, wall: float) -> dict:
+    """The figures of a finished run in `work` (the copy mutmut ran in)."""
+    statuses = _statuses(work)
+    equivalent = _equivalents().get(name, {})
+    survivors = []
+    for mutant, status in sorted(statuses.items()):
+        if status in ("survived", "no tests") and mutant not in equivalent:
+            survivors.append({"name": mutant, "status": status, "diff": _diff(work, mutant)})
+    counts = {s: sum(1 for v in statuses.values() if v == s) for s in set(STATUS.values())}
+    judged_equivalent = [m for m in equivalent if statuses.get(m) in ("survived", "no tests")]
+    stale = sorted(set(equivalent) - set(judged_equivalent))
+    scored = len(statuses) - len(judged_equivalent)
+    by_file = {}
+    for source in sorted({_source_of(m) for m in statuses}):
+        mine = {m: v for m, v in statuses.items() if _source_of(m) == source}
+        killed = sum(1 for v in mine.values() if v == "killed")
+        equal = sum(1 for m in judged_equivalent if _source_of(m) == source)
+        by_file[source] = {
+            "mutants": len(mine),
+            "killed": killed,
+            "equivalent": equal,
+            "score_percent": round(100 * killed / (len(mine) - equal), 1)
+            if len(mine) > equal
+            else None,
+        }
+    return {
+        "commit": commit,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "sources": list(module.sources),
+        "tests": list(module.tests),
+        "mutants": len(statuses),
+        "killed": counts["killed"],
+        "survived": counts["survived"],
+        "no_tests": counts["no tests"],
+        "timeouts": counts["timeout"],
+        "other": len(statuses) - sum(counts.values()),
+        "equivalent": len(judged_equivalent),
+        "stale_equivalents": stale,  # listed as equivalent but now killed or gone
+        "score_percent": round(100 * counts["killed"] / scored, 1) if scored else None,
+        "wall_seconds": round(wall),
+        "by_file": by_file,  # the same score per mutated module
+        "survivors": survivors,
+    }
 
 
 def _copy_work_tree(target: Path) -> None:
@@ -290,6 +307,34 @@ def _copy_work_tree(target: Path) -> None:
         if source.is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / relative)
+
+
+def _undecorate(path: Path, decorators: tuple[str, ...]) -> None:
+    """``@rule(...)`` over a module-level ``def f`` becomes ``f = rule(...)(f)`` after it."""
+    import libcst as cst  # mutmut's own dependency
+
+    def named(decorator: cst.Decorator) -> bool:
+        call = decorator.decorator
+        function = call.func if isinstance(call, cst.Call) else call
+        return isinstance(function, cst.Name) and function.value in decorators
+
+    module = cst.parse_module(path.read_text())
+    body = []
+    for statement in module.body:
+        if not (
+            isinstance(statement, cst.FunctionDef)
+            and statement.decorators
+            and all(named(d) for d in statement.decorators)
+        ):
+            body.append(statement)
+            continue
+        body.append(statement.with_changes(decorators=()))
+        value: cst.BaseExpression = cst.Name(statement.name.value)
+        for decorator in reversed(statement.decorators):
+            value = cst.Call(func=decorator.decorator, args=[cst.Arg(value)])
+        target = cst.AssignTarget(cst.Name(statement.name.value))
+        body.append(cst.SimpleStatementLine([cst.Assign(targets=[target], value=value)]))
+    path.write_text(module.with_changes(body=body).code)
 
 
 def _configure(pyproject: Path, module: Module) -> None:
@@ -328,12 +373,27 @@ def _source_of(mutant: str) -> str:
 
 
 def _diff(work: Path, mutant: str) -> str:
-    mutmut = str(Path(sys.executable).with_name("mutmut"))
-    shown = subprocess.run(
-        [mutmut, "show", mutant], cwd=work, capture_output=True, text=True
-    ).stdout
-    changed = [line for line in shown.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
-    return "\n".join(f"    {line}" for line in changed)
+    """The lines a mutant changes: its function against the original in mutmut's mutated copy
+    of the module (what ``mutmut show`` prints, without a process per mutant)."""
+    module, _, function = mutant.rpartition(".x")
+    function = "x" + function
+    functions = _functions(work / "mutants" / (module.replace(".", "/") + ".py"))
+    original = functions.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", function), [])
+    changed = difflib.unified_diff(original, functions.get(function, []), lineterm="", n=0)
+    return "\n".join(
+        f"    {line}" for line in changed if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    )
+
+
+@cache
+def _functions(path: Path) -> dict[str, list[str]]:
+    """Each function's body lines (without its `def` line) in a mutated module."""
+    source = path.read_text()
+    return {
+        node.name: ast.get_source_segment(source, node).splitlines()[1:]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
 
 
 def _equivalents() -> dict[str, dict[str, str]]:

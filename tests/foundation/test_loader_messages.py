@@ -274,3 +274,42 @@ def test_a_stack_that_opts_in_or_has_nothing_deployed_may_be_empty():
         "dev", teams=[team_data()], models=[], config=config_data(), serves_no_models=True
     )
     refuse_emptying(opted_in, ["a"], "the live stack")
+
+
+def test_an_invalid_declaration_keeps_its_input_as_written_nested_ones_as_data():
+    """While a stack file is imported an invalid declaration does not raise: the loader reads
+    back what was written (a list holding a declaration included) and reports it whole."""
+    from infra.declarations import Team
+    from infra.declarations.environment import TeamQuota
+    from infra.declarations.model import collecting_declarations
+
+    with collecting_declarations():
+        team = Team(name="Bad!", monthly_budget_usd=1, quota=[TeamQuota(cpu=2), "x"])
+    quota = {"cpu": 2, "memory_gib": 64, "gpus": 0, "pods": 50}  # a valid one: its fields
+    assert team.as_input() == {"name": "Bad!", "monthly_budget_usd": 1, "quota": [quota, "x"]}
+
+
+# --- a model on its instance ------------------------------------------------------------------
+
+
+def _model_problems(model: dict, **config_sections) -> dict[str, str]:
+    config = config_data(**config_sections)
+    try:
+        parse_environment("dev", teams=[team_data()], models=[model], config=config)
+    except SpecError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
+
+
+@pytest.mark.parametrize(("memory", "fits"), [(16384, True), (16385, False)])
+def test_with_all_memory_given_to_models_a_model_may_fill_the_instance(memory, fits):
+    serving = {"mlplat:serving": {"modelMemoryFraction": 1}}
+    problems = _model_problems(model_data(resources={"memory_mb": memory}), **serving)
+    expected = (
+        {}
+        if fits
+        else {
+            "models[0].resources.memory_mb": f"{memory} MB does not fit on ml.m5.xlarge (16384 MB)"
+        }
+    )
+    assert problems == expected

@@ -370,16 +370,22 @@ def test_an_emptied_stack_names_the_models_its_lock_places(project):
     ]
 
 
-def test_an_error_outside_the_users_code_is_placed_at_the_stack_file(monkeypatch):
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [
+        ("OSError('unreadable')", "OSError: unreadable; fix the code there"),
+        (
+            "ModuleNotFoundError('no module', name='lost')",
+            "ModuleNotFoundError: no module; import it from where it is defined",
+        ),
+    ],
+)
+def test_an_error_outside_the_users_code_is_placed_at_the_stack_file(monkeypatch, raised, message):
     """Python fails before running the file (an unreadable file, say): no line of the user's
     code is in the traceback, so the problem names the stack file itself."""
     failing_import: dict = {}
     # compiled as if it were importlib's own code, which the loader never names
-    exec(
-        compile("def fail(name):\n    raise OSError('unreadable')\n", "<frozen importlib>", "exec"),
-        failing_import,
-    )
+    code = f"def fail(name):\n    raise {raised}\n"
+    exec(compile(code, "<frozen importlib>", "exec"), failing_import)
     monkeypatch.setattr(loader.importlib, "import_module", failing_import["fail"])
-    assert refusal().problems == [
-        Problem("stack", "OSError: unreadable; fix the code there", subject="stacks/dev.py")
-    ]
+    assert refusal().problems == [Problem("stack", message, subject="stacks/dev.py")]

@@ -205,3 +205,21 @@ def test_a_remote_component_needs_the_permissions_of_what_it_creates():
         f"role {DEPLOYER}: aws:eks/cluster:Cluster create: eks:CreateCluster not granted" in missing
     )
     assert json.dumps(missing).count("aws:eks/addon:Addon") >= 1
+
+
+def test_a_type_missing_from_the_table_does_not_end_the_check():
+    """aws:acm/... sorts before every other type of the stack; the deployer also lacks the key's
+    actions, which are still reported."""
+    entries = [
+        *stack(**{"attached-by-arn": actions(ATTACHMENT)}),
+        resource("aws:acm/certificate:Certificate", "cert", {}),
+    ]
+    assert gaps(*entries) == [
+        f"role {DEPLOYER}: aws:acm/certificate:Certificate: not in policies/provider_actions.json",
+        *not_granted(KEY),
+    ]
+
+
+def test_a_role_the_engine_names_does_not_stop_the_check():
+    """An auto-named role has no name in a preview's graph."""
+    assert gaps(*stack(), resource(ROLE, "auto-named", {})) == []

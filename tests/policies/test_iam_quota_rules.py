@@ -198,6 +198,8 @@ def test_a_role_policy_linked_by_dependency_counts_when_the_role_name_is_not_kno
     assert violations(owner, linked, rule=rule) == []
     found = violations(owner, changed(linked, "policy", text_of(4241)), rule=rule)
     assert [v.urn for v in found] == [owner["urn"]]
+    # named by its resource name, as the reader finds it in the program
+    assert found[0].message.startswith(f"role {owner['urn'].rsplit('::', 1)[1]}: inline policies")
 
 
 def test_inline_policies_are_summed_per_role_not_across_roles():
@@ -322,3 +324,12 @@ def test_role_policies_of_roles_outside_the_graph_are_summed_per_role_name():
     assert violations(*stack, rule=rule) == []
     (found,) = violations(*stack, outside("external-a", 2, 4241), rule=rule)
     assert found.message.startswith("external-a: inline policies total 10241 characters")
+
+
+def test_a_role_is_named_by_its_iam_name_when_the_graph_has_it():
+    """The IAM name (what `aws iam` shows), not the program's resource name."""
+    rule = "iam-role-inline-policy-size"
+    owner = role(inlinePolicies=[{"name": "base", "policy": text_of(10241)}])
+    owner = changed(owner, "name", "mlplat-prod-named")
+    (found,) = violations(owner, rule=rule)
+    assert found.message.startswith("role mlplat-prod-named: inline policies total 10241")

@@ -7,6 +7,10 @@ import pytest
 from policy_cases import (
     DELETE,
     GITHUB_TRUST,
+    aws_eks_cluster,
+    bucket_policy,
+    bucket_stack,
+    budget,
     changed,
     document,
     eks_component_cluster,
@@ -150,3 +154,142 @@ def test_a_serverless_variant_is_not_judged_as_instances(rule):
     instance = {**serverless, "serverlessConfig": None, "instanceType": "ml.p5.48xlarge"}
     config = changed(config, "productionVariants.1", instance)
     assert messages(rule, config)  # the same variant on instances is judged
+
+
+# --- the aws:eks/cluster shape (under the real engine) and its AWS defaults -------------------
+
+
+@pytest.mark.parametrize(
+    ("left_out", "message"),
+    [
+        ("vpcConfig.endpointPrivateAccess", "endpoint private=False, public=False"),
+        ("vpcConfig.endpointPublicAccess", "endpoint private=True, public=True"),
+    ],
+)
+def test_an_aws_cluster_without_endpoint_settings_gets_the_aws_defaults(left_out, message):
+    cluster = changed(aws_eks_cluster(), left_out, DELETE)
+    assert messages("eks-private-endpoint-in-prod", cluster) == [message]
+
+
+@pytest.mark.parametrize(
+    ("make", "prefix"), [(aws_eks_cluster, "vpcConfig."), (eks_component_cluster, "")]
+)
+def test_a_public_endpoint_is_judged_by_the_cidrs_of_either_shape(make, prefix):
+    public = changed(make(), f"{prefix}endpointPublicAccess", True)
+    office = changed(public, f"{prefix}publicAccessCidrs", ["203.0.113.0/24"])
+    assert messages("eks-public-endpoint-restricted", office) == []
+    everyone = changed(public, f"{prefix}publicAccessCidrs", ["0.0.0.0/0"])
+    assert messages("eks-public-endpoint-restricted", everyone)
+
+
+@pytest.mark.parametrize(
+    ("make", "left_out"),
+    [
+        (aws_eks_cluster, "accessConfig.authenticationMode"),
+        (eks_component_cluster, "authenticationMode"),
+    ],
+)
+def test_a_cluster_without_an_authentication_mode_uses_config_map(make, left_out):
+    cluster = changed(make(), left_out, DELETE)
+    assert messages("eks-authentication-mode-api", cluster) == ["authenticationMode is CONFIG_MAP"]
+
+
+def test_a_secrets_provider_without_a_key_encrypts_nothing():
+    cluster = changed(aws_eks_cluster(), "encryptionConfig.provider.keyArn", "")
+    assert messages("eks-secrets-encryption", cluster) == [
+        "no KMS key encrypts the cluster's secrets"
+    ]
+
+
+# --- a bucket's configurations, linked by value when no dependency is recorded ----------------
+
+
+@pytest.mark.parametrize("by", ["bucket", "id"])
+def test_a_bucket_configuration_names_its_bucket_by_name_or_id(by):
+    bucket, *configurations = bucket_stack()
+    bucket["outputs"]["id"] = "artifacts-1a2b3c"  # the engine's id, not the name
+    if by == "id":  # a bucket named by the engine: its id is known, its name input is not
+        bucket = changed(bucket, "bucket", DELETE)
+    for config in configurations:
+        config["propertyDependencies"], config["dependencies"] = {}, []
+        config["inputs"]["bucket"] = config["outputs"]["bucket"] = (
+            bucket["outputs"].get(by) or (bucket["outputs"]["id"])
+        )
+    for rule in ("s3-public-access-block", "s3-versioning", "s3-sse-kms"):
+        assert messages(rule, bucket, *configurations) == [], rule
+    other = [changed(c, "bucket", "another-bucket") for c in configurations]
+    assert messages("s3-versioning", bucket, *other) == [  # linked to nothing: not its own
+        "versioning is not enabled (configurations: none)"
+    ]
+
+
+# --- a budget's subscribers: e-mail or the alerts topic ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subscribers", "subscribed"),
+    [
+        ({"subscriberSnsTopicArns": ["arn:aws:sns:eu-west-1:123456789012:alerts"]}, True),
+        ({"subscriberEmailAddresses": ["ops@example.com"]}, True),
+        ({}, False),
+    ],
+)
+def test_a_budget_notification_needs_a_topic_or_an_address(subscribers, subscribed):
+    entry = budget()
+    notifications = [
+        {
+            key: value
+            for key, value in n.items()
+            if key not in ("subscriberSnsTopicArns", "subscriberEmailAddresses")
+        }
+        | subscribers
+        for n in entry["inputs"]["notifications"]
+    ]
+    found = messages("budget-actual-and-forecasted", changed(entry, "notifications", notifications))
+    expected = (
+        []
+        if subscribed
+        else [f"{k} notification has no subscriber" for k in ("ACTUAL", "FORECASTED")]
+    )
+    assert found == expected
+
+
+# --- what makes a node group a GPU group -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        {"gpu": True},  # pulumi-eks's own flag
+        {"amiType": "AL2_x86_64_GPU"},
+        {"amiType": "AL2023_x86_64_NVIDIA"},
+    ],
+)
+def test_a_node_group_marked_gpu_any_way_needs_the_gpu_taint(marks):
+    group = node_group("eks:index:ManagedNodeGroup", **marks)  # instance type m6i.xlarge
+    assert messages("nodegroup-gpu-taint", group)
+    assert messages("nodegroup-gpu-taint", node_group("eks:index:ManagedNodeGroup")) == []
+
+
+# --- where a wildcard principal is ------------------------------------------------------------
+
+ANYONE = {"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}
+
+
+def test_a_wildcard_principal_names_the_trust_or_resource_policy():
+    trusting = changed(role(), "assumeRolePolicy", document(ANYONE))
+    assert messages("iam-no-wildcard-principal", trusting) == [
+        "trust policy: statement 'Anyone' allows any principal without a condition"
+    ]
+    read_anything = {**ANYONE, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    policy = changed(bucket_policy(), "policy", document(read_anything))
+    assert messages("iam-no-wildcard-principal", policy) == [
+        "resource policy: statement 'Anyone' allows any principal without a condition"
+    ]
+
+
+def test_an_aws_cluster_without_any_encryption_config_encrypts_no_secrets():
+    cluster = changed(aws_eks_cluster(), "encryptionConfig", DELETE)
+    assert messages("eks-secrets-encryption", cluster) == [
+        "no KMS key encrypts the cluster's secrets"
+    ]
