@@ -202,16 +202,28 @@ class LifecycleScope:
     role_pattern: str
     schedule_groups: str  # a name or a pattern: schedules live in their team's group
     token_secret: str = "mlplat/github-dispatch-token"
+    # A team's deployer gets the lifecycle's own name shapes after its prefix
+    # (components/lifecycle/team_lifecycle.py), not the prefix alone, which team growth shares
+    # with team growth-ops.
+    exact_names: bool = False
+
+    def names(self, *shapes: str) -> tuple[str, ...]:
+        if not self.exact_names:
+            return (f"{self.name_prefix}*",)
+        return tuple(f"{self.name_prefix}{shape}" for shape in shapes)
 
 
 def lifecycle_deploy(scope: LifecycleScope) -> list[Statement]:
     base = f"{scope.region}:{scope.account}"
-    prefix, sid = scope.name_prefix, scope.sid_prefix
+    sid = scope.sid_prefix
     return [
         Statement(
             f"{sid}LifecyclePipelines",
             LIFECYCLE_PIPELINES,
-            (f"arn:aws:sagemaker:{base}:pipeline/{prefix}*",),
+            tuple(
+                f"arn:aws:sagemaker:{base}:pipeline/{name}"
+                for name in scope.names("drift", "retrain", "retrain-on-demand")
+            ),
         ),
         Statement(
             f"{sid}LifecycleSchedules",
@@ -224,20 +236,27 @@ def lifecycle_deploy(scope: LifecycleScope) -> list[Statement]:
             (f"arn:aws:scheduler:{base}:schedule-group/{scope.schedule_groups}",),
         ),
         Statement(
-            f"{sid}LifecycleRules", LIFECYCLE_RULES, (f"arn:aws:events:{base}:rule/{prefix}*",)
+            f"{sid}LifecycleRules",
+            LIFECYCLE_RULES,
+            tuple(
+                f"arn:aws:events:{base}:rule/{name}" for name in scope.names("retrain-*", "promote")
+            ),
         ),
         Statement(
             f"{sid}LifecycleDestinations",
             LIFECYCLE_DESTINATIONS,
             (
-                f"arn:aws:events:{base}:connection/{prefix}*",
-                f"arn:aws:events:{base}:api-destination/{prefix}*",
+                *(f"arn:aws:events:{base}:connection/{n}" for n in scope.names("github")),
+                *(f"arn:aws:events:{base}:api-destination/{n}" for n in scope.names("dispatch")),
             ),
         ),
         Statement(
             f"{sid}LifecycleConnectionSecrets",
             LIFECYCLE_CONNECTION_SECRETS,
-            (f"arn:aws:secretsmanager:{base}:secret:events!connection/{prefix}*",),
+            tuple(
+                f"arn:aws:secretsmanager:{base}:secret:events!connection/{name}"
+                for name in scope.names("github/*")
+            ),
         ),
         # The token the promotion path authorises with (read when deploying; a person stores it).
         Statement(

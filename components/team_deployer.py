@@ -411,6 +411,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 role_pattern=f"{s.prefix}-lc-*",
                 schedule_groups=s.prefix,
                 token_secret=s.token_secret,
+                exact_names=True,
             )
         ),
         *team_pipeline_deploy(s.region, s.account, s.environment, s.team),
