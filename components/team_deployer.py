@@ -177,6 +177,8 @@ class DeployerScope:
     declared_data: tuple[str, ...] = ()
     # The team's batch jobs' (input, output) S3 URIs; input "" reads the model's own events.
     batch_jobs: tuple[tuple[str, str], ...] = ()
+    # Whether the environment has Kafka (its EKS models then publish prediction events).
+    streaming: bool = False
 
     @property
     def prefix(self) -> str:
@@ -246,51 +248,63 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
             f"{batch_log_group(s.environment, s.team)}",
         )
     )
-    return [
-        *workload,
-        *(_prefixed("Lifecycle", st) for st in lifecycle),
-        *start_pipelines_statements("StartTeamPipelines", [f"{sagemaker}:pipeline/{s.prefix}-*"]),
-        invoke_destination_statement(
-            f"arn:aws:events:{s.region}:{s.account}:api-destination/{s.prefix}-*"
-        ),
-        *(_prefixed("Batch", st) for st in batch),
-        *(
-            _prefixed("Batch", st)
-            for st in start_job_statements(
-                f"arn:aws:emr-containers:{s.region}:{s.account}:/virtualclusters/*",
-                (f"arn:aws:iam::{s.account}:role/{s.prefix}-batch-*",),
-                operator="StringLike",
-            )
-        ),
-        # The team's EKS models publish to the team's topic only (components/streaming.py).
-        *(
-            _prefixed("Events", st)
-            for st in producer_statements(
-                f"arn:aws:kafka:{s.region}:{s.account}:cluster/*/*",
-                topic_name(s.environment, s.team),
-            )
-        ),
-        Statement(
-            "PullServingImages",
-            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            ("arn:aws:ecr:*:*:repository/*",),
-        ),
-        # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
-        Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
-    ]
+    # Alike statements of different roles merged (IAM: a managed policy within 6,144 characters).
+    return _merged(
+        [
+            *workload,
+            *(_prefixed("Lc", st) for st in lifecycle),
+            *start_pipelines_statements(
+                "StartTeamPipelines", [f"{sagemaker}:pipeline/{s.prefix}-*"]
+            ),
+            invoke_destination_statement(
+                f"arn:aws:events:{s.region}:{s.account}:api-destination/{s.prefix}-*"
+            ),
+            *(_prefixed("Batch", st) for st in batch),
+            *(
+                _prefixed("Batch", st)
+                for st in start_job_statements(
+                    f"arn:aws:emr-containers:{s.region}:{s.account}:/virtualclusters/*",
+                    (f"arn:aws:iam::{s.account}:role/{s.prefix}-batch-*",),
+                    operator="StringLike",
+                )
+                if s.batch_jobs
+            ),
+            # The team's EKS models publish to the team's topic only (components/streaming.py).
+            *(
+                _prefixed("Events", st)
+                for st in producer_statements(
+                    f"arn:aws:kafka:{s.region}:{s.account}:cluster/*/*",
+                    topic_name(s.environment, s.team),
+                )
+                if s.streaming
+            ),
+            Statement(
+                "PullServingImages",
+                ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                ("arn:aws:ecr:*:*:repository/*",),
+            ),
+            # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
+            Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
+        ]
+    )
 
 
 def _merged(statements) -> list[Statement]:
-    """One statement per (effect, actions, conditions), its resources the union of theirs; sids
-    kept unique. Each job's statements are alike but for the paths: the boundary stays short."""
+    """Alike Allow statements as one: those with the same actions and conditions (resources
+    united), then those with the same resources and conditions (actions united): an Allow of
+    the union is the union of the Allows. Each job's and role's statements are alike but for
+    their paths and a few actions, so the boundary stays within IAM's 6,144 characters."""
+    once = _united(statements, lambda st: (st.actions, st.conditions), "resources")
+    return _united(once, lambda st: (st.resources, st.conditions), "actions")
+
+
+def _united(statements, key_of, field: str) -> list[Statement]:
     found: dict[str, Statement] = {}
     for statement in statements:
-        key = json.dumps(
-            [statement.effect, statement.actions, statement.conditions], sort_keys=True, default=str
-        )
+        key = json.dumps([statement.effect, *key_of(statement)], sort_keys=True, default=str)
         if key in found:
-            resources = tuple(dict.fromkeys((*found[key].resources, *statement.resources)))
-            found[key] = dataclasses.replace(found[key], resources=resources)
+            united = tuple(dict.fromkeys((*getattr(found[key], field), *getattr(statement, field))))
+            found[key] = dataclasses.replace(found[key], **{field: united})
         else:
             sid = statement.sid
             if any(s.sid == sid for s in found.values()):
@@ -571,6 +585,7 @@ class TeamDeployer(PlatformComponent):
         package_groups: tuple[str, ...] = (),
         declared_data: tuple[str, ...] = (),
         batch_jobs: tuple[tuple[str, str], ...] = (),
+        streaming: bool = False,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -590,6 +605,7 @@ class TeamDeployer(PlatformComponent):
                         package_groups=package_groups,
                         declared_data=declared_data,
                         batch_jobs=batch_jobs,
+                        streaming=streaming,
                     )
                 ),
                 account,

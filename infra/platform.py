@@ -281,6 +281,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
                     }
                 )
             ),
+            streaming=spec.settings.streaming.enabled,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's
