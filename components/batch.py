@@ -80,6 +80,10 @@ def run_name(model: str, job: str) -> str:
     return f"{model}-{job}"
 
 
+def batch_log_group(environment: str, team: str) -> str:
+    return f"/mlplat/{environment}/batch/{team}"
+
+
 def job_role_name(environment: str, team: str, model: str, job: str) -> str:
     """``mlplat-<env>-<team>-batch-<hash>``: within IAM's 64 characters for any team and model,
     under the team's name prefix (which the team's deployer may manage)."""
@@ -175,6 +179,22 @@ def job_role_statements(
             ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
             (f"{log_group_arn}:*",),
         ),
+    ]
+
+
+def start_job_statements(
+    cluster_arn: str, role_arns, operator: str = "StringEquals"
+) -> list[Statement]:
+    """Start runs on the team's virtual cluster as its job roles only, and tag them (Scheduler's
+    role; the team's boundary passes patterns with ``StringLike``)."""
+    return [
+        Statement(
+            "StartScheduledJobs",
+            ("emr-containers:StartJobRun",),
+            (cluster_arn,),
+            conditions={operator: {"emr-containers:ExecutionRoleArn": tuple(sorted(role_arns))}},
+        ),
+        Statement("TagRuns", ("emr-containers:TagResource",), (f"{cluster_arn}/jobruns/*",)),
     ]
 
 
@@ -282,6 +302,8 @@ class BatchPlatform:
     capture_bucket: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     alerts_topic_arn: pulumi.Input[str]
+    # The team's permissions boundary, on the job and scheduler roles of a serving stack.
+    permissions_boundary: pulumi.Input[str] | None = None
 
 
 class TeamBatch(PlatformComponent):
@@ -315,7 +337,7 @@ class TeamBatch(PlatformComponent):
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/mlplat/{env}/batch/{team}",
+            name=batch_log_group(env, team),
             retention_in_days=LOG_RETENTION_DAYS,
             opts=self.child_opts(),
         )
@@ -389,6 +411,7 @@ class TeamBatch(PlatformComponent):
                 platform.oidc_provider_arn, platform.oidc_issuer, platform.account
             ).apply(lambda v: job_trust(v[0], v[1], self.namespace, v[2], role_name)),
             tags={"mlplat:model": model.name},
+            permissions_boundary=platform.permissions_boundary,
             opts=owned,
         )
         aws.iam.RolePolicy(
@@ -448,6 +471,7 @@ class TeamBatch(PlatformComponent):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             ),
+            permissions_boundary=self._platform.permissions_boundary,
             opts=self.child_opts(),
         )
         job_roles = [roles[(model.name, job.name)].arn for model, job in scheduled]
@@ -455,23 +479,7 @@ class TeamBatch(PlatformComponent):
             f"{name}-scheduler-start",
             role=scheduler.id,
             policy=render_output(
-                lambda cluster_arn, *role_arns: [
-                    Statement(
-                        "StartScheduledJobs",
-                        ("emr-containers:StartJobRun",),
-                        (cluster_arn,),
-                        conditions={
-                            "StringEquals": {
-                                "emr-containers:ExecutionRoleArn": tuple(sorted(role_arns))
-                            }
-                        },
-                    ),
-                    Statement(
-                        "TagRuns",
-                        ("emr-containers:TagResource",),
-                        (f"{cluster_arn}/jobruns/*",),
-                    ),
-                ],
+                lambda cluster_arn, *role_arns: start_job_statements(cluster_arn, role_arns),
                 self.virtual_cluster.arn,
                 *job_roles,
             ),

@@ -217,6 +217,9 @@ def team_pipeline_deploy(region: str, account: str, environment: str, team: str)
             f"/mlplat/{environment}/batch/{team}",
             {"mlplat:team": team},
         ),
+        # The provider reads a log group back by listing (DescribeLogGroups, by name prefix), an
+        # action with no resource type (policies/provider_actions.json): "*", read only.
+        Statement("TeamReadLogGroups", ("logs:DescribeLogGroups",), ("*",)),
         # Its schedules start jobs as the team's Scheduler role (components/batch.py).
         Statement(
             "PassTeamSchedulerRole",

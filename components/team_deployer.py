@@ -41,29 +41,47 @@ resource-tagging-support.html).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.batch import (
+    JobPaths,
+    batch_log_group,
+    job_role_statements,
+    start_job_statements,
+)
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
 from components.identity import GITHUB_OIDC_HOST
 from components.identity_policies import (
     ALARMS_AND_DASHBOARDS_MANAGE,
     MODEL_ARCHIVES_MANAGE,
+    POLICY_GROUPS,
     LifecycleScope,
+    grouped,
     lifecycle_deploy,
 )
+from components.lifecycle.roles import (
+    invoke_destination_statement,
+    pipeline_statements,
+    start_pipelines_statements,
+)
+from components.lifecycle.team_lifecycle import role_name as lifecycle_role_name
 from components.pipeline_permissions import team_pipeline_deploy
 from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
+from components.streaming import EVENTS_PREFIX, producer_statements
 from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
 from infra.project import PROJECT_NAME
+from lifecycle.events import topic_name
 
 # Namespace-scoped edit rights: create, update and delete workloads in the namespace, no RBAC.
 EKS_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
@@ -153,6 +171,14 @@ class DeployerScope:
     route_zone_id: str | None = None
     route_domain: str | None = None
     token_secret: str = "mlplat/github-dispatch-token"
+    # What the team's models declare that its lifecycle roles reach (package groups of the models
+    # it retrains, S3 data outside the platform): the boundary names them, and nothing more.
+    package_groups: tuple[str, ...] = ()
+    declared_data: tuple[str, ...] = ()
+    # The team's batch jobs' (input, output) S3 URIs; input "" reads the model's own events.
+    batch_jobs: tuple[tuple[str, str], ...] = ()
+    # Whether the environment has Kafka (its EKS models then publish prediction events).
+    streaming: bool = False
 
     @property
     def prefix(self) -> str:
@@ -174,8 +200,10 @@ def boundary_arn(account: str, environment: str, team: str) -> str:
 
 
 def boundary_statements(s: DeployerScope) -> list[Statement]:
-    """The most any role of the team may do: what its endpoints' execution role and its EKS
-    models' roles need (their statements fall within these, tested), on the team's data only."""
+    """The most any role of the team may do: what its endpoints' execution role, its EKS models'
+    roles (and their events producer), its lifecycle roles and its batch jobs need, built by
+    those components' own statement builders on the team's names and data only (each role's
+    statements fall within these, tested)."""
     workload = execution_statements(
         artifacts_bucket_arn=s.artifacts_bucket_arn,
         capture_bucket_arn=s.capture_bucket_arn,
@@ -185,16 +213,109 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
         account=s.account,
         images=[],  # which images the team runs changes with its models: any image may be pulled
     )
-    return [
-        *workload,
-        Statement(
-            "PullServingImages",
-            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            ("arn:aws:ecr:*:*:repository/*",),
-        ),
-        # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
-        Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
-    ]
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{s.account}"
+    lifecycle = pipeline_statements(
+        role_arn=f"arn:aws:iam::{s.account}:role/{lifecycle_role_name(s.prefix, 'pipeline')}",
+        team=s.team,
+        environment=s.environment,
+        region=s.region,
+        account=s.account,
+        artifacts_bucket_arn=s.artifacts_bucket_arn,
+        capture_bucket_arn=s.capture_bucket_arn,
+        kms_key_arn=s.kms_key_arn,
+        registry_table_arn=s.registry_table_arn,
+        package_groups=list(s.package_groups),
+        declared_data=list(s.declared_data),
+        images=[],  # pulls: PullServingImages below
+    )
+    artifacts = s.artifacts_bucket_arn.removeprefix("arn:aws:s3:::")
+    capture = s.capture_bucket_arn.removeprefix("arn:aws:s3:::")
+    team_batch = f"s3://{artifacts}/teams/{s.team}/batch/"
+    events = f"s3://{capture}/{EVENTS_PREFIX.format(team=s.team)}"
+    batch = _merged(
+        statement
+        for source, output in s.batch_jobs
+        for statement in job_role_statements(
+            JobPaths(
+                input_uri=source or events,
+                output_uri=output,
+                archive_uri=f"s3://{artifacts}/teams/{s.team}/*",
+                fallback_uri=team_batch,
+                templates_uri=team_batch,
+            ),
+            kms_key_arn=s.kms_key_arn,
+            log_group_arn=f"arn:aws:logs:{s.region}:{s.account}:log-group:"
+            f"{batch_log_group(s.environment, s.team)}",
+        )
+    )
+    # Alike statements of different roles merged (IAM: a managed policy within 6,144 characters).
+    return _merged(
+        [
+            *workload,
+            *(_prefixed("Lc", st) for st in lifecycle),
+            *start_pipelines_statements(
+                "StartTeamPipelines", [f"{sagemaker}:pipeline/{s.prefix}-*"]
+            ),
+            invoke_destination_statement(
+                f"arn:aws:events:{s.region}:{s.account}:api-destination/{s.prefix}-*"
+            ),
+            *(_prefixed("Batch", st) for st in batch),
+            *(
+                _prefixed("Batch", st)
+                for st in start_job_statements(
+                    f"arn:aws:emr-containers:{s.region}:{s.account}:/virtualclusters/*",
+                    (f"arn:aws:iam::{s.account}:role/{s.prefix}-batch-*",),
+                    operator="StringLike",
+                )
+                if s.batch_jobs
+            ),
+            # The team's EKS models publish to the team's topic only (components/streaming.py).
+            *(
+                _prefixed("Events", st)
+                for st in producer_statements(
+                    f"arn:aws:kafka:{s.region}:{s.account}:cluster/*/*",
+                    topic_name(s.environment, s.team),
+                )
+                if s.streaming
+            ),
+            Statement(
+                "PullServingImages",
+                ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                ("arn:aws:ecr:*:*:repository/*",),
+            ),
+            # GetAuthorizationToken supports no resource-level permission (AWS documents "*").
+            Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
+        ]
+    )
+
+
+def _merged(statements) -> list[Statement]:
+    """Alike Allow statements as one: those with the same actions and conditions (resources
+    united), then those with the same resources and conditions (actions united): an Allow of
+    the union is the union of the Allows. Each job's and role's statements are alike but for
+    their paths and a few actions, so the boundary stays within IAM's 6,144 characters."""
+    once = _united(statements, lambda st: (st.actions, st.conditions), "resources")
+    return _united(once, lambda st: (st.resources, st.conditions), "actions")
+
+
+def _united(statements, key_of, field: str) -> list[Statement]:
+    found: dict[str, Statement] = {}
+    for statement in statements:
+        key = json.dumps([statement.effect, *key_of(statement)], sort_keys=True, default=str)
+        if key in found:
+            united = tuple(dict.fromkeys((*getattr(found[key], field), *getattr(statement, field))))
+            found[key] = dataclasses.replace(found[key], **{field: united})
+        else:
+            sid = statement.sid
+            if any(s.sid == sid for s in found.values()):
+                sid = f"{sid}{len(found)}"
+            found[key] = dataclasses.replace(statement, sid=sid)
+    return list(found.values())
+
+
+def _prefixed(prefix: str, statement: Statement) -> Statement:
+    """Another component's statement, its sid kept unique within the boundary."""
+    return dataclasses.replace(statement, sid=f"{prefix}{statement.sid}")
 
 
 def state_key_patterns(project: str, stack: str) -> tuple[str, ...]:
@@ -418,6 +539,26 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
     ]
 
 
+def _deployer_groups(
+    environment: str, team: str, region: str, state_bucket: str | None, routes
+) -> list[str]:
+    """The policy groups a team deployer's statements fill (IAM refuses an empty policy)."""
+    placeholder = DeployerScope(
+        environment,
+        team,
+        region,
+        "000000000000",
+        "arn:aws:s3:::artifacts",
+        "arn:aws:dynamodb:::table/registry",
+        "arn:aws:kms:::key/key",
+        "arn:aws:s3:::capture",
+        state_bucket=state_bucket,
+        route_zone_id=routes.private_zone_id if routes else None,
+        route_domain=routes.domain if routes else None,
+    )
+    return [g for g, listed in grouped(team_deployer_statements(placeholder)).items() if listed]
+
+
 class TeamDeployer(PlatformComponent):
     """The role, its policy and its namespace-scoped access to the cluster."""
 
@@ -442,6 +583,10 @@ class TeamDeployer(PlatformComponent):
         state_bucket: str | None = None,
         routes: RouteSettings | None = None,
         token_secret: str = "mlplat/github-dispatch-token",
+        package_groups: tuple[str, ...] = (),
+        declared_data: tuple[str, ...] = (),
+        batch_jobs: tuple[tuple[str, str], ...] = (),
+        streaming: bool = False,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -458,6 +603,10 @@ class TeamDeployer(PlatformComponent):
                         token_secret=token_secret,
                         route_zone_id=routes.private_zone_id if routes else None,
                         route_domain=routes.domain if routes else None,
+                        package_groups=package_groups,
+                        declared_data=declared_data,
+                        batch_jobs=batch_jobs,
+                        streaming=streaming,
                     )
                 ),
                 account,
@@ -483,12 +632,25 @@ class TeamDeployer(PlatformComponent):
             max_session_duration=3600,
             opts=self.child_opts(),
         )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=scoped(team_deployer_statements),
-            opts=self.child_opts(),
-        )
+        # IAM caps a role's inline policies at 10,240 characters: one customer managed policy per
+        # group of services (identity_policies.POLICY_GROUPS, like the CI deployer's), each within
+        # 6,144, attached to the role. The platform deployer creates them; the team's cannot touch
+        # them (it has no iam:*Policy* action). Which groups hold statements depends on settings
+        # alone (state bucket, routes), never on resolved values: a placeholder scope tells.
+        for group in _deployer_groups(environment, team, region, state_bucket, routes):
+            policy = aws.iam.Policy(
+                f"{name}-policy-{group}",
+                name=f"{name}-{group}",
+                description=f"{name}: {', '.join(POLICY_GROUPS[group])}",
+                policy=scoped(lambda scope, g=group: grouped(team_deployer_statements(scope))[g]),
+                opts=self.child_opts(),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-attach-{group}",
+                role=self.role.name,
+                policy_arn=policy.arn,
+                opts=self.child_opts(),
+            )
         entry = aws.eks.AccessEntry(
             f"{name}-access",
             cluster_name=cluster_name,

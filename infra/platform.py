@@ -22,6 +22,8 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
+from components.lifecycle.events import package_group_name
+from components.lifecycle.roles import declared_data
 from components.lifecycle.team_lifecycle import LifecyclePlatform
 from components.model_callers import ModelCaller
 from components.monitoring import PrometheusMonitoring
@@ -258,6 +260,28 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             state_bucket=spec.settings.ci.state_bucket,
             routes=spec.settings.routes,
             token_secret=spec.settings.lifecycle.github_token_secret,
+            # What the team's lifecycle reaches, for its boundary (components/lifecycle/roles.py).
+            package_groups=tuple(
+                sorted(
+                    package_group_name(env, m.name)
+                    for m in spec.models
+                    if m.team == team and m.retraining
+                )
+            ),
+            declared_data=tuple(
+                sorted(set(declared_data([m for m in spec.models if m.team == team])))
+            ),
+            batch_jobs=tuple(
+                sorted(
+                    {
+                        (job.input.s3 or "", job.output)
+                        for m in spec.models
+                        if m.team == team
+                        for job in m.batch
+                    }
+                )
+            ),
+            streaming=spec.settings.streaming.enabled,
         )
         for team, tenancy in tenancies.items()
         if not single  # the single stack has one deployer, the platform's

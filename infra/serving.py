@@ -3,7 +3,7 @@ for every team on its own platform; a team's serving stack builds it on the plat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -17,7 +17,7 @@ from components.eks_model import EksModel
 from components.iam_documents import render_output
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
-from components.serving.fleet import build_multi_model_endpoints
+from components.serving.fleet import build_multi_model_endpoints, team_plans
 from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from components.serving.route_groups import route_groups
@@ -116,6 +116,7 @@ class PlatformView:
                 capture_bucket=field(lambda c: c.capture_bucket),
                 kms_key_arn=field(lambda c: c.kms_key_arn),
                 alerts_topic_arn=field(lambda c: c.alerts_topic_arn),
+                permissions_boundary=field(lambda c: boundary_arn(c.account, c.environment, team)),
             ),
             streaming=StreamView(
                 cluster_arn=field(lambda c: c.streaming.cluster_arn if c.streaming else ""),
@@ -138,6 +139,15 @@ def monitored(endpoints: list[MultiModelEndpoint]) -> list[MonitoredEndpoint]:
         )
         for endpoint in endpoints
     ]
+
+
+def holds_model(spec: EnvironmentSpec, team: str, stack: StackName) -> Callable[[str], bool]:
+    """Whether ``stack`` holds a model of ``team`` (by name): its unit is its endpoint for a
+    multi-model endpoint's model, the model itself otherwise (what ``build_team_serving`` builds
+    per shard)."""
+    shards = next(t.serving_shards for t in spec.teams if t.name == team)
+    unit = {m.name: plan.endpoint_name for plan in team_plans(spec, team) for m in plan.models}
+    return lambda model: stack.serves(team, unit.get(model, model), shards)
 
 
 def build_team_serving(

@@ -16,7 +16,13 @@ from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
 from infra.layers import StackName, platform_stack
 from infra.lifecycle import build_team_lifecycle
-from infra.serving import ContractCluster, PlatformView, build_team_serving, monitored
+from infra.serving import (
+    ContractCluster,
+    PlatformView,
+    build_team_serving,
+    holds_model,
+    monitored,
+)
 
 
 def platform_reference_name(environment: str) -> str:
@@ -68,26 +74,28 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
     )
     endpoints = build_team_serving(spec, team, platform, execution_role_arn=role.arn, stack=stack)
 
-    # --- lifecycle: the team's drift and retraining wiring, in its first serving shard -----------
-    if stack.shard == 0:
-        build_team_lifecycle(
-            spec,
-            team,
-            LifecyclePlatform(
-                region=spec.settings.region,
-                account=contract.apply(lambda c: c.account),
-                kms_key_arn=platform.kms_key_arn,
-                artifacts_bucket=platform.artifacts_bucket,
-                artifacts_bucket_arn=platform.artifacts_bucket_arn,
-                capture_bucket=platform.capture_bucket,
-                capture_bucket_arn=contract.apply(lambda c: c.capture_bucket_arn),
-                registry_table=platform.registry.name,
-                # The team's topic; a platform from before team topics: the environment's.
-                alarm_topic_arn=contract.apply(
-                    lambda c: c.team_alert_topic_arns.get(team, c.alerts_topic_arn)
-                ),
+    # --- lifecycle: the team's shared wiring in its first shard, each model's in the model's -----
+    build_team_lifecycle(
+        spec,
+        team,
+        LifecyclePlatform(
+            region=spec.settings.region,
+            account=contract.apply(lambda c: c.account),
+            kms_key_arn=platform.kms_key_arn,
+            artifacts_bucket=platform.artifacts_bucket,
+            artifacts_bucket_arn=platform.artifacts_bucket_arn,
+            capture_bucket=platform.capture_bucket,
+            capture_bucket_arn=contract.apply(lambda c: c.capture_bucket_arn),
+            registry_table=platform.registry.name,
+            # The team's topic; a platform from before team topics: the environment's.
+            alarm_topic_arn=contract.apply(
+                lambda c: c.team_alert_topic_arns.get(team, c.alerts_topic_arn)
             ),
-        )
+            permissions_boundary=platform.permissions_boundary,
+        ),
+        shared=stack.shard == 0,
+        holds=holds_model(spec, team, stack),
+    )
 
     # --- observability: the shard's dashboard and endpoint alarms --------------------------------
     Observability(

@@ -52,6 +52,27 @@ class TeamPrefixes:
         return f"{self.retraining}{model}/"
 
 
+def declared_data(models) -> list[str]:
+    """The S3 URIs a team's models declare for the lifecycle to read: training and evaluation
+    data, and S3 drift baselines (the pipeline role's reads and the team's boundary use them)."""
+    return [
+        uri
+        for m in models
+        for uri in (
+            *(
+                (m.retraining.data, m.retraining.evaluation_data or m.retraining.data)
+                if m.retraining
+                else ()
+            ),
+            *(
+                (m.monitoring.baseline,)
+                if m.monitoring and m.monitoring.baseline.startswith("s3://")
+                else ()
+            ),
+        )
+    ]
+
+
 def s3_object_arn(uri: str) -> str:
     """``s3://bucket/prefix`` -> ``arn:aws:s3:::bucket/prefix*``."""
     return "arn:aws:s3:::" + uri.removeprefix("s3://").rstrip("*") + "*"
@@ -150,10 +171,16 @@ def pipeline_statements(
                 f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs:*",
             ),
         ),
-        Statement(
-            "PullJobImages",
-            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            tuple(sorted({repository_arn(image) for image in images})),
+        *(
+            [
+                Statement(
+                    "PullJobImages",
+                    ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                    tuple(sorted({repository_arn(image) for image in images})),
+                )
+            ]
+            if images  # none: the caller grants pulls its own way (the team's boundary)
+            else []
         ),
         Statement("EcrLogin", ("ecr:GetAuthorizationToken",), ("*",)),
     ]

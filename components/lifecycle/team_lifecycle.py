@@ -49,6 +49,7 @@ from components.lifecycle.events import (
 )
 from components.lifecycle.roles import (
     TeamPrefixes,
+    declared_data,
     invoke_destination_statement,
     pipeline_statements,
     start_pipelines_statements,
@@ -79,6 +80,8 @@ class LifecyclePlatform:
     capture_bucket_arn: pulumi.Input[str]
     registry_table: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
+    # The team's permissions boundary, on every lifecycle role of a serving stack.
+    permissions_boundary: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,8 +216,6 @@ class TeamLifecycle(PlatformComponent):
         self.destination = self._api_destination(name) if self.retraining_pipelines else None
         self.events_role = self._events_role(name) if self.retraining_pipelines else None
         self.drift_schedules = self._drift_schedules(name)
-        self.alarms = self._drift_alarms(name)
-        self.triggers = self._retraining_triggers(name)
         self.promotion = self._promotion(name) if self.destination else None
         self.register_outputs(
             {
@@ -222,7 +223,6 @@ class TeamLifecycle(PlatformComponent):
                 "retrainingPipelines": {
                     str(spot): p.pipeline_name for spot, p in self.retraining_pipelines.items()
                 },
-                "driftAlarms": [alarm.name for alarm in self.alarms.values()],
             }
         )
 
@@ -232,25 +232,11 @@ class TeamLifecycle(PlatformComponent):
             f"{name}-pipeline-role",
             name=role_name(self._prefix, "pipeline"),
             assume_role_policy=assume_role(Principal.service("sagemaker.amazonaws.com")),
+            permissions_boundary=self._platform.permissions_boundary,
             opts=self.child_opts(),
         )
         retrained = [m for m in self._models if m.retraining]
-        declared = [
-            uri
-            for m in self._models
-            for uri in (
-                *(
-                    (m.retraining.data, m.retraining.evaluation_data or m.retraining.data)
-                    if m.retraining
-                    else ()
-                ),
-                *(
-                    (m.monitoring.baseline,)
-                    if m.monitoring and m.monitoring.baseline.startswith("s3://")
-                    else ()
-                ),
-            )
-        ]
+        declared = declared_data(self._models)
         images = [self._config.image] + [
             training_image(m, self._platform.region) for m in retrained
         ]
@@ -297,6 +283,7 @@ class TeamLifecycle(PlatformComponent):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             ),
+            permissions_boundary=self._platform.permissions_boundary,
             opts=self.child_opts(),
         )
         policy = aws.iam.RolePolicy(
@@ -400,7 +387,7 @@ class TeamLifecycle(PlatformComponent):
         choices = sorted({m.retraining.spot for m in self._models if m.retraining}, reverse=True)
         pipelines = {}
         for spot in choices:
-            suffix = "retrain" if spot else "retrain-on-demand"
+            pipeline_name = retraining_pipeline_name(self._prefix, spot)
 
             def build(role_arn, artifacts, capture, key, spot=spot):
                 return retraining_definition(
@@ -412,7 +399,8 @@ class TeamLifecycle(PlatformComponent):
                     )
                 )
 
-            pipelines[spot] = self._pipeline(f"{name}-{suffix}", f"{self._prefix}-{suffix}", build)
+            suffix = pipeline_name.removeprefix(f"{self._prefix}-")
+            pipelines[spot] = self._pipeline(f"{name}-{suffix}", pipeline_name, build)
         return pipelines
 
     # --- drift: configs, schedules, alarms --------------------------------------------------
@@ -455,124 +443,28 @@ class TeamLifecycle(PlatformComponent):
         return schedules
 
     def _schedule(self, name, schedule_name, *, expression, pipeline, parameters, depends_on=()):
-        return aws.scheduler.Schedule(
+        return pipeline_schedule(
             name,
-            name=schedule_name,
-            group_name=self.schedule_group.name,
-            schedule_expression=expression,
-            flexible_time_window={"mode": "OFF"},
-            target={
-                "arn": pipeline.arn,
-                "role_arn": self.scheduler_role.arn,
-                "sagemaker_pipeline_parameters": pulumi.Output.from_input(parameters).apply(
-                    lambda values: {
-                        "pipeline_parameters": [
-                            {"name": key, "value": value} for key, value in sorted(values.items())
-                        ]
-                    }
-                ),
-                "retry_policy": {"maximum_retry_attempts": 3},
-            },
+            schedule_name,
+            group=self.schedule_group.name,
+            role_arn=self.scheduler_role.arn,
+            expression=expression,
+            pipeline_arn=pipeline.arn,
+            parameters=parameters,
             opts=self.child_opts(depends_on=[self._scheduler_policy, *depends_on]),
         )
 
-    def _drift_alarms(self, name: str) -> dict[str, aws.cloudwatch.MetricAlarm]:
-        env = self._config.environment
-        alarms = {}
-        for model in self._models:
-            if model.monitoring is None:
-                continue
-            alarm_name = drift_alarm_name(env, self._team, model.name)
-            alarms[model.name] = aws.cloudwatch.MetricAlarm(
-                f"{name}-drift-{model.name}",
-                name=alarm_name,
-                alarm_description=(
-                    f"Input drift detected for {model.name} v{model.version} by the drift job; "
-                    f"report: s3://<artifacts>/{TeamPrefixes(self._team).drift_reports}"
-                    f"{model.name}/v{model.version}/"
-                ),
-                namespace=DRIFT_NAMESPACE,
-                metric_name=DRIFT_METRIC,
-                dimensions={"environment": env, "model": model.name, "version": str(model.version)},
-                statistic="Maximum",
-                period=DRIFT_ALARM_PERIOD_SECONDS,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                threshold=1,
-                # No run in the period is not drift: the alarm returns to OK, so the next drift
-                # is a new ALARM transition (and a new retraining).
-                treat_missing_data="notBreaching",
-                alarm_actions=[self._platform.alarm_topic_arn],
-                tags={"mlplat:model": model.name},
-                opts=self.child_opts(),
-            )
-        return alarms
-
-    # --- retraining triggers ------------------------------------------------------------------
-    def _retraining_triggers(self, name: str) -> list[pulumi.Resource]:
-        p, env = self._platform, self._config.environment
-        created: list[pulumi.Resource] = []
-        for model in self._models:
-            r = model.retraining
-            if r is None:
-                continue
-            pipeline = self.retraining_pipelines[r.spot]
-            parameters = pulumi.Output.from_input(p.artifacts_bucket).apply(
-                lambda bucket, model=model: retraining_parameters(model, env, p.region, bucket)
-            )
-            if model.serving is ServingTarget.EKS:  # an MME model's group is its HostedModel's
-                created.append(
-                    aws.sagemaker.ModelPackageGroup(
-                        f"{name}-{model.name}-package-group",
-                        model_package_group_name=package_group_name(env, model.name),
-                        model_package_group_description=f"{model.name}, owned by {self._team}",
-                        opts=self.child_opts(),
-                    )
-                )
-            if r.on_drift:
-                rule = aws.cloudwatch.EventRule(
-                    f"{name}-retrain-{model.name}",
-                    name=bounded(f"{self._prefix}-retrain-{model.name}"),
-                    description=f"Drift alarm of {model.name} -> its retraining pipeline",
-                    event_pattern=json.dumps(
-                        drift_alarm_pattern(drift_alarm_name(env, self._team, model.name))
-                    ),
-                    tags={"mlplat:model": model.name},
-                    opts=self.child_opts(),
-                )
-                created += [
-                    rule,
-                    aws.cloudwatch.EventTarget(
-                        f"{name}-retrain-{model.name}-target",
-                        rule=rule.name,
-                        target_id="retraining-pipeline",
-                        arn=pipeline.arn,
-                        role_arn=self.events_role.arn,
-                        sagemaker_pipeline_target=parameters.apply(
-                            lambda values: {
-                                "pipeline_parameter_lists": [
-                                    {"name": k, "value": v} for k, v in sorted(values.items())
-                                ]
-                            }
-                        ),
-                        retry_policy={
-                            "maximum_retry_attempts": 3,
-                            "maximum_event_age_in_seconds": 3600,
-                        },
-                        opts=self.child_opts(depends_on=[self._events_policy]),
-                    ),
-                ]
-            if r.schedule:
-                created.append(
-                    self._schedule(
-                        f"{name}-retrain-{model.name}-schedule",
-                        bounded(f"retrain-{model.name}"),
-                        expression=r.schedule,
-                        pipeline=pipeline,
-                        parameters=parameters,
-                    )
-                )
-        return created
+    def links(self) -> LifecycleLinks:
+        """What the team's models' lifecycle resources name, from this stack's own resources."""
+        return LifecycleLinks(
+            schedule_group=self.schedule_group.name,
+            scheduler_role_arn=self.scheduler_role.arn if self.scheduler_role else None,
+            events_role_arn=self.events_role.arn if self.events_role else None,
+            retraining_pipeline_arns={spot: p.arn for spot, p in self.retraining_pipelines.items()},
+            depends_on=tuple(
+                x for x in (self._scheduler_policy, getattr(self, "_events_policy", None)) if x
+            ),
+        )
 
     # --- promotion: approved version -> repository_dispatch -> a pull request ----------------
     def _api_destination(self, name: str) -> aws.cloudwatch.EventApiDestination:
@@ -632,3 +524,205 @@ class TeamLifecycle(PlatformComponent):
             opts=self.child_opts(depends_on=[self._events_policy]),
         )
         return {"rule": rule, "target": target}
+
+
+def retraining_pipeline_name(team_prefix: str, spot: bool) -> str:
+    return f"{team_prefix}-retrain" if spot else f"{team_prefix}-retrain-on-demand"
+
+
+@dataclass(frozen=True)
+class LifecycleLinks:
+    """What a model's lifecycle resources name of its team's lifecycle: from the team's component
+    in the same stack, or (a further serving shard) from the names shard 0 gives them."""
+
+    schedule_group: pulumi.Input[str]
+    scheduler_role_arn: pulumi.Input[str] | None
+    events_role_arn: pulumi.Input[str] | None
+    retraining_pipeline_arns: dict[bool, pulumi.Input[str]]
+    depends_on: tuple = ()
+
+
+def named_links(
+    environment: str, team: str, models: list[ModelDeclaration], platform: LifecyclePlatform
+) -> LifecycleLinks:
+    """The team lifecycle's names as ``TeamLifecycle`` gives them (in shard 0): ARNs are built from
+    them, so a further shard needs no output of shard 0. SageMaker puts names in ARNs lowercased."""
+    prefix = f"mlplat-{environment}-{team}"
+    retrained = [m for m in models if m.retraining]
+    spots = {m.retraining.spot for m in retrained}
+
+    def arn(build):
+        return pulumi.Output.from_input(platform.account).apply(build)
+
+    return LifecycleLinks(
+        schedule_group=bounded(prefix),
+        scheduler_role_arn=arn(lambda a: f"arn:aws:iam::{a}:role/{role_name(prefix, 'scheduler')}"),
+        events_role_arn=arn(lambda a: f"arn:aws:iam::{a}:role/{role_name(prefix, 'events')}")
+        if retrained
+        else None,
+        retraining_pipeline_arns={
+            spot: arn(
+                lambda a, spot=spot: (
+                    f"arn:aws:sagemaker:{platform.region}:{a}:pipeline/"
+                    f"{retraining_pipeline_name(prefix, spot).lower()}"
+                )
+            )
+            for spot in spots
+        },
+    )
+
+
+class ModelLifecycle(PlatformComponent):
+    """One model's own lifecycle resources (its drift alarm, retraining triggers, an EKS model's
+    package group): in the serving shard that holds the model, so a change to the model touches
+    that shard alone. ``name`` is the team lifecycle's: the children keep the names they had."""
+
+    TYPE = "mlplat:lifecycle:ModelLifecycle"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model: ModelDeclaration,
+        config: LifecycleConfig,
+        platform: LifecyclePlatform,
+        links: LifecycleLinks,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            f"{name}-{model.name}", owner=Ownership(team=model.team, model=model.name), opts=opts
+        )
+        self._team, self._config, self._platform, self._links = model.team, config, platform, links
+        self._models = [model]
+        self._prefix = f"mlplat-{config.environment}-{model.team}"
+        self.alarms = self._drift_alarms(name)
+        self.triggers = self._retraining_triggers(name)
+        self.register_outputs({"driftAlarms": [alarm.name for alarm in self.alarms.values()]})
+
+    def _drift_alarms(self, name: str) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        env = self._config.environment
+        alarms = {}
+        for model in self._models:
+            if model.monitoring is None:
+                continue
+            alarm_name = drift_alarm_name(env, self._team, model.name)
+            alarms[model.name] = aws.cloudwatch.MetricAlarm(
+                f"{name}-drift-{model.name}",
+                name=alarm_name,
+                alarm_description=(
+                    f"Input drift detected for {model.name} v{model.version} by the drift job; "
+                    f"report: s3://<artifacts>/{TeamPrefixes(self._team).drift_reports}"
+                    f"{model.name}/v{model.version}/"
+                ),
+                namespace=DRIFT_NAMESPACE,
+                metric_name=DRIFT_METRIC,
+                dimensions={"environment": env, "model": model.name, "version": str(model.version)},
+                statistic="Maximum",
+                period=DRIFT_ALARM_PERIOD_SECONDS,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                # No run in the period is not drift: the alarm returns to OK, so the next drift
+                # is a new ALARM transition (and a new retraining).
+                treat_missing_data="notBreaching",
+                alarm_actions=[self._platform.alarm_topic_arn],
+                tags={"mlplat:model": model.name},
+                opts=self.child_opts(),
+            )
+        return alarms
+
+    # --- retraining triggers ------------------------------------------------------------------
+    def _retraining_triggers(self, name: str) -> list[pulumi.Resource]:
+        p, env = self._platform, self._config.environment
+        created: list[pulumi.Resource] = []
+        for model in self._models:
+            r = model.retraining
+            if r is None:
+                continue
+            links = self._links
+            pipeline_arn = links.retraining_pipeline_arns[r.spot]
+            parameters = pulumi.Output.from_input(p.artifacts_bucket).apply(
+                lambda bucket, model=model: retraining_parameters(model, env, p.region, bucket)
+            )
+            if model.serving is ServingTarget.EKS:  # an MME model's group is its HostedModel's
+                created.append(
+                    aws.sagemaker.ModelPackageGroup(
+                        f"{name}-{model.name}-package-group",
+                        model_package_group_name=package_group_name(env, model.name),
+                        model_package_group_description=f"{model.name}, owned by {self._team}",
+                        opts=self.child_opts(),
+                    )
+                )
+            if r.on_drift:
+                rule = aws.cloudwatch.EventRule(
+                    f"{name}-retrain-{model.name}",
+                    name=bounded(f"{self._prefix}-retrain-{model.name}"),
+                    description=f"Drift alarm of {model.name} -> its retraining pipeline",
+                    event_pattern=json.dumps(
+                        drift_alarm_pattern(drift_alarm_name(env, self._team, model.name))
+                    ),
+                    tags={"mlplat:model": model.name},
+                    opts=self.child_opts(),
+                )
+                created += [
+                    rule,
+                    aws.cloudwatch.EventTarget(
+                        f"{name}-retrain-{model.name}-target",
+                        rule=rule.name,
+                        target_id="retraining-pipeline",
+                        arn=pipeline_arn,
+                        role_arn=links.events_role_arn,
+                        sagemaker_pipeline_target=parameters.apply(
+                            lambda values: {
+                                "pipeline_parameter_lists": [
+                                    {"name": k, "value": v} for k, v in sorted(values.items())
+                                ]
+                            }
+                        ),
+                        retry_policy={
+                            "maximum_retry_attempts": 3,
+                            "maximum_event_age_in_seconds": 3600,
+                        },
+                        opts=self.child_opts(depends_on=list(links.depends_on)),
+                    ),
+                ]
+            if r.schedule:
+                created.append(
+                    pipeline_schedule(
+                        f"{name}-retrain-{model.name}-schedule",
+                        bounded(f"retrain-{model.name}"),
+                        group=links.schedule_group,
+                        role_arn=links.scheduler_role_arn,
+                        expression=r.schedule,
+                        pipeline_arn=pipeline_arn,
+                        parameters=parameters,
+                        opts=self.child_opts(depends_on=list(links.depends_on)),
+                    )
+                )
+        return created
+
+
+def pipeline_schedule(
+    name, schedule_name, *, group, role_arn, expression, pipeline_arn, parameters, opts
+) -> aws.scheduler.Schedule:
+    """A schedule in the team's group that starts a pipeline with ``parameters``."""
+    return aws.scheduler.Schedule(
+        name,
+        name=schedule_name,
+        group_name=group,
+        schedule_expression=expression,
+        flexible_time_window={"mode": "OFF"},
+        target={
+            "arn": pipeline_arn,
+            "role_arn": role_arn,
+            "sagemaker_pipeline_parameters": pulumi.Output.from_input(parameters).apply(
+                lambda values: {
+                    "pipeline_parameters": [
+                        {"name": key, "value": value} for key, value in sorted(values.items())
+                    ]
+                }
+            ),
+            "retry_policy": {"maximum_retry_attempts": 3},
+        },
+        opts=opts,
+    )

@@ -47,6 +47,8 @@ def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
     value = context[key]
     if operator == "StringEquals":
         return value in wanted
+    if operator == "Bool":  # "true"/"false", as IAM compares them
+        return str(value).lower() in {str(w).lower() for w in wanted}
     if operator == "StringLike":
         return any(fnmatchcase(value, pattern) for pattern in wanted)
     raise AssertionError(f"operator {operator} not modelled by this test")
@@ -86,14 +88,23 @@ def dev(layer_exports):
 
 
 def deployer_policy(dev: dict, team: str) -> dict:
+    """The team deployer's permissions: the customer managed policies attached to its role."""
     platform = resources(dev["dev.platform"])
-    policy = next(
-        r
+    role = f"mlplat-dev-{team}-deployer"
+    attached = {
+        r["inputs"]["policyArn"]
         for r in platform
-        if r["type"] == "aws:iam/rolePolicy:RolePolicy"
-        and r["urn"].endswith(f"::mlplat-dev-{team}-deployer-policy")
-    )
-    return json.loads(policy["inputs"]["policy"])
+        if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        and r["inputs"]["role"] == role
+    }
+    statements = [
+        statement
+        for r in platform
+        if r["type"] == "aws:iam/policy:Policy" and r["outputs"].get("arn") in attached
+        for statement in json.loads(r["inputs"]["policy"])["Statement"]
+    ]
+    assert statements, f"no policy attached to {role}"
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _arn(resource: dict) -> str | None:

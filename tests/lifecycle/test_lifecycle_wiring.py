@@ -37,6 +37,7 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 LIFECYCLE = "mlplat:lifecycle:TeamLifecycle"
+MODEL_LIFECYCLE = "mlplat:lifecycle:ModelLifecycle"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def of_type(resources, type_):
 
 
 def lifecycle_children(resources) -> list[dict]:
-    parents = {r["urn"] for r in of_type(resources, LIFECYCLE)}
+    parents = {r["urn"] for t in (LIFECYCLE, MODEL_LIFECYCLE) for r in of_type(resources, t)}
     return [r for r in resources if r.get("parent") in parents]
 
 
