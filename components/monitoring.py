@@ -36,7 +36,7 @@ from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, POOL_LABEL, EksCluster
 from infra.declarations import ModelDeclaration, Problem, SpecError
 from infra.declarations.environment import AddonSettings, MonitoringSettings
-from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL
+from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL, TAG_TEAM
 from lifecycle.monitoring import alertmanager, scrape_config
 from lifecycle.monitoring.amp_namespaces import RuleNamespace, pack, quota_problems
 from lifecycle.monitoring.metrics import estimated_series
@@ -319,17 +319,28 @@ class TeamRuleNamespaces(PlatformComponent):
     ) -> None:
         super().__init__(name, opts=opts)
         namespaces = shard_rule_namespaces(environment, team, shard, models, shard_models)
+        owner = {TAG_TEAM: team}
         # The shard's series go on its first namespace only: counted once.
-        tags = usage_tags(eks_models(shard_models), scrape_interval)
+        usage = {**owner, **usage_tags(eks_models(shard_models), scrape_interval)}
         self.namespaces = {
             namespace.name: aws.amp.RuleGroupNamespace(
                 f"{name}-{namespace.name}",
                 name=namespace.name,
                 workspace_id=workspace_id,
                 data=namespace.data,
-                tags=tags if index == 0 else None,
-                opts=self.child_opts(),
+                tags=usage if index == 0 else owner,
+                opts=self.child_opts(aliases=[_single_stack_urn(environment, namespace.name)]),
             )
             for index, namespace in enumerate(namespaces)
         }
         self.register_outputs({"ruleNamespaces": sorted(self.namespaces)})
+
+
+def _single_stack_urn(environment: str, namespace: str) -> str:
+    """The URN the single stack gives this namespace: moving an environment to layered stacks
+    (`pulumi state move`) keeps it the same resource."""
+    return (
+        f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{PrometheusMonitoring.TYPE}"
+        f"$aws:amp/ruleGroupNamespace:RuleGroupNamespace::mlplat-{environment}-prometheus-"
+        f"{namespace}"
+    )
