@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import yaml
 
-from components.team_deployer import DeployerScope, team_deployer_statements
 from infra.declarations.tags import TAG_ACTIVE_SERIES
 from infra.layers import is_serving_stack
 from lifecycle.monitoring.metrics import estimated_series
 from policies.rules.prometheus import alerting_rules, covers
 from tests.layers.conftest import resources
 from tests.layers.test_team_deployer import ACCOUNT, REGION, allowed
+from tests.layers.test_team_deployer import _document as _policy
 
 NAMESPACE = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -65,20 +65,6 @@ def test_the_platform_keeps_the_recording_rules(layer_exports):
         for group in yaml.safe_load(ns["inputs"]["data"])["groups"]
     ]
     assert groups and all("record" in rule for g in groups for rule in g["rules"])
-
-
-def _policy(team: str) -> dict:
-    scope = DeployerScope(
-        environment="dev",
-        team=team,
-        region=REGION,
-        account=ACCOUNT,
-        artifacts_bucket_arn="arn:aws:s3:::artifacts",
-        registry_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/registry",
-        kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k",
-        capture_bucket_arn="arn:aws:s3:::capture",
-    )
-    return {"Statement": [s.to_json() for s in team_deployer_statements(scope)]}
 
 
 def _namespace_arn(name: str) -> str:
