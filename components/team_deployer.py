@@ -267,9 +267,12 @@ def rule_namespace_statement(s: DeployerScope) -> Statement:
     parliament's iam_definition.json)."""
     return Statement(
         "TeamRuleNamespaces",
+        # Create/Describe/Put/Delete; List...Namespaces needs a workspace ARN: not granted.
         (
-            *(f"aps:{verb}RuleGroupsNamespace" for verb in ("Create", "Describe", "Put", "Delete")),
-            *("aps:TagResource", "aps:UntagResource", "aps:ListTagsForResource"),
+            "aps:*RuleGroupsNamespace*",
+            "aps:TagResource",
+            "aps:UntagResource",
+            "aps:ListTagsForResource",
         ),
         tuple(
             f"arn:aws:aps:{s.region}:{s.account}:rulegroupsnamespace/*/{name}"
