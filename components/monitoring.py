@@ -14,7 +14,13 @@ routes each team's alerts to the team's topic.
 - Exporters: pinned Helm releases (``ClusterSettings.addons``) in the ``monitoring`` namespace;
   DCGM exporter only on GPU nodes (node selector + the GPU taint's toleration).
 - Rules: ``lifecycle.monitoring`` packs them into namespaces within AMP's quotas (a quota
-  problem stops the program with the environment named; never a half-applied rule set).
+  problem stops the program with the environment named; never a half-applied rule set). In the
+  single stack they are all here; with layered stacks the platform keeps only the recording
+  rules and each serving shard creates its own models' namespaces (``TeamRuleNamespaces``) in
+  the workspace the contract names, so a model change touches its team's stack only.
+- Usage tags (what ``mlplat cost`` prices AMP on): the series estimate travels with the rules
+  that cover the models: on the workspace and scraper in the single stack, on each team
+  namespace with layered stacks (the platform's then carry the scrape interval only).
 - Alert manager: ``lifecycle.monitoring.alertmanager``, after the topic policies exist.
 """
 
@@ -30,11 +36,11 @@ from components.base import PlatformComponent
 from components.cluster import GPU_TAINT, POOL_LABEL, EksCluster
 from infra.declarations import ModelDeclaration, Problem, SpecError
 from infra.declarations.environment import AddonSettings, MonitoringSettings
-from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL
+from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL, TAG_TEAM
 from lifecycle.monitoring import alertmanager, scrape_config
 from lifecycle.monitoring.amp_namespaces import RuleNamespace, pack, quota_problems
 from lifecycle.monitoring.metrics import estimated_series
-from lifecycle.monitoring.prometheus_rules import rule_groups
+from lifecycle.monitoring.prometheus_rules import eks_models, rule_groups
 
 COLLECTOR_USER = "aps-collector-user"
 COLLECTOR_ROLE = "aps-collector-role"
@@ -79,6 +85,31 @@ def rule_namespaces(environment: str, models: Sequence[ModelDeclaration]) -> lis
             source=f"stacks/{environment}.py",
         )
     return namespaces
+
+
+def shard_rule_namespaces(
+    environment: str,
+    team: str,
+    shard: int,
+    models: Sequence[ModelDeclaration],
+    shard_models: Sequence[ModelDeclaration],
+) -> list[RuleNamespace]:
+    """The alert namespaces of one serving shard (its ``shard_models`` of ``team``). The whole
+    environment (``models``) is checked against the workspace's quotas first: every stack
+    fails on a quota problem, whichever shard's models cause it."""
+    rule_namespaces(environment, models)
+    groups = rule_groups(m for m in shard_models if m.team == team)
+    groups.pop("", None)  # the recording rules are the platform's
+    return pack(environment, groups, shard=shard)
+
+
+def usage_tags(models: Sequence[ModelDeclaration] | None, scrape_interval: int) -> dict[str, str]:
+    """What `mlplat cost` prices AMP on (cost_model/prometheus.py); ``models`` None: the series
+    are declared elsewhere (each team namespace, layered)."""
+    tags = {TAG_SCRAPE_INTERVAL: str(scrape_interval)}
+    if models is not None:
+        tags[TAG_ACTIVE_SERIES] = str(estimated_series(models))
+    return tags
 
 
 def exporter_values(addons: AddonSettings) -> dict[str, tuple[str, str, str, dict]]:
@@ -137,16 +168,17 @@ class PrometheusMonitoring(PlatformComponent):
         team_topic_arns: Mapping[str, pulumi.Input[str]],
         platform_topic_arn: pulumi.Input[str],
         topic_policies: Sequence[pulumi.Resource] = (),
+        team_rules: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``team_rules`` False (layered stacks): the teams' alert namespaces and series are
+        their serving stacks' (``TeamRuleNamespaces``); only the recording rules are here."""
         super().__init__(name, opts=opts)
         self._provider = cluster.provider
         namespaces = rule_namespaces(environment, models)  # plain values: fail before any resource
-        # What `mlplat cost` prices AMP on (cost_model/prometheus.py).
-        self._usage = {
-            TAG_ACTIVE_SERIES: str(estimated_series(models)),
-            TAG_SCRAPE_INTERVAL: str(settings.scrape_interval_seconds),
-        }
+        if not team_rules:
+            namespaces = pack(environment, {"": rule_groups(models)[""]})
+        self._usage = usage_tags(models if team_rules else None, settings.scrape_interval_seconds)
         self.workspace = self._create_workspace(name, settings, kms_key_arn)
         self.scraper = self._create_scraper(
             name, settings, cluster, region, account, private_subnet_ids
@@ -264,3 +296,51 @@ class PrometheusMonitoring(PlatformComponent):
 
     def _opts(self, **options) -> pulumi.ResourceOptions:
         return self.child_opts(provider=self._provider, **options)
+
+
+class TeamRuleNamespaces(PlatformComponent):
+    """One serving shard's alert namespaces, in the platform's workspace (layered stacks), tagged
+    with its models' series estimate. Attribute: ``namespaces`` (by name)."""
+
+    TYPE = "mlplat:monitoring:TeamRuleNamespaces"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        environment: str,
+        team: str,
+        shard: int,
+        models: Sequence[ModelDeclaration],
+        shard_models: Sequence[ModelDeclaration],
+        scrape_interval: int,
+        workspace_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, opts=opts)
+        namespaces = shard_rule_namespaces(environment, team, shard, models, shard_models)
+        owner = {TAG_TEAM: team}
+        # The shard's series go on its first namespace only: counted once.
+        usage = {**owner, **usage_tags(eks_models(shard_models), scrape_interval)}
+        self.namespaces = {
+            namespace.name: aws.amp.RuleGroupNamespace(
+                f"{name}-{namespace.name}",
+                name=namespace.name,
+                workspace_id=workspace_id,
+                data=namespace.data,
+                tags=usage if index == 0 else owner,
+                opts=self.child_opts(aliases=[_single_stack_urn(environment, namespace.name)]),
+            )
+            for index, namespace in enumerate(namespaces)
+        }
+        self.register_outputs({"ruleNamespaces": sorted(self.namespaces)})
+
+
+def _single_stack_urn(environment: str, namespace: str) -> str:
+    """The URN the single stack gives this namespace: moving an environment to layered stacks
+    (`pulumi state move`) keeps it the same resource."""
+    return (
+        f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{PrometheusMonitoring.TYPE}"
+        f"$aws:amp/ruleGroupNamespace:RuleGroupNamespace::mlplat-{environment}-prometheus-"
+        f"{namespace}"
+    )

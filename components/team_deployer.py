@@ -82,6 +82,7 @@ from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
 from infra.project import PROJECT_NAME
 from lifecycle.events import topic_name
+from lifecycle.monitoring.amp_namespaces import team_namespace_patterns
 
 # Namespace-scoped edit rights: create, update and delete workloads in the namespace, no RBAC.
 EKS_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
@@ -380,6 +381,27 @@ def team_deployer_trust(provider_arn: str, repository: str, environment: str, te
     )
 
 
+def rule_namespace_statement(s: DeployerScope) -> Statement:
+    """The team's AMP rule groups namespaces (its serving shards' alert rules, in any of the
+    account's workspaces: the names carry the environment and the team). ARN form
+    ``rulegroupsnamespace/${WorkspaceId}/${Namespace}`` (Service Authorization Reference, AMP;
+    parliament's iam_definition.json)."""
+    return Statement(
+        "TeamRuleNamespaces",
+        # Create/Describe/Put/Delete; List...Namespaces needs a workspace ARN: not granted.
+        (
+            "aps:*RuleGroupsNamespace*",
+            "aps:TagResource",
+            "aps:UntagResource",
+            "aps:ListTagsForResource",
+        ),
+        tuple(
+            f"arn:aws:aps:{s.region}:{s.account}:rulegroupsnamespace/*/{name}"
+            for name in team_namespace_patterns(s.environment, s.team)
+        ),
+    )
+
+
 def team_deployer_statements(s: DeployerScope) -> list[Statement]:
     """Least privilege for a team's serving stack, scoped by name prefix and ``mlplat:team``."""
     sagemaker = f"arn:aws:sagemaker:{s.region}:{s.account}"
@@ -512,6 +534,7 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
                 f"arn:aws:cloudwatch::{s.account}:dashboard/{s.prefix}_*",
             ),
         ),
+        rule_namespace_statement(s),
         *state_statements(s),
         # The DNS names of the team's load balancers, and no other team's (route_dns).
         *(

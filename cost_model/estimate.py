@@ -484,6 +484,23 @@ def _amp_workspace(
     return _Priced(cost.monthly, cost.monthly, cost.basis(prices.amp))
 
 
+def _amp_rule_namespace(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    """Layered stacks: a team shard's series are tagged on its first rule namespace (the
+    workspace and scraper carry none): their ingestion, storage and collected samples."""
+    usage = _amp_usage(resource)
+    if usage is None:
+        return _Priced(0.0, 0.0, "no series declared on this namespace: priced on the workspace")
+    if prices.amp is None:
+        return _Priced(0.0, 0.0, f"no AMP prices for {region} in the snapshot: $0")
+    cost = prometheus.amp_cost(*usage, prices.amp)
+    collected = cost.samples / prometheus.TEN_MILLION * prices.amp.collected_per_10m_samples
+    total = cost.monthly + collected
+    basis = f"{cost.basis(prices.amp)}; collected ${collected:,.2f}"
+    return _Priced(total, total, basis)
+
+
 def _amp_scraper(
     resource: Resource, prices: RegionPrices, region: str, context: _Context
 ) -> _Priced:
@@ -613,6 +630,7 @@ def _msk_cluster(
 _PRICERS: dict[str, Pricer] = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": _amp_rule_namespace,
     "aws:grafana/workspace:Workspace": _grafana_workspace,
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _endpoint_configuration,
     "eks:index:Cluster": _cluster,

@@ -48,6 +48,13 @@ class StreamingContract(_Contract):
     topics: dict[str, str]
 
 
+class PrometheusContract(_Contract):
+    """The AMP workspace (components/monitoring.py) a serving stack puts its alert rules in."""
+
+    workspace_id: str = Field(min_length=1)
+    workspace_arn: str = Field(pattern=r"^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace/.+")
+
+
 class PlatformContract(_Contract):
     """Everything a team's serving stack may use of its environment's platform stack."""
 
@@ -71,6 +78,8 @@ class PlatformContract(_Contract):
     access_logs_bucket: str | None = None
     # Optional (added compatibly): none when the environment has no Kafka.
     streaming: StreamingContract | None = None
+    # Optional (added compatibly): none when the environment has no Prometheus.
+    prometheus: PrometheusContract | None = None
 
     @field_validator("version")
     @classmethod

@@ -371,6 +371,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
 
     # --- monitoring: Prometheus (AMP) for the models on EKS, alerts to their teams --------------
     monitoring = spec.settings.monitoring
+    prometheus = None
     if monitoring.prometheus:
         prometheus = PrometheusMonitoring(
             f"mlplat-{env}-prometheus",
@@ -386,6 +387,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             team_topic_arns=team_alerts.topic_arns,
             platform_topic_arn=cost.alerts_topic_arn,
             topic_policies=team_alerts.policies,
+            team_rules=single,  # layered: each serving shard has its models' rules
         )
         if monitoring.grafana:
             GrafanaDashboards(
@@ -437,6 +439,12 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         access_logs_bucket=alb_controller.logs_bucket,
         streaming=stream.cluster_arn.apply(lambda arn: {"clusterArn": arn, "topics": stream.topics})
         if stream
+        else None,
+        prometheus={
+            "workspaceId": prometheus.workspace.id,
+            "workspaceArn": prometheus.workspace.arn,
+        }
+        if prometheus
         else None,
     )
     pulumi.export("teamDeployers", {team: role.arn for team, role in team_deployers.items()})

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pulumi
 
 from components.lifecycle.team_lifecycle import LifecyclePlatform
+from components.monitoring import TeamRuleNamespaces
 from components.observability import Observability, team_dashboard_name
 from components.serving.fleet import team_execution_role
-from infra.contract import KUBECONFIG_OUTPUT, read_contract
+from infra.contract import KUBECONFIG_OUTPUT, ContractError, read_contract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
 from infra.layers import StackName, platform_stack
@@ -97,6 +98,24 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
         holds=holds_model(spec, team, stack),
     )
 
+    # --- monitoring: the shard's models' AMP alert rules, in the platform's workspace -------------
+    if spec.settings.monitoring.prometheus:
+        shards = teams[team].serving_shards
+        TeamRuleNamespaces(
+            f"mlplat-{env}-{team}-{stack.shard}-rules",
+            environment=env,
+            team=team,
+            shard=stack.shard,
+            models=spec.models,
+            shard_models=[
+                model
+                for model in spec.models_served_by("eks")
+                if model.team == team and stack.serves(team, model.name, shards)
+            ],
+            scrape_interval=spec.settings.monitoring.scrape_interval_seconds,
+            workspace_id=contract.apply(_workspace_id),
+        )
+
     # --- observability: the shard's dashboard and endpoint alarms --------------------------------
     Observability(
         team_dashboard_name(env, team, stack.shard),
@@ -111,3 +130,13 @@ def build_serving_stack(spec: EnvironmentSpec, stack: StackName) -> None:
 
     pulumi.export("executionRole", role.arn)
     pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
+
+
+def _workspace_id(contract) -> str:
+    if contract.prometheus is None:
+        raise ContractError(
+            f"stack {platform_stack(contract.environment)}: no prometheus in its contract while "
+            f"stacks/{contract.environment}.py turns mlplat:monitoring.prometheus on: deploy the "
+            "platform stack first"
+        )
+    return contract.prometheus.workspace_id

@@ -8,7 +8,11 @@ Quotas (Amazon Managed Service for Prometheus):
   guide's "service quotas" page (AMP_quotas.html) as recorded here, not re-read row by row in
   the excerpt seen on 2026-11-30: re-check them there before raising either number.
 One namespace per team (its alerts change with its models only) and one for the platform's
-recording rules; a team whose rules file would pass the size limit gets ``-2``, ``-3``, ...
+recording rules; a team whose rules file would pass the size limit gets ``_2``, ``_3``, ...
+With layered stacks each serving shard holds its own models' namespace: ``.<shard>`` after the
+team for shards 1, 2, ... A team name is a DNS label (no ``.`` or ``_``; namespace names take
+``[-.0-9A-Z_a-z]``, API reference, CreateRuleGroupsNamespace), so ``team_namespace_patterns``
+never reaches another team's namespaces (``fraud``'s never ``fraud-ops``'s).
 """
 
 from __future__ import annotations
@@ -49,11 +53,26 @@ def rules_file(groups: Iterable[dict]) -> str:
     return "groups:\n" + "".join(group_text(group) for group in groups)
 
 
-def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNamespace]:
-    """``groups_by_team`` as ``prometheus_rules.rule_groups`` returns it (``""``: platform)."""
+def namespace_base(environment: str, team: str, shard: int = 0) -> str:
+    """The first namespace name of a team's shard (``team`` ``""``: the platform's recording)."""
+    return f"mlplat-{environment}-{team or 'recording'}" + (f".{shard}" if shard else "")
+
+
+def team_namespace_patterns(environment: str, team: str) -> tuple[str, ...]:
+    """Every namespace name ``team`` can have, as IAM globs: shard 0's exactly, its overflow
+    (``_<n>``) and its further shards' (``.<shard>``)."""
+    own = namespace_base(environment, team)
+    return own, f"{own}_*", f"{own}.*"
+
+
+def pack(
+    environment: str, groups_by_team: dict[str, list[dict]], shard: int = 0
+) -> list[RuleNamespace]:
+    """``groups_by_team`` as ``prometheus_rules.rule_groups`` returns it (``""``: platform);
+    ``shard``: the serving shard whose models these are (layered stacks)."""
     namespaces = []
     for team, groups in sorted(groups_by_team.items()):
-        base = f"mlplat-{environment}-{team or 'recording'}"
+        base = namespace_base(environment, team, shard if team else 0)
         chunks: list[list[dict]] = [[]]
         size = len(rules_file([]).encode())
         for group in groups:
@@ -64,7 +83,7 @@ def pack(environment: str, groups_by_team: dict[str, list[dict]]) -> list[RuleNa
             chunks[-1].append(group)
             size = grown
         for index, chunk in enumerate(chunks, start=1):
-            name = base if index == 1 else f"{base}-{index}"
+            name = base if index == 1 else f"{base}_{index}"
             namespaces.append(RuleNamespace(name=name, groups=tuple(chunk)))
     return namespaces
 

@@ -21,7 +21,7 @@ from pulumi_policy import (
 )
 
 from lifecycle.monitoring import metrics
-from policies.framework import as_list, dig, is_serving_layer, of_types, resource_rule, stack_rule
+from policies.framework import as_list, dig, of_types, resource_rule, stack_rule
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 SCRAPER = "aws:amp/scraper:Scraper"
@@ -146,8 +146,8 @@ def _reads(rule: dict, names: tuple[str, ...]) -> bool:
 @stack_rule(
     name="eks-model-latency-and-error-alerts",
     description="Every model served on EKS is covered by an AMP alert on its latency and one on "
-    "its errors (judged in the stack holding its Deployment; a team's serving stack relies on "
-    "its platform stack's rules).",
+    "its errors, in the stack holding its Deployment (the single stack, or the team's serving "
+    "shard, which holds its models' rule namespaces).",
     severity=Severity.HIGH,
     remediation="Turn mlplat:monitoring.prometheus on; the rules are generated from the "
     "declarations (lifecycle/monitoring).",
@@ -162,7 +162,7 @@ def eks_model_alerts(args: StackValidationArgs, report: ReportViolation) -> None
     ]
     for deployment in of_types(resources, DEPLOYMENT):
         model = dig(deployment.props, "metadata", "labels", MODEL_LABEL)
-        if not model or is_serving_layer(deployment.urn):
+        if not model:
             continue
         covering = [r for r in rules if covers(r, model)]
         if not any(_reads(r, LATENCY_METRICS) for r in covering):

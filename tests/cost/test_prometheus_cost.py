@@ -83,6 +83,24 @@ def test_a_workspace_without_usage_says_so():
     assert "no series or scrape interval declared" in item["aws:amp/workspace:Workspace"].basis
 
 
+def test_a_layered_team_namespace_is_priced_on_its_series():
+    # Layered stacks: the workspace carries the interval only; a shard's series are on its
+    # first rule namespace (components.monitoring.TeamRuleNamespaces).
+    usage = {TAG_ACTIVE_SERIES: "1000", TAG_SCRAPE_INTERVAL: "30"}
+    namespace = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+    items = price(
+        resource(namespace, "growth", {"tags": {**tags(team="growth"), **usage}}),
+        resource(
+            "aws:amp/workspace:Workspace", "ws", {"tags": {**tags(), TAG_SCRAPE_INTERVAL: "30"}}
+        ),
+    )
+    # Ingestion $7.884 + storage $0.0241 + collected 87.6 M × $0.01/10M = $0.0876.
+    assert items[namespace].monthly == pytest.approx(7.884 + 0.0241 + 0.0876, abs=1e-3)
+    assert items["aws:amp/workspace:Workspace"].monthly == 0
+    untagged = price(resource(namespace, "recording", {"tags": tags()}))
+    assert untagged[namespace].monthly == 0
+
+
 def test_grafana_is_priced_per_editor_and_viewer():
     users = {TAG_GRAFANA_EDITORS: "3", TAG_GRAFANA_VIEWERS: "10"}
     item = price(resource("aws:grafana/workspace:Workspace", "g", {"tags": {**tags(), **users}}))

@@ -26,6 +26,8 @@ GLUE_TYPES = {
     "pulumi:providers:kubernetes",
     "mlplat:observability:Observability",
     "aws:cloudwatch/dashboard:Dashboard",
+    # A shard's AMP rule namespaces' parent (its namespaces alias the single stack's).
+    "mlplat:monitoring:TeamRuleNamespaces",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from fnmatch import fnmatchcase
 
 import pytest
 
@@ -116,8 +117,9 @@ def test_a_team_whose_rules_outgrow_one_namespace_is_split(monkeypatch):
     monkeypatch.setattr(amp_namespaces, "NAMESPACE_DATA_MAX_BYTES", one_file // 2)
     namespaces = [n for n in pack("dev", groups) if "team-00" in n.name]
     assert len(namespaces) > 1
+    # ``_<n>``: a team name (a DNS label) has no ``_``, so no other team's name is reached.
     assert [n.name for n in namespaces] == ["mlplat-dev-team-00"] + [
-        f"mlplat-dev-team-00-{i}" for i in range(2, len(namespaces) + 1)
+        f"mlplat-dev-team-00_{i}" for i in range(2, len(namespaces) + 1)
     ]
     assert all(len(n.data.encode()) <= one_file // 2 for n in namespaces)
     assert [g for n in namespaces for g in n.groups] == groups["team-00"]
@@ -127,3 +129,13 @@ def test_an_unknown_stack_is_one_error_line_and_exit_2(tmp_path, capsys):
     assert cli.main(["--stack", "qa", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Pulumi.qa.yaml" in err and "Traceback" not in err
+
+
+def test_a_serving_shards_namespaces_carry_its_shard_and_stay_the_teams():
+    groups = rule_groups(fleet(20, teams=2))
+    groups.pop("")
+    names = [n.name for n in pack("dev", groups, shard=2)]
+    assert sorted(names) == ["mlplat-dev-team-00.2", "mlplat-dev-team-01.2"]
+    patterns = amp_namespaces.team_namespace_patterns("dev", "team-00")
+    assert "mlplat-dev-team-00.2" in {n for n in names for p in patterns if fnmatchcase(n, p)}
+    assert not any(fnmatchcase("mlplat-dev-team-01.2", p) for p in patterns)

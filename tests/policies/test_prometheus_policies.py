@@ -167,11 +167,14 @@ def test_a_regex_matcher_covers_only_the_names_it_matches():
     assert names(found) == {"eks-model-latency-and-error-alerts"}
 
 
-def test_a_serving_stack_relies_on_its_platform_stacks_rules():
-    entries = [deployment("ranker")]
-    serving = [in_stack(e, "prod.serving.growth") for e in entries]
-    assert violations(serving, stack="prod.serving.growth") == []
-    assert names(violations(entries, stack="prod")) == {"eks-model-latency-and-error-alerts"}
+def test_a_serving_stack_is_judged_on_its_own_rule_namespaces():
+    # Layered, a shard's models' rules live in the shard's stack (components.monitoring's
+    # TeamRuleNamespaces): a Deployment there without them is unwatched, with them passes.
+    stack = "prod.serving.growth"
+    alone = [in_stack(deployment("ranker"), stack)]
+    assert names(violations(alone, stack=stack)) == {"eks-model-latency-and-error-alerts"}
+    covered = [in_stack(e, stack) for e in [*namespaces(eks_model("ranker")), deployment("ranker")]]
+    assert violations(covered, stack=stack) == []
 
 
 def test_an_alert_without_a_team_fails():
