@@ -66,6 +66,7 @@ from components.identity_policies import (
     grouped,
     lifecycle_deploy,
 )
+from components.lifecycle.events import package_group_name
 from components.lifecycle.roles import (
     invoke_destination_statement,
     pipeline_statements,
@@ -172,9 +173,9 @@ class DeployerScope:
     route_zone_id: str | None = None
     route_domain: str | None = None
     token_secret: str = "mlplat/github-dispatch-token"
-    # What the team's models declare that its lifecycle roles reach (package groups of the models
-    # it retrains, S3 data outside the platform): the boundary names them, and nothing more.
-    package_groups: tuple[str, ...] = ()
+    # The S3 data outside the platform that the team's models declare for their lifecycle: the
+    # boundary names it, and nothing more (so a model declaring a new external path, or a new
+    # batch job, changes its team's boundary in the platform stack: deployed platform first).
     declared_data: tuple[str, ...] = ()
     # The team's batch jobs' (input, output) S3 URIs; input "" reads the model's own events.
     batch_jobs: tuple[tuple[str, str], ...] = ()
@@ -225,7 +226,10 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
         capture_bucket_arn=s.capture_bucket_arn,
         kms_key_arn=s.kms_key_arn,
         registry_table_arn=s.registry_table_arn,
-        package_groups=list(s.package_groups),
+        # Any of the environment's package groups (their names carry the model, not the team):
+        # listing the team's would put its model list in the platform stack, and a model change
+        # would then touch it. Each role's own policy names its models' groups only.
+        package_groups=[package_group_name(s.environment, "*")],
         declared_data=list(s.declared_data),
         images=[],  # pulls: PullServingImages below
     )
@@ -606,7 +610,6 @@ class TeamDeployer(PlatformComponent):
         state_bucket: str | None = None,
         routes: RouteSettings | None = None,
         token_secret: str = "mlplat/github-dispatch-token",
-        package_groups: tuple[str, ...] = (),
         declared_data: tuple[str, ...] = (),
         batch_jobs: tuple[tuple[str, str], ...] = (),
         streaming: bool = False,
@@ -626,7 +629,6 @@ class TeamDeployer(PlatformComponent):
                         token_secret=token_secret,
                         route_zone_id=routes.private_zone_id if routes else None,
                         route_domain=routes.domain if routes else None,
-                        package_groups=package_groups,
                         declared_data=declared_data,
                         batch_jobs=batch_jobs,
                         streaming=streaming,

@@ -22,7 +22,6 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
-from components.lifecycle.events import package_group_name
 from components.lifecycle.roles import declared_data
 from components.lifecycle.team_lifecycle import LifecyclePlatform
 from components.model_callers import ModelCaller
@@ -261,13 +260,6 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             routes=spec.settings.routes,
             token_secret=spec.settings.lifecycle.github_token_secret,
             # What the team's lifecycle reaches, for its boundary (components/lifecycle/roles.py).
-            package_groups=tuple(
-                sorted(
-                    package_group_name(env, m.name)
-                    for m in spec.models
-                    if m.team == team and m.retraining
-                )
-            ),
             declared_data=tuple(
                 sorted(set(declared_data([m for m in spec.models if m.team == team])))
             ),
