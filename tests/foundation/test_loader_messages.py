@@ -304,7 +304,9 @@ def _model_problems(model: dict, **config_sections) -> dict[str, str]:
 @pytest.mark.parametrize(("memory", "fits"), [(16384, True), (16385, False)])
 def test_with_all_memory_given_to_models_a_model_may_fill_the_instance(memory, fits):
     serving = {"mlplat:serving": {"modelMemoryFraction": 1}}
-    problems = _model_problems(model_data(resources={"memory_mb": memory}), **serving)
+    # Exactly ml.m5.xlarge: as a minimum, placement would choose a larger type instead.
+    model = model_data(resources={"memory_mb": memory}, instance_type_mode="exact")
+    problems = _model_problems(model, **serving)
     expected = (
         {}
         if fits
