@@ -23,6 +23,7 @@ from components.cost_controls import BILLING_REGION
 from components.data import team_key_pattern
 from components.deploy_runner import connection_service
 from components.iam_documents import Statement
+from components.lifecycle.events import NAME_LIMIT
 from components.pipeline_permissions import pipeline_deploy
 from components.route_dns import route_name_statements
 
@@ -210,7 +211,17 @@ class LifecycleScope:
     def names(self, *shapes: str) -> tuple[str, ...]:
         if not self.exact_names:
             return (f"{self.name_prefix}*",)
-        return tuple(f"{self.name_prefix}{shape}" for shape in shapes)
+        return tuple(bounded_pattern(f"{self.name_prefix}{shape}") for shape in shapes)
+
+
+def bounded_pattern(name: str) -> str:
+    """A name pattern that still matches when ``events.bounded`` shortens the name: a name over
+    NAME_LIMIT keeps its first NAME_LIMIT - 9 characters and gains a digest."""
+    head = NAME_LIMIT - 9
+    core = name.rstrip("*")
+    if len(core) > head or (core == name and len(name) > NAME_LIMIT):
+        return f"{core[:head]}*"
+    return name
 
 
 def lifecycle_deploy(scope: LifecycleScope) -> list[Statement]:
@@ -246,8 +257,13 @@ def lifecycle_deploy(scope: LifecycleScope) -> list[Statement]:
             f"{sid}LifecycleDestinations",
             LIFECYCLE_DESTINATIONS,
             (
-                *(f"arn:aws:events:{base}:connection/{n}" for n in scope.names("github")),
-                *(f"arn:aws:events:{base}:api-destination/{n}" for n in scope.names("dispatch")),
+                # Their ARNs end in a generated id (connection/<name>/<id>): both forms.
+                *(
+                    f"arn:aws:events:{base}:{kind}/{n}{tail}"
+                    for kind, shape in (("connection", "github"), ("api-destination", "dispatch"))
+                    for n in scope.names(shape)
+                    for tail in ("", "/*")
+                ),
             ),
         ),
         Statement(

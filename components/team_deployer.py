@@ -63,6 +63,7 @@ from components.identity_policies import (
     MODEL_ARCHIVES_MANAGE,
     POLICY_GROUPS,
     LifecycleScope,
+    bounded_pattern,
     grouped,
     lifecycle_deploy,
 )
@@ -259,10 +260,17 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
             *workload,
             *(_prefixed("Lc", st) for st in lifecycle),
             *start_pipelines_statements(
-                "StartTeamPipelines", [f"{sagemaker}:pipeline/{s.prefix}-*"]
+                "StartTeamPipelines",
+                # The team's own pipelines by name (a bare prefix reaches team growth-ops's too).
+                [
+                    f"{sagemaker}:pipeline/{s.prefix}-{kind}"
+                    for kind in ("drift", "retrain", "retrain-on-demand")
+                ],
             ),
             invoke_destination_statement(
-                f"arn:aws:events:{s.region}:{s.account}:api-destination/{s.prefix}-*"
+                f"arn:aws:events:{s.region}:{s.account}:api-destination/"
+                + bounded_pattern(f"{s.prefix}-dispatch")
+                + "/*"  # the ARN ends in a generated id
             ),
             *(_prefixed("Batch", st) for st in batch),
             *(

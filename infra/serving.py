@@ -26,7 +26,7 @@ from components.team_deployer import boundary_arn
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
-from infra.layers import Layer, StackName
+from infra.layers import Layer, StackName, shard_of
 from lifecycle.events import topic_name
 from model_packages.packaging import package_model
 
@@ -254,6 +254,32 @@ def build_team_serving(
     return endpoints
 
 
+def _refuse_groups_across_shards(spec: EnvironmentSpec, team: str, assignment) -> None:
+    """A route group is one Ingress and one DNS name: each shard would create its own copy of
+    both. Until groups are dealt per shard, a group whose EKS models sit in different shards of a
+    split team is refused before anything is created."""
+    shards = next(t.serving_shards for t in spec.teams if t.name == team)
+    if shards == 1:
+        return
+    where: dict = {}
+    for model in spec.models_served_by("eks"):
+        if model.team == team and model.name in assignment:
+            where.setdefault(assignment[model.name], {})[model.name] = shard_of(model.name, shards)
+    problems = [
+        Problem(
+            f"teams.{team}.serving_shards",
+            f"route group {group.label} would be split across shards ("
+            + ", ".join(f"{m}: {n}" for m, n in sorted(held.items()))
+            + "): its Ingress and DNS name are one per group; keep the team in one serving stack "
+            "for now",
+        )
+        for group, held in where.items()
+        if len(set(held.values())) > 1
+    ]
+    if problems:
+        raise SpecError(problems, source=f"stacks/{spec.name.value}.py")
+
+
 def _load_balanced_routes(
     spec: EnvironmentSpec, team: str, platform: PlatformView, on_eks: list[EksModel]
 ) -> dict[str, pulumi.Output]:
@@ -261,6 +287,7 @@ def _load_balanced_routes(
     if not on_eks:
         return {}
     assignment = route_groups(spec)
+    _refuse_groups_across_shards(spec, team, assignment)
     groups: dict = {}
     for eks_model in on_eks:
         groups.setdefault(assignment[eks_model.declaration.name], []).append(eks_model.declaration)

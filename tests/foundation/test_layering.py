@@ -21,7 +21,12 @@ BELOW = {
     "policies": {"mlplat", "stacks"},
     "components": {"mlplat", "policies", "cost_model"},
     "infra": {"mlplat", "policies", "cost_model"},
-    "lifecycle": {"mlplat", "policies", "cost_model"},
+    "lifecycle": {"mlplat", "policies", "cost_model", "components"},
+}
+# The known cycle, and nothing else of it: these files may import that package.
+KNOWN = {
+    ("lifecycle/drift/publish.py", "components"),  # the registry's keys (registry_route)
+    ("lifecycle/drift/config.py", "components"),  # the pipeline's file and env names
 }
 
 
@@ -39,7 +44,11 @@ def imported(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", sorted(BELOW))
 def test_no_module_imports_a_package_above_it(package):
     offenders = {
-        str(path.relative_to(PROJECT_ROOT)): sorted(imported(path) & BELOW[package])
+        str(path.relative_to(PROJECT_ROOT)): sorted(
+            above
+            for above in imported(path) & BELOW[package]
+            if (str(path.relative_to(PROJECT_ROOT)), above) not in KNOWN
+        )
         for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
     }
     assert {path: above for path, above in offenders.items() if above} == {}
