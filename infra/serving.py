@@ -240,7 +240,7 @@ def build_team_serving(
 
     routes = {
         eks_model.declaration.name: eks_model.route for eks_model in on_eks
-    } | _load_balanced_routes(spec, team, platform, on_eks)
+    } | _load_balanced_routes(spec, team, platform, on_eks, stack)
 
     # --- registry: the route callers resolve, one served record per model -----------------------
     for component in served + on_eks:
@@ -254,40 +254,30 @@ def build_team_serving(
     return endpoints
 
 
-def _refuse_groups_across_shards(spec: EnvironmentSpec, team: str, assignment) -> None:
-    """A route group is one Ingress and one DNS name: each shard would create its own copy of
-    both. Until groups are dealt per shard, a group whose EKS models sit in different shards of a
-    split team is refused before anything is created."""
-    shards = next(t.serving_shards for t in spec.teams if t.name == team)
-    if shards == 1:
-        return
-    where: dict = {}
+def dns_owners(spec: EnvironmentSpec, team: str, assignment, shards: int) -> dict:
+    """Route group -> the shard that makes its DNS name: the shard holding the group's first
+    model by name (each shard routes its own models of a group through its own Ingress)."""
+    members: dict = {}
     for model in spec.models_served_by("eks"):
         if model.team == team and model.name in assignment:
-            where.setdefault(assignment[model.name], {})[model.name] = shard_of(model.name, shards)
-    problems = [
-        Problem(
-            f"teams.{team}.serving_shards",
-            f"route group {group.label} would be split across shards ("
-            + ", ".join(f"{m}: {n}" for m, n in sorted(held.items()))
-            + "): its Ingress and DNS name are one per group; keep the team in one serving stack "
-            "for now",
-        )
-        for group, held in where.items()
-        if len(set(held.values())) > 1
-    ]
-    if problems:
-        raise SpecError(problems, source=f"stacks/{spec.name.value}.py")
+            members.setdefault(assignment[model.name], []).append(model.name)
+    return {group: shard_of(min(names), shards) for group, names in members.items()}
 
 
 def _load_balanced_routes(
-    spec: EnvironmentSpec, team: str, platform: PlatformView, on_eks: list[EksModel]
+    spec: EnvironmentSpec,
+    team: str,
+    platform: PlatformView,
+    on_eks: list[EksModel],
+    stack: StackName,
 ) -> dict[str, pulumi.Output]:
     """The team's EKS models behind its internal load balancers: model -> route with its URL."""
     if not on_eks:
         return {}
     assignment = route_groups(spec)
-    _refuse_groups_across_shards(spec, team, assignment)
+    shards = next(t.serving_shards for t in spec.teams if t.name == team)
+    owners = dns_owners(spec, team, assignment, shards)
+    shard = stack.shard if stack.layer is Layer.SERVING else 0
     groups: dict = {}
     for eks_model in on_eks:
         groups.setdefault(assignment[eks_model.declaration.name], []).append(eks_model.declaration)
@@ -302,6 +292,9 @@ def _load_balanced_routes(
         production=spec.is_production,
         provider=platform.cluster.provider,
         depends_on=[eks_model.service for eks_model in on_eks],
+        shard=shard,
+        # The single stack holds every shard's models: it makes every group's name.
+        owns_dns=lambda group: stack.layer is not Layer.SERVING or owners[group] == shard,
     )
     return {m.declaration.name: team_routes.route_of(m.declaration, m.route) for m in on_eks}
 

@@ -18,7 +18,7 @@ prod; the environment and team tags on the load balancer.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -142,8 +142,14 @@ class TeamRoutes(PlatformComponent):
         production: bool,
         provider: k8s.Provider,
         depends_on: Sequence[pulumi.Resource] = (),
+        shard: int = 0,
+        owns_dns: Callable[[RouteGroup], bool] = lambda group: True,
         opts=None,
     ) -> None:
+        """A split team's shards each route their own models of a group: one Ingress per shard
+        (``routes-<n>`` in shard 0, ``routes-<n>-s<shard>`` elsewhere) in the same IngressGroup,
+        which the controller merges into the group's one load balancer; the group's DNS name is
+        made by the one shard ``owns_dns`` names."""
         super().__init__(name, opts=opts)
         self._routes = routes
         self._base_urls: dict[str, pulumi.Output[str]] = {}
@@ -162,7 +168,7 @@ class TeamRoutes(PlatformComponent):
             ingress = k8s.networking.v1.Ingress(
                 f"{name}-{group.label}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"routes-{group.number}",
+                    name=f"routes-{group.number}" + (f"-s{shard}" if shard else ""),
                     namespace=namespace,
                     labels={"mlplat.io/team": group.team, "mlplat.io/route-group": group.label},
                     annotations=annotations,
@@ -173,7 +179,7 @@ class TeamRoutes(PlatformComponent):
             )
             hostname = ingress.status.apply(lambda status: status.load_balancer.ingress[0].hostname)
             ready = hostname  # with TLS, callers are told the URL once its name exists
-            if routes.tls:
+            if routes.tls and owns_dns(group):
                 record = aws.route53.Record(
                     f"{name}-{group.label}-dns",
                     zone_id=routes.private_zone_id,

@@ -1,50 +1,45 @@
-"""A route group is one Ingress and one DNS name: a split team whose group's EKS models sit in
-different shards is refused before anything is created (each shard would create both)."""
+"""A split team's route group: each shard routes its own models through its own Ingress in the
+group's IngressGroup (one load balancer), and exactly one shard, one that holds a model of the
+group, makes the group's DNS name."""
 
 from __future__ import annotations
 
-import pytest
-
 from components.serving.route_groups import RouteGroup
-from infra.declarations import SpecError
 from infra.layers import shard_of
 from infra.loader import load_environment, read_stack_config
-from infra.serving import _refuse_groups_across_shards
+from infra.serving import dns_owners
 
 
-def _split(shards: int, same_shard: bool):
-    """dev with its first EKS model's team split, and copies of that model in one group."""
+def _split(shards: int):
+    """dev with its first EKS model's team split, and ten copies of that model in one group."""
     spec = load_environment("dev", read_stack_config("dev"))
     model = next(iter(spec.models_served_by("eks")))
-    copies, seen = [], set()
-    for index in range(200):
-        name = f"{model.name[:40]}-{index}"
-        shard = shard_of(name, shards)
-        if (same_shard and shard == 0) or (not same_shard and shard not in seen):
-            copies.append(model.model_copy(update={"name": name}))
-            seen.add(shard)
-        if len(copies) == 2:
-            break
+    copies = [model.model_copy(update={"name": f"{model.name[:40]}-{i}"}) for i in range(10)]
     teams = [
         t.model_copy(update={"serving_shards": shards}) if t.name == model.team else t
         for t in spec.teams
     ]
     split = spec.model_copy(update={"teams": teams, "models": [*spec.models, *copies]})
-    group = RouteGroup(model.team, 1)
-    return split, model.team, {copy.name: group for copy in copies}
+    groups = {c.name: RouteGroup(model.team, 1 + i % 2) for i, c in enumerate(copies)}
+    return split, model.team, groups
 
 
-def test_a_group_split_across_shards_is_refused_naming_the_team_and_group():
-    spec, team, assignment = _split(2, same_shard=False)
-    with pytest.raises(SpecError) as caught:
-        _refuse_groups_across_shards(spec, team, assignment)
-    (problem,) = caught.value.problems
-    assert problem.path == f"teams.{team}.serving_shards"
-    assert f"route group {team}-1 would be split across shards" in problem.message
+def test_each_group_has_one_dns_owner_holding_one_of_its_models():
+    for shards in (1, 2, 3):
+        spec, team, assignment = _split(shards)
+        owners = dns_owners(spec, team, assignment, shards)
+        assert set(owners) == set(assignment.values())
+        for group, owner in owners.items():
+            members = [m for m, g in assignment.items() if g == group]
+            assert owner in {shard_of(m, shards) for m in members}
+            assert owner == shard_of(min(members), shards)  # the rule: its first model's shard
+        # The ten copies spread over the shards: some group has models in two shards.
+        if shards > 1:
+            assert len({shard_of(m, shards) for m in assignment}) > 1
 
 
-def test_a_group_within_one_shard_and_an_unsplit_team_pass():
-    spec, team, assignment = _split(2, same_shard=True)
-    _refuse_groups_across_shards(spec, team, assignment)
-    spec, team, assignment = _split(1, same_shard=False)  # one shard: nothing to split
-    _refuse_groups_across_shards(spec, team, assignment)
+def test_the_owner_does_not_change_when_a_later_model_joins():
+    spec, team, assignment = _split(2)
+    before = dns_owners(spec, team, assignment, 2)
+    later = {name: group for name, group in assignment.items() if name != max(assignment)}
+    assert dns_owners(spec, team, later, 2) == before
