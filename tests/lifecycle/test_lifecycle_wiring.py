@@ -299,18 +299,26 @@ def _typed(definition: dict, given: list[dict]) -> dict:
     return values
 
 
+def _declared_version(name: str) -> int:
+    from infra.loader import load_environment, read_stack_config
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    return next(m.version for m in spec.models if m.name == name)
+
+
 def _run_drift_job(tmp_path, config_document: dict, monkeypatch) -> dict:
     """The team's drift job, on a capture where fraud-scorer drifted in one feature."""
     root = tmp_path / "opt/ml/processing"
     features = [f"f{i}" for i in range(5)]
     rng = np.random.default_rng(3)
+    version = _declared_version(MODEL)  # whatever dev declares (a change may bump it)
     lines = []
     for i in range(800):
         row = rng.normal(size=5)
         row[1] += 1.0
         lines.append(
             capture_line(
-                row, when=START + timedelta(seconds=60 * i), inference=inference_id(MODEL, 3)
+                row, when=START + timedelta(seconds=60 * i), inference=inference_id(MODEL, version)
             )
         )
     path = capture_path(
@@ -320,7 +328,7 @@ def _run_drift_job(tmp_path, config_document: dict, monkeypatch) -> dict:
     path.write_text("\n".join(lines) + "\n")
     for model in config_document["models"]:
         write_baseline(
-            baseline_path(root / "input/baselines", model, 3 if model == MODEL else 1),
+            baseline_path(root / "input/baselines", model, version if model == MODEL else 1),
             features,
             rng.normal(size=(2000, 5)),
         )
