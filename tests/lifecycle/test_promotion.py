@@ -4,6 +4,7 @@ bumped by one; a package it cannot map is exit 2 with a message naming it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -61,7 +62,10 @@ def test_a_package_that_names_no_declared_model_is_exit_2(repo, capsys, group, w
 
 def test_a_declaration_without_one_literal_version_is_left_to_a_person(repo, capsys):
     path = repo / "model_packages/fraud_scorer/__init__.py"
-    path.write_text(path.read_text().replace("version=3,", "version=VERSION,"))
+    # Whatever version it declares (the CI-green test bumps it), made a name instead.
+    text, replaced = re.subn(r"^    version=\d+,$", "    version=VERSION,", path.read_text(), 1, re.M)
+    assert replaced == 1, "the declaration no longer states its version on one line"
+    path.write_text(text)
     code = promotion.main(
         ["--environment", "dev", "--package-group", "mlplat-dev-fraud-scorer", "--package-arn", "x"]
     )
