@@ -41,7 +41,8 @@ from components.iam_documents import Principal, Statement, assume_role, render, 
 from components.pipeline_permissions import batch_names, scheduler_role_name
 from components.streaming import EVENTS_PREFIX
 from infra.declarations import ModelDeclaration
-from infra.declarations.batch import S3_PREFIX, BatchJob
+from infra.declarations.batch import BatchJob
+from infra.declarations.s3 import S3_PREFIX
 from infra.declarations.tags import Ownership
 from lifecycle.batch.score import RECOMMENDED_CONF
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 import pulumi
 import pulumi_aws as aws
@@ -79,6 +80,7 @@ from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
 from components.streaming import EVENTS_PREFIX, producer_statements
+from infra.declarations.environment import TeamData
 from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
@@ -174,12 +176,9 @@ class DeployerScope:
     route_zone_id: str | None = None
     route_domain: str | None = None
     token_secret: str = "mlplat/github-dispatch-token"
-    # The S3 data outside the platform that the team's models declare for their lifecycle: the
-    # boundary names it, and nothing more (so a model declaring a new external path, or a new
-    # batch job, changes its team's boundary in the platform stack: deployed platform first).
-    declared_data: tuple[str, ...] = ()
-    # The team's batch jobs' (input, output) S3 URIs; input "" reads the model's own events.
-    batch_jobs: tuple[tuple[str, str], ...] = ()
+    # The S3 outside the platform that the team's models may use (Team.data): the boundary names
+    # these prefixes, not each model's paths, so a model's new path changes no platform resource.
+    data: TeamData = TeamData()
     # Whether the environment has Kafka (its EKS models then publish prediction events).
     streaming: bool = False
 
@@ -231,7 +230,7 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
         # listing the team's would put its model list in the platform stack, and a model change
         # would then touch it. Each role's own policy names its models' groups only.
         package_groups=[package_group_name(s.environment, "*")],
-        declared_data=list(s.declared_data),
+        declared_data=list(s.data.read),
         images=[],  # pulls: PullServingImages below
     )
     artifacts = s.artifacts_bucket_arn.removeprefix("arn:aws:s3:::")
@@ -240,10 +239,11 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
     events = f"s3://{capture}/{EVENTS_PREFIX.format(team=s.team)}"
     batch = _merged(
         statement
-        for source, output in s.batch_jobs
+        for source in (*s.data.read, events)  # a job reads a declared prefix or its events
+        for output in s.data.write  # and writes under a write prefix (validated)
         for statement in job_role_statements(
             JobPaths(
-                input_uri=source or events,
+                input_uri=source,
                 output_uri=output,
                 archive_uri=f"s3://{artifacts}/teams/{s.team}/*",
                 fallback_uri=team_batch,
@@ -280,7 +280,7 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
                     (f"arn:aws:iam::{s.account}:role/{s.prefix}-batch-*",),
                     operator="StringLike",
                 )
-                if s.batch_jobs
+                if s.data.write
             ),
             # The team's EKS models publish to the team's topic only (components/streaming.py).
             *(
@@ -308,7 +308,30 @@ def _merged(statements) -> list[Statement]:
     the union is the union of the Allows. Each job's and role's statements are alike but for
     their paths and a few actions, so the boundary stays within IAM's 6,144 characters."""
     once = _united(statements, lambda st: (st.actions, st.conditions), "resources")
-    return _united(once, lambda st: (st.resources, st.conditions), "actions")
+    return _without_subsumed(_united(once, lambda st: (st.resources, st.conditions), "actions"))
+
+
+def _without_subsumed(statements: list[Statement]) -> list[Statement]:
+    """Without the Allows another, unconditioned Allow already covers (its actions include
+    theirs, its resource patterns match each of theirs): a batch job's prefix-conditioned
+    ListBucket adds nothing where the lifecycle lists the whole bucket."""
+
+    def covers(wide: Statement, narrow: Statement) -> bool:
+        return (
+            wide.effect == narrow.effect == "Allow"
+            and wide.principal == narrow.principal
+            and not wide.conditions
+            and set(narrow.actions) <= set(wide.actions)
+            and all(any(fnmatchcase(r, w) for w in wide.resources) for r in narrow.resources)
+        )
+
+    dropped: set[int] = set()
+    for index, statement in enumerate(statements):
+        # Against those not dropped: of two that cover each other, the later one stays.
+        others = (s for i, s in enumerate(statements) if i != index and i not in dropped)
+        if any(covers(other, statement) for other in others):
+            dropped.add(index)
+    return [s for index, s in enumerate(statements) if index not in dropped]
 
 
 def _united(statements, key_of, field: str) -> list[Statement]:
@@ -618,8 +641,7 @@ class TeamDeployer(PlatformComponent):
         state_bucket: str | None = None,
         routes: RouteSettings | None = None,
         token_secret: str = "mlplat/github-dispatch-token",
-        declared_data: tuple[str, ...] = (),
-        batch_jobs: tuple[tuple[str, str], ...] = (),
+        data: TeamData | None = None,
         streaming: bool = False,
         opts=None,
     ) -> None:
@@ -637,8 +659,7 @@ class TeamDeployer(PlatformComponent):
                         token_secret=token_secret,
                         route_zone_id=routes.private_zone_id if routes else None,
                         route_domain=routes.domain if routes else None,
-                        declared_data=declared_data,
-                        batch_jobs=batch_jobs,
+                        data=data or TeamData(),
                         streaming=streaming,
                     )
                 ),

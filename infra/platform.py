@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from components.alb_controller import AlbController
 from components.batch import BatchPlatform
-from components.batch_tenancy import BatchTenancy, teams_with_batch
+from components.batch_tenancy import BatchTenancy
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ON_SYSTEM_NODES, ClusterAddons
@@ -22,7 +22,6 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
-from components.lifecycle.roles import declared_data
 from components.lifecycle.team_lifecycle import LifecyclePlatform
 from components.model_callers import ModelCaller
 from components.monitoring import PrometheusMonitoring
@@ -230,7 +229,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     )
 
     # --- batch: namespaces where teams' Spark jobs run, and EMR on EKS's access to them ----------
-    batch_teams = teams_with_batch(spec.models)
+    batch_teams = {t.name: t.batch_quota for t in spec.teams if t.batch_quota is not None}
     if batch_teams:
         BatchTenancy(
             f"mlplat-{env}-batch",
@@ -241,6 +240,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         )
 
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
+    declared = {t.name: t for t in spec.teams}
     team_deployers = {
         team: TeamDeployer(
             f"mlplat-{env}-{team}-deployer",
@@ -259,20 +259,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             state_bucket=spec.settings.ci.state_bucket,
             routes=spec.settings.routes,
             token_secret=spec.settings.lifecycle.github_token_secret,
-            # What the team's lifecycle reaches, for its boundary (components/lifecycle/roles.py).
-            declared_data=tuple(
-                sorted(set(declared_data([m for m in spec.models if m.team == team])))
-            ),
-            batch_jobs=tuple(
-                sorted(
-                    {
-                        (job.input.s3 or "", job.output)
-                        for m in spec.models
-                        if m.team == team
-                        for job in m.batch
-                    }
-                )
-            ),
+            data=declared[team].data,  # what its models may read and write: the boundary's
             streaming=spec.settings.streaming.enabled,
         )
         for team, tenancy in tenancies.items()

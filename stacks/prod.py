@@ -10,8 +10,24 @@ from model_packages import (
 )
 
 teams = [
-    Team(name="fraud", monthly_budget_usd=4000, quota={"cpu": 32, "memory_gib": 128, "gpus": 0}),
-    Team(name="growth", monthly_budget_usd=8000, quota={"cpu": 64, "memory_gib": 256, "gpus": 4}),
+    Team(
+        name="fraud",
+        monthly_budget_usd=4000,
+        quota={"cpu": 32, "memory_gib": 128, "gpus": 0},
+        # What its models read (training data): the team's boundary grants these prefixes only.
+        data={"read": ("s3://example-org-ml-data/fraud/",)},
+    ),
+    Team(
+        name="growth",
+        monthly_budget_usd=8000,
+        quota={"cpu": 64, "memory_gib": 256, "gpus": 4},
+        data={
+            "read": ("s3://example-org-ml-data/growth/", "s3://acme-growth-warehouse/subscribers/"),
+            "write": ("s3://acme-growth-warehouse/churn-scores/",),
+        },
+        # Its Spark namespace: every batch job of the team at once, with room for one more.
+        batch_quota={"cpu": 24, "memory_gib": 48, "pods": 16},
+    ),
 ]
 
 models = [

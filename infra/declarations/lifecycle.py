@@ -174,6 +174,12 @@ class Retraining(Declaration):
     hyperparameters: dict[str, str] = Field(default_factory=dict)
 
     @property
+    def evaluation_uri(self) -> str:
+        """Where evaluation reads: the declared prefix, or the ``test/`` beside the training data
+        (the pipeline's parameter and its role's read grant both use this one value)."""
+        return self.evaluation_data or self.data.rstrip("/").rsplit("/", 1)[0] + "/test/"
+
+    @property
     def effective_max_wait_seconds(self) -> int | None:
         if not self.spot:
             return None

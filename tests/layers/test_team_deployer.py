@@ -4,12 +4,14 @@ the platform (cluster, network, keys, tables, buckets, budgets, roles)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from fnmatch import fnmatchcase
 
 import pytest
 
-from components.team_deployer import DeployerScope, team_deployer_statements
+from components.team_deployer import DeployerScope, boundary_statements, team_deployer_statements
+from infra.declarations.environment import TeamData
 from infra.declarations.tags import TAG_TEAM
 from tests.layers.conftest import resources
 
@@ -417,3 +419,62 @@ def test_a_team_deployer_may_call_every_action_its_serving_stack_needs(dev, team
     types = {r["type"] for r in resources(dev[f"dev.serving.{team}"])}
     assert "aws:sagemaker/endpointConfiguration:EndpointConfiguration" in types
     assert permission_gaps(statements, types) == []
+
+
+# --- the team's declared data: what the boundary grants outside the platform ------------------
+
+
+def _boundary_of(data: TeamData) -> dict:
+    scope = dataclasses.replace(_scope("growth"), data=data)
+    return {"Statement": [s.to_json() for s in boundary_statements(scope)]}
+
+
+def test_the_boundary_reads_the_teams_read_prefixes_and_writes_only_its_write_prefixes():
+    data = TeamData(read=("s3://lake/growth/",), write=("s3://warehouse/scores/",))
+    boundary = _boundary_of(data)
+    read, written = "arn:aws:s3:::lake/growth/churn/train/part-0", "arn:aws:s3:::warehouse/scores/x"
+    assert allowed(boundary, "s3:GetObject", read, {})
+    assert not allowed(boundary, "s3:PutObject", read, {})  # read-only prefix
+    assert allowed(boundary, "s3:PutObject", written, {})
+    for outside in ("arn:aws:s3:::lake/fraud/train/x", "arn:aws:s3:::lake/growthy/x"):
+        assert not allowed(boundary, "s3:GetObject", outside, {})
+    # A team that declares nothing outside the platform reaches nothing there, and starts no job.
+    bare = _boundary_of(TeamData())
+    assert not allowed(bare, "s3:GetObject", read, {})
+    assert not allowed(bare, "s3:PutObject", written, {})
+    assert not any("emr-containers:StartJobRun" in s["Action"] for s in bare["Statement"])
+    assert any("emr-containers:StartJobRun" in s["Action"] for s in boundary["Statement"])
+
+
+def test_merging_drops_only_allows_an_unconditioned_allow_already_covers():
+    from components.iam_documents import Statement
+    from components.team_deployer import _merged
+
+    bucket = "arn:aws:s3:::lake"
+    whole = Statement("Whole", ("s3:ListBucket",), (bucket,))
+    prefixed = Statement(
+        "Prefixed", ("s3:ListBucket",), (bucket,), conditions={"StringLike": {"s3:prefix": "a/*"}}
+    )
+    other_bucket = Statement(
+        "Other",
+        ("s3:ListBucket",),
+        (bucket, "arn:aws:s3:::warehouse"),
+        conditions={"StringLike": {"s3:prefix": "b/*"}},
+    )
+    assert [s.sid for s in _merged([whole, prefixed])] == ["Whole"]
+    assert [s.sid for s in _merged([prefixed, whole])] == ["Whole"]
+    # Covered in part only (another bucket), or only by a conditioned statement: both kept.
+    assert {s.sid for s in _merged([whole, other_bucket])} == {"Whole", "Other"}
+    conditioned = Statement(
+        "Conditioned",
+        ("s3:ListBucket",),
+        (bucket,),
+        conditions={"Bool": {"aws:SecureTransport": "true"}},
+    )
+    assert {s.sid for s in _merged([conditioned, prefixed])} == {"Conditioned", "Prefixed"}
+    # A Deny is never dropped; an Allow of more actions on a wider pattern covers.
+    deny = Statement("Deny", ("s3:ListBucket",), (bucket,), effect="Deny")
+    assert {s.sid for s in _merged([whole, deny])} == {"Whole", "Deny"}
+    read = Statement("Read", ("s3:GetObject",), (f"{bucket}/a/*",))
+    wider = Statement("Wider", ("s3:GetObject", "s3:PutObject"), (f"{bucket}/*",))
+    assert [s.sid for s in _merged([read, wider])] == ["Wider"]

@@ -63,7 +63,9 @@ def test_a_package_that_names_no_declared_model_is_exit_2(repo, capsys, group, w
 def test_a_declaration_without_one_literal_version_is_left_to_a_person(repo, capsys):
     path = repo / "model_packages/fraud_scorer/__init__.py"
     # Whatever version it declares (the CI-green test bumps it), made a name instead.
-    text, replaced = re.subn(r"^    version=\d+,$", "    version=VERSION,", path.read_text(), 1, re.M)
+    text, replaced = re.subn(
+        r"^    version=\d+,$", "    version=VERSION,", path.read_text(), count=1, flags=re.M
+    )
     assert replaced == 1, "the declaration no longer states its version on one line"
     path.write_text(text)
     code = promotion.main(
