@@ -8,25 +8,21 @@ from model_packages import (
     product_embedder,
     recs_ranker,
 )
+from stacks import team_data
 
 teams = [
     Team(
         name="fraud",
         monthly_budget_usd=4000,
         quota={"cpu": 32, "memory_gib": 128, "gpus": 0},
-        # What its models read (training data): the team's boundary grants these prefixes only.
-        data={"read": ("s3://example-org-ml-data/fraud/",)},
+        data=team_data.FRAUD_DATA,
     ),
     Team(
         name="growth",
         monthly_budget_usd=8000,
         quota={"cpu": 64, "memory_gib": 256, "gpus": 4},
-        data={
-            "read": ("s3://example-org-ml-data/growth/", "s3://acme-growth-warehouse/subscribers/"),
-            "write": ("s3://acme-growth-warehouse/churn-scores/",),
-        },
-        # Its Spark namespace: every batch job of the team at once, with room for one more.
-        batch_quota={"cpu": 24, "memory_gib": 48, "pods": 16},
+        data=team_data.GROWTH_DATA,
+        batch_quota=team_data.GROWTH_BATCH_QUOTA,
     ),
 ]
 

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra.declarations.errors import raising
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
 from infra.declarations.routes import RouteSettings
 from infra.declarations.s3 import s3_prefix_problem
@@ -158,14 +159,7 @@ class BatchQuota(Declaration):
     pods: int = Field(gt=0)
 
 
-def _s3_prefix(value: str) -> str:
-    problem = s3_prefix_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-S3Prefix = Annotated[str, AfterValidator(_s3_prefix)]
+S3Prefix = Annotated[str, AfterValidator(raising(s3_prefix_problem))]
 
 
 class TeamData(Declaration):

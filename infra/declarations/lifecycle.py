@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from infra.declarations.errors import Problem
+from infra.declarations.errors import Problem, raising
 from infra.declarations.model import ECR_IMAGE, Declaration
 
 # --- EventBridge Scheduler's schedule expressions ---------------------------------------------
@@ -105,14 +105,7 @@ def _cron_field_ok(value: str, low: int, high: int, names: str, extra: str) -> b
     return all(low <= n <= high for n in numbers)
 
 
-def _valid_schedule(expression: str) -> str:
-    problem = schedule_problem(expression)
-    if problem:
-        raise ValueError(problem)
-    return expression
-
-
-ScheduleExpression = Annotated[str, AfterValidator(_valid_schedule)]
+ScheduleExpression = Annotated[str, AfterValidator(raising(schedule_problem))]
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
 CURRENT_TRAINING_DATA = "training-data"
 
