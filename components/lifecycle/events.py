@@ -81,8 +81,9 @@ def dispatch_transformer(environment: str) -> dict:
             "group": "$.detail.ModelPackageGroupName",
             "version": "$.detail.ModelPackageVersion",
             "arn": "$.detail.ModelPackageArn",
-            # The event's detail carries the package's InferenceSpecification (as
-            # DescribeModelPackage returns it); the retraining pipeline registers one container.
+            # The event's detail carries the package's InferenceSpecification (AWS's sample
+            # "Model package state change" event); the retraining pipeline registers one
+            # container, whose ModelDataUrl is the training job's output/model.tar.gz.
             # Input paths take array indices: EventBridge User Guide, "Amazon EventBridge input
             # transformation" (supported JSON path syntax: dot notation, ..., array indices).
             "model_data": "$.detail.InferenceSpecification.Containers[0].ModelDataUrl",

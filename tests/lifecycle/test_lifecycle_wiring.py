@@ -201,9 +201,11 @@ def package_event(
     version: int = 4,
     model_data: str = "s3://mlplat-dev-artifacts/retraining/teams/t/job/output/model.tar.gz",
 ) -> dict:
-    """A "SageMaker Model Package State Change" event (SageMaker Developer Guide, "Events that
-    Amazon SageMaker AI sends to Amazon EventBridge"): its detail is the package as
-    DescribeModelPackage describes it, InferenceSpecification (image, ModelDataUrl) included."""
+    """A "SageMaker Model Package State Change" event, shaped as AWS's sample (SageMaker Developer
+    Guide, "Events that Amazon SageMaker AI sends to Amazon EventBridge", Model package state
+    change; awsdocs/amazon-sagemaker-developer-guide, automating-sagemaker-with-eventbridge.md):
+    its detail carries the package's InferenceSpecification, one container with its
+    ModelDataUrl (a training job's output/model.tar.gz)."""
     arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
     return {
         "version": "0",
@@ -218,7 +220,7 @@ def package_event(
             "ModelPackageGroupName": group,
             "ModelPackageVersion": version,
             "ModelPackageArn": arn,
-            "CreationTime": 1796043600000,
+            "CreationTime": "2026-11-30T12:40:00Z",
             "InferenceSpecification": {
                 "Containers": [
                     {
@@ -235,6 +237,11 @@ def package_event(
             "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
             "CertifyForMarketplace": False,
             "ModelApprovalStatus": status,
+            "MetadataProperties": {
+                "GeneratedBy": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/"
+                "mlplat-dev-t-retrain/execution/exec-1"
+            },
+            "LastModifiedTime": "2026-11-30T13:00:00Z",
         },
     }
 
