@@ -70,6 +70,7 @@ from components.identity_policies import (
 )
 from components.lifecycle.events import package_group_name
 from components.lifecycle.roles import (
+    TeamPrefixes,
     invoke_destination_statement,
     pipeline_statements,
     start_pipelines_statements,
@@ -477,6 +478,13 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             "TeamArtifacts",
             MODEL_ARCHIVES_MANAGE,
             (f"{s.artifacts_bucket_arn}/teams/{s.team}/*",),
+        ),
+        # A promoted declaration's artifact: the retrained model.tar.gz a team's training job
+        # wrote (components/lifecycle); `pulumi up` downloads it to package it (packaging.py).
+        Statement(
+            "ReadTeamRetrainedModels",
+            ("s3:GetObject",),
+            (f"{s.artifacts_bucket_arn}/{TeamPrefixes(s.team).retraining}*",),
         ),
         Statement(
             "ListTeamArtifactVersions",

@@ -151,7 +151,9 @@ class Retraining(Declaration):
         default=None, description="Training image (ECR); default: the framework's own."
     )
     entry_point: str = Field(
-        default="train.py", description="Framework containers: the script they run."
+        default="train.py",
+        description="Framework containers: the script they run. It saves an MLflow model into "
+        "SM_MODEL_DIR: the model.tar.gz promotion serves (README, 'The training contract').",
     )
     evaluation_data: S3Uri | None = Field(default=None, description="Default: <data>/../test/.")
     instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")

@@ -180,6 +180,22 @@ def test_a_team_deployer_writes_only_its_artifacts_and_registry_items():
     assert not allowed(policy, "dynamodb:PutItem", table, other)
 
 
+def test_a_team_deployer_reads_its_retrained_models_and_no_other_teams():
+    """A promoted declaration serves a retrained model.tar.gz: ``pulumi up`` downloads it
+    (model_packages/packaging.py) with the deployer's credentials, decrypting with the key the
+    training job encrypted it with."""
+    policy, scope = _document("fraud"), _scope("fraud")
+    bucket = scope.artifacts_bucket_arn
+    job_output = "pipelines-x1-Train-Ab12/output/model.tar.gz"
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    assert allowed(policy, "s3:GetObject", f"{bucket}/retraining/teams/fraud/{job_output}", {})
+    assert allowed(policy, "kms:Decrypt", scope.kms_key_arn, via_s3)
+    for other in ("growth", "fraud-ops"):  # another team, and one whose name extends fraud's
+        key = f"{bucket}/retraining/teams/{other}/{job_output}"
+        assert not allowed(policy, "s3:GetObject", key, {})
+    assert not allowed(policy, "s3:PutObject", f"{bucket}/retraining/teams/fraud/{job_output}", {})
+
+
 def test_a_same_prefix_team_cannot_reach_through_the_name():
     """Team ``fraud``'s endpoint names are a prefix of team ``fraud-ops``'s: the tag decides."""
     policy = _document("fraud")
