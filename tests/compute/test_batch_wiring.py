@@ -55,3 +55,29 @@ def test_topic_arns_follow_the_clusters():
         topic_arn(cluster, "t")
         == "arn:aws:kafka:us-east-1:123456789012:topic/mlplat-prod-events/abc-2/t"
     )
+
+
+def test_spark_is_told_the_memory_overhead_that_quotas_and_costs_count():
+    """Left to Spark, a PySpark job's pods would request 40% over the heap on Kubernetes while
+    the quota check counted another share: the job states the factor the declarations use."""
+    from components.batch import JobPaths, spark_submit_parameters
+    from infra.declarations.batch import BatchJob, pod_memory_gb
+
+    job = BatchJob.model_validate(
+        {
+            "name": "nightly",
+            "input": {"s3": "s3://b/in/", "format": "csv"},
+            "output": "s3://b/out/",
+            "on_demand": True,
+            "size": {"executor_memory_gb": 10, "driver_memory_gb": 5},
+        }
+    )
+    paths = JobPaths("s3://b/in/", "s3://b/out/", "s3://a/m.tar.gz", "s3://a/f/", "s3://a/t/")
+    conf = dict(
+        item.removeprefix("--conf ").split("=", 1)
+        for item in spark_submit_parameters(job, paths, "image").split(" --conf ")
+    )
+    for role, heap in (("executor", 10), ("driver", 5)):
+        factor = float(conf[f"spark.{role}.memoryOverheadFactor"])
+        assert conf[f"spark.{role}.memory"] == f"{heap}g"
+        assert float(pod_memory_gb(heap)) == heap * (1 + factor)  # above the 384 MiB floor

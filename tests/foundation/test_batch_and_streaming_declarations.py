@@ -163,8 +163,11 @@ def test_two_jobs_of_a_model_need_distinct_names():
 
 
 def test_an_executor_that_fits_the_largest_spot_node_is_accepted():
-    # m6i.xlarge: 16 GiB; 12 GiB of heap + 10% overhead fits, 15 GiB (16.5 with overhead) not.
-    assert problems(job(size={"executor_memory_gb": 12, "executor_cores": 3})) == {}
+    # m6i.xlarge leaves about 14,563 MiB to pods: 10 GiB of heap + PySpark's 40% overhead
+    # (14,336 MiB) fits, 11 GiB (15,769 MiB) does not.
+    assert problems(job(size={"executor_memory_gb": 10, "executor_cores": 3})) == {}
+    found = problems(job(size={"executor_memory_gb": 11, "executor_cores": 3}))
+    assert "15769 MiB" in found["models[0].batch[0].size"]
     found = problems(job(size={"executor_cores": 4}))
     assert "4 vCPU" in found["models[0].batch[0].size"]
 

@@ -29,9 +29,10 @@ COVERING = {
     "write": ("s3://warehouse/out/",),
 }
 # A run's requests with this size: 2 x 2 cores + the driver's 1 + EMR's submitter 1 = 6 vCPU;
-# executors 2 x (4 + 10%) GiB, driver 2 GiB + 384 MiB, submitter 2 GiB = 13.175 GiB; 4 pods.
+# executors 2 x (4 + 40%) GiB, driver 2 + 40% GiB (PySpark's overhead on Kubernetes), submitter
+# 2 GiB = 16 GiB; 4 pods.
 SIZE = {"executors": 2, "executor_cores": 2, "executor_memory_gb": 4, "driver_memory_gb": 2}
-RUN = {"cpu": 6, "memory_gib": 13.175, "pods": 4}
+RUN = {"cpu": 6, "memory_gib": 16, "pods": 4}
 
 
 def _job(name: str, **changes) -> dict:
@@ -154,7 +155,7 @@ def test_one_unit_short_is_named_on_the_teams_field(field):
     models = [_model(jobs=2), _model(name="second", jobs=1)]
     (problem,) = _problems(_team(batch_quota=_quota_for(3, **{field: 1})), *models)
     assert problem.path == f"teams[0].batch_quota.{field}"
-    assert "cpu 18, memory_gib 40, pods 12" in problem.message and "3 job(s)" in problem.message
+    assert "cpu 18, memory_gib 48, pods 12" in problem.message and "3 job(s)" in problem.message
 
 
 def test_batch_jobs_of_a_team_without_a_quota_are_named_at_the_first_model_with_jobs():
@@ -163,7 +164,7 @@ def test_batch_jobs_of_a_team_without_a_quota_are_named_at_the_first_model_with_
     (problem,) = problems
     assert problem.path == "models[1].batch"
     assert "team 'fraud' declares no batch_quota" in problem.message
-    assert "cpu 6, memory_gib 14, pods 4" in problem.message
+    assert "cpu 6, memory_gib 16, pods 4" in problem.message
 
 
 def test_a_team_without_jobs_needs_no_quota():
