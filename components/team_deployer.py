@@ -44,7 +44,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 import pulumi
 import pulumi_aws as aws
@@ -312,10 +311,21 @@ def _merged(statements) -> list[Statement]:
     return _without_subsumed(_united(once, lambda st: (st.resources, st.conditions), "actions"))
 
 
+IAM_WILDCARDS = frozenset("*?$")  # '$' starts a policy variable
+
+
 def _without_subsumed(statements: list[Statement]) -> list[Statement]:
     """Without the Allows another, unconditioned Allow already covers (its actions include
     theirs, its resource patterns match each of theirs): a batch job's prefix-conditioned
     ListBucket adds nothing where the lifecycle lists the whole bucket."""
+
+    def holds(wide: str, narrow: str) -> bool:
+        """IAM's matching, kept to what is sure without evaluating patterns against patterns:
+        equal, or ``wide`` is a literal stem and ``*`` and ``narrow`` starts with the stem."""
+        stem = wide.removesuffix("*")
+        return wide == narrow or (
+            wide.endswith("*") and not IAM_WILDCARDS & set(stem) and narrow.startswith(stem)
+        )
 
     def covers(wide: Statement, narrow: Statement) -> bool:
         return (
@@ -323,7 +333,7 @@ def _without_subsumed(statements: list[Statement]) -> list[Statement]:
             and wide.principal == narrow.principal
             and not wide.conditions
             and set(narrow.actions) <= set(wide.actions)
-            and all(any(fnmatchcase(r, w) for w in wide.resources) for r in narrow.resources)
+            and all(any(holds(w, r) for w in wide.resources) for r in narrow.resources)
         )
 
     dropped: set[int] = set()

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.declarations.errors import Problem, raising
 from infra.declarations.model import ECR_IMAGE, Declaration
@@ -167,6 +167,16 @@ class Retraining(Declaration):
     schedule: ScheduleExpression | None = None
     approval: Literal["manual", "automatic"] = "manual"
     hyperparameters: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _evaluation_has_a_default(self):
+        if self.evaluation_data is None and "/" not in self.data.removeprefix("s3://").rstrip("/"):
+            raise ValueError(
+                f"data {self.data!r} is a bucket's root: the default evaluation data is the "
+                "test/ folder beside the training data's, which a root has not; give "
+                "evaluation_data, or put the training data in a folder"
+            )
+        return self
 
     @property
     def evaluation_uri(self) -> str:

@@ -123,6 +123,24 @@ def test_a_team_prefix_must_be_a_folder_uri():
         Team(**team_data(data={"read": ("s3://lake/fraud",)}))
     with pytest.raises(ValidationError, match="is not an S3 prefix"):
         Team(**team_data(data={"write": ("lake/fraud/",)}))
+    assert Team(**team_data(data={"read": ("s3://lake/",)})).data.read == ("s3://lake/",)
+
+
+@pytest.mark.parametrize("special", list("*?[]$"))
+def test_a_team_prefix_names_its_folder_literally(special):
+    """IAM would read the character as a wildcard or a variable in the boundary."""
+    with pytest.raises(ValidationError, match="IAM reads as a wildcard or a policy variable"):
+        Team(**team_data(data={"read": (f"s3://lake/fr{special}ud/",)}))
+
+
+def test_training_data_at_a_buckets_root_needs_its_evaluation_data_named():
+    root = {"data": "s3://lake/", "metric": "auc", "minimum": 0.9}
+    with pytest.raises(ValidationError, match="is a bucket's root"):
+        _model(retraining=root)
+    named = _model(retraining={**root, "evaluation_data": "s3://lake/test/"})
+    assert named.retraining.evaluation_uri == "s3://lake/test/"
+    folder = _model(retraining={**root, "data": "s3://lake/train/"})
+    assert folder.retraining.evaluation_uri == "s3://lake/test/"
 
 
 def test_a_model_of_another_team_is_held_to_its_own_teams_prefixes():

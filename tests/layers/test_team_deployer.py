@@ -494,3 +494,8 @@ def test_merging_drops_only_allows_an_unconditioned_allow_already_covers():
     read = Statement("Read", ("s3:GetObject",), (f"{bucket}/a/*",))
     wider = Statement("Wider", ("s3:GetObject", "s3:PutObject"), (f"{bucket}/*",))
     assert [s.sid for s in _merged([read, wider])] == ["Wider"]
+    # Patterns are not compared as patterns: '?' and '[' (literal to IAM) cover nothing more.
+    for wide in (f"{bucket}/a?/*", f"{bucket}/a[b]/*", f"{bucket}/a?"):
+        broad = Statement("Broad", ("s3:GetObject", "s3:PutObject"), (wide,))
+        narrow = Statement("Narrow", ("s3:GetObject",), (f"{bucket}/ab/x", f"{bucket}/a*"))
+        assert {s.sid for s in _merged([broad, narrow])} == {"Broad", "Narrow"}, wide
