@@ -81,6 +81,7 @@ from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
 from components.streaming import EVENTS_PREFIX, producer_statements
 from infra.declarations.environment import TeamData
+from infra.declarations.errors import Problem
 from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
@@ -199,6 +200,49 @@ def boundary_arn(account: str, environment: str, team: str) -> str:
     """The team's permissions boundary: a serving stack's roles name it (its ARN is known from the
     account alone, so no contract field is needed)."""
     return f"arn:aws:iam::{account}:policy/{boundary_name(environment, team)}"
+
+
+# IAM's cap on a customer managed policy, whitespace not counted (IAM and STS quotas).
+MANAGED_POLICY_CHARS = 6_144
+
+
+def boundary_size_problems(spec, account: str = "123456789012") -> list[Problem]:
+    """Each team whose boundary would exceed IAM's managed policy size, named at its data
+    prefixes (what makes a boundary grow): found from the declarations alone, before anything is
+    registered. The platform's generated names are given their real shapes (buckets autonamed
+    ``<name>-bucket-<7 characters>``, a key's UUID)."""
+    env, region = spec.name.value, spec.settings.region
+
+    def bucket(role: str) -> str:
+        return f"arn:aws:s3:::mlplat-{env}-{role}-bucket-0123456"
+
+    problems = []
+    for index, team in enumerate(spec.teams):
+        scope = DeployerScope(
+            env,
+            team.name,
+            region,
+            account,
+            bucket("artifacts"),
+            f"arn:aws:dynamodb:{region}:{account}:table/mlplat-{env}-model-registry",
+            f"arn:aws:kms:{region}:{account}:key/01234567-89ab-cdef-0123-456789abcdef",
+            bucket("capture"),
+            data=team.data,
+            streaming=spec.settings.streaming.enabled,
+        )
+        document = json.loads(render(boundary_statements(scope)))
+        size = len(json.dumps(document, separators=(",", ":")))  # as IAM counts: no whitespace
+        if size > MANAGED_POLICY_CHARS:
+            problems.append(
+                Problem(
+                    f"teams[{index}].data",
+                    f"team {team.name!r}'s permissions boundary would be {size} characters, over "
+                    f"IAM's {MANAGED_POLICY_CHARS} for a managed policy: declare fewer, broader "
+                    "prefixes (each names its folder in the boundary; write prefixes in buckets "
+                    "of their own cost most)",
+                )
+            )
+    return problems
 
 
 def boundary_statements(s: DeployerScope) -> list[Statement]:

@@ -31,7 +31,7 @@ from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.streaming import PredictionStream
 from components.team_alerts import TeamAlertTopics
-from components.team_deployer import TeamDeployer
+from components.team_deployer import TeamDeployer, boundary_size_problems
 from components.tenancy import (
     ClusterAccess,
     PersonaArns,
@@ -40,7 +40,7 @@ from components.tenancy import (
     deploying_principal,
 )
 from infra.contract import export_contract
-from infra.declarations import EnvironmentSpec
+from infra.declarations import EnvironmentSpec, SpecError
 from infra.layers import Layer, StackName
 from infra.lifecycle import build_team_lifecycle
 from infra.serving import PlatformView, StreamView, build_team_serving, monitored
@@ -62,6 +62,10 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     env = spec.name.value
     single = (stack or StackName(env, Layer.SINGLE)).layer is Layer.SINGLE
     teams = sorted(team.name for team in spec.teams)
+    if not single:  # before anything is registered: a boundary IAM would refuse
+        problems = boundary_size_problems(spec)
+        if problems:
+            raise SpecError(problems, source=f"stacks/{env}.py")
     protect = spec.is_production  # stateful resources are protected and retained in prod
     caller = aws.get_caller_identity()
     account = caller.account_id
