@@ -139,6 +139,11 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_layer_rules.py",
             "tests/policies/test_deployer_permissions.py",
             "tests/policies/test_rule_messages.py",
+            # the rules of issues 15 to 18 (routes, lifecycle, Prometheus, Kafka and batch)
+            "tests/policies/test_route_rules.py",
+            "tests/policies/test_lifecycle_rules.py",
+            "tests/policies/test_prometheus_policies.py",
+            "tests/policies/test_pipeline_rules.py",
             "tests/cost/test_cost_budget_policy.py",
             "tests/data/test_iam_permissions.py",
             "tests/data/test_iam_quotas.py",
