@@ -140,6 +140,7 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_deployer_permissions.py",
             "tests/policies/test_rule_messages.py",
             "tests/policies/test_pod_rule_messages.py",
+            "tests/policies/test_node_group_messages.py",
             # the rules of issues 15 to 18 (routes, lifecycle, Prometheus, Kafka and batch)
             "tests/policies/test_route_rules.py",
             "tests/policies/test_lifecycle_rules.py",
