@@ -141,6 +141,8 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_rule_messages.py",
             "tests/policies/test_pod_rule_messages.py",
             "tests/policies/test_node_group_messages.py",
+            "tests/policies/test_sagemaker_rule_messages.py",
+            "tests/policies/test_service_rule_messages.py",
             # the rules of issues 15 to 18 (routes, lifecycle, Prometheus, Kafka and batch)
             "tests/policies/test_route_rules.py",
             "tests/policies/test_lifecycle_rules.py",
