@@ -9,15 +9,21 @@ import yaml
 from policy_cases import (
     DELETE,
     alarm,
+    bucket_stack,
     budget,
     changed,
+    document,
+    eks_component_cluster,
     export,
+    iam_policy,
     in_stack,
     kms_key,
     resource,
+    role_policy_attachment,
     table,
     tags,
     topic,
+    vpc_cni_addon,
 )
 from test_prometheus_policies import deployment, network, scraper, workspace
 
@@ -233,3 +239,99 @@ def test_a_stack_without_a_budget_is_judged_only_when_it_creates_aws_resources_a
     # a team's serving stack is watched by the team's budget, in the platform stack
     serving = "prod.serving.fraud"
     assert messages(rule, in_stack(topic(), serving), stack=serving) == []
+
+
+# --- storage, EKS and IAM rules: their messages ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "value", "expected"),
+    [
+        ("dynamodb-pitr", "pointInTimeRecovery", DELETE, "point-in-time recovery is off"),
+        (
+            "dynamodb-customer-kms",
+            "serverSideEncryption.kmsKeyArn",
+            DELETE,
+            "not encrypted with a customer-managed KMS key (serverSideEncryption)",
+        ),
+        (
+            "dynamodb-deletion-protection",
+            "deletionProtectionEnabled",
+            False,
+            "deletionProtectionEnabled is not true",
+        ),
+    ],
+)
+def test_a_table_says_which_safeguard_is_off(rule, path, value, expected):
+    assert messages(rule, changed(table(), path, value)) == [expected]
+
+
+def test_a_topic_without_a_key_and_a_bucket_without_its_guards_say_so():
+    assert messages("sns-topic-encrypted", changed(topic(), "kmsMasterKeyId", DELETE)) == [
+        "no kmsMasterKeyId"
+    ]
+    bucket, block, versioning, encryption = bucket_stack()
+    assert messages("s3-public-access-block", bucket, versioning, encryption) == [
+        "no public access block"
+    ]
+    half_open = changed(changed(block, "blockPublicPolicy", False), "ignorePublicAcls", False)
+    assert messages("s3-public-access-block", bucket, half_open, versioning, encryption) == [
+        "public access block leaves off: blockPublicPolicy, ignorePublicAcls"
+    ]
+    assert messages("s3-sse-kms", bucket, block, versioning) == [
+        "no default SSE-KMS encryption with a customer-managed key"
+    ]
+
+
+def test_eks_rules_say_which_setting_is_off():
+    logs = changed(eks_component_cluster(), "enabledClusterLogTypes", ["api", "audit"])
+    assert messages("eks-control-plane-logging", logs) == [
+        "control-plane log types not enabled: authenticator, controllerManager, scheduler"
+    ]
+    no_policy = changed(eks_component_cluster(), "vpcCniOptions", DELETE)
+    assert messages("eks-network-policy-enforced", no_policy) == [
+        "vpcCniOptions.enableNetworkPolicy is not true"
+    ]
+    for values in ("{not json", '{"enableNetworkPolicy": "false"}', DELETE):
+        addon = changed(vpc_cni_addon(), "configurationValues", values)
+        assert messages("eks-network-policy-enforced", addon) == [
+            "the vpc-cni add-on does not enable network policies"
+        ]
+
+
+def test_iam_rules_say_what_they_found():
+    # an AWS managed policy under a path (job-function/...) is judged by its name
+    job_function = "arn:aws:iam::aws:policy/job-function/SystemAdministrator"
+    attached = changed(role_policy_attachment(), "policyArn", job_function)
+    config = {"iam-no-broad-managed-policies": {"deniedManagedPolicies": ["SystemAdministrator"]}}
+    found_messages = [
+        v.message
+        for v in check(
+            export(attached),
+            policies=[policy_named("iam-no-broad-managed-policies")],
+            config=config,
+        )
+    ]
+    assert found_messages == [f"attaches {job_function}"]
+    pass_any = {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+    policy = changed(iam_policy(), "policy", document(pass_any))
+    assert messages("iam-no-passrole-wildcard", policy) == [
+        "policy: statement 'Pass' allows iam:PassRole on *"
+    ]
+    # PassRole on named roles, or any action on *, is no PassRole wildcard
+    scoped = {**pass_any, "Resource": "arn:aws:iam::123456789012:role/x"}
+    assert (
+        messages("iam-no-passrole-wildcard", changed(iam_policy(), "policy", document(scoped)))
+        == []
+    )
+    reads = {**pass_any, "Action": "s3:GetObject"}
+    assert (
+        messages("iam-no-passrole-wildcard", changed(iam_policy(), "policy", document(reads))) == []
+    )
+
+
+def test_every_action_on_named_resources_is_no_admin_wildcard():
+    scoped = {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}
+    denied = {"Sid": "None", "Effect": "Deny", "Action": "*", "Resource": "*"}
+    policy = changed(iam_policy(), "policy", document(scoped, denied))
+    assert messages("iam-no-wildcard-admin", policy) == []
