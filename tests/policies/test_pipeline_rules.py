@@ -352,6 +352,7 @@ MONITORING = [
     ({"s3MonitoringConfiguration": {"logUri": "s3://logs/b/"}}, True),
     ({"cloudWatchMonitoringConfiguration": {"logStreamNamePrefix": "b"}}, False),
     ({"s3MonitoringConfiguration": {}}, False),
+    ({"s3MonitoringConfiguration": {"logUri": ""}}, False),
     ({"persistentAppUi": "ENABLED"}, False),
 ]
 
