@@ -258,6 +258,28 @@ ROLE_CASES = {
         lambda: [job_role(job_trust(PROVIDER, ISSUER, "", ACCOUNT, ROLE_NAME)), job_policy()],
         [f"trust admits EMR service accounts of any namespace ({SUBJECT.format('')})"],
     ),
+    # every statement's subjects are judged, not only the last one's
+    "any namespace, then one": (
+        lambda: [
+            job_role(
+                json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            *json.loads(job_trust(PROVIDER, ISSUER, "*", ACCOUNT, ROLE_NAME))[
+                                "Statement"
+                            ],
+                            *json.loads(job_trust(PROVIDER, ISSUER, "b", ACCOUNT, ROLE_NAME))[
+                                "Statement"
+                            ],
+                        ],
+                    }
+                )
+            ),
+            job_policy(),
+        ],
+        [f"trust admits EMR service accounts of any namespace ({SUBJECT.format('*')})"],
+    ),
     "no audience": (
         lambda: [
             job_role(
