@@ -413,3 +413,17 @@ def test_schedules_of_other_targets_are_not_judged():
     other = changed(schedule(), "target.arn", "arn:aws:scheduler:::aws-sdk:sqs:sendMessage")
     other = changed(other, "target.input", "{}")
     assert violated(other, rule="emr-job-logs-on") == set()
+
+
+def test_a_job_role_without_a_name_is_named_by_its_resource_and_reported_at_it():
+    unnamed = changed(
+        job_role(job_trust(PROVIDER, ISSUER, "*", ACCOUNT, ROLE_NAME)), "name", DELETE
+    )
+    found = check(export(unnamed, job_policy()), policies=[policy_named("emr-job-role-scoped")])
+    assert [(v.urn, v.message) for v in found] == [
+        (
+            unnamed["urn"],
+            "job role job-role: trust admits EMR service accounts of any namespace "
+            f"({SUBJECT.format('*')})",
+        )
+    ]

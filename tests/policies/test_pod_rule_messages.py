@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 import pytest
-from policy_cases import deployment, export
+from policy_cases import deployment, export, resource
 
 from mlplat.policy_check import check
 from policies.registry import policy_named
@@ -291,3 +291,45 @@ def test_a_pod_that_does_not_say_whether_it_mounts_its_token_mounts_it():
     ]
     # a workload that calls the API says so
     assert messages(rule, workload(pod={"automountServiceAccountToken": True})) == []
+
+
+# --- team namespaces and their quotas ----------------------------------------------------------
+
+
+def _namespace(name: str, team: bool = True) -> dict:
+    labels = {"mlplat.io/team": name} if team else {}
+    return resource(
+        "kubernetes:core/v1:Namespace", name, {"metadata": {"name": name, "labels": labels}}
+    )
+
+
+def _quota(namespace: str, hard: dict | None) -> dict:
+    spec = {} if hard is None else {"hard": hard}
+    return resource(
+        "kubernetes:core/v1:ResourceQuota",
+        f"{namespace}-quota",
+        {"metadata": {"name": namespace, "namespace": namespace}, "spec": spec},
+    )
+
+
+def test_every_team_namespace_is_named_for_the_quota_it_lacks():
+    """Namespaces judged after one that is not a team's, or after one already reported."""
+    entries = [
+        _namespace("kube-tools", team=False),
+        _namespace("a"),
+        _namespace("b"),
+        _quota("b", None),  # a quota without hard limits bounds nothing
+        _namespace("c"),
+        _quota("c", {"requests.memory": "1Gi", "pods": "10"}),
+        _namespace("d"),
+        _quota("d", {"limits.cpu": "4"}),
+        _namespace("e"),
+        _quota("e", {"cpu": "4", "memory": "8Gi"}),
+    ]
+    found = check(export(*entries), policies=[policy_named("k8s-team-namespace-quota")])
+    assert [(v.urn.rsplit("::", 1)[-1], v.message) for v in found] == [
+        ("a", "team namespace a has no ResourceQuota"),
+        ("b", "team namespace b has no ResourceQuota"),
+        ("c", "the quota of team namespace c does not bound cpu"),
+        ("d", "the quota of team namespace d does not bound memory"),
+    ]

@@ -137,3 +137,10 @@ def test_every_endpoint_is_judged_and_named_for_its_own_scaling():
         ("stray", "its endpoint configuration is not part of this stack"),
         ("cpu-sklearn", "no scaling policy for endpoint/cpu-sklearn/variant/primary"),
     ]
+
+
+def test_a_variant_without_a_scaling_target_is_named():
+    config, endpoint, _, policy = endpoint_stack()
+    assert found("sagemaker-variant-autoscaling", config, endpoint, policy) == [
+        ("cpu-sklearn", "no scaling target for endpoint/cpu-sklearn/variant/primary")
+    ]
