@@ -9,7 +9,8 @@ tests kill it when one of them fails. Mutants judged equivalent (no input can te
 original) are listed, with the reason, in ``benchmarks/mutation_equivalents.toml``; the score is
 killed / (mutants - equivalent). Results go to ``benchmarks/mutation_results.json`` and are
 summarised in ``benchmarks/MUTATION.md``. ``--keep`` keeps the copy, where ``mutmut show NAME`` and
-``mutmut browse`` explain each mutant.
+``mutmut browse`` explain each mutant; ``--again DIR MODULE`` re-runs there only the mutants that
+survived, against the tests written since.
 """
 
 from __future__ import annotations
@@ -139,6 +140,15 @@ MODULES: dict[str, Module] = {
             "tests/policies/test_layer_rules.py",
             "tests/policies/test_deployer_permissions.py",
             "tests/policies/test_rule_messages.py",
+            "tests/policies/test_pod_rule_messages.py",
+            "tests/policies/test_node_group_messages.py",
+            "tests/policies/test_sagemaker_rule_messages.py",
+            "tests/policies/test_service_rule_messages.py",
+            # the rules of issues 15 to 18 (routes, lifecycle, Prometheus, Kafka and batch)
+            "tests/policies/test_route_rules.py",
+            "tests/policies/test_lifecycle_rules.py",
+            "tests/policies/test_prometheus_policies.py",
+            "tests/policies/test_pipeline_rules.py",
             "tests/cost/test_cost_budget_policy.py",
             "tests/data/test_iam_permissions.py",
             "tests/data/test_iam_quotas.py",
@@ -196,12 +206,24 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
     parser.add_argument("--keep", action="store_true", help="keep the mutated copy for `show`")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument(
+        "--again",
+        metavar="DIR",
+        type=Path,
+        help="in the copy a --keep run of one MODULE left: take the current tests in and re-run "
+        "only the mutants that survived there (minutes, not the whole run again)",
+    )
     args = parser.parse_args()
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    if args.again and len(args.modules) != 1:
+        parser.error("--again takes the one MODULE whose kept copy DIR is")
     for name in args.modules or MODULES:
-        result = run(name, MODULES[name], keep=args.keep, jobs=args.jobs)
+        if args.again:
+            result = again(name, MODULES[name], args.again, jobs=args.jobs)
+        else:
+            result = run(name, MODULES[name], keep=args.keep, jobs=args.jobs)
         # Read just before writing: runs of other modules may have finished meanwhile.
         results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = result
@@ -246,6 +268,50 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def again(name: str, module: Module, work: Path, *, jobs: int) -> dict:
+    """Re-run the survivors of a kept run in `work` against the tests as they are now.
+
+    The sources mutated stay those of the kept run (its commit): only test files are taken in,
+    into the copy and into mutmut's own tree, which it does not refresh. The same test files
+    must be mapped (a changed selection makes mutmut reset every result). The figures keep the
+    kept run's commit and wall time and say what was re-run, when and at which commit."""
+    previous = json.loads(RESULTS.read_text())[name]
+    survivors = [s["name"] for s in summarise(name, module, work, commit="", wall=0)["survivors"]]
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z", "tests"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for relative in filter(None, listed):
+        for target in (work / relative, work / "mutants" / relative):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / relative, target)
+    started = time.monotonic()
+    if survivors:
+        environment = os.environ | ({NO_ENGINE: "1"} if module.without_engine else {})
+        mutmut = str(Path(sys.executable).with_name("mutmut"))
+        ran = subprocess.run(
+            [mutmut, "run", "--max-children", str(jobs), *survivors],
+            cwd=work,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        if ran.returncode != 0:
+            raise SystemExit(f"mutmut failed for {name}:\n{ran.stdout[-3000:]}{ran.stderr[-3000:]}")
+    result = summarise(name, module, work, commit=previous["commit"], wall=previous["wall_seconds"])
+    result["date"] = previous["date"]
+    result["survivors_rerun"] = {
+        "mutants": len(survivors),
+        "tests_at": _commit(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_seconds": round(time.monotonic() - started),
+    }
+    return result
 
 
 def summarise(name: str, module: Module, work: Path, *, commit: str, wall: float) -> dict:

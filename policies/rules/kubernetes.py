@@ -37,15 +37,19 @@ def _containers(pod_spec: Any, *, with_init: bool) -> Iterator[Any]:
 
 @resource_rule(
     name="k8s-container-resources",
-    description="Every container requests CPU and memory and has a memory limit, so the "
-    "scheduler can place it and one container cannot starve a node.",
+    description="Every container and init container requests CPU and memory and has a memory "
+    "limit, so the scheduler can place it, a namespace quota admits it, and one container "
+    "cannot starve a node.",
     severity=Severity.MEDIUM,
     remediation="Set resources.requests {cpu, memory} and resources.limits {memory} (a CPU "
-    "limit is optional) on every container.",
+    "limit is optional) on every container and init container.",
     resource_types=tuple(POD_SPEC_PATHS),
 )
 def k8s_container_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in _containers(_pod_spec(args), with_init=False):
+    # Init containers too: a namespace quota on requests.cpu/memory refuses a pod any of whose
+    # containers, init containers included, lacks the request (Kubernetes
+    # pkg/quota/v1/evaluator/core/pods.go, podEvaluator.Constraints).
+    for container in _containers(_pod_spec(args), with_init=True):
         requests = dig(container, "resources", "requests", default={})
         limits = dig(container, "resources", "limits", default={})
         missing = [f"requests.{k}" for k in ("cpu", "memory") if k not in requests]

@@ -223,3 +223,11 @@ def test_a_type_missing_from_the_table_does_not_end_the_check():
 def test_a_role_the_engine_names_does_not_stop_the_check():
     """An auto-named role has no name in a preview's graph."""
     assert gaps(*stack(), resource(ROLE, "auto-named", {})) == []
+
+
+def test_a_gap_is_reported_at_the_deployer_role():
+    entries = [*stack(), resource("aws:sqs/queue:Queue", "q", {})]
+    from policy_cases import export
+
+    found = check(export(*entries), policies=[policy_named(RULE)])
+    assert [v.urn for v in found] == [entries[0]["urn"]]

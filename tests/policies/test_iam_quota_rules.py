@@ -333,3 +333,97 @@ def test_a_role_is_named_by_its_iam_name_when_the_graph_has_it():
     owner = changed(owner, "name", "mlplat-prod-named")
     (found,) = violations(owner, rule=rule)
     assert found.message.startswith("role mlplat-prod-named: inline policies total 10241")
+
+
+# --- what each quota rule says, and where ---------------------------------------------------------
+
+STACK_URN = export()["deployment"]["resources"][0]["urn"]
+
+
+def policy_attachment(name: str, roles: list[str], arn: str) -> dict:
+    return resource(POLICY_ATTACHMENT, name, {"roles": roles, "policyArn": arn})
+
+
+def test_policy_attachments_count_each_policy_once_per_role_they_name():
+    """aws.iam.PolicyAttachment names roles by IAM name; an ARN the role already lists is the
+    same attachment, so it counts once."""
+    rule = "iam-role-managed-policy-count"
+    arns = [f"arn:aws:iam::{ACCOUNT}:policy/p{i}" for i in range(11)]
+    owner = role(managedPolicyArns=arns[:10])
+    again = policy_attachment("again", [owner["inputs"]["name"]], arns[0])
+    assert violations(owner, again, rule=rule) == []
+    extra = policy_attachment("extra", [owner["inputs"]["name"], "external-x"], arns[10])
+    (found,) = violations(owner, again, extra, rule=rule)
+    assert (found.urn, found.message) == (
+        owner["urn"],
+        "role mlplat-prod-ci-deployer: 11 managed policies attached, over the quota of 10 "
+        "(AttachRolePolicy fails with LimitExceeded)",
+    )
+    # a role outside the graph: counted under its name, reported at the stack
+    outside = [policy_attachment(f"o{i}", ["external-x"], arn) for i, arn in enumerate(arns)]
+    (found,) = violations(*outside, rule=rule)
+    assert (found.urn, found.message) == (
+        STACK_URN,
+        "external-x: 11 managed policies attached, over the quota of 10 "
+        "(AttachRolePolicy fails with LimitExceeded)",
+    )
+
+
+def test_inline_policies_without_a_name_or_a_document_or_a_role():
+    """Unnamed inline policies are each counted; an entry without a document (a deployed role's
+    state may list one) and a RolePolicy naming no role count for nothing."""
+    rule = "iam-role-inline-policy-size"
+    unnamed = [{"policy": text_of(5120)}, {"policy": text_of(5120)}, {"name": "empty"}]
+    assert violations(role(inlinePolicies=unnamed), rule=rule) == []
+    unnamed[0]["policy"] = text_of(5121)
+    (found,) = violations(role(inlinePolicies=unnamed), rule=rule)
+    assert (found.urn, found.message) == (
+        role()["urn"],
+        "role mlplat-prod-ci-deployer: inline policies total 10241 characters, over IAM's "
+        "10240 (PutRolePolicy fails with LimitExceeded)",
+    )
+    roleless = [resource(ROLE_POLICY, f"p{i}", {"policy": text_of(6000)}) for i in range(2)]
+    assert violations(*roleless, rule=rule) == []
+    outside = [
+        resource(ROLE_POLICY, f"x{i}", {"role": "external-x", "policy": text_of(6000)})
+        for i in range(2)
+    ]
+    assert [v.urn for v in violations(*outside, rule=rule)] == [STACK_URN]
+
+
+def test_each_iam_limit_says_what_is_over():
+    rule = "iam-name-limits"
+
+    def said(entry: dict) -> list[str]:
+        return [v.message for v in violations(entry, rule=rule)]
+
+    assert said(changed(role(), "name", "r" * 65)) == ["name is 65 characters, over IAM's 64"]
+    assert said(changed(managed_policy(), "name", "p" * 129)) == [
+        "name is 129 characters, over IAM's 128"
+    ]
+    assert said(changed(role(), "namePrefix", "r" * 39)) == [
+        "namePrefix is 39 characters; with the provider's 26-character suffix the name exceeds 64"
+    ]
+    long_path = "/" + "p" * 511 + "/"
+    assert said(changed(role(), "path", long_path)) == [
+        f"path {long_path[:40]!r} must be at most 512 characters, / at both ends"
+    ]
+    assert said(changed(role(), "description", "d" * 1001)) == [
+        "description is over 1000 characters"
+    ]
+    assert said(changed(role(), "tags", {f"k{i}": "v" for i in range(51)})) == [
+        "51 tags, over IAM's 50"
+    ]
+    assert said(role(inlinePolicies=[{"name": "n" * 129, "policy": text_of(300)}])) == [
+        "inline policy name over 128 characters"
+    ]
+    assert said(changed(role(), "maxSessionDuration", 3599)) == [
+        "maxSessionDuration 3599 is outside 3600-43200 seconds"
+    ]
+
+
+def test_policy_and_trust_sizes_are_said_in_characters():
+    (managed,) = violations(managed_policy(chars=6145), rule="iam-managed-policy-size")
+    assert managed.message == "policy document is 6145 characters, over IAM's 6144"
+    (trust,) = violations(role(assumeRolePolicy=trust_of(2049)), rule="iam-trust-policy-size")
+    assert trust.message == "trust policy is 2049 characters, over the quota of 2048"

@@ -7,7 +7,7 @@ import copy
 import json
 
 import pytest
-from policy_cases import changed, resource, tags
+from policy_cases import changed, in_stack, resource, tags
 from test_rules import rule_names, violated
 
 from components.lifecycle.definitions import RetrainingPipelineInputs, retraining_definition
@@ -156,3 +156,110 @@ def test_other_alarms_are_not_drift_alarms():
     rule = "drift-alarm-notifies-team"
     other = changed(changed(drift_alarm(), "namespace", "AWS/SageMaker"), "tags", tags())
     assert violated(other, rule=rule) == []
+
+
+# --- what each rule says, on each shape it covers ----------------------------------------------
+
+
+def messages(entry: dict, rule: str) -> list[str]:
+    return [v.message for v in violated(entry, rule=rule)]
+
+
+def spot_in_if_steps() -> dict:
+    """The same as spot_nested_in_a_condition, in the branch taken when the condition holds."""
+    document = spot_nested_in_a_condition()
+    condition = next(s for s in document["Steps"] if s["Type"] == "Condition")
+    condition["Arguments"]["IfSteps"].append(condition["Arguments"]["ElseSteps"].pop())
+    return document
+
+
+def after_a_malformed_step() -> dict:
+    document = without_checkpoints()
+    document["Steps"].insert(0, "not a step")
+    return document
+
+
+def wait(seconds: int, runtime: int = 3600) -> dict:
+    document = definition()
+    _train(document)["StoppingCondition"].update(
+        MaxRuntimeInSeconds=runtime, MaxWaitTimeInSeconds=seconds
+    )
+    return document
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (without_checkpoints, ["step Train: spot training without CheckpointConfig.S3Uri"]),
+        (after_a_malformed_step, ["step Train: spot training without CheckpointConfig.S3Uri"]),
+        (spot_in_if_steps, ["step TrainAgain: spot training without CheckpointConfig.S3Uri"]),
+        (
+            without_max_wait,
+            ["step Train: spot training without StoppingCondition.MaxWaitTimeInSeconds"],
+        ),
+        (
+            wait_below_runtime,
+            ["step Train: MaxWaitTimeInSeconds 3600 < MaxRuntimeInSeconds 7200"],
+        ),
+        (lambda: wait(3599), ["step Train: MaxWaitTimeInSeconds 3599 < MaxRuntimeInSeconds 3600"]),
+        # MaxWaitTimeInSeconds equal to MaxRuntimeInSeconds is allowed (SageMaker API Reference,
+        # StoppingCondition: "equal to or greater than MaxRuntimeInSeconds")
+        (lambda: wait(3600), []),
+        (lambda: wait(3601), []),
+    ],
+)
+def test_spot_training_messages_name_the_step_and_the_setting(document, expected):
+    rule = "sagemaker-spot-training-checkpoints"
+    assert messages(pipeline(document()), rule) == expected
+
+
+def test_a_pipeline_definition_that_is_not_json_is_reported():
+    broken = changed(pipeline(), "pipelineDefinition", "{not json")
+    assert messages(broken, "sagemaker-spot-training-checkpoints") == [
+        "pipelineDefinition is not JSON"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("factory", "path", "value", "expected"),
+    [
+        (pipeline, "tags", tags(), "pipeline without a mlplat:team tag"),
+        (pipeline, "tags", None, "pipeline without a mlplat:team tag"),
+        (schedule, "groupName", "default", "schedule in the default group, which carries no tags"),
+        (schedule, "groupName", "", "schedule in the default group, which carries no tags"),
+        (schedule, "groupName", None, "schedule in the default group, which carries no tags"),
+    ],
+)
+def test_untagged_lifecycle_resources_are_named(factory, path, value, expected):
+    rule = "lifecycle-pipelines-and-schedules-tagged"
+    assert messages(changed(factory(), path, value), rule) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "alarmActions",
+            [],
+            "drift alarm does not notify mlplat-prod-fraud-alerts (actions: none)",
+        ),
+        (
+            "alarmActions",
+            ["mlplat-prod-fraud-alerts", "arn:aws:sns:eu-west-1:1:mlplat-prod-alerts"],
+            "drift alarm does not notify mlplat-prod-fraud-alerts (actions: "
+            "mlplat-prod-fraud-alerts, arn:aws:sns:eu-west-1:1:mlplat-prod-alerts)",
+        ),
+        ("tags", tags(), "drift alarm without a mlplat:team tag: whose model is it?"),
+        ("tags", None, "drift alarm without a mlplat:team tag: whose model is it?"),
+    ],
+)
+def test_a_drift_alarm_says_which_topic_it_misses(path, value, expected):
+    assert messages(changed(drift_alarm(), path, value), "drift-alarm-notifies-team") == [expected]
+
+
+def test_a_drift_alarm_notifies_its_team_among_other_actions():
+    actions = ["arn:aws:sns:eu-west-1:1:mlplat-prod-alerts", TOPIC]
+    alarm = changed(drift_alarm(), "alarmActions", actions)
+    assert messages(alarm, "drift-alarm-notifies-team") == []
+    staging = changed(drift_alarm(), "alarmActions", [TOPIC.replace("-prod-", "-staging-")])
+    assert messages(in_stack(staging, "staging"), "drift-alarm-notifies-team") == []

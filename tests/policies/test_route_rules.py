@@ -13,7 +13,7 @@ from components.serving.model_routes import ANNOTATION, ingress_annotations, ing
 from components.serving.route_groups import RouteGroup
 from infra.declarations.routes import RouteSettings
 from mlplat.policy_check import check
-from policies.rules.load_balancing import INGRESS, PUBLIC_LABEL
+from policies.rules.load_balancing import INGRESS, PUBLIC_LABEL, load_balancer_attributes
 from tests.compute.test_eks_models import CPU_MODEL
 
 RULES = (
@@ -183,3 +183,95 @@ def test_sse_s3_is_accepted_only_on_a_bucket_elb_log_delivery_writes_to():
     assert sse_rule(*stack, _policy_of(stack[0], elb)) == []
     assert sse_rule(*stack, _policy_of(stack[0], other))
     assert sse_rule(*stack)
+
+
+# --- what each rule says -----------------------------------------------------------------------
+
+
+def messages(entry: dict, rule: str, stack: str = "prod") -> list[str]:
+    return [v.message for v in check(export(entry, stack=stack)) if v.policy == rule]
+
+
+@pytest.mark.parametrize(
+    ("rule", "edit", "expected"),
+    [
+        (
+            "alb-ingress-internal",
+            lambda e: with_annotation(e, "scheme", "internet-facing"),
+            "scheme is 'internet-facing', not 'internal', and the Ingress is not declared public",
+        ),
+        (
+            "alb-ingress-internal",
+            lambda e: changed(
+                with_annotation(e, "scheme", DELETE), "metadata.labels", {PUBLIC_LABEL: "private"}
+            ),
+            "scheme is None, not 'internal', and the Ingress is not declared public",
+        ),
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "listen-ports", '[{"HTTPS": 443}, {"HTTP": 80}]'),
+            "listeners other than HTTPS: [{'HTTP': 80}]",
+        ),
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "listen-ports", DELETE),
+            "no listen-ports: the controller listens on HTTP 80",
+        ),
+        # not the controller's JSON list: it falls back to its default, HTTP on 80
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "listen-ports", '{"HTTPS": 443}'),
+            "no listen-ports: the controller listens on HTTP 80",
+        ),
+        (
+            "alb-ingress-tls-listener",
+            lambda e: with_annotation(e, "certificate-arn", DELETE),
+            "no certificate-arn",
+        ),
+        (
+            "alb-ingress-access-logs",
+            lambda e: attributes_without(e, "access_logs.s3.enabled", "false"),
+            "access_logs.s3.enabled is not true",
+        ),
+        (
+            "alb-ingress-access-logs",
+            lambda e: with_annotation(e, "load-balancer-attributes", DELETE),
+            "access_logs.s3.enabled is not true",
+        ),
+        (
+            "alb-ingress-access-logs",
+            lambda e: attributes_without(e, "access_logs.s3.bucket"),
+            "access logs have no bucket (access_logs.s3.bucket)",
+        ),
+        (
+            "alb-ingress-deletion-protection",
+            lambda e: attributes_without(e, "deletion_protection.enabled", "false"),
+            "deletion_protection.enabled is not true in prod",
+        ),
+    ],
+)
+def test_each_load_balancer_rule_says_what_is_missing(rule, edit, expected):
+    assert messages(edit(generated_ingress()), rule) == [expected]
+
+
+def test_an_ingress_of_class_alb_by_the_legacy_annotation_is_judged():
+    """``kubernetes.io/ingress.class: alb``, the class annotation before ingressClassName: the
+    controller still honours it (the controller's IngressClass guide, "deprecated annotation")."""
+    legacy = changed(generated_ingress(), "spec.ingressClassName", DELETE)
+    legacy = json.loads(json.dumps(legacy))
+    for section in ("inputs", "outputs"):
+        legacy[section]["metadata"]["annotations"]["kubernetes.io/ingress.class"] = "alb"
+    assert violations(legacy) == set()
+    exposed = with_annotation(legacy, "scheme", "internet-facing")
+    assert violations(exposed) == {"alb-ingress-internal"}
+
+
+def test_load_balancer_attributes_are_split_at_the_first_equals_sign():
+    """The controller's stringMap: ``k1=v1,k2=v2``, a value may itself hold ``=``."""
+    annotation = ANNOTATION + "load-balancer-attributes"
+    raw = "access_logs.s3.prefix=alb/env=prod, deletion_protection.enabled = true,novalue"
+    assert load_balancer_attributes({annotation: raw}) == {
+        "access_logs.s3.prefix": "alb/env=prod",
+        "deletion_protection.enabled": "true",
+    }
+    assert load_balancer_attributes({}) == {}

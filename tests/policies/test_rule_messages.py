@@ -7,6 +7,7 @@ import pytest
 from policy_cases import (
     DELETE,
     GITHUB_TRUST,
+    SAGEMAKER_TRUST,
     aws_eks_cluster,
     bucket_policy,
     bucket_stack,
@@ -293,3 +294,33 @@ def test_an_aws_cluster_without_any_encryption_config_encrypts_no_secrets():
     assert messages("eks-secrets-encryption", cluster) == [
         "no KMS key encrypts the cluster's secrets"
     ]
+
+
+# --- which statements of a trust are OIDC trusts -----------------------------------------------
+
+
+def test_only_web_identity_statements_of_a_federated_principal_are_oidc_trusts():
+    """A service allowed AssumeRoleWithWebIdentity is no OIDC trust to scope; an unscoped OIDC
+    statement after another statement is still judged, and each problem names it."""
+    service = {**SAGEMAKER_TRUST, "Sid": "Service", "Action": "sts:AssumeRoleWithWebIdentity"}
+    unscoped = {**GITHUB_TRUST, "Sid": "Ci", "Condition": {}}
+    assert messages("iam-oidc-trust-scoped", role("ci-deployer", service)) == []
+    trusting = changed(role(), "assumeRolePolicy", document(service, unscoped))
+    assert messages("iam-oidc-trust-scoped", trusting) == [
+        "statement 'Ci': no condition on the token subject (:sub)",
+        "statement 'Ci': no condition on the token audience (:aud)",
+    ]
+
+
+def test_eks_endpoint_and_version_messages():
+    public = changed(eks_component_cluster(), "endpointPublicAccess", True)
+    public = changed(public, "publicAccessCidrs", ["10.0.0.0/8", "0.0.0.0/0"])
+    assert messages("eks-public-endpoint-restricted", public) == [
+        "public endpoint open to the internet (publicAccessCidrs=['10.0.0.0/8', '0.0.0.0/0'])"
+    ]
+    unpinned = changed(eks_component_cluster(), "version", DELETE)
+    assert messages("eks-version-allowed", unpinned) == [
+        "no version pinned (the AWS default changes over time); allowed: ['1.34', '1.35']"
+    ]
+    old = changed(eks_component_cluster(), "version", "1.29")
+    assert messages("eks-version-allowed", old) == ["version 1.29 is not in ['1.34', '1.35']"]
