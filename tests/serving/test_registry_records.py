@@ -21,10 +21,13 @@ from components.registry_records import (
 from components.registry_route import (
     SERVED_VERSION,
     Backend,
+    MalformedRoute,
     Route,
+    dynamodb_json,
     eks_route,
     load_balanced,
     mme_route,
+    model_key,
 )
 from infra.declarations import ModelDeclaration, ServingTarget
 from model_packages.packaging import Package
@@ -209,3 +212,94 @@ def test_a_served_route_known_only_at_deployment_is_recorded_when_it_resolves(de
         record,
         lambda plain: assert_equal(Route.from_attributes(plain), route),
     )
+
+
+# --- the route vocabulary the records and the client share (components.registry_route) ---------
+
+
+@pytest.mark.parametrize("team", ["", "fraud/ops"])
+def test_a_model_key_needs_a_team_that_cannot_reach_into_another_teams_keys(team):
+    with pytest.raises(ValueError) as refused:
+        model_key(team, "churn")
+    assert str(refused.value) == f"team must be a non-empty name without '/', got {team!r}"
+
+
+def test_a_model_key_is_the_team_then_the_model():
+    assert model_key("fraud", "churn") == "fraud/churn"
+    assert model_key("f", "a-b") == "f/a-b"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"backend": "lambda"}, "unknown backend 'lambda'"),
+        ({}, "unknown backend None"),
+        ({"backend": "sagemaker-mme"}, "sagemaker-mme route without endpoint, target_model"),
+        (
+            {"backend": "sagemaker-mme", "endpoint": "ep", "targetModel": ""},
+            "sagemaker-mme route without target_model",
+        ),
+        (
+            {"backend": "sagemaker-mme", "targetModel": "m.tar.gz", "endpoint": None},
+            "sagemaker-mme route without endpoint",
+        ),
+        (
+            {"backend": "eks", "serviceUrl": ""},
+            "eks route without service_url or load_balancer_url",
+        ),
+        # an EKS route is not judged by the fields of the other backend
+        (
+            {"backend": "eks", "endpoint": "ep", "targetModel": "m"},
+            "eks route without service_url or load_balancer_url",
+        ),
+    ],
+)
+def test_a_record_that_reaches_no_backend_is_malformed_and_says_what_is_missing(item, message):
+    with pytest.raises(MalformedRoute) as malformed:
+        Route.from_attributes(item)
+    assert str(malformed.value) == message
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        mme_route("ep", "m-v1.tar.gz"),
+        Route(Backend.EKS, service_url="http://m.t.svc.cluster.local/invocations"),
+        Route(Backend.EKS, load_balancer_url="https://t-0.example/m/v1/invocations"),
+        load_balanced(eks_route("m", "t"), "https://t-0.example", "m", 1),
+    ],
+)
+def test_every_reachable_route_reads_back_as_written(route):
+    assert Route.from_attributes(route.attributes()) == route
+
+
+@pytest.mark.parametrize("base", ["https://t-0.example", "https://t-0.example/", "http://lb//"])
+def test_a_load_balanced_route_adds_the_models_path_to_the_base_once(base):
+    inside = eks_route("churn", "growth")
+    route = load_balanced(inside, base, "churn", 12)
+    assert route.backend is Backend.EKS and route.service_url == inside.service_url
+    assert route.load_balancer_url == base.rstrip("/") + "/churn/v12/invocations"
+
+
+def test_only_eks_routes_go_through_a_load_balancer():
+    with pytest.raises(ValueError) as refused:
+        load_balanced(mme_route("ep", "m"), "https://lb", "m", 1)
+    assert str(refused.value) == "only EKS routes go through a load balancer, not sagemaker-mme"
+
+
+def test_record_values_are_typed_as_dynamodb_reads_them():
+    assert dynamodb_json({"s": "x", "n": 3, "zero": 0, "empty": "", "none": None}) == {
+        "s": {"S": "x"},
+        "n": {"N": "3"},
+        "zero": {"N": "0"},
+        "empty": {"S": ""},
+        "none": {"NULL": True},
+    }
+
+
+@pytest.mark.parametrize("value", [True, False, 1.5, b"x", ["a"]])
+def test_values_dynamodb_would_store_otherwise_are_refused_by_field(value):
+    # bool is an int in Python, but DynamoDB has its own BOOL type: never written as a number.
+    with pytest.raises(TypeError) as refused:
+        dynamodb_json({"ok": "x", "servedVersion": value})
+    assert str(refused.value) == f"servedVersion: {value!r} is not a string, integer or None"
