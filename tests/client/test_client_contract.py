@@ -302,3 +302,17 @@ def test_the_sagemaker_runtime_leaves_retries_to_the_client_and_outwaits_the_mod
     assert config.retries["total_max_attempts"] == 1
     assert 0 < config.connect_timeout < DEFAULT_DEADLINE_SECONDS
     assert config.read_timeout >= 70
+
+
+def test_latency_is_reported_in_milliseconds_to_the_microsecond(registry, server, emitted):
+    registry.serve(TEAM, MODEL, VERSION, http_route(server.url))
+    clock = FakeClock()
+    ticks = iter([0.0, 0.01234567])  # started, then finished: 12.34567 ms later
+
+    def moving() -> float:
+        return clock.now + next(ticks, 0.01234567)
+
+    client = make_client(emitted, clock=clock)
+    client._clock = moving  # the call's own clock; the route cache keeps the fake one
+    client.predict(MODEL, b"{}")
+    assert parse_emf(emitted[0])["metrics"]["Latency"] == 12.346
