@@ -15,7 +15,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 
-from components.registry_route import mme_route
+from components.registry_route import Backend, Route, mme_route
 from lifecycle.attribution import parse_inference_id
 from mlplat.client import (
     BackendThrottled,
@@ -24,15 +24,25 @@ from mlplat.client import (
     DeadlineExceeded,
     ModelError,
     RequestRejected,
+    UnknownModel,
     VersionNotServed,
 )
 from mlplat.client.backends import sigv4_signer
 from mlplat.client.client import DEFAULT_DEADLINE_SECONDS
 from mlplat.client.metrics import stdout_sink
+from mlplat.client.registry import Resolved
 from mlplat.client.retry import RetryPolicy
 from model_packages.packaging import archive_name
 from tests.client.conftest import REGION, TABLE, FakeClock, Reply, parse_emf
-from tests.client.test_client import MODEL, TEAM, VERSION, http_route, make_client, streaming
+from tests.client.test_client import (
+    MODEL,
+    TEAM,
+    VERSION,
+    http_route,
+    make_client,
+    queue_sagemaker_result,
+    streaming,
+)
 
 ENDPOINT = "mlplat-dev-fraud-cpu-0"
 
@@ -316,3 +326,41 @@ def test_latency_is_reported_in_milliseconds_to_the_microsecond(registry, server
     client._clock = moving  # the call's own clock; the route cache keeps the fake one
     client.predict(MODEL, b"{}")
     assert parse_emf(emitted[0])["metrics"]["Latency"] == 12.346
+
+
+def test_a_route_is_reused_for_less_than_its_ttl_and_read_again_at_it(registry, server, emitted):
+    clock = FakeClock()
+    client = make_client(emitted, clock=clock, ttl_seconds=30)
+    registry.serve(TEAM, MODEL, VERSION, http_route(server.url))
+    client.predict(MODEL, b"{}")
+    registry.serve(TEAM, MODEL, VERSION, mme_route(ENDPOINT, archive_name(MODEL, VERSION)))
+    queue_sagemaker_result("moved")
+    clock.now += 29.999
+    assert client.predict(MODEL, b"{}") == b'{"score": 0.5}'
+    clock.now += 0.001  # exactly 30 s after it was read
+    assert client.predict(MODEL, b"{}") == b"moved"
+
+
+def test_an_unknown_model_says_where_it_was_looked_for(registry, emitted):
+    with pytest.raises(UnknownModel) as unknown:
+        make_client(emitted).predict("growth/churn", b"{}")
+    assert unknown.value.model == "churn"
+    assert str(unknown.value) == f"churn: no served record under 'growth/churn' in {TABLE}"
+
+
+def test_a_served_record_without_a_usable_route_is_rejected_naming_the_record(registry, emitted):
+    registry.serve(TEAM, MODEL, VERSION, Route(Backend.SAGEMAKER_MME, endpoint=ENDPOINT))
+    with pytest.raises(RequestRejected) as rejected:
+        make_client(emitted).predict(MODEL, b"{}")
+    assert rejected.value.model == MODEL
+    assert str(rejected.value) == (
+        f"{MODEL}: registry record '{TEAM}/{MODEL}': sagemaker-mme route without target_model"
+    )
+
+
+def test_resolving_says_whose_model_which_version_and_how_to_reach_it(registry, server):
+    route = http_route(server.url)
+    registry.serve("growth", "churn", 4, route)
+    routes = make_client([]).routes
+    assert routes.resolve("growth", "churn", None) == Resolved("growth", "churn", 4, route)
+    assert routes.resolve("growth", "churn", 4) == Resolved("growth", "churn", 4, route)
