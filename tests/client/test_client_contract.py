@@ -364,3 +364,26 @@ def test_resolving_says_whose_model_which_version_and_how_to_reach_it(registry, 
     routes = make_client([]).routes
     assert routes.resolve("growth", "churn", None) == Resolved("growth", "churn", 4, route)
     assert routes.resolve("growth", "churn", 4) == Resolved("growth", "churn", 4, route)
+
+
+@pytest.mark.parametrize(("left", "called"), [(0.0, False), (-0.1, False), (0.5, True), (3, True)])
+def test_a_call_is_made_while_any_time_is_left_and_never_at_the_deadline(left, called):
+    from mlplat.client.retry import Attempts, call_with_retries
+
+    clock = FakeClock()
+    seen: list[float] = []
+    attempts = Attempts()
+
+    def call(remaining: float) -> bytes:
+        seen.append(remaining)
+        return b"answer"
+
+    options = {"model": MODEL, "policy": RetryPolicy(), "clock": clock, "sleep": clock.sleep}
+    if called:
+        assert call_with_retries(call, deadline=clock.now + left, attempts=attempts, **options)
+        assert seen == [left] and attempts.count == 1
+    else:
+        with pytest.raises(DeadlineExceeded) as late:
+            call_with_retries(call, deadline=clock.now + left, attempts=attempts, **options)
+        assert str(late.value) == f"{MODEL}: deadline passed before an answer"
+        assert seen == [] and attempts.count == 0
