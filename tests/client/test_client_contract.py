@@ -387,3 +387,34 @@ def test_a_call_is_made_while_any_time_is_left_and_never_at_the_deadline(left, c
             call_with_retries(call, deadline=clock.now + left, attempts=attempts, **options)
         assert str(late.value) == f"{MODEL}: deadline passed before an answer"
         assert seen == [] and attempts.count == 0
+
+
+class _Longest:
+    """An rng whose full-jitter draw is always the whole range."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def test_no_pause_is_slept_that_would_end_at_the_deadline():
+    from mlplat.client.retry import Attempts, Retryable, call_with_retries
+
+    clock = FakeClock()
+
+    def busy(remaining: float) -> bytes:
+        raise Retryable("HTTP 503: busy", throttled=False)
+
+    policy = RetryPolicy(base_delay=0.5, max_delay=0.5, rng=_Longest())
+    with pytest.raises(DeadlineExceeded) as late:
+        call_with_retries(
+            busy,
+            model=MODEL,
+            policy=policy,
+            deadline=clock.now + 0.5,
+            clock=clock,
+            sleep=clock.sleep,
+            attempts=Attempts(),
+        )
+    assert clock.sleeps == []  # the pause would use up all that is left
+    assert late.value.model == MODEL
+    assert str(late.value) == f"{MODEL}: deadline passed after 1 attempts: HTTP 503: busy"
