@@ -418,3 +418,23 @@ def test_no_pause_is_slept_that_would_end_at_the_deadline():
     assert clock.sleeps == []  # the pause would use up all that is left
     assert late.value.model == MODEL
     assert str(late.value) == f"{MODEL}: deadline passed after 1 attempts: HTTP 503: busy"
+
+
+def test_a_session_is_made_only_for_the_clients_not_given(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+
+    only_registry = Client(TABLE, team=TEAM, dynamodb=dynamodb)
+    assert only_registry.routes._dynamodb is dynamodb
+    assert only_registry._runtime.meta.service_model.service_name == "sagemaker-runtime"
+    only_runtime = Client(TABLE, team=TEAM, sagemaker_runtime=runtime)
+    assert only_runtime._runtime is runtime
+    assert only_runtime.routes._dynamodb.meta.service_model.service_name == "dynamodb"
+
+    # Given both, no default session is made: one could fail (here, a profile that is missing).
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    both = Client(TABLE, team=TEAM, dynamodb=dynamodb, sagemaker_runtime=runtime)
+    assert (both.routes._dynamodb, both._runtime) == (dynamodb, runtime)
