@@ -169,6 +169,7 @@ MODULES: dict[str, Module] = {
         ("lifecycle/attribution.py",),
         (
             "tests/lifecycle/test_attribution.py",
+            "tests/lifecycle/test_capture_sampling.py",  # kept_by_sampling
             "tests/lifecycle/test_drift_job.py",
             "tests/client/test_client.py",
         ),
@@ -178,7 +179,14 @@ MODULES: dict[str, Module] = {
         ("lifecycle/drift/*.py",),
         ("tests/lifecycle/test_drift_parts.py", "tests/lifecycle/test_drift_job.py"),
     ),
-    "client": Module(("mlplat/client/*.py",), ("tests/client/test_client.py",)),
+    "client": Module(
+        ("mlplat/client/*.py",),
+        (
+            "tests/client/test_client.py",
+            "tests/client/test_client_contract.py",
+            "tests/client/test_https_route.py",
+        ),
+    ),
     "registry_routes": Module(
         ("components/registry_route.py", "components/registry_records.py"),
         ("tests/client/test_client.py", "tests/serving/test_registry_records.py"),
