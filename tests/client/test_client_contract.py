@@ -438,3 +438,13 @@ def test_a_session_is_made_only_for_the_clients_not_given(monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     both = Client(TABLE, team=TEAM, dynamodb=dynamodb, sagemaker_runtime=runtime)
     assert (both.routes._dynamodb, both._runtime) == (dynamodb, runtime)
+
+
+def test_by_default_json_is_sent_and_asked_for_and_the_metric_is_stamped_in_epoch_ms(
+    registry, server, emitted
+):
+    registry.serve(TEAM, MODEL, VERSION, http_route(server.url))
+    make_client(emitted).predict(MODEL, b"{}")  # wall clock: 1_700_000_000.0 s
+    headers = {name.lower(): value for name, value in server.requests[0]["headers"].items()}
+    assert (headers["content-type"], headers["accept"]) == ("application/json", "application/json")
+    assert parse_emf(emitted[0])["document"]["_aws"]["Timestamp"] == 1_700_000_000_000
