@@ -448,3 +448,24 @@ def test_by_default_json_is_sent_and_asked_for_and_the_metric_is_stamped_in_epoc
     headers = {name.lower(): value for name, value in server.requests[0]["headers"].items()}
     assert (headers["content-type"], headers["accept"]) == ("application/json", "application/json")
     assert parse_emf(emitted[0])["document"]["_aws"]["Timestamp"] == 1_700_000_000_000
+
+
+# The request's own faults (RequestRejected, not retried) against the model server's answers.
+REJECTED = (400, 401, 403, 404, 405, 413, 415)
+
+
+@pytest.mark.parametrize("status", [*REJECTED, 402, 406, 409, 414, 416, 422, 500, 501])
+def test_an_http_error_is_the_requests_fault_or_the_models_answer_never_retried(
+    registry, server, emitted, status
+):
+    server.replies = [Reply(status, b"said the server")]
+    registry.serve(TEAM, MODEL, VERSION, http_route(server.url))
+    kind = RequestRejected if status in REJECTED else ModelError
+    with pytest.raises(kind) as error:
+        make_client(emitted).predict(MODEL, b"{}")
+    assert error.value.model == MODEL
+    if kind is RequestRejected:
+        assert str(error.value) == f"{MODEL}: HTTP {status}: said the server"
+    else:
+        assert (error.value.status, error.value.backend_message) == (status, "said the server")
+    assert len(server.requests) == 1
