@@ -273,7 +273,11 @@ def test_every_reachable_route_reads_back_as_written(route):
     assert Route.from_attributes(route.attributes()) == route
 
 
-@pytest.mark.parametrize("base", ["https://t-0.example", "https://t-0.example/", "http://lb//"])
+@pytest.mark.parametrize(
+    "base",
+    # only trailing slashes go, whatever else the base ends with (a host as configured, any case)
+    ["https://t-0.example", "https://t-0.example/", "http://lb//", "https://FRAUD-0.MODELS.BOX"],
+)
 def test_a_load_balanced_route_adds_the_models_path_to_the_base_once(base):
     inside = eks_route("churn", "growth")
     route = load_balanced(inside, base, "churn", 12)
