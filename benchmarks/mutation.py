@@ -84,6 +84,7 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_models_cli.py",
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
+            "tests/serving/test_rebalance.py",
         ),
     ),
     "declarations": Module(
