@@ -85,6 +85,7 @@ MODULES: dict[str, Module] = {
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
             "tests/serving/test_rebalance.py",
+            "tests/serving/test_placement_edges.py",
         ),
     ),
     "declarations": Module(

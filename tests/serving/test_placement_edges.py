@@ -1,0 +1,130 @@
+"""Placement at its edges: a model no type can hold, what a lock costs, plans from a given lock,
+each plan's team, version-1 endpoints read one by one, and how an empty lock is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.serving import placement_lock
+from components.serving.placement import (
+    HOURS_PER_MONTH,
+    EndpointSettings,
+    PlacementLock,
+    Placer,
+    _legacy_key,
+    monthly_cost,
+    place,
+    plan_endpoints,
+)
+from components.serving.placement_lock import (
+    EndpointRecord,
+    lock_text,
+    parse_lock,
+    placement_lock_path,
+    read_placement_lock,
+)
+from infra import catalog
+from infra.declarations import ModelDeclaration, Problem, SpecError
+from tests.foundation.conftest import model_data
+from tests.serving.test_placement import _base, _sk, fleet
+
+
+def _with(*models: ModelDeclaration):
+    return _base().model_copy(update={"models": models})
+
+
+def test_a_model_no_allowed_type_can_hold_is_refused_by_name_and_field():
+    """The loader refuses such a model first; placement says the same for a spec built without
+    it (a program or test building declarations directly)."""
+    huge = _sk("huge", resources={"memory_mb": 10**6})
+    with pytest.raises(SpecError) as refused:
+        place(_with(_sk("small"), huge), PlacementLock())
+    assert refused.value.problems == [
+        Problem(
+            "resources.memory_mb",
+            "needs 1000000 MB; no instance type it may run on leaves that much to models",
+            subject="model 'huge'",
+            field="resources.memory_mb",
+        )
+    ]
+
+
+def test_a_locks_monthly_cost_is_each_endpoints_price_times_its_minimum_count():
+    prices = catalog.hosting_prices(_base().settings.region)
+    settings = EndpointSettings(
+        min_instances=3,
+        max_instances=4,
+        target_invocations_per_instance=1000,
+        data_capture_percent=0,
+    )
+    lock = PlacementLock(
+        models={"a": "E0", "b": "E1"},
+        endpoints={
+            "E0": EndpointRecord("ml.m5.xlarge", settings),
+            "E1": EndpointRecord("ml.unpriced.type", settings),  # unpriced: counts nothing
+        },
+    )
+    expected = prices["ml.m5.xlarge"] * HOURS_PER_MONTH * 3
+    assert monthly_cost(lock, _base()) == pytest.approx(expected)
+    assert monthly_cost(PlacementLock(), _base()) == 0
+
+
+def test_plans_follow_the_lock_they_are_given_not_the_committed_one():
+    spec = _with(_sk("newcomer"))
+    fresh = place(spec, PlacementLock())
+    (name,) = fresh.endpoints
+    moved = name.rsplit("-", 1)[0] + "-7"
+    given = PlacementLock(
+        models={"newcomer": moved},
+        endpoints={moved: fresh.endpoints[name]},
+        memory_mb=dict(fresh.memory_mb),
+    )
+    (plan,) = plan_endpoints(spec, given)
+    assert plan.endpoint_name == moved
+
+
+def test_each_plan_is_for_the_team_of_every_model_on_it():
+    spec = fleet(3, 30)
+    plans = plan_endpoints(spec, PlacementLock())
+    assert len({plan.team for plan in plans}) > 1
+    for plan in plans:
+        assert {model.team for model in plan.models} == {plan.team}
+
+
+def test_a_version_1_endpoint_is_read_from_its_own_models_only():
+    """Two v1 endpoints of one group (same team, image and declared type) with models of
+    different scaling: each is migrated with its own models' settings."""
+
+    def declared(name: str, low: int) -> ModelDeclaration:
+        scaling = {"min_instances": low, "max_instances": low + 1}
+        return ModelDeclaration.model_validate(model_data(name=name, scaling=scaling))
+
+    one, three = declared("one", 1), declared("three", 3)
+    spec = _with(one, three)
+    placer = Placer(spec)
+    key = _legacy_key(one, spec, one.effective_instance_type)
+    first, second = (key.endpoint_name(placer.environment, n) for n in (0, 1))
+    assert placer.legacy_record(first, {"one"}) == EndpointRecord(
+        one.effective_instance_type, EndpointSettings.serving([one])
+    )
+    assert placer.legacy_record(second, {"three"}).settings.min_instances == 3
+    assert placer.legacy_record(first, {"gone"}) is None
+
+
+def test_an_empty_lock_is_written_with_empty_sections_and_reads_back_empty():
+    text = lock_text("dev", PlacementLock())
+    assert '  "models": {},\n  "endpoints": {}\n}\n' in text
+    assert parse_lock(json.loads(text)) == PlacementLock()
+
+
+def test_a_lock_that_is_not_json_names_its_file_in_the_problem(monkeypatch, tmp_path):
+    monkeypatch.setattr(placement_lock, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "stacks").mkdir()
+    placement_lock_path("dev").write_text('{"models": ')
+    with pytest.raises(SpecError) as raised:
+        read_placement_lock("dev")
+    (problem,) = raised.value.problems
+    assert problem.path == "dev.placement.json"
+    assert problem.message.startswith("is not JSON: ")
