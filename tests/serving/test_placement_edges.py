@@ -128,3 +128,18 @@ def test_a_lock_that_is_not_json_names_its_file_in_the_problem(monkeypatch, tmp_
     (problem,) = raised.value.problems
     assert problem.path == "dev.placement.json"
     assert problem.message.startswith("is not JSON: ")
+
+
+def test_every_malformed_model_entry_of_a_lock_is_reported():
+    record = {
+        "instanceType": "ml.m5.xlarge",
+        "minInstances": 1,
+        "maxInstances": 2,
+        "targetInvocationsPerInstance": 1000,
+        "dataCapturePercent": 0,
+    }
+    document = {"version": 2, "endpoints": {"E": record}, "models": {"a": "E", "b": {"x": 1}}}
+    with pytest.raises(SpecError) as refused:
+        parse_lock(document)
+    shape = 'must be {"endpoint": <name>, "memoryMb": <MB>}'
+    assert refused.value.problems == [Problem("models.a", shape), Problem("models.b", shape)]
