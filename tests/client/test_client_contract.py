@@ -469,3 +469,13 @@ def test_an_http_error_is_the_requests_fault_or_the_models_answer_never_retried(
     else:
         assert (error.value.status, error.value.backend_message) == (status, "said the server")
     assert len(server.requests) == 1
+
+
+def test_an_unreachable_http_route_reports_its_url_and_the_connection_failure(registry, emitted):
+    url = "http://127.0.0.1:9/invocations"  # the discard port: nothing listens
+    registry.serve(TEAM, MODEL, VERSION, http_route(url))
+    with pytest.raises(BackendUnavailable) as error:
+        make_client(emitted, retry=RetryPolicy(max_attempts=2)).predict(MODEL, b"{}")
+    assert error.value.model == MODEL
+    assert str(error.value).startswith(f"{MODEL}: {url}: <urlopen error ")
+    assert str(error.value).endswith(" (after 2 attempts)")
