@@ -166,3 +166,25 @@ def test_the_endpoints_of_the_most_copied_pieces_cost_their_floor_however_little
     bound = lower_bound((upper, lower), OFFERS)
     assert bound == pytest.approx(0.15 + 1.85 + 5.25 - 1.85 / 2)
     assert 6.0 < bound <= _optimum((upper, lower))  # above the apart floors (6.0)
+
+
+def test_pieces_apart_are_chosen_dearest_floor_first():
+    """l-only (4.0) and m-only (2.0) pieces cannot share; a piece that fits any type could share
+    with either, so counting it first (1.0, on s) would block both."""
+    items = (
+        Piece("dear", 100, frozenset({"l"})),
+        Piece("mid", 100, frozenset({"m"})),
+        Piece("any", 100, frozenset({"s", "m", "l"})),
+    )
+    assert lower_bound(items, OFFERS) == pytest.approx(4.0 + 2.0) == _optimum(items)
+
+
+def test_lower_pieces_pay_their_own_copies_in_the_layered_bound():
+    """Four 2-copy 3,000 MB pieces (rr) pay 4 x 3,000 x 2 x 0.00075 = 18; the 3-copy piece's
+    endpoints cost 3.0 while its memory pays 0.225, a gap of 2.775 that lower memory fills at
+    best for 2/3 of what it saves."""
+    upper = Piece("upper", 100, frozenset({"s", "rr"}), copies=3)
+    lower = tuple(Piece(f"low{i}", 3_000, frozenset({"rr"}), copies=2) for i in range(4))
+    bound = lower_bound((upper, *lower), OFFERS)
+    assert bound == pytest.approx(0.225 + 2.775 + 18 - 2.775 * 2 / 3)
+    assert bound <= _optimum((upper, *lower))
