@@ -51,6 +51,12 @@ def _serve_on_sagemaker(registry) -> None:
     registry.serve(TEAM, MODEL, VERSION, mme_route(ENDPOINT, archive_name(MODEL, VERSION)))
 
 
+def _sagemaker_runtime(registry):
+    """The model served on a multi-model endpoint, and a runtime client to stub its answers."""
+    _serve_on_sagemaker(registry)
+    return boto3.client("sagemaker-runtime", region_name=REGION)
+
+
 def test_an_unserved_version_says_which_was_asked_which_is_served_and_whether_it_ever_was(
     registry, server, emitted
 ):
@@ -115,8 +121,7 @@ def test_retries_running_out_over_http_report_the_last_failure(
 def test_retries_running_out_on_sagemaker_report_its_code_and_message(
     registry, emitted, code, status, expected
 ):
-    _serve_on_sagemaker(registry)
-    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    runtime = _sagemaker_runtime(registry)
     with Stubber(runtime) as stub:
         for _ in range(2):
             stub.add_client_error("invoke_endpoint", code, "backend says no", status)
@@ -127,8 +132,7 @@ def test_retries_running_out_on_sagemaker_report_its_code_and_message(
 
 
 def test_a_request_sagemaker_rejects_is_not_retried_and_says_why(registry, emitted):
-    _serve_on_sagemaker(registry)
-    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    runtime = _sagemaker_runtime(registry)
     with Stubber(runtime) as stub:
         stub.add_client_error(
             "invoke_endpoint", "ValidationError", f"Endpoint {ENDPOINT} not found.", 400
@@ -142,8 +146,7 @@ def test_a_request_sagemaker_rejects_is_not_retried_and_says_why(registry, emitt
 
 
 def test_a_sagemaker_model_error_names_the_model(registry, emitted):
-    _serve_on_sagemaker(registry)
-    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    runtime = _sagemaker_runtime(registry)
     with Stubber(runtime) as stub:
         stub.add_client_error(
             "invoke_endpoint",
@@ -215,8 +218,7 @@ def test_http_requests_carry_the_callers_content_types_and_the_inference_id(
 
 
 def test_sagemaker_requests_carry_the_callers_content_types(registry, emitted):
-    _serve_on_sagemaker(registry)
-    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    runtime = _sagemaker_runtime(registry)
     with Stubber(runtime) as stub:
         stub.add_response(
             "invoke_endpoint",
