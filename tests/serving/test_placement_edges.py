@@ -15,8 +15,10 @@ from components.serving.placement import (
     Placer,
     _legacy_key,
     monthly_cost,
+    offers,
     place,
     plan_endpoints,
+    serving_image,
 )
 from components.serving.placement_lock import (
     EndpointRecord,
@@ -89,8 +91,9 @@ def test_each_plan_is_for_the_team_of_every_model_on_it():
     spec = fleet(3, 30)
     plans = plan_endpoints(spec, PlacementLock())
     assert len({plan.team for plan in plans}) > 1
-    for plan in plans:
+    for plan in plans:  # one team and one container per endpoint
         assert {model.team for model in plan.models} == {plan.team}
+        assert {serving_image(model, spec) for model in plan.models} == {plan.image}
 
 
 def test_a_version_1_endpoint_is_read_from_its_own_models_only():
@@ -143,3 +146,52 @@ def test_every_malformed_model_entry_of_a_lock_is_reported():
         parse_lock(document)
     shape = 'must be {"endpoint": <name>, "memoryMb": <MB>}'
     assert refused.value.problems == [Problem("models.a", shape), Problem("models.b", shape)]
+
+
+def _gpu(name: str) -> ModelDeclaration:
+    data = model_data(name=name, framework="pytorch", framework_version="2.3")
+    return ModelDeclaration.model_validate(
+        data | {"resources": {"memory_mb": 2000, "gpus": 1}, "instance_type": "ml.g4dn.xlarge"}
+    )
+
+
+def test_endpoints_named_by_an_earlier_run_keep_their_models():
+    """Names written to a lock before must be recognised after: a change to how a group's name is
+    derived (team, image, cpu or gpu) would move every model of such an endpoint to a new one,
+    replacing it. These names were written by this code (2026-11-30); a new SageMaker SDK image
+    URI would change them too, and this test says so."""
+    cpu, gpu = _sk("a"), _gpu("g")
+    spec = _with(cpu, gpu)
+    lock = place(spec, PlacementLock())
+    assert lock.models == {"a": "mlplat-dev-fraud-4ea9234b-0", "g": "mlplat-dev-fraud-8868d017-0"}
+    assert place(spec, lock) == lock
+
+
+def test_a_version_1_endpoint_no_model_matches_is_placed_afresh():
+    spec = _with(_sk("a"))
+    lock = place(spec, parse_lock({"endpoints": {"a": "mlplat-dev-elsewhere-0"}}))
+    assert lock == place(spec, PlacementLock())
+
+
+@pytest.mark.parametrize(("extra_mb", "joins"), [(0, True), (1, False)])
+def test_a_newcomer_joins_an_endpoint_up_to_exactly_its_capacity(extra_mb, joins):
+    first = _sk("first", resources={"memory_mb": 5000})
+    before = place(_with(first), PlacementLock())
+    record = before.endpoints[before.models["first"]]
+    room = offers(_with(first))[record.instance_type].capacity_mb - 5000
+    newcomer = _sk("newcomer", resources={"memory_mb": room + extra_mb})
+    after = place(_with(first, newcomer), before)
+    assert (after.models["newcomer"] == before.models["first"]) is joins
+
+
+def test_a_newcomer_never_joins_an_endpoint_holding_the_most_models_allowed():
+    base = _base()
+    serving = base.settings.serving.model_copy(update={"max_models_per_endpoint": 2})
+    spec = base.model_copy(
+        update={"settings": base.settings.model_copy(update={"serving": serving})}
+    )
+    two = spec.model_copy(update={"models": (_sk("a"), _sk("b"))})
+    before = place(two, PlacementLock())
+    assert before.models["a"] == before.models["b"]
+    after = place(spec.model_copy(update={"models": (_sk("a"), _sk("b"), _sk("c"))}), before)
+    assert after.models["c"] != after.models["a"]
