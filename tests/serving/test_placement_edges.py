@@ -195,3 +195,26 @@ def test_a_newcomer_never_joins_an_endpoint_holding_the_most_models_allowed():
     assert before.models["a"] == before.models["b"]
     after = place(spec.model_copy(update={"models": (_sk("a"), _sk("b"), _sk("c"))}), before)
     assert after.models["c"] != after.models["a"]
+
+
+def test_a_grown_model_does_not_unplace_the_models_after_it():
+    small = {"a": 100, "b": 100, "c": 100}
+    before = place(
+        _with(*(_sk(n, resources={"memory_mb": mb}) for n, mb in small.items())), PlacementLock()
+    )
+    assert len(set(before.models.values())) == 1
+    grown = small | {"a": 200}  # a grew but still fits; b and c come after it in name order
+    after = place(_with(*(_sk(n, resources={"memory_mb": mb}) for n, mb in grown.items())), before)
+    assert after.models == before.models
+
+
+def test_newcomers_join_largest_first_so_the_room_goes_to_the_one_that_needs_it():
+    first = _sk("first", resources={"memory_mb": 1000})
+    before = place(_with(first), PlacementLock())
+    record = before.endpoints[before.models["first"]]
+    room = offers(_with(first))[record.instance_type].capacity_mb - 1000
+    big = _sk("big", resources={"memory_mb": room - 10})
+    small = _sk("small", resources={"memory_mb": 20})
+    after = place(_with(first, big, small), before)
+    assert after.models["big"] == before.models["first"]
+    assert after.models["small"] != before.models["first"]
