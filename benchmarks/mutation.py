@@ -85,6 +85,8 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_models_cli.py",
             "tests/serving/test_endpoint_planning.py",
             "tests/serving/test_placement_lock.py",
+            "tests/serving/test_rebalance.py",
+            "tests/serving/test_placement_edges.py",
         ),
     ),
     "declarations": Module(
@@ -179,6 +181,7 @@ MODULES: dict[str, Module] = {
         ("lifecycle/attribution.py",),
         (
             "tests/lifecycle/test_attribution.py",
+            "tests/lifecycle/test_capture_sampling.py",  # kept_by_sampling
             "tests/lifecycle/test_drift_job.py",
             "tests/client/test_client.py",
         ),
@@ -188,7 +191,14 @@ MODULES: dict[str, Module] = {
         ("lifecycle/drift/*.py",),
         ("tests/lifecycle/test_drift_parts.py", "tests/lifecycle/test_drift_job.py"),
     ),
-    "client": Module(("mlplat/client/*.py",), ("tests/client/test_client.py",)),
+    "client": Module(
+        ("mlplat/client/*.py",),
+        (
+            "tests/client/test_client.py",
+            "tests/client/test_client_contract.py",
+            "tests/client/test_https_route.py",
+        ),
+    ),
     "registry_routes": Module(
         ("components/registry_route.py", "components/registry_records.py"),
         ("tests/client/test_client.py", "tests/serving/test_registry_records.py"),

@@ -330,13 +330,6 @@ def place(
     return as_lock([*kept.values(), *placer.open(left, taken)])
 
 
-def place_models(
-    spec: EnvironmentSpec, previous: PlacementLock | Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Model name -> endpoint name for the spec's SageMaker models, relative to ``previous``."""
-    return dict(place(spec, previous).models)
-
-
 # --- endpoint plans ---------------------------------------------------------------------------
 
 
@@ -373,7 +366,3 @@ def _plan(
         data_capture_percent=settings.data_capture_percent,
         models=tuple(models),
     )
-
-
-def endpoint_capacity_mb(instance_type: str, spec: EnvironmentSpec) -> int:
-    return offers(spec)[instance_type].capacity_mb

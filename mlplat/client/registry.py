@@ -48,9 +48,6 @@ class RouteCache:
             raise VersionNotServed(model, version, resolved.version, registered)
         return resolved
 
-    def invalidate(self, team: str, model: str) -> None:
-        self._served.pop(model_key(team, model), None)
-
     def _served_route(self, team: str, model: str) -> Resolved:
         key = model_key(team, model)
         cached = self._served.get(key)

@@ -102,6 +102,8 @@ def test_a_certificate_the_caller_cannot_verify_is_rejected_at_once(
     other_ca, _, _ = _certificate(tmp_path / "other", "elsewhere")
     monkeypatch.setenv("SSL_CERT_FILE", str(other_ca))
     registry.serve(TEAM, MODEL, VERSION, _load_balanced(base))
-    with pytest.raises(RequestRejected, match="TLS"):
+    with pytest.raises(RequestRejected, match="TLS") as rejected:
         make_client(emitted).predict(MODEL, b"{}")
+    assert rejected.value.model == MODEL
+    assert str(rejected.value).startswith(f"{MODEL}: {base}{model_path(MODEL, VERSION)}: TLS: ")
     assert server.requests == []  # no request went out without a verified certificate

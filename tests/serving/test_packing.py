@@ -141,3 +141,50 @@ def test_merging_respects_the_model_count():
     items = [Piece(n, 10, frozenset(TYPES)) for n in "abcde"]
     bins = pack(items, OFFERS, max_models=2)
     assert len(bins) == 3 and all(len(b.pieces) <= 2 for b in bins)
+
+
+# The lower bound is as strong as each of its arguments, on instances small enough to check.
+
+
+def test_no_pieces_cost_nothing_and_one_piece_costs_its_copies_of_its_cheapest_type():
+    assert lower_bound([], OFFERS) == 0.0
+    alone = (Piece("a", 500, frozenset({"m", "l"}), copies=3),)
+    assert lower_bound(alone, OFFERS) == pytest.approx(3 * 2.0) == _optimum(alone)
+
+
+def test_pieces_that_cannot_share_a_type_each_cost_at_least_their_own_floor():
+    apart = (Piece("a", 100, frozenset({"s"})), Piece("b", 100, frozenset({"m"})))
+    assert lower_bound(apart, OFFERS) == pytest.approx(1.0 + 2.0) == _optimum(apart)
+
+
+def test_the_endpoints_of_the_most_copied_pieces_cost_their_floor_however_little_they_hold():
+    """A 2-copy 100 MB piece (s or rr) and a 1-copy 7,000 MB piece (rr only); rate 0.00075 $/MB
+    (rr). The 2-copy endpoints cost at least 2.0 while their memory pays 0.15; at most 1.85 of
+    the big piece's memory can fill that gap, saving it at most half as much (1 copy of 2)."""
+    upper = Piece("upper", 100, frozenset({"s", "rr"}), copies=2)
+    lower = Piece("lower", 7_000, frozenset({"rr"}))
+    bound = lower_bound((upper, lower), OFFERS)
+    assert bound == pytest.approx(0.15 + 1.85 + 5.25 - 1.85 / 2)
+    assert 6.0 < bound <= _optimum((upper, lower))  # above the apart floors (6.0)
+
+
+def test_pieces_apart_are_chosen_dearest_floor_first():
+    """l-only (4.0) and m-only (2.0) pieces cannot share; a piece that fits any type could share
+    with either, so counting it first (1.0, on s) would block both."""
+    items = (
+        Piece("dear", 100, frozenset({"l"})),
+        Piece("mid", 100, frozenset({"m"})),
+        Piece("any", 100, frozenset({"s", "m", "l"})),
+    )
+    assert lower_bound(items, OFFERS) == pytest.approx(4.0 + 2.0) == _optimum(items)
+
+
+def test_lower_pieces_pay_their_own_copies_in_the_layered_bound():
+    """Four 2-copy 3,000 MB pieces (rr) pay 4 x 3,000 x 2 x 0.00075 = 18; the 3-copy piece's
+    endpoints cost 3.0 while its memory pays 0.225, a gap of 2.775 that lower memory fills at
+    best for 2/3 of what it saves."""
+    upper = Piece("upper", 100, frozenset({"s", "rr"}), copies=3)
+    lower = tuple(Piece(f"low{i}", 3_000, frozenset({"rr"}), copies=2) for i in range(4))
+    bound = lower_bound((upper, *lower), OFFERS)
+    assert bound == pytest.approx(0.225 + 2.775 + 18 - 2.775 * 2 / 3)
+    assert bound <= _optimum((upper, *lower))
