@@ -70,7 +70,7 @@ class Module:
     undecorate: tuple[str, ...] = ()
 
 
-# The tests of the declarations and the loader, for the first two parts of that module below.
+# The tests of the declarations and the loader, for each part of that module below.
 DECLARATION_TESTS = (
     "tests/foundation/test_mistakes.py",
     "tests/foundation/test_loader_messages.py",
@@ -84,6 +84,9 @@ DECLARATION_TESTS = (
     "tests/serving/test_placement_lock.py",
     "tests/foundation/test_stale_lock.py",
     "tests/foundation/test_emptied_stack.py",
+    "tests/foundation/test_settings_messages.py",
+    "tests/foundation/test_route_settings.py",
+    "tests/foundation/test_instance_choice.py",
 )
 
 MODULES: dict[str, Module] = {
@@ -119,6 +122,23 @@ MODULES: dict[str, Module] = {
     "declarations_rules": Module(
         ("infra/declarations/rules.py", "infra/declarations/scheduling.py"),
         DECLARATION_TESTS,
+        without_engine=True,
+    ),
+    "declarations_fields": Module(
+        (
+            "infra/declarations/batch.py",
+            "infra/declarations/instance_choice.py",
+            "infra/declarations/lifecycle.py",
+            "infra/declarations/objectives.py",
+            "infra/declarations/routes.py",
+            "infra/declarations/streaming.py",
+        ),
+        (
+            *DECLARATION_TESTS,
+            "tests/foundation/test_batch_and_streaming_declarations.py",
+            "tests/lifecycle/test_lifecycle_declaration.py",
+            "tests/lifecycle/test_objectives.py",
+        ),
         without_engine=True,
     ),
     "plan_diff": Module(
