@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from infra import catalog, eks_support
-from infra.declarations import SpecError
+from infra.declarations import ModelDeclaration, SpecError
 from infra.declarations import rules as rules_module
 from infra.declarations.environment import ClusterSettings
 from infra.declarations.errors import Problem
@@ -345,3 +345,90 @@ def test_a_model_is_not_resolved_against_a_region_that_did_not_parse():
     )
     assert [p.path for p in problems if p.path.startswith("models")] == ["models[1].framework"]
     assert "config.aws:region" in {p.path for p in problems}
+
+
+@pytest.mark.parametrize(("framework", "version"), [("pytorch", "2.1"), ("sklearn", "1.2-1")])
+def test_a_gpu_type_multi_model_endpoints_do_not_run_on_lists_those_they_do(framework, version):
+    """Only that: not also whether an image exists for a type the model cannot have (sklearn
+    has no GPU image at all)."""
+    gpu_types = sorted(catalog.MME_GPU_INSTANCE_TYPES)
+    assert len(gpu_types) > 1
+    model = model_data(
+        framework=framework, framework_version=version, instance_type="ml.g5.12xlarge"
+    )
+    assert _under("models[0]", _problems([model])) == [
+        (
+            "models[0].instance_type",
+            "SageMaker multi-model endpoints do not run on ml.g5.12xlarge; their GPU types are "
+            f"{', '.join(gpu_types)} (or serve it on eks)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(("memory", "refused"), [(11468, False), (11469, True)])
+def test_an_exact_type_holds_a_model_up_to_its_share_of_memory(memory, refused):
+    """ml.m5.xlarge's 16,384 MB at the default modelMemoryFraction 0.7: 11,468 MB for models."""
+    problems = _model(resources={"memory_mb": memory}, instance_type_mode="exact")
+    expected = (
+        "models[0].resources.memory_mb",
+        f"{memory} MB is more than the 11468 MB an endpoint on ml.m5.xlarge leaves to models "
+        "(serving.modelMemoryFraction 0.7 of 16384 MB): choose a larger instance_type, or "
+        "lower memory_mb",
+    )
+    assert problems == ([expected] if refused else [])
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "path"), [(None, "framework_version"), ("ml.m5.xlarge", "instance_type")]
+)
+def test_a_framework_version_without_an_image_in_the_region_is_named(instance_type, path):
+    """pytorch 1.0 has no SageMaker CPU image in ca-west-1 (its newest version has): named at
+    the declared instance type, or at the version when placement chooses the type (ca-west-1
+    offers placement no CPU type either, which is said as well, as for the newest version)."""
+    region = {"aws:region": "ca-west-1"}
+    newest = model_data(framework="pytorch", framework_version="2.6", instance_type=instance_type)
+    others = _under("models", _problems([newest], **region))
+    model = newest | {"framework_version": "1.0"}
+    instance = ModelDeclaration.model_validate(model).effective_instance_type
+    missing = _unknown_image("pytorch", "1.0", "ca-west-1", instance)
+    assert _under("models", _problems([model], **region)) == [
+        (f"models[0].{path}", f"the SageMaker SDK has no serving image for it: {missing}"),
+        *others,
+    ]
+
+
+def test_a_gpu_model_is_resolved_against_the_configured_triton_version():
+    """Triton 24.09 has no image in ap-southeast-5 (newer ones have): a GPU model there is
+    refused while the environment configures 24.09, and served once it configures 25.04."""
+    model = model_data(
+        framework="pytorch",
+        framework_version="2.1",
+        instance_type="ml.g5.xlarge",
+        resources={"memory_mb": 512, "gpus": 1},
+    )
+    region = {"aws:region": "ap-southeast-5"}
+    missing = _unknown_image(catalog.TRITON_FRAMEWORK, "24.09", "ap-southeast-5", "ml.g5.xlarge")
+    old = _problems([model], **region, **{"mlplat:serving": {"tritonVersion": "24.09"}})
+    assert _under("models", old) == [
+        ("models[0].instance_type", f"the SageMaker SDK has no serving image for it: {missing}")
+    ]
+    new = _problems([model], **region, **{"mlplat:serving": {"tritonVersion": "25.04"}})
+    assert _under("models", new) == []
+
+
+def test_a_model_of_an_unknown_team_lists_the_stacks_teams():
+    teams = [team_data(name="growth"), team_data(name="fraud")]
+    with pytest.raises(SpecError) as caught:
+        parse_environment(
+            "dev", teams=teams, models=[model_data(team="ghosts")], config=config_data()
+        )
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("models[0].team", "unknown team 'ghosts'; this stack's teams: fraud, growth")
+    ]
+
+
+def test_an_eks_model_may_not_ask_for_an_exact_instance_type():
+    model = model_data(serving="eks", instance_type=None, instance_type_mode="exact")
+    assert _under("models[0]", _problems([model])) == [
+        ("models[0].instance_type_mode", "applies only to sagemaker-mme models")
+    ]
