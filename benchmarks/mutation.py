@@ -138,6 +138,8 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_batch_and_streaming_declarations.py",
             "tests/lifecycle/test_lifecycle_declaration.py",
             "tests/lifecycle/test_objectives.py",
+            "tests/foundation/test_field_messages.py",
+            "tests/cost/test_pipeline_costs.py",  # runs_per_month, the schedule's cost
         ),
         without_engine=True,
     ),

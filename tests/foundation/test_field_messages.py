@@ -1,0 +1,183 @@
+"""The per-model fields later issues added (batch jobs, lifecycle schedules, routes), in full:
+each refusal's whole message, and the values on both sides of every bound EventBridge Scheduler,
+Spark and the cluster set."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from infra.declarations import lifecycle
+from infra.declarations.batch import BatchJob, batch_problems, pod_memory_gb
+from infra.declarations.batch import schedule_problem as batch_schedule_problem
+from infra.declarations.errors import Problem
+from tests.foundation.test_batch_and_streaming_declarations import job, problems
+from tests.foundation.test_validation import problems_of
+
+BOTH = [batch_schedule_problem, lifecycle.schedule_problem]
+
+# --- schedules (a batch job's and the lifecycle's: the same EventBridge Scheduler grammar) ------
+
+
+@pytest.mark.parametrize("schedule_problem", BOTH)
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "at(2027-12-31T23:59:59)",  # the last month, day, hour, minute and second
+        "at(2027-01-01T00:00:00)",  # the first
+        "cron(59 23 31 12 ? 2199)",  # each field at its highest
+        "cron(0 0 1 1 ? 1970)",  # and at its lowest
+        "cron(0 0 ? 1 7 *)",
+        "cron(0 0 ? 1 1 *)",
+        "cron(0 2 LW * ? *)",  # the last weekday of the month
+        "cron(0 2 15W * ? *)",
+        "cron(*/5 2 * * ? *)",
+        "cron(0 2 */5 * ? *)",
+    ],
+)
+def test_schedules_at_every_bound_eventbridge_allows_are_accepted(schedule_problem, expression):
+    assert schedule_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "at(2027-13-01T00:00:00)",
+        "at(2027-00-01T00:00:00)",
+        "at(2027-01-32T00:00:00)",
+        "at(2027-01-00T00:00:00)",
+        "at(2027-01-01T24:00:00)",
+        "at(2027-01-01T00:60:00)",
+        "at(2027-01-01T00:00:60)",
+    ],
+)
+def test_a_batch_at_schedule_past_a_bound_is_not_a_date(expression):
+    assert batch_schedule_problem(expression) == (
+        f"{expression!r}: not a date and time (yyyy-mm-ddThh:mm:ss)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "field"),
+    [
+        ("cron(60 0 * * ? *)", "minutes '60' is outside 0-59"),
+        ("cron(0 24 * * ? *)", "hours '24' is outside 0-23"),
+        ("cron(0 0 32 * ? *)", "day-of-month '32' is outside 1-31"),
+        ("cron(0 0 1 13 ? *)", "month '13' is outside 1-12"),
+        ("cron(0 0 ? 1 8 *)", "day-of-week '8' is outside 1-7"),
+        ("cron(0 0 1 1 ? 2200)", "year '2200' is outside 1970-2199"),
+        ("cron(0 -3 * * ? *)", "hours '-3' is outside 0-23"),  # a range needs its start
+        ("cron(0 1,,2 * * ? *)", "hours '1,,2' is outside 0-23"),  # and a list its items
+    ],
+)
+def test_a_lifecycle_cron_field_past_its_bound_is_named(expression, field):
+    assert lifecycle.schedule_problem(expression) == f"{expression!r}: {field} or its wildcards"
+
+
+def test_an_expression_of_neither_kind_says_what_the_kinds_are():
+    assert batch_schedule_problem("daily") == (
+        "'daily' is not an EventBridge Scheduler expression: use rate(value unit), "
+        "cron(minutes hours day-of-month month day-of-week year) or at(yyyy-mm-ddThh:mm:ss)"
+    )
+    assert lifecycle.schedule_problem("daily") == (
+        "'daily' is not an EventBridge Scheduler expression: rate(value unit), "
+        "cron(minutes hours day-of-month month day-of-week year) or at(yyyy-mm-ddThh:mm:ss)"
+    )
+
+
+def test_a_cron_problem_names_the_expression_it_is_in():
+    assert batch_schedule_problem("cron(0 2 * * * *)") == (
+        "'cron(0 2 * * * *)': one of day-of-month and day-of-week must be '?' (and only one), "
+        "e.g. cron(0 2 * * ? *)"
+    )
+    assert lifecycle.schedule_problem("cron(0 2 * * * *)") == (
+        "'cron(0 2 * * * *)': one of day-of-month and day-of-week must be '?', not both"
+    )
+
+
+# --- a batch job's input and size ---------------------------------------------------------------
+
+
+def test_a_job_with_both_or_neither_input_says_which_it_may_have():
+    message = "give exactly one of s3 (a prefix with its format) and table (prediction-events)"
+    assert problems(job(input={})) == {"models[0].batch[0].input": message}
+    both = {"s3": "s3://warehouse/in/", "format": "csv", "table": "prediction-events"}
+    assert problems(job(input=both)) == {"models[0].batch[0].input": message}
+
+
+def test_a_table_has_its_own_format():
+    table = {"table": "prediction-events", "format": "json"}
+    assert problems(job(input=table)) == {
+        "models[0].batch[0].input.format": (
+            "table 'prediction-events' is json by definition: remove format"
+        )
+    }
+
+
+def test_an_s3_input_needs_a_prefix_and_its_format():
+    assert problems(job(input={"s3": ""})) == {
+        "models[0].batch[0].input.s3": (
+            "'' is not an S3 prefix s3://<bucket>/<prefix>/ (ending in '/')"
+        ),
+        "models[0].batch[0].input.format": (
+            "a prefix holds files of one format: say which (parquet, csv, json)"
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("heap_gb", "pod_gb"),
+    [
+        (1, Decimal("1.375")),  # 384 MiB of overhead: more than 10% of 1 GB
+        (3, Decimal("3.375")),
+        (4, Decimal("4.4")),  # 10%: more than 384 MiB
+        (20, Decimal("22")),
+    ],
+)
+def test_a_spark_pod_asks_for_its_heap_and_the_larger_of_10_percent_and_384_mib(heap_gb, pod_gb):
+    assert pod_memory_gb(heap_gb) == pod_gb
+
+
+def _sized(cores: int, memory_gb: int) -> BatchJob:
+    return BatchJob.model_validate(
+        job(size={"executor_cores": cores, "executor_memory_gb": memory_gb})
+    )
+
+
+@pytest.mark.parametrize(
+    ("cores", "memory_gb", "fits"),
+    [
+        (4, 4, True),  # exactly the node's 4 vCPU, and 4,505 MiB of its 4,505
+        (5, 4, False),
+        (4, 5, False),
+    ],
+)
+def test_an_executor_may_take_a_whole_spot_node_but_no_more(cores, memory_gb, fits):
+    executor_mb = int(pod_memory_gb(4) * 1024)  # 4 GB of heap and 10% overhead: 4,505 MiB
+    nodes = [(Decimal(2), 100_000), (Decimal(4), executor_mb)]
+    found = list(batch_problems((_sized(cores, memory_gb),), "models[0]", spot_nodes=nodes))
+    wanted_mb = int(pod_memory_gb(memory_gb) * 1024)
+    assert found == (
+        []
+        if fits
+        else [
+            Problem(
+                "models[0].batch[0].size",
+                f"an executor requests {cores} vCPU and {wanted_mb} MiB (memory plus Spark's "
+                "overhead); the largest spot node offers about 2 vCPU and 100000 MiB to pods, so "
+                "executors would stay Pending: lower executor_cores or executor_memory_gb, or add "
+                "a larger type to cluster.spotNodes",
+            )
+        ]
+    )
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+def test_prod_without_a_certificate_says_how_to_give_one():
+    assert problems_of(stack="prod")["config.routes.certificateArn"] == (
+        "is required in prod: model routes are served over HTTPS only (set certificateArn, "
+        "domain and privateZoneId under mlplat:routes in Pulumi.prod.yaml)"
+    )
