@@ -139,6 +139,7 @@ MODULES: dict[str, Module] = {
             "tests/lifecycle/test_lifecycle_declaration.py",
             "tests/lifecycle/test_objectives.py",
             "tests/foundation/test_field_messages.py",
+            "tests/lifecycle/test_lifecycle_messages.py",
             "tests/cost/test_pipeline_costs.py",  # runs_per_month, the schedule's cost
         ),
         without_engine=True,

@@ -12,6 +12,7 @@ from infra.declarations import lifecycle
 from infra.declarations.batch import BatchJob, batch_problems, pod_memory_gb
 from infra.declarations.batch import schedule_problem as batch_schedule_problem
 from infra.declarations.errors import Problem
+from tests.foundation.conftest import config_data
 from tests.foundation.test_batch_and_streaming_declarations import job, problems
 from tests.foundation.test_validation import problems_of
 
@@ -181,3 +182,91 @@ def test_prod_without_a_certificate_says_how_to_give_one():
         "is required in prod: model routes are served over HTTPS only (set certificateArn, "
         "domain and privateZoneId under mlplat:routes in Pulumi.prod.yaml)"
     )
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001"
+TLS = {"certificateArn": CERTIFICATE, "domain": "models.example.internal", "privateZoneId": "Z1"}
+
+
+def test_a_partial_tls_setting_lists_every_missing_key_in_order():
+    only_domain = {"domain": TLS["domain"]}
+    found = problems_of(config=config_data(**{"mlplat:routes": only_domain}))
+    assert found == {
+        "config.routes": "the HTTPS listener needs certificateArn, domain and privateZoneId "
+        "together; missing: certificateArn, privateZoneId"
+    }
+
+
+def test_a_certificate_of_another_region_names_both_regions():
+    elsewhere = TLS | {"certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1")}
+    assert problems_of(config=config_data(**{"mlplat:routes": elsewhere})) == {
+        "config.routes.certificateArn": "is in eu-west-1; the load balancers are in us-east-1 "
+        "and can use only certificates of their own region"
+    }
+    assert problems(job(), config=config_data(**{"mlplat:routes": TLS})) == {}
+
+
+# --- streaming ----------------------------------------------------------------------------------
+
+
+def _streaming(teams: int = 1, **settings) -> dict[str, str]:
+    config = config_data(**{"mlplat:streaming": {"enabled": True, "brokers": 2, **settings}})
+    return {
+        path: message
+        for path, message in problems(job(), config=config, teams=teams).items()
+        if path.startswith("config.streaming")
+    }
+
+
+@pytest.mark.parametrize("version", ["3.6.0", "3.6.x", "3.10.1", "4.0.x"])
+def test_kafka_from_3_6_is_accepted(version):
+    assert _streaming(replicationFactor=2, kafkaVersion=version) == {}
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("3.5.1", "3.5.1 is older than 3.6.0, which MSK's topic API (aws.msk.Topic) requires"),
+        ("2.9.x", "2.9.x is older than 3.6.0, which MSK's topic API (aws.msk.Topic) requires"),
+        ("latest", "'latest' is not like '3.8.x'"),
+        ("3.8", "'3.8' is not like '3.8.x'"),
+    ],
+)
+def test_an_older_or_unlike_kafka_version_is_refused_saying_why(version, message):
+    assert _streaming(replicationFactor=2, kafkaVersion=version) == {
+        "config.streaming.kafkaVersion": message
+    }
+
+
+def test_broker_count_and_replication_factor_are_named_with_their_figures():
+    assert _streaming(brokers=3, replicationFactor=3) == {
+        "config.streaming.brokers": "3 brokers over 2 zones: MSK needs a multiple of the "
+        "number of client subnets (one per zone)"
+    }
+    assert _streaming(replicationFactor=3) == {
+        "config.streaming.replicationFactor": "3 replicas need as many brokers (2)"
+    }
+
+
+def test_an_unknown_broker_type_lists_those_msk_offers_and_is_not_sized():
+    assert _streaming(replicationFactor=2, brokerInstanceType="kafka.t3.small") == {
+        "config.streaming.brokerInstanceType": "'kafka.t3.small' is not one of kafka.m5.large, "
+        "kafka.m5.xlarge, kafka.m5.2xlarge, kafka.m7g.large, kafka.m7g.xlarge, kafka.m7g.2xlarge"
+    }
+
+
+@pytest.mark.parametrize(
+    ("broker", "refused"),
+    [("kafka.m7g.2xlarge", False), ("kafka.m5.2xlarge", False), ("kafka.m7g.xlarge", True)],
+)
+def test_partitions_per_broker_follow_msks_figure_for_its_size(broker, refused):
+    """2 teams × 1,000 partitions × 2 replicas over 2 brokers: 2,000 per broker, MSK's figure for
+    the 2xlarge sizes and twice that for the smaller ones."""
+    found = _streaming(
+        teams=2, replicationFactor=2, partitionsPerTeam=1000, brokerInstanceType=broker
+    )
+    message = (
+        f"2 team topics × 1000 partitions × 2 replicas is 2000 per broker, over MSK's 1000 for "
+        f"{broker}: add brokers or lower partitionsPerTeam"
+    )
+    assert found == ({"config.streaming.partitionsPerTeam": message} if refused else {})
