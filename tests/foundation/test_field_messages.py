@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from infra.declarations import lifecycle
-from infra.declarations.batch import BatchJob, batch_problems, pod_memory_gb
+from infra.declarations.batch import BatchJob, batch_problems, pod_memory_gb, runs_per_month
 from infra.declarations.batch import schedule_problem as batch_schedule_problem
 from infra.declarations.errors import Problem
 from tests.foundation.conftest import config_data
@@ -270,3 +270,33 @@ def test_partitions_per_broker_follow_msks_figure_for_its_size(broker, refused):
         f"{broker}: add brokers or lower partitionsPerTeam"
     )
     assert found == ({"config.streaming.partitionsPerTeam": message} if refused else {})
+
+
+# --- how often a batch schedule runs (the cost estimate's count) --------------------------------
+
+MONTH_HOURS = 730  # the estimator's month
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("cron(0 6 15W * ? *)", 1),  # the weekday nearest the 15th: one day
+        ("cron(0 6 LW * ? *)", 1),  # the last weekday
+        ("cron(0 6 15W,1 * ? *)", 2),  # a weekday and a date: two days
+        ("cron(0 6 1,2,15W * ? *)", 3),
+        ("cron(0 6 LW,15W * ? *)", 2),  # two weekdays, each its own day
+        ("cron(0 6 ? * 6L *)", 1),  # the last Friday
+        ("cron(*/15 * * * ? *)", 4 * 24 * MONTH_HOURS / 24),  # every 15 minutes
+        ("cron(0 6 1 JAN/3 ? *)", 4 / 12),  # quarterly from January: 4 months of 12
+        ("cron(0 6 1 FEB/6 ? *)", 2 / 12),  # February and August
+    ],
+)
+def test_a_schedule_runs_as_often_as_its_fields_select(expression, runs):
+    assert batch_schedule_problem(expression) is None
+    assert lifecycle.schedule_problem(expression) is None  # the stricter grammar
+    assert runs_per_month(expression, MONTH_HOURS) == pytest.approx(runs)
+
+
+def test_counting_the_runs_of_a_non_schedule_is_an_error_naming_it():
+    with pytest.raises(ValueError, match=r"^not a schedule expression: 'daily'$"):
+        runs_per_month("daily", MONTH_HOURS)
