@@ -300,3 +300,10 @@ def test_a_schedule_runs_as_often_as_its_fields_select(expression, runs):
 def test_counting_the_runs_of_a_non_schedule_is_an_error_naming_it():
     with pytest.raises(ValueError, match=r"^not a schedule expression: 'daily'$"):
         runs_per_month("daily", MONTH_HOURS)
+
+
+def test_the_largest_spot_node_named_is_the_one_with_most_memory_then_cores():
+    nodes = [(Decimal(8), 16_000), (Decimal(2), 100_000), (Decimal(4), 100_000)]
+    found = list(batch_problems((_sized(16, 120),), "models[0]", spot_nodes=nodes))
+    assert len(found) == 1
+    assert "the largest spot node offers about 4 vCPU and 100000 MiB" in found[0].message
