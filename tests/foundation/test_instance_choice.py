@@ -126,3 +126,23 @@ def test_a_model_is_not_sized_against_serving_settings_that_did_not_parse():
             config=config,
         )
     assert [p.path for p in raised.value.problems] == ["config.serving.modelMemoryFraction"]
+
+
+def test_a_model_larger_than_every_type_placement_may_choose_is_told_what_to_do():
+    allowed = allowed_instance_types(_load(instance_type=None).models[0], "us-east-1")
+    share = max(models_share_mb(t, Decimal("0.7")) for t in allowed)
+    # the type named: of those with the largest share, the last by name
+    largest = max(
+        (t for t in allowed if models_share_mb(t, Decimal("0.7")) == share), key=lambda t: t.name
+    )
+    with pytest.raises(SpecError) as raised:
+        _load(instance_type=None, resources={"memory_mb": share + 1})
+    assert [(p.path, p.message) for p in raised.value.problems] == [
+        (
+            "models[0].resources.memory_mb",
+            f"{share + 1} MB is more than the {share} MB the largest type placement may choose "
+            f"({largest.name}) leaves to models (serving.modelMemoryFraction 0.7 of "
+            f"{largest.memory_mb} MB): lower memory_mb, or declare a larger instance_type with "
+            "instance_type_mode='exact'",
+        )
+    ]
