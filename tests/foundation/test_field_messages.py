@@ -307,3 +307,22 @@ def test_the_largest_spot_node_named_is_the_one_with_most_memory_then_cores():
     found = list(batch_problems((_sized(16, 120),), "models[0]", spot_nodes=nodes))
     assert len(found) == 1
     assert "the largest spot node offers about 4 vCPU and 100000 MiB" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("output", "overlaps"),
+    [
+        ("s3://warehouse/in/scores/", True),  # inside the input
+        ("s3://warehouse/", True),  # holding it
+        ("s3://warehouse/in/", True),
+        ("s3://warehouse/inside/", False),  # a sibling whose name starts alike
+        ("s3://other/in/", False),
+    ],
+)
+def test_an_output_overlapping_the_input_is_refused_saying_why(output, overlaps):
+    found = problems(job(output=output))
+    message = (
+        "overlaps the input 's3://warehouse/in/': a run would read its own predictions (and a "
+        "retry's overwrite could delete input): choose a separate prefix"
+    )
+    assert found == ({"models[0].batch[0].output": message} if overlaps else {})
