@@ -248,9 +248,10 @@ def test_broker_count_and_replication_factor_are_named_with_their_figures():
     }
 
 
-def test_an_unknown_broker_type_lists_those_msk_offers_and_is_not_sized():
-    assert _streaming(replicationFactor=2, brokerInstanceType="kafka.t3.small") == {
-        "config.streaming.brokerInstanceType": "'kafka.t3.small' is not one of kafka.m5.large, "
+@pytest.mark.parametrize("broker", ["kafka.t3.small", "m7g"])
+def test_an_unknown_broker_type_lists_those_msk_offers_and_is_not_sized(broker):
+    assert _streaming(replicationFactor=2, brokerInstanceType=broker) == {
+        "config.streaming.brokerInstanceType": f"'{broker}' is not one of kafka.m5.large, "
         "kafka.m5.xlarge, kafka.m5.2xlarge, kafka.m7g.large, kafka.m7g.xlarge, kafka.m7g.2xlarge"
     }
 
