@@ -327,3 +327,11 @@ def test_an_output_overlapping_the_input_is_refused_saying_why(output, overlaps)
         "retry's overwrite could delete input): choose a separate prefix"
     )
     assert found == ({"models[0].batch[0].output": message} if overlaps else {})
+
+
+def test_a_job_without_a_schedule_or_on_demand_never_runs_and_is_told_so():
+    assert problems(job(schedule=None)) == {
+        "models[0].batch[0].schedule": "the job never runs: give a schedule, or set "
+        "on_demand=True (or both)"
+    }
+    assert problems(job(on_demand=True)) == {}  # both
