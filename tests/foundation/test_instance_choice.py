@@ -146,3 +146,22 @@ def test_a_model_larger_than_every_type_placement_may_choose_is_told_what_to_do(
             "instance_type_mode='exact'",
         )
     ]
+
+
+def test_a_minimum_is_judged_only_with_serving_settings_a_region_and_a_known_type():
+    """Without serving settings or a region (they did not parse), or for a type outside the
+    catalog (reported as unknown by the instance rules), there is nothing to judge against."""
+    from infra.declarations import ModelDeclaration
+    from infra.declarations.environment import ServingSettings
+    from infra.declarations.instance_choice import instance_choice_problems
+
+    def judged(instance_type, serving, region):
+        data = model_data(instance_type=instance_type, resources={"memory_mb": 10**6})
+        model = ModelDeclaration.model_validate(data)
+        return list(instance_choice_problems(model, "models[0]", serving, region))
+
+    serving = ServingSettings()
+    assert judged(None, None, "us-east-1") == []
+    assert judged(None, serving, None) == []
+    assert judged("ml.m99.huge", serving, "us-east-1") == []
+    assert [p.path for p in judged(None, serving, "us-east-1")] == ["models[0].resources.memory_mb"]
