@@ -84,7 +84,8 @@ def generated_model(rng: random.Random, index: int, teams: list[str]) -> dict[st
         data["instance_type"] = "ml.g4dn.xlarge"  # a minimum: any MME GPU type at least this
     elif memory > 7_000 and rng.random() < 0.5:
         data["instance_type"] = "ml.m5.2xlarge"  # the large ones often declare a larger type
-    elif rng.random() < 0.03:
+    elif rng.random() < 0.03 and memory <= 11_000:  # what ml.m5.xlarge leaves to models
+        # (the draw comes first, so the stream, and the recorded fleets, stay as they were)
         data |= {"instance_type": "ml.m5.xlarge", "instance_type_mode": "exact"}
     return data
 

@@ -41,7 +41,8 @@ from components.iam_documents import Principal, Statement, assume_role, render, 
 from components.pipeline_permissions import batch_names, scheduler_role_name
 from components.streaming import EVENTS_PREFIX
 from infra.declarations import ModelDeclaration
-from infra.declarations.batch import S3_PREFIX, BatchJob
+from infra.declarations.batch import MEMORY_OVERHEAD_FACTOR, BatchJob
+from infra.declarations.s3 import S3_PREFIX
 from infra.declarations.tags import Ownership
 from lifecycle.batch.score import RECOMMENDED_CONF
 
@@ -225,6 +226,9 @@ def spark_submit_parameters(job: BatchJob, paths: JobPaths, image: str) -> str:
         "spark.executor.memory": f"{size.executor_memory_gb}g",
         "spark.driver.cores": "1",
         "spark.driver.memory": f"{size.driver_memory_gb}g",
+        # What quotas and costs count (infra/declarations/batch.py), not left to a default.
+        "spark.driver.memoryOverheadFactor": str(MEMORY_OVERHEAD_FACTOR),
+        "spark.executor.memoryOverheadFactor": str(MEMORY_OVERHEAD_FACTOR),
         **RECOMMENDED_CONF,
         "spark.storage.decommission.fallbackStorage.path": paths.fallback_uri,
     }

@@ -1,16 +1,16 @@
 """Where a team's Spark jobs run on the cluster, and how EMR on EKS reaches it (platform layer).
 
-Per team that declares batch jobs: a namespace ``<team>-batch``, apart from the team's serving
-namespace because that one enforces Pod Security ``restricted`` and EMR on EKS's own pods (the
-job submitter, Spark's driver and executors as EMR builds them) set no seccomp profile or
-dropped capabilities: ``baseline`` is enforced here, ``restricted`` only warned. A
-ResourceQuota sized to the team's jobs running at once, and the RBAC EMR on EKS needs in the
-namespace (and the platform's default-deny network policies with their allowances): the Role
-and RoleBinding of "Enable cluster access for Amazon EMR on EKS", manual
-steps (EMR on EKS Development Guide, setting-up-cluster-access.html), bound to the Kubernetes
-user ``emr-containers``.
+Per team that declares a batch quota (its models' jobs need one): a namespace ``<team>-batch``,
+apart from the team's serving namespace because that one enforces Pod Security ``restricted``
+and EMR on EKS's own pods (the job submitter, Spark's driver and executors as EMR builds them)
+set no seccomp profile or dropped capabilities: ``baseline`` is enforced here, ``restricted``
+only warned. A ResourceQuota as the team declares it (its jobs, running at once, fit it:
+validated), and the RBAC EMR on EKS needs in the namespace (and the platform's default-deny
+network policies with their allowances): the Role and RoleBinding of "Enable cluster access
+for Amazon EMR on EKS", manual steps (EMR on EKS Development Guide,
+setting-up-cluster-access.html), bound to the Kubernetes user ``emr-containers``.
 
-Once per cluster (when any team has jobs): an EKS access entry that maps EMR on EKS's
+Once per cluster (when any team has a batch quota): an EKS access entry that maps EMR on EKS's
 service-linked role (``AWSServiceRoleForAmazonEMRContainers``) to that user. The cluster
 authenticates through access entries only (mode ``API``, components/cluster.py), so the
 aws-auth mapping the guide's eksctl command writes would be ignored; EMR's automatic access-entry
@@ -21,15 +21,13 @@ per account (README, "Before the first `pulumi up`").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.tenancy import namespace_network_policies
-from infra.declarations import ModelDeclaration
+from infra.declarations.environment import BatchQuota
 
 EMR_USER = "emr-containers"  # fixed by EMR on EKS: the name its service-linked role acts as
 EMR_SERVICE_LINKED_ROLE = "AWSServiceRoleForAmazonEMRContainers"
@@ -78,25 +76,19 @@ EMR_ROLE_RULES = [
     },
     {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": _ALL},
 ]
-# EMR's job submitter pod, requested by EMR itself (not by the job's size).
-JOB_SUBMITTER = (1, 2)  # vCPU, GiB (a conservative bound)
-
-
-def batch_quota(models: Sequence[ModelDeclaration]) -> dict[str, str]:
-    """Every job of the team running at once: drivers, executors and EMR's submitters."""
-    jobs = [job for model in models for job in model.batch]
-    cpu = sum(job.size.vcpu + JOB_SUBMITTER[0] for job in jobs)
-    memory = sum(job.size.memory_gb + JOB_SUBMITTER[1] for job in jobs)
-    pods = sum(job.size.executors + 2 for job in jobs)
+def quota_spec(quota: BatchQuota) -> dict[str, str]:
+    """The team's declared batch quota as the namespace's ResourceQuota (its jobs, all at once,
+    fit it: infra/declarations/batch_capacity.py)."""
     return {
-        "requests.cpu": str(cpu),
-        "requests.memory": f"{int(memory * 1024)}Mi",
-        "pods": str(pods),
+        "requests.cpu": str(quota.cpu),
+        "requests.memory": f"{quota.memory_gib}Gi",
+        "pods": str(quota.pods),
     }
 
 
 class BatchTenancy(PlatformComponent):
-    """``teams``: team -> its models that declare batch jobs (teams without jobs are left out)."""
+    """``teams``: team -> its declared batch quota (teams without one have no Spark namespace;
+    validation refuses batch jobs of such a team)."""
 
     TYPE = "mlplat:batch:BatchTenancy"
 
@@ -104,7 +96,7 @@ class BatchTenancy(PlatformComponent):
         self,
         name: str,
         *,
-        teams: dict[str, list[ModelDeclaration]],
+        teams: dict[str, BatchQuota],
         cluster_name: pulumi.Input[str],
         account: str,
         provider: k8s.Provider,
@@ -121,12 +113,12 @@ class BatchTenancy(PlatformComponent):
             opts=self.child_opts(),
         )
         self.namespaces = {
-            team: self._team(f"{name}-{team}", team, models)
-            for team, models in sorted(teams.items())
+            team: self._team(f"{name}-{team}", team, quota)
+            for team, quota in sorted(teams.items())
         }
         self.register_outputs({"namespaces": self.namespaces})
 
-    def _team(self, name: str, team: str, models: list[ModelDeclaration]) -> pulumi.Output[str]:
+    def _team(self, name: str, team: str, quota: BatchQuota) -> pulumi.Output[str]:
         k8s_opts = self.child_opts(provider=self._provider)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -145,7 +137,7 @@ class BatchTenancy(PlatformComponent):
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata={"name": "batch-quota", "namespace": name_output},
-            spec={"hard": batch_quota(models)},
+            spec={"hard": quota_spec(quota)},
             opts=k8s_opts,
         )
         # The platform's networking for every namespace; Spark's driver and executors talk
@@ -171,11 +163,3 @@ class BatchTenancy(PlatformComponent):
             opts=self.child_opts(provider=self._provider, depends_on=[role]),
         )
         return name_output
-
-
-def teams_with_batch(models: Sequence[ModelDeclaration]) -> dict[str, list[ModelDeclaration]]:
-    teams: dict[str, list[ModelDeclaration]] = {}
-    for model in models:
-        if model.batch:
-            teams.setdefault(model.team, []).append(model)
-    return teams

@@ -69,6 +69,7 @@ from components.identity_policies import (
 )
 from components.lifecycle.events import package_group_name
 from components.lifecycle.roles import (
+    TeamPrefixes,
     invoke_destination_statement,
     pipeline_statements,
     start_pipelines_statements,
@@ -79,6 +80,8 @@ from components.route_dns import route_name_statements, team_name_patterns
 from components.serving.execution_role import execution_statements
 from components.serving.fleet import execution_role_name
 from components.streaming import EVENTS_PREFIX, producer_statements
+from infra.declarations.environment import TeamData
+from infra.declarations.errors import Problem
 from infra.declarations.routes import RouteSettings
 from infra.declarations.tags import TAG_TEAM, Ownership
 from infra.layers import platform_stack, team_serving_stacks
@@ -174,12 +177,9 @@ class DeployerScope:
     route_zone_id: str | None = None
     route_domain: str | None = None
     token_secret: str = "mlplat/github-dispatch-token"
-    # The S3 data outside the platform that the team's models declare for their lifecycle: the
-    # boundary names it, and nothing more (so a model declaring a new external path, or a new
-    # batch job, changes its team's boundary in the platform stack: deployed platform first).
-    declared_data: tuple[str, ...] = ()
-    # The team's batch jobs' (input, output) S3 URIs; input "" reads the model's own events.
-    batch_jobs: tuple[tuple[str, str], ...] = ()
+    # The S3 outside the platform that the team's models may use (Team.data): the boundary names
+    # these prefixes, not each model's paths, so a model's new path changes no platform resource.
+    data: TeamData = TeamData()
     # Whether the environment has Kafka (its EKS models then publish prediction events).
     streaming: bool = False
 
@@ -200,6 +200,49 @@ def boundary_arn(account: str, environment: str, team: str) -> str:
     """The team's permissions boundary: a serving stack's roles name it (its ARN is known from the
     account alone, so no contract field is needed)."""
     return f"arn:aws:iam::{account}:policy/{boundary_name(environment, team)}"
+
+
+# IAM's cap on a customer managed policy, whitespace not counted (IAM and STS quotas).
+MANAGED_POLICY_CHARS = 6_144
+
+
+def boundary_size_problems(spec, account: str = "123456789012") -> list[Problem]:
+    """Each team whose boundary would exceed IAM's managed policy size, named at its data
+    prefixes (what makes a boundary grow): found from the declarations alone, before anything is
+    registered. The platform's generated names are given their real shapes (buckets autonamed
+    ``<name>-bucket-<7 characters>``, a key's UUID)."""
+    env, region = spec.name.value, spec.settings.region
+
+    def bucket(role: str) -> str:
+        return f"arn:aws:s3:::mlplat-{env}-{role}-bucket-0123456"
+
+    problems = []
+    for index, team in enumerate(spec.teams):
+        scope = DeployerScope(
+            env,
+            team.name,
+            region,
+            account,
+            bucket("artifacts"),
+            f"arn:aws:dynamodb:{region}:{account}:table/mlplat-{env}-model-registry",
+            f"arn:aws:kms:{region}:{account}:key/01234567-89ab-cdef-0123-456789abcdef",
+            bucket("capture"),
+            data=team.data,
+            streaming=spec.settings.streaming.enabled,
+        )
+        document = json.loads(render(boundary_statements(scope)))
+        size = len(json.dumps(document, separators=(",", ":")))  # as IAM counts: no whitespace
+        if size > MANAGED_POLICY_CHARS:
+            problems.append(
+                Problem(
+                    f"teams[{index}].data",
+                    f"team {team.name!r}'s permissions boundary would be {size} characters, over "
+                    f"IAM's {MANAGED_POLICY_CHARS} for a managed policy: declare fewer, broader "
+                    "prefixes (each names its folder in the boundary; write prefixes in buckets "
+                    "of their own cost most)",
+                )
+            )
+    return problems
 
 
 def boundary_statements(s: DeployerScope) -> list[Statement]:
@@ -231,7 +274,7 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
         # listing the team's would put its model list in the platform stack, and a model change
         # would then touch it. Each role's own policy names its models' groups only.
         package_groups=[package_group_name(s.environment, "*")],
-        declared_data=list(s.declared_data),
+        declared_data=list(s.data.read),
         images=[],  # pulls: PullServingImages below
     )
     artifacts = s.artifacts_bucket_arn.removeprefix("arn:aws:s3:::")
@@ -240,10 +283,11 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
     events = f"s3://{capture}/{EVENTS_PREFIX.format(team=s.team)}"
     batch = _merged(
         statement
-        for source, output in s.batch_jobs
+        for source in (*s.data.read, events)  # a job reads a declared prefix or its events
+        for output in s.data.write  # and writes under a write prefix (validated)
         for statement in job_role_statements(
             JobPaths(
-                input_uri=source or events,
+                input_uri=source,
                 output_uri=output,
                 archive_uri=f"s3://{artifacts}/teams/{s.team}/*",
                 fallback_uri=team_batch,
@@ -280,7 +324,7 @@ def boundary_statements(s: DeployerScope) -> list[Statement]:
                     (f"arn:aws:iam::{s.account}:role/{s.prefix}-batch-*",),
                     operator="StringLike",
                 )
-                if s.batch_jobs
+                if s.data.write
             ),
             # The team's EKS models publish to the team's topic only (components/streaming.py).
             *(
@@ -308,7 +352,41 @@ def _merged(statements) -> list[Statement]:
     the union is the union of the Allows. Each job's and role's statements are alike but for
     their paths and a few actions, so the boundary stays within IAM's 6,144 characters."""
     once = _united(statements, lambda st: (st.actions, st.conditions), "resources")
-    return _united(once, lambda st: (st.resources, st.conditions), "actions")
+    return _without_subsumed(_united(once, lambda st: (st.resources, st.conditions), "actions"))
+
+
+IAM_WILDCARDS = frozenset("*?$")  # '$' starts a policy variable
+
+
+def _without_subsumed(statements: list[Statement]) -> list[Statement]:
+    """Without the Allows another, unconditioned Allow already covers (its actions include
+    theirs, its resource patterns match each of theirs): a batch job's prefix-conditioned
+    ListBucket adds nothing where the lifecycle lists the whole bucket."""
+
+    def holds(wide: str, narrow: str) -> bool:
+        """IAM's matching, kept to what is sure without evaluating patterns against patterns:
+        equal, or ``wide`` is a literal stem and ``*`` and ``narrow`` starts with the stem."""
+        stem = wide.removesuffix("*")
+        return wide == narrow or (
+            wide.endswith("*") and not IAM_WILDCARDS & set(stem) and narrow.startswith(stem)
+        )
+
+    def covers(wide: Statement, narrow: Statement) -> bool:
+        return (
+            wide.effect == narrow.effect == "Allow"
+            and wide.principal == narrow.principal
+            and not wide.conditions
+            and set(narrow.actions) <= set(wide.actions)
+            and all(any(holds(w, r) for w in wide.resources) for r in narrow.resources)
+        )
+
+    dropped: set[int] = set()
+    for index, statement in enumerate(statements):
+        # Against those not dropped: of two that cover each other, the later one stays.
+        others = (s for i, s in enumerate(statements) if i != index and i not in dropped)
+        if any(covers(other, statement) for other in others):
+            dropped.add(index)
+    return [s for index, s in enumerate(statements) if index not in dropped]
 
 
 def _united(statements, key_of, field: str) -> list[Statement]:
@@ -454,6 +532,13 @@ def team_deployer_statements(s: DeployerScope) -> list[Statement]:
             "TeamArtifacts",
             MODEL_ARCHIVES_MANAGE,
             (f"{s.artifacts_bucket_arn}/teams/{s.team}/*",),
+        ),
+        # A promoted declaration's artifact: the retrained model.tar.gz a team's training job
+        # wrote (components/lifecycle); `pulumi up` downloads it to package it (packaging.py).
+        Statement(
+            "ReadTeamRetrainedModels",
+            ("s3:GetObject",),
+            (f"{s.artifacts_bucket_arn}/{TeamPrefixes(s.team).retraining}*",),
         ),
         Statement(
             "ListTeamArtifactVersions",
@@ -618,8 +703,7 @@ class TeamDeployer(PlatformComponent):
         state_bucket: str | None = None,
         routes: RouteSettings | None = None,
         token_secret: str = "mlplat/github-dispatch-token",
-        declared_data: tuple[str, ...] = (),
-        batch_jobs: tuple[tuple[str, str], ...] = (),
+        data: TeamData | None = None,
         streaming: bool = False,
         opts=None,
     ) -> None:
@@ -637,8 +721,7 @@ class TeamDeployer(PlatformComponent):
                         token_secret=token_secret,
                         route_zone_id=routes.private_zone_id if routes else None,
                         route_domain=routes.domain if routes else None,
-                        declared_data=declared_data,
-                        batch_jobs=batch_jobs,
+                        data=data or TeamData(),
                         streaming=streaming,
                     )
                 ),

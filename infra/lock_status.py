@@ -80,10 +80,13 @@ def refuse_stale_lock(spec: EnvironmentSpec) -> None:
 
 
 def stale_lock_warning(stack: str) -> str | None:
-    """For previews of ``stack`` as committed: what is stale in its lock, or None when current."""
+    """For previews of ``stack`` (any layer of an environment, or ``<env>.*``) as committed: what
+    is stale in its environment's locks, or None when current."""
+    from infra.layers import environment_of
     from infra.loader import load_environment, read_stack_config
 
-    spec = load_environment(stack, read_stack_config(stack))
+    environment = environment_of(stack)
+    spec = load_environment(environment, read_stack_config(environment))
     drift = lock_drift(spec)
     stale = [text for text in (drift.describe() if drift else None, stale_route_lock(spec)) if text]
     if not stale:

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from components.alb_controller import AlbController
 from components.batch import BatchPlatform
-from components.batch_tenancy import BatchTenancy, teams_with_batch
+from components.batch_tenancy import BatchTenancy
 from components.buckets import Expiry, SecureBucket
 from components.cluster import EksCluster
 from components.cluster_addons import ON_SYSTEM_NODES, ClusterAddons
@@ -22,7 +22,6 @@ from components.deploy_runner import DeployRunner, runner_project_name
 from components.encryption import PlatformKey
 from components.grafana import GrafanaDashboards
 from components.identity import DataArns, PlatformIdentity
-from components.lifecycle.roles import declared_data
 from components.lifecycle.team_lifecycle import LifecyclePlatform
 from components.model_callers import ModelCaller
 from components.monitoring import PrometheusMonitoring
@@ -32,7 +31,7 @@ from components.registry_records import RegistryTable
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.streaming import PredictionStream
 from components.team_alerts import TeamAlertTopics
-from components.team_deployer import TeamDeployer
+from components.team_deployer import TeamDeployer, boundary_size_problems
 from components.tenancy import (
     ClusterAccess,
     PersonaArns,
@@ -41,7 +40,7 @@ from components.tenancy import (
     deploying_principal,
 )
 from infra.contract import export_contract
-from infra.declarations import EnvironmentSpec
+from infra.declarations import EnvironmentSpec, SpecError
 from infra.layers import Layer, StackName
 from infra.lifecycle import build_team_lifecycle
 from infra.serving import PlatformView, StreamView, build_team_serving, monitored
@@ -63,6 +62,10 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     env = spec.name.value
     single = (stack or StackName(env, Layer.SINGLE)).layer is Layer.SINGLE
     teams = sorted(team.name for team in spec.teams)
+    if not single:  # before anything is registered: a boundary IAM would refuse
+        problems = boundary_size_problems(spec)
+        if problems:
+            raise SpecError(problems, source=f"stacks/{env}.py")
     protect = spec.is_production  # stateful resources are protected and retained in prod
     caller = aws.get_caller_identity()
     account = caller.account_id
@@ -230,7 +233,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     )
 
     # --- batch: namespaces where teams' Spark jobs run, and EMR on EKS's access to them ----------
-    batch_teams = teams_with_batch(spec.models)
+    batch_teams = {t.name: t.batch_quota for t in spec.teams if t.batch_quota is not None}
     if batch_teams:
         BatchTenancy(
             f"mlplat-{env}-batch",
@@ -241,6 +244,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         )
 
     # --- identity: each team's CI deployer, which may change only its serving stack ---------------
+    declared = {t.name: t for t in spec.teams}
     team_deployers = {
         team: TeamDeployer(
             f"mlplat-{env}-{team}-deployer",
@@ -259,20 +263,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             state_bucket=spec.settings.ci.state_bucket,
             routes=spec.settings.routes,
             token_secret=spec.settings.lifecycle.github_token_secret,
-            # What the team's lifecycle reaches, for its boundary (components/lifecycle/roles.py).
-            declared_data=tuple(
-                sorted(set(declared_data([m for m in spec.models if m.team == team])))
-            ),
-            batch_jobs=tuple(
-                sorted(
-                    {
-                        (job.input.s3 or "", job.output)
-                        for m in spec.models
-                        if m.team == team
-                        for job in m.batch
-                    }
-                )
-            ),
+            data=declared[team].data,  # what its models may read and write: the boundary's
             streaming=spec.settings.streaming.enabled,
         )
         for team, tenancy in tenancies.items()

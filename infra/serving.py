@@ -167,6 +167,8 @@ def build_team_serving(
     def holds(unit: str) -> bool:
         return stack.serves(team, unit, shards)
 
+    _refuse_batch_outside_shard_zero(spec, team, stack)
+
     # --- serving: SageMaker multi-model endpoints --------------------------------------------
     endpoints = build_multi_model_endpoints(
         spec,
@@ -216,19 +218,6 @@ def build_team_serving(
 
     # --- batch: the team's Spark scoring jobs on EMR on EKS --------------------------------------
     with_jobs = [c.declaration for c in served + on_eks if c.declaration.batch]
-    if with_jobs and stack.shard > 0:
-        # The team's virtual cluster and log group are one per namespace: shard 0's.
-        raise SpecError(
-            [
-                Problem(
-                    f"models.{model.name}.batch",
-                    f"team {team!r} is split into serving shards; batch jobs run only for the "
-                    f"models of its first shard ({model.name} is in shard {stack.shard})",
-                )
-                for model in with_jobs
-            ],
-            source=f"stacks/{spec.name.value}.py",
-        )
     if with_jobs and platform.batch is not None:
         TeamBatch(
             f"mlplat-{spec.name.value}-{team}-batch",
@@ -252,6 +241,27 @@ def build_team_serving(
             opts=_record_options(platform.records_parent, spec.name.value, component.declaration),
         )
     return endpoints
+
+
+def _refuse_batch_outside_shard_zero(spec: EnvironmentSpec, team: str, stack: StackName) -> None:
+    """Before anything is registered: the team's virtual cluster and log group are one per
+    namespace, shard 0's, so a model with batch jobs served by another shard is refused."""
+    if stack.shard == 0:
+        return
+    held = holds_model(spec, team, stack)
+    refused = [m for m in spec.models if m.team == team and m.batch and held(m.name)]
+    if refused:
+        raise SpecError(
+            [
+                Problem(
+                    f"models.{model.name}.batch",
+                    f"team {team!r} is split into serving shards; batch jobs run only for the "
+                    f"models of its first shard ({model.name} is in shard {stack.shard})",
+                )
+                for model in refused
+            ],
+            source=f"stacks/{spec.name.value}.py",
+        )
 
 
 def dns_owners(spec: EnvironmentSpec, team: str, assignment, shards: int) -> dict:

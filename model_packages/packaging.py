@@ -2,7 +2,12 @@
 
 Sources: an MLflow model URI (``models:/name/3``, ``runs:/id/path``), resolved with MLflow's own
 artifact API against ``MLFLOW_TRACKING_URI`` (MLflow's variable; the registry defaults to the same
-store), or a path to an MLflow model directory (relative paths are relative to the project root).
+store); a path to an MLflow model directory (relative paths are relative to the project root); or
+the ``model.tar.gz`` a SageMaker training job wrote (``s3://<bucket>/<key>/model.tar.gz``, the
+``ModelDataUrl`` a retrained model package registers). The training contract makes the last one an
+MLflow model: the training script saves it into ``SM_MODEL_DIR`` (``/opt/ml/model``), whose
+contents SageMaker tars into that archive, so its ``MLmodel`` is at the archive's top. It is
+downloaded with boto3 (the deployer's credentials) and extracted with tarfile's ``data`` filter.
 
 Archive layouts, by the endpoint's container:
 - framework containers (scikit-learn, XGBoost, PyTorch, TensorFlow images on CPU): the MLflow
@@ -29,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -53,6 +59,12 @@ def cache_root() -> Path:
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 MLFLOW_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+S3_SCHEME = "s3://"
+# What a training job's output is (CreateTrainingJob: <S3OutputPath>/<job>/output/model.tar.gz);
+# bucket names per S3's naming rules (3-63 lowercase letters, digits, dots, hyphens).
+_SAGEMAKER_ARTIFACT = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>(?:[^/\s]+/)*model\.tar\.gz)"
+)
 
 
 class Layout(StrEnum):
@@ -124,10 +136,22 @@ def source_problem(source: str, tracking_uri: str | None = None) -> str | None:
         if not (tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")):
             return f"{source} needs MLFLOW_TRACKING_URI: the MLflow tracking/registry store"
         return None
+    if source.startswith(S3_SCHEME):
+        return sagemaker_artifact_problem(source)
     path = _local_path(source)
     if not (path / "MLmodel").is_file():
         return f"no MLflow model at {source} (no MLmodel file in {path})"
     return None
+
+
+def sagemaker_artifact_problem(uri: str) -> str | None:
+    """Why ``uri`` is not the S3 URI of a training job's ``model.tar.gz``; None when it is."""
+    if _SAGEMAKER_ARTIFACT.fullmatch(uri):
+        return None
+    return (
+        f"{uri} is not a SageMaker model artifact: expected s3://<bucket>/<key>/model.tar.gz "
+        "(the ModelDataUrl of a training job's output)"
+    )
 
 
 def _local_path(source: str) -> Path:
@@ -144,6 +168,10 @@ def resolved_model_dir(source: str, tracking_uri: str | None = None) -> Iterator
     if source.startswith(MLFLOW_URI_SCHEMES):
         with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
             yield _download(source, tracking_uri, Path(tmp))
+        return
+    if source.startswith(S3_SCHEME):
+        with tempfile.TemporaryDirectory(prefix="mlplat-model-") as tmp:
+            yield _download_sagemaker_artifact(source, Path(tmp))
         return
     yield _local_path(source)
 
@@ -168,6 +196,43 @@ def _download(uri: str, tracking_uri: str | None, destination: Path) -> Path:
             f"{uri}: the downloaded artifact is not an MLflow model (no MLmodel file)"
         )
     return path
+
+
+def _download_sagemaker_artifact(uri: str, destination: Path) -> Path:
+    import boto3  # imported here: only an S3 source needs it
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    match = _SAGEMAKER_ARTIFACT.fullmatch(uri)
+    assert match, "checked by source_problem"
+    archive = destination / "model.tar.gz"
+    try:
+        boto3.client("s3").download_file(match["bucket"], match["key"], str(archive))
+    except ClientError as error:
+        detail = error.response.get("Error", {})
+        raise PackagingError(
+            f"{uri}: cannot download it ({detail.get('Code')}: {detail.get('Message')})"
+        ) from None
+    except BotoCoreError as error:  # no credentials, no network
+        raise PackagingError(f"{uri}: cannot download it ({error})") from None
+    model_dir = destination / "model"
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            # "data": no absolute paths, nothing outside model_dir (``..``, links pointing out),
+            # no devices; modes made safe (Python's tarfile extraction filters).
+            tar.extractall(model_dir, filter="data")
+    except tarfile.FilterError as error:
+        raise PackagingError(
+            f"{uri}: refused, a member escapes the archive's folder ({error})"
+        ) from None
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise PackagingError(f"{uri}: not a readable tar.gz ({error})") from None
+    if not (model_dir / "MLmodel").is_file():
+        raise PackagingError(
+            f"{uri}: no MLmodel at the archive's top: the training script must save an MLflow "
+            "model into SM_MODEL_DIR (e.g. mlflow.sklearn.save_model(model, "
+            'os.environ["SM_MODEL_DIR"]))'
+        )
+    return model_dir
 
 
 Entry = tuple[str, bytes, int]  # archive path, content, mode

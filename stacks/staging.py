@@ -8,10 +8,22 @@ from model_packages import (
     product_embedder,
     recs_ranker,
 )
+from stacks import team_data
 
 teams = [
-    Team(name="fraud", monthly_budget_usd=2000, quota={"cpu": 16, "memory_gib": 64, "gpus": 0}),
-    Team(name="growth", monthly_budget_usd=4000, quota={"cpu": 32, "memory_gib": 128, "gpus": 2}),
+    Team(
+        name="fraud",
+        monthly_budget_usd=2000,
+        quota={"cpu": 16, "memory_gib": 64, "gpus": 0},
+        data=team_data.FRAUD_DATA,
+    ),
+    Team(
+        name="growth",
+        monthly_budget_usd=4000,
+        quota={"cpu": 32, "memory_gib": 128, "gpus": 2},
+        data=team_data.GROWTH_DATA,
+        batch_quota=team_data.GROWTH_BATCH_QUOTA,
+    ),
 ]
 
 models = [

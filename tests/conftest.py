@@ -7,8 +7,16 @@ import os
 from functools import cache
 
 import pytest
+from hypothesis import settings
 
 STACKS = ("dev", "staging", "prod")
+
+# Property tests draw the same examples on every run, so CI's verdict on a commit does not depend
+# on luck (a random draw once turned it red with a fleet the generator should not have made);
+# HYPOTHESIS_PROFILE=explore draws new ones, to look for bugs on purpose.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 # Set by benchmarks/mutation.py for the modules whose tests must not start the offline engine.
 NO_ENGINE = "MLPLAT_TESTS_WITHOUT_ENGINE"
 

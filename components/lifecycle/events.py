@@ -8,7 +8,8 @@ against sample AWS events with moto's pattern matcher).
   ``SageMakerPipelineParameters``, never the event: the target's parameters name the model.)
 - "SageMaker Model Package State Change" of one of the team's package groups to ``Approved``
   goes to GitHub's ``repository_dispatch`` through an API destination; the input transformer
-  writes the body GitHub expects, naming the package group, version and ARN.
+  writes the body GitHub expects, naming the package group, version, ARN and the approved
+  artifact (the package's ``ModelDataUrl``, which the promotion makes the declaration serve).
 Event shapes: CloudWatch User Guide, "Alarm events and EventBridge"; SageMaker Developer Guide,
 "Events that Amazon SageMaker AI sends to Amazon EventBridge" (model package state change).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 DRIFT_NAMESPACE = "mlplat/Drift"
 DRIFT_METRIC = "DriftDetected"
@@ -70,6 +72,7 @@ def dispatch_transformer(environment: str) -> dict:
                 "package_group": "<group>",
                 "package_version": "<version>",
                 "package_arn": "<arn>",
+                "model_data": "<model_data>",
             },
         }
     )
@@ -78,18 +81,33 @@ def dispatch_transformer(environment: str) -> dict:
             "group": "$.detail.ModelPackageGroupName",
             "version": "$.detail.ModelPackageVersion",
             "arn": "$.detail.ModelPackageArn",
+            # The event's detail carries the package's InferenceSpecification (AWS's sample
+            # "Model package state change" event); the retraining pipeline registers one
+            # container, whose ModelDataUrl is the training job's output/model.tar.gz.
+            # Input paths take array indices: EventBridge User Guide, "Amazon EventBridge input
+            # transformation" (supported JSON path syntax: dot notation, ..., array indices).
+            "model_data": "$.detail.InferenceSpecification.Containers[0].ModelDataUrl",
         },
         # A number without quotes: EventBridge substitutes the value as it is in the event.
         "input_template": template.replace('"<version>"', "<version>"),
     }
 
 
+_PATH_STEP = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+
+
 def render_template(template: str, paths: dict[str, str], event: dict) -> str:
-    """What EventBridge sends for ``event`` (used by the tests; ``$.a.b`` paths only)."""
+    """What EventBridge sends for ``event`` (used by the tests): ``$.a.b`` paths, with array
+    indices (``$.a.b[0].c``); a path the event lacks is a KeyError, not a guess."""
     for name, path in paths.items():
         value = event
-        for part in path.removeprefix("$.").split("."):
-            value = value[part]
+        for step in path.removeprefix("$.").split("."):
+            match = _PATH_STEP.fullmatch(step)
+            if not match:
+                raise ValueError(f"{path}: unsupported JSON path step {step!r}")
+            value = value[match[1]]
+            for index in re.findall(r"\[(\d+)\]", match[2]):
+                value = value[int(index)]
         text = json.dumps(value) if not isinstance(value, str) else value
         template = template.replace(f"<{name}>", text)
     return template

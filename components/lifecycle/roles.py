@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from components.iam_documents import Statement
 from components.lifecycle.events import DRIFT_NAMESPACE
 from components.serving.execution_role import repository_arn
+from infra.declarations.data_access import LIFECYCLE_USES, external_paths
 
 
 @dataclass(frozen=True)
@@ -54,22 +55,12 @@ class TeamPrefixes:
 
 def declared_data(models) -> list[str]:
     """The S3 URIs a team's models declare for the lifecycle to read: training and evaluation
-    data, and S3 drift baselines (the pipeline role's reads and the team's boundary use them)."""
+    data, and S3 drift baselines (the pipeline role's reads use them)."""
     return [
-        uri
+        path.uri
         for m in models
-        for uri in (
-            *(
-                (m.retraining.data, m.retraining.evaluation_data or m.retraining.data)
-                if m.retraining
-                else ()
-            ),
-            *(
-                (m.monitoring.baseline,)
-                if m.monitoring and m.monitoring.baseline.startswith("s3://")
-                else ()
-            ),
-        )
+        for path in external_paths(m)
+        if path.use in LIFECYCLE_USES
     ]
 
 

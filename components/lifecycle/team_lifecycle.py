@@ -147,7 +147,6 @@ def retraining_parameters(
     and Scheduler pass parameter values as strings)."""
     r = model.retraining
     prefix = f"s3://{artifacts_bucket}/{TeamPrefixes(model.team).model_retraining(model.name)}"
-    evaluation = r.evaluation_data or r.data.rstrip("/").rsplit("/", 1)[0] + "/test/"
     parameters = {
         "ModelName": model.name,
         "ModelPackageGroup": package_group_name(environment, model.name),
@@ -156,7 +155,7 @@ def retraining_parameters(
         "EntryPoint": r.entry_point,
         "SourceUri": f"{prefix}code/sourcedir.tar.gz",
         "TrainingData": r.data,
-        "EvaluationData": evaluation,
+        "EvaluationData": r.evaluation_uri,
         "InstanceType": r.instance_type,
         "MaxRuntimeSeconds": str(r.max_runtime_seconds),
         "MetricName": r.metric,

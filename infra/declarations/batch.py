@@ -22,6 +22,7 @@ from pydantic import Field
 
 from infra.declarations.errors import Problem
 from infra.declarations.model import Declaration, dns_label
+from infra.declarations.s3 import s3_prefix_problem
 
 # A schedule is named "<model>-<job>" in its team's schedule group: Scheduler allows 64
 # characters, and a model name has up to 48 (components/batch.py).
@@ -32,8 +33,6 @@ FORMATS = ("parquet", "csv", "json")
 # Kafka sink writes into the capture bucket (components/streaming.py), JSON lines.
 PLATFORM_TABLES = {"prediction-events": "json"}
 
-# s3://bucket/prefix/ : bucket names as S3 allows them (3-63, lowercase, digits, '.', '-').
-S3_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>(?:[^/]+/)*)$")
 
 _RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
 _AT = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
@@ -79,15 +78,38 @@ class BatchSize(Declaration):
 
     @property
     def memory_gb(self) -> Decimal:
-        """Requested memory of a run's pods, with Spark's default overhead (10%, at least
-        384 MiB, per pod: spark.{driver,executor}.memoryOverheadFactor)."""
+        """Requested memory of a run's pods: each pod's heap and its overhead
+        (``pod_memory_gb``)."""
         return self.executors * pod_memory_gb(self.executor_memory_gb) + pod_memory_gb(
             self.driver_memory_gb
         )
 
 
+# EMR's job submitter pod, requested by EMR itself (not by the job's size): a conservative bound.
+JOB_SUBMITTER_VCPU, JOB_SUBMITTER_GIB = 1, 2
+
+
+def run_requests(size: BatchSize) -> tuple[int, Decimal, int]:
+    """What one run requests in its team's Spark namespace (vCPU, GiB, pods): the driver, the
+    executors and EMR's job submitter."""
+    return (
+        size.vcpu + JOB_SUBMITTER_VCPU,
+        size.memory_gb + JOB_SUBMITTER_GIB,
+        size.executors + 2,
+    )
+
+
+# Memory a Spark pod requests beyond its heap: 40% (at least 384 MiB), Spark's default on
+# Kubernetes for non-JVM jobs such as the PySpark scoring job (its Python workers live outside
+# the heap): "For JVM-based jobs this value will default to 0.10 and 0.40 for non-JVM jobs"
+# (Spark, running-on-kubernetes.md, spark.kubernetes.memoryOverheadFactor). The job sets it
+# explicitly (components/batch.py), so what quotas and costs count is what Spark requests.
+MEMORY_OVERHEAD_FACTOR = Decimal("0.4")
+MIN_MEMORY_OVERHEAD_GB = Decimal(384) / 1024
+
+
 def pod_memory_gb(heap_gb: int) -> Decimal:
-    return heap_gb + max(Decimal(heap_gb) / 10, Decimal(384) / 1024)
+    return heap_gb + max(heap_gb * MEMORY_OVERHEAD_FACTOR, MIN_MEMORY_OVERHEAD_GB)
 
 
 class BatchJob(Declaration):
@@ -146,12 +168,6 @@ def _cron_problem(expression: str, fields: list[str]) -> str | None:
             f"{expression!r}: one of day-of-month and day-of-week must be '?' (and only one), "
             "e.g. cron(0 2 * * ? *)"
         )
-    return None
-
-
-def s3_prefix_problem(value: str) -> str | None:
-    if not S3_PREFIX.match(value):
-        return f"{value!r} is not an S3 prefix s3://<bucket>/<prefix>/ (ending in '/')"
     return None
 
 

@@ -22,8 +22,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra.declarations.errors import raising
 from infra.declarations.model import Declaration, ModelDeclaration, TeamName
 from infra.declarations.routes import RouteSettings
+from infra.declarations.s3 import s3_prefix_problem
 from infra.declarations.streaming import StreamingSettings
 
 
@@ -147,6 +149,30 @@ class TeamQuota(Declaration):
     pods: int = Field(default=50, gt=0)
 
 
+class BatchQuota(Declaration):
+    """The team's Spark namespace (in the platform stack): what its batch jobs may request at
+    once. Declared on the team, not summed from its models, so a model's new job changes its
+    team's serving stack only; the jobs, all running together, must fit it (validated)."""
+
+    cpu: int = Field(gt=0, description="requests.cpu of the team's batch namespace.")
+    memory_gib: int = Field(gt=0)
+    pods: int = Field(gt=0)
+
+
+S3Prefix = Annotated[str, AfterValidator(raising(s3_prefix_problem))]
+
+
+class TeamData(Declaration):
+    """The S3 outside the platform's buckets that the team's models may use. Every path a model
+    declares must fall under one of these prefixes: its retraining and evaluation data, S3 drift
+    baselines and batch inputs under ``read``, its batch outputs under ``write``. The team's
+    permissions boundary (in the platform stack) names these prefixes, not each model's paths,
+    so a model declaring a new path under them changes its team's serving stack only."""
+
+    read: tuple[S3Prefix, ...] = ()
+    write: tuple[S3Prefix, ...] = ()
+
+
 class Team(Declaration):
     """A team owns models, a namespace and a budget."""
 
@@ -163,6 +189,9 @@ class Team(Declaration):
     )
     # Subscribed to the team's alert topic (its models' alerts only; never a shared inbox).
     alert_emails: tuple[str, ...] = ()
+    data: TeamData = TeamData()
+    # Needed by a team whose models declare batch jobs: its Spark namespace's quota.
+    batch_quota: BatchQuota | None = None
 
 
 class NetworkSettings(Settings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -59,3 +59,16 @@ def problems_from(error: ValidationError, prefix: str = "") -> list[Problem]:
         message = item["msg"].removeprefix("Value error, ")
         problems.append(Problem(dotted_path(location, prefix), message))
     return problems
+
+
+def raising(check: Callable[[str], str | None]) -> Callable[[str], str]:
+    """A field validator from a problem check (None when the value is fine): the same check
+    serves the rules that report problems and the fields that refuse a value."""
+
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return validate

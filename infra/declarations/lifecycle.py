@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
-from infra.declarations.errors import Problem
+from infra.declarations.errors import Problem, raising
 from infra.declarations.model import ECR_IMAGE, Declaration
 
 # --- EventBridge Scheduler's schedule expressions ---------------------------------------------
@@ -105,14 +105,7 @@ def _cron_field_ok(value: str, low: int, high: int, names: str, extra: str) -> b
     return all(low <= n <= high for n in numbers)
 
 
-def _valid_schedule(expression: str) -> str:
-    problem = schedule_problem(expression)
-    if problem:
-        raise ValueError(problem)
-    return expression
-
-
-ScheduleExpression = Annotated[str, AfterValidator(_valid_schedule)]
+ScheduleExpression = Annotated[str, AfterValidator(raising(schedule_problem))]
 S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
 CURRENT_TRAINING_DATA = "training-data"
 
@@ -158,7 +151,9 @@ class Retraining(Declaration):
         default=None, description="Training image (ECR); default: the framework's own."
     )
     entry_point: str = Field(
-        default="train.py", description="Framework containers: the script they run."
+        default="train.py",
+        description="Framework containers: the script they run. It saves an MLflow model into "
+        "SM_MODEL_DIR: the model.tar.gz promotion serves (README, 'The training contract').",
     )
     evaluation_data: S3Uri | None = Field(default=None, description="Default: <data>/../test/.")
     instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
@@ -172,6 +167,22 @@ class Retraining(Declaration):
     schedule: ScheduleExpression | None = None
     approval: Literal["manual", "automatic"] = "manual"
     hyperparameters: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _evaluation_has_a_default(self):
+        if self.evaluation_data is None and "/" not in self.data.removeprefix("s3://").rstrip("/"):
+            raise ValueError(
+                f"data {self.data!r} is a bucket's root: the default evaluation data is the "
+                "test/ folder beside the training data's, which a root has not; give "
+                "evaluation_data, or put the training data in a folder"
+            )
+        return self
+
+    @property
+    def evaluation_uri(self) -> str:
+        """Where evaluation reads: the declared prefix, or the ``test/`` beside the training data
+        (the pipeline's parameter and its role's read grant both use this one value)."""
+        return self.evaluation_data or self.data.rstrip("/").rsplit("/", 1)[0] + "/test/"
 
     @property
     def effective_max_wait_seconds(self) -> int | None:

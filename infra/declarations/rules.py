@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from pydantic.alias_generators import to_snake
 
 from infra import catalog
+from infra.declarations.batch_capacity import batch_capacity_problems
+from infra.declarations.data_access import data_access_problems
 from infra.declarations.environment import (
     EnvironmentSettings,
     NodeGroupSettings,
@@ -162,12 +164,19 @@ def stack_problems(
     yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
     yield from _duplicates([model.name if model else None for model in models], "models", "name")
     known = sorted({team.name for team in teams if team} | set(invalid_team_names))
+    parsed = {team.name: team for team in teams if team}
     for index, model in enumerate(models):
         if model and model.team not in known:
             yield Problem(
                 f"models[{index}].team",
                 f"unknown team {model.team!r}; this stack's teams: {', '.join(known) or 'none'}",
             )
+        elif model and model.team in parsed:
+            yield from data_access_problems(model, f"models[{index}]", parsed[model.team])
+    for team_index, team in enumerate(teams):
+        if team:
+            owned = [(i, m) for i, m in enumerate(models) if m and m.team == team.name]
+            yield from batch_capacity_problems(team, f"teams[{team_index}]", owned)
 
 
 def _duplicates(names: list[str | None], collection: str, field: str) -> Iterator[Problem]:

@@ -1,16 +1,16 @@
 """The batch wiring's plain parts: names within AWS's limits at the longest names the
-declarations allow, pod placement for spot, and the namespace quota for the team's jobs."""
+declarations allow, and pod placement for spot (the namespace quota: the team's declared one,
+tests/foundation/test_team_data.py)."""
 
 from __future__ import annotations
 
 import yaml
 
 from components.batch import job_role_name, pod_templates, run_name
-from components.batch_tenancy import batch_namespace, batch_quota
+from components.batch_tenancy import batch_namespace
 from components.cluster import SPOT_TAINT
 from components.pipeline_permissions import batch_names, scheduler_role_name
 from components.streaming import topic_arn
-from infra.declarations import ModelDeclaration
 from infra.declarations.batch import JOB_NAME_MAX
 from infra.declarations.model import MODEL_NAME_MAX, TEAM_NAME_MAX
 from lifecycle.events import topic_name
@@ -49,50 +49,35 @@ def test_drivers_run_on_demand_and_executors_on_tolerated_spot_nodes():
     assert SPOT_TAINT.toleration()["effect"] == "NoSchedule"  # Kubernetes' spelling
 
 
-def _model(name: str, *sizes: dict) -> ModelDeclaration:
-    return ModelDeclaration(
-        name=name,
-        version=1,
-        team="growth",
-        framework="sklearn",
-        framework_version="1.2-1",
-        artifact="model_packages/churn_predictor/mlflow_model",
-        serving="sagemaker-mme",
-        resources={"memory_mb": 256},
-        scaling={"min_instances": 1, "max_instances": 1},
-        monthly_budget_usd=10,
-        batch=[
-            {
-                "name": f"job{index}",
-                "input": {"s3": "s3://b1b/in/", "format": "csv"},
-                "output": f"s3://b1b/out{index}/",
-                "on_demand": True,
-                "size": size,
-            }
-            for index, size in enumerate(sizes)
-        ],
-    )
-
-
-def test_the_batch_quota_holds_every_job_of_the_team_at_once():
-    models = [
-        _model("a", {"executors": 4, "executor_cores": 2, "executor_memory_gb": 4}),
-        _model("b", {"executors": 1, "executor_cores": 1, "executor_memory_gb": 1}, {}),
-    ]
-    jobs = [job for model in models for job in model.batch]
-    quota = batch_quota(models)
-    # Each job: its executors' cores, the driver's core, EMR's job submitter (1 vCPU, 2 GiB).
-    assert quota["requests.cpu"] == str(
-        sum(j.size.executors * j.size.executor_cores + 2 for j in jobs)
-    )
-    assert quota["pods"] == str(sum(j.size.executors + 2 for j in jobs))
-    memory_gib = sum(float(j.size.memory_gb) + 2 for j in jobs)
-    assert int(quota["requests.memory"].removesuffix("Mi")) == int(memory_gib * 1024)
-
-
 def test_topic_arns_follow_the_clusters():
     cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/mlplat-prod-events/abc-2"
     assert (
         topic_arn(cluster, "t")
         == "arn:aws:kafka:us-east-1:123456789012:topic/mlplat-prod-events/abc-2/t"
     )
+
+
+def test_spark_is_told_the_memory_overhead_that_quotas_and_costs_count():
+    """Left to Spark, a PySpark job's pods would request 40% over the heap on Kubernetes while
+    the quota check counted another share: the job states the factor the declarations use."""
+    from components.batch import JobPaths, spark_submit_parameters
+    from infra.declarations.batch import BatchJob, pod_memory_gb
+
+    job = BatchJob.model_validate(
+        {
+            "name": "nightly",
+            "input": {"s3": "s3://b/in/", "format": "csv"},
+            "output": "s3://b/out/",
+            "on_demand": True,
+            "size": {"executor_memory_gb": 10, "driver_memory_gb": 5},
+        }
+    )
+    paths = JobPaths("s3://b/in/", "s3://b/out/", "s3://a/m.tar.gz", "s3://a/f/", "s3://a/t/")
+    conf = dict(
+        item.removeprefix("--conf ").split("=", 1)
+        for item in spark_submit_parameters(job, paths, "image").split(" --conf ")
+    )
+    for role, heap in (("executor", 10), ("driver", 5)):
+        factor = float(conf[f"spark.{role}.memoryOverheadFactor"])
+        assert conf[f"spark.{role}.memory"] == f"{heap}g"
+        assert float(pod_memory_gb(heap)) == heap * (1 + factor)  # above the 384 MiB floor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.batch_tenancy import batch_namespace, teams_with_batch
+from components.batch_tenancy import batch_namespace, quota_spec
 from components.monitoring import COLLECTOR_ROLE, COLLECTOR_RULES, COLLECTOR_USER
 from components.tenancy import (
     DeployingPrincipal,
@@ -31,8 +31,12 @@ def team_namespaces(plan) -> list[dict]:
 
 def test_one_tenancy_set_per_team(plan):
     namespaces = {ns["inputs"]["metadata"]["name"] for ns in team_namespaces(plan)}
-    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    batch = {batch_namespace(t.name) for t in plan.spec.teams if t.batch_quota is not None}
     assert namespaces == {team.name for team in plan.spec.teams} | batch
+    for team in plan.spec.teams:  # a batch namespace's quota is the team's declared one
+        if team.batch_quota is not None:
+            (quota,) = plan.kube("ResourceQuota", batch_namespace(team.name))
+            assert quota["inputs"]["spec"]["hard"] == quota_spec(team.batch_quota)
     assert MONITORING_NAMESPACE not in {team.name for team in plan.spec.teams}
     for team in plan.spec.teams:
         ns = team.name
@@ -83,7 +87,7 @@ def test_a_teams_role_bindings_reach_only_its_namespace(plan):
     for rule in COLLECTOR_RULES:
         assert set(rule["verbs"]) <= {"describe", "get", "list", "watch"}
     teams = {team.name for team in plan.spec.teams}
-    batch = {batch_namespace(team) for team in teams_with_batch(plan.spec.models)}
+    batch = {batch_namespace(t.name) for t in plan.spec.teams if t.batch_quota is not None}
     every = plan.kube("RoleBinding")
     bindings = [b for b in every if b["inputs"]["metadata"]["namespace"] not in batch]
     # In a batch namespace, only EMR on EKS's user, to its namespaced Role (batch_tenancy.py).

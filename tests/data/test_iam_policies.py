@@ -547,3 +547,33 @@ def test_prod_people_cannot_encrypt_with_the_platform_key(exports):
                 assert "kms:GenerateDataKey" in writes, name
             elif not expect_writes:
                 assert writes == set(), name
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_the_ci_deployer_reads_retrained_models_to_package_them(production):
+    """A promoted declaration's artifact is a retraining job's model.tar.gz under
+    ``retraining/teams/<team>/`` (SSE-KMS with the platform key); the single-stack deployer
+    downloads it during ``pulumi up`` (model_packages/packaging.py)."""
+    arns = identity_policies.Arns(
+        "123456789012",
+        "arn:aws:s3:::mlplat-dev-artifacts",
+        "arn:aws:s3:::mlplat-dev-capture",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/mlplat-dev-model-registry",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/mlplat-dev-predictions",
+        "arn:aws:kms:us-east-1:123456789012:key/k",
+    )
+    scope = identity_policies.Scope("dev", "us-east-1", production=production)
+    statements = json.loads(render(identity_policies.ci_deployer(scope, arns)))["Statement"]
+
+    def allows(action: str, resource: str) -> bool:
+        return any(
+            s["Effect"] == "Allow"
+            and not s.get("Condition")
+            and any(fnmatchcase(action, a) for a in as_list(s["Action"]))
+            and any(_matches(p, resource) for p in as_list(s["Resource"]))
+            for s in statements
+        )
+
+    model = f"{arns.artifacts_bucket_arn}/retraining/teams/fraud/job-1/output/model.tar.gz"
+    assert allows("s3:GetObject", model)
+    assert allows("kms:Decrypt", arns.kms_key_arn)

@@ -9,7 +9,12 @@ from infra.declarations import ModelDeclaration, SpecError
 from infra.declarations.batch import schedule_problem
 from infra.loader import parse_environment
 from tests.foundation.conftest import config_data, model_data, team_data
-from tests.foundation.test_mistakes import fails, project  # noqa: F401  (project: a fixture)
+from tests.foundation.test_mistakes import (  # noqa: F401  (project: a fixture)
+    _GROWTH,
+    _line_of,
+    fails,
+    project,
+)
 
 
 def job(**changes) -> dict:
@@ -22,11 +27,18 @@ def job(**changes) -> dict:
     }
 
 
+# What a team with batch jobs declares (tests/foundation/test_team_data.py tests these rules).
+BATCH_TEAM = {
+    "data": {"read": ("s3://warehouse/",), "write": ("s3://warehouse/",)},
+    "batch_quota": {"cpu": 1000, "memory_gib": 10000, "pods": 1000},
+}
+
+
 def problems(*jobs: dict, config: dict | None = None, teams: int = 1) -> dict[str, str]:
     try:
         parse_environment(
             "dev",
-            teams=[team_data(name=name) for name in ("fraud", "growth")[:teams]],
+            teams=[team_data(name=name, **BATCH_TEAM) for name in ("fraud", "growth")[:teams]],
             models=[model_data(batch=list(jobs))],
             config=config or config_data(),
         )
@@ -151,8 +163,11 @@ def test_two_jobs_of_a_model_need_distinct_names():
 
 
 def test_an_executor_that_fits_the_largest_spot_node_is_accepted():
-    # m6i.xlarge: 16 GiB; 12 GiB of heap + 10% overhead fits, 15 GiB (16.5 with overhead) not.
-    assert problems(job(size={"executor_memory_gb": 12, "executor_cores": 3})) == {}
+    # m6i.xlarge leaves about 14,563 MiB to pods: 10 GiB of heap + PySpark's 40% overhead
+    # (14,336 MiB) fits, 11 GiB (15,769 MiB) does not.
+    assert problems(job(size={"executor_memory_gb": 10, "executor_cores": 3})) == {}
+    found = problems(job(size={"executor_memory_gb": 11, "executor_cores": 3}))
+    assert "15769 MiB" in found["models[0].batch[0].size"]
     found = problems(job(size={"executor_cores": 4}))
     assert "4 vCPU" in found["models[0].batch[0].size"]
 
@@ -220,8 +235,11 @@ def test_streaming_at_the_boundaries():
 def test_the_cli_reports_a_bad_job_in_a_stack_file_with_exit_2(project):  # noqa: F811
     """As an ML engineer writes it: a job with no schedule, in an override in the stack file."""
     project.model()
-    bad = '{"name": "x", "input": {"s3": "s3://b1b/i/", "format": "csv"}, "output": "s3://b1b/o/"}'
+    read, write = _GROWTH.data.read[0], _GROWTH.data.write[0]  # paths the team may use
+    bad = f'{{"name": "x", "input": {{"s3": "{read}i/", "format": "csv"}}, "output": "{write}o/"}}'
     project.stack(models=f"upsell_scorer.model.override(batch=[{bad}])")
     text = fails("models", "list", "--stack", "dev")
     assert "model 'upsell-scorer' (" in text and "overridden at " in text
-    assert "/stacks/dev.py:10): batch[0].schedule: the job never runs" in text
+    line = _line_of("MODELS")
+    assert f"/stacks/dev.py:{line}): batch[0].schedule: the job never runs" in text
+    assert "1 problem(s)" in text

@@ -4,6 +4,7 @@ naming the model (or team), the file and the field, with exit 2 and no traceback
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -37,12 +38,22 @@ model = ModelDeclaration(
 )
 """
 
-STACK = """\
+# The growth team's data prefixes and batch quota as dev declares them: they cover what
+# churn_predictor (served below) declares, whatever that is.
+_GROWTH = next(team for team in import_module("stacks.dev").teams if team.name == "growth")
+_BATCH = _GROWTH.batch_quota.model_dump(mode="json") if _GROWTH.batch_quota else None
+STACK = f"""\
 from infra.declarations import Team
 from model_packages import churn_predictor, upsell_scorer
 
 teams = [
-    Team(name="growth", monthly_budget_usd=3000, quota={"cpu": 32, "memory_gib": 128}),
+    Team(
+        name="growth",
+        monthly_budget_usd=3000,
+        quota={{"cpu": 32, "memory_gib": 128}},
+        data={_GROWTH.data.model_dump(mode="json")!r},
+        batch_quota={_BATCH!r},
+    ),
 ]
 
 models = [
@@ -50,6 +61,11 @@ models = [
     MODELS,
 ]
 """
+
+
+def _line_of(text: str) -> int:
+    """The line of STACK (1-based) that holds ``text``."""
+    return next(n for n, line in enumerate(STACK.splitlines(), 1) if text in line)
 
 
 class Project:
@@ -147,7 +163,7 @@ def test_a_bad_override_names_the_stack_file_line_too(project):
     project.stack(models='upsell_scorer.model.override(scaling={"max_instances": 0})')
     text = fails("models", "list", "--stack", "dev")
     assert "model 'upsell-scorer' (" in text and "overridden at " in text
-    assert "/stacks/dev.py:10): scaling.max_instances" in text
+    assert f"/stacks/dev.py:{_line_of('MODELS')}): scaling.max_instances" in text
 
 
 def test_a_forgotten_import_in_a_stack_file(project):
@@ -162,7 +178,8 @@ def test_a_syntax_error_in_a_stack_file(project):
     project.model()
     project.stack(text=STACK.replace("churn_predictor.model,", "churn_predictor.model"))
     text = fails("models", "list", "--stack", "dev")
-    assert "/stacks/dev.py:9: invalid Python" in text and "fix the syntax" in text
+    line = _line_of("churn_predictor.model,")  # Python: "Perhaps you forgot a comma?" there
+    assert f"/stacks/dev.py:{line}: invalid Python" in text and "fix the syntax" in text
 
 
 def test_a_syntax_error_in_a_model_package_names_it(project):

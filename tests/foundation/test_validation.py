@@ -446,6 +446,13 @@ def test_a_registry_uri_needs_a_tracking_store(monkeypatch):
     assert "needs MLFLOW_TRACKING_URI" in problems["models[0].artifact"]
 
 
+def test_a_retrained_model_tar_gz_in_s3_is_a_valid_artifact_and_another_s3_shape_is_not():
+    retrained = "s3://mlplat-dev-artifacts/retraining/teams/growth/job/output/model.tar.gz"
+    assert parse(models=[model_data(artifact=retrained)]).models[0].artifact == retrained
+    problems = problems_of(models=[model_data(artifact="s3://mlplat-dev-artifacts/m/model.pkl")])
+    assert "is not a SageMaker model artifact" in problems["models[0].artifact"]
+
+
 def test_table_deletion_protection_can_be_switched_off_outside_prod_only():
     off = {"mlplat:data": {"tableDeletionProtection": False}}
     assert parse("dev", config=config_data(**off)).settings.data.table_deletion_protection is False

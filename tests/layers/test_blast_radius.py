@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.declarations.batch import BatchJob
 from infra.layers import serving_stack
 from mlplat.touched import touched_stacks
 
@@ -46,7 +47,35 @@ def _growth_eks_changed(models):
     return [*kept, eks], eks.team
 
 
-@pytest.mark.parametrize("edit", [_added, _changed, _removed, _growth_eks_changed])
+def _new_data_and_job(models):
+    """A model that declares new S3 paths (its training data, a batch job's input and output)
+    under its team's prefixes: the team's boundary, in the platform stack, names the prefixes,
+    so nothing there changes."""
+    import stacks.dev
+
+    team = next(t for t in stacks.dev.teams if t.data.read and t.data.write and t.batch_quota)
+    target = next(m for m in _declared(models, team=team.name) if m.retraining)
+    read, write = team.data.read[0], team.data.write[0]
+    job = {
+        "name": "new-paths",
+        "input": {"s3": f"{read}new-paths/in/", "format": "parquet"},
+        "output": f"{write}new-paths/out/",
+        "on_demand": True,
+        "size": {"executors": 1, "executor_cores": 1},
+    }
+    update = {
+        "retraining": target.retraining.model_copy(
+            update={"data": f"{read}new-paths/train/", "evaluation_data": None}
+        ),
+        "batch": (*target.batch, BatchJob.model_validate(job)),
+    }
+    changed = [m.model_copy(update=update) if m is target else m for m in models]
+    return changed, team.name
+
+
+@pytest.mark.parametrize(
+    "edit", [_added, _changed, _removed, _growth_eks_changed, _new_data_and_job]
+)
 def test_a_model_change_touches_only_its_teams_serving_stack(
     layer_exports, layers_with_models, edit
 ):

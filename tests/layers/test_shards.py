@@ -220,3 +220,46 @@ def test_moving_a_team_into_shards_maps_every_urn_to_exactly_one_shard(layer_exp
     assert set(found) == whole
     assert [urn for urn, count in found.items() if count > 1] == []
     assert any("MultiModelEndpoint" in urn or "EksModel" in urn for urn in whole)
+
+
+def test_batch_jobs_of_a_model_outside_shard_zero_are_refused_before_anything_is_built(
+    monkeypatch,
+):
+    """The team's virtual cluster is shard 0's: a model with batch jobs that another shard serves
+    is named, with exit 2, and the shard's program stops before registering anything."""
+    from typer.testing import CliRunner
+
+    from infra import serving
+    from infra.loader import load_environment, read_stack_config
+    from mlplat.cli import app
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    model = next((m for m in spec.models if m.batch), None)
+    if model is None:
+        pytest.skip("no model of dev declares batch jobs")
+    # The fewest shards that put the model outside shard 0, and the shard that holds it.
+    module = importlib.import_module("stacks.dev")
+    for shards in range(2, 40):
+        split = [
+            t.model_copy(update={"serving_shards": shards}) if t.name == model.team else t
+            for t in module.teams
+        ]
+        monkeypatch.setattr(module, "teams", split)
+        spec = load_environment("dev", read_stack_config("dev"))
+        stacks = [StackName("dev", Layer.SERVING, model.team, n) for n in range(shards)]
+        holder = next(s for s in stacks if serving.holds_model(spec, model.team, s)(model.name))
+        if holder.shard > 0:
+            break
+    else:
+        pytest.fail("no shard count up to 40 moves the model out of shard 0")
+    registered = []
+    monkeypatch.setattr(
+        serving, "build_multi_model_endpoints", lambda *a, **k: registered.append(a) or []
+    )
+    result = CliRunner().invoke(app, ["preview", "--stack", str(holder), "-q"])
+    assert result.exit_code == 2, result.output
+    assert f"{model.name}.batch" in result.output and "batch jobs run only" in result.output
+    assert "Traceback" not in result.output and registered == []
+    # Shard 0 is refused nothing: its models' jobs are built there.
+    zero = CliRunner().invoke(app, ["preview", "--stack", str(stacks[0]), "-q"])
+    assert zero.exit_code == 0, zero.output

@@ -58,3 +58,20 @@ def test_a_serving_stack_of_an_unknown_team_exits_2_naming_the_teams():
     result = CliRunner().invoke(app, ["preview", "--stack", "dev.serving.nobody", "-q"])
     assert result.exit_code == 2
     assert "'nobody' is not a team of stacks/dev.py (teams: fraud, growth)" in result.output
+
+
+@pytest.mark.parametrize("layer", ["platform", "serving", "all"])
+def test_the_cli_previews_each_shape_of_stack_name(layer):
+    """`mlplat preview --stack` takes every shape the README documents (a layer's name reads
+    its environment's configuration and locks, not a file of its own)."""
+    from typer.testing import CliRunner
+
+    from infra.layers import layered_stacks
+    from infra.loader import load_environment, read_stack_config
+    from mlplat.cli import app
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    stacks = layered_stacks("dev", [t.name for t in spec.teams])
+    stack = {"platform": stacks[0], "serving": stacks[-1], "all": "dev.*"}[layer]
+    result = CliRunner().invoke(app, ["preview", "--stack", stack, "-q"])
+    assert result.exit_code == 0, result.output

@@ -4,12 +4,14 @@ the platform (cluster, network, keys, tables, buckets, budgets, roles)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from fnmatch import fnmatchcase
 
 import pytest
 
-from components.team_deployer import DeployerScope, team_deployer_statements
+from components.team_deployer import DeployerScope, boundary_statements, team_deployer_statements
+from infra.declarations.environment import TeamData
 from infra.declarations.tags import TAG_TEAM
 from tests.layers.conftest import resources
 
@@ -176,6 +178,22 @@ def test_a_team_deployer_writes_only_its_artifacts_and_registry_items():
     other = {"dynamodb:LeadingKeys": ["growth/churn-predictor"]}
     assert allowed(policy, "dynamodb:PutItem", table, own)
     assert not allowed(policy, "dynamodb:PutItem", table, other)
+
+
+def test_a_team_deployer_reads_its_retrained_models_and_no_other_teams():
+    """A promoted declaration serves a retrained model.tar.gz: ``pulumi up`` downloads it
+    (model_packages/packaging.py) with the deployer's credentials, decrypting with the key the
+    training job encrypted it with."""
+    policy, scope = _document("fraud"), _scope("fraud")
+    bucket = scope.artifacts_bucket_arn
+    job_output = "pipelines-x1-Train-Ab12/output/model.tar.gz"
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    assert allowed(policy, "s3:GetObject", f"{bucket}/retraining/teams/fraud/{job_output}", {})
+    assert allowed(policy, "kms:Decrypt", scope.kms_key_arn, via_s3)
+    for other in ("growth", "fraud-ops"):  # another team, and one whose name extends fraud's
+        key = f"{bucket}/retraining/teams/{other}/{job_output}"
+        assert not allowed(policy, "s3:GetObject", key, {})
+    assert not allowed(policy, "s3:PutObject", f"{bucket}/retraining/teams/fraud/{job_output}", {})
 
 
 def test_a_same_prefix_team_cannot_reach_through_the_name():
@@ -417,3 +435,67 @@ def test_a_team_deployer_may_call_every_action_its_serving_stack_needs(dev, team
     types = {r["type"] for r in resources(dev[f"dev.serving.{team}"])}
     assert "aws:sagemaker/endpointConfiguration:EndpointConfiguration" in types
     assert permission_gaps(statements, types) == []
+
+
+# --- the team's declared data: what the boundary grants outside the platform ------------------
+
+
+def _boundary_of(data: TeamData) -> dict:
+    scope = dataclasses.replace(_scope("growth"), data=data)
+    return {"Statement": [s.to_json() for s in boundary_statements(scope)]}
+
+
+def test_the_boundary_reads_the_teams_read_prefixes_and_writes_only_its_write_prefixes():
+    data = TeamData(read=("s3://lake/growth/",), write=("s3://warehouse/scores/",))
+    boundary = _boundary_of(data)
+    read, written = "arn:aws:s3:::lake/growth/churn/train/part-0", "arn:aws:s3:::warehouse/scores/x"
+    assert allowed(boundary, "s3:GetObject", read, {})
+    assert not allowed(boundary, "s3:PutObject", read, {})  # read-only prefix
+    assert allowed(boundary, "s3:PutObject", written, {})
+    for outside in ("arn:aws:s3:::lake/fraud/train/x", "arn:aws:s3:::lake/growthy/x"):
+        assert not allowed(boundary, "s3:GetObject", outside, {})
+    # A team that declares nothing outside the platform reaches nothing there, and starts no job.
+    bare = _boundary_of(TeamData())
+    assert not allowed(bare, "s3:GetObject", read, {})
+    assert not allowed(bare, "s3:PutObject", written, {})
+    assert not any("emr-containers:StartJobRun" in s["Action"] for s in bare["Statement"])
+    assert any("emr-containers:StartJobRun" in s["Action"] for s in boundary["Statement"])
+
+
+def test_merging_drops_only_allows_an_unconditioned_allow_already_covers():
+    from components.iam_documents import Statement
+    from components.team_deployer import _merged
+
+    bucket = "arn:aws:s3:::lake"
+    whole = Statement("Whole", ("s3:ListBucket",), (bucket,))
+    prefixed = Statement(
+        "Prefixed", ("s3:ListBucket",), (bucket,), conditions={"StringLike": {"s3:prefix": "a/*"}}
+    )
+    other_bucket = Statement(
+        "Other",
+        ("s3:ListBucket",),
+        (bucket, "arn:aws:s3:::warehouse"),
+        conditions={"StringLike": {"s3:prefix": "b/*"}},
+    )
+    assert [s.sid for s in _merged([whole, prefixed])] == ["Whole"]
+    assert [s.sid for s in _merged([prefixed, whole])] == ["Whole"]
+    # Covered in part only (another bucket), or only by a conditioned statement: both kept.
+    assert {s.sid for s in _merged([whole, other_bucket])} == {"Whole", "Other"}
+    conditioned = Statement(
+        "Conditioned",
+        ("s3:ListBucket",),
+        (bucket,),
+        conditions={"Bool": {"aws:SecureTransport": "true"}},
+    )
+    assert {s.sid for s in _merged([conditioned, prefixed])} == {"Conditioned", "Prefixed"}
+    # A Deny is never dropped; an Allow of more actions on a wider pattern covers.
+    deny = Statement("Deny", ("s3:ListBucket",), (bucket,), effect="Deny")
+    assert {s.sid for s in _merged([whole, deny])} == {"Whole", "Deny"}
+    read = Statement("Read", ("s3:GetObject",), (f"{bucket}/a/*",))
+    wider = Statement("Wider", ("s3:GetObject", "s3:PutObject"), (f"{bucket}/*",))
+    assert [s.sid for s in _merged([read, wider])] == ["Wider"]
+    # Patterns are not compared as patterns: '?' and '[' (literal to IAM) cover nothing more.
+    for wide in (f"{bucket}/a?/*", f"{bucket}/a[b]/*", f"{bucket}/a?"):
+        broad = Statement("Broad", ("s3:GetObject", "s3:PutObject"), (wide,))
+        narrow = Statement("Narrow", ("s3:GetObject",), (f"{bucket}/ab/x", f"{bucket}/a*"))
+        assert {s.sid for s in _merged([broad, narrow])} == {"Broad", "Narrow"}, wide

@@ -16,10 +16,14 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlplat-lifecycle:1"
 RETRAIN = {"data": "s3://example-data/fraud/train/", "metric": "auc", "minimum": 0.9}
 
 
+# The team may read the test data (tests/foundation/test_team_data.py tests that rule).
+TEAM = team_data(data={"read": ("s3://example-data/",)})
+
+
 def problems(stack: str = "dev", image: str | None = IMAGE, **model) -> dict[str, str]:
     config = config_data(**({"mlplat:lifecycle": {"image": image}} if image else {}))
     try:
-        parse_environment(stack, teams=[team_data()], models=[model_data(**model)], config=config)
+        parse_environment(stack, teams=[TEAM], models=[model_data(**model)], config=config)
     except SpecError as error:
         return {problem.path: problem.message for problem in error.problems}
     return {}

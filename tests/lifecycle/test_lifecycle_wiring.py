@@ -195,9 +195,17 @@ def alarm_event(alarm: dict, state: str, account="123456789012", region="us-east
     }
 
 
-def package_event(group: str, status: str, version: int = 4) -> dict:
-    """A "SageMaker Model Package State Change" event (SageMaker Developer Guide, "Events that
-    Amazon SageMaker AI sends to Amazon EventBridge")."""
+def package_event(
+    group: str,
+    status: str,
+    version: int = 4,
+    model_data: str = "s3://mlplat-dev-artifacts/retraining/teams/t/job/output/model.tar.gz",
+) -> dict:
+    """A "SageMaker Model Package State Change" event, shaped as AWS's sample (SageMaker Developer
+    Guide, "Events that Amazon SageMaker AI sends to Amazon EventBridge", Model package state
+    change; awsdocs/amazon-sagemaker-developer-guide, automating-sagemaker-with-eventbridge.md):
+    its detail carries the package's InferenceSpecification, one container with its
+    ModelDataUrl (a training job's output/model.tar.gz)."""
     arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/{version}"
     return {
         "version": "0",
@@ -212,9 +220,28 @@ def package_event(group: str, status: str, version: int = 4) -> dict:
             "ModelPackageGroupName": group,
             "ModelPackageVersion": version,
             "ModelPackageArn": arn,
-            "ModelPackageStatus": "Completed",
-            "ModelApprovalStatus": status,
             "CreationTime": "2026-11-30T12:40:00Z",
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                        "sagemaker-scikit-learn:1.2-1-cpu-py3",
+                        "ImageDigest": "sha256:" + "0" * 64,
+                        "ModelDataUrl": model_data,
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv", "application/json"],
+                "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+            },
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "CertifyForMarketplace": False,
+            "ModelApprovalStatus": status,
+            "MetadataProperties": {
+                "GeneratedBy": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/"
+                "mlplat-dev-t-retrain/execution/exec-1"
+            },
+            "LastModifiedTime": "2026-11-30T13:00:00Z",
         },
     }
 
@@ -434,7 +461,10 @@ def test_drift_to_alarm_to_retraining_to_registration_to_approval_to_promotion(
     steps = {s["Name"]: s for s in definition["Steps"]}
     condition = steps["MetricReachesMinimum"]["Arguments"]
     register = condition["IfSteps"][0]
-    model_data = "s3://bucket/retraining/model.tar.gz"
+    model_data = (
+        f"s3://mlplat-dev-artifacts/retraining/teams/{team}/"
+        "pipelines-exec-1-Train-a1b2c3/output/model.tar.gz"
+    )
     properties = {
         "Steps.Train.ModelArtifacts.S3ModelArtifacts": model_data,
         "Execution.PipelineExecutionId": "exec-1",
@@ -489,7 +519,7 @@ def test_drift_to_alarm_to_retraining_to_registration_to_approval_to_promotion(
         stub.assert_no_pending_responses()
 
     # 6. The approval event reaches GitHub as the repository_dispatch the workflow listens for.
-    approved = package_event(f"mlplat-dev-{MODEL}", "Approved")
+    approved = package_event(f"mlplat-dev-{MODEL}", "Approved", model_data=model_data)
     promote_rule = next(r for r in of_type(dev, RULE) if matches(r, approved))
     dispatch = next(
         t for t in of_type(dev, TARGET) if t["inputs"]["rule"] == promote_rule["inputs"]["name"]
@@ -509,14 +539,24 @@ def test_drift_to_alarm_to_retraining_to_registration_to_approval_to_promotion(
     workflow_text = (PROJECT_ROOT / ".github/workflows/promote-model.yml").read_text()
     for key in body["client_payload"]:
         assert f"client_payload.{key}" in workflow_text
+    assert body["client_payload"]["model_data"] == model_data  # what was registered and approved
 
-    # 7. The workflow's change: the declaration's version, bumped by one, nothing else.
+    # 7. The workflow's change: the declaration's version, bumped by one, and its artifact, the
+    #    approved model data; nothing else.
     root = tmp_path / "repo"
     shutil.copytree(PROJECT_ROOT / "model_packages", root / "model_packages")
     payload = body["client_payload"]
-    done = promote(payload["environment"], payload["package_group"], payload["package_arn"], root)
+    done = promote(
+        payload["environment"],
+        payload["package_group"],
+        payload["package_arn"],
+        root,
+        model_data=payload["model_data"],
+    )
     before = (PROJECT_ROOT / done.path).read_text()
     after = (root / done.path).read_text()
     assert done.model == MODEL and done.new_version == done.old_version + 1
-    assert after == before.replace(f"version={done.old_version},", f"version={done.new_version},")
-    assert after != before
+    assert after == before.replace(
+        f"version={done.old_version},", f"version={done.new_version},"
+    ).replace(f'artifact="{done.old_artifact}"', f'artifact="{model_data}"')
+    assert after != before and done.old_artifact != model_data

@@ -25,6 +25,7 @@ from infra import catalog
 from infra.declarations import ServingTarget, SpecError
 from infra.loader import load_environment, read_stack_config
 from tests.conftest import STACKS
+from tests.serving.v1_locks import v1_models
 
 
 def _spec(stack):
@@ -46,12 +47,15 @@ def test_a_version_1_lock_migrates_to_what_it_deployed(stack):
     declared (or the old default) and with the most any of them asked for, as the code that
     wrote it deployed them."""
     spec = _spec(stack)
-    v1 = {"endpoints": dict(read_placement_lock(stack).models)}
+    v1 = {"endpoints": v1_models(spec, read_placement_lock(stack))}
+    if not v1["endpoints"]:
+        pytest.skip(f"no endpoint of {stack} has a v1 name: no v1 lock could have held it")
     migrated = place(spec, parse_lock(v1))
-    assert migrated.models == v1["endpoints"]
+    assert {m: migrated.models[m] for m in v1["endpoints"]} == v1["endpoints"]
     hosted: dict[str, list] = {}
     for model in spec.models_served_by(ServingTarget.SAGEMAKER_MME):
-        hosted.setdefault(migrated.models[model.name], []).append(model)
+        if model.name in v1["endpoints"]:
+            hosted.setdefault(migrated.models[model.name], []).append(model)
     for endpoint, models in hosted.items():
         record = migrated.endpoints[endpoint]
         assert {m.effective_instance_type for m in models} == {record.instance_type}
