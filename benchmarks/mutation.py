@@ -127,10 +127,13 @@ MODULES: dict[str, Module] = {
     "declarations_fields": Module(
         (
             "infra/declarations/batch.py",
+            "infra/declarations/batch_capacity.py",
+            "infra/declarations/data_access.py",
             "infra/declarations/instance_choice.py",
             "infra/declarations/lifecycle.py",
             "infra/declarations/objectives.py",
             "infra/declarations/routes.py",
+            "infra/declarations/s3.py",
             "infra/declarations/streaming.py",
         ),
         (
@@ -141,6 +144,7 @@ MODULES: dict[str, Module] = {
             "tests/foundation/test_field_messages.py",
             "tests/lifecycle/test_lifecycle_messages.py",
             "tests/cost/test_pipeline_costs.py",  # runs_per_month, the schedule's cost
+            "tests/foundation/test_team_data.py",
         ),
         without_engine=True,
     ),
