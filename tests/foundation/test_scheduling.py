@@ -112,3 +112,133 @@ def test_node_groups_of_unknown_instance_types_say_so_not_that_they_are_empty():
     assert problems["models[0].resources"] == (
         "no node can run it: cluster.systemNodes has no known instance type"
     )
+
+
+# --- the team's ResourceQuota -------------------------------------------------------------------
+
+
+def _stack_problems(teams: list[dict], models: list[dict]) -> list[tuple[str, str]]:
+    try:
+        parse_environment("dev", teams=teams, models=models, config=config_data())
+    except SpecError as error:
+        return [(problem.path, problem.message) for problem in error.problems]
+    return []
+
+
+GENERIC = "lower the request or min_instances, or raise the team's quota"
+
+
+# (resource as the model writes it, a request per replica, quota key, quota, limit shown, unit)
+QUOTAS = [
+    ("cpu", "1", "cpu", 2, "2", "vCPU"),
+    ("memory_mb", 1024, "memory_gib", 2, "2048", "MiB"),  # quota in GiB, requests in MiB
+    ("gpus", 1, "gpus", 2, "2", "GPU(s)"),
+]
+
+
+def _replicas_model(resource: str, each, replicas: int, **changes) -> dict:
+    resources = {"memory_mb": 512, resource: each}
+    return _eks_model(
+        resources=resources,
+        scaling={"min_instances": replicas, "max_instances": replicas},
+        **changes,
+    )
+
+
+@pytest.mark.parametrize(("resource", "each", "key", "quota", "limit", "unit"), QUOTAS)
+def test_one_models_replicas_may_request_exactly_the_teams_quota(
+    resource, each, key, quota, limit, unit
+):
+    team = team_data(quota={key: quota})
+    assert _stack_problems([team], [_replicas_model(resource, each, 2)]) == []
+    refused = _stack_problems([team], [_replicas_model(resource, each, 3)])
+    total = 3 * int(each)
+    assert refused == [
+        (
+            f"models[0].resources.{resource}",
+            f"3 replica(s) request {total} {unit}, more than the quota of team 'fraud' "
+            f"({limit} {unit}): {GENERIC}",
+        )
+    ]
+
+
+def test_memory_quota_is_in_gib_of_1024_mib():
+    team = team_data(quota={"memory_gib": 3})
+    assert _stack_problems([team], [_replicas_model("memory_mb", 1024, 3)]) == []
+    refused = _stack_problems([team], [_replicas_model("memory_mb", 1025, 3)])
+    assert refused == [
+        (
+            "models[0].resources.memory_mb",
+            f"3 replica(s) request 3075 MiB, more than the quota of team 'fraud' (3072 MiB): "
+            f"{GENERIC}",
+        )
+    ]
+
+
+def test_a_team_without_gpu_quota_is_told_to_raise_it():
+    refused = _stack_problems([team_data()], [_replicas_model("gpus", 1, 1)])
+    assert refused == [
+        (
+            "models[0].resources.gpus",
+            "1 replica(s) request 1 GPU(s), more than the quota of team 'fraud' (0 GPU(s)): "
+            "the team has no GPU quota: raise quota.gpus of its Team in the stack file",
+        )
+    ]
+
+
+@pytest.mark.parametrize(("resource", "each", "key", "quota", "limit", "unit"), QUOTAS)
+def test_the_teams_models_together_may_request_exactly_its_quota(
+    resource, each, key, quota, limit, unit
+):
+    team = team_data(quota={key: quota})
+    models = [_replicas_model(resource, each, 1, name=f"m{i}") for i in range(3)]
+    assert _stack_problems([team], models[:2]) == []
+    total = 3 * int(each)
+    assert _stack_problems([team], models) == [
+        (
+            f"teams[0].quota.{key}",
+            f"the team's EKS models request {total} {unit} together at min_instances; the "
+            f"quota allows {limit} {unit}",
+        )
+    ]
+
+
+def test_the_teams_models_may_run_exactly_as_many_pods_as_its_quota():
+    team = team_data(quota={"pods": 3})
+    models = [_replicas_model("cpu", "0.1", 1, name="a"), _replicas_model("cpu", "0.1", 2)]
+    assert _stack_problems([team], models) == []
+    models[0]["scaling"] = {"min_instances": 2, "max_instances": 2}
+    assert _stack_problems([team], models) == [
+        (
+            "teams[0].quota.pods",
+            "the team's EKS models run 4 pods at min_instances; the quota allows 3",
+        )
+    ]
+    # one model alone is held to the pod quota as well
+    assert _stack_problems([team], [_replicas_model("cpu", "0.1", 4)]) == [
+        (
+            "teams[0].quota.pods",
+            "the team's EKS models run 4 pods at min_instances; the quota allows 3",
+        )
+    ]
+
+
+def test_a_teams_quota_counts_its_own_eks_models_only():
+    """Another team's models, and the team's endpoint models (not in its namespace), do not
+    count against it; the problem names the team whose quota it is."""
+    teams = [
+        team_data(name="fraud", quota={"cpu": 2}),
+        team_data(name="growth", quota={"cpu": 1}),
+    ]
+    fraud = [_replicas_model("cpu", "1", 1, name=f"f{i}") for i in range(2)]
+    endpoint = model_data(name="e", team="growth", resources={"memory_mb": 512, "cpu": 8})
+    growth = _replicas_model("cpu", "1", 1, name="g", team="growth")
+    assert _stack_problems(teams, [*fraud, endpoint, growth]) == []
+    over = _replicas_model("cpu", "1", 1, name="g2", team="growth")
+    assert _stack_problems(teams, [*fraud, endpoint, growth, over]) == [
+        (
+            "teams[1].quota.cpu",
+            "the team's EKS models request 2 vCPU together at min_instances; the quota allows "
+            "1 vCPU",
+        )
+    ]
