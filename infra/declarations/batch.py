@@ -21,6 +21,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from infra.declarations.errors import Problem
+
+# One grammar for every schedule the platform creates (the lifecycle's, which checks values).
+from infra.declarations.lifecycle import schedule_problem  # noqa: E402, F401
 from infra.declarations.model import Declaration, dns_label
 from infra.declarations.s3 import s3_prefix_problem
 
@@ -37,16 +40,6 @@ PLATFORM_TABLES = {"prediction-events": "json"}
 _RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
 _AT = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
 _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
-# Characters each cron field may hold (the table in "Cron-based schedules").
-_CRON_FIELDS = (
-    ("minutes", r"[0-9,\-*/]+"),
-    ("hours", r"[0-9,\-*/]+"),
-    ("day-of-month", r"[0-9,\-*?/LW]+"),
-    ("month", r"[0-9A-Za-z,\-*/]+"),
-    ("day-of-week", r"[0-9A-Za-z,\-*?L#]+"),
-    ("year", r"[0-9,\-*/]+"),
-)
-
 
 class BatchInput(Declaration):
     """Exactly one of ``s3`` (a prefix, with its ``format``) and ``table`` (a platform table)."""
@@ -125,50 +118,6 @@ class BatchJob(Declaration):
         if self.input.table is not None:
             return PLATFORM_TABLES[self.input.table]
         return self.input.format or ""
-
-
-def schedule_problem(expression: str) -> str | None:
-    """Why EventBridge Scheduler would refuse ``expression``, or None."""
-    rate = _RATE.match(expression)
-    if rate:
-        value, unit = int(rate["value"]), rate["unit"]
-        if value < 1:
-            return f"{expression!r}: a rate needs a positive value"
-        if (value == 1) != (not unit.endswith("s")):
-            fixed = unit.rstrip("s") if value == 1 else unit + "s"
-            return f"{expression!r}: write rate({value} {fixed}) (singular only with 1)"
-        return None
-    at = _AT.match(expression)
-    if at:
-        year, month, day, hour, minute, second = map(int, at.groups())
-        if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
-            return f"{expression!r}: not a date and time (yyyy-mm-ddThh:mm:ss)"
-        return None
-    cron = _CRON.match(expression)
-    if cron:
-        return _cron_problem(expression, cron["fields"].split())
-    return (
-        f"{expression!r} is not an EventBridge Scheduler expression: use rate(value unit), "
-        "cron(minutes hours day-of-month month day-of-week year) or at(yyyy-mm-ddThh:mm:ss)"
-    )
-
-
-def _cron_problem(expression: str, fields: list[str]) -> str | None:
-    if len(fields) != len(_CRON_FIELDS):
-        return (
-            f"{expression!r}: a cron expression has six fields (minutes hours day-of-month month "
-            f"day-of-week year), not {len(fields)}"
-        )
-    for value, (name, allowed) in zip(fields, _CRON_FIELDS, strict=True):
-        if not re.fullmatch(allowed, value):
-            return f"{expression!r}: {value!r} is not a valid {name} field"
-    day_of_month, day_of_week = fields[2], fields[4]
-    if (day_of_month == "?") == (day_of_week == "?"):
-        return (
-            f"{expression!r}: one of day-of-month and day-of-week must be '?' (and only one), "
-            "e.g. cron(0 2 * * ? *)"
-        )
-    return None
 
 
 def batch_problems(

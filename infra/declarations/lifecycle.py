@@ -56,7 +56,8 @@ def schedule_problem(expression: str) -> str | None:
             return f"{expression!r}: the rate must be a positive integer"
         # EventBridge: "If the value is equal to 1, then the unit must be singular."
         if (value == 1) != (not unit.endswith("s")):
-            return f"{expression!r}: write 'rate(1 {unit.rstrip('s')})' for one, plural for more"
+            fixed = unit.rstrip("s") if value == 1 else unit + "s"
+            return f"{expression!r}: write rate({value} {fixed}) (singular only with 1)"
         return None
     if at := _AT.match(expression):
         try:
@@ -75,7 +76,7 @@ def schedule_problem(expression: str) -> str | None:
 def _cron_problem(expression: str, fields: list[str]) -> str | None:
     if len(fields) != 6:
         return (
-            f"{expression!r}: cron takes 6 fields (minutes hours day-of-month month "
+            f"{expression!r}: a cron expression has six fields (minutes hours day-of-month month "
             f"day-of-week year), not {len(fields)}"
         )
     for value, (name, low, high, names, extra) in zip(fields, _CRON_FIELDS, strict=True):
@@ -83,7 +84,10 @@ def _cron_problem(expression: str, fields: list[str]) -> str | None:
             return f"{expression!r}: {name} {value!r} is outside {low}-{high} or its wildcards"
     day_of_month, day_of_week = fields[2], fields[4]
     if (day_of_month == "?") == (day_of_week == "?"):
-        return f"{expression!r}: one of day-of-month and day-of-week must be '?', not both"
+        return (
+            f"{expression!r}: one of day-of-month and day-of-week must be '?' (and only one), "
+            "e.g. cron(0 2 * * ? *)"
+        )
     return None
 
 

@@ -55,10 +55,10 @@ def test_expressions_eventbridge_scheduler_accepts(expression):
     ("expression", "why"),
     [
         ("rate(1 days)", "rate(1 day)"),
-        ("rate(2 day)", "plural"),
+        ("rate(2 day)", "write rate(2 days)"),
         ("rate(0 minutes)", "positive"),
         ("rate(1 week)", "not an EventBridge Scheduler expression"),
-        ("cron(0 12 * * *)", "6 fields"),  # Unix cron: five fields
+        ("cron(0 12 * * *)", "six fields"),  # Unix cron: five fields
         ("cron(0 12 * * ? * *)", "not 7"),
         ("cron(60 12 * * ? *)", "minutes '60'"),
         ("cron(0 24 * * ? *)", "hours '24'"),
@@ -84,7 +84,7 @@ def test_the_common_case_is_one_line_each():
 
 def test_a_bad_schedule_is_a_declaration_error_on_its_field():
     found = problems(monitoring={"schedule": "cron(0 12 * * *)"})
-    assert "6 fields" in found["models[0].monitoring.schedule"]
+    assert "six fields" in found["models[0].monitoring.schedule"]
     found = problems(monitoring={}, retraining={**RETRAIN, "schedule": "rate(1 days)"})
     assert "rate(1 day)" in found["models[0].retraining.schedule"]
 
