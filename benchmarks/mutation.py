@@ -333,14 +333,7 @@ def again(name: str, module: Module, work: Path, *, jobs: int) -> dict:
     kept run's commit and wall time and say what was re-run, when and at which commit."""
     previous = json.loads(RESULTS.read_text())[name]
     survivors = [s["name"] for s in summarise(name, module, work, commit="", wall=0)["survivors"]]
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z", "tests"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\0")
-    for relative in filter(None, listed):
+    for relative in _listed("tests"):
         for target in (work / relative, work / "mutants" / relative):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / relative, target)
@@ -413,16 +406,21 @@ def summarise(name: str, module: Module, work: Path, *, commit: str, wall: float
     }
 
 
-def _copy_work_tree(target: Path) -> None:
-    """Tracked and new (not ignored) files as they are now, uncommitted edits included."""
+def _listed(*paths: str) -> list[str]:
+    """Tracked and new (not ignored) files under ``paths`` (all when none), relative to ROOT."""
     listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        ["git", "ls-files", "-co", "--exclude-standard", "-z", *paths],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split("\0")
-    for relative in filter(None, listed):
+    return [relative for relative in listed if relative]
+
+
+def _copy_work_tree(target: Path) -> None:
+    """Tracked and new (not ignored) files as they are now, uncommitted edits included."""
+    for relative in _listed():
         source = ROOT / relative
         if source.is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
