@@ -225,6 +225,7 @@ MODULES: dict[str, Module] = {
         ("lifecycle/attribution.py",),
         (
             "tests/lifecycle/test_attribution.py",
+            "tests/lifecycle/test_attribution_contract.py",
             "tests/lifecycle/test_capture_sampling.py",  # kept_by_sampling
             "tests/lifecycle/test_drift_job.py",
             "tests/client/test_client.py",
