@@ -57,7 +57,7 @@ so adding one to a stack leaves every role as it is. The statements are in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -308,6 +308,32 @@ class PlatformIdentity(PlatformComponent):
         return role.arn
 
 
+def attach_grouped_policies(
+    parent: PlatformComponent,
+    name: str,
+    role: aws.iam.Role,
+    groups: Iterable[str],
+    document_of: Callable[[str], pulumi.Input[str]],
+) -> None:
+    """One customer managed policy per group of services (``policies.POLICY_GROUPS``), named
+    ``<name>-<group>`` and attached to ``role``: IAM caps a role's inline policies at 10,240
+    characters together and each managed policy at 6,144. ``document_of(group)``: its document."""
+    for group in groups:
+        policy = aws.iam.Policy(
+            f"{name}-policy-{group}",
+            name=f"{name}-{group}",
+            description=f"{name}: {', '.join(policies.POLICY_GROUPS[group])}",
+            policy=document_of(group),
+            opts=parent.child_opts(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-attach-{group}",
+            role=role.name,
+            policy_arn=policy.arn,
+            opts=parent.child_opts(),
+        )
+
+
 class _RoleWithPolicy(PlatformComponent):
     """A named role with its statements: one inline policy, or (``managed``) one customer
     managed policy per group of services, each attached to the role."""
@@ -326,20 +352,13 @@ class _RoleWithPolicy(PlatformComponent):
             opts=self.child_opts(),
         )
         if managed:
-            for group in policies.POLICY_GROUPS:
-                policy = aws.iam.Policy(
-                    f"{name}-policy-{group}",
-                    name=f"{name}-{group}",
-                    description=f"{name}: {', '.join(policies.POLICY_GROUPS[group])}",
-                    policy=statements(lambda listed, g=group: policies.grouped(listed)[g]),
-                    opts=self.child_opts(),
-                )
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-attach-{group}",
-                    role=self.role.name,
-                    policy_arn=policy.arn,
-                    opts=self.child_opts(),
-                )
+            attach_grouped_policies(
+                self,
+                name,
+                self.role,
+                policies.POLICY_GROUPS,
+                lambda group: statements(lambda listed: policies.grouped(listed)[group]),
+            )
         else:
             aws.iam.RolePolicy(
                 f"{name}-policy",

@@ -57,11 +57,10 @@ from components.batch import (
 )
 from components.data import team_key_pattern
 from components.iam_documents import Principal, Statement, render, render_output
-from components.identity import GITHUB_OIDC_HOST
+from components.identity import GITHUB_OIDC_HOST, attach_grouped_policies
 from components.identity_policies import (
     ALARMS_AND_DASHBOARDS_MANAGE,
     MODEL_ARCHIVES_MANAGE,
-    POLICY_GROUPS,
     LifecycleScope,
     bounded_pattern,
     grouped,
@@ -753,20 +752,13 @@ class TeamDeployer(PlatformComponent):
         # 6,144, attached to the role. The platform deployer creates them; the team's cannot touch
         # them (it has no iam:*Policy* action). Which groups hold statements depends on settings
         # alone (state bucket, routes), never on resolved values: a placeholder scope tells.
-        for group in _deployer_groups(environment, team, region, state_bucket, routes):
-            policy = aws.iam.Policy(
-                f"{name}-policy-{group}",
-                name=f"{name}-{group}",
-                description=f"{name}: {', '.join(POLICY_GROUPS[group])}",
-                policy=scoped(lambda scope, g=group: grouped(team_deployer_statements(scope))[g]),
-                opts=self.child_opts(),
-            )
-            aws.iam.RolePolicyAttachment(
-                f"{name}-attach-{group}",
-                role=self.role.name,
-                policy_arn=policy.arn,
-                opts=self.child_opts(),
-            )
+        attach_grouped_policies(
+            self,
+            name,
+            self.role,
+            _deployer_groups(environment, team, region, state_bucket, routes),
+            lambda group: scoped(lambda scope: grouped(team_deployer_statements(scope))[group]),
+        )
         entry = aws.eks.AccessEntry(
             f"{name}-access",
             cluster_name=cluster_name,
