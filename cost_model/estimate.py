@@ -24,7 +24,14 @@ from decimal import Decimal
 
 from cost_model import prometheus
 from cost_model.graph import Graph, Resource
-from cost_model.prices import HOURS_PER_MONTH, PriceLookupError, PriceSnapshot, RegionPrices
+from cost_model.prices import (
+    HOURS_PER_MONTH,
+    NetworkPrices,
+    PriceLookupError,
+    PriceSnapshot,
+    RegionPrices,
+)
+from cost_model.unpriced import Unpriced, unpriced
 from infra.declarations.batch import pod_memory_gb, runs_per_month
 from infra.eks_support import SupportTier, support_tier
 
@@ -113,6 +120,8 @@ class Amount:
 class Estimate:
     items: tuple[LineItem, ...]
     currency: str = "USD"
+    # The graph's types no pricer reads, with why (cost_model.unpriced).
+    unpriced: tuple[Unpriced, ...] = ()
 
     @property
     def total(self) -> Amount:
@@ -138,6 +147,8 @@ class _Priced:
     max_monthly: float
     basis: str
     shares: tuple[Share, ...] = ()
+    # The owner where the resource carries no mlplat:team tag of its own (a Kubernetes object).
+    team: str | None = None
 
 
 def estimate(
@@ -160,7 +171,8 @@ def estimate(
             items.append(_line_item(resource, region, priced))
     if problems:
         raise EstimateError(problems)
-    return Estimate(tuple(items), currency=snapshot.currency)
+    left_out = unpriced((resource.type for resource in graph.resources), frozenset(_PRICERS))
+    return Estimate(tuple(items), currency=snapshot.currency, unpriced=left_out)
 
 
 def _line_item(resource: Resource, region: str, priced: _Priced) -> LineItem:
@@ -173,7 +185,7 @@ def _line_item(resource: Resource, region: str, priced: _Priced) -> LineItem:
         max_monthly=priced.max_monthly,
         basis=priced.basis,
         environment=tags.get(ENVIRONMENT_TAG) or resource.environment,
-        team=None if priced.shares else tags.get(TEAM_TAG),
+        team=None if priced.shares else priced.team or tags.get(TEAM_TAG),
         model=None if priced.shares else tags.get(MODEL_TAG),
         shares=priced.shares,
     )
@@ -184,6 +196,7 @@ class _Context:
 
     def __init__(self, graph: Graph, snapshot: PriceSnapshot, options: EstimateOptions):
         self.graph, self.snapshot, self.options = graph, snapshot, options
+        self._load_balancers: dict[str, str] | None = None
         self._stack_region = graph.default_region() or options.default_region
         # Under the real engine pulumi-eks components show their aws:eks children; offline they
         # do not. Price the child where it exists, so nothing is counted twice.
@@ -192,6 +205,22 @@ class _Context:
             for child in graph.of_type("aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup")
             for ancestor in graph.ancestors(child)
         }
+
+    def load_balancer_of(self, ingress: Resource) -> str | None:
+        """The URN of the Ingress that carries the ALB ``ingress`` is served by; None when no
+        AWS Load Balancer Controller serves it (another ingress class)."""
+        if self._load_balancers is None:
+            self._load_balancers = {}
+            for resource in self.graph.of_type("kubernetes:networking.k8s.io/v1:Ingress"):
+                spec = resource.prop("spec") or {}
+                if spec.get("ingressClassName") != ALB_INGRESS_CLASS:
+                    continue
+                metadata = resource.prop("metadata") or {}
+                group = (metadata.get("annotations") or {}).get(GROUP_ANNOTATION)
+                key = group or resource.urn
+                self._load_balancers.setdefault(key, resource.urn)
+                self._load_balancers[resource.urn] = self._load_balancers[key]
+        return self._load_balancers.get(ingress.urn)
 
     def priced_by_children(self, component: Resource) -> bool:
         return component.urn in self._eks_components_with_children
@@ -627,6 +656,60 @@ def _msk_cluster(
     return _Priced(cost, cost, basis)
 
 
+# --- The network: interface endpoints, public addresses, the routes' load balancers -------------
+
+GROUP_ANNOTATION = "alb.ingress.kubernetes.io/group.name"
+TAGS_ANNOTATION = "alb.ingress.kubernetes.io/tags"
+ALB_INGRESS_CLASS = "alb"
+
+
+def _network(prices: RegionPrices, region: str) -> NetworkPrices:
+    if prices.network is None:
+        raise PriceLookupError(f"no network prices for {region} in the price snapshot")
+    return prices.network
+
+
+def _vpc_endpoint(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced | None:
+    """An interface endpoint bills every hour in each Availability Zone (one subnet per zone);
+    a gateway endpoint (S3, DynamoDB) bills nothing."""
+    if (resource.prop("vpcEndpointType") or "Gateway") != "Interface":
+        return None
+    zones = len(resource.prop("subnetIds") or [])
+    rate = _network(prices, region).interface_endpoint_az_hour
+    cost = zones * HOURS_PER_MONTH * rate
+    # com.amazonaws.<region>.<service>: the service part (ecr.api, sagemaker.runtime, ...)
+    service = (resource.prop("serviceName") or "").split(".", 3)[-1]
+    basis = f"{_hours(zones, f'{service} endpoint AZ', rate)} (data processed not estimated)"
+    return _Priced(cost, cost, basis)
+
+
+def _public_address(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced:
+    rate = _network(prices, region).public_ipv4_hour
+    cost = HOURS_PER_MONTH * rate
+    return _Priced(cost, cost, _hours(1, "public IPv4 address", rate))
+
+
+def _ingress(
+    resource: Resource, prices: RegionPrices, region: str, context: _Context
+) -> _Priced | None:
+    """The AWS Load Balancer Controller makes one ALB per IngressGroup (per Ingress without a
+    group): the group's first Ingress carries it, so a group split over Ingresses counts once."""
+    if context.load_balancer_of(resource) != resource.urn:
+        return None
+    rate = _network(prices, region).application_load_balancer_hour
+    cost = HOURS_PER_MONTH * rate
+    basis = f"{_hours(1, 'Application Load Balancer', rate)} (LCUs not estimated: by traffic)"
+    # The controller tags the load balancer from the annotation: the team it serves owns it.
+    annotations = (resource.prop("metadata") or {}).get("annotations") or {}
+    pairs = annotations.get(TAGS_ANNOTATION, "").split(",")
+    tags = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    return _Priced(cost, cost, basis, team=tags.get(TEAM_TAG))
+
+
 _PRICERS: dict[str, Pricer] = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
@@ -649,6 +732,9 @@ _PRICERS: dict[str, Pricer] = {
     "aws:scheduler/schedule:Schedule": _batch_schedule,
     "aws:emrcontainers/jobTemplate:JobTemplate": _job_template,
     "aws:msk/cluster:Cluster": _msk_cluster,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ec2/eip:Eip": _public_address,
+    "kubernetes:networking.k8s.io/v1:Ingress": _ingress,
 }
 
 # The model lifecycle's schedules and drift-triggered retraining targets.

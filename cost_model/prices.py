@@ -97,6 +97,23 @@ class MskPrices(_Prices):
         return _lookup(self.broker_hour, instance_type, "MSK broker", region)
 
 
+class NetworkPrices(_Prices):
+    """Charges of the network the platform builds (hand-transcribed, like AMP's)."""
+
+    interface_endpoint_az_hour: NonNegativeFloat = Field(
+        description="An interface VPC endpoint, per Availability Zone it is in, per hour "
+        "(aws.amazon.com/privatelink/pricing); gateway endpoints (S3, DynamoDB) are free."
+    )
+    public_ipv4_hour: NonNegativeFloat = Field(
+        description="Every public IPv4 address, in use or idle, per hour (aws.amazon.com/vpc/"
+        "pricing, since 2024-02-01): the NAT gateways' Elastic IPs."
+    )
+    application_load_balancer_hour: NonNegativeFloat = Field(
+        description="An Application Load Balancer, per hour, before its LCUs "
+        "(aws.amazon.com/elasticloadbalancing/pricing)."
+    )
+
+
 class RegionPrices(_Prices):
     """List prices in one region, in the snapshot's currency."""
 
@@ -130,6 +147,7 @@ class RegionPrices(_Prices):
     emr_on_eks: EmrPrices | None = None
     emr_serverless: EmrPrices | None = None
     msk: MskPrices | None = None
+    network: NetworkPrices | None = None
 
     def sagemaker_hour(self, instance_type: str, region: str) -> float:
         return _lookup(

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from cost_model.budgets import BudgetCheck, Status
 from cost_model.estimate import Estimate, LineItem
+from cost_model.unpriced import Kind
 from mlplat.cli_output import Column, Rows, show
 from mlplat.cost.compare import CENT, AmountChange, CostChange
 from mlplat.plan_diff import mark
@@ -36,6 +37,10 @@ def to_json(estimate: Estimate, checks: list[BudgetCheck]) -> dict[str, Any]:
             name: [_cents(a.monthly), _cents(a.max_monthly)] for name, a in totals.items()
         }
     document["resources"] = [_resource(item) for item in _ordered(estimate.items)]
+    document["not_priced"] = [
+        {"type": u.type, "count": u.count, "kind": str(u.kind), "reason": u.reason}
+        for u in estimate.unpriced
+    ]
     document["budgets"] = _budgets(checks)
     return document
 
@@ -185,7 +190,27 @@ def render(estimate: Estimate, checks: list[BudgetCheck]) -> list[Rows]:
                 _money(amount.max_monthly),
                 section=index == 0,
             )
-    return [resources, totals, *_budget_table(checks)]
+    return [resources, totals, *_unpriced_table(estimate), *_budget_table(checks)]
+
+
+def _unpriced_table(estimate: Estimate) -> list[Rows]:
+    """What the total leaves out: types charged by use, and types with no known price. Free
+    types and those priced through others are in `--json` only (quiet when all is well)."""
+    shown = [u for u in estimate.unpriced if u.kind in (Kind.USAGE, Kind.UNKNOWN)]
+    if not shown:
+        return []
+    table = Rows(
+        "Not in the estimate (charged by use, or no price known)",
+        (Column("Type"), Column("Count", "right"), Column("Why")),
+    )
+    for item in sorted(shown, key=lambda u: (u.kind != Kind.UNKNOWN, u.type)):
+        why = escape(item.reason)
+        table.add(
+            _type(item.type),
+            str(item.count),
+            f"[yellow]{why}[/]" if item.kind is Kind.UNKNOWN else why,
+        )
+    return [table]
 
 
 def render_change(change: CostChange, checks: list[BudgetCheck]) -> list[Rows]:
