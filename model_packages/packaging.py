@@ -47,6 +47,7 @@ from pathlib import Path
 import yaml
 
 from infra.project import PROJECT_ROOT
+from infra.s3_names import BUCKET_NAME
 from model_packages.runtimes import ENTRY_POINT_KEY, TRITON_HANDLER, archive_problems
 
 FORMAT_VERSION = "2"  # bump when the archive layout changes, to invalidate cached archives
@@ -60,10 +61,9 @@ def cache_root() -> Path:
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 MLFLOW_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 S3_SCHEME = "s3://"
-# What a training job's output is (CreateTrainingJob: <S3OutputPath>/<job>/output/model.tar.gz);
-# bucket names per S3's naming rules (3-63 lowercase letters, digits, dots, hyphens).
+# What a training job's output is (CreateTrainingJob: <S3OutputPath>/<job>/output/model.tar.gz).
 _SAGEMAKER_ARTIFACT = re.compile(
-    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>(?:[^/\s]+/)*model\.tar\.gz)"
+    rf"s3://(?P<bucket>{BUCKET_NAME})/(?P<key>(?:[^/\s]+/)*model\.tar\.gz)"
 )
 
 

@@ -27,6 +27,7 @@ from infra.declarations.model import Declaration, ModelDeclaration, TeamName
 from infra.declarations.routes import RouteSettings
 from infra.declarations.s3 import s3_prefix_problem
 from infra.declarations.streaming import StreamingSettings
+from infra.s3_names import BUCKET_NAME
 
 
 class EnvironmentName(StrEnum):
@@ -345,7 +346,7 @@ class CiSettings(Settings):
     # The S3 bucket of Pulumi's DIY state backend (`pulumi login s3://<bucket>`): each team's
     # deployer may then read and write its own serving stacks' state there. None: another backend
     # (Pulumi Cloud grants stacks to teams itself).
-    state_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    state_bucket: str | None = Field(default=None, pattern=rf"^{BUCKET_NAME}$")
 
     @property
     def creates_github_oidc_provider(self) -> bool:

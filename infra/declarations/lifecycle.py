@@ -28,6 +28,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from infra.declarations.errors import Problem, raising
 from infra.declarations.model import ECR_IMAGE, Declaration
+from infra.s3_names import BUCKET_NAME
 
 # --- EventBridge Scheduler's schedule expressions ---------------------------------------------
 
@@ -110,7 +111,7 @@ def _cron_field_ok(value: str, low: int, high: int, names: str, extra: str) -> b
 
 
 ScheduleExpression = Annotated[str, AfterValidator(raising(schedule_problem))]
-S3Uri = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
+S3Uri = Annotated[str, Field(pattern=rf"^s3://{BUCKET_NAME}(/.*)?$")]
 CURRENT_TRAINING_DATA = "training-data"
 
 

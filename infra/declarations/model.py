@@ -108,7 +108,9 @@ def caller_origin() -> str:
 class Declaration(BaseModel):
     """Base of every declaration: immutable, and a misspelt field is an error, not a no-op."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Python's regex engine: field patterns may use look-ahead (S3's bucket rule does), which
+    # pydantic's default engine lacks. Every pattern here is anchored with ^, so match == search.
+    model_config = ConfigDict(frozen=True, extra="forbid", regex_engine="python-re")
 
     # Where it was written (``file:line``), when built by calling the class; and, when that input
     # was invalid (only while collecting), the input as written.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from infra.s3_names import BUCKET_NAME
+
 # s3://bucket/prefix/ : bucket names as S3 allows them (3-63, lowercase, digits, '.', '-').
-S3_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>(?:[^/]+/)*)$")
+S3_PREFIX = re.compile(rf"^s3://(?P<bucket>{BUCKET_NAME})/(?P<key>(?:[^/]+/)*)$")
 
 
 # Characters IAM reads as wildcards or policy variables in an ARN: a prefix holding one would
