@@ -15,19 +15,13 @@ import time
 from cost_model.prices import load_snapshot
 from cost_model.prometheus import amp_cost, collector_cost
 from lifecycle.monitoring.amp_namespaces import RULES_PER_WORKSPACE, pack, quota_problems
-from lifecycle.monitoring.metrics import series_per_model
+from lifecycle.monitoring.metrics import estimated_series as series
 from lifecycle.monitoring.objectives import PLATFORM_DEFAULTS
 from lifecycle.monitoring.prometheus_rules import rule_groups
 from lifecycle.monitoring.synthetic import fleet
 
 SCRAPE_INTERVAL_SECONDS = 30  # the platform default (MonitoringSettings)
 AMP_PRICES = load_snapshot().region("us-east-1").amp
-
-
-def series(models, bound: str) -> int:
-    return sum(
-        series_per_model(m.resources.gpus, getattr(m.scaling, f"{bound}_instances")) for m in models
-    )
 
 
 def amp_monthly(active_series: int) -> str:

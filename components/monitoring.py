@@ -38,7 +38,12 @@ from infra.declarations import ModelDeclaration, Problem, SpecError
 from infra.declarations.environment import AddonSettings, MonitoringSettings
 from infra.declarations.tags import TAG_ACTIVE_SERIES, TAG_SCRAPE_INTERVAL, TAG_TEAM
 from lifecycle.monitoring import alertmanager, scrape_config
-from lifecycle.monitoring.amp_namespaces import RuleNamespace, pack, quota_problems
+from lifecycle.monitoring.amp_namespaces import (
+    RuleNamespace,
+    pack,
+    quota_problems,
+    series_problems,
+)
 from lifecycle.monitoring.metrics import estimated_series
 from lifecycle.monitoring.prometheus_rules import eks_models, rule_groups
 
@@ -75,10 +80,14 @@ GPU_NODES = {"nvidia.com/gpu.present": "true"}  # the GPU pool's label (componen
 ON_SYSTEM_NODES = {POOL_LABEL: "system"}
 
 
-def rule_namespaces(environment: str, models: Sequence[ModelDeclaration]) -> list[RuleNamespace]:
-    """The environment's rule namespaces; a SpecError when AMP would refuse them."""
+def rule_namespaces(
+    environment: str, models: Sequence[ModelDeclaration], scrape_interval: int
+) -> list[RuleNamespace]:
+    """The environment's rule namespaces; a SpecError when AMP would refuse them, or throttle
+    the models' series at their maximum replicas."""
     namespaces = pack(environment, rule_groups(models))
-    problems = quota_problems(namespaces)
+    peak = estimated_series(models, replicas="max")
+    problems = quota_problems(namespaces) + series_problems(peak, scrape_interval)
     if problems:
         raise SpecError(
             [Problem("models", f"AMP quota: {problem}") for problem in problems],
@@ -93,11 +102,12 @@ def shard_rule_namespaces(
     shard: int,
     models: Sequence[ModelDeclaration],
     shard_models: Sequence[ModelDeclaration],
+    scrape_interval: int,
 ) -> list[RuleNamespace]:
     """The alert namespaces of one serving shard (its ``shard_models`` of ``team``). The whole
     environment (``models``) is checked against the workspace's quotas first: every stack
     fails on a quota problem, whichever shard's models cause it."""
-    rule_namespaces(environment, models)
+    rule_namespaces(environment, models, scrape_interval)
     groups = rule_groups(m for m in shard_models if m.team == team)
     groups.pop("", None)  # the recording rules are the platform's
     return pack(environment, groups, shard=shard)
@@ -175,7 +185,8 @@ class PrometheusMonitoring(PlatformComponent):
         their serving stacks' (``TeamRuleNamespaces``); only the recording rules are here."""
         super().__init__(name, opts=opts)
         self._provider = cluster.provider
-        namespaces = rule_namespaces(environment, models)  # plain values: fail before any resource
+        # Plain values: fail before any resource.
+        namespaces = rule_namespaces(environment, models, settings.scrape_interval_seconds)
         if not team_rules:
             namespaces = pack(environment, {"": rule_groups(models)[""]})
         self._usage = usage_tags(models if team_rules else None, settings.scrape_interval_seconds)
@@ -318,7 +329,9 @@ class TeamRuleNamespaces(PlatformComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, opts=opts)
-        namespaces = shard_rule_namespaces(environment, team, shard, models, shard_models)
+        namespaces = shard_rule_namespaces(
+            environment, team, shard, models, shard_models, scrape_interval
+        )
         owner = {TAG_TEAM: team}
         # The shard's series go on its first namespace only: counted once.
         usage = {**owner, **usage_tags(eks_models(shard_models), scrape_interval)}

@@ -212,7 +212,9 @@ class AddonSettings(Settings):
     """Pinned Helm chart versions of the cluster add-ons (upgraded deliberately, never floating)."""
 
     nvidia_device_plugin: ChartVersion = "0.17.1"
-    cluster_autoscaler: ChartVersion = "9.46.6"
+    # 9.59.0: the chart of autoscaler 1.35, which watches DRA objects always ("locked to true");
+    # 9.46.6's ClusterRole had no resource.k8s.io grant for the 1.35 image we run.
+    cluster_autoscaler: ChartVersion = "9.59.0"
     metrics_server: ChartVersion = "3.12.2"
     # The exporters the AMP scraper reads (components.monitoring); chart versions, not app.
     kube_state_metrics: ChartVersion = "5.25.1"  # kube-state-metrics v2.13

@@ -1,12 +1,32 @@
-"""Rule groups packed into AMP rule groups namespaces, and AMP's quotas checked on them.
+"""Rule groups packed into AMP rule groups namespaces, and AMP's workspace quotas checked on
+them and on the series the models make.
 
-Quotas (Amazon Managed Service for Prometheus):
+Quotas (Amazon Managed Service for Prometheus; "per workspace" unless said), and where each
+number comes from:
 - a namespace name is 1-64 characters (CloudFormation AWS::APS::RuleGroupsNamespace, Name);
 - a namespace name and a rule group name together at most 721 UTF-8 bytes
   (API reference, CreateRuleGroupsNamespace);
-- rules per workspace 2,000 and a namespace's rules file 1 MB: the defaults of the AMP user
-  guide's "service quotas" page (AMP_quotas.html) as recorded here, not re-read row by row in
-  the excerpt seen on 2026-11-30: re-check them there before raising either number.
+- rules per workspace (recording and alerting together): 2,000, adjustable (service quota
+  L-3D15CDB4 "Rules per workspace", listed on the user guide's AMP_quotas.html; the default of
+  2,000 and the 200,000 it can be raised to are from AWS's 2026-07-21 announcement "Amazon
+  Managed Service for Prometheus supports 1.5B active metrics and 200K rules per workspace" as
+  summarised; the table row itself was not readable in the copy seen);
+- a rules file (one namespace's definition): service quota L-C62641E3 "Rule group namespace
+  definition file size"; its default is NOT confirmed from AWS's pages here: 1 MB is kept, read
+  as decimal bytes (the stricter reading);
+- namespaces per workspace, rule groups per namespace: no such quota was found (neither in the
+  AMP_quotas.html rows readable here nor among the AMP service-quota names seen, a partial
+  list); not checked;
+- active series: AMP_quotas.html, "Active series per workspace": 10,000,000 (the page's older
+  copy; a newer one says 50,000,000, adjusted from 2,000,000 up with the last 30 minutes' use):
+  10,000,000 is checked, at every model's maximum replicas;
+- ingestion: AMP_quotas.html's series table, "Ingestion rate: 140,000 samples per second"
+  (newer copies derive a higher rate from the active-series quota): series / scrape interval at
+  maximum replicas must stay within it.
+Not checked here (runtime, or per alert manager): active alerts per alert manager (1,000,
+adjustable) and the size of an alert aggregation group (1,000; one group per ``team``,
+``alertname`` and ``model``, ``alertmanager.GROUP_BY``), both AMP_quotas.html.
+
 One namespace per team (its alerts change with its models only) and one for the platform's
 recording rules; a team whose rules file would pass the size limit gets ``_2``, ``_3``, ...
 With layered stacks each serving shard holds its own models' namespace: ``.<shard>`` after the
@@ -26,6 +46,8 @@ NAMESPACE_NAME_MAX = 64
 NAMESPACE_AND_GROUP_NAME_MAX_BYTES = 721
 RULES_PER_WORKSPACE = 2_000
 NAMESPACE_DATA_MAX_BYTES = 1_000_000  # 1 MB, read as decimal: the stricter reading
+ACTIVE_SERIES_PER_WORKSPACE = 10_000_000
+INGESTION_SAMPLES_PER_SECOND = 140_000
 
 
 @dataclass(frozen=True)
@@ -105,4 +127,23 @@ def quota_problems(namespaces: Iterable[RuleNamespace]) -> list[str]:
             joined = f"{namespace.name}{group['name']}".encode()
             if len(joined) > NAMESPACE_AND_GROUP_NAME_MAX_BYTES:
                 problems.append(f"namespace {namespace.name!r}: group {group['name']!r} name")
+    return problems
+
+
+def series_problems(peak_series: int, scrape_interval_seconds: int) -> list[str]:
+    """Where the models' series at their maximum replicas pass the workspace's series or
+    ingestion quota (throttled samples are lost, not queued), empty when none."""
+    problems = []
+    if peak_series > ACTIVE_SERIES_PER_WORKSPACE:
+        problems.append(
+            f"{peak_series} active series at maximum replicas; an AMP workspace holds "
+            f"{ACTIVE_SERIES_PER_WORKSPACE}"
+        )
+    # Whole samples per second, rounded up: a fraction over the quota is still over it.
+    rate = -(-peak_series // scrape_interval_seconds)
+    if rate > INGESTION_SAMPLES_PER_SECOND:
+        problems.append(
+            f"{rate} samples/s at maximum replicas every {scrape_interval_seconds} s; an AMP "
+            f"workspace ingests {INGESTION_SAMPLES_PER_SECOND}"
+        )
     return problems

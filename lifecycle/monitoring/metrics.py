@@ -64,11 +64,12 @@ def series_per_model(gpus: int, replicas: int) -> int:
     return replicas * series_per_pod(gpus) + 1 + 2 + 3
 
 
-def estimated_series(models) -> int:
-    """The environment's serving series at each EKS model's minimum replicas (what runs
-    steadily): what AMP bills ingestion on (the exporters' node and cluster series come on top)."""
+def estimated_series(models, replicas: str = "min") -> int:
+    """The environment's serving series at each EKS model's ``min`` replicas (what runs
+    steadily: what AMP bills ingestion on) or ``max`` (the peak AMP's active-series and ingestion
+    quotas must hold); the exporters' node and cluster series come on top."""
     return sum(
-        series_per_model(model.resources.gpus, model.scaling.min_instances)
+        series_per_model(model.resources.gpus, getattr(model.scaling, f"{replicas}_instances"))
         for model in models
         if model.serving == "eks"
     )

@@ -93,14 +93,22 @@ def glob_match(pattern: str, name: str) -> re.Match | None:
     return re.fullmatch(re.escape(pattern).replace(r"\*", "([^.]*)"), name)
 
 
-def exported(lines: list[str]) -> dict[str, set[tuple]]:
+def in_match_order(rules: list[dict]) -> list[dict]:
+    """The exporter's order (v0.28.0 pkg/mapper/mapper.go, ``GetMapping``): every glob rule,
+    matched as one state machine, before the regex rules, which are tried in their order."""
+    regex = [rule for rule in rules if rule.get("match_type") == "regex"]
+    return [rule for rule in rules if rule not in regex] + regex
+
+
+def exported(lines: list[str], rules: list[dict] | None = None) -> dict[str, set[tuple]]:
     """What the sidecar exports for ``lines`` under the mapping: series name -> label sets, with
-    the ``_bucket``/``_sum``/``_count`` series of a histogram (first matching rule wins)."""
+    the ``_bucket``/``_sum``/``_count`` series of a histogram."""
+    rules = statsd_mapping.mapping()["mappings"] if rules is None else rules
     series: dict[str, set[tuple]] = {}
     for line in lines:
         name, rest = line.split(":", 1)
         kind = rest.split("|")[1]
-        for rule in statsd_mapping.mapping()["mappings"]:
+        for rule in in_match_order(rules):
             if rule.get("match_type") == "regex":
                 matched = re.search(rule["match"], name)
             else:
@@ -122,6 +130,89 @@ def exported(lines: list[str]) -> dict[str, set[tuple]]:
                 series.setdefault(rule["name"], set()).add(labels)
             break
     return series
+
+
+def test_glob_rules_are_matched_before_an_earlier_regex_rule():
+    rules = statsd_mapping.mapping()["mappings"]
+    drop_first = [rules[-1], *rules[:-1]]
+    line = ["gunicorn.request.status.200:1|c|@1.0"]
+    assert exported(line, drop_first) == exported(line) == {m.RESPONSES: {(("code", "200"),)}}
+
+
+# What statsd_exporter v0.28.0 (commit c0a390a2c43f77863278615b47d46e886bdca726) accepts when it
+# loads a mapping (pkg/mapper/mapper.go ``InitFromYAMLString``, mapping.go, action.go, match.go,
+# observer.go). The file is read with yaml.v2's non-strict Unmarshal: a key ``MetricMapping``
+# does not declare is dropped without a word, and the rule runs without it.
+MAPPING_KEYS = {
+    *("match", "name", "labels", "honor_labels", "observer_type", "timer_type", "buckets"),
+    *("quantiles", "match_type", "help", "action", "match_metric_type", "ttl"),
+    *("summary_options", "histogram_options", "scale"),
+}
+HISTOGRAM_OPTION_KEYS = {
+    "buckets",
+    "native_histogram_bucket_factor",
+    "native_histogram_max_buckets",
+}
+CHOICES = {
+    "action": {"map", "drop"},
+    "match_type": {"glob", "regex"},
+    "observer_type": {"histogram", "summary"},
+}
+_FIRST = r"[a-zA-Z_]([a-zA-Z0-9_\-])*"
+_NEXT = r"[a-zA-Z0-9_]([a-zA-Z0-9_\-])*"
+_TEMPLATE = r"(\$\{?\d+\}?)"
+METRIC_LINE = re.compile(rf"^(\*|{_FIRST})(\.\*|\.{_NEXT})*$")
+METRIC_NAME = re.compile(rf"^([a-zA-Z_]|{_TEMPLATE})([a-zA-Z0-9_]|{_TEMPLATE})*$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]+$")
+
+
+def load_problems(mapping: dict) -> list[str]:
+    """Why the pinned exporter would refuse ``mapping``, or silently run without part of it."""
+    problems = [f"unread top-level key {k}" for k in mapping if k not in {"defaults", "mappings"}]
+    for index, rule in enumerate(mapping["mappings"]):
+        where = f"mappings[{index}]"
+        problems += [f"{where}: unread key {key}" for key in set(rule) - MAPPING_KEYS]
+        options = rule.get("histogram_options", {})
+        problems += [
+            f"{where}: unread histogram option {k}" for k in options.keys() - HISTOGRAM_OPTION_KEYS
+        ]
+        problems += [
+            f"{where}: {key} {rule[key]!r}"
+            for key, allowed in CHOICES.items()
+            if key in rule and rule[key] not in allowed
+        ]
+        if not METRIC_NAME.match(rule.get("name", "")):
+            problems.append(f"{where}: metric name {rule.get('name')!r}")
+        problems += [
+            f"{where}: label {k}" for k in rule.get("labels", {}) if not LABEL_NAME.match(k)
+        ]
+        if rule.get("match_type", "glob") == "glob" and not METRIC_LINE.match(rule["match"]):
+            problems.append(f"{where}: glob {rule['match']!r}")
+    return problems
+
+
+def test_the_mapping_is_one_the_pinned_exporter_loads_whole():
+    assert statsd_mapping.STATSD_EXPORTER_IMAGE.endswith(":v0.28.0")  # what the rules above are
+    assert load_problems(statsd_mapping.mapping()) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda r: r[0].update(histogram_option=r[0].pop("histogram_options")), "unread key"),
+        (lambda r: r[0]["histogram_options"].update(bucket=[1]), "unread histogram option"),
+        (lambda r: r[0].update(observer_type="timer"), "observer_type 'timer'"),
+        (lambda r: r[1].update(labels={"c": "$1"}), "label c"),
+        (lambda r: r[1].update(name="mlplat-responses"), "metric name"),
+        (lambda r: r[1].update(match="gunicorn..status.*"), "glob"),
+        (lambda r: r[2].update(action="discard"), "action 'discard'"),
+    ],
+)
+def test_a_mapping_the_exporter_would_refuse_or_misread_is_caught(edit, problem):
+    mapping = statsd_mapping.mapping()
+    edit(mapping["mappings"])
+    problems = load_problems(mapping)
+    assert any(problem in p for p in problems), problems
 
 
 def test_gunicorn_emits_what_the_mapping_turns_into_the_serving_series(gunicorn_lines):
