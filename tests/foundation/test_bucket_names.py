@@ -1,6 +1,6 @@
 """One bucket-name rule (S3's: 3-63 lowercase letters, digits, '.', '-', a letter or digit at each
-end, no '..', no reserved prefix) for every place a declaration or a model's artifact names a bucket, each accepting exactly
-the names S3 accepts at both ends of the length range."""
+end, no '..', no reserved prefix) for every place a declaration or a model's artifact names a
+bucket, each accepting exactly the names S3 accepts at both ends of the length range."""
 
 from __future__ import annotations
 
