@@ -27,7 +27,7 @@ from infra.declarations.model import Declaration, ModelDeclaration, TeamName
 from infra.declarations.routes import RouteSettings
 from infra.declarations.s3 import s3_prefix_problem
 from infra.declarations.streaming import StreamingSettings
-from infra.s3_names import BUCKET_NAME
+from infra.s3_names import BUCKET_NAME_ONLY
 
 
 class EnvironmentName(StrEnum):
@@ -348,7 +348,7 @@ class CiSettings(Settings):
     # The S3 bucket of Pulumi's DIY state backend (`pulumi login s3://<bucket>`): each team's
     # deployer may then read and write its own serving stacks' state there. None: another backend
     # (Pulumi Cloud grants stacks to teams itself).
-    state_bucket: str | None = Field(default=None, pattern=rf"^{BUCKET_NAME}$")
+    state_bucket: str | None = Field(default=None, pattern=BUCKET_NAME_ONLY)
 
     @property
     def creates_github_oidc_provider(self) -> bool:

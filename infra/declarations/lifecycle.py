@@ -28,7 +28,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from infra.declarations.errors import Problem, raising
 from infra.declarations.model import ECR_IMAGE, Declaration
-from infra.s3_names import BUCKET_NAME
+from infra.s3_names import S3_URI
 
 # --- EventBridge Scheduler's schedule expressions ---------------------------------------------
 
@@ -111,7 +111,7 @@ def _cron_field_ok(value: str, low: int, high: int, names: str, extra: str) -> b
 
 
 ScheduleExpression = Annotated[str, AfterValidator(raising(schedule_problem))]
-S3Uri = Annotated[str, Field(pattern=rf"^s3://{BUCKET_NAME}(/.*)?$")]
+S3Uri = Annotated[str, Field(pattern=S3_URI)]
 CURRENT_TRAINING_DATA = "training-data"
 
 

@@ -108,9 +108,11 @@ def caller_origin() -> str:
 class Declaration(BaseModel):
     """Base of every declaration: immutable, and a misspelt field is an error, not a no-op."""
 
-    # Python's regex engine: field patterns may use look-ahead (S3's bucket rule does), which
-    # pydantic's default engine lacks. Every pattern here is anchored with ^, so match == search.
-    model_config = ConfigDict(frozen=True, extra="forbid", regex_engine="python-re")
+    # pydantic's default regex engine (Rust's regex crate: `$` is the end of the text). A field
+    # whose pattern needs look-ahead gives a compiled pattern, which pydantic runs with Python's
+    # `re` for that field alone, and ends it with \Z (Python's `$` also matches before a final
+    # newline).
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Where it was written (``file:line``), when built by calling the class; and, when that input
     # was invalid (only while collecting), the input as written.

@@ -6,8 +6,9 @@ import re
 
 from infra.s3_names import BUCKET_NAME
 
-# s3://bucket/prefix/ : bucket names as S3 allows them (3-63, lowercase, digits, '.', '-').
-S3_PREFIX = re.compile(rf"^s3://(?P<bucket>{BUCKET_NAME})/(?P<key>(?:[^/]+/)*)$")
+# s3://bucket/prefix/ : bucket names as S3 allows them (3-63, lowercase, digits, '.', '-');
+# \Z, not $: Python's $ also matches before a final newline.
+S3_PREFIX = re.compile(rf"^s3://(?P<bucket>{BUCKET_NAME})/(?P<key>(?:[^/]+/)*)\Z")
 
 
 # Characters IAM reads as wildcards or policy variables in an ARN: a prefix holding one would

@@ -26,8 +26,12 @@ def _accepts_artifact(bucket: str) -> bool:
 
 
 def _accepts_training_data(bucket: str) -> bool:
+    return _training_data_ok(f"s3://{bucket}/train/")
+
+
+def _training_data_ok(uri: str) -> bool:
     try:
-        Retraining.model_validate({"data": f"s3://{bucket}/train/", "evaluation_data": None})
+        Retraining.model_validate({"data": uri, "evaluation_data": None})
     except pydantic.ValidationError as error:
         return not any(e["loc"] == ("data",) for e in error.errors())
     return True
@@ -54,3 +58,23 @@ def test_every_name_s3_allows_is_accepted(check, bucket):
 @pytest.mark.parametrize("bucket", INVALID + RESERVED)
 def test_every_name_s3_refuses_is_refused(check, bucket):
     assert not check(bucket)
+
+
+def _prefix_ok(uri: str) -> bool:
+    return s3_prefix_problem(uri) is None
+
+
+# A trailing newline (a YAML block scalar ends with one) is no part of a name or URI: Python's `$`
+# matches before it, so each rule must end where the text ends.
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (_prefix_ok, "s3://abc/data/"),
+        (_training_data_ok, "s3://abc/train/"),
+        (_training_data_ok, "s3://abc"),
+        (_accepts_state_bucket, "abc"),
+    ],
+)
+def test_a_trailing_newline_is_refused(check, value):
+    assert check(value)
+    assert not check(f"{value}\n")
