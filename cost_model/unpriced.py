@@ -51,7 +51,15 @@ NOT_PRICED: dict[str, tuple[Kind, str]] = {
     # EKS: the cluster and node groups are priced.
     "aws:eks/accessEntry:AccessEntry": (Kind.FREE, _FREE_CONFIG),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (Kind.FREE, _FREE_CONFIG),
-    "aws:eks/addon:Addon": (Kind.ELSEWHERE, "add-ons are free; their pods run on the node groups"),
+    # An add-on is free and its pods run on the node groups, but amazon-cloudwatch-observability
+    # (Container Insights, ClusterSettings.container_insights, on by default) bills what it sends:
+    # "Metrics collected by Container Insights are charged as custom metrics" (AWS observability
+    # best practices guide, Container Insights; with enhanced observability, per observation),
+    # and its performance events and logs per GB ingested.
+    "aws:eks/addon:Addon": (
+        Kind.USAGE,
+        "Container Insights' metrics and logs, billed by CloudWatch per use",
+    ),
     # KMS: the key is priced per month; its alias is free.
     "aws:kms/alias:Alias": (Kind.FREE, "aliases are free"),
     # S3: storage is priced on the bucket (declared size); its configuration is free.

@@ -93,3 +93,14 @@ def test_free_and_priced_only_prints_no_extra_table():
 )
 def test_why_a_type_is_not_priced(type_, kind):
     assert why_not_priced(type_)[0] is kind
+
+
+def test_the_container_insights_add_on_is_shown_as_charged_by_use():
+    """The platform's one EKS add-on (amazon-cloudwatch-observability) sends metrics CloudWatch
+    bills as custom metrics and logs it bills per GB: not free, so the report names it."""
+    addon = "aws:eks/addon:Addon"
+    assert why_not_priced(addon)[0] is Kind.USAGE
+    result = estimate(
+        Graph.from_export(export(resource(addon, "insights"))), load_snapshot(), OPTIONS
+    )
+    assert "Addon" in _text(result) and "Container Insights" in _text(result)
