@@ -24,6 +24,7 @@ from infra.declarations import EnvironmentSettings, EnvironmentSpec, ModelDeclar
 from infra.declarations.batch import batch_problems
 from infra.declarations.environment import ClusterSettings, ServingSettings
 from infra.declarations.errors import Problem, SpecError, problems_from
+from infra.declarations.events import events_problems
 from infra.declarations.lifecycle import lifecycle_problems
 from infra.declarations.model import (
     Declaration,
@@ -175,6 +176,7 @@ def parse_environment(
             region = settings.region if settings else None
             problems += model_problems(model, f"models[{index}]", serving, region)
             problems += lifecycle_problems(model, f"models[{index}]", stack == "prod", settings)
+            problems += events_problems(model, f"models[{index}]", settings)
             problems += batch_problems(
                 model.batch, f"models[{index}]", spot_nodes=_spot_pods(cluster)
             )

@@ -24,7 +24,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from infra.declarations.model import DNS_1123_LABEL, MODEL_NAME_MAX
+from infra.names import DNS_1123_LABEL, MODEL_NAME_MAX
 
 INFERENCE_ID_MAX = 64  # botocore sagemaker-runtime shape InferenceId: max 64
 TOKEN_MIN = 8

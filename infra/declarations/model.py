@@ -18,14 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from infra.declarations.instance_choice import INSTANCE_TYPE_MODE_FIELD, InstanceTypeMode
 from infra.declarations.objectives import ServiceObjectives
+from infra.names import DNS_1123_LABEL, MODEL_NAME_MAX  # noqa: F401 (re-exported)
 from infra.project import PROJECT_ROOT
 
 _PACKAGE = Path(__file__).resolve().parent
 
-# A Kubernetes DNS-1123 label is also a valid SageMaker name ([a-zA-Z0-9-], 63 characters); model
-# names are used for both. 48 leaves room for the "mlplat-<env>-" prefix of derived AWS names.
-MODEL_NAME_MAX = 48
-DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def _check_dns_label(value: str, max_length: int) -> str:
@@ -218,6 +215,7 @@ class ModelDeclaration(Declaration):
     retraining: Retraining | None = None
     objectives: ServiceObjectives = Field(default_factory=ServiceObjectives)
     batch: tuple[BatchJob, ...] = Field(default=(), description="Batch scoring jobs (batch.py).")
+    events: PredictionEvents | None = None  # prediction events on Kafka, EKS only (events.py)
 
     @property
     def uses_gpu(self) -> bool:
@@ -259,3 +257,4 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 # Per-model sections live in their own modules, which build on Declaration above: imported last,
 # so the annotations on ModelDeclaration resolve (pydantic completes the class on first use).
 from infra.declarations.batch import BatchJob  # noqa: E402
+from infra.declarations.events import PredictionEvents  # noqa: E402

@@ -55,6 +55,12 @@ class StreamingSettings(Declaration):
     partitions_per_team: int = Field(default=12, ge=1, le=1000)
     replication_factor: int = Field(default=3, ge=2, le=3)
     retention_hours: int = Field(default=168, ge=1, le=8760)
+    # The events gateway's image (lifecycle/events/gateway/Dockerfile), which EKS models that
+    # declare events run beside their server; needed once one does (infra/declarations/events.py).
+    gateway_image: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9.:/_-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|"
+        r"@sha256:[0-9a-f]{64})$"
+    )
 
 
 def streaming_problems(

@@ -1,0 +1,162 @@
+"""The gateway's HTTP side: a forwarding server on the Service port, and a metrics server.
+
+Forwarding keeps the request and the response as they are: method, path, headers (but the
+hop-by-hop ones, RFC 9110 §7.6.1) and body go to the model server on loopback; its status,
+headers and body come back byte for byte. Only a 2xx ``POST /invocations`` is offered to the
+publisher, after the response is written. HTTP/1.1 with keep-alive on both sides; one upstream
+connection per handler thread.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lifecycle.events.gateway import INFERENCE_ID_HEADER, INVOCATIONS_PATH
+from lifecycle.events.gateway.publisher import EventPublisher, Prediction
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# The model server's own timeout is 60 s (components.eks_model: gunicorn --timeout 60).
+UPSTREAM_TIMEOUT_SECONDS = 65
+MAX_BODY_BYTES = 100 * 1024 * 1024
+
+
+class _Upstream(threading.local):
+    connection: http.client.HTTPConnection | None = None
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = False  # server_close waits for requests in flight (graceful shutdown)
+    block_on_close = True
+
+    def __init__(self, port: int, upstream_port: int, publisher: EventPublisher, host: str = ""):
+        self.upstream_port = upstream_port
+        self.publisher = publisher
+        self.upstream = _Upstream()
+        super().__init__((host, port), ForwardingHandler)
+
+
+class ForwardingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: GatewayServer
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+        log.debug(format, *args)
+
+    def _body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _forward(self) -> None:
+        body = self._body()
+        if body is None:
+            self.send_error(413, "request body too large")
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            response = self._exchange(headers, body)
+        except (OSError, http.client.HTTPException) as error:
+            log.warning("model server unreachable: %s", error)
+            self.send_error(502, "model server unreachable")
+            return
+        payload = response.read()
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+        if self._predicted(response.status):
+            self.server.publisher.offer(
+                Prediction(body, payload, self.headers.get(INFERENCE_ID_HEADER), datetime.now(UTC))
+            )
+
+    def _predicted(self, status: int) -> bool:
+        path = self.path.split("?")[0]
+        return self.command == "POST" and path == INVOCATIONS_PATH and 200 <= status < 300
+
+    def _exchange(self, headers: dict, body: bytes) -> http.client.HTTPResponse:
+        """One round trip; a kept-alive connection the server closed meanwhile is retried once
+        on a new connection (nothing was processed: the request never reached it)."""
+        for attempt in (1, 2):
+            upstream = self.server.upstream
+            if upstream.connection is None:
+                upstream.connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.server.upstream_port, timeout=UPSTREAM_TIMEOUT_SECONDS
+                )
+            try:
+                upstream.connection.request(self.command, self.path, body=body, headers=headers)
+                return upstream.connection.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                upstream.connection.close()
+                upstream.connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class MetricsServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, publisher: EventPublisher, host: str = ""):
+        self.publisher = publisher
+        super().__init__((host, port), MetricsHandler)
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    server: MetricsServer
+
+    def do_GET(self) -> None:
+        if self.path == "/metrics":
+            body = self.server.publisher.metrics_text().encode()
+            content_type = "text/plain; version=0.0.4"
+        elif self.path == "/healthz":  # liveness: the gateway itself, not the model
+            body, content_type = b"ok\n", "text/plain"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        log.debug(format, *args)

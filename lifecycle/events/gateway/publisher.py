@@ -1,0 +1,191 @@
+"""Publishing off the request path: a bounded queue, a worker thread, an idempotent producer.
+
+``offer`` is all a request does: put the prediction on the queue, or count it dropped when the
+queue is full. The worker builds and validates the events (``lifecycle.events``), hands them to
+librdkafka (whose own buffer is bounded too: ``BufferError`` is a drop) and serves its callbacks
+(delivery reports, OAUTHBEARER token refresh). ``close`` drains the queue and flushes within a
+deadline, so a pod that stops publishes what it accepted unless Kafka cannot take it in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from confluent_kafka import Producer
+
+from lifecycle.attribution import MalformedInferenceId, inference_id, parse_inference_id
+from lifecycle.events import EventError, encode, prediction_event
+from lifecycle.events.gateway.rows import Unpaired, paired_rows
+
+log = logging.getLogger(__name__)
+
+# What each counter counts (exported as mlplat_events_<name>_total).
+COUNTERS = {
+    "published": "events Kafka acknowledged",
+    "dropped": "predictions dropped because the queue or the producer's buffer was full",
+    "failed": "events Kafka did not acknowledge in time (message.timeout.ms) or refused",
+    "unattributed": "requests without a valid X-Mlplat-Inference-Id (an id was minted)",
+    "unpaired": "predictions whose request and response do not pair up row for row",
+    "invalid": "events that do not match the schema (not published)",
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    request: bytes
+    response: bytes
+    inference_id: str | None  # the caller's header, as sent
+    time: datetime
+
+
+def producer_config(base: dict[str, Any], model: str, queue_size: int) -> dict[str, Any]:
+    """Idempotent (the role may WriteDataIdempotently: no duplicates on retry), acknowledged by
+    every in-sync replica, batched for 50 ms, and bounded: at most ``queue_size`` events wait in
+    librdkafka, each for at most 30 s."""
+    return {
+        **base,
+        "client.id": f"mlplat-events-{model}",
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 50,
+        "compression.type": "lz4",
+        "queue.buffering.max.messages": queue_size,
+        "message.timeout.ms": 30_000,
+    }
+
+
+class EventPublisher:
+    def __init__(
+        self,
+        *,
+        model: str,
+        version: int,
+        topic: str,
+        kafka: dict[str, Any],
+        queue_size: int,
+        feature_names: Sequence[str] = (),
+    ) -> None:
+        self.model, self.version, self.topic = model, version, topic
+        self._names = tuple(feature_names)
+        self._queue: queue.Queue[Prediction] = queue.Queue(maxsize=queue_size)
+        self._producer = Producer(producer_config(kafka, model, queue_size))
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="events-publisher", daemon=True)
+        self._worker.start()
+
+    # --- the request path -----------------------------------------------------------------------
+
+    def offer(self, prediction: Prediction) -> None:
+        """Never blocks: a full queue drops the prediction (counted)."""
+        try:
+            self._queue.put_nowait(prediction)
+        except queue.Full:
+            self._count("dropped")
+
+    # --- the worker -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set() or not self._queue.empty():
+            try:
+                prediction = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                self._producer.poll(0)
+                continue
+            self._publish(prediction)
+            self._producer.poll(0)
+
+    def _publish(self, prediction: Prediction) -> None:
+        request_id = self._attributed(prediction.inference_id)
+        try:
+            rows = paired_rows(prediction.request, prediction.response, self._names)
+        except Unpaired as error:
+            log.debug("not published: %s", error)
+            self._count("unpaired")
+            return
+        for features, output in rows:
+            try:
+                key, value = encode(
+                    prediction_event(
+                        model=self.model,
+                        version=self.version,
+                        inference_id=request_id,
+                        features=features,
+                        output=output,
+                        time=prediction.time,
+                    )
+                )
+            except (EventError, TypeError, ValueError) as error:
+                log.debug("invalid event: %s", error)
+                self._count("invalid")
+                continue
+            try:
+                self._producer.produce(self.topic, value, key, on_delivery=self._delivered)
+            except BufferError:
+                self._count("dropped")
+
+    def _attributed(self, header: str | None) -> str:
+        if header:
+            try:
+                parse_inference_id(header)
+                return header
+            except MalformedInferenceId:
+                pass
+        self._count("unattributed")
+        return inference_id(self.model, self.version)
+
+    def _delivered(self, error, _message) -> None:
+        self._count("failed" if error is not None else "published")
+
+    # --- metrics and shutdown -------------------------------------------------------------------
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {name: self._counts[name] for name in COUNTERS}
+
+    def pending(self) -> int:
+        return self._queue.qsize() + len(self._producer)
+
+    def close(self, timeout: float) -> int:
+        """Drain the queue and flush within ``timeout`` seconds; returns the events not sent
+        (counted as failed)."""
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._worker.join(max(0.0, deadline - time.monotonic()))
+        left = self._producer.flush(max(0.0, deadline - time.monotonic()))
+        left += self._queue.qsize()
+        if left:
+            self._count("failed", left)
+            log.warning("events gateway stopped with %d events unsent", left)
+        return left
+
+    def metrics_text(self) -> str:
+        """Prometheus text exposition of the counters and the backlog."""
+        counts = self.counts()
+        lines = []
+        for name, help_text in COUNTERS.items():
+            metric = f"mlplat_events_{name}_total"
+            lines += [
+                f"# HELP {metric} {help_text}",
+                f"# TYPE {metric} counter",
+                f'{metric}{{model="{self.model}"}} {counts[name]}',
+            ]
+        lines += [
+            "# HELP mlplat_events_pending events queued or in the producer, not yet acknowledged",
+            "# TYPE mlplat_events_pending gauge",
+            f'mlplat_events_pending{{model="{self.model}"}} {self.pending()}',
+        ]
+        return "\n".join(lines) + "\n"
