@@ -25,6 +25,7 @@ testable without the engine:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -38,6 +39,8 @@ from components.registry_records import RegistryTable, record_version, registry_
 from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
+from components.serving.events_gateway import MODEL_PORT_NAME, EventsTarget, gateway_container
+from components.streaming import producer_statements
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
 from infra.declarations.tags import Ownership
@@ -144,9 +147,12 @@ def pull_policy(image: str) -> str:
     return "IfNotPresent" if "@sha256:" in image else "Always"
 
 
-def server_container(model: ModelDeclaration, image: str, security: dict) -> dict[str, Any]:
+def server_container(
+    model: ModelDeclaration, image: str, security: dict, port_name: str = "http"
+) -> dict[str, Any]:
+    """``port_name``: ``http`` (the Service's), or another when the events gateway owns it."""
     probe = {
-        "httpGet": {"path": READINESS_PATH, "port": "http"},
+        "httpGet": {"path": READINESS_PATH, "port": port_name},
         "periodSeconds": 10,
         "timeoutSeconds": 2,
     }
@@ -163,7 +169,7 @@ def server_container(model: ModelDeclaration, image: str, security: dict) -> dic
         "image": image,
         "imagePullPolicy": pull_policy(image),
         **start,
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [{"name": port_name, "containerPort": PORT, "protocol": "TCP"}],
         "env": serving_environment(model),
         "resources": resource_requirements(model),
         "readinessProbe": {**probe, "initialDelaySeconds": 5, "failureThreshold": 3},
@@ -176,9 +182,15 @@ def server_container(model: ModelDeclaration, image: str, security: dict) -> dic
 
 
 def pod_spec(
-    model: ModelDeclaration, *, image: str, service_account: str, archive_uri: str
+    model: ModelDeclaration,
+    *,
+    image: str,
+    service_account: str,
+    archive_uri: str,
+    events: EventsTarget | None = None,
 ) -> dict[str, Any]:
-    """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package."""
+    """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package; ``events``: where the
+    events gateway publishes (brokers resolved), when the model publishes events."""
     init_resources = {
         "requests": {"cpu": "100m", "memory": "128Mi"},
         "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -229,7 +241,11 @@ def pod_spec(
                 ],
             },
         ],
-        "containers": [server_container(model, image, container_security)],
+        "containers": [
+            server_container(
+                model, image, container_security, MODEL_PORT_NAME if events else "http"
+            )
+        ],
         "volumes": [
             {"name": "archive", "emptyDir": {}},
             {"name": "model", "emptyDir": {}},
@@ -251,6 +267,13 @@ def pod_spec(
         sidecar["imagePullPolicy"] = pull_policy(sidecar["image"])
         spec["containers"].append(sidecar)
         spec["volumes"].append(statsd_mapping.mapping_volume())
+    if events is not None:
+        # The gateway owns the Service's "http" port (components/serving/events_gateway.py).
+        gateway = gateway_container(
+            model.name, model.version, events, model_port=PORT, security=container_security
+        )
+        gateway["imagePullPolicy"] = pull_policy(gateway["image"])
+        spec["containers"].append(gateway)
     if tolerations(model):
         spec["tolerations"] = tolerations(model)
     if model.accepts_spot:
@@ -305,11 +328,14 @@ class EksModel(PlatformComponent):
         registry: RegistryTable | None = None,
         environment: str = "",
         permissions_boundary: pulumi.Input[str] | None = None,
+        events: EventsTarget | None = None,
         opts=None,
     ) -> None:
         """``namespace``: the team's namespace (an output, so objects wait for it); ``registry``:
         where the version record (with the Service route, ``self.route``) is written;
-        ``permissions_boundary``: the team's, on its role, in a serving stack."""
+        ``permissions_boundary``: the team's, on its role, in a serving stack; ``events``: where
+        its events gateway publishes, when the model publishes events (the role may then write
+        to that topic, and to no other: in its one inline policy, no resource of its own)."""
         super().__init__(name, owner=Ownership(team=model.team, model=model.name), opts=opts)
         self._provider = cluster.provider
         labels = {
@@ -333,9 +359,13 @@ class EksModel(PlatformComponent):
             f"{name}-artifacts",
             role=self.role.id,
             policy=render_output(
-                lambda bucket_arn, key_arn: artifact_statements(bucket_arn, key_arn, model),
+                lambda bucket_arn, key_arn, cluster_arn: [
+                    *artifact_statements(bucket_arn, key_arn, model),
+                    *(producer_statements(cluster_arn, events.topic) if events else ()),
+                ],
                 artifacts_bucket_arn,
                 kms_key_arn,
+                events.cluster_arn if events else "",
             ),
             opts=self.child_opts(),
         )
@@ -372,12 +402,15 @@ class EksModel(PlatformComponent):
                         "labels": labels,
                         "annotations": {"mlplat.io/sha256": package.sha256},
                     },
-                    "spec": archive_uri.apply(
-                        lambda uri: pod_spec(
+                    "spec": pulumi.Output.all(
+                        archive_uri, events.bootstrap_brokers if events else ""
+                    ).apply(
+                        lambda values: pod_spec(
                             model,
                             image=model_image(model, region),
                             service_account=model.name,
-                            archive_uri=uri,
+                            archive_uri=values[0],
+                            events=replace(events, bootstrap_brokers=values[1]) if events else None,
                         )
                     ),
                 },
@@ -451,6 +484,14 @@ class EksModel(PlatformComponent):
                 "team": model.team,
                 # Read by the cost check (cost_model/budgets.py): the model's declared budget.
                 "monthlyBudgetUsd": float(model.monthly_budget_usd),
+                # Read by mlplat cost (cost_model/events.py): the events it declares publishing.
+                "predictionEvents": {
+                    "topic": events.topic,
+                    "monthlyEvents": model.events.monthly_events,
+                    "eventBytes": model.events.event_bytes,
+                }
+                if events and model.events
+                else None,
             }
         )
 

@@ -137,6 +137,8 @@ class PredictionStream(PlatformComponent):
             name, environment, settings, vpc_id, vpc_cidr, private_subnet_ids, kms_key_arn
         )
         self.cluster_arn: pulumi.Output[str] = self.cluster.arn
+        # SASL/IAM over TLS (port 9098): what the events gateway connects to.
+        self.bootstrap_brokers: pulumi.Output[str] = self.cluster.bootstrap_brokers_sasl_iam
         aws.msk.ClusterPolicy(
             f"{name}-policy",
             cluster_arn=self.cluster.arn,
@@ -163,7 +165,13 @@ class PredictionStream(PlatformComponent):
             team: self._team(name, environment, team, settings, kms_key_arn, capture_bucket_arn)
             for team in sorted(teams)
         }
-        self.register_outputs({"clusterArn": self.cluster.arn, "topics": self.topics})
+        self.register_outputs(
+            {
+                "clusterArn": self.cluster.arn,
+                "topics": self.topics,
+                "bootstrapBrokers": self.bootstrap_brokers,
+            }
+        )
 
     def _cluster(self, name, environment, settings, vpc_id, vpc_cidr, subnets, kms_key_arn):
         group = aws.ec2.SecurityGroup(

@@ -46,6 +46,8 @@ class StreamingContract(_Contract):
     cluster_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/.+/.+")
     # Team -> its topic.
     topics: dict[str, str]
+    # The brokers' SASL/IAM (TLS, 9098) addresses, for the events gateways (added compatibly).
+    bootstrap_brokers: str | None = None
 
 
 class PrometheusContract(_Contract):

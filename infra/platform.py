@@ -296,7 +296,11 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             kms_key_arn=key.arn,
             alerts_topic_arn=cost.alerts_topic_arn,
         ),
-        streaming=StreamView(cluster_arn=stream.cluster_arn, topics=stream.topics)
+        streaming=StreamView(
+            cluster_arn=stream.cluster_arn,
+            topics=stream.topics,
+            bootstrap_brokers=stream.bootstrap_brokers,
+        )
         if stream
         else None,
     )
@@ -420,7 +424,13 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         access_logs_bucket=alb_controller.logs_bucket,
-        streaming=stream.cluster_arn.apply(lambda arn: {"clusterArn": arn, "topics": stream.topics})
+        streaming=pulumi.Output.all(stream.cluster_arn, stream.bootstrap_brokers).apply(
+            lambda values: {
+                "clusterArn": values[0],
+                "topics": stream.topics,
+                "bootstrapBrokers": values[1],
+            }
+        )
         if stream
         else None,
         prometheus={

@@ -7,21 +7,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.batch import BatchPlatform, TeamBatch
 from components.cluster import irsa_trust
 from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
-from components.iam_documents import render_output
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
+from components.serving.events_gateway import EventsTarget
 from components.serving.fleet import build_multi_model_endpoints, team_plans
 from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from components.serving.route_groups import route_groups
-from components.streaming import producer_statements
 from components.team_deployer import boundary_arn
 from infra.contract import PlatformContract
 from infra.declarations import EnvironmentSpec
@@ -54,6 +52,7 @@ class ContractCluster:
 class StreamView:
     cluster_arn: pulumi.Input[str]
     topics: Mapping[str, str]
+    bootstrap_brokers: pulumi.Input[str] = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,9 @@ class PlatformView:
             streaming=StreamView(
                 cluster_arn=field(lambda c: c.streaming.cluster_arn if c.streaming else ""),
                 topics={team: topic_name(spec.name.value, team)},
+                bootstrap_brokers=field(
+                    lambda c: (c.streaming.bootstrap_brokers or "") if c.streaming else ""
+                ),
             )
             if spec.settings.streaming.enabled
             else None,
@@ -201,20 +203,9 @@ def build_team_serving(
             registry=platform.registry,
             environment=spec.name.value,
             permissions_boundary=platform.permissions_boundary,
+            events=_events_target(spec, team, platform, model),
         )
         on_eks.append(eks_model)
-        if platform.streaming is not None:
-            # The model's own role may publish to its team's topic, and to nothing else.
-            topic = platform.streaming.topics[team]
-            aws.iam.RolePolicy(
-                f"mlplat-{spec.name.value}-{model.name}-events",
-                role=eks_model.role.id,
-                policy=render_output(
-                    lambda cluster_arn, topic=topic: producer_statements(cluster_arn, topic),
-                    platform.streaming.cluster_arn,
-                ),
-                opts=pulumi.ResourceOptions(parent=eks_model),
-            )
 
     # --- batch: the team's Spark scoring jobs on EMR on EKS --------------------------------------
     with_jobs = [c.declaration for c in served + on_eks if c.declaration.batch]
@@ -241,6 +232,20 @@ def build_team_serving(
             opts=_record_options(platform.records_parent, spec.name.value, component.declaration),
         )
     return endpoints
+
+
+def _events_target(spec, team: str, platform: PlatformView, model) -> EventsTarget | None:
+    """Where the model's events gateway publishes: only where the environment has Kafka and the
+    model declares events (infra/declarations/events.py)."""
+    if platform.streaming is None or model.events is None:
+        return None
+    return EventsTarget(
+        cluster_arn=platform.streaming.cluster_arn,
+        topic=platform.streaming.topics[team],
+        bootstrap_brokers=platform.streaming.bootstrap_brokers,
+        image=spec.settings.streaming.gateway_image,
+        region=spec.settings.region,
+    )
 
 
 def _refuse_batch_outside_shard_zero(spec: EnvironmentSpec, team: str, stack: StackName) -> None:

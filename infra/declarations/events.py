@@ -1,6 +1,8 @@
 """A model's prediction events (issue 18): ``events=PredictionEvents(monthly_events=...)``.
 
-Opt-in per model: an EKS-served model that declares it gets the events gateway in its pods
+Opt-in per model, where the environment has Kafka (``streaming.enabled``; elsewhere, dev by
+default, the model serves without it): an EKS-served model that declares it gets the events
+gateway in its pods
 (``lifecycle/events/gateway``: a sidecar that owns the Service port, forwards each request to the
 model server unchanged and publishes one event per predicted row to the team's topic), and its
 role may write to that topic. Nothing else is created per model: the topic, its sink and the
@@ -51,13 +53,7 @@ def events_problems(model, path: str, settings=None) -> Iterator[Problem]:
         )
     if settings is None:
         return
-    if not settings.streaming.enabled:
-        yield Problem(
-            where,
-            "the environment has no Kafka: set streaming.enabled in Pulumi.<env>.yaml, or "
-            "declare events only where it is on (model.override(events=None))",
-        )
-    elif settings.streaming.gateway_image is None:
+    if settings.streaming.enabled and settings.streaming.gateway_image is None:
         yield Problem(
             where,
             "needs the events gateway image (config streaming.gatewayImage in Pulumi.<env>.yaml):"

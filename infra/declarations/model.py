@@ -24,7 +24,6 @@ from infra.project import PROJECT_ROOT
 _PACKAGE = Path(__file__).resolve().parent
 
 
-
 def _check_dns_label(value: str, max_length: int) -> str:
     if len(value) > max_length:
         raise ValueError(f"{value!r} is {len(value)} characters; at most {max_length} allowed")

@@ -58,8 +58,9 @@ class StreamingSettings(Declaration):
     # The events gateway's image (lifecycle/events/gateway/Dockerfile), which EKS models that
     # declare events run beside their server; needed once one does (infra/declarations/events.py).
     gateway_image: str | None = Field(
-        default=None, pattern=r"^[a-z0-9][a-z0-9.:/_-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|"
-        r"@sha256:[0-9a-f]{64})$"
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9.:/_-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|"
+        r"@sha256:[0-9a-f]{64})$",
     )
 
 

@@ -3,8 +3,9 @@
 Targets (found by Kubernetes service discovery, as the managed collector supports it: AMP user
 guide, "Scraper configuration"):
 - ``model-serving``: every pod with a container port named ``metrics`` (the statsd_exporter
-  sidecar of ``components.eks_model``); ``namespace`` and ``model`` (the pod label
-  ``mlplat.io/model``) are attached to its series, which the rules aggregate by;
+  sidecar of ``components.eks_model``) or ``events-metrics`` (the events gateway's counters);
+  ``namespace`` and ``model`` (the pod label ``mlplat.io/model``) are attached to its series,
+  which the rules aggregate by;
 - the exporters' Services (``components.monitoring``): kube-state-metrics, node exporter and
   DCGM exporter. Their own ``namespace``/``pod`` labels describe the object measured, not the
   exporter, so they are kept (``honor_labels``).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import yaml
 
+from lifecycle.events import gateway as events_gateway
 from lifecycle.monitoring import statsd_mapping
 
 MONITORING_NAMESPACE = "monitoring"
@@ -49,7 +51,8 @@ def serving_job() -> dict:
         "relabel_configs": [
             {
                 "source_labels": ["__meta_kubernetes_pod_container_port_name"],
-                "regex": statsd_mapping.METRICS_PORT_NAME,
+                # The serving metrics, and the events gateway's (lifecycle/events/gateway).
+                "regex": f"{statsd_mapping.METRICS_PORT_NAME}|{events_gateway.METRICS_PORT_NAME}",
                 "action": "keep",
             },
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},

@@ -375,7 +375,15 @@ IDENTITIES: dict[str, Identity] = {
         name_input="clusterName",
         id="arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}-2",
         arn="arn:aws:kafka:{region}:{account}:cluster/{name}/{uuid}-2",
-        extra=lambda ctx, out: {"clusterUuid": f"{ctx.uuid()}-2"},
+        extra=lambda ctx, out: {
+            "clusterUuid": f"{ctx.uuid()}-2",
+            # b-<n>.<cluster>.<id>.c<k>.kafka.<region>.amazonaws.com:9098, one per broker.
+            "bootstrapBrokersSaslIam": ",".join(
+                f"b-{n}.{ctx.physical_name('clusterName')}.{ctx.digest(6)}.c2.kafka.{ctx.region}"
+                ".amazonaws.com:9098"
+                for n in range(1, int(ctx.inputs.get("numberOfBrokerNodes") or 1) + 1)
+            ),
+        },
     ),
     "aws:msk/configuration:Configuration": Identity(
         arn="arn:aws:kafka:{region}:{account}:configuration/{name}/{uuid}-2",

@@ -43,21 +43,52 @@ def spec():
     return load_environment(STACK, read_stack_config(STACK))
 
 
-def test_each_producer_writes_to_its_teams_topic_and_to_no_other(staging, spec):
+def _pod_roles(export: dict) -> dict[str, tuple[dict, list[dict]]]:
+    """Model -> (its pod spec, the policies of the role its service account's IRSA annotation
+    names): the role the pod's containers, the events gateway among them, really act as."""
+    accounts = {
+        (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r["inputs"][
+            "metadata"
+        ]["annotations"]["eks.amazonaws.com/role-arn"]
+        for r in resources(export, "kubernetes:core/v1:ServiceAccount")
+        if "eks.amazonaws.com/role-arn" in (r["inputs"]["metadata"].get("annotations") or {})
+    }
+    roles = {r["outputs"]["arn"]: r["id"] for r in resources(export, "aws:iam/role:Role")}
+    policies: dict[str, list[dict]] = {}
+    for r in resources(export, "aws:iam/rolePolicy:RolePolicy"):
+        policies.setdefault(r["inputs"]["role"], []).append(json.loads(r["inputs"]["policy"]))
+    found = {}
+    for deployment in resources(export, "kubernetes:apps/v1:Deployment"):
+        metadata, pod = deployment["inputs"]["metadata"], deployment["inputs"]["spec"]["template"]
+        role = accounts[(metadata["namespace"], pod["spec"]["serviceAccountName"])]
+        found[metadata["name"]] = (pod["spec"], policies.get(roles[role], []))
+    return found
+
+
+def _allowed_by_any(policies: list[dict], action: str, arn: str) -> bool:
+    return any(allowed(policy, action, arn, {}) for policy in policies)
+
+
+def test_each_publishing_pod_writes_to_its_teams_topic_and_to_no_other(staging, spec):
     topics = _topics(staging)
-    producers = _policies(staging, "-events")
+    pods = _pod_roles(staging)
     eks = [m for m in spec.models if m.serving == "eks"]
-    assert len(producers) == len(eks) > 0 and len(topics) == len(spec.teams) > 1
+    publishing = [m for m in eks if m.events]
+    assert publishing and len(topics) == len(spec.teams) > 1
     for model in eks:
-        policy = producers[f"mlplat-{STACK}-{model.name}-events"]
+        pod, policies = pods[model.name]
+        gateway = [c for c in pod["containers"] if c["name"] == "events"]
+        assert bool(gateway) is bool(model.events), model.name
         own = topics[f"mlplat.{STACK}.predictions.{model.team}"]
+        if gateway:  # it publishes where its role may write
+            env = {e["name"]: e["value"] for e in gateway[0]["env"]}
+            assert topics[env["MLPLAT_EVENTS_TOPIC"]] == own
         for name, arn in topics.items():
-            mine = arn == own
-            assert allowed(policy, "kafka-cluster:WriteData", arn, {}) is mine, name
-            assert allowed(policy, "kafka-cluster:DescribeTopic", arn, {}) is mine, name
-            assert not allowed(policy, "kafka-cluster:ReadData", arn, {})
-            assert not allowed(policy, "kafka-cluster:CreateTopic", arn, {})
-            assert not allowed(policy, "kafka-cluster:DeleteTopic", arn, {})
+            mine = bool(model.events) and arn == own
+            assert _allowed_by_any(policies, "kafka-cluster:WriteData", arn) is mine, name
+            assert _allowed_by_any(policies, "kafka-cluster:DescribeTopic", arn) is mine, name
+            for action in ("ReadData", "CreateTopic", "DeleteTopic", "AlterTopic"):
+                assert not _allowed_by_any(policies, f"kafka-cluster:{action}", arn)
 
 
 def test_each_sink_reads_its_topic_and_writes_its_teams_events_only(staging, spec):

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -50,9 +51,10 @@ class _ModelServer(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(float(self.headers.get("X-Test-Sleep", 0)))
         rows = json.loads(body)
-        if rows == "fail":
-            self._reply(400, b'{"error": "bad input"}', "application/json")
+        if "X-Test-Status" in self.headers:  # an error answer that would pair up with its rows
+            self._reply(int(self.headers["X-Test-Status"]), b"[0]", "application/json")
             return
         rows = rows if isinstance(rows[0], list) else [rows]
         scores = ", ".join(f"{sum(r):.3f}" for r in rows)
@@ -121,7 +123,7 @@ class Gateway:
     def metric(self, name: str) -> float:
         text = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics").read()
         for line in text.decode().splitlines():
-            if line.startswith(f"mlplat_events_{name}{{"):
+            if line.startswith(f"mlplat_events_{name} "):
                 return float(line.rsplit(" ", 1)[1])
         raise AssertionError(f"no metric {name}")
 
@@ -231,8 +233,9 @@ def test_a_request_without_a_valid_inference_id_gets_one_minted_and_counted(mode
 def test_errors_and_other_paths_are_forwarded_and_not_published(model_server, kafka):
     gateway = Gateway(model_server, {"bootstrap.servers": kafka}, kafka)
     try:
-        status, _, body = _post(gateway.port, b'"fail"')
-        assert (status, body) == (400, b'{"error": "bad input"}')
+        for code in (400, 500, 503):
+            status, _, body = _post(gateway.port, b"[9]", {"X-Test-Status": str(code)})
+            assert (status, body) == (code, b"[0]")
         ping = urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/ping").read()
         assert ping == b"\n"  # readiness goes through the gateway to the model
         assert _post(gateway.port, b"[2, 2]")[0] == 200
@@ -275,12 +278,38 @@ def test_kafka_down_neither_fails_nor_slows_requests_and_drops_are_counted(model
     assert stopped < 5  # the flush deadline (1 s) bounds the shutdown
 
 
-def test_stopping_flushes_what_was_accepted(model_server, kafka):
+def test_closing_publishes_everything_accepted_before(kafka):
+    from lifecycle.events.gateway.publisher import EventPublisher, Prediction
+
+    publisher = EventPublisher(
+        model=MODEL,
+        version=VERSION,
+        topic=TOPIC,
+        kafka={"bootstrap.servers": kafka},
+        queue_size=500,
+    )
+    now = datetime.now(UTC)
+    for value in range(300):  # offered faster than the worker builds events: a backlog
+        publisher.offer(Prediction(f"[{value}, 1]".encode(), b"[1]", None, now))
+    assert publisher.close(30) == 0
+    assert publisher.counts()["published"] == 300
+    assert len(_consume(kafka, 300)) == 300
+
+
+def test_a_request_in_flight_when_the_pod_stops_is_answered_and_its_event_flushed(
+    model_server, kafka
+):
     gateway = Gateway(model_server, {"bootstrap.servers": kafka}, kafka)
-    for value in range(20):
-        assert _post(gateway.port, f"[{value}, 1]".encode())[0] == 200
+    answers = []
+    slow = threading.Thread(
+        target=lambda: answers.append(_post(gateway.port, b"[7, 7]", {"X-Test-Sleep": "1.5"}))
+    )
+    slow.start()
+    time.sleep(0.5)  # the request is with the model server
     assert gateway.close() == 0
-    assert len(_consume(kafka, 20)) == 20
+    slow.join(10)
+    assert [(status, body) for status, _, body in answers] == [(200, b"[14.000]")]
+    assert len(_consume(kafka, 1)) == 1
 
 
 def test_the_msk_token_is_a_presigned_connect_with_the_pods_credentials(monkeypatch):
@@ -322,3 +351,20 @@ def test_the_entry_point_exits_2_on_bad_settings_without_a_traceback():
     )
     assert run.returncode == 2, run.stderr
     assert "MLPLAT_MODEL is not set" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_offering_never_waits_when_the_queue_is_full():
+    from lifecycle.events.gateway.publisher import EventPublisher, Prediction
+
+    down = f"127.0.0.1:{_free_port()}"
+    publisher = EventPublisher(
+        model=MODEL, version=VERSION, topic=TOPIC, kafka={"bootstrap.servers": down}, queue_size=4
+    )
+    now = datetime.now(UTC)
+    started = time.monotonic()
+    for _ in range(2000):
+        publisher.offer(Prediction(b"[1, 2]", b"[3]", None, now))
+    offered = time.monotonic() - started
+    dropped = publisher.counts()["dropped"]
+    publisher.close(0.5)
+    assert dropped > 0 and offered < 1.0

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 from lifecycle.events.gateway.auth import msk_iam_config
 from lifecycle.events.gateway.proxy import GatewayServer, MetricsServer
@@ -41,9 +42,13 @@ def serve(settings: GatewaySettings, kafka: dict, stop: threading.Event) -> int:
         thread.start()
     log.info("forwarding :%d -> 127.0.0.1:%d", settings.listen_port, settings.upstream_port)
     stop.wait()
-    gateway.shutdown()  # no new requests
-    gateway.server_close()  # waits for those in flight
-    left = publisher.close(settings.flush_seconds)
+    deadline = time.monotonic() + settings.flush_seconds
+    gateway.stopping = True
+    gateway.shutdown()  # no new connections
+    if not gateway.wait_idle(settings.flush_seconds):
+        log.warning("requests still in flight at the flush deadline")
+    left = publisher.close(max(0.0, deadline - time.monotonic()))
+    gateway.server_close()
     metrics.shutdown()
     metrics.server_close()
     return left

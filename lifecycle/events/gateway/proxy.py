@@ -12,6 +12,8 @@ from __future__ import annotations
 import http.client
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,19 +45,44 @@ class _Upstream(threading.local):
 
 
 class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = False  # server_close waits for requests in flight (graceful shutdown)
-    block_on_close = True
+    """Counts the requests in flight, so a stop waits for them and not for idle keep-alive
+    connections (whose threads block reading a next request that will not come)."""
+
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(self, port: int, upstream_port: int, publisher: EventPublisher, host: str = ""):
         self.upstream_port = upstream_port
         self.publisher = publisher
         self.upstream = _Upstream()
+        self._in_flight = 0
+        self.stopping = False  # set before shutdown: kept-alive connections close after a reply
+        self._changed = threading.Condition()
         super().__init__((host, port), ForwardingHandler)
+
+    @contextmanager
+    def request_in_flight(self) -> Iterator[None]:
+        with self._changed:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """After ``shutdown``: whether every request in flight finished within ``timeout``."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._in_flight == 0, timeout)
 
 
 class ForwardingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: GatewayServer
+    # Idle keep-alive connections are closed after this; longer than the ALB's idle timeout
+    # (60 s), as AWS advises for targets, so the ALB never reuses a connection being closed.
+    timeout = 75
 
     def do_GET(self) -> None:
         self._forward()
@@ -82,6 +109,10 @@ class ForwardingHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _forward(self) -> None:
+        with self.server.request_in_flight():
+            self._forward_one()
+
+    def _forward_one(self) -> None:
         body = self._body()
         if body is None:
             self.send_error(413, "request body too large")
@@ -99,6 +130,9 @@ class ForwardingHandler(BaseHTTPRequestHandler):
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        if self.server.stopping:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)

@@ -181,11 +181,11 @@ class EventPublisher:
             lines += [
                 f"# HELP {metric} {help_text}",
                 f"# TYPE {metric} counter",
-                f'{metric}{{model="{self.model}"}} {counts[name]}',
+                f"{metric} {counts[name]}",  # the scrape job adds namespace, model, pod
             ]
         lines += [
             "# HELP mlplat_events_pending events queued or in the producer, not yet acknowledged",
             "# TYPE mlplat_events_pending gauge",
-            f'mlplat_events_pending{{model="{self.model}"}} {self.pending()}',
+            f"mlplat_events_pending {self.pending()}",
         ]
         return "\n".join(lines) + "\n"
