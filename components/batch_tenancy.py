@@ -76,8 +76,6 @@ EMR_ROLE_RULES = [
     },
     {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": _ALL},
 ]
-
-
 def quota_spec(quota: BatchQuota) -> dict[str, str]:
     """The team's declared batch quota as the namespace's ResourceQuota (its jobs, all at once,
     fit it: infra/declarations/batch_capacity.py)."""
@@ -115,7 +113,8 @@ class BatchTenancy(PlatformComponent):
             opts=self.child_opts(),
         )
         self.namespaces = {
-            team: self._team(f"{name}-{team}", team, quota) for team, quota in sorted(teams.items())
+            team: self._team(f"{name}-{team}", team, quota)
+            for team, quota in sorted(teams.items())
         }
         self.register_outputs({"namespaces": self.namespaces})
 

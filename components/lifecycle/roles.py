@@ -56,7 +56,12 @@ class TeamPrefixes:
 def declared_data(models) -> list[str]:
     """The S3 URIs a team's models declare for the lifecycle to read: training and evaluation
     data, and S3 drift baselines (the pipeline role's reads use them)."""
-    return [path.uri for m in models for path in external_paths(m) if path.use in LIFECYCLE_USES]
+    return [
+        path.uri
+        for m in models
+        for path in external_paths(m)
+        if path.use in LIFECYCLE_USES
+    ]
 
 
 def s3_object_arn(uri: str) -> str:

@@ -41,7 +41,6 @@ _RATE = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)$")
 _AT = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
 _CRON = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 
-
 class BatchInput(Declaration):
     """Exactly one of ``s3`` (a prefix, with its ``format``) and ``table`` (a platform table)."""
 
