@@ -761,5 +761,9 @@ _PRICERS.update(
         for type_, pricer in _LIFECYCLE_PRICERS.items()
     }
 )
+# Prediction events: the Firehose sink's charge for each publishing model (cost_model/events.py).
+from cost_model.events import PRICERS as _EVENTS_PRICERS  # noqa: E402
+
+_PRICERS.update(_EVENTS_PRICERS)
 
 PRICED_TYPES = frozenset(_PRICERS)

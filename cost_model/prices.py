@@ -114,6 +114,18 @@ class NetworkPrices(_Prices):
     )
 
 
+class FirehosePrices(_Prices):
+    """Amazon Data Firehose with MSK as its source, delivering to S3 with dynamic partitioning
+    (aws.amazon.com/firehose/pricing): MSK-source ingestion is billed per GB of the higher of
+    ingested and delivered bytes, with no 5 KB rounding per record; dynamic partitioning adds a
+    charge per GB delivered, per 1,000 S3 objects delivered, and per JQ processing hour."""
+
+    msk_ingestion_gb: NonNegativeFloat = Field(description="Per GB, the first 500 TB a month.")
+    dynamic_partitioning_gb: NonNegativeFloat
+    dynamic_partitioning_per_1000_objects: NonNegativeFloat
+    jq_processing_hour: NonNegativeFloat
+
+
 class RegionPrices(_Prices):
     """List prices in one region, in the snapshot's currency."""
 
@@ -147,6 +159,7 @@ class RegionPrices(_Prices):
     emr_on_eks: EmrPrices | None = None
     emr_serverless: EmrPrices | None = None
     msk: MskPrices | None = None
+    firehose: FirehosePrices | None = None
     network: NetworkPrices | None = None
 
     def sagemaker_hour(self, instance_type: str, region: str) -> float:

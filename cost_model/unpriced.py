@@ -113,8 +113,9 @@ NOT_PRICED: dict[str, tuple[Kind, str]] = {
     "aws:msk/clusterPolicy:ClusterPolicy": (Kind.FREE, _FREE_CONFIG),
     "aws:msk/topic:Topic": (Kind.ELSEWHERE, "its partitions live on the priced brokers"),
     "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (
-        Kind.USAGE,
-        "per GB ingested (aws.amazon.com/firehose/pricing)",
+        Kind.ELSEWHERE,
+        "no fixed charge; billed per GB read from its topic, priced on each publishing model's "
+        "line from its declared events (cost_model/events.py)",
     ),
     # Alerts, logs, budgets, DNS.
     "aws:sns/topic:Topic": (Kind.USAGE, "per million publishes and deliveries, after a free tier"),
