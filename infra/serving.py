@@ -21,7 +21,7 @@ from components.serving.model_routes import TeamRoutes
 from components.serving.multi_model_endpoint import VARIANT_NAME, MultiModelEndpoint
 from components.serving.route_groups import route_groups
 from components.team_deployer import boundary_arn
-from infra.contract import PlatformContract
+from infra.contract import CONTRACT_OUTPUT, ContractError, PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
 from infra.layers import Layer, StackName, shard_of
@@ -120,13 +120,22 @@ class PlatformView:
             streaming=StreamView(
                 cluster_arn=field(lambda c: c.streaming.cluster_arn if c.streaming else ""),
                 topics={team: topic_name(spec.name.value, team)},
-                bootstrap_brokers=field(
-                    lambda c: (c.streaming.bootstrap_brokers or "") if c.streaming else ""
-                ),
+                bootstrap_brokers=field(_bootstrap_brokers),
             )
             if spec.settings.streaming.enabled
             else None,
         )
+
+
+def _bootstrap_brokers(contract: PlatformContract) -> str:
+    """The brokers the team's events gateways connect to; a platform deployed before they were
+    in the contract has none, and its gateways could not start."""
+    if contract.streaming is None or not contract.streaming.bootstrap_brokers:
+        raise ContractError(
+            f"{CONTRACT_OUTPUT}.streaming.bootstrapBrokers: the platform stack exports no Kafka "
+            "brokers; deploy the platform stack from this commit before its serving stacks"
+        )
+    return contract.streaming.bootstrap_brokers
 
 
 def monitored(endpoints: list[MultiModelEndpoint]) -> list[MonitoredEndpoint]:
