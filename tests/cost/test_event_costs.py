@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -137,3 +138,23 @@ def test_the_sink_is_configured_as_the_pricer_assumes(staging):
         assert len(delimiter["parameterValue"].encode().decode("unicode_escape")) == (
             events.DELIMITER_BYTES
         )
+
+
+def test_the_readmes_events_figure_is_the_estimate(staging):
+    """The README's "What the events cost" example, recomputed (documentation that cannot drift)."""
+    from infra.project import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "README.md").read_text()
+    match = re.search(
+        r"(\S+)'s declared ([\d.]+) million events a month are \$([\d.]+) in staging", text
+    )
+    assert match, "the README's events example is missing"
+    name, millions, dollars = match[1], float(match[2]), float(match[3])
+    spec = load_environment("staging", read_stack_config("staging"))
+    model = next(m for m in spec.models if m.name == name)
+    assert model.events.monthly_events == millions * 1_000_000
+    estimated = estimate(Graph.from_export(staging), load_snapshot(), EstimateOptions(as_of=AS_OF))
+    (line,) = [
+        i for i in estimated.items if i.type == events.EKS_MODEL and i.shares[0].model == name
+    ]
+    assert round(line.monthly, 2) == dollars
