@@ -25,9 +25,10 @@ MODEL_PORT_NAME = "model"  # the model server's port when the gateway owns "http
 # SIGTERM arrives after the preStop sleep; 15 s are left for the process to exit after flushing.
 FLUSH_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 15
 QUEUE_SIZE = 10_000  # predictions waiting to be published; more are dropped (and counted)
+QUEUE_MIB = 64  # ... and at most this much of their bodies, and as much in the producer's buffer
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
-    # The queue holds at most QUEUE_SIZE requests and responses; events are a few KB each.
+    # Both queues full (2 × QUEUE_MIB), a request in flight and the interpreter's own.
     "limits": {"memory": "256Mi"},
 }
 
@@ -57,6 +58,7 @@ def gateway_container(
         "MLPLAT_GATEWAY_PORT": str(LISTEN_PORT),
         "MLPLAT_GATEWAY_METRICS_PORT": str(METRICS_PORT),
         "MLPLAT_EVENTS_QUEUE": str(QUEUE_SIZE),
+        "MLPLAT_EVENTS_QUEUE_BYTES": str(QUEUE_MIB * 1024 * 1024),
         "MLPLAT_EVENTS_FLUSH_SECONDS": str(FLUSH_SECONDS),
     }
     return {

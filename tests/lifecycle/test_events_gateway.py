@@ -49,6 +49,11 @@ class _ModelServer(BaseHTTPRequestHandler):
     def do_GET(self):
         self._reply(200, b"\n" if self.path == "/ping" else b"no", "text/plain")
 
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1")
+        self.end_headers()
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         time.sleep(float(self.headers.get("X-Test-Sleep", 0)))
@@ -368,3 +373,59 @@ def test_offering_never_waits_when_the_queue_is_full():
     dropped = publisher.counts()["dropped"]
     publisher.close(0.5)
     assert dropped > 0 and offered < 1.0
+
+
+def test_the_queue_is_bounded_in_bytes_too(monkeypatch):
+    """A few large predictions must not fill the gateway's memory: at most ``queue_bytes`` of
+    bodies wait, whatever their count."""
+    from lifecycle.events.gateway.publisher import EventPublisher, Prediction
+
+    release = threading.Event()
+    monkeypatch.setattr(EventPublisher, "_publish", lambda self, p: release.wait(10))
+    publisher = EventPublisher(
+        model=MODEL,
+        version=VERSION,
+        topic=TOPIC,
+        kafka={"bootstrap.servers": f"127.0.0.1:{_free_port()}"},
+        queue_size=1000,
+        queue_bytes=3 * 2**20,
+    )
+    now = datetime.now(UTC)
+    for _ in range(10):
+        publisher.offer(Prediction(b"x" * (2**20 - 1), b"y", None, now))
+    dropped = publisher.counts()["dropped"]
+    release.set()
+    publisher.close(1)
+    assert dropped in (6, 7)  # 3 MiB wait, and maybe one more the worker took off the queue
+
+
+def test_a_record_larger_than_kafka_takes_is_counted_and_the_worker_carries_on(kafka):
+    from lifecycle.events.gateway.publisher import EventPublisher, Prediction
+
+    publisher = EventPublisher(
+        model=MODEL, version=VERSION, topic=TOPIC, kafka={"bootstrap.servers": kafka}, queue_size=10
+    )
+    now = datetime.now(UTC)
+    huge = ("[" + ",".join(["1.5"] * 400_000) + "]").encode()  # one row, a ~1.6 MB event
+    publisher.offer(Prediction(huge, b"[1]", None, now))
+    publisher.offer(Prediction(b"[1, 2]", b"[3]", None, now))
+    assert publisher.close(20) == 0
+    counts = publisher.counts()
+    assert (counts["invalid"], counts["published"]) == (1, 1)
+
+
+def test_a_model_server_too_slow_is_a_504_and_the_next_request_is_served(
+    model_server, kafka, monkeypatch
+):
+    from lifecycle.events.gateway import proxy
+
+    monkeypatch.setattr(proxy, "UPSTREAM_TIMEOUT_SECONDS", 0.3)
+    gateway = Gateway(model_server, {"bootstrap.servers": kafka}, kafka)
+    try:
+        assert _post(gateway.port, b"[1]", {"X-Test-Sleep": "1"})[0] == 504
+        assert _post(gateway.port, b"[1, 1]")[:3:2] == (200, b"[2.000]")
+        head = urllib.request.Request(f"http://127.0.0.1:{gateway.port}/ping", method="HEAD")
+        with urllib.request.urlopen(head, timeout=5) as response:  # the server's length, no body
+            assert (response.headers["Content-Length"], response.read()) == ("1", b"")
+    finally:
+        gateway.close()

@@ -30,6 +30,7 @@ def serve(settings: GatewaySettings, kafka: dict, stop: threading.Event) -> int:
         topic=settings.topic,
         kafka=kafka,
         queue_size=settings.queue_size,
+        queue_bytes=settings.queue_bytes,
         feature_names=settings.feature_names,
     )
     gateway = GatewayServer(settings.listen_port, settings.upstream_port, publisher)

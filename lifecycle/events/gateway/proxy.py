@@ -37,7 +37,9 @@ HOP_BY_HOP = frozenset(
 )
 # The model server's own timeout is 60 s (components.eks_model: gunicorn --timeout 60).
 UPSTREAM_TIMEOUT_SECONDS = 65
-MAX_BODY_BYTES = 100 * 1024 * 1024
+# What one request may hold of the gateway's memory (its limit is 256 MiB): larger bodies are
+# refused (413), chunked ones too.
+MAX_BODY_BYTES = 25 * 1024 * 1024
 
 
 class _Upstream(threading.local):
@@ -103,8 +105,12 @@ class ForwardingHandler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
+                if sum(map(len, chunks)) > MAX_BODY_BYTES:
+                    self.close_connection = True  # the rest of the body is not read
+                    return None
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body is not read
             return None
         return self.rfile.read(length) if length else b""
 
@@ -117,19 +123,28 @@ class ForwardingHandler(BaseHTTPRequestHandler):
         if body is None:
             self.send_error(413, "request body too large")
             return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        # Expect: 100-continue was answered here (BaseHTTPRequestHandler) and the body read.
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"expect"}
+        }
         try:
             response = self._exchange(headers, body)
+            payload = response.read()
+        except TimeoutError:
+            self._drop_upstream()
+            self.send_error(504, "the model server did not answer in time")
+            return
         except (OSError, http.client.HTTPException) as error:
             log.warning("model server unreachable: %s", error)
+            self._drop_upstream()
             self.send_error(502, "model server unreachable")
             return
-        payload = response.read()
         self.send_response_only(response.status, response.reason)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(payload)))
         if self.server.stopping:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -145,6 +160,11 @@ class ForwardingHandler(BaseHTTPRequestHandler):
     def _predicted(self, status: int) -> bool:
         path = self.path.split("?")[0]
         return self.command == "POST" and path == INVOCATIONS_PATH and 200 <= status < 300
+
+    def _drop_upstream(self) -> None:
+        if self.server.upstream.connection is not None:
+            self.server.upstream.connection.close()
+            self.server.upstream.connection = None
 
     def _exchange(self, headers: dict, body: bytes) -> http.client.HTTPResponse:
         """One round trip; a kept-alive connection the server closed meanwhile is retried once

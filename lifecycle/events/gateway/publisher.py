@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from lifecycle.attribution import MalformedInferenceId, inference_id, parse_inference_id
 from lifecycle.events import EventError, encode, prediction_event
@@ -34,8 +34,11 @@ COUNTERS = {
     "failed": "events Kafka did not acknowledge in time (message.timeout.ms) or refused",
     "unattributed": "requests without a valid X-Mlplat-Inference-Id (an id was minted)",
     "unpaired": "predictions whose request and response do not pair up row for row",
-    "invalid": "events that do not match the schema (not published)",
+    "invalid": "events that do not match the schema or are larger than a record (not published)",
 }
+
+
+DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,12 @@ class Prediction:
     time: datetime
 
 
-def producer_config(base: dict[str, Any], model: str, queue_size: int) -> dict[str, Any]:
+def producer_config(
+    base: dict[str, Any], model: str, queue_size: int, queue_bytes: int
+) -> dict[str, Any]:
     """Idempotent (the role may WriteDataIdempotently: no duplicates on retry), acknowledged by
-    every in-sync replica, batched for 50 ms, and bounded: at most ``queue_size`` events wait in
-    librdkafka, each for at most 30 s."""
+    every in-sync replica, batched for 50 ms, and bounded: at most ``queue_size`` events and
+    ``queue_bytes`` wait in librdkafka (its own default is 1 GB), each for at most 30 s."""
     return {
         **base,
         "client.id": f"mlplat-events-{model}",
@@ -58,8 +63,13 @@ def producer_config(base: dict[str, Any], model: str, queue_size: int) -> dict[s
         "linger.ms": 50,
         "compression.type": "lz4",
         "queue.buffering.max.messages": queue_size,
+        "queue.buffering.max.kbytes": max(1, queue_bytes // 1024),
         "message.timeout.ms": 30_000,
     }
+
+
+def _size(prediction: Prediction) -> int:
+    return len(prediction.request) + len(prediction.response)
 
 
 class EventPublisher:
@@ -71,12 +81,16 @@ class EventPublisher:
         topic: str,
         kafka: dict[str, Any],
         queue_size: int,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
         feature_names: Sequence[str] = (),
     ) -> None:
+        """``queue_size``, ``queue_bytes``: how many predictions, and how many bytes of their
+        bodies, may wait to be published (and as much again in the producer's buffer)."""
         self.model, self.version, self.topic = model, version, topic
         self._names = tuple(feature_names)
         self._queue: queue.Queue[Prediction] = queue.Queue(maxsize=queue_size)
-        self._producer = Producer(producer_config(kafka, model, queue_size))
+        self._max_bytes, self._queued_bytes = queue_bytes, 0
+        self._producer = Producer(producer_config(kafka, model, queue_size, queue_bytes))
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -86,11 +100,19 @@ class EventPublisher:
     # --- the request path -----------------------------------------------------------------------
 
     def offer(self, prediction: Prediction) -> None:
-        """Never blocks: a full queue drops the prediction (counted)."""
+        """Never blocks: a full queue (by count or by bytes) drops the prediction (counted)."""
+        size = _size(prediction)
+        with self._lock:
+            if self._queued_bytes + size > self._max_bytes:
+                self._counts["dropped"] += 1
+                return
+            self._queued_bytes += size
         try:
             self._queue.put_nowait(prediction)
         except queue.Full:
-            self._count("dropped")
+            with self._lock:
+                self._queued_bytes -= size
+                self._counts["dropped"] += 1
 
     # --- the worker -----------------------------------------------------------------------------
 
@@ -101,7 +123,13 @@ class EventPublisher:
             except queue.Empty:
                 self._producer.poll(0)
                 continue
-            self._publish(prediction)
+            with self._lock:
+                self._queued_bytes -= _size(prediction)
+            try:
+                self._publish(prediction)
+            except Exception:  # the worker must outlive any one prediction
+                log.exception("event not published")
+                self._count("invalid")
             self._producer.poll(0)
 
     def _publish(self, prediction: Prediction) -> None:
@@ -132,6 +160,9 @@ class EventPublisher:
                 self._producer.produce(self.topic, value, key, on_delivery=self._delivered)
             except BufferError:
                 self._count("dropped")
+            except KafkaException as error:  # larger than a record may be, say
+                log.debug("refused by the producer: %s", error)
+                self._count("invalid")
 
     def _attributed(self, header: str | None) -> str:
         if header:

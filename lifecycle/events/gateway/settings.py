@@ -26,6 +26,7 @@ class GatewaySettings:
     upstream_port: int
     metrics_port: int
     queue_size: int
+    queue_bytes: int
     flush_seconds: float
     feature_names: tuple[str, ...] = ()
 
@@ -75,6 +76,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> GatewaySettings:
         upstream_port=_int(env, "MLPLAT_MODEL_PORT", "8080", problems),
         metrics_port=_int(env, "MLPLAT_GATEWAY_METRICS_PORT", str(METRICS_PORT), problems),
         queue_size=_int(env, "MLPLAT_EVENTS_QUEUE", "10000", problems),
+        queue_bytes=_int(env, "MLPLAT_EVENTS_QUEUE_BYTES", str(64 * 1024 * 1024), problems),
         flush_seconds=flush_seconds,
         feature_names=tuple(n for n in env.get("MLPLAT_FEATURE_NAMES", "").split(",") if n),
     )
