@@ -28,6 +28,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
+from components.streaming import IAM_TLS_PORT
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
 from infra.declarations.tags import Ownership
@@ -92,10 +93,25 @@ def namespace_network_policies() -> dict[str, dict]:
     }
 
 
+# The events gateways (components/serving/events_gateway.py) publish to MSK's SASL/IAM listener;
+# the brokers' security group admits the VPC on that port only (components/streaming.py).
+KAFKA_EGRESS = {
+    "allow-kafka-egress": {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"ports": [{"protocol": "TCP", "port": IAM_TLS_PORT}]}],
+    }
+}
+
+
 class TeamTenancy(PlatformComponent):
     TYPE = "mlplat:tenancy:TeamTenancy"
 
-    def __init__(self, name: str, *, team: Team, provider: k8s.Provider, opts=None) -> None:
+    def __init__(
+        self, name: str, *, team: Team, provider: k8s.Provider, kafka: bool = False, opts=None
+    ) -> None:
+        """``kafka``: the environment has Kafka; the team's events gateways may reach the brokers
+        (``KAFKA_EGRESS``)."""
         if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
             raise ValueError(f"team {team.name!r} would take over a reserved namespace")
         super().__init__(name, owner=Ownership(team=team.name), opts=opts)
@@ -118,7 +134,7 @@ class TeamTenancy(PlatformComponent):
             lambda meta: meta["name"]
         )
         self._create_limits(name, team)
-        self._create_network_policies(name)
+        self._create_network_policies(name, kafka)
         self._create_rbac(name, team.name)
         # The statsD mapping every EKS model's metrics sidecar mounts: one per namespace, here
         # rather than in a serving stack, so a team split into serving shards still has one.
@@ -158,8 +174,8 @@ class TeamTenancy(PlatformComponent):
             opts=self._opts(),
         )
 
-    def _create_network_policies(self, name: str) -> None:
-        policies = namespace_network_policies()
+    def _create_network_policies(self, name: str, kafka: bool) -> None:
+        policies = namespace_network_policies() | (KAFKA_EGRESS if kafka else {})
         for policy_name, spec in policies.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",

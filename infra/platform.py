@@ -195,7 +195,12 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         node_selector=ON_SYSTEM_NODES,
     )
     tenancies = {
-        team.name: TeamTenancy(f"mlplat-{env}-{team.name}", team=team, provider=cluster.provider)
+        team.name: TeamTenancy(
+            f"mlplat-{env}-{team.name}",
+            team=team,
+            provider=cluster.provider,
+            kafka=spec.settings.streaming.enabled,
+        )
         for team in spec.teams
     }
 

@@ -152,3 +152,25 @@ def test_a_platform_without_brokers_in_its_contract_is_refused_by_name():
         streaming=StreamingContract(cluster_arn=arn, topics={}, bootstrap_brokers="b-1.x:9098")
     )
     assert _bootstrap_brokers(new) == "b-1.x:9098"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_gateways_may_reach_the_brokers_through_the_namespaces_network_policy(
+    stack, stack_export
+):
+    """Team namespaces deny egress but for what is allowed: with Kafka, the brokers' port."""
+    from components.streaming import IAM_TLS_PORT
+
+    spec = load_environment(stack, read_stack_config(stack))
+    export = stack_export(stack)
+    for team in spec.teams:
+        allowed = {
+            port["port"]
+            for r in export["deployment"]["resources"]
+            if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+            and r["inputs"]["metadata"]["namespace"] == team.name
+            for rule in r["inputs"]["spec"].get("egress", [])
+            if "to" not in rule  # to anywhere (the brokers' security group admits the VPC)
+            for port in rule.get("ports", [])
+        }
+        assert (IAM_TLS_PORT in allowed) is spec.settings.streaming.enabled, (team.name, allowed)
