@@ -4,6 +4,7 @@ Kubernetes schema say about the workspace, scraper, exporters and alert routing.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -99,7 +100,9 @@ def test_the_scrape_config_passes_promtool(tmp_path, plan):
     assert config["global"]["scrape_interval"] == f"{interval}s"
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     (keep,) = [r for r in jobs["model-serving"]["relabel_configs"] if r.get("action") == "keep"]
-    assert keep["regex"] == statsd_mapping.METRICS_PORT_NAME  # the sidecar's port name
+    # The sidecar's port name (and the events gateway's); Prometheus anchors the regex.
+    assert re.fullmatch(keep["regex"], statsd_mapping.METRICS_PORT_NAME)
+    assert not re.fullmatch(keep["regex"], "http")
     targets = {
         r["target_label"] for r in jobs["model-serving"]["relabel_configs"] if "target_label" in r
     }
