@@ -371,8 +371,9 @@ def test_offering_never_waits_when_the_queue_is_full():
         publisher.offer(Prediction(b"[1, 2]", b"[3]", None, now))
     offered = time.monotonic() - started
     dropped = publisher.counts()["dropped"]
-    publisher.close(0.5)
+    left = publisher.close(0.5)
     assert dropped > 0 and offered < 1.0
+    assert left > 0 and publisher.counts()["failed"] == left  # given up on, and counted once
 
 
 def test_the_queue_is_bounded_in_bytes_too(monkeypatch):

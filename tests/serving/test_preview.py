@@ -359,7 +359,9 @@ def test_moving_a_model_to_a_multi_model_endpoint_updates_only_its_records(
                 return m
             return ModelOverride(base=base, changes={**getattr(m, "changes", {}), **mme})
 
-        mme = {"serving": ServingTarget.SAGEMAKER_MME, "accepts_spot": False}
+        # What a multi-model endpoint refuses goes with the move: spot, and publishing events
+        # (an endpoint captures its requests instead).
+        mme = {"serving": ServingTarget.SAGEMAKER_MME, "accepts_spot": False, "events": None}
         return [move(m) for m in models]
 
     versions, after = _registry(preview_with_models("dev", to_mme))

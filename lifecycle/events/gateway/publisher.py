@@ -90,7 +90,9 @@ class EventPublisher:
         self._names = tuple(feature_names)
         self._queue: queue.Queue[Prediction] = queue.Queue(maxsize=queue_size)
         self._max_bytes, self._queued_bytes = queue_bytes, 0
-        self._producer = Producer(producer_config(kafka, model, queue_size, queue_bytes))
+        self._producer: Producer | None = Producer(
+            producer_config(kafka, model, queue_size, queue_bytes)
+        )
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -188,7 +190,7 @@ class EventPublisher:
             return {name: self._counts[name] for name in COUNTERS}
 
     def pending(self) -> int:
-        return self._queue.qsize() + len(self._producer)
+        return self._queue.qsize() + (len(self._producer) if self._producer is not None else 0)
 
     def close(self, timeout: float) -> int:
         """Drain the queue and flush within ``timeout`` seconds; returns the events not sent
@@ -196,12 +198,20 @@ class EventPublisher:
         deadline = time.monotonic() + timeout
         self._stopping.set()
         self._worker.join(max(0.0, deadline - time.monotonic()))
-        left = self._producer.flush(max(0.0, deadline - time.monotonic()))
-        left += self._queue.qsize()
-        if left:
-            self._count("failed", left)
-            log.warning("events gateway stopped with %d events unsent", left)
-        return left
+        queued = self._queue.qsize()
+        unsent = self._producer.flush(max(0.0, deadline - time.monotonic()))
+        if unsent:  # given up: their delivery reports (errors) count them as failed
+            self._producer.purge()
+            self._producer.flush(0)
+        # Released now, not whenever the garbage collector breaks the callbacks' cycle: a
+        # producer left behind keeps reconnecting (unless the worker still uses it).
+        if not self._worker.is_alive():
+            self._producer = None
+        if queued:
+            self._count("failed", queued)
+        if queued + unsent:
+            log.warning("events gateway stopped with %d events unsent", queued + unsent)
+        return queued + unsent
 
     def metrics_text(self) -> str:
         """Prometheus text exposition of the counters and the backlog."""
