@@ -28,10 +28,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
+from components.eks_model import PORT as SERVER_PORT
 from components.streaming import IAM_TLS_PORT
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
 from infra.declarations.tags import Ownership
+from lifecycle.events import gateway as events_gateway
 from lifecycle.monitoring import statsd_mapping
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -104,14 +106,50 @@ KAFKA_EGRESS = {
 }
 
 
+def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
+    """What reaches a team's model pods from outside its namespace, which default-deny would
+    otherwise drop: the routes' internal load balancers (target type ``ip``: requests and health
+    checks from the ALB's addresses in the VPC, to the pod's serving port, the model server's or
+    the events gateway's) and AMP's managed scraper (its interfaces in the private subnets, to
+    the metrics ports). Numeric ports: the VPC CNI's policy controller resolved named ports in
+    ipBlock rules wrongly (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes
+    need no rule: the policy agent always admits the node's own address."""
+    ports = (
+        SERVER_PORT,
+        events_gateway.LISTEN_PORT,
+        statsd_mapping.METRICS_PORT,
+        events_gateway.METRICS_PORT,
+    )
+    return {
+        "allow-vpc-to-serving": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"ipBlock": {"cidr": vpc_cidr}}],
+                    "ports": [{"protocol": "TCP", "port": port} for port in ports],
+                }
+            ],
+        }
+    }
+
+
 class TeamTenancy(PlatformComponent):
     TYPE = "mlplat:tenancy:TeamTenancy"
 
     def __init__(
-        self, name: str, *, team: Team, provider: k8s.Provider, kafka: bool = False, opts=None
+        self,
+        name: str,
+        *,
+        team: Team,
+        provider: k8s.Provider,
+        vpc_cidr: str,
+        kafka: bool = False,
+        opts=None,
     ) -> None:
-        """``kafka``: the environment has Kafka; the team's events gateways may reach the brokers
-        (``KAFKA_EGRESS``)."""
+        """``vpc_cidr``: where the load balancers and the scraper reach model pods from
+        (``serving_ingress``); ``kafka``: the environment has Kafka, and the team's events
+        gateways may reach the brokers (``KAFKA_EGRESS``)."""
         if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
             raise ValueError(f"team {team.name!r} would take over a reserved namespace")
         super().__init__(name, owner=Ownership(team=team.name), opts=opts)
@@ -134,7 +172,7 @@ class TeamTenancy(PlatformComponent):
             lambda meta: meta["name"]
         )
         self._create_limits(name, team)
-        self._create_network_policies(name, kafka)
+        self._create_network_policies(name, vpc_cidr, kafka)
         self._create_rbac(name, team.name)
         # The statsD mapping every EKS model's metrics sidecar mounts: one per namespace, here
         # rather than in a serving stack, so a team split into serving shards still has one.
@@ -174,8 +212,12 @@ class TeamTenancy(PlatformComponent):
             opts=self._opts(),
         )
 
-    def _create_network_policies(self, name: str, kafka: bool) -> None:
-        policies = namespace_network_policies() | (KAFKA_EGRESS if kafka else {})
+    def _create_network_policies(self, name: str, vpc_cidr: str, kafka: bool) -> None:
+        policies = (
+            namespace_network_policies()
+            | serving_ingress(vpc_cidr)
+            | (KAFKA_EGRESS if kafka else {})
+        )
         for policy_name, spec in policies.items():
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",

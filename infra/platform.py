@@ -199,6 +199,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             f"mlplat-{env}-{team.name}",
             team=team,
             provider=cluster.provider,
+            vpc_cidr=spec.settings.network.cidr,
             kafka=spec.settings.streaming.enabled,
         )
         for team in spec.teams

@@ -182,7 +182,12 @@ def test_a_team_cannot_take_a_system_namespace():
     from infra.declarations import Team
 
     with pytest.raises(ValueError, match="reserved namespace"):  # refused before registering
-        TeamTenancy("t", team=Team(name="default", monthly_budget_usd=1), provider=None)
+        TeamTenancy(
+            "t",
+            team=Team(name="default", monthly_budget_usd=1),
+            provider=None,
+            vpc_cidr="10.0.0.0/16",
+        )
 
 
 def test_eks_models_fit_their_teams_quota(plan):

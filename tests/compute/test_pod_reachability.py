@@ -1,0 +1,159 @@
+"""Who can reach a model's pods, as the namespace's NetworkPolicies say (evaluated here the way
+Kubernetes defines them: a pod selected by any Ingress policy admits only what one of their rules
+allows). The routes' load balancers (target type ``ip``) and AMP's managed scraper reach pods from
+their addresses in the VPC; without an allowance, default-deny drops them, and nothing served on
+EKS is reachable or scraped."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+
+from lifecycle.monitoring import scrape_config
+
+pytestmark = pytest.mark.slow
+
+OUTSIDE = "192.0.2.10"  # TEST-NET-1: in no VPC the stacks declare
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    wanted = selector.get("matchLabels") or {}
+    if any(labels.get(k) != v for k, v in wanted.items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, op, values = expression["key"], expression["operator"], expression.get("values", [])
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _port_matches(rule_port: dict, port: int, protocol: str, named: dict[str, int]) -> bool:
+    if rule_port.get("protocol", "TCP") != protocol:
+        return False
+    wanted = rule_port.get("port")
+    if wanted is None:
+        return True
+    number = named.get(wanted) if isinstance(wanted, str) else wanted
+    return number == port
+
+
+def admitted(policies: list[dict], pod: dict, source_ip: str, port: int, protocol="TCP") -> bool:
+    """May ``source_ip`` (not a pod of the namespace) open ``port`` on ``pod``?"""
+    labels = pod["metadata"].get("labels") or {}
+    named = {
+        p["name"]: p["containerPort"]
+        for c in pod["spec"]["containers"]
+        for p in c.get("ports") or []
+        if "name" in p
+    }
+    selecting = [
+        p["spec"]
+        for p in policies
+        if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+        and _selects(p["spec"]["podSelector"], labels)
+    ]
+    if not selecting:
+        return True
+    address = ipaddress.ip_address(source_ip)
+    for spec in selecting:
+        for rule in spec.get("ingress") or []:
+            peers = rule.get("from")
+            from_ok = peers is None or any(
+                "ipBlock" in peer
+                and address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                and not any(
+                    address in ipaddress.ip_network(c) for c in peer["ipBlock"].get("except", [])
+                )
+                for peer in peers
+            )
+            ports = rule.get("ports")
+            port_ok = ports is None or any(_port_matches(p, port, protocol, named) for p in ports)
+            if from_ok and port_ok:
+                return True
+    return False
+
+
+def _model_pods(plan):
+    for deployment in plan.kube("Deployment"):
+        namespace = deployment["inputs"]["metadata"]["namespace"]
+        if namespace in {team.name for team in plan.spec.teams}:
+            yield namespace, deployment["inputs"]["spec"]["template"]
+
+
+def _inside_vpc(plan) -> str:
+    network = ipaddress.ip_network(plan.spec.settings.network.cidr)
+    return str(network.network_address + 10)
+
+
+def _service_target(plan, namespace: str, pod: dict) -> int:
+    labels = pod["metadata"]["labels"]
+    (service,) = [
+        s["inputs"]
+        for s in plan.kube("Service", namespace)
+        if _selects({"matchLabels": s["inputs"]["spec"]["selector"]}, labels)
+    ]
+    target = service["spec"]["ports"][0]["targetPort"]
+    if isinstance(target, int):
+        return target
+    (port,) = [
+        p["containerPort"]
+        for c in pod["spec"]["containers"]
+        for p in c.get("ports") or []
+        if p.get("name") == target
+    ]
+    return port
+
+
+def _scraped_ports(pod: dict) -> list[int]:
+    (keep,) = [
+        r["regex"]
+        for r in scrape_config.serving_job()["relabel_configs"]
+        if r.get("action") == "keep"
+    ]
+    return [
+        p["containerPort"]
+        for c in pod["spec"]["containers"]
+        for p in c.get("ports") or []
+        if re.fullmatch(keep, p.get("name", ""))
+    ]
+
+
+def test_the_load_balancer_reaches_every_eks_models_serving_port_from_the_vpc(plan):
+    pods = list(_model_pods(plan))
+    if not pods:
+        pytest.skip(f"{plan.stack} serves no model on EKS")
+    for namespace, pod in pods:
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        port = _service_target(plan, namespace, pod)
+        assert admitted(policies, pod, _inside_vpc(plan), port), (namespace, port)
+        assert not admitted(policies, pod, OUTSIDE, port), (namespace, port)
+
+
+def test_the_scraper_reaches_every_metrics_port_it_keeps_from_the_vpc(plan):
+    pods = list(_model_pods(plan))
+    if not pods:
+        pytest.skip(f"{plan.stack} serves no model on EKS")
+    for namespace, pod in pods:
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        ports = _scraped_ports(pod)
+        assert ports, namespace
+        for port in ports:
+            assert admitted(policies, pod, _inside_vpc(plan), port), (namespace, port)
+            assert not admitted(policies, pod, OUTSIDE, port), (namespace, port)
+
+
+def test_nothing_else_on_a_model_pod_is_open_to_the_vpc(plan):
+    for namespace, pod in _model_pods(plan):
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        # The statsD listener (UDP, loopback use only) and any unlisted port stay closed.
+        assert not admitted(policies, pod, _inside_vpc(plan), 9125, protocol="UDP")
+        assert not admitted(policies, pod, _inside_vpc(plan), 22)
