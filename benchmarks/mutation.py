@@ -306,7 +306,7 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
         _configure(work / "pyproject.toml", module)
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         started = time.monotonic()
-        environment = os.environ | ({NO_ENGINE: "1"} if module.without_engine else {})
+        environment = _environment(module)
         ran = subprocess.run(
             [mutmut, "run", "--max-children", str(jobs)],
             cwd=work,
@@ -340,7 +340,7 @@ def again(name: str, module: Module, work: Path, *, jobs: int) -> dict:
             shutil.copy2(ROOT / relative, target)
     started = time.monotonic()
     if survivors:
-        environment = os.environ | ({NO_ENGINE: "1"} if module.without_engine else {})
+        environment = _environment(module)
         mutmut = str(Path(sys.executable).with_name("mutmut"))
         ran = subprocess.run(
             [mutmut, "run", "--max-children", str(jobs), *survivors],
@@ -405,6 +405,12 @@ def summarise(name: str, module: Module, work: Path, *, commit: str, wall: float
         "by_file": by_file,  # the same score per mutated module
         "survivors": survivors,
     }
+
+
+def _environment(module: Module) -> dict[str, str]:
+    # hypothesis profile `mutation` (tests/conftest.py): the suite's examples, failures not shrunk
+    environment = os.environ | {"HYPOTHESIS_PROFILE": "mutation"}
+    return environment | ({NO_ENGINE: "1"} if module.without_engine else {})
 
 
 def _listed(*paths: str) -> list[str]:
