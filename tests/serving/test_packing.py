@@ -188,3 +188,30 @@ def test_lower_pieces_pay_their_own_copies_in_the_layered_bound():
     bound = lower_bound((upper, *lower), OFFERS)
     assert bound == pytest.approx(0.225 + 2.775 + 18 - 2.775 * 2 / 3)
     assert bound <= _optimum((upper, *lower))
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_sets, st.integers(1, 4))
+def test_no_two_endpoints_could_be_one_that_costs_less_than_both(items, max_models):
+    """Whatever first-fit left apart (pieces of different copy counts, mostly), two endpoints
+    that one endpoint within the model count could hold more cheaply are merged."""
+    bins = pack(items, OFFERS, max_models)
+    for i, first in enumerate(bins):
+        for second in bins[i + 1 :]:
+            together = (*first.pieces, *second.pieces)
+            cost = _block_cost(together)
+            if cost is not None and len(together) <= max_models:
+                assert cost >= first.hourly(OFFERS) + second.hourly(OFFERS) - 1e-9
+
+
+def test_of_merges_that_exclude_each_other_the_one_saving_most_is_made():
+    """c (3 copies) starts alone on x (3 x 3.5), a on rr (2 x 6.0), b on r (3.0): 25.5. c with a
+    on rr (3 x 6.0) saves 4.5, c with b on l (3 x 4.0) saves 1.5, and a with b fit no type; after
+    either, nothing else merges, so only the larger saving reaches the optimum, 21.0."""
+    c = Piece("c", 437, frozenset({"x", "rr", "l"}), copies=3)
+    a = Piece("a", 7_442, frozenset({"m", "x", "rr", "l"}), copies=2)
+    b = Piece("b", 3_144, frozenset(TYPES))
+    bins = pack([a, b, c], OFFERS, max_models=4)
+    assert sorted(sorted(p.name for p in each.pieces) for each in bins) == [["a", "c"], ["b"]]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(21.0)
+    assert _optimum((a, b, c)) == pytest.approx(21.0)
