@@ -215,3 +215,16 @@ def test_of_merges_that_exclude_each_other_the_one_saving_most_is_made():
     assert sorted(sorted(p.name for p in each.pieces) for each in bins) == [["a", "c"], ["b"]]
     assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(21.0)
     assert _optimum((a, b, c)) == pytest.approx(21.0)
+
+
+def test_an_endpoint_shrinks_to_a_cheaper_type_by_handing_a_model_to_room_left_elsewhere():
+    """First-fit puts c (4,000 MB) and b (2,204) on rr (8,000), and a (1,798, rr only) 2 MB too
+    large for what is left there on a second rr: 12.0. Handing b to the room a's endpoint has
+    left lets c's endpoint run on r (4,000 MB, 3.0): 9.0, the optimum."""
+    a = Piece("a", 1_798, frozenset({"rr"}))
+    b = Piece("b", 2_204, frozenset(TYPES))
+    c = Piece("c", 4_000, frozenset({"m", "l", "r", "rr"}))
+    bins = pack([a, b, c], OFFERS, max_models=3)
+    placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
+    assert placed == [("r", ["c"]), ("rr", ["a", "b"])]
+    assert _optimum((a, b, c)) == pytest.approx(9.0)
