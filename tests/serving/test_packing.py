@@ -228,3 +228,28 @@ def test_an_endpoint_shrinks_to_a_cheaper_type_by_handing_a_model_to_room_left_e
     placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
     assert placed == [("r", ["c"]), ("rr", ["a", "b"])]
     assert _optimum((a, b, c)) == pytest.approx(9.0)
+
+
+def test_a_merge_is_found_past_a_pair_that_no_type_holds():
+    """a (3 copies) alone on l: 12.0; b on rr and c on l (2 copies each): 12.0 + 8.0. a with b
+    fits no type both allow; a with c fits rr (3 x 6.0), saving 2.0: 30.0, the optimum."""
+    a = Piece("a", 3_991, frozenset({"rr", "l", "x"}), copies=3)
+    b = Piece("b", 6_957, frozenset({"m", "rr", "r", "x"}), copies=2)
+    c = Piece("c", 1_473, frozenset({"rr", "l"}), copies=2)
+    bins = pack([a, b, c], OFFERS, max_models=2)
+    placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
+    assert placed == [("rr", ["a", "c"]), ("rr", ["b"])]
+    assert _optimum((a, b, c)) == pytest.approx(30.0)
+
+
+def test_a_merge_is_found_past_a_pair_over_the_model_count():
+    """d (2 copies) alone on m: 4.0; b and c on rr: 6.0; a on r: 3.0. d with b and c would be
+    three models, over the count of two; d with a fits r (2 x 3.0), saving 1.0: 12.0."""
+    a = Piece("a", 2_703, frozenset({"s", "l", "rr", "r", "m"}))
+    b = Piece("b", 6_223, frozenset({"s", "rr", "l", "m"}))
+    c = Piece("c", 260, frozenset({"rr"}))
+    d = Piece("d", 937, frozenset({"x", "l", "rr", "r", "m"}), copies=2)
+    bins = pack([a, b, c, d], OFFERS, max_models=2)
+    placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
+    assert placed == [("r", ["a", "d"]), ("rr", ["b", "c"])]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(12.0)
