@@ -88,6 +88,7 @@ def test_every_bin_is_valid_and_on_its_cheapest_type(items, max_models):
         assert each.used_mb <= OFFERS[each.instance_type].capacity_mb
         # No cheaper type every piece allows holds them all.
         common = frozenset.intersection(*(p.allowed for p in each.pieces))
+        assert each.allowed == {t for t in common if OFFERS[t].capacity_mb >= each.used_mb}
         assert all(
             OFFERS[t].hourly_usd >= OFFERS[each.instance_type].hourly_usd
             for t in common
@@ -228,6 +229,11 @@ def test_an_endpoint_shrinks_to_a_cheaper_type_by_handing_a_model_to_room_left_e
     placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
     assert placed == [("r", ["c"]), ("rr", ["a", "b"])]
     assert _optimum((a, b, c)) == pytest.approx(9.0)
+    # What each endpoint could run on is kept true for what it now holds: rr alone takes a and b.
+    assert {each.instance_type: each.allowed for each in bins} == {
+        "r": {"l", "r", "rr"},
+        "rr": {"rr"},
+    }
 
 
 def test_a_merge_is_found_past_a_pair_that_no_type_holds():
@@ -253,3 +259,19 @@ def test_a_merge_is_found_past_a_pair_over_the_model_count():
     placed = sorted((each.instance_type, sorted(p.name for p in each.pieces)) for each in bins)
     assert placed == [("r", ["a", "d"]), ("rr", ["b", "c"])]
     assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(12.0)
+
+
+def test_an_endpoint_whose_models_fit_the_room_left_elsewhere_is_closed():
+    """p and q share m (2.0: they allow no other common type); x runs alone on l (4.0), y on r
+    (3.0), each with room. No two endpoints share a type to merge on, but p fits x's room on l
+    and q y's on r, so m's endpoint is emptied and closed: 7.0, the optimum."""
+    p = Piece("p", 900, frozenset({"m", "l"}))
+    q = Piece("q", 800, frozenset({"m", "r"}))
+    x = Piece("x", 500, frozenset({"l"}))
+    y = Piece("y", 400, frozenset({"r"}))
+    bins = pack([p, q, x, y], OFFERS, max_models=10)
+    placed = sorted(
+        (each.instance_type, sorted(piece.name for piece in each.pieces)) for each in bins
+    )
+    assert placed == [("l", ["p", "x"]), ("r", ["q", "y"])]
+    assert _optimum((p, q, x, y)) == pytest.approx(7.0)
