@@ -262,16 +262,28 @@ def test_a_merge_is_found_past_a_pair_over_the_model_count():
 
 
 def test_an_endpoint_whose_models_fit_the_room_left_elsewhere_is_closed():
-    """p and q share m (2.0: they allow no other common type); x runs alone on l (4.0), y on r
-    (3.0), each with room. No two endpoints share a type to merge on, but p fits x's room on l
-    and q y's on r, so m's endpoint is emptied and closed: 7.0, the optimum."""
+    """p and q share m (2.0: they allow no other common type); five l-only pieces fill l (4.0)
+    to exactly p's size short, y runs alone on r (3.0). No two endpoints share a type to merge
+    on, but p fits the room on l exactly and q the room on r, so m's endpoint is emptied and
+    closed: 7.0, the optimum."""
     p = Piece("p", 900, frozenset({"m", "l"}))
     q = Piece("q", 800, frozenset({"m", "r"}))
-    x = Piece("x", 500, frozenset({"l"}))
+    xs = [Piece(f"x{i}", mb, frozenset({"l"})) for i, mb in enumerate((700, 700, 700, 700, 300))]
     y = Piece("y", 400, frozenset({"r"}))
-    bins = pack([p, q, x, y], OFFERS, max_models=10)
-    placed = sorted(
-        (each.instance_type, sorted(piece.name for piece in each.pieces)) for each in bins
-    )
-    assert placed == [("l", ["p", "x"]), ("r", ["q", "y"])]
-    assert _optimum((p, q, x, y)) == pytest.approx(7.0)
+    bins = pack([p, q, *xs, y], OFFERS, max_models=10)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("l", ["p", "x0", "x1", "x2", "x3", "x4"]), ("r", ["q", "y"])]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(7.0)
+
+
+def test_a_model_that_fits_no_room_elsewhere_stays_while_the_others_move():
+    """As above, with z (50 MB, m or s) on m too and p and q allowing s: z, the smallest, fits no
+    other endpoint's room, but moving q alone lets m's endpoint run on s (1,000 MB, 1.0)."""
+    p = Piece("p", 900, frozenset({"m", "l", "s"}))
+    q = Piece("q", 800, frozenset({"m", "r", "s"}))
+    z = Piece("z", 50, frozenset({"m", "s"}))
+    xs = [Piece(f"x{i}", mb, frozenset({"l"})) for i, mb in enumerate((700, 700, 700, 700, 300))]
+    y = Piece("y", 400, frozenset({"r"}))
+    bins = pack([p, q, z, *xs, y], OFFERS, max_models=10)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("l", [f"x{i}" for i in range(5)]), ("r", ["q", "y"]), ("s", ["p", "z"])]
