@@ -287,3 +287,31 @@ def test_a_model_that_fits_no_room_elsewhere_stays_while_the_others_move():
     bins = pack([p, q, z, *xs, y], OFFERS, max_models=10)
     placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
     assert placed == [("l", [f"x{i}" for i in range(5)]), ("r", ["q", "y"]), ("s", ["p", "z"])]
+
+
+def test_a_model_of_fewer_copies_takes_the_room_left_exactly_on_an_endpoint_of_more():
+    """d (2 copies) can only run on rr (2 x 6.0) and leaves exactly e's 3,253 MB: e joins it at
+    no cost, b goes on s (1.0): 13.0. Packed on its own level, e would share r (3.0) with b, which
+    neither merges with d (8,066 MB) nor frees enough to shrink: 15.0."""
+    b = Piece("b", 66, frozenset(TYPES))
+    d = Piece("d", 4_747, frozenset({"rr", "x", "m"}), copies=2)
+    e = Piece("e", 3_253, frozenset(TYPES))
+    bins = pack([b, d, e], OFFERS, max_models=4)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("rr", ["d", "e"]), ("s", ["b"])]
+    assert _optimum((b, d, e)) == pytest.approx(13.0)
+
+
+def test_first_fit_passes_over_a_full_endpoint_to_one_with_room():
+    """Two models per endpoint, 3 copies: d and e fill rr; c (l only) opens l, and b, passing
+    over the full rr, joins c there (3 x 4.0) rather than opening m (3 x 2.0) beside it; a (1
+    copy) then goes alone on r: 18.0 + 12.0 + 3.0."""
+    a = Piece("a", 80, frozenset({"rr", "x", "r", "l"}))
+    b = Piece("b", 1_744, frozenset({"s", "l", "m"}), copies=3)
+    c = Piece("c", 2_166, frozenset({"l"}), copies=3)
+    d = Piece("d", 3_630, frozenset(TYPES), copies=3)
+    e = Piece("e", 2_627, frozenset({"rr"}), copies=3)
+    bins = pack([a, b, c, d, e], OFFERS, max_models=2)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("l", ["b", "c"]), ("r", ["a"]), ("rr", ["d", "e"])]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(33.0)
