@@ -315,3 +315,11 @@ def test_first_fit_passes_over_a_full_endpoint_to_one_with_room():
     placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
     assert placed == [("l", ["b", "c"]), ("r", ["a"]), ("rr", ["d", "e"])]
     assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(33.0)
+
+
+def test_at_equal_price_the_type_with_more_memory_is_the_cheapest():
+    """Room costs nothing more there: later pieces may fill it (then by name, deterministic)."""
+    offers = {"big": Offer("big", 2_000, 1.0), "small": Offer("small", 1_000, 1.0)}
+    assert cheapest(offers, offers) == "big"
+    tied = offers | {"also": Offer("also", 2_000, 1.0)}
+    assert cheapest(tied, tied) == "also"
