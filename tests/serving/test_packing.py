@@ -323,3 +323,36 @@ def test_at_equal_price_the_type_with_more_memory_is_the_cheapest():
     assert cheapest(offers, offers) == "big"
     tied = offers | {"also": Offer("also", 2_000, 1.0)}
     assert cheapest(tied, tied) == "also"
+
+
+def test_two_models_handed_to_one_endpoint_share_the_room_it_has_left():
+    """Shrinking g's 3-copy endpoint hands b to e's endpoint and c then f to a's on l, whose
+    room after c decides whether f still fits: 27.0, the optimum (found by a random search for
+    an instance where each move's room matters; a mutant tracking it wrongly packs 36.0)."""
+    a = Piece("a", 1_079, frozenset({"s", "l"}), copies=3)
+    b = Piece("b", 214, frozenset(TYPES))
+    c = Piece("c", 619, frozenset(TYPES), copies=3)
+    e = Piece("e", 2_398, frozenset({"r", "s", "rr", "m"}), copies=2)
+    f = Piece("f", 1_380, frozenset(TYPES), copies=3)
+    g = Piece("g", 3_828, frozenset({"s", "l", "r", "rr", "x"}), copies=3)
+    items = (a, b, c, e, f, g)
+    bins = pack(items, OFFERS, max_models=4)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("l", ["a", "c", "f"]), ("r", ["b", "e"]), ("r", ["g"])]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(27.0) == _optimum(items)
+
+
+def test_two_models_handed_to_one_endpoint_count_against_its_model_limit_once_each():
+    """With three models per endpoint, c and d both move into b's endpoint (one, then two
+    more): 45.0, the optimum (a mutant counting each move twice stops at c and packs 54.0)."""
+    a = Piece("a", 5_306, frozenset(TYPES))
+    b = Piece("b", 2_911, frozenset({"s", "rr"}), copies=3)
+    c = Piece("c", 880, frozenset({"m", "l", "r", "rr", "x"}), copies=2)
+    d = Piece("d", 2_941, frozenset({"r", "s", "rr"}), copies=3)
+    e = Piece("e", 3_966, frozenset({"m", "s", "r", "rr", "x"}), copies=3)
+    f = Piece("f", 3_834, frozenset({"s", "l"}), copies=3)
+    items = (a, b, c, d, e, f)
+    bins = pack(items, OFFERS, max_models=3)
+    placed = sorted((each.instance_type, sorted(i.name for i in each.pieces)) for each in bins)
+    assert placed == [("l", ["f"]), ("r", ["e"]), ("rr", ["a"]), ("rr", ["b", "c", "d"])]
+    assert sum(each.hourly(OFFERS) for each in bins) == pytest.approx(45.0) == _optimum(items)
