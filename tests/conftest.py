@@ -7,7 +7,7 @@ import os
 from functools import cache
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 STACKS = ("dev", "staging", "prod")
 
@@ -16,6 +16,11 @@ STACKS = ("dev", "staging", "prod")
 # HYPOTHESIS_PROFILE=explore draws new ones, to look for bugs on purpose.
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
+# benchmarks/mutation.py: the same examples, but a failing one is not shrunk. A mutant is killed by
+# the first failure; shrinking it (seconds to minutes per mutant) only makes the report readable.
+settings.register_profile(
+    "mutation", settings.get_profile("repeatable"), phases=(Phase.explicit, Phase.generate)
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 # Set by benchmarks/mutation.py for the modules whose tests must not start the offline engine.
 NO_ENGINE = "MLPLAT_TESTS_WITHOUT_ENGINE"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from components.serving.multi_model_endpoint import EndpointPlan
@@ -312,17 +312,9 @@ def as_lock(endpoints: Iterable[_Endpoint]) -> PlacementLock:
     )
 
 
-def _coerce(previous: PlacementLock | Mapping[str, str] | None) -> PlacementLock:
-    if previous is None or isinstance(previous, PlacementLock):
-        return previous or PlacementLock()
-    return PlacementLock(models=dict(previous))  # model -> endpoint, as a v1 lock
-
-
-def place(
-    spec: EnvironmentSpec, previous: PlacementLock | Mapping[str, str] | None
-) -> PlacementLock:
-    """The lock after this spec: pure, the same spec and lock give the same answer."""
-    lock = _coerce(previous)
+def place(spec: EnvironmentSpec, lock: PlacementLock) -> PlacementLock:
+    """The lock after this spec: pure, the same spec and lock give the same answer. (A version-1
+    lock is a ``PlacementLock`` too: ``parse_lock`` reads both.)"""
     placer = Placer(spec)
     kept, newcomers = placer.keep(lock)
     left = placer.join(kept, newcomers)
@@ -334,7 +326,7 @@ def place(
 
 
 def plan_endpoints(
-    spec: EnvironmentSpec, previous: PlacementLock | Mapping[str, str] | None = None
+    spec: EnvironmentSpec, previous: PlacementLock | None = None
 ) -> list[EndpointPlan]:
     """One plan per endpoint: its recorded type and settings, the models it hosts."""
     lock = place(spec, read_placement_lock(spec.name.value) if previous is None else previous)

@@ -14,6 +14,7 @@ from components.serving.placement import (
     PlacementLock,
     Placer,
     _legacy_key,
+    group_key,
     monthly_cost,
     offers,
     place,
@@ -218,3 +219,75 @@ def test_newcomers_join_largest_first_so_the_room_goes_to_the_one_that_needs_it(
     after = place(_with(first, big, small), before)
     assert after.models["big"] == before.models["first"]
     assert after.models["small"] != before.models["first"]
+
+
+@pytest.mark.parametrize(
+    "knows",
+    [
+        # an endpoint record no model points to any more (a model's line taken out by hand)
+        lambda name: {"version": 2, "models": {}, "endpoints": {name: _RECORD}},
+        # a version-1 entry of a model no longer declared
+        lambda name: {"endpoints": {"gone": name}},
+    ],
+    ids=["recorded", "hosted"],
+)
+def test_a_new_endpoint_never_takes_a_name_the_lock_knows(knows):
+    """An endpoint the lock names may still exist in SageMaker (names are unique per account and
+    region), so a new one is numbered past it whether a record or a model names it."""
+    model = _sk("a")
+    spec = _with(model)
+    known = group_key(model, spec).endpoint_name("dev", 0)
+    lock = place(spec, parse_lock(knows(known)))
+    assert lock.models["a"] == group_key(model, spec).endpoint_name("dev", 1)
+
+
+_RECORD = {
+    "instanceType": "ml.m5.large",
+    "minInstances": 1,
+    "maxInstances": 2,
+    "targetInvocationsPerInstance": 1000,
+    "dataCapturePercent": 0,
+}
+
+
+def test_a_type_without_a_price_is_chosen_only_by_a_model_that_insists_on_it():
+    """A declared minimum may be a type the price snapshot lacks: a priced type that satisfies
+    it is chosen; a model that must run on that type exactly gets it."""
+    prices = catalog.hosting_prices(_base().settings.region)
+    unpriced = next(
+        name
+        for name in catalog.APPROVED_ENDPOINT_TYPES
+        if name not in prices and not catalog.SAGEMAKER_INSTANCE_TYPES[name].has_gpu
+    )
+    minimum = ModelDeclaration.model_validate(model_data(name="minimum", instance_type=unpriced))
+    exact = ModelDeclaration.model_validate(
+        model_data(name="exact", instance_type=unpriced, instance_type_mode="exact")
+    )
+    (alone,) = place(_with(minimum), PlacementLock()).endpoints.values()
+    assert alone.instance_type in prices
+    (insisted,) = place(_with(exact), PlacementLock()).endpoints.values()
+    assert insisted.instance_type == unpriced
+
+
+def test_a_model_needing_more_instances_is_not_shared_when_its_copies_would_cost_more():
+    """An endpoint runs its most demanding model's minimum count of instances, each the size the
+    largest share needs: a small model wanting three instances and a large one wanting one cost
+    less apart (three small instances and one large) than together (three large ones)."""
+    spread = _sk(
+        "spread", resources={"memory_mb": 500}, scaling={"min_instances": 3, "max_instances": 3}
+    )
+    large = _sk("large", resources={"memory_mb": 9000})
+    spec = _with(spread, large)
+    lock = place(spec, PlacementLock())
+    assert lock.models["spread"] != lock.models["large"]
+    offered, allowed = offers(spec), Placer(spec).allowed
+
+    def cheapest(model: ModelDeclaration) -> float:
+        return min(
+            offered[t].hourly_usd
+            for t in allowed[model.name]
+            if offered[t].capacity_mb >= model.resources.memory_mb
+        )
+
+    expected = (3 * cheapest(spread) + cheapest(large)) * HOURS_PER_MONTH
+    assert monthly_cost(lock, spec) == pytest.approx(expected)

@@ -89,3 +89,13 @@ def test_the_report_names_each_replaced_endpoint_with_its_type_and_size_in_cents
     ]
     assert (report["monthlyUsdBefore"], report["monthlyUsdAfter"]) == (300.46, 150.22)
     assert report["monthlySavingUsd"] == 150.23
+
+
+def test_an_endpoint_record_no_model_is_on_is_neither_reused_nor_in_the_way():
+    """A record left without models (a model's line taken out of the lock by hand) has the very
+    type and settings of the fresh endpoint, but keeps none of its models: the fresh endpoint
+    takes a new number, and the record's endpoint, which may still exist, keeps its name."""
+    spec = _spec("a")
+    orphan = _lock(spec, {_shard(spec, 0): []})
+    assert not orphan.models and orphan.endpoints
+    assert rebalance(spec, orphan).models == {"a": _shard(spec, 1)}
