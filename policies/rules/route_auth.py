@@ -33,10 +33,9 @@ def cognito_user_pool_deletion_protection(
 def client_problems(props: dict) -> list[str]:
     """Why an app client is more than a machine caller with its own secret and scopes."""
     problems = []
-    if props.get("allowedOauthFlows") != ["client_credentials"]:
-        problems.append(
-            f"allowedOauthFlows is {props.get('allowedOauthFlows')}, not only client_credentials"
-        )
+    flows = list(props.get("allowedOauthFlows") or [])
+    if flows != ["client_credentials"]:
+        problems.append(f"allowedOauthFlows is {flows}, not only client_credentials")
     if props.get("allowedOauthFlowsUserPoolClient") is not True:
         problems.append("allowedOauthFlowsUserPoolClient is not true (no OAuth flow is enabled)")
     if props.get("generateSecret") is not True:
