@@ -675,5 +675,9 @@ _PRICERS.update(
         for type_, pricer in _LIFECYCLE_PRICERS.items()
     }
 )
+# The routes' token issuer: each team's M2M app client.
+from cost_model.route_auth import PRICERS as _ROUTE_AUTH_PRICERS  # noqa: E402
+
+_PRICERS.update(_ROUTE_AUTH_PRICERS)
 
 PRICED_TYPES = frozenset(_PRICERS)

@@ -123,8 +123,9 @@ def _money(value: float) -> str:
 
 
 def _owner(item: LineItem) -> str:
-    if len(item.shares) == 1:
-        return f"{item.shares[0].team} / {item.shares[0].model}"
+    if len(item.shares) == 1:  # a team's line carries no model (route_auth's app clients)
+        share = item.shares[0]
+        return " / ".join(part for part in (share.team, share.model) if part) or "-"
     if item.shares:
         return "split: " + ", ".join(f"{s.model} {s.fraction:.0%}" for s in item.shares)
     return " / ".join(part for part in (item.team, item.model) if part) or "-"
