@@ -146,43 +146,34 @@ class Client:
                 runtime, route, resolved.model, body, content_type, accept, request_id
             )
         url = route.load_balancer_url or route.service_url
+
+        def send(timeout: float, sign: Signer | None) -> bytes:
+            return invoke_http(
+                url, resolved.model, body, content_type, accept, request_id, timeout, sign
+            )
+
         if self.tokens is None or not url.startswith("https://") or not route.load_balancer_url:
             # In-cluster and plain-HTTP routes pass no token check (and a token is never sent
             # in the clear).
-            return invoke_http(
-                url, resolved.model, body, content_type, accept, request_id, remaining, self._sign
-            )
-        return self._invoke_with_token(
-            resolved, url, body, content_type, accept, request_id, remaining
-        )
+            return send(remaining, self._sign)
+        return self._send_with_token(resolved.model, send, remaining)
 
-    def _invoke_with_token(
-        self,
-        resolved: Resolved,
-        url: str,
-        body: bytes,
-        content_type: str,
-        accept: str,
-        request_id: str,
-        remaining: float,
+    def _send_with_token(
+        self, model: str, send: Callable[[float, Signer | None], bytes], remaining: float
     ) -> bytes:
         """The route with the team's token; a 401 gets one fresh token (the cached one may have
         been revoked or its keys rotated), a second 401 is the caller's answer."""
         started = self._clock()
         for fresh in (False, True):
-            left = remaining - (self._clock() - started)
-            token = self.tokens.token(resolved.model, left)
-            left = remaining - (self._clock() - started)
+            token = self.tokens.token(model, remaining - (self._clock() - started))
 
-            def sign(request, token=token):
+            def sign(request, token=token) -> None:
                 request.add_header("Authorization", f"Bearer {token}")
                 if self._sign is not None:
                     self._sign(request)
 
             try:
-                return invoke_http(
-                    url, resolved.model, body, content_type, accept, request_id, left, sign
-                )
+                return send(remaining - (self._clock() - started), sign)
             except NotAuthorized as refused:
                 if refused.status != 401 or fresh:
                     raise
