@@ -81,15 +81,22 @@ class TokenSource:
         if self._token is not None and self._clock() < self._fresh_until:
             return self._token
         started = self._clock()
+
+        def left() -> float:
+            return remaining - (self._clock() - started)
+
+        def request() -> tuple[str, float]:
+            credentials = self._read(model, left())
+            return self._request(model, credentials, left())  # what the read left of the time
+
         try:
-            token, lifetime = self._request(model, self._read(model, remaining), remaining)
+            token, lifetime = request()
         except NotAuthorized as refused:
             if refused.status not in (400, 401):
                 raise
             # Refused credentials may be a rotated secret: read it again, once.
             self._credentials = None
-            left = remaining - (self._clock() - started)
-            token, lifetime = self._request(model, self._read(model, left), left)
+            token, lifetime = request()
         self._token = token
         self._fresh_until = started + lifetime - min(self._margin, lifetime / 2)
         return token

@@ -20,7 +20,7 @@ import pytest
 
 from components.registry_route import Backend, Route, dynamodb_json, model_path, served_fields
 from components.route_auth import team_scope
-from mlplat.client import Client, DeadlineExceeded, NotAuthorized
+from mlplat.client import Client, DeadlineExceeded, NotAuthorized, tokens
 from mlplat.client.retry import RetryPolicy
 from tests.client.conftest import REGION, TABLE, FakeClock, Reply, ScriptedServer
 from tests.client.test_client import MODEL, TEAM, VERSION, http_route, make_client
@@ -274,7 +274,53 @@ def test_a_token_request_never_outlives_the_clients_deadline(routed, emitted):
     client._clock = time.monotonic  # real time: the server really waits
     client.tokens._clock = time.monotonic
     client._sleep = time.sleep
+    # The registry and the secret are read first (moto runs in-process, where no timeout can
+    # reach it): what is timed is the token request against the deadline.
+    client.routes.resolve(TEAM, MODEL, None)
+    client.tokens._read(MODEL, 10.0)
     error, elapsed = _timed(lambda: client.predict(MODEL, b"{}", deadline_seconds=0.8))
     assert isinstance(error, DeadlineExceeded), error
     assert elapsed < 0.8 + 0.5
     assert balancer.requests == []
+
+
+def test_the_token_request_gets_only_the_time_the_secret_read_left(monkeypatch):
+    """Reading the credentials takes time from the call; the token request's timeout is what
+    is left of it, not the whole."""
+    clock = FakeClock()
+    credentials = json.dumps(
+        {
+            "clientId": "c",
+            "clientSecret": "s",
+            "tokenEndpoint": "https://auth.example/oauth2/token",
+            "scope": team_scope(TEAM),
+        }
+    )
+
+    class SlowSecrets:
+        def get_secret_value(self, SecretId):  # noqa: N803 (boto3's parameter name)
+            clock.now += 0.5
+            return {"SecretString": credentials}
+
+    timeouts = []
+
+    class Answer:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return json.dumps({"access_token": "t", "expires_in": 3600}).encode()
+
+    def urlopen(request, timeout):
+        timeouts.append(timeout)
+        return Answer()
+
+    monkeypatch.setattr(tokens.urllib.request, "urlopen", urlopen)
+    source = tokens.TokenSource(
+        SECRET, tokens.BoundedClients(lambda config: SlowSecrets()), clock=clock
+    )
+    assert source.token(MODEL, 2.0) == "t"
+    assert timeouts == [pytest.approx(1.5)]
