@@ -8,7 +8,8 @@ not above the time left (at least ``connect`` and ``read`` then end before the d
 with less than the lowest rung left gets a client of exactly that. A timeout then surfaces as
 botocore's ``ConnectTimeoutError``/``ReadTimeoutError``, which the retry loop sees before the
 deadline. What the ladder costs: an attempt may give up before the deadline by up to the gap to
-the next rung (a retry then has the rest).
+the next rung (a retry then has the rest). Not bounded: making a rung's client, once per rung per
+process (botocore loads its service model; tens of milliseconds).
 """
 
 from __future__ import annotations
