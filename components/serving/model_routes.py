@@ -19,7 +19,8 @@ access token before routing (the controller's ``jwt-validation``, v3.5.0): signe
 platform's token issuer (``components/route_auth.py``), not expired, an access token, and
 granted the group's team scope. The controller adds the validation action on HTTPS listeners
 only and ignores the annotation on HTTP ones (v3.5.0 ``pkg/ingress/model_build_actions.go``;
-its annotations guide: "JWT validation is only supported for HTTPS listeners"), so a group
+its annotations guide: "JWT validation is only supported for HTTPS listeners"; ELB's API
+reference, Action ``JwtValidationConfig``: "[HTTPS listeners]"), so a group
 without a certificate (allowed outside prod) authenticates nobody: the annotation is left off
 rather than written where it does nothing, and the policy pack refuses such a route in prod.
 """
