@@ -25,6 +25,7 @@ from components.deploy_runner import connection_service
 from components.iam_documents import Statement
 from components.lifecycle.events import NAME_LIMIT
 from components.pipeline_permissions import pipeline_deploy
+from components.route_auth import deploy_statements as route_auth_deploy
 from components.route_dns import route_name_statements
 
 # Actions AWS documents without resource-level permissions: "*" is the only resource they take.
@@ -716,6 +717,7 @@ def _deploy(scope: Scope, arns: Arns, *, sid_prefix: str) -> list[Statement]:
         ),
         *_deploy_prometheus(scope, arns, sid_prefix),
         *pipeline_deploy(sid_prefix, region, account, scope.environment),
+        *route_auth_deploy(sid_prefix, region, account, scope.environment),
     ]
 
 
@@ -1063,7 +1065,7 @@ POLICY_GROUPS: dict[str, tuple[str, ...]] = {
     "network": ("ec2", "route53"),
     # The deploy runner (CodeBuild project and its GitHub connection) exists to reach the cluster.
     "cluster": ("eks", "codebuild", "codeconnections", "codestar-connections"),
-    "identity": ("iam",),
+    "identity": ("iam", "cognito-idp"),
     "serving": ("sagemaker", "application-autoscaling"),
     "data": ("s3", "dynamodb", "kms"),
     "monitoring": ("cloudwatch", "sns", "budgets", "aps"),

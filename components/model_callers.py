@@ -14,8 +14,10 @@ Who assumes it: pods of the team's namespace running as the service account ``mo
 team deployers can create roles only with their own team's tag).
 
 EKS routes are reached through the team's internal load balancers, which admit the VPC's CIDR
-only (``alb.ingress.kubernetes.io/inbound-cidrs``); the load balancer itself does not tell teams
-apart (README: "What is real here").
+only (``alb.ingress.kubernetes.io/inbound-cidrs``) and, over HTTPS, only requests bearing an
+access token with the team's scope (``components/route_auth.py``). The token is obtained with the
+team's OAuth client credentials, which this role alone (of the platform's roles) may read: its
+Secrets Manager secret, and the platform key through Secrets Manager for that secret.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from components.cluster import irsa_statement
 from components.iam_documents import Principal, Statement, render, render_output
+from components.route_auth import read_secret_statements
 from infra.declarations.tags import TAG_TEAM, Ownership
 
 CALLER_SERVICE_ACCOUNT = "model-caller"
@@ -37,9 +40,16 @@ def caller_role_name(environment: str, team: str) -> str:
 
 
 def caller_statements(
-    environment: str, team: str, region: str, account: str, registry_table_arn: str
+    environment: str,
+    team: str,
+    region: str,
+    account: str,
+    registry_table_arn: str,
+    credentials: tuple[str, str] | None = None,
 ) -> list[Statement]:
+    """``credentials``: the team's route credentials secret ARN and the key encrypting it."""
     endpoints = f"arn:aws:sagemaker:{region}:{account}:endpoint/mlplat-{environment}"
+    route_credentials = read_secret_statements(*credentials, region) if credentials else []
     return [
         Statement(
             "InvokeTeamModels",
@@ -49,6 +59,7 @@ def caller_statements(
         ),
         Statement("ResolveAnyModel", ("dynamodb:GetItem",), (registry_table_arn,)),
         Statement("DescribeAnyEndpoint", ("sagemaker:DescribeEndpoint",), (f"{endpoints}-*",)),
+        *route_credentials,
     ]
 
 
@@ -80,6 +91,8 @@ class ModelCaller(PlatformComponent):
         oidc_provider_arn: pulumi.Input[str],
         oidc_issuer: pulumi.Input[str],
         registry_table_arn: pulumi.Input[str],
+        credentials_secret_arn: pulumi.Input[str] | None = None,
+        kms_key_arn: pulumi.Input[str] | None = None,
         opts=None,
     ) -> None:
         super().__init__(name, owner=Ownership(team=team), opts=opts)
@@ -96,8 +109,17 @@ class ModelCaller(PlatformComponent):
             f"{name}-policy",
             role=self.role.id,
             policy=render_output(
-                lambda table: caller_statements(environment, team, region, account, table),
+                lambda table, secret, key: caller_statements(
+                    environment,
+                    team,
+                    region,
+                    account,
+                    table,
+                    (secret, key) if secret and key else None,
+                ),
                 registry_table_arn,
+                credentials_secret_arn or "",
+                kms_key_arn or "",
             ),
             opts=self.child_opts(),
         )

@@ -766,4 +766,9 @@ from cost_model.events import PRICERS as _EVENTS_PRICERS  # noqa: E402
 
 _PRICERS.update(_EVENTS_PRICERS)
 
+# The routes' token issuer: each team's M2M app client.
+from cost_model.route_auth import PRICERS as _ROUTE_AUTH_PRICERS  # noqa: E402
+
+_PRICERS.update(_ROUTE_AUTH_PRICERS)
+
 PRICED_TYPES = frozenset(_PRICERS)

@@ -133,6 +133,17 @@ NOT_PRICED: dict[str, tuple[Kind, str]] = {
     # CI: the runner bills by build minute.
     "aws:codebuild/project:Project": (Kind.USAGE, "per build minute of its compute type"),
     "aws:codebuild/webhook:Webhook": (Kind.FREE, _FREE_CONFIG),
+    # The routes' token issuer: its app clients and secrets are priced (cost_model/route_auth.py).
+    "aws:cognito/userPool:UserPool": (
+        Kind.FREE,
+        "billed per monthly active user, and the pool has none (machine clients only)",
+    ),
+    "aws:cognito/userPoolDomain:UserPoolDomain": (Kind.FREE, _FREE_CONFIG),
+    "aws:cognito/resourceServer:ResourceServer": (Kind.FREE, _FREE_CONFIG),
+    "aws:secretsmanager/secretVersion:SecretVersion": (
+        Kind.ELSEWHERE,
+        "billed with its secret (per secret, not per version)",
+    ),
     # AMP: the workspace, scraper and rule namespaces are priced.
     "aws:amp/alertManagerDefinition:AlertManagerDefinition": (Kind.FREE, _FREE_CONFIG),
     # Grafana: the workspace is priced by licences; what is inside it is free.

@@ -57,6 +57,15 @@ class PrometheusContract(_Contract):
     workspace_arn: str = Field(pattern=r"^arn:aws[a-z-]*:aps:[a-z0-9-]+:\d{12}:workspace/.+")
 
 
+class RouteAuthContract(_Contract):
+    """The token issuer the teams' load balancers verify against (components/route_auth.py)."""
+
+    issuer: str = Field(
+        pattern=r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[\w-]+_[0-9a-zA-Z]+$"
+    )
+    jwks_url: str = Field(pattern=r"^https://.+/\.well-known/jwks\.json$")
+
+
 class PlatformContract(_Contract):
     """Everything a team's serving stack may use of its environment's platform stack."""
 
@@ -78,6 +87,8 @@ class PlatformContract(_Contract):
     namespaces: dict[str, str]
     # The bucket the teams' load balancers write access logs to (optional: added compatibly).
     access_logs_bucket: str | None = None
+    # Optional (added compatibly): none when the routes have no HTTPS listener to verify tokens on.
+    route_auth: RouteAuthContract | None = None
     # Optional (added compatibly): none when the environment has no Kafka.
     streaming: StreamingContract | None = None
     # Optional (added compatibly): none when the environment has no Prometheus.

@@ -28,6 +28,7 @@ from components.monitoring import PrometheusMonitoring
 from components.network import Network, Zone
 from components.observability import Observability
 from components.registry_records import RegistryTable
+from components.route_auth import RouteTokenIssuer
 from components.serving.fleet import execution_role_arn_pattern, team_execution_role
 from components.streaming import PredictionStream
 from components.team_alerts import TeamAlertTopics
@@ -206,6 +207,21 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     }
 
     # --- identity: who may invoke each team's models -------------------------------------------
+    # The token issuer of the teams' load balancers; only HTTPS listeners verify tokens, so an
+    # environment without a certificate (outside prod) has none (README: "What is real here").
+    issuer = (
+        RouteTokenIssuer(
+            f"mlplat-{env}-route-auth",
+            environment=env,
+            teams=teams,
+            region=spec.settings.region,
+            account=account,
+            kms_key_arn=key.arn,
+            production=spec.is_production,
+        )
+        if spec.settings.routes.tls
+        else None
+    )
     callers = {
         team: ModelCaller(
             f"mlplat-{env}-{team}-caller",
@@ -216,6 +232,8 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             registry_table_arn=tables.registry_arn,
+            credentials_secret_arn=issuer.secret_arns[team] if issuer else None,
+            kms_key_arn=key.arn,
         ).arn
         for team in teams
     }
@@ -288,6 +306,7 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         ),
         records_parent=tables,
         access_logs_bucket=alb_controller.logs_bucket,
+        route_auth=issuer.route_auth if issuer else None,
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         cluster=cluster,
         batch=BatchPlatform(
@@ -407,6 +426,9 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
     )
     pulumi.export("artifactsBucket", artifacts.name_output)
     pulumi.export("callerRoles", callers)
+    if issuer:
+        # Where each team's callers read their route credentials (README: "Calling a model").
+        pulumi.export("routeCredentials", issuer.secret_arns)
     if single:
         pulumi.export("endpoints", [endpoint.endpoint.name for endpoint in endpoints])
         return
@@ -430,6 +452,11 @@ def build_platform(spec: EnvironmentSpec, stack: StackName | None = None) -> Non
         },
         namespaces={team: tenancy.namespace_output for team, tenancy in tenancies.items()},
         access_logs_bucket=alb_controller.logs_bucket,
+        route_auth=pulumi.Output.all(issuer.route_auth.issuer, issuer.route_auth.jwks_url).apply(
+            lambda v: {"issuer": v[0], "jwksUrl": v[1]}
+        )
+        if issuer
+        else None,
         streaming=pulumi.Output.all(stream.cluster_arn, stream.bootstrap_brokers).apply(
             lambda values: {
                 "clusterArn": values[0],

@@ -15,6 +15,7 @@ from components.data import REGISTRY_HASH_KEY, REGISTRY_RANGE_KEY, DataTables
 from components.eks_model import EksModel
 from components.observability import MonitoredEndpoint
 from components.registry_records import RegistryTable, record_served
+from components.route_auth import RouteAuth
 from components.serving.events_gateway import EventsTarget
 from components.serving.fleet import build_multi_model_endpoints, team_plans
 from components.serving.model_routes import TeamRoutes
@@ -24,7 +25,7 @@ from components.team_deployer import boundary_arn
 from infra.contract import CONTRACT_OUTPUT, ContractError, PlatformContract
 from infra.declarations import EnvironmentSpec
 from infra.declarations.errors import Problem, SpecError
-from infra.layers import Layer, StackName, shard_of
+from infra.layers import Layer, StackName, platform_stack, shard_of
 from lifecycle.events import topic_name
 from model_packages.packaging import package_model
 
@@ -68,6 +69,9 @@ class PlatformView:
     cluster: object  # EksCluster or ContractCluster: .provider, .service_account_trust()
     # Where the teams' load balancers write access logs (components/alb_controller).
     access_logs_bucket: pulumi.Input[str] = ""
+    # The token issuer the load balancers verify callers against (components/route_auth.py);
+    # None where the routes have no HTTPS listener.
+    route_auth: RouteAuth | None = None
     # The served records' parent: the tables, in the single stack; none in a serving stack.
     records_parent: pulumi.Resource | None = None
     # The team's permissions boundary, on every role of a serving stack (its deployer must set it).
@@ -104,6 +108,12 @@ class PlatformView:
                 lambda c: boundary_arn(c.account, c.environment, team)
             ),
             access_logs_bucket=contract.apply(lambda c: c.access_logs_bucket),
+            route_auth=RouteAuth(
+                issuer=contract.apply(lambda c: _route_auth(c).issuer),
+                jwks_url=contract.apply(lambda c: _route_auth(c).jwks_url),
+            )
+            if spec.settings.routes.tls
+            else None,
             batch=BatchPlatform(
                 environment=spec.name.value,
                 region=spec.settings.region,
@@ -136,6 +146,16 @@ def _bootstrap_brokers(contract: PlatformContract) -> str:
             "brokers; deploy the platform stack from this commit before its serving stacks"
         )
     return contract.streaming.bootstrap_brokers
+
+
+def _route_auth(contract: PlatformContract):
+    if contract.route_auth is None:
+        raise ContractError(
+            f"stack {platform_stack(contract.environment)}: no routeAuth in its contract while "
+            f"stacks/{contract.environment}.py's routes use HTTPS, whose load balancers verify "
+            "tokens: deploy the platform stack first"
+        )
+    return contract.route_auth
 
 
 def monitored(endpoints: list[MultiModelEndpoint]) -> list[MonitoredEndpoint]:
@@ -315,6 +335,7 @@ def _load_balanced_routes(
         access_logs_bucket=platform.access_logs_bucket,
         production=spec.is_production,
         provider=platform.cluster.provider,
+        route_auth=platform.route_auth,
         depends_on=[eks_model.service for eks_model in on_eks],
         shard=shard,
         # The single stack holds every shard's models: it makes every group's name.

@@ -13,6 +13,16 @@ policy (HTTP on 80 only where no certificate is configured, never in prod); inbo
 VPC's CIDR only; health checks on the model's readiness path; deregistration delay from
 ``draining``; access logs to the platform's bucket under ``<team>/<n>``; deletion protection in
 prod; the environment and team tags on the load balancer.
+
+Authorisation (``jwt_validation``): with HTTPS, every rule of a group verifies the caller's
+access token before routing (the controller's ``jwt-validation``, v3.5.0): signed by the
+platform's token issuer (``components/route_auth.py``), not expired, an access token, and
+granted the group's team scope. The controller adds the validation action on HTTPS listeners
+only and ignores the annotation on HTTP ones (v3.5.0 ``pkg/ingress/model_build_actions.go``;
+its annotations guide: "JWT validation is only supported for HTTPS listeners"; ELB's API
+reference, Action ``JwtValidationConfig``: "[HTTPS listeners]"), so a group
+without a certificate (allowed outside prod) authenticates nobody: the annotation is left off
+rather than written where it does nothing, and the policy pack refuses such a route in prod.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from components.alb_controller import INGRESS_CLASS
 from components.base import PlatformComponent
 from components.eks_model import READINESS_PATH
 from components.registry_route import INVOCATIONS_PATH, Route, load_balanced, model_path
+from components.route_auth import RouteAuth, team_scope
 from components.route_dns import dns_name
 from components.serving.draining import DEREGISTRATION_DELAY_SECONDS
 from components.serving.route_groups import RouteGroup
@@ -64,6 +75,26 @@ def rewrite(model: ModelDeclaration) -> list[dict]:
     ]
 
 
+def jwt_validation(team: str, issuer: str, jwks_url: str) -> dict:
+    """The ``jwt-validation`` annotation's value. ALB always checks the signature (RS256),
+    ``iss`` and ``exp`` (and ``nbf``/``iat`` when present); the extra claims are ``token_use``
+    (Cognito's ID tokens are JWTs of the same issuer, but only access tokens carry scopes) and
+    ``scope``. Cognito writes ``scope`` as space-separated values; ALB's
+    ``space-separated-values`` format compares the listed values with the token's; with one
+    value listed, "the token's scopes include the team's" is the only reading, whether ALB
+    wants any or all of the listed values. ``client_id`` is not pinned: the scope is granted to
+    the team's own client only (tested), and pinning the client would tie every load balancer
+    to a client id a rotation replaces."""
+    return {
+        "jwksEndpoint": jwks_url,
+        "issuer": issuer,
+        "additionalClaims": [
+            {"name": "token_use", "format": "single-string", "values": ["access"]},
+            {"name": "scope", "format": "space-separated-values", "values": [team_scope(team)]},
+        ],
+    }
+
+
 def ingress_annotations(
     group: RouteGroup,
     models: Sequence[ModelDeclaration],
@@ -73,7 +104,9 @@ def ingress_annotations(
     vpc_cidr: str,
     access_logs_bucket: str,
     production: bool,
+    auth: tuple[str, str] | None = None,
 ) -> dict[str, str]:
+    """``auth``: the token issuer and its JWKS URL, which an HTTPS group requires."""
     attributes = {
         "access_logs.s3.enabled": "true",
         "access_logs.s3.bucket": access_logs_bucket,
@@ -96,8 +129,11 @@ def ingress_annotations(
         **{f"transforms.{model.name}": json.dumps(rewrite(model)) for model in models},
     }
     if routes.tls:
+        if auth is None:
+            raise ValueError(f"route group {group.label}: HTTPS routes need the token issuer")
         annotations["certificate-arn"] = routes.certificate_arn
         annotations["ssl-policy"] = routes.ssl_policy
+        annotations["jwt-validation"] = json.dumps(jwt_validation(group.team, *auth))
     return {ANNOTATION + key: value for key, value in annotations.items()}
 
 
@@ -141,6 +177,7 @@ class TeamRoutes(PlatformComponent):
         access_logs_bucket: pulumi.Input[str],
         production: bool,
         provider: k8s.Provider,
+        route_auth: RouteAuth | None = None,
         depends_on: Sequence[pulumi.Resource] = (),
         shard: int = 0,
         owns_dns: Callable[[RouteGroup], bool] = lambda group: True,
@@ -154,15 +191,18 @@ class TeamRoutes(PlatformComponent):
         self._routes = routes
         self._base_urls: dict[str, pulumi.Output[str]] = {}
         for group, models in sorted(groups.items()):
-            annotations = pulumi.Output.from_input(access_logs_bucket).apply(
-                lambda bucket, group=group, models=models: ingress_annotations(
+            issuer = route_auth.issuer if route_auth else ""
+            jwks = route_auth.jwks_url if route_auth else ""
+            annotations = pulumi.Output.all(access_logs_bucket, issuer, jwks).apply(
+                lambda values, group=group, models=models: ingress_annotations(
                     group,
                     models,
                     environment=environment,
                     routes=routes,
                     vpc_cidr=vpc_cidr,
-                    access_logs_bucket=bucket,
+                    access_logs_bucket=values[0],
                     production=production,
+                    auth=(values[1], values[2]) if values[1] else None,
                 )
             )
             ingress = k8s.networking.v1.Ingress(

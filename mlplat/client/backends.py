@@ -21,7 +21,7 @@ from botocore.exceptions import (
 )
 
 from components.registry_route import Route
-from mlplat.client.errors import ModelError, RequestRejected
+from mlplat.client.errors import ModelError, NotAuthorized, RequestRejected
 from mlplat.client.retry import Retryable
 
 # InvokeEndpoint's errors (botocore sagemaker-runtime model): ModelNotReadyException (429, a
@@ -110,7 +110,9 @@ def invoke_http(
             raise Retryable(f"HTTP 429: {body}", throttled=True) from error
         if error.code in _HTTP_TRANSIENT:
             raise Retryable(f"HTTP {error.code}: {body}", throttled=False) from error
-        if error.code in (400, 401, 403, 404, 405, 413, 415):
+        if error.code in (401, 403):  # the load balancer's token validation, or the server's
+            raise NotAuthorized(model, f"HTTP {error.code}: {body}", error.code) from error
+        if error.code in (400, 404, 405, 413, 415):
             raise RequestRejected(model, f"HTTP {error.code}: {body}") from error
         raise ModelError(model, body, error.code) from error
     except (TimeoutError, urllib.error.URLError, ConnectionError) as error:

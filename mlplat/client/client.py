@@ -8,21 +8,15 @@ from collections.abc import Callable
 from components.registry_route import Backend
 from lifecycle.attribution import inference_id
 from mlplat.client.backends import Signer, invoke_http, invoke_sagemaker
-from mlplat.client.errors import PredictionError
+from mlplat.client.errors import NotAuthorized, PredictionError
 from mlplat.client.metrics import CallRecord, Sink, emf_line, stdout_sink
 from mlplat.client.registry import Resolved, RouteCache
 from mlplat.client.retry import Attempts, RetryPolicy, call_with_retries
+from mlplat.client.timeouts import BoundedClients, bounded
+from mlplat.client.tokens import TokenSource
 
 DEFAULT_TTL_SECONDS = 30.0
 DEFAULT_DEADLINE_SECONDS = 10.0
-
-
-def _runtime_client(session):
-    """SageMaker runtime without botocore's own retries: this client's loop owns them."""
-    from botocore.config import Config
-
-    config = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=70)
-    return session.client("sagemaker-runtime", config=config)
 
 
 class Client:
@@ -31,9 +25,13 @@ class Client:
     ``table``: the registry table (the stack output ``registryTable``); ``team``: the team whose
     models bare names mean (``"<team>/<model>"`` reaches any team's model, IAM permitting);
     ``ttl_seconds``: how long a resolved route is reused; ``deadline_seconds``: the default
-    overall budget of one ``predict``, retries included; ``sign``: an optional signer for HTTP
-    routes (``backends.sigv4_signer``). ``clock`` (monotonic seconds), ``sleep``, ``wall_clock``
-    and ``retry`` are injectable for tests.
+    overall budget of one ``predict``, retries included: each SageMaker call's botocore
+    timeouts fit the time left (``timeouts``); ``sign``: an optional signer for HTTP routes
+    (``backends.sigv4_signer``); ``route_credentials``: the team's route credentials secret (the
+    platform's ``routeCredentials`` output), whose token every HTTPS load-balanced route gets as
+    ``Authorization: Bearer`` (``tokens``). ``clock`` (monotonic seconds), ``sleep``,
+    ``wall_clock`` and ``retry`` are injectable for tests; an injected ``sagemaker_runtime`` is
+    used as it is (its timeouts are the caller's).
     """
 
     def __init__(
@@ -49,19 +47,29 @@ class Client:
         retry: RetryPolicy | None = None,
         metrics_sink: Sink = stdout_sink,
         sign: Signer | None = None,
+        route_credentials: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if session is None and (dynamodb is None or sagemaker_runtime is None):
-            import boto3
-
-            session = boto3.Session()
+            session = _session()
         self.team = team
         self.routes = RouteCache(
             dynamodb or session.client("dynamodb"), table, ttl_seconds=ttl_seconds, clock=clock
         )
-        self._runtime = sagemaker_runtime or _runtime_client(session)
+        self._runtime = (
+            BoundedClients(lambda config: sagemaker_runtime)
+            if sagemaker_runtime is not None
+            else bounded(session, "sagemaker-runtime")
+        )
+        self.tokens = (
+            TokenSource(
+                route_credentials, bounded(session or _session(), "secretsmanager"), clock=clock
+            )
+            if route_credentials
+            else None
+        )
         self._deadline, self._retry = deadline_seconds, retry or RetryPolicy()
         self._sink, self._sign = metrics_sink, sign
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
@@ -133,13 +141,50 @@ class Client:
     ) -> bytes:
         route = resolved.route
         if route.backend is Backend.SAGEMAKER_MME:
+            runtime = self._runtime.for_remaining(remaining)
             return invoke_sagemaker(
-                self._runtime, route, resolved.model, body, content_type, accept, request_id
+                runtime, route, resolved.model, body, content_type, accept, request_id
             )
         url = route.load_balancer_url or route.service_url
-        return invoke_http(
-            url, resolved.model, body, content_type, accept, request_id, remaining, self._sign
-        )
+
+        def send(timeout: float, sign: Signer | None) -> bytes:
+            return invoke_http(
+                url, resolved.model, body, content_type, accept, request_id, timeout, sign
+            )
+
+        if self.tokens is None or not url.startswith("https://") or not route.load_balancer_url:
+            # In-cluster and plain-HTTP routes pass no token check (and a token is never sent
+            # in the clear).
+            return send(remaining, self._sign)
+        return self._send_with_token(resolved.model, send, remaining)
+
+    def _send_with_token(
+        self, model: str, send: Callable[[float, Signer | None], bytes], remaining: float
+    ) -> bytes:
+        """The route with the team's token; a 401 gets one fresh token (the cached one may have
+        been revoked or its keys rotated), a second 401 is the caller's answer."""
+        started = self._clock()
+        for fresh in (False, True):
+            token = self.tokens.token(model, remaining - (self._clock() - started))
+
+            def sign(request, token=token) -> None:
+                request.add_header("Authorization", f"Bearer {token}")
+                if self._sign is not None:
+                    self._sign(request)
+
+            try:
+                return send(remaining - (self._clock() - started), sign)
+            except NotAuthorized as refused:
+                if refused.status != 401 or fresh:
+                    raise
+                self.tokens.invalidate()
+        raise AssertionError("unreachable")
+
+
+def _session():
+    import boto3
+
+    return boto3.Session()
 
 
 _default: Client | None = None
@@ -147,7 +192,8 @@ _default: Client | None = None
 
 def predict(model: str, payload: bytes | str, version: int | None = None, **options) -> bytes:
     """``Client.predict`` on a process-wide client configured from the environment:
-    ``MLPLAT_REGISTRY_TABLE`` (required) and ``MLPLAT_TEAM``."""
+    ``MLPLAT_REGISTRY_TABLE`` (required), ``MLPLAT_TEAM`` and ``MLPLAT_ROUTE_CREDENTIALS``
+    (the team's route credentials secret)."""
     import os
 
     global _default
@@ -155,5 +201,9 @@ def predict(model: str, payload: bytes | str, version: int | None = None, **opti
         table = os.environ.get("MLPLAT_REGISTRY_TABLE")
         if not table:
             raise ValueError("set MLPLAT_REGISTRY_TABLE to the stack's registryTable output")
-        _default = Client(table, team=os.environ.get("MLPLAT_TEAM"))
+        _default = Client(
+            table,
+            team=os.environ.get("MLPLAT_TEAM"),
+            route_credentials=os.environ.get("MLPLAT_ROUTE_CREDENTIALS"),
+        )
     return _default.predict(model, payload, version, **options)

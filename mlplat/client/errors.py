@@ -44,5 +44,14 @@ class RequestRejected(PredictionError):
     """The backend rejected the request itself (validation, missing endpoint, access denied)."""
 
 
+class NotAuthorized(RequestRejected):
+    """The caller is not let in: the route refused its token (HTTP 401 after one fresh token, or
+    403), or its team's credentials were refused or unreadable. ``status``: the HTTP status."""
+
+    def __init__(self, model: str, message: str, status: int | None = None) -> None:
+        super().__init__(model, message)
+        self.status = status
+
+
 class DeadlineExceeded(PredictionError):
     """The overall deadline passed before a successful answer; the last failure is the cause."""

@@ -62,6 +62,7 @@ class Identity:
             "account": ctx.account,
             "uuid": ctx.uuid(),
             "hex17": ctx.digest(17),
+            "hex6": ctx.digest(6),
             "issuer": str(ctx.inputs.get("url", "")).removeprefix("https://"),
         }
         resource_id = self.id.format(**fields)
@@ -400,6 +401,35 @@ IDENTITIES: dict[str, Identity] = {
     "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": Identity(
         arn="arn:aws:firehose:{region}:{account}:deliverystream/{name}",
         id="arn:aws:firehose:{region}:{account}:deliverystream/{name}",
+    ),
+    # The routes' token issuer (components/route_auth.py): a pool id is <region>_<alphanumerics>,
+    # an app client id 26 alphanumerics; a secret's ARN ends in "-" and six random characters.
+    "aws:cognito/userPool:UserPool": Identity(
+        id="{region}_{hex17}",
+        arn="arn:aws:cognito-idp:{region}:{account}:userpool/{id}",
+        extra=lambda ctx, out: {"endpoint": f"cognito-idp.{ctx.region}.amazonaws.com/{out['id']}"},
+    ),
+    "aws:cognito/userPoolDomain:UserPoolDomain": Identity(name_input="domain", id="{domain}"),
+    "aws:cognito/resourceServer:ResourceServer": Identity(
+        id="{userPoolId}|{identifier}",
+        extra=lambda ctx, out: {
+            "scopeIdentifiers": [
+                f"{ctx.inputs['identifier']}/{scope['scopeName']}"
+                for scope in ctx.inputs.get("scopes") or ()
+            ]
+        },
+    ),
+    "aws:cognito/userPoolClient:UserPoolClient": Identity(
+        id="{hex17}abcdefghi", extra=lambda ctx, out: {"clientSecret": ctx.digest(51)}
+    ),
+    "aws:secretsmanager/secret:Secret": Identity(
+        arn="arn:aws:secretsmanager:{region}:{account}:secret:{name}-{hex6}",
+        id="arn:aws:secretsmanager:{region}:{account}:secret:{name}-{hex6}",
+    ),
+    "aws:secretsmanager/secretVersion:SecretVersion": Identity(
+        name_input=None,
+        id="{secretId}|{uuid}",
+        extra=lambda ctx, out: {"arn": ctx.inputs.get("secretId"), "versionId": ctx.uuid()},
     ),
 }
 

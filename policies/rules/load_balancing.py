@@ -127,3 +127,56 @@ def alb_ingress_deletion_protection(args: ResourceValidationArgs, report: Report
     attributes = load_balancer_attributes(_annotations(args))
     if attributes.get("deletion_protection.enabled") != "true":
         report("deletion_protection.enabled is not true in prod")
+
+
+TEAM_LABEL = "mlplat.io/team"
+# The scope a team's tokens carry (components/route_auth.py team_scope), restated here so the
+# pack judges the rule's meaning rather than trusting the code that writes it.
+TEAM_SCOPE = "routes/{team}.invoke"
+
+
+def token_validation_problems(annotations: dict[str, str], team: str | None) -> list[str]:
+    """Why the Ingress's routes would admit a caller without a valid token of its team."""
+    problems = []
+    ports = _listen_ports(annotations) or []
+    if not ports or any(not isinstance(p, dict) or set(p) != {"HTTPS"} for p in ports):
+        # The controller (v3.5.0) adds the validation action on HTTPS listeners only.
+        problems.append("a listener other than HTTPS: the controller validates tokens on none")
+    raw = annotations.get(PREFIX + "jwt-validation")
+    if raw is None:
+        return [*problems, "no jwt-validation: any caller in the VPC reaches the routes"]
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError:
+        return [*problems, "jwt-validation is not JSON"]
+    if not isinstance(config, dict):
+        return [*problems, "jwt-validation is not a JSON object"]
+    for field in ("issuer", "jwksEndpoint"):
+        if not str(config.get(field, "")).startswith("https://"):
+            problems.append(f"jwt-validation.{field} is not an https:// URL")
+    claims = {c.get("name"): c for c in config.get("additionalClaims") or [] if isinstance(c, dict)}
+    scope = claims.get("scope") or {}
+    wanted = [TEAM_SCOPE.format(team=team)] if team else None
+    if wanted is None:
+        problems.append(f"no {TEAM_LABEL} label: the team whose scope is required is unknown")
+    elif scope.get("format") != "space-separated-values" or scope.get("values") != wanted:
+        problems.append(f"jwt-validation does not require the scope {wanted[0]}")
+    return problems
+
+
+@resource_rule(
+    name="alb-ingress-token-validation",
+    description="Routes behind load balancers made from Ingress objects admit only callers with "
+    "an access token of the routes' team: HTTPS listeners and jwt-validation requiring the team's "
+    "scope.",
+    severity=Severity.HIGH,
+    remediation=f"Serve the routes over HTTPS (mlplat:routes.certificateArn) so TeamRoutes writes "
+    f"{PREFIX}jwt-validation with the platform's token issuer and the team's scope.",
+    resource_types=(INGRESS,),
+)
+def alb_ingress_token_validation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _is_alb(args):
+        return
+    labels = dig(args.props, "metadata", "labels", default={}) or {}
+    for problem in token_validation_problems(_annotations(args), labels.get(TEAM_LABEL)):
+        report(problem)

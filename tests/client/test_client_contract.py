@@ -302,18 +302,26 @@ def test_the_default_sink_writes_one_line_per_call(capsys):
 
 def test_the_sagemaker_runtime_leaves_retries_to_the_client_and_outwaits_the_model(monkeypatch):
     """botocore must make one attempt per call (the client's loop counts and spaces them; its own
-    retries would multiply them unseen), fail a connection within the default deadline, and wait
-    out a model that uses SageMaker's 60 s: "If your model is going to take 50-60 seconds of
-    processing time, the SDK socket timeout should be set to be 70 seconds" (InvokeEndpoint,
-    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html)."""
+    retries would multiply them unseen), fail a connection within the default deadline, and,
+    given the time, wait out a model that uses SageMaker's 60 s: "If your model is going to take
+    50-60 seconds of processing time, the SDK socket timeout should be set to be 70 seconds"
+    (InvokeEndpoint,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html);
+    never longer than the call has left (tests/client/test_route_tokens.py runs it)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     client = Client(TABLE, team=TEAM, session=boto3.Session(region_name=REGION))
-    config = client._runtime.meta.config
-    assert client._runtime.meta.service_model.service_name == "sagemaker-runtime"
+    runtime = client._runtime.for_remaining(80.0)
+    config = runtime.meta.config
+    assert runtime.meta.service_model.service_name == "sagemaker-runtime"
     assert config.retries["total_max_attempts"] == 1
     assert 0 < config.connect_timeout < DEFAULT_DEADLINE_SECONDS
-    assert config.read_timeout >= 70
+    assert config.read_timeout == 70
+    for remaining in (0.05, 0.7, 4.2, DEFAULT_DEADLINE_SECONDS, 69.0):
+        config = client._runtime.for_remaining(remaining).meta.config
+        assert 0 < config.read_timeout <= remaining
+        assert config.connect_timeout <= remaining
+        assert config.retries["total_max_attempts"] == 1
 
 
 def test_latency_is_reported_in_milliseconds_to_the_microsecond(registry, server, emitted):
@@ -431,15 +439,16 @@ def test_a_session_is_made_only_for_the_clients_not_given(monkeypatch):
 
     only_registry = Client(TABLE, team=TEAM, dynamodb=dynamodb)
     assert only_registry.routes._dynamodb is dynamodb
-    assert only_registry._runtime.meta.service_model.service_name == "sagemaker-runtime"
+    made = only_registry._runtime.for_remaining(1.0)
+    assert made.meta.service_model.service_name == "sagemaker-runtime"
     only_runtime = Client(TABLE, team=TEAM, sagemaker_runtime=runtime)
-    assert only_runtime._runtime is runtime
+    assert only_runtime._runtime.for_remaining(1.0) is runtime
     assert only_runtime.routes._dynamodb.meta.service_model.service_name == "dynamodb"
 
     # Given both, no default session is made: one could fail (here, a profile that is missing).
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     both = Client(TABLE, team=TEAM, dynamodb=dynamodb, sagemaker_runtime=runtime)
-    assert (both.routes._dynamodb, both._runtime) == (dynamodb, runtime)
+    assert (both.routes._dynamodb, both._runtime.for_remaining(1.0)) == (dynamodb, runtime)
 
 
 def test_by_default_json_is_sent_and_asked_for_and_the_metric_is_stamped_in_epoch_ms(

@@ -436,6 +436,8 @@ _SERVICE_OF_MODULE = {
     "emrcontainers": "emr-containers",
     "msk": "kafka",
     "kinesis": "firehose",
+    "cognito": "cognito-idp",  # user pools are Cognito's identity provider API
+    "secretsmanager": "secretsmanager",
 }
 
 

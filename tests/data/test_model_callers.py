@@ -10,6 +10,7 @@ import pytest
 from components.model_callers import CALLER_SERVICE_ACCOUNT, caller_role_name
 from infra.declarations.tags import TAG_TEAM
 from tests.data.conftest import STACKS, resources
+from tests.data.iam_roles import deploying_roles, permission_documents, role_statements
 from tests.layers.test_team_deployer import _condition_holds, _list, _tag_context, allowed
 
 
@@ -115,3 +116,48 @@ def test_only_the_teams_pods_and_roles_assume_its_caller(exports, stack):
         other = {f"aws:PrincipalTag/{TAG_TEAM}": f"{team}-x"}
         assert not _trust_allows(trust, "sts:AssumeRole", root, other)
         assert not _trust_allows(trust, "sts:AssumeRole", root, {})
+
+
+def _secrets(export: dict) -> dict[str, dict]:
+    """Team -> its route credentials secret."""
+    return {
+        r["inputs"]["tags"][TAG_TEAM]: r
+        for r in resources(export, "aws:secretsmanager/secret:Secret")
+        if TAG_TEAM in (r["inputs"].get("tags") or {})
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_teams_route_credentials_are_read_by_its_caller_and_no_other_role(exports, stack):
+    """Every role of the stack, by every policy it has: of the platform's roles only the team's
+    caller, and the roles that deploy the secret (Pulumi reads a secret version back), may read
+    a team's secret; the key decrypts it only through Secrets Manager, for that secret."""
+    export = exports[stack]
+    secrets = _secrets(export)
+    assert len(secrets) >= 2, "needs two teams' secrets to show the boundary"
+    key = next(iter(secrets.values()))["inputs"]["kmsKeyId"]
+    region = key.split(":")[3]
+    via = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+    documents = permission_documents(export)
+    roles = {role for role, _ in documents}
+    for team, secret in secrets.items():
+        arn = secret["outputs"]["arn"]
+        readers = {
+            role
+            for role in roles
+            if allowed(
+                {"Statement": role_statements(export, role)},
+                "secretsmanager:GetSecretValue",
+                arn,
+                {},
+            )
+        }
+        assert readers == {caller_role_name(stack, team), *deploying_roles(stack)}, team
+        caller = {"Statement": role_statements(export, caller_role_name(stack, team))}
+        context = via | {"kms:EncryptionContext:SecretARN": arn}
+        assert allowed(caller, "kms:Decrypt", key, context)
+        assert not allowed(caller, "kms:Decrypt", key, {"kms:ViaService": "s3.amazonaws.com"})
+        for other, other_secret in secrets.items():
+            if other != team:
+                foreign = via | {"kms:EncryptionContext:SecretARN": other_secret["outputs"]["arn"]}
+                assert not allowed(caller, "kms:Decrypt", key, foreign)

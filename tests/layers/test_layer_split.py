@@ -153,3 +153,33 @@ def test_the_platform_grants_on_the_name_each_teams_execution_role_really_gets(l
         assert any(fnmatchcase(role_arn, pattern) for pattern in passable), (role_arn, passable)
         other = "growth" if team == "fraud" else "fraud"
         assert not any(fnmatchcase(role_arn.replace(team, other), p) for p in passable)
+
+
+def test_a_serving_stacks_load_balancers_verify_tokens_against_the_contracts_issuer(
+    platform_outputs,
+):
+    import json
+
+    auth = platform_outputs[CONTRACT_OUTPUT]["routeAuth"]
+    capture = capture_stack("dev.serving.growth", platform_outputs=platform_outputs)
+    ingresses = [r for r in capture.registrations if r.type.endswith(":Ingress")]
+    assert ingresses
+    for ingress in ingresses:
+        annotations = ingress.inputs["metadata"]["annotations"]
+        config = json.loads(annotations["alb.ingress.kubernetes.io/jwt-validation"])
+        assert (config["issuer"], config["jwksEndpoint"]) == (auth["issuer"], auth["jwksUrl"])
+
+
+def test_https_routes_refuse_a_platform_contract_without_a_token_issuer(platform_outputs):
+    """A platform deployed before the token issuer: the serving stack must not publish routes
+    that verify nobody; it names what to deploy first. (Judged on the contract itself: raised
+    inside a running program, the error would outlive it in this test process.)"""
+    from infra.serving import _route_auth
+
+    without = {k: v for k, v in platform_outputs[CONTRACT_OUTPUT].items() if k != "routeAuth"}
+    contract = PlatformContract.parse(without, source="dev.platform")
+    assert contract.route_auth is None  # still a valid contract: the field is optional
+    with pytest.raises(ContractError, match="no routeAuth in its contract.*deploy the platform"):
+        _route_auth(contract)
+    full = PlatformContract.parse(platform_outputs[CONTRACT_OUTPUT], source="dev.platform")
+    assert _route_auth(full) == full.route_auth

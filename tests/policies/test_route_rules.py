@@ -13,7 +13,12 @@ from components.serving.model_routes import ANNOTATION, ingress_annotations, ing
 from components.serving.route_groups import RouteGroup
 from infra.declarations.routes import RouteSettings
 from mlplat.policy_check import check
-from policies.rules.load_balancing import INGRESS, PUBLIC_LABEL, load_balancer_attributes
+from policies.rules.load_balancing import (
+    INGRESS,
+    PUBLIC_LABEL,
+    TEAM_LABEL,
+    load_balancer_attributes,
+)
 from tests.compute.test_eks_models import CPU_MODEL
 
 RULES = (
@@ -21,7 +26,10 @@ RULES = (
     "alb-ingress-tls-listener",
     "alb-ingress-access-logs",
     "alb-ingress-deletion-protection",
+    "alb-ingress-token-validation",
 )
+ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+AUTH = (ISSUER, f"{ISSUER}/.well-known/jwks.json")
 ROUTES = RouteSettings(
     certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/0000-1111",
     domain="models.example.internal",
@@ -40,6 +48,7 @@ def generated_ingress(stack: str = "prod") -> dict:
         vpc_cidr="10.0.0.0/16",
         access_logs_bucket="logs",
         production=stack == "prod",
+        auth=AUTH,
     )
     return resource(
         INGRESS,
@@ -47,7 +56,12 @@ def generated_ingress(stack: str = "prod") -> dict:
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
-            "metadata": {"name": "routes-0", "namespace": "growth", "annotations": annotations},
+            "metadata": {
+                "name": "routes-0",
+                "namespace": "growth",
+                "labels": {TEAM_LABEL: "growth"},
+                "annotations": annotations,
+            },
             "spec": ingress_spec([MODEL]),
         },
         stack=stack,
@@ -88,15 +102,19 @@ def test_the_generated_ingress_passes_every_load_balancer_rule(stack):
     [
         ("alb-ingress-internal", lambda e: with_annotation(e, "scheme", "internet-facing")),
         ("alb-ingress-internal", lambda e: with_annotation(e, "scheme", DELETE)),
+        # A plain HTTP listener is also one the controller validates no token on.
         (
-            "alb-ingress-tls-listener",
+            ("alb-ingress-tls-listener", "alb-ingress-token-validation"),
             lambda e: with_annotation(e, "listen-ports", '[{"HTTP": 80}]'),
         ),
         (
-            "alb-ingress-tls-listener",
+            ("alb-ingress-tls-listener", "alb-ingress-token-validation"),
             lambda e: with_annotation(e, "listen-ports", '[{"HTTPS": 443}, {"HTTP": 80}]'),
         ),
-        ("alb-ingress-tls-listener", lambda e: with_annotation(e, "listen-ports", DELETE)),
+        (
+            ("alb-ingress-tls-listener", "alb-ingress-token-validation"),
+            lambda e: with_annotation(e, "listen-ports", DELETE),
+        ),
         ("alb-ingress-tls-listener", lambda e: with_annotation(e, "certificate-arn", DELETE)),
         (
             "alb-ingress-access-logs",
@@ -111,15 +129,50 @@ def test_the_generated_ingress_passes_every_load_balancer_rule(stack):
             "alb-ingress-deletion-protection",
             lambda e: attributes_without(e, "deletion_protection.enabled"),
         ),
+        ("alb-ingress-token-validation", lambda e: with_annotation(e, "jwt-validation", DELETE)),
+        ("alb-ingress-token-validation", lambda e: with_annotation(e, "jwt-validation", "{")),
+        (
+            "alb-ingress-token-validation",
+            lambda e: with_jwt(e, lambda c: c.update(issuer="http://issuer.example")),
+        ),
+        (
+            "alb-ingress-token-validation",
+            lambda e: with_jwt(e, lambda c: c.update(additionalClaims=c["additionalClaims"][:1])),
+        ),
+        # Another team's scope: the routes would admit that team's callers.
+        (
+            "alb-ingress-token-validation",
+            lambda e: with_jwt(
+                e, lambda c: c["additionalClaims"][1].update(values=["routes/fraud.invoke"])
+            ),
+        ),
+        # Any of several scopes: a token of either team would pass.
+        (
+            "alb-ingress-token-validation",
+            lambda e: with_jwt(
+                e, lambda c: c["additionalClaims"][1]["values"].append("routes/fraud.invoke")
+            ),
+        ),
+        (
+            "alb-ingress-token-validation",
+            lambda e: changed(e, "metadata.labels", {}),
+        ),
     ],
 )
 def test_one_setting_changed_fails_its_rule_and_only_it(rule, edit):
-    assert violations(edit(generated_ingress())) == {rule}
+    expected = {rule} if isinstance(rule, str) else set(rule)
+    assert violations(edit(generated_ingress())) == expected
+
+
+def with_jwt(entry: dict, edit) -> dict:
+    config = json.loads(entry["inputs"]["metadata"]["annotations"][ANNOTATION + "jwt-validation"])
+    edit(config)
+    return with_annotation(entry, "jwt-validation", json.dumps(config))
 
 
 def test_an_ingress_declared_public_may_face_the_internet():
     public = with_annotation(generated_ingress(), "scheme", "internet-facing")
-    public = changed(public, "metadata.labels", {PUBLIC_LABEL: "public"})
+    public = changed(public, "metadata.labels", {PUBLIC_LABEL: "public", TEAM_LABEL: "growth"})
     assert violations(public) == set()
 
 

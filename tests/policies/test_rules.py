@@ -450,6 +450,11 @@ def test_every_rule_has_a_failing_case():
         "alb-ingress-tls-listener",
         "alb-ingress-access-logs",
         "alb-ingress-deletion-protection",
+        "alb-ingress-token-validation",
+        # tests/policies/test_route_auth_rules.py: the token issuer's, one property per case
+        "cognito-user-pool-deletion-protection",
+        "cognito-client-credentials-only",
+        "secretsmanager-secret-kms-key",
         # tests/lifecycle/test_lifecycle_rules.py: both sides, on the builder's definitions
         "sagemaker-spot-training-checkpoints",
         "lifecycle-pipelines-and-schedules-tagged",
