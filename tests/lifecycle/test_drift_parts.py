@@ -139,3 +139,169 @@ def test_ks_compares_the_baseline_with_the_whole_reservoir(monkeypatch):
         summary.add(row)
     stats.compare(summary, "ks", 0.05)
     assert seen == [(300, 250), (300, 250)]
+
+
+# --- what the job publishes (publish.py), against recording stand-ins for the AWS clients --------
+
+END_TEXT = "2026-11-30T12:00:00+00:00"
+
+
+def _report() -> dict:
+    """A run's report: a version not judged (first, and skipped), a drifted one with two
+    features, an undrifted one, and two endpoints' counters."""
+    judged = {
+        "rows": 800,
+        "features": [{"name": "f0", "score": 0.05}, {"name": "f1", "score": 0.4}],
+    }
+    return {
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00+00:00", "end": END_TEXT},
+        "models": [
+            {
+                "model": "ltv",
+                "version": 2,
+                "status": "insufficient_data",
+                "rows": 5,
+                "driftedShare": 0.0,
+                "features": [],
+            },
+            {"model": "churn", "version": 3, "status": "drift", "driftedShare": 0.5, **judged},
+            {"model": "fraud", "version": 1, "status": "no_drift", "driftedShare": 0.0, **judged},
+        ],
+        "endpoints": {
+            "ep-b": {"unattributed": 4, "malformed": 2},
+            "ep-a": {"unattributed": 0, "malformed": 7},
+        },
+    }
+
+
+def test_metric_data_is_each_judged_versions_alarm_metrics_and_each_endpoints_counters():
+    from lifecycle.drift.publish import metric_data
+
+    when = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+    def datum(name, value, unit, **dims):
+        dimensions = [{"Name": k, "Value": v} for k, v in {"environment": "dev", **dims}.items()]
+        return {
+            "MetricName": name,
+            "Dimensions": dimensions,
+            "Timestamp": when,
+            "Value": value,
+            "Unit": unit,
+        }
+
+    def version(model, number, detected, share):
+        ids = {"model": model, "version": number}
+        return [
+            datum("DriftDetected", detected, "None", **ids),
+            datum("DriftedFeatureShare", share, "None", **ids),
+            datum("RowsEvaluated", 800.0, "Count", **ids),
+        ]
+
+    def scores(model, number):
+        return [
+            datum("DriftScore", s, "None", model=model, version=number, feature=f)
+            for f, s in (("f0", 0.05), ("f1", 0.4))
+        ]
+
+    counters = [
+        datum("UnattributedRecords", 0.0, "Count", endpoint="ep-a"),
+        datum("MalformedRecords", 7.0, "Count", endpoint="ep-a"),
+        datum("UnattributedRecords", 4.0, "Count", endpoint="ep-b"),
+        datum("MalformedRecords", 2.0, "Count", endpoint="ep-b"),
+    ]
+    churn, fraud = version("churn", "3", 1.0, 0.5), version("fraud", "1", 0.0, 0.0)
+    everything = [*churn, *scores("churn", "3"), *fraud, *scores("fraud", "1"), *counters]
+    assert metric_data(_report()) == everything  # per feature by default
+    assert metric_data(_report(), feature_metrics=True) == everything
+    assert metric_data(_report(), feature_metrics=False) == [*churn, *fraud, *counters]
+
+
+class _Recorder:
+    """Records each call of any method as (name, keyword arguments)."""
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def __getattr__(self, name):
+        return lambda **kwargs: self.calls.append((name, kwargs))
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(0, []), (1000, [1000]), (2001, [1000, 1000, 1])])
+def test_metrics_are_sent_in_requests_of_at_most_a_thousand(count, sizes):
+    from lifecycle.drift.publish import put_metrics
+
+    cloudwatch = _Recorder()
+    data = [{"MetricName": "m", "Value": float(i)} for i in range(count)]
+    assert put_metrics(cloudwatch, "mlplat/Drift", data) == len(sizes)
+    assert [len(kwargs["MetricData"]) for _, kwargs in cloudwatch.calls] == sizes
+    assert [d for _, kwargs in cloudwatch.calls for d in kwargs["MetricData"]] == data
+    assert all(kwargs["Namespace"] == "mlplat/Drift" for _, kwargs in cloudwatch.calls)
+
+
+def test_a_report_is_indented_json_typed_as_json():
+    from lifecycle.drift.publish import put_report
+
+    s3 = _Recorder()
+    body = {"result": {"status": "drift", "rows": 800}}
+    assert put_report(s3, "reports", "drift/growth/churn/v3/x.json", body) == (
+        "s3://reports/drift/growth/churn/v3/x.json"
+    )
+    assert s3.calls == [
+        (
+            "put_object",
+            {
+                "Bucket": "reports",
+                "Key": "drift/growth/churn/v3/x.json",
+                "Body": json.dumps(body, indent=2).encode(),
+                "ContentType": "application/json",
+            },
+        )
+    ]
+
+
+def test_the_report_key_is_stamped_in_utc_whatever_the_machines_zone(monkeypatch):
+    import time
+
+    from lifecycle.drift.publish import report_key
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        key = report_key("drift/", "growth", "churn", 3, "2026-11-30T13:30:00+01:00")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert key == "drift/growth/churn/v3/2026-11-30T12-30-00Z.json"
+
+
+class _Registry:
+    """DynamoDB's UpdateItem with its condition: the item exists only for ``existing``."""
+
+    class exceptions:  # noqa: N801 - botocore's attribute name
+        class ConditionalCheckFailedException(Exception):
+            pass
+
+    def __init__(self, existing: bool) -> None:
+        self.existing = existing
+        self.updates = []
+
+    def update_item(self, **kwargs):
+        if not self.existing:
+            raise self.exceptions.ConditionalCheckFailedException()
+        self.updates.append(kwargs)
+
+
+def test_last_drift_is_set_on_an_existing_item_with_its_numbers_as_dynamodb_numbers():
+    from lifecycle.drift.publish import record_last_drift
+
+    registry = _Registry(existing=True)
+    status = {"status": "drift", "rows": 800, "driftedShare": 0.25}
+    assert record_last_drift(registry, "registry", "growth", "churn", 3, status) is True
+    (update,) = registry.updates
+    assert update["ExpressionAttributeValues"] == {
+        ":status": {
+            "M": {"status": {"S": "drift"}, "rows": {"N": "800"}, "driftedShare": {"N": "0.25"}}
+        }
+    }
+    assert record_last_drift(_Registry(existing=False), "registry", "g", "m", 1, status) is False
