@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +306,112 @@ def test_last_drift_is_set_on_an_existing_item_with_its_numbers_as_dynamodb_numb
         }
     }
     assert record_last_drift(_Registry(existing=False), "registry", "g", "m", 1, status) is False
+
+
+# --- baselines, the window from the pipeline, the clients (baseline.py, config.py, job.py) -------
+
+
+def _baseline_file(tmp_path, text: str):
+    path = tmp_path / "churn" / "v3.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text", ["", "a,,b\n1,2,3\n", "a, ,b\n1,2,3\n"])
+def test_a_baseline_without_a_header_of_names_is_refused_at_line_1(tmp_path, text):
+    from lifecycle.drift.baseline import BaselineError, load_baseline
+
+    path = _baseline_file(tmp_path, text)
+    with pytest.raises(BaselineError) as error:
+        load_baseline(path, "churn", 100, np.random.default_rng(0))
+    assert str(error.value) == f"model churn: {path}: line 1: a header of feature names"
+
+
+def test_a_baseline_row_of_another_width_or_with_text_is_refused_naming_line_and_field(tmp_path):
+    from lifecycle.drift.baseline import BaselineError, load_baseline
+
+    rng = np.random.default_rng(0)
+    path = _baseline_file(tmp_path, "a,b,c\n1,2,3\n4,5\n")
+    with pytest.raises(BaselineError) as error:
+        load_baseline(path, "churn", 100, rng)
+    assert str(error.value) == f"model churn: {path}: line 3: 2 fields, header has 3"
+    path = _baseline_file(tmp_path, "a,b,c\n1,2,3\n4,x,y\n")
+    with pytest.raises(BaselineError) as error:
+        load_baseline(path, "churn", 100, rng)
+    assert str(error.value) == f"model churn: {path}: line 3: field 'b' is not a number"
+
+
+def test_a_large_baseline_keeps_a_sample_of_the_rows_asked_for_from_the_whole_file(tmp_path):
+    from lifecycle.drift.baseline import load_baseline
+
+    rows = "\n".join(f"{i},{-i}" for i in range(10_000))
+    path = _baseline_file(tmp_path, f" a , b\n{rows}\n")
+    baseline = load_baseline(path, "churn", 500, np.random.default_rng(0))
+    assert baseline.features == ("a", "b")
+    assert baseline.sample.shape == (500, 2)
+    assert (baseline.sample[:, 1] == -baseline.sample[:, 0]).all()  # whole rows, as written
+    assert baseline.sample[:, 0].max() > 8_192  # rows after the first two chunks are sampled
+
+
+def test_a_pipeline_window_end_that_is_not_a_time_is_a_config_error_naming_it(tmp_path):
+    from lifecycle.drift.config import WINDOW_END_ENV, ConfigError, load_config
+
+    config = {"environment": "dev", "models": {"churn": {"team": "growth"}}, "window_hours": 2}
+    with pytest.raises(ConfigError) as error:
+        load_config(["--config", json.dumps(config)], environ={WINDOW_END_ENV: "yesterday"})
+    assert str(error.value) == (
+        f"{WINDOW_END_ENV}='yesterday' (or window_hours=2) is not a time and a number"
+    )
+
+
+def test_declared_baselines_are_fetched_into_the_channel_whether_or_not_it_exists(tmp_path):
+    """Processing may give no baseline channel at all (every baseline declared in S3), or one
+    that already holds the model's own versions."""
+    from lifecycle.drift.config import JobConfig
+    from lifecycle.drift.job import fetch_declared_baselines
+
+    class S3:
+        def __init__(self):
+            self.fetched = []
+
+        def download_file(self, bucket, key, target):
+            self.fetched.append((bucket, key, target))
+            Path(target).write_text("a\n1\n2\n")
+
+    baselines = tmp_path / "baselines"
+    (baselines / "fraud").mkdir(parents=True)  # fraud's own versions are there
+    config = JobConfig.model_validate(
+        {
+            "environment": "dev",
+            "window": {"start": "2026-11-30T10:00:00Z", "end": "2026-11-30T12:00:00Z"},
+            "models": {
+                "churn": {"team": "growth", "baseline_uri": "s3://data/sets/churn.csv"},
+                "fraud": {"team": "risk", "baseline_uri": "s3://data/sets/fraud/base.csv"},
+                "ltv": {"team": "growth"},
+            },
+            "baseline_dir": str(baselines / "nested"),
+        }
+    )
+    s3 = S3()
+    fetch_declared_baselines(config, s3)
+    root = baselines / "nested"
+    assert s3.fetched == [
+        ("data", "sets/churn.csv", str(root / "churn" / "declared.csv")),
+        ("data", "sets/fraud/base.csv", str(root / "fraud" / "declared.csv")),
+    ]
+    (root / "fraud" / "declared.csv").unlink()
+    fetch_declared_baselines(config, S3())  # the model folders exist now
+    assert (root / "fraud" / "declared.csv").is_file()
+
+
+def test_the_clients_make_each_service_once_and_nothing_for_private_names():
+    from lifecycle.drift.job import Clients
+
+    clients = Clients("us-east-1")
+    assert clients.s3 is clients.s3
+    assert clients.s3.meta.region_name == "us-east-1"
+    with pytest.raises(AttributeError) as error:
+        clients._anything  # noqa: B018 - the lookup is the test
+    assert str(error.value) == "_anything"
+    assert not hasattr(clients, "__deepcopy_helper__")
