@@ -415,3 +415,89 @@ def test_the_clients_make_each_service_once_and_nothing_for_private_names():
         clients._anything  # noqa: B018 - the lookup is the test
     assert str(error.value) == "_anything"
     assert not hasattr(clients, "__deepcopy_helper__")
+
+
+# --- the window the job keeps (job.DriftWindow) ---------------------------------------------------
+
+
+def _window(tmp_path, **settings):
+    from lifecycle.drift.config import JobConfig
+    from lifecycle.drift.job import DriftWindow
+
+    config = {
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00Z", "end": "2026-11-30T12:00:00Z"},
+        "models": {"churn": {"team": "growth"}},
+        "baseline_dir": str(tmp_path / "baselines"),
+        "reservoir_size": 100,
+        "baseline_rows": 100,
+        **settings,
+    }
+    return DriftWindow(JobConfig.model_validate(config))
+
+
+def _baseline(tmp_path, name: str, rows, features=("a", "b")):
+    from lifecycle.drift.synthetic import write_baseline
+
+    write_baseline(tmp_path / "baselines" / "churn" / name, list(features), rows)
+
+
+def test_every_line_is_counted_once_and_each_malformed_one_by_reason(tmp_path):
+    from lifecycle.attribution import inference_id
+
+    window = _window(tmp_path)
+    _baseline(tmp_path, "v1.csv", [[0.0, 1.0]] * 10)
+    when = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    good = capture_line([1.0, 2.0], when=when, inference=inference_id("churn", 1))
+    narrow = capture_line([1.0], when=when, inference=inference_id("churn", 1))
+    for line in (good, "{not json", "[1, 2", narrow, narrow, good):
+        window.add_line("ep", line)
+    counts = window.tally.endpoints["ep"]
+    assert counts.records == 6
+    assert counts.malformed == 4
+    assert dict(counts.malformed_reasons) == {"json": 2, "width": 2}
+    assert window.summaries[("churn", 1)].rows == 2
+
+
+def _feed(window, rows: int, seed: int) -> None:
+    from lifecycle.attribution import inference_id
+
+    when = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    values = np.random.default_rng(seed).normal(size=(rows, 2))
+    for row in values.tolist():
+        window.add_line("ep", capture_line(row, when=when, inference=inference_id("churn", 1)))
+
+
+def test_the_seed_makes_a_run_repeatable_past_both_sample_sizes(tmp_path):
+    """More window rows than the reservoir and more baseline rows than baseline_rows: both are
+    sampled, and the same seed draws the same samples."""
+    _baseline(tmp_path, "v1.csv", np.random.default_rng(1).normal(size=(400, 2)))
+    samples = []
+    for _ in range(2):
+        window = _window(tmp_path, seed=7)
+        _feed(window, 300, seed=2)
+        summary = window.summaries[("churn", 1)]
+        summary.flush()
+        samples.append((summary.baseline.sample.copy(), summary.reservoir.sample().copy()))
+    (baseline_1, window_1), (baseline_2, window_2) = samples
+    assert baseline_1.shape == (100, 2) and window_1.shape == (100, 2)
+    assert (baseline_1 == baseline_2).all() and (window_1 == window_2).all()
+
+
+def test_the_channels_own_baseline_wins_over_the_declared_one(tmp_path):
+    _baseline(tmp_path, "v1.csv", [[0.0, 1.0]] * 5, features=("own_a", "own_b"))
+    _baseline(tmp_path, "declared.csv", [[0.0, 1.0]] * 5, features=("x", "y"))
+    models = {"churn": {"team": "growth", "baseline_uri": "s3://data/churn.csv"}}
+    window = _window(tmp_path, models=models)
+    assert window.summary_for("churn", 1).baseline.features == ("own_a", "own_b")
+    assert window.summary_for("churn", 2).baseline.features == ("x", "y")  # no v2 of its own
+
+
+def test_a_bad_baseline_met_while_streaming_names_its_model(tmp_path):
+    from lifecycle.drift.baseline import BaselineError
+
+    (tmp_path / "baselines" / "churn").mkdir(parents=True)
+    (tmp_path / "baselines" / "churn" / "v1.csv").write_text("a,b\n1,x\n")
+    window = _window(tmp_path)
+    with pytest.raises(BaselineError, match=r"^model churn: .*v1\.csv: line 2: field 'b'"):
+        window.summary_for("churn", 1)
