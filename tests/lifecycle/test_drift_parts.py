@@ -501,3 +501,153 @@ def test_a_bad_baseline_met_while_streaming_names_its_model(tmp_path):
     window = _window(tmp_path)
     with pytest.raises(BaselineError, match=r"^model churn: .*v1\.csv: line 2: field 'b'"):
         window.summary_for("churn", 1)
+
+
+def test_versions_not_judged_are_reported_with_empty_results(tmp_path):
+    from lifecycle.attribution import inference_id
+    from lifecycle.drift.job import model_results
+
+    _baseline(tmp_path, "v1.csv", np.random.default_rng(1).normal(size=(200, 2)))
+    window = _window(tmp_path, min_rows=5)
+    when = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    for version in (1, 2, 2, 2):  # v1 has a baseline but too few rows; v2 none
+        window.add_line(
+            "ep", capture_line([0.0, 1.0], when=when, inference=inference_id("churn", version))
+        )
+    for _ in range(2):
+        window.add_line(
+            "ep", capture_line([0.0, 1.0], when=when, inference=inference_id("ghost", 1))
+        )
+    assert window.tally.unmonitored == {"ghost": 2}
+    empty = {"features": [], "driftedFeatures": [], "driftedShare": 0.0}
+    assert model_results(window) == [
+        {
+            "model": "churn",
+            "version": 1,
+            "team": "growth",
+            "rows": 1,
+            "status": "insufficient_data",
+            **empty,
+        },
+        {
+            "model": "churn",
+            "version": 2,
+            "team": "growth",
+            "rows": 3,
+            "status": "no_baseline",
+            **empty,
+        },
+    ]
+
+
+def _judged_window(tmp_path, **settings):
+    """churn v1 with a baseline and 300 rows (judged), a malformed line, an unattributed one."""
+    _baseline(tmp_path, "v1.csv", np.random.default_rng(1).normal(size=(200, 2)))
+    window = _window(tmp_path, **settings)
+    _feed(window, 300, seed=2)
+    window.add_line("ep", "{not json")
+    window.add_line(
+        "ep", capture_line([0.0, 1.0], when=datetime(2026, 11, 30, 11, tzinfo=UTC), inference=None)
+    )
+    window.tally.files, window.tally.stray_files = 2, 1
+    return window
+
+
+def test_the_report_states_the_settings_and_every_counter(tmp_path):
+    from lifecycle.drift.job import REPORT_SCHEMA, build_report
+
+    report = build_report(_judged_window(tmp_path, method="psi", drift_share=0.5))
+    (churn,) = report.pop("models")
+    assert report == {
+        "schemaVersion": REPORT_SCHEMA,
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00+00:00", "end": "2026-11-30T12:00:00+00:00"},
+        "method": "psi",
+        "threshold": 0.1,  # PSI's default
+        "driftShare": 0.5,
+        "files": 2,
+        "strayFiles": 1,
+        "endpoints": {
+            "ep": {
+                "records": 302,
+                "attributed": 300,
+                "unattributed": 1,
+                "malformed": 1,
+                "malformedReasons": {"json": 1},
+                "outsideWindow": 0,
+                "sampledOut": 0,
+            }
+        },
+        "unmonitoredModels": {},
+    }
+    assert (churn["model"], churn["version"], churn["team"], churn["rows"]) == (
+        "churn",
+        1,
+        "growth",
+        300,
+    )
+    assert churn["sampledRows"] == 100  # the reservoir's size
+    assert [f["name"] for f in churn["features"]] == ["a", "b"]
+    for feature in churn["features"]:
+        assert feature["score"] == feature["psi"]  # the method's statistic
+        assert set(feature) == {"name", "score", "ksStatistic", "pValue", "psi", "drifted"}
+    assert churn["driftedFeatures"] == [f["name"] for f in churn["features"] if f["drifted"]]
+    assert churn["driftedShare"] == len(churn["driftedFeatures"]) / 2
+    ks = build_report(_judged_window(tmp_path / "ks"))["models"][0]
+    assert all(f["score"] == f["ksStatistic"] for f in ks["features"])
+
+
+def test_publishing_writes_each_report_then_the_registry_then_the_metrics(tmp_path):
+    from types import SimpleNamespace
+
+    from lifecycle.drift.job import build_report, publish
+
+    config_settings = {"report_bucket": "reports", "registry_table": "registry"}
+    window = _judged_window(tmp_path, **config_settings)
+    report = build_report(window)
+    order = []
+    s3, registry, cloudwatch = _Recorder(), _Registry(existing=True), _Recorder()
+    s3.calls, cloudwatch.calls = order, order
+    registry.updates = order
+    publish(window.config, report, SimpleNamespace(s3=s3, dynamodb=registry, cloudwatch=cloudwatch))
+    (churn,) = report["models"]
+    key = "drift/growth/churn/v1/2026-11-30T12-00-00Z.json"
+    assert churn["reportUri"] == f"s3://reports/{key}" and churn["registryUpdated"] is True
+    put, update, metrics = order
+    assert put[0] == "put_object" and put[1]["Key"] == key
+    body = json.loads(put[1]["Body"])
+    assert set(body) == {
+        "schemaVersion",
+        "environment",
+        "window",
+        "method",
+        "threshold",
+        "driftShare",
+        "result",
+    }
+    assert body["result"]["rows"] == 300 and body["window"] == report["window"]
+    status = update["ExpressionAttributeValues"][":status"]["M"]
+    assert set(status) == {
+        "status",
+        "windowStart",
+        "windowEnd",
+        "rows",
+        "driftedFeatures",
+        "reportUri",
+        "evaluatedAt",
+    }
+    assert status["reportUri"] == {"S": f"s3://reports/{key}"}
+    assert status["windowEnd"] == {"S": "2026-11-30T12:00:00+00:00"} and status["rows"] == {
+        "N": "300"
+    }
+    assert metrics[0] == "put_metric_data" and report["metricRequests"] == 1
+    # Without a bucket, the registry still learns the result, with no report to point at.
+    window = _judged_window(tmp_path / "no-bucket", registry_table="registry")
+    report = build_report(window)
+    registry = _Registry(existing=True)
+    publish(
+        window.config, report, SimpleNamespace(s3=None, dynamodb=registry, cloudwatch=_Recorder())
+    )
+    (update,) = registry.updates
+    assert update["ExpressionAttributeValues"][":status"]["M"]["reportUri"] == {"S": ""}
+    assert "reportUri" not in report["models"][0]
