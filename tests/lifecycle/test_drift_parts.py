@@ -651,3 +651,54 @@ def test_publishing_writes_each_report_then_the_registry_then_the_metrics(tmp_pa
     (update,) = registry.updates
     assert update["ExpressionAttributeValues"][":status"]["M"]["reportUri"] == {"S": ""}
     assert "reportUri" not in report["models"][0]
+
+
+# --- capture files and payloads (capture.py) ------------------------------------------------
+
+
+def test_json_bodies_in_either_documented_wrapper_decode_to_their_rows():
+    for key in ("instances", "inputs"):
+        assert decode_payload(json.dumps({key: [[1, 2], [3, 4]]}), "JSON", "") == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("body", ["[]", '[1, "a"]', '{"instances": {}}', '{"inputs": []}', "7"])
+def test_a_json_body_that_is_no_row_or_rows_is_malformed_saying_what_is_expected(body):
+    with pytest.raises(MalformedRecord) as error:
+        decode_payload(body, "JSON", "application/json")
+    assert str(error.value) == "payload: JSON: not a row, a list of rows, or {'instances': rows}"
+
+
+def test_a_body_that_is_not_json_is_malformed_with_the_parsers_reason():
+    with pytest.raises(MalformedRecord) as error:
+        decode_payload("[1, 2", "JSON", "application/json")
+    assert str(error.value).startswith("payload: JSON: Expecting ',' delimiter")
+
+
+def test_every_stray_file_is_counted_and_the_files_after_it_still_read(tmp_path):
+    """Capture kept below a prefix folder on disk; files too shallow or with no date in their
+    path are stray, however many there are and wherever they sort."""
+    hour = datetime(2026, 1, 1, 10)
+    good = capture_path(tmp_path / "capture", "ep", "AllTraffic", hour, "z")
+    for path in (
+        good,
+        tmp_path / "capture" / "a.jsonl",
+        tmp_path / "capture" / "ep" / "b.jsonl",
+        tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "13" / "01" / "10" / "c.jsonl",
+        tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "01" / "01" / "xx" / "d.jsonl",
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    files, stray = capture_files(
+        tmp_path, datetime(2026, 1, 1, 10, tzinfo=UTC), datetime(2026, 1, 1, 11, tzinfo=UTC)
+    )
+    assert stray == 4
+    assert [(f.path, f.endpoint, f.variant) for f in files] == [(good, "ep", "AllTraffic")]
+
+
+def test_a_line_with_bytes_that_are_not_utf8_is_read_not_fatal(tmp_path):
+    from lifecycle.drift.capture import CaptureFile, read_lines
+
+    path = tmp_path / "part.jsonl"
+    path.write_bytes(b'{"a": "caf\xe9"}\n\n{"b": 1}\n')
+    lines = list(read_lines(CaptureFile(path, "ep", "AllTraffic", datetime(2026, 1, 1))))
+    assert lines == ['{"a": "caf\ufffd"}\n', '{"b": 1}\n']
