@@ -683,7 +683,7 @@ def test_every_stray_file_is_counted_and_the_files_after_it_still_read(tmp_path)
         good,
         tmp_path / "capture" / "a.jsonl",
         tmp_path / "capture" / "ep" / "b.jsonl",
-        tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "13" / "01" / "10" / "c.jsonl",
+        tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "00" / "01" / "10" / "c.jsonl",
         tmp_path / "capture" / "ep" / "AllTraffic" / "2026" / "01" / "01" / "xx" / "d.jsonl",
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -702,3 +702,51 @@ def test_a_line_with_bytes_that_are_not_utf8_is_read_not_fatal(tmp_path):
     path.write_bytes(b'{"a": "caf\xe9"}\n\n{"b": 1}\n')
     lines = list(read_lines(CaptureFile(path, "ep", "AllTraffic", datetime(2026, 1, 1))))
     assert lines == ['{"a": "caf\ufffd"}\n', '{"b": 1}\n']
+
+
+def test_a_window_starting_on_the_hour_reads_no_file_of_the_hour_before(tmp_path):
+    for hour in (9, 10):
+        path = capture_path(tmp_path, "ep", "AllTraffic", datetime(2026, 1, 1, hour), "a")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    files, _ = capture_files(
+        tmp_path, datetime(2026, 1, 1, 10, tzinfo=UTC), datetime(2026, 1, 1, 11, tzinfo=UTC)
+    )
+    assert [f.hour.hour for f in files] == [10]
+
+
+def test_the_entry_point_reads_its_arguments_writes_the_report_and_names_what_drifted(
+    tmp_path, monkeypatch, capsys
+):
+    """``python -m lifecycle.drift --config JSON`` in process: the report in the output channel
+    as indented JSON, and one line naming the drifted versions."""
+    from types import SimpleNamespace
+
+    from lifecycle.attribution import inference_id
+    from lifecycle.drift.job import REPORT_FILE, main
+
+    _baseline(tmp_path, "v1.csv", np.random.default_rng(1).normal(size=(300, 2)))
+    when = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    rows = np.random.default_rng(2).normal(size=(300, 2)) + [3.0, 0.0]  # a drifts far
+    lines = [capture_line(r, when=when, inference=inference_id("churn", 1)) for r in rows.tolist()]
+    capture = capture_path(tmp_path / "capture", "ep", "AllTraffic", when, "part-0")
+    capture.parent.mkdir(parents=True)
+    capture.write_text("\n".join(lines) + "\n")
+    config = {
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00Z", "end": "2026-11-30T12:00:00Z"},
+        "models": {"churn": {"team": "growth"}},
+        "capture_dir": str(tmp_path / "capture"),
+        "baseline_dir": str(tmp_path / "baselines"),
+        "output_dir": str(tmp_path / "output"),
+        "seed": 3,
+    }
+    clients = SimpleNamespace(cloudwatch=_Recorder())
+    monkeypatch.setattr("sys.argv", ["lifecycle.drift", "--config", json.dumps(config)])
+    assert main(clients=clients) == 0
+    assert capsys.readouterr().out == "drift job: 1 model versions, drift in ['churn@v1']\n"
+    text = (tmp_path / "output" / REPORT_FILE).read_text()
+    assert text == json.dumps(json.loads(text), indent=2) + "\n"
+    config["window"] = {"start": "2026-11-30T12:00:00Z", "end": "2026-11-30T13:00:00Z"}
+    assert main(["--config", json.dumps(config)], clients=clients) == 0  # nothing captured then
+    assert capsys.readouterr().out == "drift job: 0 model versions, drift in none\n"
