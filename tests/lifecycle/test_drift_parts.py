@@ -750,3 +750,28 @@ def test_the_entry_point_reads_its_arguments_writes_the_report_and_names_what_dr
     config["window"] = {"start": "2026-11-30T12:00:00Z", "end": "2026-11-30T13:00:00Z"}
     assert main(["--config", json.dumps(config)], clients=clients) == 0  # nothing captured then
     assert capsys.readouterr().out == "drift job: 0 model versions, drift in none\n"
+
+
+def test_the_config_comes_from_a_file_named_by_argument_or_a_usage_error(tmp_path):
+    from lifecycle.drift.config import CONFIG_ENV, CONFIG_FILE, ConfigError, load_config
+
+    config = {
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00Z", "end": "2026-11-30T12:00:00Z"},
+        "models": {"churn": {"team": "growth"}},
+        "method": "psi",
+    }
+    path = tmp_path / "drift.json"
+    path.write_text(json.dumps(config))
+    assert load_config(["--config-file", str(path)], environ={}).method == "psi"
+    with pytest.raises(ConfigError) as error:
+        load_config(["--config-file", str(tmp_path / "none.json")], environ={})
+    assert str(error.value) == f"--config-file {tmp_path / 'none.json'}: No such file or directory"
+    usage = (
+        f"usage: --config-file PATH | --config JSON | environment variable {CONFIG_ENV} "
+        f"| a config file at {CONFIG_FILE}"
+    )
+    for argv in (["--config-file"], ["--config-file", str(path), "x"], ["--file", str(path)]):
+        with pytest.raises(ConfigError) as error:
+            load_config(argv, environ={})
+        assert str(error.value) == usage
