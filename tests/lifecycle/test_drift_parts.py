@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -641,14 +641,22 @@ def test_publishing_writes_each_report_then_the_registry_then_the_metrics(tmp_pa
         "N": "300"
     }
     assert metrics[0] == "put_metric_data" and report["metricRequests"] == 1
+    evaluated = datetime.fromisoformat(status["evaluatedAt"]["S"])
+    assert evaluated.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - evaluated) < timedelta(minutes=5)
+    assert "DriftScore" in {d["MetricName"] for d in metrics[1]["MetricData"]}
     # Without a bucket, the registry still learns the result, with no report to point at.
-    window = _judged_window(tmp_path / "no-bucket", registry_table="registry")
+    window = _judged_window(
+        tmp_path / "no-bucket", registry_table="registry", feature_metrics=False
+    )
     report = build_report(window)
-    registry = _Registry(existing=True)
+    registry, cloudwatch = _Registry(existing=True), _Recorder()
     publish(
-        window.config, report, SimpleNamespace(s3=None, dynamodb=registry, cloudwatch=_Recorder())
+        window.config, report, SimpleNamespace(s3=None, dynamodb=registry, cloudwatch=cloudwatch)
     )
     (update,) = registry.updates
+    ((_, sent),) = cloudwatch.calls  # and no feature scores when they are turned off
+    assert "DriftScore" not in {d["MetricName"] for d in sent["MetricData"]}
     assert update["ExpressionAttributeValues"][":status"]["M"]["reportUri"] == {"S": ""}
     assert "reportUri" not in report["models"][0]
 
@@ -775,3 +783,205 @@ def test_the_config_comes_from_a_file_named_by_argument_or_a_usage_error(tmp_pat
         with pytest.raises(ConfigError) as error:
             load_config(argv, environ={})
         assert str(error.value) == usage
+
+
+# --- each refusal in full (capture.py, config.py, job._row) -------------------------------------
+
+
+def _record(**changes) -> str:
+    record = json.loads(
+        capture_line([1.0, 2.0], when=datetime(2026, 11, 30, 10, tzinfo=UTC), inference=None)
+    )
+    for path, value in changes.items():
+        *parents, key = path.split(".")
+        target = record
+        for parent in parents:
+            target = target[parent]
+        if value is None:
+            del target[key]
+        else:
+            target[key] = value
+    return json.dumps(record)
+
+
+def test_each_unreadable_capture_line_is_malformed_with_its_reason_and_detail():
+    def refusal(line):
+        with pytest.raises(MalformedRecord) as error:
+            parse_record(line)
+        return error.value.reason, str(error.value)
+
+    assert refusal("{not json") == (
+        "json",
+        "json: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+    )
+    assert refusal(_record(captureData=None)) == ("shape", "shape: missing field 'captureData'")
+    assert refusal(_record(**{"eventMetadata.inferenceTime": "yesterday"})) == (
+        "time",
+        "time: inferenceTime 'yesterday'",
+    )
+    endpoint_input = "captureData.endpointInput"
+    assert refusal(_record(**{f"{endpoint_input}.data": "\n"})) == (
+        "payload",
+        "payload: CSV: no rows",
+    )
+    assert refusal(_record(**{f"{endpoint_input}.data": "1,x"})) == (
+        "payload",
+        "payload: CSV: could not convert string to float: 'x'",
+    )
+    base64_input = {f"{endpoint_input}.encoding": "BASE64", f"{endpoint_input}.data": "MS!wy"}
+    reason, text = refusal(_record(**base64_input))  # '!' is outside the alphabet
+    assert reason == "encoding" and text.startswith("encoding: BASE64 data: ")
+
+
+def test_a_base64_body_is_read_by_its_observed_content_type_csv_when_none_is_given():
+    endpoint_input = "captureData.endpointInput"
+    body = base64.b64encode(b'{"instances": [[1, 2]]}').decode()
+    as_json = {
+        f"{endpoint_input}.encoding": "BASE64",
+        f"{endpoint_input}.data": body,
+        f"{endpoint_input}.observedContentType": "application/json; charset=utf-8",
+    }
+    assert parse_record(_record(**as_json)).rows == [[1, 2]]
+    csv = {
+        f"{endpoint_input}.encoding": "BASE64",
+        f"{endpoint_input}.data": base64.b64encode(b"1,2\n").decode(),
+        f"{endpoint_input}.observedContentType": None,
+    }
+    assert parse_record(_record(**csv)).rows == [[1.0, 2.0]]
+
+
+def test_an_inference_time_without_a_zone_is_utc_and_one_with_a_zone_keeps_it():
+    from datetime import timedelta
+
+    from lifecycle.drift.capture import parse_time
+
+    assert parse_time("2026-11-30T10:00:00") == datetime(2026, 11, 30, 10, tzinfo=UTC)
+    assert parse_time("2026-11-30T10:00:00").tzinfo is not None
+    assert parse_time("2026-11-30T10:00:00+01:00") == datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert parse_time("2026-11-30T10:00:00+01:00").utcoffset() == timedelta(hours=1)
+
+
+def test_each_config_refusal_in_full(tmp_path):
+    from lifecycle.drift.config import CONFIG_ENV, ConfigError, load_config
+
+    def refusal(argv, environ=None, default_file=tmp_path / "none.json"):
+        with pytest.raises(ConfigError) as error:
+            load_config(argv, environ=environ or {}, default_file=default_file)
+        return str(error.value)
+
+    assert refusal([]) == (
+        f"no --config, --config-file or {CONFIG_ENV}; config file {tmp_path / 'none.json'}: "
+        "No such file or directory"
+    )
+    assert refusal(["--config", "{x"]) == (
+        "config is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+        "(char 1)"
+    )
+    config = {
+        "environment": "dev",
+        "window": {"start": "2026-11-30T10:00:00Z"},
+        "models": {"churn": {"team": "growth"}},
+        "method": "chi2",
+    }
+    assert refusal(["--config", json.dumps(config)]) == (
+        "config.window.end: Field required\nconfig.method: Input should be 'ks' or 'psi'"
+    )
+
+
+def test_the_pipelines_window_end_fills_only_a_missing_window_of_24_hours_by_default():
+    from lifecycle.drift.config import WINDOW_END_ENV, load_config
+
+    config = {"environment": "dev", "models": {"churn": {"team": "growth"}}}
+    environ = {WINDOW_END_ENV: "2026-11-30T12:00:00Z"}
+    window = load_config(["--config", json.dumps(config)], environ=environ).window
+    assert (window.start, window.end) == (
+        datetime(2026, 11, 29, 12, tzinfo=UTC),
+        datetime(2026, 11, 30, 12, tzinfo=UTC),
+    )
+    own = {"start": "2026-11-30T01:00:00Z", "end": "2026-11-30T02:00:00Z"}
+    window = load_config(["--config", json.dumps(config | {"window": own})], environ=environ).window
+    assert window.end == datetime(2026, 11, 30, 2, tzinfo=UTC)  # the config's own wins
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "detail"),
+    [
+        ([1.0], "width", "1 values, baseline has 2"),
+        ({"c": 1, "d": 2, "e": 3, "f": 4}, "features", "missing ['a', 'b']"),
+        ([True, 1.0], "payload", "a feature value is not a number"),
+        (["1", 1.0], "payload", "a feature value is not a number"),
+        ([float("nan"), 1.0], "payload", "a feature value is not finite"),
+    ],
+)
+def test_a_row_that_does_not_fit_the_baseline_is_malformed_saying_why(raw, reason, detail):
+    with pytest.raises(MalformedRecord) as error:
+        _row(raw, ("a", "b"))
+    assert (error.value.reason, str(error.value)) == (reason, f"{reason}: {detail}")
+
+
+def test_at_most_three_missing_features_are_named():
+    with pytest.raises(MalformedRecord) as error:
+        _row({}, ("a", "b", "c", "d", "e"))
+    assert str(error.value) == "features: missing ['a', 'b', 'c']"
+
+
+def test_psi_compares_proportions_even_of_a_single_row():
+    # [1/2, 1/2] against [1, 0] (floored at 1e-4), by hand.
+    expected = (1 - 0.5) * np.log(1 / 0.5) + (1e-4 - 0.5) * np.log(1e-4 / 0.5)
+    assert psi(np.array([1, 1]), np.array([1, 0])) == pytest.approx(expected)
+    assert psi(np.array([1, 0]), np.array([1, 1])) == pytest.approx(expected)
+
+
+def _summary(rows: int = 300):
+    from lifecycle.drift import stats
+
+    rng = np.random.default_rng(0)
+    baseline = stats.Baseline(("a", "b"), rng.normal(size=(rows, 2)))
+    summary = stats.WindowSummary(baseline, 200, rng)
+    for row in (rng.normal(size=(rows, 2)) + [0.5, 0.0]).tolist():
+        summary.add(row)
+    return summary
+
+
+def test_psi_decides_at_its_threshold_whatever_ks_says(monkeypatch):
+    from types import SimpleNamespace
+
+    from lifecycle.drift import stats
+
+    summary = _summary()
+    scores = [r.psi for r in stats.compare(summary, "psi", 1e9)]
+    monkeypatch.setattr(
+        stats.stats, "ks_2samp", lambda *a, **k: SimpleNamespace(statistic=0.0, pvalue=1.0)
+    )
+    at_a = stats.compare(summary, "psi", scores[0])
+    assert [r.drifted for r in at_a] == [True, scores[1] >= scores[0]]
+    assert [r.psi for r in at_a] == scores
+
+
+def test_ks_at_exactly_its_per_feature_level_is_no_drift(monkeypatch):
+    from types import SimpleNamespace
+
+    from lifecycle.drift import stats
+
+    summary = _summary()
+    level = 0.05 / 2
+    monkeypatch.setattr(
+        stats.stats, "ks_2samp", lambda *a, **k: SimpleNamespace(statistic=0.3, pvalue=level)
+    )
+    results = stats.compare(summary, "ks", 0.05)
+    assert [(r.drifted, r.p_value, r.ks_statistic) for r in results] == [(False, level, 0.3)] * 2
+
+
+def test_the_ks_p_value_is_scipys_asymptotic_one():
+    from scipy import stats as scipy_stats
+
+    from lifecycle.drift import stats
+
+    summary = _summary(150)
+    results = stats.compare(summary, "ks", 0.05)
+    window = summary.reservoir.sample()
+    for index, result in enumerate(results):
+        expected = scipy_stats.ks_2samp(
+            summary.baseline.sample[:, index], window[:, index], method="asymp"
+        )
+        assert result.p_value == expected.pvalue
