@@ -985,3 +985,95 @@ def test_the_ks_p_value_is_scipys_asymptotic_one():
             summary.baseline.sample[:, index], window[:, index], method="asymp"
         )
         assert result.p_value == expected.pvalue
+
+
+def test_a_baseline_needs_two_rows(tmp_path):
+    from lifecycle.drift.baseline import BaselineError, load_baseline
+
+    rng = np.random.default_rng(0)
+    path = _baseline_file(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(BaselineError) as error:
+        load_baseline(path, "churn", 100, rng)
+    assert str(error.value) == f"model churn: {path}: fewer than 2 rows"
+    path.write_text("a,b\n1,2\n3,4\n")
+    assert load_baseline(path, "churn", 100, rng).sample.tolist() == [[1, 2], [3, 4]]
+
+
+def test_an_unknown_encoding_is_named():
+    with pytest.raises(MalformedRecord) as error:
+        decode_payload("1,2", "PARQUET", "text/csv")
+    assert str(error.value) == "encoding: unknown encoding 'PARQUET'"
+
+
+def test_a_version_not_judged_does_not_stop_the_versions_after_it(tmp_path):
+    from lifecycle.attribution import inference_id
+    from lifecycle.drift.job import model_results
+
+    _baseline(tmp_path, "v2.csv", np.random.default_rng(1).normal(size=(200, 2)))
+    (tmp_path / "baselines" / "ant").mkdir()
+    (tmp_path / "baselines" / "ant" / "v1.csv").write_text("a,b\n1,2\n3,4\n")
+    models = {"churn": {"team": "growth"}, "ant": {"team": "growth", "features": ["nope"]}}
+    window = _window(tmp_path, models=models, min_rows=5)
+    when = datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    for model, version in [("ant", 1)] * 10 + [("churn", 1)] + [("churn", 2)] * 10:
+        line = capture_line([0.0, 1.0], when=when, inference=inference_id(model, version))
+        window.add_line("ep", line)
+    results = model_results(window)
+    assert [(r["model"], r["version"], r["status"]) for r in results] == [
+        ("ant", 1, "no_watched_features"),
+        ("churn", 1, "no_baseline"),
+        ("churn", 2, "drift"),  # a constant window against a normal baseline
+    ]
+    assert results[0] == {
+        "model": "ant",
+        "version": 1,
+        "team": "growth",
+        "rows": 10,
+        "status": "no_watched_features",
+        "features": [],
+        "driftedFeatures": [],
+        "driftedShare": 0.0,
+    }
+
+
+def test_psi_bins_are_cut_at_the_baselines_nine_interior_deciles():
+    from lifecycle.drift import stats
+
+    values = np.arange(1001, dtype=float).reshape(-1, 1)  # 0 .. 1000: decile k is 100 k
+    (edges,) = stats.Baseline(("a",), values).bin_edges()
+    assert edges.tolist() == pytest.approx([100.0 * k for k in range(1, 10)])
+
+
+def test_window_counts_fall_in_the_bins_of_the_baselines_edges():
+    from lifecycle.drift import stats
+
+    values = np.arange(1001, dtype=float).reshape(-1, 1)
+    summary = stats.WindowSummary(stats.Baseline(("a",), values), 100, np.random.default_rng(0))
+    for value in (-5.0, -1.0, 100.0, 950.0, 5000.0):
+        summary.add([value])
+    summary.flush()
+    assert summary.counts[0].tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+    low = stats.WindowSummary(stats.Baseline(("a",), values), 100, np.random.default_rng(0))
+    low.add([-1.0])  # only the first bin: the others stay empty
+    low.flush()
+    assert low.counts[0].tolist() == [1] + [0] * 9
+
+
+class _HalfRng:
+    """Every draw is 0.5, so algorithm R's slots are known: row i goes to floor(0.5 (i + 1))."""
+
+    def random(self, count):
+        return np.full(count, 0.5)
+
+
+def test_the_reservoir_follows_algorithm_r():
+    reservoir = Reservoir(2, 1, _HalfRng())
+    reservoir.add(np.array([[0.0], [1.0], [2.0]]))  # fills 0, 1; row 2 -> slot 1
+    assert reservoir.rows[:, 0].tolist() == [0.0, 2.0]
+    reservoir.add(np.array([[3.0]]))  # row 3 -> slot 2: not kept
+    assert reservoir.rows[:, 0].tolist() == [0.0, 2.0]
+    reservoir.add(np.array([[4.0]]))  # row 4 -> slot 2: not kept
+    reservoir = Reservoir(3, 1, _HalfRng())
+    reservoir.add(np.array([[0.0], [1.0], [2.0]]))
+    reservoir.add(np.array([[5.0]]))  # row 3 -> slot 2
+    assert reservoir.rows[:, 0].tolist() == [0.0, 1.0, 5.0] and reservoir.seen == 4
