@@ -271,7 +271,7 @@ def test_the_report_key_is_stamped_in_utc_whatever_the_machines_zone(monkeypatch
     try:
         key = report_key("drift/", "growth", "churn", 3, "2026-11-30T13:30:00+01:00")
     finally:
-        monkeypatch.delenv("TZ")
+        monkeypatch.undo()  # the zone as it was, then applied again
         time.tzset()
     assert key == "drift/growth/churn/v3/2026-11-30T12-30-00Z.json"
 
