@@ -318,28 +318,30 @@ def _baseline_file(tmp_path, text: str):
     return path
 
 
-@pytest.mark.parametrize("text", ["", "a,,b\n1,2,3\n", "a, ,b\n1,2,3\n"])
-def test_a_baseline_without_a_header_of_names_is_refused_at_line_1(tmp_path, text):
+def _baseline_refusal(tmp_path, text: str) -> str:
+    """The refusal of churn's baseline holding ``text``, with its path written as PATH."""
     from lifecycle.drift.baseline import BaselineError, load_baseline
 
     path = _baseline_file(tmp_path, text)
     with pytest.raises(BaselineError) as error:
         load_baseline(path, "churn", 100, np.random.default_rng(0))
-    assert str(error.value) == f"model churn: {path}: line 1: a header of feature names"
+    return str(error.value).replace(str(path), "PATH")
+
+
+@pytest.mark.parametrize("text", ["", "a,,b\n1,2,3\n", "a, ,b\n1,2,3\n"])
+def test_a_baseline_without_a_header_of_names_is_refused_at_line_1(tmp_path, text):
+    assert _baseline_refusal(tmp_path, text) == (
+        "model churn: PATH: line 1: a header of feature names"
+    )
 
 
 def test_a_baseline_row_of_another_width_or_with_text_is_refused_naming_line_and_field(tmp_path):
-    from lifecycle.drift.baseline import BaselineError, load_baseline
-
-    rng = np.random.default_rng(0)
-    path = _baseline_file(tmp_path, "a,b,c\n1,2,3\n4,5\n")
-    with pytest.raises(BaselineError) as error:
-        load_baseline(path, "churn", 100, rng)
-    assert str(error.value) == f"model churn: {path}: line 3: 2 fields, header has 3"
-    path = _baseline_file(tmp_path, "a,b,c\n1,2,3\n4,x,y\n")
-    with pytest.raises(BaselineError) as error:
-        load_baseline(path, "churn", 100, rng)
-    assert str(error.value) == f"model churn: {path}: line 3: field 'b' is not a number"
+    assert _baseline_refusal(tmp_path, "a,b,c\n1,2,3\n4,5\n") == (
+        "model churn: PATH: line 3: 2 fields, header has 3"
+    )
+    assert _baseline_refusal(tmp_path, "a,b,c\n1,2,3\n4,x,y\n") == (
+        "model churn: PATH: line 3: field 'b' is not a number"
+    )
 
 
 def test_a_large_baseline_keeps_a_sample_of_the_rows_asked_for_from_the_whole_file(tmp_path):
@@ -988,14 +990,11 @@ def test_the_ks_p_value_is_scipys_asymptotic_one():
 
 
 def test_a_baseline_needs_two_rows(tmp_path):
-    from lifecycle.drift.baseline import BaselineError, load_baseline
+    from lifecycle.drift.baseline import load_baseline
 
+    assert _baseline_refusal(tmp_path, "a,b\n1,2\n") == "model churn: PATH: fewer than 2 rows"
+    path = _baseline_file(tmp_path, "a,b\n1,2\n3,4\n")
     rng = np.random.default_rng(0)
-    path = _baseline_file(tmp_path, "a,b\n1,2\n")
-    with pytest.raises(BaselineError) as error:
-        load_baseline(path, "churn", 100, rng)
-    assert str(error.value) == f"model churn: {path}: fewer than 2 rows"
-    path.write_text("a,b\n1,2\n3,4\n")
     assert load_baseline(path, "churn", 100, rng).sample.tolist() == [[1, 2], [3, 4]]
 
 
