@@ -8,8 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from infra.declarations import ModelDeclaration, Team
+from infra.declarations.data_access import (
+    LIFECYCLE_USES,
+    data_access_problems,
+    external_paths,
+)
 from infra.declarations.errors import Problem
 from infra.declarations.rules import stack_problems
+from infra.declarations.s3 import s3_prefix_problem
 from tests.foundation.conftest import model_data, team_data
 
 TRAIN = "s3://lake/fraud/train/"
@@ -188,3 +194,73 @@ def test_batch_jobs_of_a_team_without_a_quota_are_named_at_the_first_model_with_
 def test_a_team_without_jobs_needs_no_quota():
     team = Team(**team_data(data=COVERING))
     assert _problems(team, _model(jobs=0)) == []
+
+
+# --- what each path is for, and the refusal in full ----------------------------------------------
+
+
+def test_each_declared_path_is_listed_with_its_field_and_what_reads_it():
+    """The lifecycle's role reads the training, evaluation and baseline paths (LIFECYCLE_USES);
+    a batch job reads its input and writes its output."""
+    paths = external_paths(_model())
+    assert [(p.field, p.uri, p.use, p.mode) for p in paths] == [
+        ("retraining.data", TRAIN, "training", "read"),
+        ("retraining.evaluation_data", "s3://lake/fraud/test/", "evaluation", "read"),
+        ("monitoring.baseline", BASELINE, "baseline", "read"),
+        ("batch[0].input.s3", JOB_INPUT, "batch-input", "read"),
+        ("batch[0].output", JOB_OUTPUT, "batch-output", "write"),
+    ]
+    assert {p.field for p in paths if p.use in LIFECYCLE_USES} == {
+        "retraining.data",
+        "retraining.evaluation_data",
+        "monitoring.baseline",
+    }
+
+
+def test_a_path_outside_the_prefixes_is_refused_naming_them_all_or_none():
+    team = _team(data={"read": ("s3://lake/other/", "s3://warehouse/in/"), "write": ()})
+    model = _model(
+        monitoring=None,
+        retraining={
+            "data": TRAIN,
+            "evaluation_data": "s3://warehouse/in/test/",
+            "metric": "auc",
+            "minimum": 0.9,
+        },
+    )
+    grants = (
+        "add a prefix holding it to the team's data.{mode} in the stack file (the team's "
+        "permissions boundary grants those prefixes only)"
+    )
+    assert [(p.path, p.message) for p in _problems(team, model)] == [
+        (
+            "models[0].retraining.data",
+            f"{TRAIN!r} is under none of team 'fraud''s data.read prefixes (s3://lake/other/, "
+            "s3://warehouse/in/): " + grants.format(mode="read"),
+        ),
+        (
+            "models[0].batch[0].output",
+            f"{JOB_OUTPUT!r} is under none of team 'fraud''s data.write prefixes "
+            "(none declared): " + grants.format(mode="write"),
+        ),
+    ]
+
+
+def test_a_batch_path_that_is_no_s3_prefix_is_left_to_batch_rules_and_the_next_still_checked():
+    """An input that is not a prefix is batch.py's to refuse (as such, not as outside the
+    prefixes); the output after it is still held to the write prefixes."""
+    model = _model(
+        monitoring=None,
+        retraining=None,
+        batch=[_job("job", input={"s3": "s3://warehouse/in", "format": "csv"})],
+    )
+    team = _team(data={"read": (), "write": ()})
+    problems = list(data_access_problems(model, "models[0]", team))
+    assert [p.path for p in problems] == ["models[0].batch[0].output"]
+
+
+def test_a_prefix_naming_several_iam_characters_lists_each():
+    assert s3_prefix_problem("s3://lake/a?b*/") == (
+        "'s3://lake/a?b*/' contains * ?, which IAM reads as a wildcard or a policy variable: "
+        "name the folder literally"
+    )

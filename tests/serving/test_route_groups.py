@@ -4,6 +4,7 @@ no other model)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -20,6 +21,7 @@ from components.serving.route_groups import (
     stale_route_lock,
 )
 from infra.loader import load_environment, read_stack_config
+from infra.project import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -132,3 +134,113 @@ def test_a_stale_route_lock_says_what_models_place_would_do(monkeypatch):
     assert "stacks/dev.routes.json is stale" in message
     assert "drop gone" in message
     assert all(f"route {m.name} on" in message for m in spec.models_served_by("eks"))
+
+
+# The assignment at a small capacity: the same rules as at the ALB's 100, with few models.
+
+
+def test_a_locked_group_keeps_models_up_to_exactly_its_capacity():
+    """A lock written at a larger capacity (or by hand) may put more models on a group than it
+    holds: the first ones by name keep it, up to the capacity and no further; the others join
+    the lowest-numbered group with room."""
+    models = [Declared(name, "risk") for name in ("a", "b", "c", "d")]
+    locked = {"a": "risk-0", "b": "risk-0", "c": "risk-0", "d": "risk-1"}
+    assignment = assign_route_groups(models, locked, capacity=2)
+    assert as_lock(assignment) == {"a": "risk-0", "b": "risk-0", "c": "risk-1", "d": "risk-1"}
+
+
+def test_a_lock_exactly_full_moves_nothing():
+    """At capacity 1 each group is full with its one model, and each model keeps its own."""
+    models = [Declared(name, "risk") for name in ("a", "b", "c")]
+    locked = {"a": "risk-2", "b": "risk-0", "c": "risk-1"}
+    assert as_lock(assign_route_groups(models, locked, capacity=1)) == locked
+
+
+def test_newcomers_take_the_lowest_group_numbers_with_room():
+    """Groups 0 to 2 full (one model each at capacity 1), a gap at 3, group 4 locked: the new
+    models open 3, then 5; without a lock they open 0, 1, 2."""
+    kept = {"a": "risk-0", "b": "risk-1", "c": "risk-2", "e": "risk-4"}
+    models = [Declared(name, "risk") for name in ("a", "b", "c", "e", "new-1", "new-2")]
+    assignment = assign_route_groups(models, kept, capacity=1)
+    assert as_lock(assignment) == kept | {"new-1": "risk-3", "new-2": "risk-5"}
+    fresh = [Declared(name, "risk") for name in ("x", "y", "z")]
+    assert as_lock(assign_route_groups(fresh, {}, capacity=1)) == {
+        "x": "risk-0",
+        "y": "risk-1",
+        "z": "risk-2",
+    }
+
+
+def test_a_label_that_is_not_team_dash_number_is_refused_naming_it():
+    for label in ("fraud", "-3", "fraud-", "fraud-x", "fraud-1a"):
+        with pytest.raises(ValueError) as error:
+            RouteGroup.parse(label)
+        assert str(error.value) == f"{label!r} is not <team>-<number>"
+
+
+def test_a_lock_entry_that_is_no_group_label_places_the_model_anew():
+    assignment = assign_route_groups([Declared("scorer", "risk")], {"scorer": "-0"}, capacity=1)
+    assert assignment == {"scorer": RouteGroup("risk", 0)}
+
+
+@pytest.fixture
+def lock_folder(tmp_path, monkeypatch):
+    """Route locks read and written under a temporary project root."""
+    from components.serving import route_groups
+
+    (tmp_path / "stacks").mkdir()
+    monkeypatch.setattr(route_groups, "PROJECT_ROOT", tmp_path)
+    return tmp_path / "stacks"
+
+
+def test_rewriting_a_current_lock_leaves_the_committed_file_byte_for_byte(lock_folder):
+    """`mlplat models place` rewrites the lock: a current lock must come out as committed (no
+    diff to review), with the command to update it in its comment."""
+    from components.serving.route_groups import route_groups, write_route_lock
+
+    for stack in ("dev", "staging", "prod"):
+        committed = (PROJECT_ROOT / "stacks" / f"{stack}.routes.json").read_text()
+        spec = load_environment(stack, read_stack_config(stack))
+        (lock_folder / f"{stack}.routes.json").write_text(committed)
+        written = write_route_lock(stack, route_groups(spec))
+        assert written == lock_folder / f"{stack}.routes.json"
+        assert written.read_text() == committed
+        assert f"mlplat models place --stack {stack}" in json.loads(committed)["comment"]
+
+
+def test_the_lock_is_written_sorted_by_model_and_read_back(lock_folder):
+    from components.serving.route_groups import read_route_lock, write_route_lock
+
+    assignment = {"zeta": RouteGroup("risk", 1), "alpha": RouteGroup("growth", 0)}
+    path = write_route_lock("qa", assignment)
+    document = json.loads(path.read_text())
+    assert list(document["groups"].items()) == [("alpha", "growth-0"), ("zeta", "risk-1")]
+    assert read_route_lock("qa") == {"alpha": "growth-0", "zeta": "risk-1"}
+    assert read_route_lock("nowhere") == {}  # no lock yet: nothing routed
+    (lock_folder / "empty.routes.json").write_text('{"comment": "no EKS model yet"}')
+    assert read_route_lock("empty") == {}
+
+
+def test_route_groups_follow_the_committed_lock_unless_given_another(lock_folder):
+    from components.serving.route_groups import route_groups
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    eks = sorted(m.name for m in spec.models_served_by("eks"))
+    team = {m.name: m.team for m in spec.models_served_by("eks")}
+    elsewhere = {name: f"{team[name]}-7" for name in eks}  # a group nothing new would open
+    (lock_folder / "dev.routes.json").write_text(json.dumps({"groups": elsewhere}))
+    assert as_lock(route_groups(spec)) == elsewhere
+    assert as_lock(route_groups(spec, {})) == {name: f"{team[name]}-0" for name in eks}
+
+
+def test_a_stale_lock_names_each_model_moved_and_only_those(lock_folder):
+    spec = load_environment("dev", read_stack_config("dev"))
+    eks = sorted(m.name for m in spec.models_served_by("eks"))
+    team = {m.name: m.team for m in spec.models_served_by("eks")}
+    moved = eks[0]
+    locked = {name: f"{team[name]}-0" for name in eks} | {moved: "someone-else-0", "gone": "x-0"}
+    (lock_folder / "dev.routes.json").write_text(json.dumps({"groups": locked}))
+    assert stale_route_lock(spec) == (
+        "stacks/dev.routes.json is stale: `mlplat models place --stack dev` would "
+        f"move {moved} from someone-else-0 to {team[moved]}-0; drop gone"
+    )
