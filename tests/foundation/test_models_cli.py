@@ -8,7 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from components.serving import placement, placement_lock
+from components.serving import placement, placement_lock, route_groups
 from infra.loader import load_environment, read_stack_config
 from infra.project import PROJECT_ROOT
 from mlplat.cli import app
@@ -17,6 +17,17 @@ from stacks import dev
 runner = CliRunner()
 BOX_AND_ESCAPE = set("│┃─━┌┐└┘├┤┬┴┼╭╮╰╯\x1b")
 
+
+
+@pytest.fixture(autouse=True)
+def _route_locks_in_a_temporary_folder(tmp_path_factory, monkeypatch):
+    """`models place` writes the route lock as well: here it writes a copy of the committed
+    locks, never the repository's own files."""
+    root = tmp_path_factory.mktemp("route-locks")
+    (root / "stacks").mkdir()
+    for lock in (PROJECT_ROOT / "stacks").glob("*.routes.json"):
+        shutil.copy(lock, root / "stacks")
+    monkeypatch.setattr(route_groups, "PROJECT_ROOT", root)
 
 def _spec(stack):
     return load_environment(stack, read_stack_config(stack))
