@@ -76,6 +76,15 @@ def credentials_secret_arn_pattern(region: str, account: str, environment: str, 
     return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-??????"
 
 
+def secret_recovery_days(production: bool) -> int:
+    """Days a deleted credentials secret waits before it is gone. Its name is fixed and Secrets
+    Manager refuses to create a secret whose name is scheduled for deletion (DeleteSecret:
+    30 days by default, 7 at least, or none with ForceDeleteWithoutRecovery, which the provider
+    sends for 0), so outside prod a destroyed environment could not be brought up again for a
+    month; the credentials are regenerated from the app client anyway. Prod keeps the default."""
+    return 30 if production else 0
+
+
 def domain_prefix(environment: str, account: str) -> str:
     """``mlplat-<env>-<account>``: prefix domains are unique across all accounts of a Region,
     so the account keeps two installations apart; refused here rather than by Cognito."""
@@ -173,7 +182,9 @@ class RouteTokenIssuer(PlatformComponent):
             opts=self.child_opts(),
         )
         self.secret_arns: dict[str, pulumi.Output[str]] = {
-            team: self._team_client(name, environment, team, prefix, region, kms_key_arn, server)
+            team: self._team_client(
+                name, environment, team, prefix, region, kms_key_arn, server, production
+            )
             for team in sorted(teams)
         }
         self.route_auth = RouteAuth(
@@ -197,6 +208,7 @@ class RouteTokenIssuer(PlatformComponent):
         region: str,
         kms_key_arn: pulumi.Input[str],
         server: aws.cognito.ResourceServer,
+        production: bool,
     ) -> pulumi.Output[str]:
         owned = pulumi.ResourceOptions(parent=self)
         client = aws.cognito.UserPoolClient(
@@ -223,6 +235,7 @@ class RouteTokenIssuer(PlatformComponent):
             name=credentials_secret_name(environment, team),
             description=f"OAuth client credentials of team {team}'s model routes",
             kms_key_id=kms_key_arn,
+            recovery_window_in_days=secret_recovery_days(production),
             tags={TAG_TEAM: team},  # the stack transform adds the environment's
             opts=owned,
         )
