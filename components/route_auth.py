@@ -5,9 +5,10 @@ client credentials grant); each team's load balancers accept only tokens carryin
 scope (``components/serving/model_routes.py``, the controller's ``jwt-validation``).
 
 - the pool: no users (nobody may sign up: ``allow_admin_create_user_only``), deletion protection
-  in prod. Cognito encrypts a pool with AWS-owned keys; a customer managed key is taken only for
-  custom sender triggers (``lambda_config.kms_key_id``), which the pool has none of, so the
-  platform key is used where the secrets live instead;
+  in prod. The pool is encrypted with an AWS-owned key: Cognito's API now takes a customer
+  managed key for a pool's data (CreateUserPool ``KeyConfiguration``, ``CUSTOMER_MANAGED_KEY``;
+  Cognito API Reference, KeyConfigurationType), but the pinned pulumi-aws (7.51) has no argument
+  for it, and the pool holds no user data anyway; the platform key encrypts the secrets instead;
 - a prefix domain ``<prefix>.auth.<region>.amazoncognito.com``, whose ``/oauth2/token`` is the
   token endpoint (prefix rules in ``domain_prefix``);
 - one resource server ``routes`` with one scope per team, ``routes/<team>.invoke``;
