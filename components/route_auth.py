@@ -5,9 +5,10 @@ client credentials grant); each team's load balancers accept only tokens carryin
 scope (``components/serving/model_routes.py``, the controller's ``jwt-validation``).
 
 - the pool: no users (nobody may sign up: ``allow_admin_create_user_only``), deletion protection
-  in prod. Cognito encrypts a pool with AWS-owned keys; a customer managed key is taken only for
-  custom sender triggers (``lambda_config.kms_key_id``), which the pool has none of, so the
-  platform key is used where the secrets live instead;
+  in prod. The pool is encrypted with an AWS-owned key: Cognito's API now takes a customer
+  managed key for a pool's data (CreateUserPool ``KeyConfiguration``, ``CUSTOMER_MANAGED_KEY``;
+  Cognito API Reference, KeyConfigurationType), but the pinned pulumi-aws (7.51) has no argument
+  for it, and the pool holds no user data anyway; the platform key encrypts the secrets instead;
 - a prefix domain ``<prefix>.auth.<region>.amazoncognito.com``, whose ``/oauth2/token`` is the
   token endpoint (prefix rules in ``domain_prefix``);
 - one resource server ``routes`` with one scope per team, ``routes/<team>.invoke``;
@@ -74,6 +75,15 @@ def credentials_secret_arn_pattern(region: str, account: str, environment: str, 
     # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
     name = credentials_secret_name(environment, team)
     return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-??????"
+
+
+def secret_recovery_days(production: bool) -> int:
+    """Days a deleted credentials secret waits before it is gone. Its name is fixed and Secrets
+    Manager refuses to create a secret whose name is scheduled for deletion (DeleteSecret:
+    30 days by default, 7 at least, or none with ForceDeleteWithoutRecovery, which the provider
+    sends for 0), so outside prod a destroyed environment could not be brought up again for a
+    month; the credentials are regenerated from the app client anyway. Prod keeps the default."""
+    return 30 if production else 0
 
 
 def domain_prefix(environment: str, account: str) -> str:
@@ -173,7 +183,9 @@ class RouteTokenIssuer(PlatformComponent):
             opts=self.child_opts(),
         )
         self.secret_arns: dict[str, pulumi.Output[str]] = {
-            team: self._team_client(name, environment, team, prefix, region, kms_key_arn, server)
+            team: self._team_client(
+                name, environment, team, prefix, region, kms_key_arn, server, production
+            )
             for team in sorted(teams)
         }
         self.route_auth = RouteAuth(
@@ -197,6 +209,7 @@ class RouteTokenIssuer(PlatformComponent):
         region: str,
         kms_key_arn: pulumi.Input[str],
         server: aws.cognito.ResourceServer,
+        production: bool,
     ) -> pulumi.Output[str]:
         owned = pulumi.ResourceOptions(parent=self)
         client = aws.cognito.UserPoolClient(
@@ -223,6 +236,7 @@ class RouteTokenIssuer(PlatformComponent):
             name=credentials_secret_name(environment, team),
             description=f"OAuth client credentials of team {team}'s model routes",
             kms_key_id=kms_key_arn,
+            recovery_window_in_days=secret_recovery_days(production),
             tags={TAG_TEAM: team},  # the stack transform adds the environment's
             opts=owned,
         )

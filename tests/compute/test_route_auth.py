@@ -151,6 +151,24 @@ def test_each_teams_client_is_a_machine_caller_granted_its_own_scope_only(plan):
     assert set(server["outputs"]["scopeIdentifiers"]) == set(scopes)
 
 
+def test_credentials_secrets_outside_prod_free_their_names_at_once(plan):
+    """A secret's name stays taken while it is scheduled for deletion (DeleteSecret: 30 days by
+    default): outside prod the fixed names must be force-deleted, or a destroyed environment
+    cannot be brought up again for a month; prod keeps a recovery window (7 to 30 days)."""
+    secrets = [
+        s
+        for s in plan.of_type("aws:secretsmanager/secret:Secret")
+        if str(s["inputs"].get("name", "")).endswith("/route-client")
+    ]
+    assert secrets
+    for secret in secrets:
+        days = secret["inputs"].get("recoveryWindowInDays")
+        if plan.spec.is_production:
+            assert days is None or 7 <= days <= 30, secret["inputs"]["name"]
+        else:
+            assert days == 0, secret["inputs"]["name"]
+
+
 def test_the_jwt_validation_value_is_the_controllers_documented_format(plan):
     """The controller's v3.5.0 format (docs/guide/ingress/annotations.md, "Token Validation";
     pkg/ingress/config_types.go JwtValidationConfig: jwksEndpoint, issuer, additionalClaims of
