@@ -157,3 +157,50 @@ def test_nothing_else_on_a_model_pod_is_open_to_the_vpc(plan):
         # The statsD listener (UDP, loopback use only) and any unlisted port stay closed.
         assert not admitted(policies, pod, _inside_vpc(plan), 9125, protocol="UDP")
         assert not admitted(policies, pod, _inside_vpc(plan), 22)
+
+
+def egress_admitted(policies: list[dict], destination_ip: str, port: int) -> bool:
+    """May any pod of the namespace open ``port`` at ``destination_ip``, an address that is no
+    pod of this namespace (a pod selector names only the namespace's own pods)?"""
+    selecting = [p["spec"] for p in policies if "Egress" in p["spec"].get("policyTypes", [])]
+    if not selecting:
+        return True
+    address = ipaddress.ip_address(destination_ip)
+    for spec in selecting:
+        for rule in spec.get("egress") or []:
+            peers = rule.get("to")
+            to_ok = peers is None or any(
+                "ipBlock" in peer and address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                for peer in peers
+            )
+            ports = rule.get("ports")
+            port_ok = ports is None or any(_port_matches(p, port, "TCP", {}) for p in ports)
+            if to_ok and port_ok:
+                return True
+    return False
+
+
+def test_no_team_pod_reaches_another_teams_model_pods(plan):
+    """The VPC is admitted to model pods, and pods have VPC addresses: what keeps one team's pods
+    from calling another's models directly (past the load balancer's token check) is every team
+    namespace's egress, which opens no port a model pod serves on."""
+    pods = list(_model_pods(plan))
+    if not pods:
+        pytest.skip(f"{plan.stack} serves no model on EKS")
+    served = {
+        p["containerPort"]
+        for _, pod in pods
+        for c in pod["spec"]["containers"]
+        for p in c.get("ports") or []
+        if p.get("protocol", "TCP") == "TCP"
+    }
+    target = _inside_vpc(plan)
+    namespaces = {ns["inputs"]["metadata"]["name"] for ns in plan.kube("Namespace")}
+    sources = [team.name for team in plan.spec.teams] + [
+        ns for ns in namespaces if ns.endswith("-batch")
+    ]
+    for source in sources:
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", source)]
+        assert policies, source
+        for port in served:
+            assert not egress_admitted(policies, target, port), (source, port)
