@@ -4,7 +4,9 @@ botocore waits ``read_timeout`` (60 s by default; this client used 70) for each 
 ``connect_timeout`` for the connection, whatever the caller's deadline: a call started with half
 a second left could block for a minute. A botocore client's timeouts are fixed when it is made
 (``botocore.config.Config``), so calls take a client from a ladder of timeouts: the largest rung
-not above the time left (at least ``connect`` and ``read`` then end before the deadline); a call
+not above the time left, split between ``connect`` and ``read`` so that connecting and waiting
+for the response end before the deadline (each later socket read of the body may wait ``read``
+again: a response trickling in is not bounded, one computed slowly is); a call
 with less than the lowest rung left gets a client of exactly that. A timeout then surfaces as
 botocore's ``ConnectTimeoutError``/``ReadTimeoutError``, which the retry loop sees before the
 deadline. What the ladder costs: an attempt may give up before the deadline by up to the gap to
@@ -18,10 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 # Seconds: fine steps where deadlines usually are (a few seconds), coarse above, up to the
-# socket timeout SageMaker recommends for a model using its full 60 s: "the SDK socket timeout
-# should be set to be 70 seconds" (InvokeEndpoint, SageMaker API Reference).
-LADDER = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 70.0)
+# connection's time plus the socket timeout SageMaker recommends for a model using its full 60 s:
+# "the SDK socket timeout should be set to be 70 seconds" (InvokeEndpoint, SageMaker API
+# Reference).
+LADDER = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 72.0)
 CONNECT_SECONDS = 2.0  # a connection that takes longer is not coming
+CONNECT_SHARE = 0.25  # of a short rung: the rest waits for the response
 
 
 def rung(remaining: float) -> float:
@@ -35,9 +39,10 @@ def config(timeout: float):
     them)."""
     from botocore.config import Config
 
+    connect = min(CONNECT_SECONDS, timeout * CONNECT_SHARE)
     return Config(
-        connect_timeout=min(CONNECT_SECONDS, timeout),
-        read_timeout=timeout,
+        connect_timeout=connect,
+        read_timeout=timeout - connect,
         retries={"total_max_attempts": 1},
     )
 
