@@ -280,6 +280,7 @@ MODULES: dict[str, Module] = {
             "tests/client/test_client.py",
             "tests/client/test_client_contract.py",
             "tests/client/test_https_route.py",
+            "tests/client/test_route_tokens.py",
         ),
     ),
     # Which route group (load balancer) serves each EKS model, and the mlplat:routes settings.
