@@ -63,22 +63,30 @@ def admitted(policies: list[dict], pod: dict, source_ip: str, port: int, protoco
     ]
     if not selecting:
         return True
-    address = ipaddress.ip_address(source_ip)
-    for spec in selecting:
-        for rule in spec.get("ingress") or []:
-            peers = rule.get("from")
-            from_ok = peers is None or any(
-                "ipBlock" in peer
-                and address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
-                and not any(
-                    address in ipaddress.ip_network(c) for c in peer["ipBlock"].get("except", [])
-                )
-                for peer in peers
+    rules = [rule for spec in selecting for rule in spec.get("ingress") or []]
+    return _a_rule_admits(rules, "from", source_ip, port, protocol, named)
+
+
+def _a_rule_admits(
+    rules: list[dict], peers_key: str, ip: str, port: int, protocol: str, named: dict[str, int]
+) -> bool:
+    """Does one of ``rules`` (ingress ``from`` or egress ``to``) admit ``ip`` on ``port``? Only
+    ``ipBlock`` peers can name an address outside the namespace."""
+    address = ipaddress.ip_address(ip)
+    for rule in rules:
+        peers = rule.get(peers_key)
+        peer_ok = peers is None or any(
+            "ipBlock" in peer
+            and address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+            and not any(
+                address in ipaddress.ip_network(c) for c in peer["ipBlock"].get("except", [])
             )
-            ports = rule.get("ports")
-            port_ok = ports is None or any(_port_matches(p, port, protocol, named) for p in ports)
-            if from_ok and port_ok:
-                return True
+            for peer in peers
+        )
+        ports = rule.get("ports")
+        port_ok = ports is None or any(_port_matches(p, port, protocol, named) for p in ports)
+        if peer_ok and port_ok:
+            return True
     return False
 
 
@@ -165,19 +173,8 @@ def egress_admitted(policies: list[dict], destination_ip: str, port: int) -> boo
     selecting = [p["spec"] for p in policies if "Egress" in p["spec"].get("policyTypes", [])]
     if not selecting:
         return True
-    address = ipaddress.ip_address(destination_ip)
-    for spec in selecting:
-        for rule in spec.get("egress") or []:
-            peers = rule.get("to")
-            to_ok = peers is None or any(
-                "ipBlock" in peer and address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
-                for peer in peers
-            )
-            ports = rule.get("ports")
-            port_ok = ports is None or any(_port_matches(p, port, "TCP", {}) for p in ports)
-            if to_ok and port_ok:
-                return True
-    return False
+    rules = [rule for spec in selecting for rule in spec.get("egress") or []]
+    return _a_rule_admits(rules, "to", destination_ip, port, "TCP", {})
 
 
 def test_no_team_pod_reaches_another_teams_model_pods(plan):
