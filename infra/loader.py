@@ -32,6 +32,7 @@ from infra.declarations.model import (
     collecting_declarations,
     written_outside,
 )
+from infra.declarations.routes import route_issuer_problems
 from infra.declarations.rules import (
     model_problems,
     production_problems,
@@ -189,6 +190,7 @@ def parse_environment(
         problems += streaming_problems(
             settings.streaming, settings.network.availability_zones, len(teams or ())
         )
+        problems += route_issuer_problems(settings.routes, len(teams or ()), "teams")
     problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
     problems += scheduling_problems(parsed_models, parsed_teams, cluster)
     if teams is not None and not teams:
