@@ -43,6 +43,7 @@ from components.serving.events_gateway import MODEL_PORT_NAME, EventsTarget, gat
 from components.streaming import producer_statements
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
+from infra.declarations.pod_requests import INIT_CONTAINER, is_sklearn_served
 from infra.declarations.tags import Ownership
 from lifecycle.monitoring import statsd_mapping
 from model_packages.packaging import Package
@@ -101,11 +102,6 @@ SKLEARN_SERVER_PATHS = {
     # model-server user, so TMPDIR, which tempfile prefers, points here).
     TMP_DIR: "gunicorn workers' heartbeat files (tempfile, TMPDIR)",
 }
-
-
-def is_sklearn_served(model: ModelDeclaration) -> bool:
-    """Served by the SageMaker scikit-learn image with the archive's code/inference.py."""
-    return model.framework == "sklearn" and not model.image
 
 
 def sklearn_server_command(model: ModelDeclaration) -> list[str]:
@@ -191,8 +187,9 @@ def pod_spec(
 ) -> dict[str, Any]:
     """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package; ``events``: where the
     events gateway publishes (brokers resolved), when the model publishes events."""
+    # Requests as validation counts them (infra/declarations/pod_requests.py).
     init_resources = {
-        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "requests": INIT_CONTAINER.as_kubernetes(),
         "limits": {"cpu": "500m", "memory": "256Mi"},
     }
     container_security = {

@@ -192,7 +192,8 @@ def parse_environment(
         )
         problems += route_issuer_problems(settings.routes, len(teams or ()), "teams")
     problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
-    problems += scheduling_problems(parsed_models, parsed_teams, cluster)
+    kafka = settings.streaming.enabled if settings else False
+    problems += scheduling_problems(parsed_models, parsed_teams, cluster, kafka)
     if teams is not None and not teams:
         problems.append(Problem("teams", f"stacks/{stack}.py: a stack needs at least one team"))
 

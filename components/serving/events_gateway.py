@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 
 from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
+from infra.declarations.pod_requests import EVENTS_GATEWAY
 from lifecycle.events.gateway import LISTEN_PORT, METRICS_PORT, METRICS_PORT_NAME
 
 CONTAINER = "events"
@@ -27,7 +28,7 @@ FLUSH_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 15
 QUEUE_SIZE = 10_000  # predictions waiting to be published; more are dropped (and counted)
 QUEUE_MIB = 64  # ... and at most this much of their bodies, and as much in the producer's buffer
 RESOURCES = {
-    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "requests": EVENTS_GATEWAY.as_kubernetes(),  # as validation counts them
     # Both queues full (2 × QUEUE_MIB), a request in flight and the interpreter's own.
     "limits": {"memory": "256Mi"},
 }

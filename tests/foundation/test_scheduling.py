@@ -54,7 +54,9 @@ def _problems(model: dict, cluster: dict | None = None) -> dict[str, str]:
 
 
 def _eks_model(**changes) -> dict:
-    return model_data(serving="eks", instance_type=None, **changes)
+    """Served from its own image: no sidecars, so a pod requests the model's resources only
+    (sidecars are counted in tests/foundation/test_pod_requests.py)."""
+    return model_data(serving="eks", instance_type=None, image="ghcr.io/acme/ranker:2", **changes)
 
 
 @pytest.mark.parametrize(

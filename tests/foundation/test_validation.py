@@ -124,7 +124,12 @@ def accepted(**kwargs) -> None:
 
 
 def eks_model(**changes) -> dict:
-    return model_data(serving="eks", instance_type=None, **changes)
+    """Served from its own image: no sidecars, so a pod requests the model's resources only
+    (sidecars are counted in tests/foundation/test_pod_requests.py)."""
+    return model_data(serving="eks", instance_type=None, image=OWN_IMAGE, **changes)
+
+
+OWN_IMAGE = "ghcr.io/acme/ranker:2"
 
 
 def growth(**quota) -> dict:
