@@ -39,7 +39,12 @@ from components.registry_records import RegistryTable, record_version, registry_
 from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
-from components.serving.events_gateway import MODEL_PORT_NAME, EventsTarget, gateway_container
+from components.serving.events_gateway import (
+    MODEL_PORT_NAME,
+    EventsTarget,
+    gateway_container,
+    pod_labels,
+)
 from components.streaming import producer_statements
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
@@ -396,7 +401,7 @@ class EksModel(PlatformComponent):
                 },
                 "template": {
                     "metadata": {
-                        "labels": labels,
+                        "labels": {**labels, **pod_labels(events)},
                         "annotations": {"mlplat.io/sha256": package.sha256},
                     },
                     "spec": pulumi.Output.all(

@@ -29,11 +29,12 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.eks_model import PORT as SERVER_PORT
+from components.serving import events_gateway
 from components.streaming import IAM_TLS_PORT
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
 from infra.declarations.tags import Ownership
-from lifecycle.events import gateway as events_gateway
+from lifecycle.events import gateway as gateway_sidecar
 from lifecycle.monitoring import statsd_mapping
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -106,23 +107,20 @@ KAFKA_EGRESS = {
 }
 
 
-def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
+def serving_ingress(vpc_cidr: str, kafka: bool) -> dict[str, dict]:
     """What reaches a team's model pods from outside its namespace, which default-deny would
     otherwise drop: the routes' internal load balancers (target type ``ip``: requests and health
-    checks from the ALB's addresses in the VPC, to the pod's serving port, the model server's or
-    the events gateway's) and AMP's managed scraper (its interfaces in the private subnets, to
-    the metrics ports). Numeric ports: the VPC CNI's policy controller resolved named ports in
-    ipBlock rules wrongly (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes
-    need no rule: the policy agent always admits the node's own address."""
-    ports = (
-        SERVER_PORT,
-        events_gateway.LISTEN_PORT,
-        statsd_mapping.METRICS_PORT,
-        events_gateway.METRICS_PORT,
-    )
-    return {
-        "allow-vpc-to-serving": {
-            "podSelector": {},
+    checks from the ALB's addresses in the VPC, to the pod's serving port) and AMP's managed
+    scraper (its interfaces in the private subnets, to the metrics ports). The serving port is
+    the model server's, or on a pod with the events gateway (its label) the gateway's only: the
+    server's port stays closed there, so nothing in the VPC can skip the events. Numeric ports:
+    the VPC CNI's policy controller resolved named ports in ipBlock rules wrongly
+    (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes need no rule: the policy
+    agent always admits the node's own address. ``kafka``: gateways run only where Kafka is."""
+
+    def from_vpc(selector: dict, ports: tuple[int, ...]) -> dict:
+        return {
+            "podSelector": selector,
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
@@ -131,7 +129,24 @@ def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
                 }
             ],
         }
+
+    gateway = {"key": events_gateway.POD_LABEL, "operator": "Exists"}
+    policies = {
+        "allow-vpc-to-serving": from_vpc(
+            {"matchExpressions": [{**gateway, "operator": "DoesNotExist"}]},
+            (SERVER_PORT, statsd_mapping.METRICS_PORT),
+        )
     }
+    if kafka:
+        policies["allow-vpc-to-events-gateway"] = from_vpc(
+            {"matchExpressions": [gateway]},
+            (
+                gateway_sidecar.LISTEN_PORT,
+                statsd_mapping.METRICS_PORT,
+                gateway_sidecar.METRICS_PORT,
+            ),
+        )
+    return policies
 
 
 class TeamTenancy(PlatformComponent):
@@ -215,7 +230,7 @@ class TeamTenancy(PlatformComponent):
     def _create_network_policies(self, name: str, vpc_cidr: str, kafka: bool) -> None:
         policies = (
             namespace_network_policies()
-            | serving_ingress(vpc_cidr)
+            | serving_ingress(vpc_cidr, kafka)
             | (KAFKA_EGRESS if kafka else {})
         )
         for policy_name, spec in policies.items():

@@ -22,6 +22,16 @@ from infra.declarations.pod_requests import EVENTS_GATEWAY
 from lifecycle.events.gateway import LISTEN_PORT, METRICS_PORT, METRICS_PORT_NAME
 
 CONTAINER = "events"
+# On the pods that run the gateway: their namespace's policy then admits the VPC to the
+# gateway's port and not to the model server's, so no caller can skip the events
+# (components/tenancy.py, serving_ingress).
+POD_LABEL = "mlplat.io/events-gateway"
+
+
+def pod_labels(events: EventsTarget | None) -> dict[str, str]:
+    return {POD_LABEL: "true"} if events is not None else {}
+
+
 MODEL_PORT_NAME = "model"  # the model server's port when the gateway owns "http"
 # SIGTERM arrives after the preStop sleep; 15 s are left for the process to exit after flushing.
 FLUSH_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 15

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from components.eks_model import PORT as SERVER_PORT
+from lifecycle.events.gateway import LISTEN_PORT
 from lifecycle.monitoring import scrape_config
 
 pytestmark = pytest.mark.slow
@@ -160,11 +162,40 @@ def test_the_scraper_reaches_every_metrics_port_it_keeps_from_the_vpc(plan):
 
 
 def test_nothing_else_on_a_model_pod_is_open_to_the_vpc(plan):
+    """Of every port a model pod's containers declare, only the Service's target and the ports
+    the scraper keeps are open to the VPC: on a pod with the events gateway the model server's
+    own port is closed, so no caller in the VPC can skip the events."""
     for namespace, pod in _model_pods(plan):
         policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        needed = {_service_target(plan, namespace, pod), *_scraped_ports(pod)}
+        for container in pod["spec"]["containers"]:
+            for port in container.get("ports") or []:
+                number, protocol = port["containerPort"], port.get("protocol", "TCP")
+                opened = admitted(policies, pod, _inside_vpc(plan), number, protocol=protocol)
+                wanted = number in needed and protocol == "TCP"
+                assert opened is wanted, (namespace, container["name"], number, protocol)
         # The statsD listener (UDP, loopback use only) and any unlisted port stay closed.
         assert not admitted(policies, pod, _inside_vpc(plan), 9125, protocol="UDP")
         assert not admitted(policies, pod, _inside_vpc(plan), 22)
+
+
+def test_the_model_server_behind_an_events_gateway_is_closed_to_the_vpc(plan):
+    """Where a stack runs gateways (Kafka on and a model declaring events), the server's port
+    of those pods is closed to the VPC and the gateway's open; a pod without one is served on
+    the server's port."""
+    pods = list(_model_pods(plan))
+    gateways = [
+        (n, p) for n, p in pods if any(c["name"] == "events" for c in p["spec"]["containers"])
+    ]
+    if plan.spec.settings.streaming.enabled and any(
+        m.events for m in plan.spec.models if m.serving == "eks"
+    ):
+        assert gateways, plan.stack
+    for namespace, pod in pods:
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        behind = (namespace, pod) in gateways
+        assert admitted(policies, pod, _inside_vpc(plan), SERVER_PORT) is not behind, namespace
+        assert admitted(policies, pod, _inside_vpc(plan), LISTEN_PORT) is behind, namespace
 
 
 def egress_admitted(policies: list[dict], destination_ip: str, port: int) -> bool:
