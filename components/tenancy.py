@@ -113,7 +113,9 @@ def serving_ingress(vpc_cidr: str, kafka: bool) -> dict[str, dict]:
     checks from the ALB's addresses in the VPC, to the pod's serving port) and AMP's managed
     scraper (its interfaces in the private subnets, to the metrics ports). The serving port is
     the model server's, or on a pod with the events gateway (its label) the gateway's only: the
-    server's port stays closed there, so nothing in the VPC can skip the events. Numeric ports:
+    server's port stays closed there, so nothing in the VPC can skip the events (the policy
+    controller selects pods with Kubernetes' own label selectors, matchExpressions included:
+    pkg/resolvers/endpoints.go, LabelSelectorAsSelector). Numeric ports:
     the VPC CNI's policy controller resolved named ports in ipBlock rules wrongly
     (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes need no rule: the policy
     agent always admits the node's own address. ``kafka``: gateways run only where Kafka is."""
