@@ -226,6 +226,7 @@ MODULES: dict[str, Module] = {
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",
             "tests/cost/test_cost_basis.py",
+            "tests/cost/test_network_costs.py",  # the network's pricers (endpoints, IPs, ALBs)
         ),
         # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
         # the forked mutant workers (each mutant it reached timed out after a minute).
@@ -299,6 +300,16 @@ MODULES: dict[str, Module] = {
     "registry_routes": Module(
         ("components/registry_route.py", "components/registry_records.py"),
         ("tests/client/test_client.py", "tests/serving/test_registry_records.py"),
+        without_engine=True,
+    ),
+    # What a model's pod requests with its sidecars, as the quota and node checks count it.
+    "pod_requests": Module(
+        ("infra/declarations/pod_requests.py",),
+        (
+            "tests/foundation/test_pod_requests.py",
+            "tests/foundation/test_scheduling.py",
+            "tests/foundation/test_validation.py",
+        ),
         without_engine=True,
     ),
     "tagging": Module(

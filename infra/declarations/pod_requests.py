@@ -25,7 +25,7 @@ class ContainerRequests:
     memory_mb: int
 
     def as_kubernetes(self) -> dict[str, str]:
-        return {"cpu": f"{int(self.cpu * 1000)}m", "memory": f"{self.memory_mb}Mi"}
+        return {"cpu": str(self.cpu), "memory": f"{self.memory_mb}Mi"}
 
 
 # Each init container (fetch-model, unpack-model: one at a time, before the pod's containers).
