@@ -48,7 +48,11 @@ from components.serving.events_gateway import (
 from components.streaming import producer_statements
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
-from infra.declarations.pod_requests import INIT_CONTAINER, is_sklearn_served
+from infra.declarations.pod_requests import (
+    INIT_CONTAINER,
+    ROLLOUT_SURGE_PODS,
+    is_sklearn_served,
+)
 from infra.declarations.tags import Ownership
 from lifecycle.monitoring import statsd_mapping
 from model_packages.packaging import Package
@@ -397,7 +401,7 @@ class EksModel(PlatformComponent):
                 "selector": {"matchLabels": selector_labels(model)},
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": ROLLOUT_SURGE_PODS},
                 },
                 "template": {
                     "metadata": {

@@ -107,7 +107,7 @@ KAFKA_EGRESS = {
 }
 
 
-def serving_ingress(vpc_cidr: str, kafka: bool) -> dict[str, dict]:
+def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
     """What reaches a team's model pods from outside its namespace, which default-deny would
     otherwise drop: the routes' internal load balancers (target type ``ip``: requests and health
     checks from the ALB's addresses in the VPC, to the pod's serving port) and AMP's managed
@@ -118,7 +118,7 @@ def serving_ingress(vpc_cidr: str, kafka: bool) -> dict[str, dict]:
     pkg/resolvers/endpoints.go, LabelSelectorAsSelector). Numeric ports:
     the VPC CNI's policy controller resolved named ports in ipBlock rules wrongly
     (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes need no rule: the policy
-    agent always admits the node's own address. ``kafka``: gateways run only where Kafka is."""
+    agent always admits the node's own address."""
 
     def from_vpc(selector: dict, ports: tuple[int, ...]) -> dict:
         return {
@@ -133,22 +133,20 @@ def serving_ingress(vpc_cidr: str, kafka: bool) -> dict[str, dict]:
         }
 
     gateway = {"key": events_gateway.POD_LABEL, "operator": "Exists"}
-    policies = {
+    gateway_ports = (gateway_sidecar.LISTEN_PORT, gateway_sidecar.METRICS_PORT)
+    # Pods without the label also admit the gateway's ports (nothing listens there unless a
+    # gateway does): a running gateway pod from before the label keeps its load balancer while
+    # the platform's policies change ahead of its team's serving stack. And the gateway's policy
+    # stays where Kafka is off, for labelled pods until their stack rolls them without it.
+    return {
         "allow-vpc-to-serving": from_vpc(
             {"matchExpressions": [{**gateway, "operator": "DoesNotExist"}]},
-            (SERVER_PORT, statsd_mapping.METRICS_PORT),
-        )
+            (SERVER_PORT, statsd_mapping.METRICS_PORT, *gateway_ports),
+        ),
+        "allow-vpc-to-events-gateway": from_vpc(
+            {"matchExpressions": [gateway]}, (statsd_mapping.METRICS_PORT, *gateway_ports)
+        ),
     }
-    if kafka:
-        policies["allow-vpc-to-events-gateway"] = from_vpc(
-            {"matchExpressions": [gateway]},
-            (
-                gateway_sidecar.LISTEN_PORT,
-                statsd_mapping.METRICS_PORT,
-                gateway_sidecar.METRICS_PORT,
-            ),
-        )
-    return policies
 
 
 class TeamTenancy(PlatformComponent):
@@ -232,7 +230,7 @@ class TeamTenancy(PlatformComponent):
     def _create_network_policies(self, name: str, vpc_cidr: str, kafka: bool) -> None:
         policies = (
             namespace_network_policies()
-            | serving_ingress(vpc_cidr, kafka)
+            | serving_ingress(vpc_cidr)
             | (KAFKA_EGRESS if kafka else {})
         )
         for policy_name, spec in policies.items():

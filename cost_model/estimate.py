@@ -223,6 +223,7 @@ class _Context:
                 members[resource.urn] = group
                 # A split team's other shards join the group's load balancer: its cost is the
                 # owning shard's, in whichever graph that shard is (its stack's, or them all).
+                # Without the label (Ingresses not made by mlplat) the group's first carries it.
                 if (metadata.get("labels") or {}).get(LOAD_BALANCER_LABEL) != LOAD_BALANCER_JOINS:
                     groups.setdefault(group, resource.urn)
             self._load_balancers = {urn: groups.get(group) for urn, group in members.items()}
@@ -667,7 +668,6 @@ def _msk_cluster(
 GROUP_ANNOTATION = "alb.ingress.kubernetes.io/group.name"
 TAGS_ANNOTATION = "alb.ingress.kubernetes.io/tags"
 ALB_INGRESS_CLASS = "alb"
-# Ingresses without the label (LOAD_BALANCER_LABEL): the group's first carries the cost.
 
 
 def _network(prices: RegionPrices, region: str) -> NetworkPrices:

@@ -34,6 +34,12 @@ STATSD_EXPORTER = ContainerRequests(Decimal("0.05"), 32)
 EVENTS_GATEWAY = ContainerRequests(Decimal("0.1"), 128)
 
 
+# Deployments roll with maxSurge 1 and maxUnavailable 0 (components/eks_model.py): one more pod
+# of a model at a time, which the namespace's ResourceQuota must admit, or the rollout never
+# moves and `pulumi up` waits for it until it times out.
+ROLLOUT_SURGE_PODS = 1
+
+
 def is_sklearn_served(model: ModelDeclaration) -> bool:
     """Served by the SageMaker scikit-learn image with the archive's code/inference.py."""
     return model.framework == "sklearn" and not model.image
@@ -56,6 +62,8 @@ class PodRequests:
     gpus: Decimal
     sidecar_cpu: Decimal
     sidecar_memory_mb: Decimal
+    # The resources ("cpu", "memory_mb") where an init container asks more than the containers.
+    init_bound: tuple[str, ...] = ()
 
 
 def pod_requests(model: ModelDeclaration, kafka: bool) -> PodRequests:
@@ -63,13 +71,16 @@ def pod_requests(model: ModelDeclaration, kafka: bool) -> PodRequests:
     extra = sidecars(model, kafka)
     sidecar_cpu = sum((c.cpu for c in extra), Decimal(0))
     sidecar_memory = Decimal(sum(c.memory_mb for c in extra))
+    containers = {
+        "cpu": Decimal(model.resources.cpu) + sidecar_cpu,
+        "memory_mb": Decimal(model.resources.memory_mb) + sidecar_memory,
+    }
+    init = {"cpu": INIT_CONTAINER.cpu, "memory_mb": Decimal(INIT_CONTAINER.memory_mb)}
     return PodRequests(
-        cpu=max(Decimal(model.resources.cpu) + sidecar_cpu, INIT_CONTAINER.cpu),
-        memory_mb=max(
-            Decimal(model.resources.memory_mb) + sidecar_memory,
-            Decimal(INIT_CONTAINER.memory_mb),
-        ),
+        cpu=max(containers["cpu"], init["cpu"]),
+        memory_mb=max(containers["memory_mb"], init["memory_mb"]),
         gpus=Decimal(model.resources.gpus),
         sidecar_cpu=sidecar_cpu,
         sidecar_memory_mb=sidecar_memory,
+        init_bound=tuple(name for name in containers if init[name] > containers[name]),
     )

@@ -26,7 +26,7 @@ from infra import catalog
 from infra.declarations.environment import ClusterSettings, NodeGroupSettings, Team
 from infra.declarations.errors import Problem
 from infra.declarations.model import ModelDeclaration, ServingTarget
-from infra.declarations.pod_requests import PodRequests, pod_requests
+from infra.declarations.pod_requests import ROLLOUT_SURGE_PODS, PodRequests, pod_requests
 
 PODS_RESERVED_FOR = 110
 EVICTION_MIB = 100
@@ -95,7 +95,7 @@ def node_problems(
     yield Problem(
         "resources",
         f"one replica requests {wanted.cpu} vCPU, {wanted.memory_mb} MiB and {wanted.gpus} GPU(s)"
-        f"{_with_sidecars(wanted)}; "
+        f"{_breakdown(wanted)}; "
         f"the largest node of {where} ({largest.instance_type}) offers about {largest.cpu} vCPU, "
         f"{largest.memory_mb} MiB and {largest.gpus} GPU(s) to pods, so it would stay Pending: "
         "lower the request, or add a larger instance type to that node group",
@@ -105,8 +105,10 @@ def node_problems(
 def quota_problems(
     models: list[tuple[ModelDeclaration, str]], team: Team, team_path: str, kafka: bool
 ) -> Iterator[Problem]:
-    """Each model's replicas at min_instances, and the team's EKS models together, against the
-    namespace's ResourceQuota (requests.cpu, requests.memory, requests.nvidia.com/gpu, pods)."""
+    """Each model's pods, and the team's EKS models' together, against the namespace's
+    ResourceQuota (requests.cpu, requests.memory, requests.nvidia.com/gpu, pods): min_instances
+    replicas plus the one more a rolling update starts (``ROLLOUT_SURGE_PODS``), for every model
+    at once, since one `pulumi up` may roll them all (a new image, a changed pod template)."""
     quota = team.quota
     limits = {
         "cpu": (Decimal(quota.cpu), "vCPU", "cpu"),
@@ -118,7 +120,7 @@ def quota_problems(
         replicas = model.scaling.min_instances
         pod = pod_requests(model, kafka)
         for name, (limit, unit, _) in limits.items():
-            request = getattr(pod, name) * replicas
+            request = getattr(pod, name) * (replicas + ROLLOUT_SURGE_PODS)
             totals[name] += request
             if request > limit:
                 hint = (
@@ -128,8 +130,8 @@ def quota_problems(
                 )
                 yield Problem(
                     f"{path}.resources.{name}",
-                    f"{replicas} replica(s) request {request} {unit}{_with_sidecars(pod, name)}, "
-                    "more than the quota of "
+                    f"{replicas} replica(s) and a rolling update's {ROLLOUT_SURGE_PODS} more "
+                    f"request {request} {unit}{_breakdown(pod, name)}, more than the quota of "
                     f"team {team.name!r} ({limit} {unit}): {hint}",
                 )
     if len(models) > 1:
@@ -138,19 +140,24 @@ def quota_problems(
                 yield Problem(
                     f"{team_path}.quota.{key}",
                     f"the team's EKS models request {totals[name]} {unit} together at "
-                    f"min_instances; the quota allows {limit} {unit}",
+                    f"min_instances with a rolling update's pod each; the quota allows "
+                    f"{limit} {unit}",
                 )
-    pods = sum(model.scaling.min_instances for model, _ in models)
+    pods = sum(model.scaling.min_instances + ROLLOUT_SURGE_PODS for model, _ in models)
     if pods > quota.pods:
         yield Problem(
             f"{team_path}.quota.pods",
-            f"the team's EKS models run {pods} pods at min_instances; "
-            f"the quota allows {quota.pods}",
+            f"the team's EKS models run {pods} pods at min_instances with a rolling update's "
+            f"pod each; the quota allows {quota.pods}",
         )
 
 
-def _with_sidecars(pod: PodRequests, resource: str = "") -> str:
-    """Sidecars request CPU and memory, never GPUs."""
+def _breakdown(pod: PodRequests, resource: str = "") -> str:
+    """What a pod's request is made of beyond the model's own: sidecars (never GPUs), or an
+    init container asking more than the pod's containers."""
+    if resource in pod.init_bound:
+        unit = "vCPU" if resource == "cpu" else "MiB"
+        return f" (each pod at least its init containers' {getattr(pod, resource)} {unit})"
     if resource == "gpus" or not (pod.sidecar_cpu or pod.sidecar_memory_mb):
         return ""
     return f" (its sidecars' {pod.sidecar_cpu} vCPU and {pod.sidecar_memory_mb} MiB included)"

@@ -52,12 +52,24 @@ def _target() -> EventsTarget:
     return EventsTarget("arn:msk", "fraud-predictions", "b-1:9098", GATEWAY_IMAGE, "us-east-1")
 
 
+EVENTS = {"monthly_events": 1000}
+TINY = {"memory_mb": 16, "cpu": "0.01"}  # below one init container's 0.1 vCPU and 128 MiB
+MID = {"memory_mb": 100, "cpu": "0.06"}  # below it alone, above it with the sidecars
 MODELS = {
     "sklearn image": {},
     "own image": {"image": OWN_IMAGE},
-    "events": {"events": {"monthly_events": 1000}},
-    "events, own image": {"events": {"monthly_events": 1000}, "image": OWN_IMAGE},
-    "tiny": {"image": OWN_IMAGE, "resources": {"memory_mb": 16, "cpu": "0.01"}},
+    "events": {"events": EVENTS},
+    "events, own image": {"events": EVENTS, "image": OWN_IMAGE},
+    **{
+        f"{size} {name}": {**changes, "resources": resources}
+        for size, resources in (("tiny", TINY), ("mid", MID))
+        for name, changes in (
+            ("own image", {"image": OWN_IMAGE}),
+            ("sklearn image", {}),
+            ("events", {"events": EVENTS}),
+            ("events, own image", {"events": EVENTS, "image": OWN_IMAGE}),
+        )
+    },
 }
 
 
@@ -77,19 +89,7 @@ def test_validation_counts_what_the_rendered_pod_requests(case, kafka):
 
 
 def _problems(model: dict, team: dict | None = None, kafka: bool = False) -> dict[str, str]:
-    streaming = {
-        "enabled": True,
-        "brokers": 2,
-        "replicationFactor": 2,
-        "gatewayImage": GATEWAY_IMAGE,
-    }
-    config = config_data(**({"mlplat:streaming": streaming} if kafka else {}))
-    team = team or team_data(quota={"cpu": 64, "memory_gib": 256})
-    try:
-        parse_environment("dev", teams=[team], models=[model], config=config)
-    except SpecError as error:
-        return {problem.path: problem.message for problem in error.problems}
-    return {}
+    return _stack([model], team or team_data(quota={"cpu": 64, "memory_gib": 256}), kafka)
 
 
 def _eks(cpu: Decimal | str, memory_mb: int, replicas: int = 1, **changes) -> dict:
@@ -131,34 +131,95 @@ def test_a_replica_and_its_sidecars_fit_a_node_exactly_and_no_more(changes, kafk
 def test_replicas_and_their_sidecars_take_the_teams_quota_exactly_and_no_more(
     changes, kafka, sidecars
 ):
+    """One replica and the one more a rolling update starts take a quota of 2 exactly."""
     team = team_data(quota={"cpu": 2, "memory_gib": 2})
-    cpu, mib = 1 - sidecars[0], 1024 - sidecars[1]  # two replicas take the quota exactly
-    assert _problems(_eks(cpu, mib, 2, **changes), team, kafka) == {}
-    over = _problems(_eks(cpu + Decimal("0.01"), mib + 1, 2, **changes), team, kafka)
+    cpu, mib = 1 - sidecars[0], 1024 - sidecars[1]
+    assert _problems(_eks(cpu, mib, 1, **changes), team, kafka) == {}
+    over = _problems(_eks(cpu + Decimal("0.01"), mib + 1, 1, **changes), team, kafka)
     assert over["models[0].resources.cpu"].startswith(
-        f"2 replica(s) request {2 * (cpu + Decimal('0.01') + sidecars[0])} vCPU (its sidecars'"
+        f"1 replica(s) and a rolling update's 1 more request "
+        f"{2 * (cpu + Decimal('0.01') + sidecars[0])} vCPU (its sidecars'"
     )
     assert over["models[0].resources.memory_mb"].startswith(
-        f"2 replica(s) request {2 * (mib + 1 + sidecars[1])} MiB (its sidecars'"
+        f"1 replica(s) and a rolling update's 1 more request {2 * (mib + 1 + sidecars[1])} MiB "
+        "(its sidecars'"
     )
+
+
+@pytest.mark.parametrize(("changes", "kafka", "sidecars"), SIDECARS)
+def test_the_teams_models_together_count_their_sidecars(changes, kafka, sidecars):
+    """Two models that each fit alone take the team's quota exactly together only with their
+    sidecars counted, and one more hundredth of a vCPU each is refused for the team."""
+    team = team_data(quota={"cpu": 4, "memory_gib": 4})  # each model: a replica and a successor
+    cpu, mib = 1 - sidecars[0], 1024 - sidecars[1]
+    pair = [_eks(cpu, mib, 1, name=f"m{i}", **changes) for i in range(2)]
+    assert _problems(pair[0], team, kafka) == {}
+    assert _stack(pair, team, kafka) == {}
+    bigger = [_eks(cpu + Decimal("0.01"), mib, 1, name=f"m{i}", **changes) for i in range(2)]
+    assert _stack(bigger, team, kafka) == {
+        "teams[0].quota.cpu": (
+            f"the team's EKS models request {4 * (cpu + Decimal('0.01') + sidecars[0])} vCPU "
+            "together at min_instances with a rolling update's pod each; the quota allows 4 vCPU"
+        )
+    }
+
+
+def _stack(models: list[dict], team: dict, kafka: bool) -> dict[str, str]:
+    streaming = {
+        "enabled": True,
+        "brokers": 2,
+        "replicationFactor": 2,
+        "gatewayImage": GATEWAY_IMAGE,
+    }
+    config = config_data(**({"mlplat:streaming": streaming} if kafka else {}))
+    try:
+        parse_environment("dev", teams=[team], models=models, config=config)
+    except SpecError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
 
 
 def test_a_pod_requests_at_least_its_init_containers_request():
-    """Each init container requests 0.1 vCPU and 128 MiB: ten pods of a model asking for less
-    still take 1 vCPU of the quota, and an eleventh is refused."""
+    """Each init container requests 0.1 vCPU and 128 MiB: nine replicas and a successor of a
+    model asking for less still take 1 vCPU of the quota, and a tenth replica is refused,
+    saying why."""
     team = team_data(quota={"cpu": 1, "memory_gib": 2})
     tiny = {"image": OWN_IMAGE}
-    assert _problems(_eks("0.01", 16, 10, **tiny), team) == {}
-    problems = _problems(_eks("0.01", 16, 11, **tiny), team)
-    assert problems["models[0].resources.cpu"].startswith("11 replica(s) request 1.1 vCPU, more")
+    assert _problems(_eks("0.01", 16, 9, **tiny), team) == {}
+    problems = _problems(_eks("0.01", 16, 10, **tiny), team)
+    assert problems["models[0].resources.cpu"].startswith(
+        "10 replica(s) and a rolling update's 1 more request 1.1 vCPU (each pod at least its "
+        "init containers' 0.1 vCPU), more"
+    )
 
 
 def test_sidecars_are_not_named_where_a_model_has_none_or_for_gpus():
     team = team_data(quota={"cpu": 1, "gpus": 0})
     own = _problems(_eks("2", 512, image=OWN_IMAGE), team)
     assert own["models[0].resources.cpu"] == (
-        "1 replica(s) request 2 vCPU, more than the quota of team 'fraud' (1 vCPU): lower the "
-        "request or min_instances, or raise the team's quota"
+        "1 replica(s) and a rolling update's 1 more request 4 vCPU, more than the quota of team "
+        "'fraud' (1 vCPU): lower the request or min_instances, or raise the team's quota"
     )
     gpu = model_data(serving="eks", instance_type=None, resources={"memory_mb": 512, "gpus": 1})
-    assert "GPU(s), more than the quota" in _problems(gpu, team)["models[0].resources.gpus"]
+    assert _problems(gpu, team)["models[0].resources.gpus"].startswith(
+        "1 replica(s) and a rolling update's 1 more request 2 GPU(s), more than the quota"
+    )
+
+
+def test_the_gateway_is_counted_even_when_another_config_section_is_invalid():
+    """Every problem at once: a broken section elsewhere does not hide that the events
+    gateway's requests overfill the quota."""
+    team = team_data(quota={"cpu": 2, "memory_gib": 2})
+    streaming = {
+        "enabled": True,
+        "brokers": 2,
+        "replicationFactor": 2,
+        "gatewayImage": GATEWAY_IMAGE,
+    }
+    config = config_data(**{"mlplat:streaming": streaming, "mlplat:monitoring": {"bogus": 1}})
+    model = _eks("0.96", 512, 1, image=OWN_IMAGE, events=EVENTS)  # 2 x 1.06 vCPU with its gateway
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team], models=[model], config=config)
+    problems = {problem.path: problem.message for problem in caught.value.problems}
+    assert any(path.startswith("config.monitoring") for path in problems)
+    assert "its sidecars' 0.1 vCPU" in problems["models[0].resources.cpu"]

@@ -304,6 +304,27 @@ def test_a_split_groups_load_balancer_is_priced_in_one_shard_only(sharded):
     assert any(groups(a) & groups(b) for i, a in enumerate(shards) for b in shards[i + 1 :])
     priced = [item for shard in shards for item in load_balancers(shard)]
     assert len(priced) == len(groups(whole)) == len(set().union(*map(groups, shards)))
+    # ... in the shard that makes the group's DNS name: the one holding its first model by name
+    # (here not shard 0, so "shard 0 owns" would be caught).
+    routed: dict[str, list[str]] = {}  # group -> its models, from every shard's Ingress rules
+    for shard in shards:
+        for r in resources(shard):
+            if r["type"] == ingress:
+                routed.setdefault(r["inputs"]["metadata"]["annotations"][group_key], []).extend(
+                    p["backend"]["service"]["name"]
+                    for rule in r["inputs"]["spec"]["rules"]
+                    for p in rule["http"]["paths"]
+                )
+    owners = {group: shard_of(min(names), 3) for group, names in routed.items()}
+    assert any(owner != 0 for owner in owners.values())
+    for index, shard in enumerate(shards):
+        for item in load_balancers(shard):
+            (group,) = [
+                r["inputs"]["metadata"]["annotations"][group_key]
+                for r in resources(shard)
+                if r["urn"] == item.urn
+            ]
+            assert owners[group] == index, (group, index)
     assert sum(i.monthly for i in priced) == pytest.approx(
         sum(i.monthly for i in load_balancers(whole))
     )
