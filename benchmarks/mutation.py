@@ -227,9 +227,18 @@ MODULES: dict[str, Module] = {
             "tests/cost/test_cost_budgets.py",
             "tests/cost/test_cost_basis.py",
             "tests/cost/test_network_costs.py",  # the network's pricers (endpoints, IPs, ALBs)
+            # the pricers issues 17 and 18 added here: AMP and Grafana, batch, Kafka, lifecycle
+            "tests/cost/test_prometheus_cost.py",
+            "tests/cost/test_pipeline_costs.py",
+            "tests/cost/test_event_costs.py",
+            "tests/cost/test_lifecycle_costs.py",
+            "tests/cost/test_route_auth_costs.py",
+            "tests/cost/test_unpriced.py",
         ),
         # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
-        # the forked mutant workers (each mutant it reached timed out after a minute).
+        # the forked mutant workers (each mutant it reached timed out after a minute); the other
+        # tests that preview a stack are skipped where they would start it (without_engine).
+        without_engine=True,
     ),
     "iam_documents": Module(
         ("components/iam_documents.py",),
