@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from infra import catalog
 from infra.declarations.environment import ClusterSettings, NodeGroupSettings, Team
@@ -51,7 +51,11 @@ def allocatable(instance_type: str) -> Allocatable | None:
     reserved_mb = 255 + 11 * PODS_RESERVED_FOR + EVICTION_MIB + DAEMONSET_MIB
     return Allocatable(
         instance_type=instance_type,
-        cpu=(Decimal(instance.vcpu) - reserved_cpu - DAEMONSET_CPU).quantize(Decimal("0.01")),
+        # In millicores, rounded down: the bootstrap reserves whole millicores (it floors the
+        # 0.25% share), and a pod's fit must not be judged on a fraction the node lacks.
+        cpu=(Decimal(instance.vcpu) - reserved_cpu - DAEMONSET_CPU).quantize(
+            Decimal("0.001"), rounding=ROUND_DOWN
+        ),
         memory_mb=instance.memory_mb - reserved_mb,
         gpus=instance.gpus,
     )
@@ -96,7 +100,8 @@ def node_problems(
         "resources",
         f"one replica requests {wanted.cpu} vCPU, {wanted.memory_mb} MiB and {wanted.gpus} GPU(s)"
         f"{_breakdown(wanted)}; "
-        f"the largest node of {where} ({largest.instance_type}) offers about {largest.cpu} vCPU, "
+        f"the largest node of {where} ({largest.instance_type}) offers about "
+        f"{largest.cpu.normalize():f} vCPU, "
         f"{largest.memory_mb} MiB and {largest.gpus} GPU(s) to pods, so it would stay Pending: "
         "lower the request, or add a larger instance type to that node group",
     )

@@ -223,3 +223,18 @@ def test_the_gateway_is_counted_even_when_another_config_section_is_invalid():
     problems = {problem.path: problem.message for problem in caught.value.problems}
     assert any(path.startswith("config.monitoring") for path in problems)
     assert "its sidecars' 0.1 vCPU" in problems["models[0].resources.cpu"]
+
+
+def test_the_init_containers_are_named_only_where_they_ask_more_than_the_pod():
+    """At exactly the init container's 0.1 vCPU and 128 MiB the pod's own containers decide:
+    no mention; below, each resource the init container decides is named in its unit."""
+    team = team_data(quota={"cpu": 1, "memory_gib": 1})
+    equal = _problems(_eks("0.1", 128, 10, image=OWN_IMAGE), team)
+    assert equal["models[0].resources.cpu"].startswith(
+        "10 replica(s) and a rolling update's 1 more request 1.1 vCPU, more"
+    )
+    small = _problems(_eks("0.6", 16, 10, image=OWN_IMAGE), team_data(quota={"memory_gib": 1}))
+    assert small["models[0].resources.memory_mb"].startswith(
+        "10 replica(s) and a rolling update's 1 more request 1408 MiB (each pod at least its "
+        "init containers' 128 MiB), more"
+    )
