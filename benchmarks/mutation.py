@@ -305,6 +305,53 @@ MODULES: dict[str, Module] = {
         ("infra/tagging.py", "infra/declarations/tags.py"),
         ("tests/foundation/test_tagging.py", "tests/foundation/test_tagging_owners.py"),
     ),
+    # The cost model's pricers and its price list, budgets and resource graph (estimate.py is
+    # `cost_estimate`). Not the tests that preview the shipped stacks (test_readme_costs.py,
+    # test_cost_stacks.py, test_cost_cli.py, test_cost_replacements.py); the mapped tests' previews
+    # are skipped where the engine would start (the pricers are tested on built graphs too).
+    "cost_pricers": Module(
+        (
+            "cost_model/budgets.py",
+            "cost_model/events.py",
+            "cost_model/graph.py",
+            "cost_model/lifecycle.py",
+            "cost_model/prices.py",
+            "cost_model/prometheus.py",
+            "cost_model/route_auth.py",
+            "cost_model/unpriced.py",
+        ),
+        (
+            "tests/cost/test_cost_prices.py",
+            "tests/cost/test_cost_refresh.py",
+            "tests/cost/test_cost_budgets.py",
+            "tests/cost/test_cost_budget_policy.py",
+            "tests/cost/test_cost_basis.py",
+            "tests/cost/test_cost_estimate.py",
+            "tests/cost/test_event_costs.py",
+            "tests/cost/test_lifecycle_costs.py",
+            "tests/cost/test_network_costs.py",
+            "tests/cost/test_pipeline_costs.py",
+            "tests/cost/test_prometheus_cost.py",
+            "tests/cost/test_route_auth_costs.py",
+            "tests/cost/test_unpriced.py",
+        ),
+        without_engine=True,
+    ),
+    # The events gateway sidecar (issue 18) and the per-model `events` declaration. Its tests run
+    # the gateway for real: HTTP servers on loopback and librdkafka's in-process mock cluster.
+    "events_gateway": Module(
+        ("lifecycle/events/gateway/*.py", "infra/declarations/events.py"),
+        ("tests/lifecycle/test_events_gateway.py", "tests/foundation/test_events_declaration.py"),
+        # `python -m lifecycle.events.gateway` in a subprocess given only PATH: no mutant is
+        # switched on there (as for drift); the settings' refusals are checked in process.
+        deselect=(
+            "tests/lifecycle/test_events_gateway.py::test_the_entry_point_exits_2_on_bad_settings_without_a_traceback",
+        ),
+        without_engine=True,
+        # its slowest test waits 8 s for an event that must not come: a survivor runs ~20 s of
+        # tests; 5 x that still ends a mutant that hangs the gateway within two minutes
+        timeout_multiplier=5,
+    ),
 }
 
 
