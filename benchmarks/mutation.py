@@ -321,6 +321,7 @@ MODULES: dict[str, Module] = {
             "cost_model/unpriced.py",
         ),
         (
+            "tests/cost/test_cost_graph.py",
             "tests/cost/test_cost_prices.py",
             "tests/cost/test_cost_refresh.py",
             "tests/cost/test_cost_budgets.py",

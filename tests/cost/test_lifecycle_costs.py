@@ -28,6 +28,8 @@ OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
         ("rate(1 hour)", HOURS_PER_MONTH),
         ("cron(0 6 ? * MON *)", 52 / 12),  # 2026 has 52 Mondays
         ("cron(0/15 * * * ? *)", 96 * HOURS_PER_MONTH / 24),
+        ("cron(*/20 * * * ? *)", 72 * HOURS_PER_MONTH / 24),  # a step over the whole range
+        ("cron(* 3 * * ? *)", 60 * HOURS_PER_MONTH / 24),  # every minute, minute 0 included
         ("cron(0 8,20 * * ? *)", 2 * HOURS_PER_MONTH / 24),
         ("cron(0 3 1 * ? *)", 1.0),
         ("cron(0 3 1 JUL ? *)", 1 / 12),
@@ -88,7 +90,14 @@ def test_a_training_price_missing_from_the_snapshot_is_an_error_naming_it(priced
 
 
 @pytest.mark.parametrize(
-    "expression", ["cron(0 3 L * ? *)", "cron(0 3 15W * ? *)", "cron(0 3 ? * 6#3 *)"]
+    "expression",
+    [
+        "cron(0 3 L * ? *)",
+        "cron(0 3 15W * ? *)",
+        "cron(0 3 ? * 6#3 *)",
+        "cron(0 3 ? * 5L *)",  # the last Thursday
+        "cron(0 3 ? * L *)",  # the last day of the week
+    ],
 )
 def test_last_weekday_and_nth_day_are_counted_as_monthly(expression):
     runs, how = runs_per_month(expression)

@@ -6,6 +6,7 @@ bootstrap address nothing listens on."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import socket
 import subprocess
@@ -26,8 +27,12 @@ from infra.project import PROJECT_ROOT
 from lifecycle.attribution import inference_id, parse_inference_id
 from lifecycle.events import SCHEMA_PATH
 from lifecycle.events.gateway import INFERENCE_ID_HEADER
+from lifecycle.events.gateway import __main__ as gateway_main
+from lifecycle.events.gateway import proxy as gateway_proxy
+from lifecycle.events.gateway import publisher as gateway_publisher
 from lifecycle.events.gateway.__main__ import serve
 from lifecycle.events.gateway.auth import msk_iam_config, oauth_callback
+from lifecycle.events.gateway.rows import Unpaired, paired_rows
 from lifecycle.events.gateway.settings import SettingsError, from_environment
 
 MODEL, VERSION, TOPIC = "churn-predictor", 3, "mlplat.test.predictions.growth"
@@ -334,6 +339,10 @@ def test_the_msk_token_is_a_presigned_connect_with_the_pods_credentials(monkeypa
     assert time.time() < expiry <= time.time() + 3600  # seconds since the epoch, not ms
     config = msk_iam_config("b-1.example:9098", "eu-west-1")
     assert (config["security.protocol"], config["sasl.mechanism"]) == ("SASL_SSL", "OAUTHBEARER")
+    assert config["bootstrap.servers"] == "b-1.example:9098"
+    token, _ = config["oauth_cb"](None)  # what librdkafka calls: signed for the same Region
+    url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    assert url.hostname == "kafka.eu-west-1.amazonaws.com"
 
 
 def test_settings_name_every_missing_or_bad_variable():
@@ -430,3 +439,770 @@ def test_a_model_server_too_slow_is_a_504_and_the_next_request_is_served(
             assert (response.headers["Content-Length"], response.read()) == ("1", b"")
     finally:
         gateway.close()
+
+
+# --- In process, without Kafka: the rows, the settings, the publisher over a stand-in producer,
+# the proxy over a stand-in publisher, and the entry point. Fast, and librdkafka-free, so that the
+# behaviour each part promises is pinned by tests that take milliseconds (benchmarks/mutation.py
+# runs the fastest covering test first). ---------------------------------------------------------
+
+
+NOW = datetime(2026, 12, 1, 2, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response", "names", "pairs"),
+    [
+        (b"[1, 2.5]", b"[0.7]", (), [({"0": 1, "1": 2.5}, 0.7)]),
+        (b"[1, 2.5]", b"0.7", ("a", "b"), [({"a": 1, "b": 2.5}, 0.7)]),  # one row, a bare value
+        (b'{"a": 1, "b": 2}', b'{"label": "x"}', (), [({"a": 1, "b": 2}, {"label": "x"})]),
+        (b"[[1], [2]]", b"[3, 4]", ("f",), [({"f": 1}, 3), ({"f": 2}, 4)]),
+        (
+            b'{"instances": [[1], [2]]}',
+            b'{"predictions": [3, 4]}',
+            (),
+            [({"0": 1}, 3), ({"0": 2}, 4)],
+        ),
+        (b'{"inputs": [{"x": 1}]}', b"[[0.1, 0.9]]", (), [({"x": 1}, [0.1, 0.9])]),
+        (b"[5]", b"[0.1, 0.9]", (), [({"0": 5}, [0.1, 0.9])]),  # one row, a structured output
+        (b"[[5]]", b'{"predictions": [[0.1, 0.9]]}', (), [({"0": 5}, [0.1, 0.9])]),
+    ],
+)
+def test_a_request_and_its_response_pair_up_row_by_row(request_body, response, names, pairs):
+    assert paired_rows(request_body, response, names) == pairs
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response", "names", "message"),
+    [
+        (b"[[1], [2]]", b"[3]", (), "2 request rows, response is not a list of as many outputs"),
+        (b"[[1], [2]]", b'{"p": 1}', (), "2 request rows"),
+        (b"[1, 2]", b"[3]", ("a",), "request row has 2 values; the model has 1 features"),
+        (b"[]", b"[]", (), "request: not a row, a list of rows"),
+        (b'"text"', b"[1]", (), "request: not a row"),
+        (b'[1, "a"]', b"[1]", (), "request: not a row"),
+        (b"[[1], 2]", b"[1, 2]", (), "request: not a row"),
+        (b"[1", b"[1]", (), "not JSON: "),
+        (b"[1]", b"\xff", (), "not JSON: "),
+    ],
+)
+def test_what_does_not_pair_up_is_unpaired_saying_why(request_body, response, names, message):
+    with pytest.raises(Unpaired) as error:
+        paired_rows(request_body, response, names)
+    assert message in str(error.value)
+
+
+ENVIRONMENT = {
+    "MLPLAT_MODEL": MODEL,
+    "MLPLAT_MODEL_VERSION": str(VERSION),
+    "MLPLAT_EVENTS_TOPIC": TOPIC,
+    "MLPLAT_KAFKA_BOOTSTRAP": "b-1.example:9098",
+    "AWS_REGION": "eu-west-1",
+}
+
+
+def test_the_settings_default_to_the_pods_ports_and_bounded_queues():
+    from lifecycle.events.gateway import LISTEN_PORT, METRICS_PORT
+
+    settings = from_environment(ENVIRONMENT)
+    assert (settings.model, settings.version, settings.topic) == (MODEL, VERSION, TOPIC)
+    assert (settings.bootstrap_servers, settings.region) == ("b-1.example:9098", "eu-west-1")
+    assert (settings.listen_port, settings.upstream_port, settings.metrics_port) == (
+        LISTEN_PORT,
+        8080,
+        METRICS_PORT,
+    )
+    assert (settings.queue_size, settings.queue_bytes) == (10_000, 64 * 2**20)
+    assert settings.flush_seconds == 10.0 and settings.feature_names == ()
+
+
+def test_the_settings_read_every_variable():
+    settings = from_environment(
+        ENVIRONMENT
+        | {
+            "MLPLAT_GATEWAY_PORT": "1",
+            "MLPLAT_MODEL_PORT": "2",
+            "MLPLAT_GATEWAY_METRICS_PORT": "3",
+            "MLPLAT_EVENTS_QUEUE": "4",
+            "MLPLAT_EVENTS_QUEUE_BYTES": "5",
+            "MLPLAT_EVENTS_FLUSH_SECONDS": "0",  # stop without waiting: allowed
+            "MLPLAT_FEATURE_NAMES": "age,,income,",
+        }
+    )
+    assert (settings.listen_port, settings.upstream_port, settings.metrics_port) == (1, 2, 3)
+    assert (settings.queue_size, settings.queue_bytes, settings.flush_seconds) == (4, 5, 0.0)
+    assert settings.feature_names == ("age", "income")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        (
+            {"MLPLAT_MODEL": "  ", "AWS_REGION": ""},
+            ["MLPLAT_MODEL is not set", "AWS_REGION is not set"],
+        ),
+        ({"MLPLAT_MODEL_VERSION": "0"}, ["MLPLAT_MODEL_VERSION='0': must be positive"]),
+        ({"MLPLAT_EVENTS_QUEUE": "-1"}, ["MLPLAT_EVENTS_QUEUE='-1': must be positive"]),
+        ({"MLPLAT_GATEWAY_PORT": "http"}, ["MLPLAT_GATEWAY_PORT='http': not an integer"]),
+        ({"MLPLAT_MODEL_VERSION": None}, ["MLPLAT_MODEL_VERSION=None: not an integer"]),
+        (
+            {"MLPLAT_EVENTS_FLUSH_SECONDS": "-0.5"},
+            ["MLPLAT_EVENTS_FLUSH_SECONDS='-0.5': not a non-negative number"],
+        ),
+        (
+            {"MLPLAT_EVENTS_FLUSH_SECONDS": "soon"},
+            ["MLPLAT_EVENTS_FLUSH_SECONDS='soon': not a non-negative number"],
+        ),
+        (
+            {"MLPLAT_MODEL": "Churn_Predictor"},
+            ["MLPLAT_MODEL/MLPLAT_MODEL_VERSION: "],
+        ),
+    ],
+)
+def test_each_bad_variable_is_one_problem_naming_it(changes, problems):
+    environment = {k: v for k, v in (ENVIRONMENT | changes).items() if v is not None}
+    with pytest.raises(SettingsError) as error:
+        from_environment(environment)
+    message = str(error.value)
+    assert message.startswith("events gateway: ")
+    found = message.removeprefix("events gateway: ").split("; ")
+    assert len(found) == len(problems)
+    for problem, expected in zip(found, problems, strict=True):
+        assert problem.startswith(expected)
+
+
+def test_the_environment_is_read_from_the_process_when_not_given(monkeypatch):
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    assert from_environment().model == MODEL
+
+
+class _StandInProducer:
+    """What the publisher asks of confluent_kafka.Producer, in process: records what it is given
+    and reports each delivery (with ``error``) when polled."""
+
+    made: list[_StandInProducer] = []
+
+    def __init__(self, config):
+        self.config, self.produced, self.waiting = config, [], []
+        self.refuse: Exception | None = None
+        self.error = None
+        self.unsent = 0
+        self.purged = False
+        _StandInProducer.made.append(self)
+
+    def produce(self, topic, value, key, on_delivery):
+        if self.refuse is not None:
+            raise self.refuse
+        self.produced.append((topic, key, value))
+        self.waiting.append(on_delivery)
+
+    def poll(self, _timeout):
+        waiting, self.waiting = self.waiting, []
+        for report in waiting:
+            report(self.error, None)
+        return len(waiting)
+
+    def flush(self, _timeout):
+        self.poll(0)
+        return self.unsent
+
+    def purge(self):
+        self.purged = True
+
+    def __len__(self):
+        return len(self.waiting) + self.unsent
+
+
+@pytest.fixture
+def stand_in_publisher(monkeypatch):
+    monkeypatch.setattr(gateway_publisher, "Producer", _StandInProducer)
+    made = []
+
+    def make(**options):
+        publisher = gateway_publisher.EventPublisher(
+            model=MODEL,
+            version=VERSION,
+            topic=TOPIC,
+            kafka={"bootstrap.servers": "stand-in:9092"},
+            **{"queue_size": 100, **options},
+        )
+        made.append(publisher)
+        return publisher, _StandInProducer.made[-1]
+
+    yield make
+    for publisher in made:
+        if not publisher._stopping.is_set():  # not closed by the test
+            publisher.close(0)
+
+
+def _events(producer):
+    return [json.loads(value) for _, _, value in producer.produced]
+
+
+def test_in_process_each_row_is_one_schema_valid_event_keyed_by_the_model(stand_in_publisher):
+    publisher, producer = stand_in_publisher(feature_names=("a", "b"))
+    request_id = inference_id(MODEL, VERSION)
+    publisher.offer(
+        gateway_publisher.Prediction(b"[[1, 2], [3, 4]]", b"[0.5, 0.25]", request_id, NOW)
+    )
+    assert publisher.close(5) == 0
+    assert [(topic, key) for topic, key, _ in producer.produced] == [(TOPIC, MODEL.encode())] * 2
+    events = _events(producer)
+    for event in events:
+        assert not list(SCHEMA.iter_errors(event)), event
+        assert event["eventMetadata"]["inferenceId"] == request_id
+        assert event["eventMetadata"]["inferenceTime"] == "2026-12-01T02:30:15.123Z"
+        assert (event["model"], event["modelVersion"]) == (MODEL, VERSION)
+    assert [json.loads(e["captureData"]["endpointInput"]["data"]) for e in events] == [
+        {"a": 1, "b": 2},
+        {"a": 3, "b": 4},
+    ]
+    assert [json.loads(e["captureData"]["endpointOutput"]["data"]) for e in events] == [0.5, 0.25]
+    assert publisher.counts() == {
+        "published": 2,
+        "dropped": 0,
+        "failed": 0,
+        "unattributed": 0,
+        "unpaired": 0,
+        "invalid": 0,
+    }
+
+
+@pytest.mark.parametrize("header", [None, "", "not-an-id", f"{MODEL}@v{VERSION}:"])
+def test_in_process_a_missing_or_malformed_id_is_minted_and_counted(stand_in_publisher, header):
+    publisher, producer = stand_in_publisher()
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[2]", header, NOW))
+    publisher.close(5)
+    (event,) = _events(producer)
+    minted = parse_inference_id(event["eventMetadata"]["inferenceId"])
+    assert (minted.model, minted.version) == (MODEL, VERSION)
+    assert publisher.counts()["unattributed"] == 1
+
+
+def test_in_process_what_cannot_be_published_is_counted_by_why_and_the_worker_carries_on(
+    stand_in_publisher,
+):
+    publisher, producer = stand_in_publisher()
+    for request, response in [
+        (b"[[1], [2]]", b"[1]"),  # unpaired
+        (b"{}", b"[1]"),  # an event without features: invalid
+        (b"[7]", b"[8]"),
+    ]:
+        publisher.offer(gateway_publisher.Prediction(request, response, None, NOW))
+    publisher.close(5)
+    counts = publisher.counts()
+    assert (counts["unpaired"], counts["invalid"], counts["published"]) == (1, 1, 1)
+    assert len(producer.produced) == 1
+
+
+@pytest.mark.parametrize(
+    ("refusal", "counted"),
+    [(BufferError("full"), "dropped"), (gateway_publisher.KafkaException("too large"), "invalid")],
+)
+def test_in_process_a_record_the_producer_refuses_is_counted(stand_in_publisher, refusal, counted):
+    publisher, producer = stand_in_publisher()
+    producer.refuse = refusal
+    publisher.offer(gateway_publisher.Prediction(b"[[1], [2]]", b"[1, 2]", None, NOW))
+    publisher.close(5)
+    assert publisher.counts()[counted] == 2 and publisher.counts()["published"] == 0
+
+
+def test_in_process_a_delivery_kafka_reports_failed_is_counted_failed(stand_in_publisher):
+    publisher, producer = stand_in_publisher()
+    producer.error = "broker down"
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    publisher.close(5)
+    assert (publisher.counts()["failed"], publisher.counts()["published"]) == (1, 0)
+
+
+def test_in_process_the_queue_drops_past_its_count(stand_in_publisher, monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(gateway_publisher.EventPublisher, "_publish", lambda s, p: release.wait(10))
+    publisher, _ = stand_in_publisher(queue_size=2)
+    for _ in range(6):
+        publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    dropped = publisher.counts()["dropped"]
+    release.set()
+    assert dropped in (3, 4)  # 2 wait, and maybe one more the worker took off the queue
+
+
+def test_in_process_the_byte_bound_is_inclusive_and_freed_as_the_worker_takes(
+    stand_in_publisher, monkeypatch
+):
+    release = threading.Event()
+    taken = threading.Event()
+
+    def publish(self, prediction):
+        taken.set()
+        release.wait(10)
+
+    monkeypatch.setattr(gateway_publisher.EventPublisher, "_publish", publish)
+    publisher, _ = stand_in_publisher(queue_bytes=20)
+    publisher.offer(gateway_publisher.Prediction(b"x" * 9, b"y", None, NOW))  # 10 bytes
+    assert taken.wait(5)  # the worker holds it: its bytes are free again
+    for _ in range(2):  # 10 + 10 bytes: exactly the bound
+        publisher.offer(gateway_publisher.Prediction(b"x" * 9, b"y", None, NOW))
+    publisher.offer(gateway_publisher.Prediction(b"", b"y", None, NOW))  # one byte over
+    counts = publisher.counts()
+    release.set()
+    assert counts["dropped"] == 1
+
+
+def test_in_process_closing_gives_up_on_what_it_cannot_send_and_counts_it(
+    stand_in_publisher, monkeypatch
+):
+    release = threading.Event()
+    monkeypatch.setattr(gateway_publisher.EventPublisher, "_publish", lambda s, p: release.wait(10))
+    publisher, producer = stand_in_publisher()
+    producer.unsent = 2  # in librdkafka's buffer, not acknowledged by the deadline
+    for _ in range(3):  # one taken by the worker (stuck), two left queued
+        publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    time.sleep(0.3)
+    assert publisher.pending() == 2 + 2
+    left = publisher.close(0.2)
+    release.set()
+    assert left == 2 + 2 and producer.purged
+    assert publisher.counts()["failed"] == 2  # the queued; the producer's report its own
+
+
+def test_in_process_a_clean_close_releases_the_producer(stand_in_publisher):
+    publisher, producer = stand_in_publisher()
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    assert publisher.close(5) == 0 and not producer.purged
+    assert publisher.pending() == 0 and publisher._producer is None
+
+
+def test_the_metrics_are_prometheus_counters_and_the_backlog(stand_in_publisher):
+    publisher, producer = stand_in_publisher()
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[2]", None, NOW))
+    deadline = time.monotonic() + 5
+    while publisher.counts()["published"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    producer.unsent = 3
+    lines = publisher.metrics_text().splitlines()
+    for name, help_text in gateway_publisher.COUNTERS.items():
+        metric = f"mlplat_events_{name}_total"
+        value = {"published": 1, "unattributed": 1}.get(name, 0)
+        assert lines[:3] == [
+            f"# HELP {metric} {help_text}",
+            f"# TYPE {metric} counter",
+            f"{metric} {value}",
+        ]
+        lines = lines[3:]
+    assert lines == [
+        "# HELP mlplat_events_pending events queued or in the producer, not yet acknowledged",
+        "# TYPE mlplat_events_pending gauge",
+        "mlplat_events_pending 3",
+    ]
+    assert publisher.metrics_text().endswith("mlplat_events_pending 3\n")
+
+
+@pytest.mark.parametrize(("queue_bytes", "kbytes"), [(512, 1), (4096, 4), (64 * 2**20, 65536)])
+def test_the_producer_is_idempotent_acknowledged_by_all_and_bounded(queue_bytes, kbytes):
+    config = gateway_publisher.producer_config(
+        {"bootstrap.servers": "b:9098"}, MODEL, 7, queue_bytes
+    )
+    assert config == {
+        "bootstrap.servers": "b:9098",
+        "client.id": f"mlplat-events-{MODEL}",
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 50,
+        "compression.type": "lz4",
+        "queue.buffering.max.messages": 7,
+        "queue.buffering.max.kbytes": kbytes,
+        "message.timeout.ms": 30_000,
+    }
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """A model server that answers what it received (method, path, headers, body) as JSON, with
+    the status ``X-Test-Status`` asks for and hop-by-hop headers of its own."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        time.sleep(float(self.headers.get("X-Test-Sleep", 0)))
+        received = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body.decode(),
+        }
+        payload = json.dumps(received).encode()
+        self.send_response(int(self.headers.get("X-Test-Status", 200)))
+        self.send_header("X-Model-Server", "echo")
+        for name, value in (("Keep-Alive", "timeout=5"), ("Upgrade", "h2c"), ("Trailer", "X")):
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        # closes without saying so: the gateway's kept-alive connection is then stale
+        self.close_connection = "X-Test-Close" in self.headers
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "42")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class _Offers:
+    """The publisher as the proxy sees it: what it is offered."""
+
+    def __init__(self):
+        self.offered = []
+
+    def offer(self, prediction):
+        self.offered.append(prediction)
+
+    def metrics_text(self):
+        return "mlplat_events_published_total 7\n"
+
+
+def _serving(server):
+    # polled often, so that stopping it takes milliseconds, not the default half second
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def echo_server():
+    server = _serving(ThreadingHTTPServer(("127.0.0.1", 0), _Echo))
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def proxied(echo_server):
+    """(gateway port, the offers, the gateway server) in front of the echo server."""
+    offers = _Offers()
+    server = _serving(gateway_proxy.GatewayServer(0, echo_server, offers, host="127.0.0.1"))
+    yield server.server_address[1], offers, server
+    server.shutdown()
+    server.server_close()
+
+
+def _exchange(port, method, path, body=None, headers=None, connection=None):
+    connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.getheaders(), response.read()
+
+
+def _settled(port, connection):
+    """The answer is written before the prediction is offered: a next request on the same
+    connection is read by the same handler once it has offered (or not) the one before."""
+    assert _exchange(port, "GET", "/settle", connection=connection)[0] == 200
+
+
+HOP_BY_HOP_SENT = {
+    "Keep-Alive": "timeout=5",
+    "Proxy-Authorization": "Basic eA==",
+    "Proxy-Connection": "keep-alive",
+    "TE": "trailers",
+    "Upgrade": "h2c",
+    "Trailer": "X-Sum",
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_in_process_a_request_is_forwarded_as_is_but_its_hop_by_hop_headers(proxied, method):
+    port, offers, _ = proxied
+    body = b'{"x": 1}'
+    headers = {"X-Caller": "test", "Content-Type": "application/json", **HOP_BY_HOP_SENT}
+    status, response_headers, payload = _exchange(port, method, "/a/b?q=1", body, headers)
+    received = json.loads(payload)
+    assert status == 200
+    assert (received["method"], received["path"], received["body"]) == (
+        method,
+        "/a/b?q=1",
+        '{"x": 1}',
+    )
+    assert received["headers"]["x-caller"] == "test"
+    assert received["headers"]["content-length"] == str(len(body))
+    assert not {name.lower() for name in HOP_BY_HOP_SENT} & set(received["headers"])
+    names = {name.lower(): value for name, value in response_headers}
+    assert names["x-model-server"] == "echo"
+    assert names["content-length"] == str(len(payload))
+    assert not {"keep-alive", "upgrade", "trailer"} & set(names)
+    assert offers.offered == []  # not a POST /invocations
+
+
+def test_in_process_expect_100_continue_is_answered_by_the_gateway_not_forwarded(proxied):
+    port, _, _ = proxied
+    status, _, payload = _exchange(port, "POST", "/x", b"[1]", {"Expect": "100-continue"})
+    assert status == 200 and "expect" not in json.loads(payload)["headers"]
+
+
+def test_in_process_head_answers_the_servers_length_without_a_body(proxied):
+    port, _, _ = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("HEAD", "/ping")
+    response = connection.getresponse()
+    assert (response.status, response.getheader("Content-Length"), response.read()) == (
+        200,
+        "42",
+        b"",
+    )
+    # the connection is still in step: a next request on it is answered
+    assert _exchange(port, "GET", "/next", connection=connection)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "offered"),
+    [
+        ("POST", "/invocations", 200, True),
+        ("POST", "/invocations?format=json", 201, True),
+        ("POST", "/invocations", 299, True),
+        ("POST", "/invocations", 300, False),
+        ("POST", "/invocations", 400, False),
+        ("POST", "/invocations", 500, False),
+        ("PUT", "/invocations", 200, False),
+        ("POST", "/invocations/x", 200, False),
+        ("POST", "/ping", 200, False),
+    ],
+)
+def test_in_process_only_a_successful_post_of_invocations_is_offered(
+    proxied, method, path, status, offered
+):
+    port, offers, _ = proxied
+    before = datetime.now(UTC)
+    headers = {"X-Test-Status": str(status), INFERENCE_ID_HEADER: "the-callers-id"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    answered, _, payload = _exchange(port, method, path, b"[1, 2]", headers, connection)
+    _settled(port, connection)
+    assert answered == status
+    if not offered:
+        assert offers.offered == []
+        return
+    (prediction,) = offers.offered
+    assert (prediction.request, prediction.response) == (b"[1, 2]", payload)
+    assert prediction.inference_id == "the-callers-id"
+    assert before <= prediction.time <= datetime.now(UTC)
+
+
+def test_in_process_a_prediction_without_an_id_header_is_offered_without_one(proxied):
+    port, offers, _ = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    assert _exchange(port, "POST", "/invocations", b"[1]", connection=connection)[0] == 200
+    _settled(port, connection)
+    assert offers.offered[0].inference_id is None
+
+
+@pytest.mark.parametrize("size", [20, 21])
+def test_in_process_a_body_above_the_limit_is_refused_413_not_forwarded(proxied, monkeypatch, size):
+    monkeypatch.setattr(gateway_proxy, "MAX_BODY_BYTES", 20)
+    port, offers, _ = proxied
+    status, _, payload = _exchange(port, "POST", "/invocations", b"1" * size)
+    if size == 20:
+        assert status == 200 and json.loads(payload)["body"] == "1" * 20
+    else:
+        assert status == 413 and offers.offered == []
+
+
+def _chunked(port, chunks, trailer=b""):
+    """POST /invocations with a chunked body (sizes in hex, one with an extension)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        body = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n" + trailer
+        raw.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n" + body + b"\r\n"
+        )
+        answer = b""
+        while part := raw.recv(65536):
+            answer += part
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), payload
+
+
+def test_in_process_a_chunked_body_is_forwarded_whole_with_its_length(proxied, monkeypatch):
+    monkeypatch.setattr(gateway_proxy, "MAX_BODY_BYTES", 20)
+    port, offers, _ = proxied
+    status, payload = _chunked(port, [b"0123456789", b"abcdefghij"], trailer=b"X-Sum: 1\r\n")
+    received = json.loads(payload)
+    assert status == 200 and received["body"] == "0123456789abcdefghij"
+    assert received["headers"]["content-length"] == "20"
+    assert "transfer-encoding" not in received["headers"]
+    assert offers.offered[0].request == b"0123456789abcdefghij"
+    assert _chunked(port, [b"0123456789", b"abcdefghij", b"!"])[0] == 413
+
+
+def test_in_process_an_unreachable_model_server_is_a_502(monkeypatch):
+    offers = _Offers()
+    server = _serving(gateway_proxy.GatewayServer(0, _free_port(), offers, host="127.0.0.1"))
+    try:
+        status, _, _ = _exchange(server.server_address[1], "POST", "/invocations", b"[1]")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 502 and offers.offered == []
+
+
+def test_in_process_a_slow_model_server_is_a_504_and_the_next_request_gets_a_fresh_connection(
+    proxied, monkeypatch
+):
+    monkeypatch.setattr(gateway_proxy, "UPSTREAM_TIMEOUT_SECONDS", 0.3)
+    port, offers, _ = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    slow = _exchange(port, "POST", "/invocations", b"[1]", {"X-Test-Sleep": "1"}, connection)
+    assert slow[0] == 504 and offers.offered == []
+    time.sleep(1)  # the stale answer arrives on the old connection, which must not be read
+    status, _, payload = _exchange(port, "POST", "/invocations", b"[2]", connection=connection)
+    assert status == 200 and json.loads(payload)["body"] == "[2]"
+
+
+def test_in_process_a_kept_alive_connection_the_model_server_closed_is_retried_once(proxied):
+    port, _, _ = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for body in (b"[1]", b"[2]", b"[3]"):  # the server closes after each answer
+        status, _, payload = _exchange(
+            port, "POST", "/invocations", body, {"X-Test-Close": "1"}, connection
+        )
+        assert status == 200 and json.loads(payload)["body"] == body.decode()
+
+
+def test_in_process_a_stopping_gateway_closes_each_connection_after_its_answer(proxied):
+    port, _, server = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    _, headers, _ = _exchange(port, "GET", "/a", connection=connection)
+    assert "close" not in dict(headers).get("Connection", "")
+    server.stopping = True
+    _, headers, _ = _exchange(port, "GET", "/b", connection=connection)
+    assert dict(headers)["Connection"] == "close"
+
+
+def test_in_process_a_stop_waits_for_the_requests_in_flight_only():
+    server = gateway_proxy.GatewayServer(0, 1, _Offers(), host="127.0.0.1")
+    try:
+        assert server.wait_idle(0)
+        with server.request_in_flight():
+            with server.request_in_flight():
+                pass
+            assert not server.wait_idle(0.05)
+        assert server.wait_idle(0.05)
+    finally:
+        server.server_close()
+
+
+def test_in_process_the_metrics_server_serves_the_counters_and_liveness_only():
+    server = _serving(gateway_proxy.MetricsServer(0, _Offers(), host="127.0.0.1"))
+    port = server.server_address[1]
+    try:
+        metrics = _exchange(port, "GET", "/metrics")
+        health = _exchange(port, "GET", "/healthz")
+        other = _exchange(port, "GET", "/invocations")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (metrics[0], metrics[2]) == (200, b"mlplat_events_published_total 7\n")
+    assert dict(metrics[1])["Content-Type"] == "text/plain; version=0.0.4"
+    assert dict(metrics[1])["Content-Length"] == str(len(metrics[2]))
+    assert (health[0], health[2], dict(health[1])["Content-Type"]) == (200, b"ok\n", "text/plain")
+    assert other[0] == 404
+
+
+def test_the_entry_point_exits_2_naming_the_variables_in_process(monkeypatch, capsys):
+    for name in (*ENVIRONMENT, "MLPLAT_MODEL_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    assert gateway_main.main() == 2
+    error = capsys.readouterr().err
+    assert error.startswith("events gateway: MLPLAT_MODEL is not set")
+
+
+def test_the_entry_point_serves_msk_with_iam_until_sigterm_or_sigint(monkeypatch):
+    import signal
+
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    served = []
+
+    def serve_stand_in(settings, kafka, stop):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            stop.clear()
+            signal.getsignal(signum)(signum, None)
+            served.append((settings, kafka, signum, stop.is_set()))
+        return 0
+
+    monkeypatch.setattr(gateway_main, "serve", serve_stand_in)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert gateway_main.main() == 0
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert [(signum, stopped) for _, _, signum, stopped in served] == [
+        (signal.SIGTERM, True),
+        (signal.SIGINT, True),
+    ]
+    settings, kafka, _, _ = served[0]
+    assert (settings.model, settings.region) == (MODEL, "eu-west-1")
+    expected = msk_iam_config("b-1.example:9098", "eu-west-1")
+    assert {k: v for k, v in kafka.items() if k != "oauth_cb"} == {
+        k: v for k, v in expected.items() if k != "oauth_cb"
+    }
+
+
+class _PublisherStandIn(_Offers):
+    made: list = []
+
+    def __init__(self, **options):
+        super().__init__()
+        self.options, self.closed = options, []
+        _PublisherStandIn.made.append(self)
+
+    def close(self, timeout):
+        self.closed.append(timeout)
+        return 5
+
+
+def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
+    monkeypatch, echo_server
+):
+    monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
+    port, metrics_port = _free_port(), _free_port()
+    settings = from_environment(
+        ENVIRONMENT
+        | {
+            "MLPLAT_GATEWAY_PORT": str(port),
+            "MLPLAT_GATEWAY_METRICS_PORT": str(metrics_port),
+            "MLPLAT_MODEL_PORT": str(echo_server),
+            "MLPLAT_EVENTS_QUEUE": "12",
+            "MLPLAT_EVENTS_QUEUE_BYTES": "3456",
+            "MLPLAT_EVENTS_FLUSH_SECONDS": "4",
+            "MLPLAT_FEATURE_NAMES": "a,b",
+        }
+    )
+    stop, left = threading.Event(), []
+    thread = threading.Thread(target=lambda: left.append(serve(settings, {"k": "v"}, stop)))
+    thread.start()
+    _wait_for(metrics_port, "/healthz")
+    assert _exchange(port, "POST", "/invocations", b"[1, 2]")[0] == 200
+    stop.set()
+    thread.join(10)
+    (publisher,) = _PublisherStandIn.made[-1:]
+    assert left == [5]
+    assert publisher.options == {
+        "model": MODEL,
+        "version": VERSION,
+        "topic": TOPIC,
+        "kafka": {"k": "v"},
+        "queue_size": 12,
+        "queue_bytes": 3456,
+        "feature_names": ("a", "b"),
+    }
+    assert len(publisher.offered) == 1
+    (timeout,) = publisher.closed
+    assert 3 < timeout <= 4  # what is left of the flush deadline
+    for closed in (port, metrics_port):
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", closed), timeout=1).close()
