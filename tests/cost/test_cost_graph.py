@@ -47,22 +47,24 @@ def test_an_export_without_a_generator_says_none():
 
 
 @pytest.mark.parametrize(
-    ("document", "message"),
-    [
-        (
-            {"version": 2},
-            "expected a `pulumi stack export` document with version 3, found version 2",
-        ),
-        ({}, "found version None"),
-        ([], "found version <class 'list'>"),
-        ({"version": 3}, "the export has no deployment.resources list"),
-        ({"version": 3, "deployment": {"resources": {}}}, "no deployment.resources list"),
-    ],
+    ("document", "found"),
+    [({"version": 2}, "2"), ({}, "None"), ([], "<class 'list'>"), ("3", "<class 'str'>")],
 )
-def test_a_document_that_is_not_a_version_3_export_is_refused_saying_what_it_is(document, message):
+def test_a_document_that_is_not_a_version_3_export_is_refused_saying_what_it_is(document, found):
     with pytest.raises(ExportError) as error:
         Graph.from_export(document)
-    assert message in str(error.value)
+    assert str(error.value) == (
+        f"expected a `pulumi stack export` document with version 3, found version {found}"
+    )
+
+
+@pytest.mark.parametrize(
+    "deployment", [None, {}, {"resources": {}}, {"resources": None}, {"manifest": {}}]
+)
+def test_an_export_without_a_list_of_resources_is_refused(deployment):
+    with pytest.raises(ExportError) as error:
+        Graph.from_export({"version": 3, "deployment": deployment})
+    assert str(error.value) == "the export has no deployment.resources list"
 
 
 @pytest.mark.parametrize("part", ["inputs", "outputs"])

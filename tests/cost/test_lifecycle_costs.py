@@ -149,29 +149,20 @@ def _drift_config(index, models, team="fraud"):
     return resource(OBJECT, f"drift-config-{team}-{index}", {"key": key, "content": content})
 
 
+def _pipeline_schedule(name, expression, arn, parameters):
+    target = {"arn": arn, "sagemakerPipelineParameters": {"pipelineParameters": parameters}}
+    return resource(SCHEDULE, name, {"scheduleExpression": expression, "target": target})
+
+
 def _drift_schedule(index, expression, team="fraud", **parameters):
     uri = f"s3://artifacts/teams/{team}/lifecycle/drift/{index}/drift.json"
-    target = {
-        "arn": DRIFT_PIPELINE_ARN,
-        "sagemakerPipelineParameters": {
-            "pipelineParameters": _parameters(ConfigUri=uri, **parameters)
-        },
-    }
-    return resource(
-        SCHEDULE, f"drift-{team}-{index}", {"scheduleExpression": expression, "target": target}
-    )
+    parameters = _parameters(ConfigUri=uri, **parameters)
+    return _pipeline_schedule(f"drift-{team}-{index}", expression, DRIFT_PIPELINE_ARN, parameters)
 
 
 def _retrain_schedule(model, expression, arn=RETRAIN_ARN, **parameters):
-    target = {
-        "arn": arn,
-        "sagemakerPipelineParameters": {
-            "pipelineParameters": _parameters(ModelName=model, **parameters)
-        },
-    }
-    return resource(
-        SCHEDULE, f"retrain-{model}", {"scheduleExpression": expression, "target": target}
-    )
+    parameters = _parameters(ModelName=model, **parameters)
+    return _pipeline_schedule(f"retrain-{model}", expression, arn, parameters)
 
 
 def _retrain_target(model, arn=RETRAIN_ARN, **parameters):
@@ -296,19 +287,66 @@ def test_an_event_target_that_starts_no_retraining_is_not_priced():
     assert not [name for name in items if name.endswith("-target")]
 
 
+def _odd_schedule():
+    """A schedule that starts neither a batch job nor a pipeline with parameters."""
+    target = {"arn": "arn:aws:lambda:us-east-1:123456789012:function:other"}
+    return resource(SCHEDULE, "odd", {"scheduleExpression": "rate(1 day)", "target": target})
+
+
+def test_drift_schedules_are_found_among_schedules_of_other_kinds_in_any_order():
+    items = _price(
+        _retrain_schedule("r-model", "rate(7 days)"),  # listed first: no ConfigUri
+        _odd_schedule(),
+        _drift_config(0, ["a-model"]),
+        _drift_schedule(0, "rate(1 day)"),
+    )
+    drift = items["drift-fraud-0"]
+    assert [(s.model, s.fraction) for s in drift.shares] == [("a-model", 1.0)]
+    assert drift.basis.startswith("30.42 drift runs/month")
+
+
+def test_a_scheduled_pipeline_run_that_names_no_model_is_still_priced_as_unattributed():
+    """Never dropped: the report shows a line for model '?', not a cost folded into shared."""
+    schedule = _retrain_schedule("x", "rate(1 day)", arn=ON_DEMAND_ARN)
+    schedule["inputs"]["target"]["sagemakerPipelineParameters"]["pipelineParameters"] = []
+    item = _price(schedule)["retrain-x"]
+    assert item.monthly == pytest.approx(HOURS_PER_MONTH / 24 * (1.0 + EVALUATION_RUN_HOURS * 0.5))
+    assert [(s.model, s.team) for s in item.shares] == [("?", "fraud")]
+
+
+TWO_RATES = {"ml.m5.large": 0.1, "ml.m5.xlarge": 0.5}
+
+
 @pytest.mark.parametrize(
-    ("training", "processing", "what"),
+    ("training", "processing", "what", "entries"),
     [
-        ({}, PROCESSING, "training"),
-        (TRAINING, {"ml.m5.large": 0.1}, "processing"),
+        ({}, PROCESSING, "training", ()),
+        (TRAINING, TWO_RATES, "processing", ()),
+        (
+            TRAINING,
+            TWO_RATES,
+            "processing",
+            (
+                _drift_config(0, ["a-model"]),
+                _drift_schedule(0, "rate(1 day)", InstanceType="ml.c5.xlarge"),
+            ),
+        ),
+        (
+            TRAINING,
+            TWO_RATES,
+            "processing",
+            (_retrain_target("a-model", InstanceType="ml.c5.xlarge"),),
+        ),
     ],
 )
 def test_an_instance_type_missing_from_a_price_table_is_an_error_naming_it_and_the_known_ones(
-    training, processing, what
+    training, processing, what, entries
 ):
     schedule = _retrain_schedule("a-model", "rate(1 day)", InstanceType="ml.c5.xlarge")
+    if entries:
+        schedule = _retrain_schedule("b-model", "rate(1 day)")  # priced: only `entries` fail
     with pytest.raises(EstimateError) as error:
-        _price(schedule, snapshot=_snapshot(training, processing))
+        _price(schedule, *entries, snapshot=_snapshot(training, processing))
     known = ", ".join(sorted({"training": training, "processing": processing}[what])) or "none"
     assert (
         f"no SageMaker {what} price for 'ml.c5.xlarge' in us-east-1 in the price snapshot; "

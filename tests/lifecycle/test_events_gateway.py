@@ -1206,3 +1206,27 @@ def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
     for closed in (port, metrics_port):
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", closed), timeout=1).close()
+
+
+def test_in_process_the_servers_own_log_lines_go_to_the_gateways_logger_at_debug(
+    proxied, caplog, monkeypatch
+):
+    """Not to stderr (BaseHTTPRequestHandler's default): a line per request would flood the
+    pod's log; at debug level they can be turned on."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger=gateway_proxy.log.name)
+    monkeypatch.setattr(gateway_proxy, "MAX_BODY_BYTES", 1)
+    port, _, _ = proxied
+    metrics = _serving(gateway_proxy.MetricsServer(0, _Offers(), host="127.0.0.1"))
+    try:
+        assert _exchange(port, "POST", "/invocations", b"[1]")[0] == 413
+        _exchange(metrics.server_address[1], "GET", "/healthz")
+    finally:
+        metrics.shutdown()
+        metrics.server_close()
+    lines = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == gateway_proxy.log.name
+    ]
+    assert ("DEBUG", "code 413, message request body too large") in lines, lines
+    assert any(level == "DEBUG" and '"GET /healthz HTTP/1.1" 200' in line for level, line in lines)
