@@ -634,6 +634,8 @@ def stand_in_publisher(monkeypatch):
     for publisher in made:
         if not publisher._stopping.is_set():  # not closed by the test
             publisher.close(0)
+        # no worker outlives its test: it would call the next test's stand-in _publish
+        publisher._worker.join(15)
 
 
 def _events(producer):
@@ -681,8 +683,11 @@ def test_in_process_a_missing_or_malformed_id_is_minted_and_counted(stand_in_pub
 
 
 def test_in_process_what_cannot_be_published_is_counted_by_why_and_the_worker_carries_on(
-    stand_in_publisher,
+    stand_in_publisher, caplog
 ):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger=gateway_publisher.log.name)
     publisher, producer = stand_in_publisher()
     for request, response in [
         (b"[[1], [2]]", b"[1]"),  # unpaired
@@ -694,18 +699,51 @@ def test_in_process_what_cannot_be_published_is_counted_by_why_and_the_worker_ca
     counts = publisher.counts()
     assert (counts["unpaired"], counts["invalid"], counts["published"]) == (1, 1, 1)
     assert len(producer.produced) == 1
+    said = [r.getMessage() for r in caplog.records if r.name == gateway_publisher.log.name]
+    assert "not published: 2 request rows, response is not a list of as many outputs" in said
+    assert (
+        "invalid event: captureData.endpointInput.data: must be a JSON object of features" in said
+    )
+
+
+def test_in_process_an_unexpected_failure_is_logged_counted_and_outlived(
+    stand_in_publisher, monkeypatch, caplog
+):
+    real = gateway_publisher.paired_rows
+
+    def paired(request, response, names):
+        if request == b"boom":
+            raise RuntimeError("boom")
+        return real(request, response, names)
+
+    monkeypatch.setattr(gateway_publisher, "paired_rows", paired)
+    publisher, _ = stand_in_publisher()
+    publisher.offer(gateway_publisher.Prediction(b"boom", b"[1]", None, NOW))
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    publisher.close(5)
+    assert (publisher.counts()["invalid"], publisher.counts()["published"]) == (1, 1)
+    (record,) = [r for r in caplog.records if r.getMessage() == "event not published"]
+    assert record.levelname == "ERROR" and record.exc_info[0] is RuntimeError
 
 
 @pytest.mark.parametrize(
     ("refusal", "counted"),
     [(BufferError("full"), "dropped"), (gateway_publisher.KafkaException("too large"), "invalid")],
 )
-def test_in_process_a_record_the_producer_refuses_is_counted(stand_in_publisher, refusal, counted):
+def test_in_process_a_record_the_producer_refuses_is_counted(
+    stand_in_publisher, refusal, counted, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger=gateway_publisher.log.name)
     publisher, producer = stand_in_publisher()
     producer.refuse = refusal
     publisher.offer(gateway_publisher.Prediction(b"[[1], [2]]", b"[1, 2]", None, NOW))
     publisher.close(5)
     assert publisher.counts()[counted] == 2 and publisher.counts()["published"] == 0
+    said = [r.getMessage() for r in caplog.records if r.name == gateway_publisher.log.name]
+    if counted == "invalid":  # a refusal is worth a line; a full buffer only a count
+        assert said.count("refused by the producer: too large") == 2
 
 
 def test_in_process_a_delivery_kafka_reports_failed_is_counted_failed(stand_in_publisher):
@@ -750,7 +788,7 @@ def test_in_process_the_byte_bound_is_inclusive_and_freed_as_the_worker_takes(
 
 
 def test_in_process_closing_gives_up_on_what_it_cannot_send_and_counts_it(
-    stand_in_publisher, monkeypatch
+    stand_in_publisher, monkeypatch, caplog
 ):
     release = threading.Event()
     monkeypatch.setattr(gateway_publisher.EventPublisher, "_publish", lambda s, p: release.wait(10))
@@ -763,13 +801,18 @@ def test_in_process_closing_gives_up_on_what_it_cannot_send_and_counts_it(
     left = publisher.close(0.2)
     release.set()
     assert left == 2 + 2 and producer.purged
+    warned = [r for r in caplog.records if r.name == gateway_publisher.log.name]
+    assert [(r.levelname, r.getMessage()) for r in warned] == [
+        ("WARNING", "events gateway stopped with 4 events unsent")
+    ]
     assert publisher.counts()["failed"] == 2  # the queued; the producer's report its own
 
 
-def test_in_process_a_clean_close_releases_the_producer(stand_in_publisher):
+def test_in_process_a_clean_close_releases_the_producer(stand_in_publisher, caplog):
     publisher, producer = stand_in_publisher()
     publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
     assert publisher.close(5) == 0 and not producer.purged
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert publisher.pending() == 0 and publisher._producer is None
 
 
@@ -1037,7 +1080,7 @@ def test_in_process_a_chunked_body_is_forwarded_whole_with_its_length(proxied, m
     assert _chunked(port, [b"0123456789", b"abcdefghij", b"!"])[0] == 413
 
 
-def test_in_process_an_unreachable_model_server_is_a_502(monkeypatch):
+def test_in_process_an_unreachable_model_server_is_a_502(caplog):
     offers = _Offers()
     server = _serving(gateway_proxy.GatewayServer(0, _free_port(), offers, host="127.0.0.1"))
     try:
@@ -1046,6 +1089,8 @@ def test_in_process_an_unreachable_model_server_is_a_502(monkeypatch):
         server.shutdown()
         server.server_close()
     assert status == 502 and offers.offered == []
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.getMessage().startswith("model server unreachable: [Errno 111]")
 
 
 def test_in_process_a_slow_model_server_is_a_504_and_the_next_request_gets_a_fresh_connection(
@@ -1166,8 +1211,11 @@ class _PublisherStandIn(_Offers):
 
 
 def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
-    monkeypatch, echo_server
+    monkeypatch, echo_server, caplog
 ):
+    import logging
+
+    caplog.set_level(logging.INFO, logger=gateway_main.log.name)
     monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
     port, metrics_port = _free_port(), _free_port()
     settings = from_environment(
@@ -1203,6 +1251,10 @@ def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
     assert len(publisher.offered) == 1
     (timeout,) = publisher.closed
     assert 3 < timeout <= 4  # what is left of the flush deadline
+    said = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == gateway_main.log.name
+    ]
+    assert said == [("INFO", f"forwarding :{port} -> 127.0.0.1:{echo_server}")]
     for closed in (port, metrics_port):
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", closed), timeout=1).close()
@@ -1230,3 +1282,37 @@ def test_in_process_the_servers_own_log_lines_go_to_the_gateways_logger_at_debug
     ]
     assert ("DEBUG", "code 413, message request body too large") in lines, lines
     assert any(level == "DEBUG" and '"GET /healthz HTTP/1.1" 200' in line for level, line in lines)
+
+
+def test_serve_stops_at_the_flush_deadline_even_with_a_request_in_flight(
+    monkeypatch, echo_server, caplog
+):
+    monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
+    port, metrics_port = _free_port(), _free_port()
+    settings = from_environment(
+        ENVIRONMENT
+        | {
+            "MLPLAT_GATEWAY_PORT": str(port),
+            "MLPLAT_GATEWAY_METRICS_PORT": str(metrics_port),
+            "MLPLAT_MODEL_PORT": str(echo_server),
+            "MLPLAT_EVENTS_FLUSH_SECONDS": "0.3",
+        }
+    )
+    stop, left = threading.Event(), []
+    thread = threading.Thread(target=lambda: left.append(serve(settings, {}, stop)))
+    thread.start()
+    _wait_for(metrics_port, "/healthz")
+    slow = threading.Thread(
+        target=lambda: _exchange(port, "POST", "/invocations", b"[1]", {"X-Test-Sleep": "2"})
+    )
+    slow.start()
+    time.sleep(0.3)  # the request is with the model server
+    stopping = time.monotonic()
+    stop.set()
+    thread.join(10)
+    stopped = time.monotonic() - stopping
+    slow.join(10)
+    assert left == [5] and stopped < 1.5  # did not wait the 2 s the request takes
+    assert _PublisherStandIn.made[-1].closed == [0.0]  # nothing left of the deadline to flush
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "requests still in flight at the flush deadline" in warnings
