@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -322,13 +323,17 @@ def test_a_request_in_flight_when_the_pod_stops_is_answered_and_its_event_flushe
     assert len(_consume(kafka, 1)) == 1
 
 
-def test_the_msk_token_is_a_presigned_connect_with_the_pods_credentials(monkeypatch):
+def _fake_credentials(monkeypatch):
     for name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY123456")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_the_msk_token_is_a_presigned_connect_with_the_pods_credentials(monkeypatch):
+    _fake_credentials(monkeypatch)
     token, expiry = oauth_callback("eu-west-1")(None)
     url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
     query = parse_qs(url.query)
@@ -1195,6 +1200,31 @@ def test_the_entry_point_serves_msk_with_iam_until_sigterm_or_sigint(monkeypatch
     assert {k: v for k, v in kafka.items() if k != "oauth_cb"} == {
         k: v for k, v in expected.items() if k != "oauth_cb"
     }
+    _fake_credentials(monkeypatch)
+    token, _ = kafka["oauth_cb"](None)  # signed for the settings' Region
+    url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    assert url.hostname == "kafka.eu-west-1.amazonaws.com"
+
+
+def test_the_entry_point_logs_at_info_with_time_and_level(monkeypatch):
+    import logging
+
+    for name in (*ENVIRONMENT, "MLPLAT_MODEL_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in the container: nothing set up
+    level = logging.root.level
+    try:
+        logging.root.setLevel(logging.WARNING)
+        assert gateway_main.main() == 2  # configures logging first, then reads its settings
+        configured = logging.root.level
+    finally:
+        logging.root.setLevel(level)
+    (handler,) = logging.root.handlers
+    record = logging.LogRecord("g", logging.INFO, __file__, 1, "forwarding :%d", (8090,), None)
+    assert configured == logging.INFO
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO forwarding :8090", handler.format(record)
+    )
 
 
 class _PublisherStandIn(_Offers):
@@ -1235,6 +1265,9 @@ def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
     thread.start()
     _wait_for(metrics_port, "/healthz")
     assert _exchange(port, "POST", "/invocations", b"[1, 2]")[0] == 200
+    # named in a thread dump, and daemon: a gateway that fails never hangs on its servers
+    threads = {t.name: t.daemon for t in threading.enumerate()}
+    assert (threads.get("gateway"), threads.get("metrics")) == (True, True)
     stop.set()
     thread.join(10)
     (publisher,) = _PublisherStandIn.made[-1:]
