@@ -559,8 +559,23 @@ def test_the_settings_read_every_variable():
             ["MLPLAT_EVENTS_FLUSH_SECONDS='soon': not a non-negative number"],
         ),
         (
-            {"MLPLAT_MODEL": "Churn_Predictor"},
+            {"MLPLAT_MODEL": "Churn_Predictor", "MLPLAT_MODEL_VERSION": "1"},
             ["MLPLAT_MODEL/MLPLAT_MODEL_VERSION: "],
+        ),
+        # a version that is no number is one problem, not also an unattributable name
+        (
+            {"MLPLAT_MODEL": "Churn_Predictor", "MLPLAT_MODEL_VERSION": "x"},
+            ["MLPLAT_MODEL_VERSION='x': not an integer"],
+        ),
+        *(
+            ({name: "0"}, [f"{name}='0': must be positive"])
+            for name in (
+                "MLPLAT_GATEWAY_PORT",
+                "MLPLAT_MODEL_PORT",
+                "MLPLAT_GATEWAY_METRICS_PORT",
+                "MLPLAT_EVENTS_QUEUE",
+                "MLPLAT_EVENTS_QUEUE_BYTES",
+            )
         ),
     ],
 )
