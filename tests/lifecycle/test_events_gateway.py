@@ -1146,15 +1146,39 @@ def test_in_process_a_stopping_gateway_closes_each_connection_after_its_answer(p
     assert dict(headers)["Connection"] == "close"
 
 
+def _bounded(call, *args):
+    """``call(*args)``, failing (not hanging) if it does not return within 5 s."""
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(call(*args)), daemon=True)
+    thread.start()
+    thread.join(5)
+    assert answers, f"{call.__name__}{args} did not return"
+    return answers[0]
+
+
 def test_in_process_a_stop_waits_for_the_requests_in_flight_only():
     server = gateway_proxy.GatewayServer(0, 1, _Offers(), host="127.0.0.1")
     try:
-        assert server.wait_idle(0)
+        assert _bounded(server.wait_idle, 0)
         with server.request_in_flight():
             with server.request_in_flight():
                 pass
-            assert not server.wait_idle(0.05)
-        assert server.wait_idle(0.05)
+            assert not _bounded(server.wait_idle, 0.05)  # waits no longer than it is told
+        assert _bounded(server.wait_idle, 0.05)
+        # a request ending while a stop waits wakes it at once
+        entered, leave = threading.Event(), threading.Event()
+
+        def in_flight():
+            with server.request_in_flight():
+                entered.set()
+                leave.wait(5)
+
+        threading.Thread(target=in_flight, daemon=True).start()
+        entered.wait(5)
+        threading.Timer(0.2, leave.set).start()
+        started = time.monotonic()
+        assert _bounded(server.wait_idle, 3)
+        assert time.monotonic() - started < 2
     finally:
         server.server_close()
 
