@@ -10,7 +10,7 @@ original) are listed, with the reason, in ``benchmarks/mutation_equivalents.toml
 killed / (mutants - equivalent). Results go to ``benchmarks/mutation_results.json`` and are
 summarised in ``benchmarks/MUTATION.md``. ``--keep`` keeps the copy, where ``mutmut show NAME`` and
 ``mutmut browse`` explain each mutant; ``--again DIR MODULE`` re-runs there only the mutants that
-survived, against the tests written since.
+survived or timed out, against the tests written since.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ def main() -> int:
         metavar="DIR",
         type=Path,
         help="in the copy a --keep run of one MODULE left: take the current tests in and re-run "
-        "only the mutants that survived there (minutes, not the whole run again)",
+        "only the mutants that survived or timed out there (minutes, not the whole run again)",
     )
     args = parser.parse_args()
     unknown = [name for name in args.modules if name not in MODULES]
@@ -426,7 +426,7 @@ def run(name: str, module: Module, *, keep: bool, jobs: int) -> dict:
 
 
 def again(name: str, module: Module, work: Path, *, jobs: int) -> dict:
-    """Re-run the survivors of a kept run in `work` against the tests as they are now.
+    """Re-run the survivors and timeouts of a kept run in `work` against the tests as they are.
 
     The sources mutated stay those of the kept run (its commit): only test files are taken in,
     into the copy and into mutmut's own tree, which it does not refresh. The same test files
@@ -434,6 +434,8 @@ def again(name: str, module: Module, work: Path, *, jobs: int) -> dict:
     kept run's commit and wall time and say what was re-run, when and at which commit."""
     previous = json.loads(RESULTS.read_text())[name]
     survivors = [s["name"] for s in summarise(name, module, work, commit="", wall=0)["survivors"]]
+    # and the timeouts: a test that waited forever on a mutant may now bound its wait and fail
+    survivors += sorted(m for m, status in _statuses(work).items() if status == "timeout")
     for relative in _listed("tests"):
         for target in (work / relative, work / "mutants" / relative):
             target.parent.mkdir(parents=True, exist_ok=True)
