@@ -1388,3 +1388,30 @@ def test_serve_stops_at_the_flush_deadline_even_with_a_request_in_flight(
     assert _PublisherStandIn.made[-1].closed == [0.0]  # nothing left of the deadline to flush
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "requests still in flight at the flush deadline" in warnings
+
+
+def test_in_process_a_model_server_that_drops_every_connection_is_retried_once_then_a_502():
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def drop_each():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed by the test
+            accepted.append(connection.recv(65536))
+            connection.close()
+
+    threading.Thread(target=drop_each, daemon=True).start()
+    offers = _Offers()
+    upstream = listener.getsockname()[1]
+    server = _serving(gateway_proxy.GatewayServer(0, upstream, offers, host="127.0.0.1"))
+    try:
+        status, _, _ = _exchange(server.server_address[1], "POST", "/invocations", b"[1]")
+    finally:
+        server.shutdown()
+        server.server_close()
+        listener.close()
+    assert status == 502 and offers.offered == []
+    assert len(accepted) == 2  # the request, and its one retry on a new connection
