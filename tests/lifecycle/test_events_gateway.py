@@ -1091,13 +1091,31 @@ def _chunked(port, chunks, trailer=b""):
 def test_in_process_a_chunked_body_is_forwarded_whole_with_its_length(proxied, monkeypatch):
     monkeypatch.setattr(gateway_proxy, "MAX_BODY_BYTES", 20)
     port, offers, _ = proxied
-    status, payload = _chunked(port, [b"0123456789", b"abcdefghij"], trailer=b"X-Sum: 1\r\n")
+    # sizes in hex: 0x10 is 16 bytes
+    status, payload = _chunked(port, [b"0123456789abcdef", b"ghij"], trailer=b"X-Sum: 1\r\n")
     received = json.loads(payload)
     assert status == 200 and received["body"] == "0123456789abcdefghij"
     assert received["headers"]["content-length"] == "20"
     assert "transfer-encoding" not in received["headers"]
     assert offers.offered[0].request == b"0123456789abcdefghij"
-    assert _chunked(port, [b"0123456789", b"abcdefghij", b"!"])[0] == 413
+    assert _chunked(port, [b"0123456789abcdef", b"ghij", b"!"])[0] == 413
+
+
+def test_in_process_a_chunked_body_cut_short_is_answered_not_dropped(proxied):
+    """The client stops where a chunk size should be: what arrived is the body; the gateway
+    answers rather than failing in the middle of the exchange."""
+    port, _, _ = proxied
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n3\r\n[1]\r\n"
+        )
+        raw.shutdown(socket.SHUT_WR)
+        answer = b""
+        while part := raw.recv(65536):
+            answer += part
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(payload)["body"] == "[1]"
 
 
 def test_in_process_an_unreachable_model_server_is_a_502(caplog):
