@@ -609,6 +609,7 @@ class _StandInProducer:
         self.error = None
         self.unsent = 0
         self.purged = False
+        self.flushes = []  # the timeout of each flush
         _StandInProducer.made.append(self)
 
     def produce(self, topic, value, key, on_delivery):
@@ -623,7 +624,8 @@ class _StandInProducer:
             report(self.error, None)
         return len(waiting)
 
-    def flush(self, _timeout):
+    def flush(self, timeout):
+        self.flushes.append(timeout)
         self.poll(0)
         return self.unsent
 
@@ -832,6 +834,8 @@ def test_in_process_closing_gives_up_on_what_it_cannot_send_and_counts_it(
     took = time.monotonic() - started
     release.set()
     assert took < 0.8  # the deadline given, not the stuck worker's time
+    # flushed for what was left of the deadline, then the purged reports served without waiting
+    assert 0 <= producer.flushes[0] <= 0.2 and producer.flushes[1:] == [0]
     assert left == 2 + 2 and producer.purged
     warned = [r for r in caplog.records if r.name == gateway_publisher.log.name]
     assert [(r.levelname, r.getMessage()) for r in warned] == [
@@ -844,6 +848,8 @@ def test_in_process_a_clean_close_releases_the_producer(stand_in_publisher, capl
     publisher, producer = stand_in_publisher()
     publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
     assert publisher.close(5) == 0 and not producer.purged
+    (flushed,) = producer.flushes
+    assert 4 < flushed <= 5  # what the worker's drain left of the deadline
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert publisher.pending() == 0 and publisher._producer is None
 
