@@ -812,10 +812,56 @@ def test_in_process_the_byte_bound_is_inclusive_and_freed_as_the_worker_takes(
     assert taken.wait(5)  # the worker holds it: its bytes are free again
     for _ in range(2):  # 10 + 10 bytes: exactly the bound
         publisher.offer(gateway_publisher.Prediction(b"x" * 9, b"y", None, NOW))
+    at_the_bound = publisher.counts()["dropped"]
     publisher.offer(gateway_publisher.Prediction(b"", b"y", None, NOW))  # one byte over
     counts = publisher.counts()
     release.set()
-    assert counts["dropped"] == 1
+    assert (at_the_bound, counts["dropped"]) == (0, 1)
+
+
+def test_in_process_a_prediction_dropped_for_count_gives_its_bytes_back_exactly(
+    stand_in_publisher, monkeypatch
+):
+    go, taken = threading.Semaphore(0), []
+
+    def publish(self, prediction):
+        taken.append(prediction)
+        go.acquire(timeout=10)
+
+    monkeypatch.setattr(gateway_publisher.EventPublisher, "_publish", publish)
+    publisher, _ = stand_in_publisher(queue_size=2, queue_bytes=20)
+
+    def offer(size):
+        publisher.offer(gateway_publisher.Prediction(b"x" * (size - 1), b"y", None, NOW))
+
+    def until_taken(count):
+        deadline = time.monotonic() + 5
+        while len(taken) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(taken) == count
+
+    offer(10)
+    until_taken(1)  # held by the worker: its bytes no longer count
+    offer(4)
+    offer(4)  # the queue is full by count: 8 bytes wait
+    offer(1)  # dropped for count; its byte is given back
+    go.release()
+    until_taken(2)  # the first 4 leave the queue: 4 bytes wait
+    offer(17)  # 4 + 17 > 20: dropped for bytes
+    dropped = publisher.counts()["dropped"]
+    for _ in range(3):
+        go.release()
+    assert dropped == 2
+
+
+def test_in_process_the_producer_and_worker_are_the_publishers_own(stand_in_publisher):
+    publisher, producer = stand_in_publisher(queue_bytes=8192)
+    assert producer.config == gateway_publisher.producer_config(
+        {"bootstrap.servers": "stand-in:9092"}, MODEL, 100, 8192
+    )
+    # the worker is named in a thread dump, and daemon: it never keeps a stopping pod alive
+    workers = [t for t in threading.enumerate() if t.name == "events-publisher"]
+    assert workers and all(t.daemon for t in workers)
 
 
 def test_in_process_closing_gives_up_on_what_it_cannot_send_and_counts_it(
