@@ -848,10 +848,12 @@ def test_in_process_a_prediction_dropped_for_count_gives_its_bytes_back_exactly(
     go.release()
     until_taken(2)  # the first 4 leave the queue: 4 bytes wait
     offer(17)  # 4 + 17 > 20: dropped for bytes
-    dropped = publisher.counts()["dropped"]
-    for _ in range(3):
+    dropped = [publisher.counts()["dropped"]]
+    offer(16)  # 4 + 16 = 20: room, exactly
+    dropped.append(publisher.counts()["dropped"])
+    for _ in range(4):
         go.release()
-    assert dropped == 2
+    assert dropped == [2, 2]
 
 
 def test_in_process_the_producer_and_worker_are_the_publishers_own(stand_in_publisher):
@@ -1505,3 +1507,23 @@ def test_in_process_a_model_server_that_drops_every_connection_is_retried_once_t
         listener.close()
     assert status == 502 and offers.offered == []
     assert len(accepted) == 2  # the request, and its one retry on a new connection
+
+
+def test_in_process_an_idle_worker_keeps_serving_the_producer_and_stops_at_once(
+    stand_in_publisher,
+):
+    """Delivery reports and the OAUTHBEARER refresh are served from poll(): an idle worker
+    polls without blocking, every tenth of a second, and still takes what is offered later."""
+    polls = []
+    publisher, producer = stand_in_publisher()
+    real_poll = producer.poll
+    producer.poll = lambda timeout: (polls.append(timeout), real_poll(timeout))[1]
+    time.sleep(0.55)
+    idle = list(polls)
+    publisher.offer(gateway_publisher.Prediction(b"[1]", b"[1]", None, NOW))
+    started = time.monotonic()
+    assert _bounded(publisher.close, 5) == 0
+    took = time.monotonic() - started
+    assert len(idle) >= 3 and set(idle) == {0}
+    assert publisher.counts()["published"] == 1
+    assert took < 0.5  # an idle worker notices the stop within its tenth of a second
