@@ -927,7 +927,9 @@ def test_the_metrics_are_prometheus_counters_and_the_backlog(stand_in_publisher)
     assert publisher.metrics_text().endswith("mlplat_events_pending 3\n")
 
 
-@pytest.mark.parametrize(("queue_bytes", "kbytes"), [(512, 1), (4096, 4), (64 * 2**20, 65536)])
+@pytest.mark.parametrize(
+    ("queue_bytes", "kbytes"), [(512, 1), (1536, 1), (4096, 4), (64 * 2**20, 65536)]
+)
 def test_the_producer_is_idempotent_acknowledged_by_all_and_bounded(queue_bytes, kbytes):
     config = gateway_publisher.producer_config(
         {"bootstrap.servers": "b:9098"}, MODEL, 7, queue_bytes
@@ -943,6 +945,7 @@ def test_the_producer_is_idempotent_acknowledged_by_all_and_bounded(queue_bytes,
         "queue.buffering.max.kbytes": kbytes,
         "message.timeout.ms": 30_000,
     }
+    assert type(config["queue.buffering.max.kbytes"]) is int  # librdkafka's is an integer
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -1525,5 +1528,6 @@ def test_in_process_an_idle_worker_keeps_serving_the_producer_and_stops_at_once(
     assert _bounded(publisher.close, 5) == 0
     took = time.monotonic() - started
     assert len(idle) >= 3 and set(idle) == {0}
+    assert set(polls) == {0}  # after a publish too: the worker never waits on the producer
     assert publisher.counts()["published"] == 1
     assert took < 0.5  # an idle worker notices the stop within its tenth of a second
