@@ -1531,3 +1531,16 @@ def test_in_process_an_idle_worker_keeps_serving_the_producer_and_stops_at_once(
     assert set(polls) == {0}  # after a publish too: the worker never waits on the producer
     assert publisher.counts()["published"] == 1
     assert took < 0.5  # an idle worker notices the stop within its tenth of a second
+
+
+def test_in_process_a_chunked_body_ending_with_bare_line_feeds_is_answered_at_once(proxied):
+    """RFC 9112 lets a recipient take a bare LF as a line's end: the body ends at the empty
+    line after the last chunk, without waiting for more (the connection stays open)."""
+    port, _, _ = proxied
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
+        raw.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\n[1]\n0\n\n"
+        )
+        head = raw.recv(65536)  # times out (fails) if the gateway still waits for trailers
+    assert head.startswith(b"HTTP/1.1 200")
