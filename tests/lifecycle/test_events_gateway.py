@@ -1191,11 +1191,12 @@ def test_in_process_an_unreachable_model_server_is_a_502(caplog):
     offers = _Offers()
     server = _serving(gateway_proxy.GatewayServer(0, _free_port(), offers, host="127.0.0.1"))
     try:
-        status, _, _ = _exchange(server.server_address[1], "POST", "/invocations", b"[1]")
+        status, _, body = _exchange(server.server_address[1], "POST", "/invocations", b"[1]")
     finally:
         server.shutdown()
         server.server_close()
     assert status == 502 and offers.offered == []
+    assert b"Message: model server unreachable." in body  # the caller is told which side failed
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert warning.getMessage().startswith("model server unreachable: [Errno 111]")
 
@@ -1208,6 +1209,7 @@ def test_in_process_a_slow_model_server_is_a_504_and_the_next_request_gets_a_fre
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     slow = _exchange(port, "POST", "/invocations", b"[1]", {"X-Test-Sleep": "1"}, connection)
     assert slow[0] == 504 and offers.offered == []
+    assert b"Message: the model server did not answer in time." in slow[2]
     time.sleep(1)  # the stale answer arrives on the old connection, which must not be read
     status, _, payload = _exchange(port, "POST", "/invocations", b"[2]", connection=connection)
     assert status == 200 and json.loads(payload)["body"] == "[2]"
