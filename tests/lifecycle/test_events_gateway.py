@@ -965,7 +965,8 @@ class _Echo(BaseHTTPRequestHandler):
             "body": body.decode(),
         }
         payload = json.dumps(received).encode()
-        self.send_response(int(self.headers.get("X-Test-Status", 200)))
+        status = int(self.headers.get("X-Test-Status", 200))
+        self.send_response(status, self.headers.get("X-Test-Reason"))
         self.send_header("X-Model-Server", "echo")
         for name, value in (("Keep-Alive", "timeout=5"), ("Upgrade", "h2c"), ("Trailer", "X")):
             self.send_header(name, value)
@@ -1546,3 +1547,11 @@ def test_in_process_a_chunked_body_ending_with_bare_line_feeds_is_answered_at_on
         )
         head = raw.recv(65536)  # times out (fails) if the gateway still waits for trailers
     assert head.startswith(b"HTTP/1.1 200")
+
+
+def test_in_process_the_model_servers_reason_phrase_is_kept(proxied):
+    port, _, _ = proxied
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", "/invocations", b"[1]", {"X-Test-Reason": "Scored Fine"})
+    response = connection.getresponse()
+    assert (response.status, response.reason) == (200, "Scored Fine")
