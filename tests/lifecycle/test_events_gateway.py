@@ -657,7 +657,8 @@ def stand_in_publisher(monkeypatch):
         if not publisher._stopping.is_set():  # not closed by the test
             publisher.close(0)
         # no worker outlives its test: it would call the next test's stand-in _publish
-        publisher._worker.join(15)
+        publisher._worker.join(3)
+        assert not publisher._worker.is_alive(), "the publisher's worker did not stop"
 
 
 def _events(producer):
