@@ -1370,30 +1370,41 @@ class _PublisherStandIn(_Offers):
         return 5
 
 
+def _serve_in_thread(monkeypatch, echo_server, **variables):
+    """``serve`` over a stand-in publisher in front of the echo server: (settings, stop event,
+    thread, list that receives serve's return value), once its metrics server answers."""
+    monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
+    settings = from_environment(
+        ENVIRONMENT
+        | {
+            "MLPLAT_GATEWAY_PORT": str(_free_port()),
+            "MLPLAT_GATEWAY_METRICS_PORT": str(_free_port()),
+            "MLPLAT_MODEL_PORT": str(echo_server),
+            **variables,
+        }
+    )
+    stop, left = threading.Event(), []
+    thread = threading.Thread(target=lambda: left.append(serve(settings, {"k": "v"}, stop)))
+    thread.start()
+    _wait_for(settings.metrics_port, "/healthz")
+    return settings, stop, thread, left
+
+
 def test_serve_wires_the_settings_and_returns_what_the_publisher_left_unsent(
     monkeypatch, echo_server, caplog
 ):
     import logging
 
     caplog.set_level(logging.INFO, logger=gateway_main.log.name)
-    monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
-    port, metrics_port = _free_port(), _free_port()
-    settings = from_environment(
-        ENVIRONMENT
-        | {
-            "MLPLAT_GATEWAY_PORT": str(port),
-            "MLPLAT_GATEWAY_METRICS_PORT": str(metrics_port),
-            "MLPLAT_MODEL_PORT": str(echo_server),
-            "MLPLAT_EVENTS_QUEUE": "12",
-            "MLPLAT_EVENTS_QUEUE_BYTES": "3456",
-            "MLPLAT_EVENTS_FLUSH_SECONDS": "4",
-            "MLPLAT_FEATURE_NAMES": "a,b",
-        }
+    settings, stop, thread, left = _serve_in_thread(
+        monkeypatch,
+        echo_server,
+        MLPLAT_EVENTS_QUEUE="12",
+        MLPLAT_EVENTS_QUEUE_BYTES="3456",
+        MLPLAT_EVENTS_FLUSH_SECONDS="4",
+        MLPLAT_FEATURE_NAMES="a,b",
     )
-    stop, left = threading.Event(), []
-    thread = threading.Thread(target=lambda: left.append(serve(settings, {"k": "v"}, stop)))
-    thread.start()
-    _wait_for(metrics_port, "/healthz")
+    port, metrics_port = settings.listen_port, settings.metrics_port
     assert _exchange(port, "POST", "/invocations", b"[1, 2]")[0] == 200
     metrics = _exchange(metrics_port, "GET", "/metrics")
     assert metrics[2] == b"mlplat_events_published_total 7\n"  # the publisher's counters
@@ -1452,21 +1463,10 @@ def test_in_process_the_servers_own_log_lines_go_to_the_gateways_logger_at_debug
 def test_serve_stops_at_the_flush_deadline_even_with_a_request_in_flight(
     monkeypatch, echo_server, caplog
 ):
-    monkeypatch.setattr(gateway_main, "EventPublisher", _PublisherStandIn)
-    port, metrics_port = _free_port(), _free_port()
-    settings = from_environment(
-        ENVIRONMENT
-        | {
-            "MLPLAT_GATEWAY_PORT": str(port),
-            "MLPLAT_GATEWAY_METRICS_PORT": str(metrics_port),
-            "MLPLAT_MODEL_PORT": str(echo_server),
-            "MLPLAT_EVENTS_FLUSH_SECONDS": "0.3",
-        }
+    settings, stop, thread, left = _serve_in_thread(
+        monkeypatch, echo_server, MLPLAT_EVENTS_FLUSH_SECONDS="0.3"
     )
-    stop, left = threading.Event(), []
-    thread = threading.Thread(target=lambda: left.append(serve(settings, {}, stop)))
-    thread.start()
-    _wait_for(metrics_port, "/healthz")
+    port = settings.listen_port
     answers = []
     slow = threading.Thread(
         target=lambda: answers.append(
