@@ -76,3 +76,71 @@ def test_budget_environment_from_filter():
     ]
     (found,) = budgets_in(Graph.from_export(export(scoped, resource("aws:kms/key:Key", "k"))))
     assert (found.scope, found.subject) == (Scope.ENVIRONMENT, "prod")
+
+
+def _priced_checks(graph):
+    result = estimate(graph, load_snapshot(), EstimateOptions(as_of=dt.date(2026, 11, 28)))
+    return result, {check.budget.subject: check for check in check_budgets(graph, result)}
+
+
+def test_a_team_budget_counts_only_its_own_environments_costs():
+    graph = Graph.from_export(
+        export(
+            *multi_model_endpoint("cpu-mme", "ml.m5.xlarge", MODELS, min_capacity=2),
+            *multi_model_endpoint("big", "ml.m5.xlarge", MODELS, initial=3, stack="staging"),
+            budget("risk-budget", "200", team="risk"),
+        )
+    )
+    result, found = _priced_checks(graph)
+    assert {item.environment for item in result.items} == {"dev", "staging"}
+    assert found["risk"].estimate.monthly == pytest.approx(251.85)  # dev's 75% alone
+
+
+def test_an_environment_budget_with_no_costs_is_within_at_zero():
+    cap = budget("staging-cap", "10")
+    cap["inputs"]["costFilters"] = [
+        {"name": "TagKeyValue", "values": ["user:mlplat:environment$staging"]}
+    ]
+    (check,) = _priced_checks(Graph.from_export(export(cap)))[1].values()
+    assert (check.estimate.monthly, check.estimate.max_monthly) == (0, 0)
+    assert check.status is Status.WITHIN
+
+
+def test_a_budget_takes_its_environment_from_its_tag_else_from_its_stack():
+    tagged = budget("tagged", "10", team="risk")
+    tagged["inputs"]["tags"]["mlplat:environment"] = "staging"
+    untagged = budget("untagged", "10", team="growth")
+    del untagged["inputs"]["tags"]
+    found = {
+        b.subject: b.environment for b in budgets_in(Graph.from_export(export(tagged, untagged)))
+    }
+    assert found == {"risk": "staging", "growth": "dev"}
+
+
+def test_a_budget_that_omits_its_type_or_period_is_a_monthly_cost_budget():
+    bare = budget("bare", "120", team="risk")
+    del bare["inputs"]["budgetType"], bare["inputs"]["timeUnit"]
+    (found,) = budgets_in(Graph.from_export(export(bare)))
+    assert (found.scope, found.subject, found.monthly_limit) == (Scope.TEAM, "risk", 120.0)
+
+
+def test_a_budget_without_a_fixed_limit_is_left_out():
+    planned = budget("planned", "0", team="risk")  # e.g. plannedLimits, auto-adjusting
+    del planned["inputs"]["limitAmount"]
+    assert budgets_in(Graph.from_export(export(planned))) == []
+
+
+def test_only_a_component_naming_a_model_and_a_budget_declares_a_model_budget():
+    def component(name, outputs):
+        return resource("mlplat:serving:HostedModel", name, outputs=outputs, custom=False)
+
+    graph = Graph.from_export(
+        export(
+            component("declared", {"model": "churn", "team": "growth", "monthlyBudgetUsd": 50}),
+            component("no-budget", {"model": "fraud", "team": "risk"}),
+            component("no-model", {"team": "risk", "monthlyBudgetUsd": 70}),
+        )
+    )
+    assert [(b.scope, b.subject, b.monthly_limit) for b in budgets_in(graph)] == [
+        (Scope.MODEL, "churn", 50.0)
+    ]

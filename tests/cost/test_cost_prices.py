@@ -97,3 +97,48 @@ def test_dump_round_trips_and_is_deterministic(tmp_path):
     assert load_snapshot(first) == snapshot
     assert first.read_bytes() == second.read_bytes() == DEFAULT_SNAPSHOT.read_bytes()
     assert list(json.loads(first.read_text()))[:3] == ["source", "retrieved", "currency"]
+
+
+@pytest.mark.parametrize(
+    ("lookup", "what", "table"),
+    [
+        (lambda r: r.ec2_hour, "EC2 on-demand", lambda r: r.ec2_instance_hour),
+        (lambda r: r.msk.broker, "MSK broker", lambda r: r.msk.broker_hour),
+        (
+            lambda r: r.sagemaker_hour,
+            "SageMaker hosting",
+            lambda r: r.sagemaker_hosting_instance_hour,
+        ),
+    ],
+)
+def test_a_missing_instance_type_names_its_table_region_the_known_types_and_the_fix(
+    lookup, what, table
+):
+    region = load_snapshot().region("eu-west-1")
+    known = sorted(table(region))
+    assert lookup(region)(known[0], "eu-west-1") == table(region)[known[0]]
+    with pytest.raises(PriceLookupError) as error:
+        lookup(region)("x9.none", "eu-west-1")
+    assert str(error.value) == (
+        f"no {what} price for 'x9.none' in eu-west-1 in the price snapshot; "
+        f"known types: {', '.join(known)}. "
+        "Add it with `mlplat prices refresh --instance-types ...`."
+    )
+
+
+def test_an_empty_price_table_says_it_knows_none():
+    region = load_snapshot().region("us-east-1").model_copy(update={"ec2_instance_hour": {}})
+    with pytest.raises(
+        PriceLookupError, match=r"in us-east-1 in the price snapshot; known types: none\. Add"
+    ):
+        region.ec2_hour("m5.large", "us-east-1")
+
+
+def test_every_schema_problem_of_a_snapshot_is_named_in_one_message(tmp_path, raw):
+    del raw["regions"]["eu-west-1"]["eks"]
+    raw["currency"] = "EUR"
+    with pytest.raises(SnapshotError) as error:
+        load_snapshot(write(tmp_path, raw))
+    problems = str(error.value).split(" is invalid: ", 1)[1].split("; ")
+    assert any(p.startswith("currency: ") for p in problems)
+    assert "regions.eu-west-1.eks: Field required" in problems

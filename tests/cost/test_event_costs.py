@@ -75,6 +75,21 @@ def test_objects_are_flushes_or_buffers_filled_but_never_more_than_events(
     assert events.objects_per_month(monthly_events, gigabytes) == objects
 
 
+def test_the_basis_says_the_volume_is_declared_and_what_is_not_estimated():
+    rates = load_snapshot().region("us-east-1").firehose
+    (line,) = _lines(_model(1000))
+    assert line.basis.endswith(
+        f"(declared volume; JQ processing hours at ${rates.jq_processing_hour:g}/h not estimated)"
+    )
+
+
+def test_a_component_that_names_no_model_is_charged_to_no_model():
+    component = _model(1000)
+    del component["outputs"]["model"]
+    (line,) = _lines(component)
+    assert line.shares == () and line.model is None
+
+
 def test_a_model_that_publishes_nothing_has_no_events_line():
     assert _lines(_model(None)) == []
 

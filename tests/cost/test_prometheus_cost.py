@@ -49,6 +49,14 @@ def test_ingestion_is_tiered(samples, cost):
     assert prometheus.ingestion_cost(samples, AMP) == pytest.approx(cost)
 
 
+@pytest.mark.parametrize("samples", [1, 1_000, 1e9, 2e9])
+def test_below_the_second_tier_every_sample_is_billed_at_the_first_tiers_rate_alone(samples):
+    # not approximately: one sample billed at another tier's rate is a relative error of 4e-1
+    # at 1 sample (0.35 ÷ 0.90), and no tier may bill a sample it does not hold
+    rate = AMP.ingest_first_2b_per_10m_samples / 10_000_000
+    assert prometheus.ingestion_cost(samples, AMP) == pytest.approx(samples * rate, rel=1e-12)
+
+
 def test_storage_is_the_retained_steady_state():
     # 87.6 M samples/month kept 150 days (3,600 h ÷ 730 h = 4.93 months) at 2 bytes:
     # 87.6e6 × 4.9315 × 2 ÷ 2^30 = 0.8047 GB.
@@ -66,7 +74,9 @@ def test_the_workspace_and_scraper_are_priced_from_their_usage_tags():
     assert workspace.monthly == pytest.approx(7.884 + 0.0241, abs=1e-3)
     assert "1,000 series × 2,628,000 s/month ÷ 30 s = 87,600,000 samples" in workspace.basis
     # 730 h × $0.04 = $29.20; 87.6 M × $0.01/10M = $0.0876.
-    assert items["aws:amp/scraper:Scraper"].monthly == pytest.approx(29.2876)
+    scraper = items["aws:amp/scraper:Scraper"]
+    assert scraper.monthly == pytest.approx(29.2876)
+    assert scraper.basis == "730 h × $0.04/h + 87,600,000 samples collected × $0.01/10M"
 
 
 def test_halving_the_interval_doubles_ingestion():

@@ -78,3 +78,33 @@ def test_each_teams_route_secret_costs_its_month_and_belongs_to_the_team():
     by_team = result.totals_by("team")
     assert by_team["growth"].monthly == pytest.approx(SECRET_MONTH)
     assert by_team["fraud-ops"].monthly == pytest.approx(SECRET_MONTH)
+
+
+@pytest.mark.parametrize(
+    ("validity", "unit", "minutes"), [(2, "hours", 120), (90, "seconds", 1.5), (1, "days", 1440)]
+)
+def test_the_basis_shows_the_token_lifetime_in_minutes(validity, unit, minutes):
+    inputs = {"accessTokenValidity": validity, "tokenValidityUnits": {"accessToken": unit}}
+    _, items = priced(client(**inputs))
+    (item,) = items.values()
+    assert f"a token per {validity:g} {unit}: 730 h × 60 ÷ {minutes:g} min)" in item.basis
+
+
+def test_a_secret_costs_its_month_and_says_what_is_not_estimated():
+    from cost_model.route_auth import SECRET
+
+    _, items = priced(resource(SECRET, "s", {"name": "mlplat/dev/growth/route-client"}))
+    assert items["s"].basis == (
+        "1 secret × $0.4/month (API calls, $0.05 per 10,000, not estimated)"
+    )
+
+
+def test_a_secret_or_client_not_named_for_a_team_belongs_to_no_team():
+    from cost_model.route_auth import SECRET
+
+    result, items = priced(
+        resource(SECRET, "other", {"name": "some/other/secret"}),
+        client("a-client-of-someone-else"),
+    )
+    assert {item.team for item in items.values()} == {None}
+    assert set(result.totals_by("team")) == {"(shared)"}

@@ -95,6 +95,10 @@ def test_why_a_type_is_not_priced(type_, kind):
     assert why_not_priced(type_)[0] is kind
 
 
+def test_a_type_nobody_listed_is_said_to_be_left_out_of_the_estimate():
+    assert why_not_priced(UNHEARD_OF)[1] == "no price known: the estimate does not include it"
+
+
 def test_the_container_insights_add_on_is_shown_as_charged_by_use():
     """The platform's one EKS add-on (amazon-cloudwatch-observability) sends metrics CloudWatch
     bills as custom metrics and logs it bills per GB: not free, so the report names it."""

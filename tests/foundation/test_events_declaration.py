@@ -113,3 +113,11 @@ def test_the_default_event_size_covers_an_event_of_twenty_features():
     _key, value = encode(event)
     assert len(value) <= DEFAULT_EVENT_BYTES, len(value)
     assert json.loads(value)["model"] == "a" * 48
+
+
+def test_a_publishing_model_without_the_gateway_image_is_told_how_to_provide_it():
+    found = problems(model_data(**EKS, events={"monthly_events": 10}), kafka())
+    assert found["models[0].events"] == (
+        "needs the events gateway image (config streaming.gatewayImage in Pulumi.<env>.yaml): "
+        "build lifecycle/events/gateway/Dockerfile and push it"
+    )
