@@ -327,7 +327,10 @@ MODULES: dict[str, Module] = {
             "tests/lifecycle/test_dashboards.py",
             "tests/lifecycle/test_objectives.py",
             "tests/lifecycle/test_serving_metrics.py",
+            "tests/lifecycle/test_monitoring_configs.py",
             "tests/compute/test_monitoring.py",  # its stack previews are skipped here
+            "tests/compute/test_manifests.py",  # the model pod, sidecar included, as Kubernetes
+            "tests/compute/test_eks_models.py",
             "tests/compute/test_events_gateway_pod.py",
             "tests/compute/test_pod_reachability.py",
             "tests/compute/test_tenancy.py",
