@@ -14,6 +14,7 @@ they exist), so a panel shows only what the scraper collects; a test walks every
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
@@ -27,6 +28,23 @@ GRAFANA_VERSION = "10.4"  # the managed workspace's grafana_version; the SDK rel
 PROMETHEUS_UID = "mlplat-amp"  # the AMP data source (components.grafana)
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
 TAGS = ["mlplat", "generated"]
+# Grafana refuses a dashboard or folder uid over 40 characters ("uid too long, max 40
+# characters": grafana pkg/services/dashboards/errors.go, ErrDashboardUidTooLong); a team's
+# uids hold its name, up to 34 characters.
+UID_MAX = 40
+
+
+def grafana_uid(name: str) -> str:
+    """``name`` when Grafana takes it; else its start and a digest of the whole, so two long
+    names with the same start stay apart (and a name that fits keeps its uid)."""
+    if len(name) <= UID_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[: UID_MAX - len(digest) - 1]}-{digest}"
+
+
+def team_folder_uid(environment: str, team: str) -> str:
+    return grafana_uid(f"mlplat-{environment}-{team}")
 
 
 def _panel(title: str, *queries: tuple[str, str], unit: str = "short", width: int = 12):
@@ -113,7 +131,7 @@ def team_view(environment: str, team: str) -> dict:
     ns = f'namespace="{team}"'
     board = (
         dashboard.Dashboard(f"mlplat {environment}: {team}")
-        .uid(f"mlplat-{environment}-team-{team}")
+        .uid(grafana_uid(f"mlplat-{environment}-team-{team}"))
         .tags([*TAGS, f"team:{team}"])
         .refresh("1m")
         .time("now-6h", "now")

@@ -11,6 +11,7 @@ from importlib.metadata import version
 import pytest
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from infra.declarations.model import TEAM_NAME_MAX
 from lifecycle.monitoring import dashboards
 from lifecycle.monitoring import metrics as m
 from tests.lifecycle.promql_names import selected_metrics
@@ -105,3 +106,57 @@ def test_the_graph_holds_two_dashboards_and_one_per_team_whatever_the_models(sta
     by_uid = {b["uid"]: b for b in boards}
     for board in expected:
         assert by_uid[board["uid"]] == board
+
+
+# Grafana's unit ids (packages/grafana-data/src/valueFormats/categories.ts): the misc, time,
+# data and throughput categories. A unit Grafana does not know is drawn as a bare number.
+GRAFANA_UNITS = {
+    *("none", "short", "percent", "percentunit", "sci", "locale"),
+    *("hertz", "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations"),
+    *("bits", "bytes", "kbytes", "mbytes", "gbytes", "decbits", "decbytes", "deckbytes"),
+    *("decmbytes", "decgbytes", "cps", "ops", "reqps", "rps", "wps", "iops"),
+    *("cpm", "opm", "rpm", "wpm"),
+}
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_panel_draws_its_queries_in_a_unit_grafana_knows(name):
+    for panel in BUILDERS[name]()["panels"]:
+        unit = panel["fieldConfig"]["defaults"]["unit"]
+        assert unit in GRAFANA_UNITS, (panel["title"], unit)
+
+
+def test_a_latency_quantiles_legend_names_the_quantile_it_draws():
+    (panel,) = [p for p in dashboards.model_view("dev")["panels"] if "histogram_quantile" in str(p)]
+    for target in panel["targets"]:
+        quantile = re.match(r"histogram_quantile\(([0-9.]+),", target["expr"]).group(1)
+        assert target["legendFormat"] == f"p{round(float(quantile) * 100)}"
+    assert len({t["refId"] for t in panel["targets"]}) == len(panel["targets"]) == 3
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_every_uid_fits_grafana_and_no_two_are_the_same(environment):
+    """The longest team names (34 characters), two of them alike but for their end."""
+    long_a = "a" * (TEAM_NAME_MAX - 1) + "x"
+    long_b = "a" * (TEAM_NAME_MAX - 1) + "y"
+    teams = ["fraud", long_a, long_b]
+    uids = [
+        dashboards.platform_overview(environment)["uid"],
+        dashboards.model_view(environment)["uid"],
+        *(dashboards.team_view(environment, team)["uid"] for team in teams),
+        *(dashboards.team_folder_uid(environment, team) for team in teams),
+    ]
+    for uid in uids:
+        assert len(uid) <= dashboards.UID_MAX and re.fullmatch(r"[a-zA-Z0-9_-]+", uid), uid
+    assert len(set(uids)) == len(uids)
+    # A uid that fits is kept as it is: the deployed dashboards of short names keep theirs.
+    assert dashboards.team_view(environment, "fraud")["uid"] == f"mlplat-{environment}-team-fraud"
+    assert dashboards.team_folder_uid(environment, "fraud") == f"mlplat-{environment}-fraud"
+
+
+def test_a_uid_is_cut_only_past_grafanas_limit():
+    fits = "u" * dashboards.UID_MAX
+    assert dashboards.grafana_uid(fits) == fits
+    longer = dashboards.grafana_uid(fits + "v")
+    assert len(longer) == dashboards.UID_MAX and longer != fits
+    assert longer.startswith("u" * 20)
