@@ -315,3 +315,18 @@ def test_with_all_memory_given_to_models_a_model_may_fill_the_instance(memory, f
         }
     )
     assert problems == expected
+
+
+# --- whom a problem is about ------------------------------------------------------------------
+
+
+def _subjects(models: list) -> list[str]:
+    with pytest.raises(SpecError) as error:
+        parse_environment("dev", teams=[team_data()], models=models, config=config_data())
+    return [problem.subject for problem in error.value.problems if problem.subject]
+
+
+def test_a_model_without_a_name_is_named_by_its_place_in_the_stack_file():
+    data = model_data()
+    del data["name"]
+    assert set(_subjects([model_data(), data])) == {"models[1] of stacks/dev.py"}
