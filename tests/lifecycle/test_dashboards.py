@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from grafana_foundation_sdk.models.dashboard import Dashboard
@@ -160,3 +161,56 @@ def test_a_uid_is_cut_only_past_grafanas_limit():
     longer = dashboards.grafana_uid(fits + "v")
     assert len(longer) == dashboards.UID_MAX and longer != fits
     assert longer.startswith("u" * 20)
+
+
+def readme_dashboards() -> dict[str, tuple[str, list[str]]]:
+    """The README's dashboard table (section "Alerts on EKS models"): title -> uid, panels."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `(mlplat <env>: [^`]+)` \| `([^`]+)` \| ([^|\n]+) \|$", text, re.M)
+    return {title: (uid, panels.strip().split("; ")) for title, uid, panels in rows}
+
+
+def test_the_dashboards_are_the_ones_the_readme_shows_the_teams():
+    documented = readme_dashboards()
+    assert len(documented) == len(BUILDERS)
+    for board in (builder() for builder in BUILDERS.values()):
+        title = board["title"].replace("mlplat dev:", "mlplat <env>:").replace("growth", "<team>")
+        uid = board["uid"].replace("-dev-", "-<env>-").replace("growth", "<team>")
+        assert documented[title] == (uid, [panel["title"] for panel in board["panels"]]), title
+
+
+LEGEND = re.compile(r"^(\{\{\w+\}\}(/\{\{\w+\}\})*|[a-z0-9]+)$")
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_legend_names_its_series_by_their_labels_or_one_word(name):
+    """A query drawing several series tells them apart by labels the query keeps; a query of
+    one series (``max(...)``, ``sum(...)``) says in one word what it is."""
+    for panel in BUILDERS[name]()["panels"]:
+        for target in panel["targets"]:
+            legend = target["legendFormat"]
+            assert LEGEND.match(legend), (panel["title"], legend)
+            for label in re.findall(r"\{\{(\w+)\}\}", legend):
+                by = re.search(r"\bby \(([^)]*)\)", target["expr"])
+                kept = {"namespace", "model", "deployment", "pod", "code"}
+                assert label in (set(by.group(1).replace(" ", "").split(",")) if by else kept)
+
+
+def test_the_model_views_variables_are_shown_by_their_names():
+    board = dashboards.model_view("dev")
+    for variable in board["templating"]["list"]:
+        assert variable["label"].lower() == variable["name"], variable
+        assert variable["datasource"]["uid"] == dashboards.PROMETHEUS_UID
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_dashboard_shows_the_last_hours_refreshed_slower_than_the_scrape(name):
+    """Refreshing faster than samples arrive (every 10 to 300 s) redraws the same data."""
+    board = BUILDERS[name]()
+    assert re.fullmatch(r"now-\d+[mhd]", board["time"]["from"]), board["time"]
+    assert board["time"]["to"] == "now"
+    amount, unit = re.fullmatch(r"(\d+)([smh])", board["refresh"]).groups()
+    assert 30 <= int(amount) * {"s": 1, "m": 60, "h": 3600}[unit] <= 3600
+    assert set(dashboards.TAGS) <= set(board["tags"])
+    if name == "team":  # Grafana's search finds a team's dashboards by this tag
+        assert "team:growth" in board["tags"]
