@@ -330,3 +330,54 @@ def test_a_model_without_a_name_is_named_by_its_place_in_the_stack_file():
     data = model_data()
     del data["name"]
     assert set(_subjects([model_data(), data])) == {"models[1] of stacks/dev.py"}
+
+
+def _paths_with_a_broken_budget(model: dict, **sections) -> set[str]:
+    config = config_data(**{"mlplat:budget": {"monthlyBudgetUsd": -1}}, **sections)
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=[model], config=config)
+    paths = {problem.path for problem in caught.value.problems}
+    assert "config.budget.monthlyBudgetUsd" in paths
+    return paths
+
+
+@pytest.mark.parametrize(("fraction", "fits"), [("0.7", True), ("0.5", False)])
+def test_a_models_share_is_its_declared_serving_sections_when_another_section_is_invalid(
+    fraction, fits
+):
+    """9,000 MB on exactly ml.m5.xlarge (16 GiB): within 0.7 of it, not within 0.5."""
+    model = model_data(resources={"memory_mb": 9000}, instance_type_mode="exact")
+    paths = _paths_with_a_broken_budget(
+        model, **{"mlplat:serving": {"modelMemoryFraction": fraction}}
+    )
+    assert ("models[0].resources.memory_mb" not in paths) is fits, paths
+
+
+@pytest.mark.parametrize(("nodes", "fits"), [("m6i.xlarge", True), ("m6i.large", False)])
+def test_an_eks_model_fits_its_declared_nodes_when_another_section_is_invalid(nodes, fits):
+    """3 CPUs per replica: an m6i.xlarge node offers them, the default m6i.large does not."""
+    model = model_data(serving="eks", instance_type=None, resources={"memory_mb": 1024, "cpu": 3})
+    cluster = {"systemNodes": {"instanceTypes": [nodes], "minSize": 2, "maxSize": 4}}
+    paths = _paths_with_a_broken_budget(model, **{"mlplat:cluster": cluster})
+    assert ("models[0].resources" not in paths) is fits, paths
+
+
+def test_a_name_kubernetes_would_refuse_is_refused_saying_what_a_name_may_hold():
+    problems = _problems_of(models=[model_data(name="Fraud_Scorer")])
+    assert problems["models[0].name"] == (
+        "'Fraud_Scorer' is not a DNS-1123 label (lowercase letters, digits and '-', starting and "
+        "ending with a letter or digit), as Kubernetes and SageMaker require"
+    )
+
+
+def test_something_listed_that_is_no_model_is_a_problem_at_its_place_not_a_crash():
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=["fraud-scorer"], config=config_data())
+    (problem,) = caught.value.problems
+    assert problem.subject == "models[0] of stacks/dev.py"
+
+
+def _problems_of(models: list) -> dict[str, str]:
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=models, config=config_data())
+    return {problem.path: problem.message for problem in caught.value.problems}
