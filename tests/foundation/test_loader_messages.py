@@ -15,6 +15,14 @@ from infra.declarations.environment import CiSettings
 from infra.declarations.errors import Problem, dotted_path, problems_from
 from infra.loader import parse_environment, read_stack_config, refuse_emptying
 from tests.foundation.conftest import config_data, model_data, team_data
+from tests.foundation.test_batch_and_streaming_declarations import job
+from tests.foundation.test_batch_and_streaming_declarations import problems as batch_problems
+from tests.foundation.test_events_declaration import EKS, kafka
+from tests.foundation.test_events_declaration import IMAGE as EVENTS_IMAGE
+from tests.foundation.test_events_declaration import problems as events_problems
+from tests.lifecycle.test_lifecycle_declaration import RETRAIN
+from tests.lifecycle.test_lifecycle_declaration import problems as lifecycle_problems
+from tests.lifecycle.test_lifecycle_messages import NEEDS_IMAGE
 
 # --- Pulumi.<stack>.yaml ----------------------------------------------------------------------
 
@@ -381,3 +389,50 @@ def _problems_of(models: list) -> dict[str, str]:
     with pytest.raises(SpecError) as caught:
         parse_environment("dev", teams=[team_data()], models=models, config=config_data())
     return {problem.path: problem.message for problem in caught.value.problems}
+
+
+# --- every model goes through the rules of its fields, with the stack's environment ---------
+# (Each rule's own messages are tested with its field; these check the loader runs it.)
+
+
+def test_a_team_without_a_name_is_named_by_its_place_in_the_stack_file():
+    data = team_data()
+    del data["name"]
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[data], models=[], config=config_data())
+    subjects = {p.subject for p in caught.value.problems if p.path.startswith("teams[0]")}
+    assert subjects == {"teams[0] of stacks/dev.py"}
+
+
+def test_a_models_lifecycle_is_checked_for_its_stack_and_with_its_settings():
+    automatic = {**RETRAIN, "approval": "automatic"}
+    approval = "models[0].retraining.approval"
+    assert approval in lifecycle_problems("prod", monitoring={}, retraining=automatic)
+    assert approval not in lifecycle_problems("dev", monitoring={}, retraining=automatic)
+    assert lifecycle_problems(image=None, monitoring={}) == {"models[0].monitoring": NEEDS_IMAGE}
+
+
+def test_a_models_events_are_checked_at_its_path_with_the_streaming_settings():
+    eks = model_data(**EKS, events={"monthly_events": 10})
+    assert "config streaming.gatewayImage" in events_problems(eks, kafka())["models[0].events"]
+    assert events_problems(eks, kafka(gatewayImage=EVENTS_IMAGE)) == {}
+
+
+@pytest.mark.parametrize(("nodes", "fits"), [(["m6i.4xlarge"], True), (["m6i.xlarge"], False)])
+def test_a_models_batch_executors_are_sized_against_the_declared_spot_nodes(nodes, fits):
+    """A 15 GB executor (plus Spark's overhead) fits on an m6i.4xlarge, not an m6i.xlarge."""
+    config = config_data(**{"mlplat:cluster": {"spotNodes": {"instanceTypes": nodes}}})
+    found = batch_problems(job(size={"executor_memory_gb": 15}), config=config)
+    assert ("models[0].batch[0].size" not in found) is fits, found
+
+
+def test_a_config_key_written_as_a_path_is_refused_not_ignored():
+    """``mlplat:budget:monthlyBudgetUsd`` is a key of the mlplat namespace that no setting
+    has (Pulumi nests with ``--path``, not colons): refused, where ignoring it would deploy
+    the default budget while the file seems to set one."""
+    config = config_data() | {"mlplat:budget:monthlyBudgetUsd": "5"}
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=[model_data()], config=config)
+    assert {p.path: p.message for p in caught.value.problems} == {
+        "config.budget:monthlyBudgetUsd": "Extra inputs are not permitted"
+    }
