@@ -297,6 +297,19 @@ def test_an_invalid_declaration_keeps_its_input_as_written_nested_ones_as_data()
     assert team.as_input() == {"name": "Bad!", "monthly_budget_usd": 1, "quota": [quota, "x"]}
 
 
+def test_an_invalid_declaration_kept_while_collecting_still_behaves_as_a_declaration():
+    """A stack file may print or compare what it declared before the loader reports it: the
+    kept declaration answers as pydantic's models do, with the fields as written."""
+    from infra.declarations.environment import TeamQuota
+    from infra.declarations.model import collecting_declarations
+
+    with collecting_declarations():
+        first, second = TeamQuota(cpu=-1, pods=3), TeamQuota(cpu=-1, pods=3)
+    assert first.model_fields_set == {"cpu", "pods"}
+    assert first == second and first != TeamQuota(cpu=1, pods=3)
+    assert repr(first) == "TeamQuota(cpu=-1, pods=3)"
+
+
 # --- a model on its instance ------------------------------------------------------------------
 
 
