@@ -9,7 +9,8 @@ model in the stack, against its 1,500-resource budget):
   serving series), its traffic, errors, latency, replicas against the HPA maximum and GPU.
 
 Every query reads the series ``lifecycle.monitoring.metrics`` names (the recorded ones where
-they exist), so a panel shows only what the scraper collects; a test walks every query.
+they exist), so a panel shows only what the scraper collects; a test walks every query
+(``tests/lifecycle/test_dashboards.py``).
 """
 
 from __future__ import annotations
@@ -217,12 +218,3 @@ def model_view(environment: str) -> dict:
         )
     )
     return _to_json(board)
-
-
-def queries(board: dict) -> list[str]:
-    """Every PromQL query of a dashboard: its panels' targets and its variables'."""
-    found = [t["expr"] for panel in board.get("panels", []) for t in panel.get("targets", [])]
-    for variable in board.get("templating", {}).get("list", []):
-        query = variable.get("query")
-        found.append(query if isinstance(query, str) else query.get("query", ""))
-    return found

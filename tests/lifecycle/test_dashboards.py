@@ -10,7 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from grafana_foundation_sdk.models.dashboard import Dashboard
+from grafana_foundation_sdk.models.dashboard import Dashboard, VariableRefresh
 
 from infra.declarations.model import TEAM_NAME_MAX
 from lifecycle.monitoring import dashboards
@@ -26,6 +26,13 @@ BUILDERS = {
 }
 EMITTED = {name for names in m.EMITTED.values() for name in names}
 LABEL_VALUES = re.compile(r"^label_values\((.*),\s*\w+\)$")
+
+
+def queries(board: dict) -> list[str]:
+    """Every PromQL query of a dashboard: its panels' targets and its variables' (which the
+    SDK writes as strings)."""
+    found = [target["expr"] for panel in board["panels"] for target in panel["targets"]]
+    return found + [variable["query"] for variable in board["templating"].get("list", [])]
 
 
 def test_the_sdk_release_is_the_workspace_grafana_version():
@@ -68,7 +75,7 @@ def promql(query: str) -> str:
 @pytest.mark.parametrize("name", BUILDERS)
 def test_every_query_reads_only_emitted_metrics(name):
     selected = set()
-    for query in dashboards.queries(BUILDERS[name]()):
+    for query in queries(BUILDERS[name]()):
         selected |= selected_metrics(promql(query))
     assert selected, name
     assert selected <= EMITTED, selected - EMITTED
@@ -83,7 +90,10 @@ def test_the_model_view_is_templated_by_team_and_model():
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert set(variables) == {"team", "model"}
     assert "$team" in variables["model"]["query"]
-    for query in dashboards.queries(board):
+    assert {v["query"] for v in variables.values()} <= set(queries(board))
+    # Read again each time the dashboard opens: a model deployed since appears in the list.
+    assert all(v["refresh"] == VariableRefresh.ON_DASHBOARD_LOAD.value for v in variables.values())
+    for query in queries(board):
         if not query.startswith("label_values"):
             assert "$model" in query, query
 
@@ -131,6 +141,7 @@ def test_a_latency_quantiles_legend_names_the_quantile_it_draws():
     (panel,) = [p for p in dashboards.model_view("dev")["panels"] if "histogram_quantile" in str(p)]
     for target in panel["targets"]:
         quantile = re.match(r"histogram_quantile\(([0-9.]+),", target["expr"]).group(1)
+        assert 0 < float(quantile) < 1  # outside, histogram_quantile answers +-Inf
         assert target["legendFormat"] == f"p{round(float(quantile) * 100)}"
     assert len({t["refId"] for t in panel["targets"]}) == len(panel["targets"]) == 3
 
@@ -191,7 +202,7 @@ def test_every_legend_names_its_series_by_their_labels_or_one_word(name):
             legend = target["legendFormat"]
             assert LEGEND.match(legend), (panel["title"], legend)
             for label in re.findall(r"\{\{(\w+)\}\}", legend):
-                by = re.search(r"\bby \(([^)]*)\)", target["expr"])
+                by = re.search(r"\bby \(([^)]*)\)", target["expr"], re.IGNORECASE)
                 kept = {"namespace", "model", "deployment", "pod", "code"}
                 assert label in (set(by.group(1).replace(" ", "").split(",")) if by else kept)
 
@@ -214,3 +225,42 @@ def test_every_dashboard_shows_the_last_hours_refreshed_slower_than_the_scrape(n
     assert set(dashboards.TAGS) <= set(board["tags"])
     if name == "team":  # Grafana's search finds a team's dashboards by this tag
         assert "team:growth" in board["tags"]
+
+
+def expected_unit(expr: str) -> str:
+    """What a query measures, read from the series it divides or draws."""
+    if f"{m.ERROR_RATE}" in expr and "/" in expr:
+        return "percentunit"  # errors over requests: a ratio
+    if m.REQUEST_RATE in expr or f"rate({m.RESPONSES}" in expr:
+        return "reqps"
+    if m.LATENCY_P99 in expr or "histogram_quantile" in expr:
+        return "s"
+    if m.GPU_UTIL in expr:
+        return "percent"  # dcgm-exporter's utilisation is 0-100
+    if m.GPU_MEMORY_USED in expr:
+        return "decmbytes"  # dcgm-exporter's framebuffer counters are MiB
+    return "short"  # counts: restarts, replicas
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_panel_draws_in_the_unit_of_what_its_queries_measure(name):
+    for panel in BUILDERS[name]()["panels"]:
+        units = {expected_unit(target["expr"]) for target in panel["targets"]}
+        assert units == {panel["fieldConfig"]["defaults"]["unit"]}, panel["title"]
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_panels_fill_grafanas_24_column_rows(name):
+    for panel in BUILDERS[name]()["panels"]:
+        assert 24 % panel["gridPos"]["w"] == 0 and panel["gridPos"]["h"] > 0, panel["title"]
+
+
+def test_the_model_view_draws_its_replicas_against_the_hpa_maximum():
+    exprs = [
+        [target["expr"] for target in panel["targets"]]
+        for panel in dashboards.model_view("dev")["panels"]
+    ]
+    assert any(
+        any(m.HPA_CURRENT in e for e in panel) and any(m.HPA_MAX in e for e in panel)
+        for panel in exprs
+    )
