@@ -164,9 +164,9 @@ def test_a_team_cannot_take_a_namespace_kubernetes_reserves(name):
 
 @pytest.mark.parametrize("name", sorted(PLATFORM_NAMES))
 def test_a_team_cannot_take_a_name_the_platforms_own_namespaces_have(name):
-    assert (
-        "names the platform's own namespace"
-        in problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"]
+    assert problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"] == (
+        f"{name!r} names the platform's own namespace (Kubernetes or AMP rules); "
+        "choose another name"
     )
 
 
