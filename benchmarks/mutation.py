@@ -131,7 +131,7 @@ MODULES: dict[str, Module] = {
         without_engine=True,
     ),
     "declarations_rules": Module(
-        ("infra/declarations/rules.py", "infra/declarations/scheduling.py"),
+        ("infra/declarations/rules.py",),
         DECLARATION_TESTS,
         without_engine=True,
     ),
@@ -226,9 +226,19 @@ MODULES: dict[str, Module] = {
             "tests/cost/test_cost_estimate.py",
             "tests/cost/test_cost_budgets.py",
             "tests/cost/test_cost_basis.py",
+            "tests/cost/test_network_costs.py",  # the network's pricers (endpoints, IPs, ALBs)
+            # the pricers issues 17 and 18 added here: AMP and Grafana, batch, Kafka, lifecycle
+            "tests/cost/test_prometheus_cost.py",
+            "tests/cost/test_pipeline_costs.py",
+            "tests/cost/test_event_costs.py",
+            "tests/cost/test_lifecycle_costs.py",
+            "tests/cost/test_route_auth_costs.py",
+            "tests/cost/test_unpriced.py",
         ),
         # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
-        # the forked mutant workers (each mutant it reached timed out after a minute).
+        # the forked mutant workers (each mutant it reached timed out after a minute); the other
+        # tests that preview a stack are skipped where they would start it (without_engine).
+        without_engine=True,
     ),
     "iam_documents": Module(
         ("components/iam_documents.py",),
@@ -299,6 +309,14 @@ MODULES: dict[str, Module] = {
     "registry_routes": Module(
         ("components/registry_route.py", "components/registry_records.py"),
         ("tests/client/test_client.py", "tests/serving/test_registry_records.py"),
+        without_engine=True,
+    ),
+    # Whether an EKS model's pods fit its team's quota and the cluster's nodes, with what a pod
+    # requests (sidecars, init containers); scheduling.py was measured with declarations_rules
+    # until the pods' requests moved to pod_requests.py.
+    "scheduling": Module(
+        ("infra/declarations/scheduling.py", "infra/declarations/pod_requests.py"),
+        (*DECLARATION_TESTS, "tests/foundation/test_pod_requests.py"),
         without_engine=True,
     ),
     "tagging": Module(

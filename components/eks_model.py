@@ -39,10 +39,20 @@ from components.registry_records import RegistryTable, record_version, registry_
 from components.registry_route import eks_route
 from components.serving.artifacts import publish_archive
 from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
-from components.serving.events_gateway import MODEL_PORT_NAME, EventsTarget, gateway_container
+from components.serving.events_gateway import (
+    MODEL_PORT_NAME,
+    EventsTarget,
+    gateway_container,
+    pod_labels,
+)
 from components.streaming import producer_statements
 from infra.catalog import serving_image
 from infra.declarations import ModelDeclaration
+from infra.declarations.pod_requests import (
+    INIT_CONTAINER,
+    ROLLOUT_SURGE_PODS,
+    is_sklearn_served,
+)
 from infra.declarations.tags import Ownership
 from lifecycle.monitoring import statsd_mapping
 from model_packages.packaging import Package
@@ -101,11 +111,6 @@ SKLEARN_SERVER_PATHS = {
     # model-server user, so TMPDIR, which tempfile prefers, points here).
     TMP_DIR: "gunicorn workers' heartbeat files (tempfile, TMPDIR)",
 }
-
-
-def is_sklearn_served(model: ModelDeclaration) -> bool:
-    """Served by the SageMaker scikit-learn image with the archive's code/inference.py."""
-    return model.framework == "sklearn" and not model.image
 
 
 def sklearn_server_command(model: ModelDeclaration) -> list[str]:
@@ -191,8 +196,9 @@ def pod_spec(
 ) -> dict[str, Any]:
     """``archive_uri``: the S3 URI of the model's ``.tar.gz`` package; ``events``: where the
     events gateway publishes (brokers resolved), when the model publishes events."""
+    # Requests as validation counts them (infra/declarations/pod_requests.py).
     init_resources = {
-        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "requests": INIT_CONTAINER.as_kubernetes(),
         "limits": {"cpu": "500m", "memory": "256Mi"},
     }
     container_security = {
@@ -395,11 +401,11 @@ class EksModel(PlatformComponent):
                 "selector": {"matchLabels": selector_labels(model)},
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": ROLLOUT_SURGE_PODS},
                 },
                 "template": {
                     "metadata": {
-                        "labels": labels,
+                        "labels": {**labels, **pod_labels(events)},
                         "annotations": {"mlplat.io/sha256": package.sha256},
                     },
                     "spec": pulumi.Output.all(

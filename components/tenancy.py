@@ -29,11 +29,12 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.eks_model import PORT as SERVER_PORT
+from components.serving import events_gateway
 from components.streaming import IAM_TLS_PORT
 from infra.declarations import Team
 from infra.declarations.model import RESERVED_NAMESPACES
 from infra.declarations.tags import Ownership
-from lifecycle.events import gateway as events_gateway
+from lifecycle.events import gateway as gateway_sidecar
 from lifecycle.monitoring import statsd_mapping
 
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -109,20 +110,19 @@ KAFKA_EGRESS = {
 def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
     """What reaches a team's model pods from outside its namespace, which default-deny would
     otherwise drop: the routes' internal load balancers (target type ``ip``: requests and health
-    checks from the ALB's addresses in the VPC, to the pod's serving port, the model server's or
-    the events gateway's) and AMP's managed scraper (its interfaces in the private subnets, to
-    the metrics ports). Numeric ports: the VPC CNI's policy controller resolved named ports in
-    ipBlock rules wrongly (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes
-    need no rule: the policy agent always admits the node's own address."""
-    ports = (
-        SERVER_PORT,
-        events_gateway.LISTEN_PORT,
-        statsd_mapping.METRICS_PORT,
-        events_gateway.METRICS_PORT,
-    )
-    return {
-        "allow-vpc-to-serving": {
-            "podSelector": {},
+    checks from the ALB's addresses in the VPC, to the pod's serving port) and AMP's managed
+    scraper (its interfaces in the private subnets, to the metrics ports). The serving port is
+    the model server's, or on a pod with the events gateway (its label) the gateway's only: the
+    server's port stays closed there, so nothing in the VPC can skip the events (the policy
+    controller selects pods with Kubernetes' own label selectors, matchExpressions included:
+    pkg/resolvers/endpoints.go, LabelSelectorAsSelector). Numeric ports:
+    the VPC CNI's policy controller resolved named ports in ipBlock rules wrongly
+    (aws/amazon-network-policy-controller-k8s#81). The kubelet's probes need no rule: the policy
+    agent always admits the node's own address."""
+
+    def from_vpc(selector: dict, ports: tuple[int, ...]) -> dict:
+        return {
+            "podSelector": selector,
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
@@ -131,6 +131,21 @@ def serving_ingress(vpc_cidr: str) -> dict[str, dict]:
                 }
             ],
         }
+
+    gateway = {"key": events_gateway.POD_LABEL, "operator": "Exists"}
+    gateway_ports = (gateway_sidecar.LISTEN_PORT, gateway_sidecar.METRICS_PORT)
+    # Pods without the label also admit the gateway's ports (nothing listens there unless a
+    # gateway does): a running gateway pod from before the label keeps its load balancer while
+    # the platform's policies change ahead of its team's serving stack. And the gateway's policy
+    # stays where Kafka is off, for labelled pods until their stack rolls them without it.
+    return {
+        "allow-vpc-to-serving": from_vpc(
+            {"matchExpressions": [{**gateway, "operator": "DoesNotExist"}]},
+            (SERVER_PORT, statsd_mapping.METRICS_PORT, *gateway_ports),
+        ),
+        "allow-vpc-to-events-gateway": from_vpc(
+            {"matchExpressions": [gateway]}, (statsd_mapping.METRICS_PORT, *gateway_ports)
+        ),
     }
 
 

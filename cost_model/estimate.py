@@ -33,6 +33,7 @@ from cost_model.prices import (
 )
 from cost_model.unpriced import Unpriced, unpriced
 from infra.declarations.batch import pod_memory_gb, runs_per_month
+from infra.declarations.tags import LOAD_BALANCER_JOINS, LOAD_BALANCER_LABEL
 from infra.eks_support import SupportTier, support_tier
 
 TEAM_TAG = "mlplat:team"
@@ -196,7 +197,7 @@ class _Context:
 
     def __init__(self, graph: Graph, snapshot: PriceSnapshot, options: EstimateOptions):
         self.graph, self.snapshot, self.options = graph, snapshot, options
-        self._load_balancers: dict[str, str] | None = None
+        self._load_balancers: dict[str, str | None] | None = None
         self._stack_region = graph.default_region() or options.default_region
         # Under the real engine pulumi-eks components show their aws:eks children; offline they
         # do not. Price the child where it exists, so nothing is counted twice.
@@ -208,18 +209,24 @@ class _Context:
 
     def load_balancer_of(self, ingress: Resource) -> str | None:
         """The URN of the Ingress that carries the ALB ``ingress`` is served by; None when no
-        AWS Load Balancer Controller serves it (another ingress class)."""
+        AWS Load Balancer Controller serves it (another ingress class), or when the Ingress
+        joins a load balancer whose owning Ingress is in another stack's graph."""
         if self._load_balancers is None:
-            self._load_balancers = {}
+            groups: dict[str, str] = {}  # IngressGroup (or a lone Ingress's URN) -> its carrier
+            members: dict[str, str] = {}  # Ingress URN -> its group
             for resource in self.graph.of_type("kubernetes:networking.k8s.io/v1:Ingress"):
                 spec = resource.prop("spec") or {}
                 if spec.get("ingressClassName") != ALB_INGRESS_CLASS:
                     continue
                 metadata = resource.prop("metadata") or {}
-                group = (metadata.get("annotations") or {}).get(GROUP_ANNOTATION)
-                key = group or resource.urn
-                self._load_balancers.setdefault(key, resource.urn)
-                self._load_balancers[resource.urn] = self._load_balancers[key]
+                group = (metadata.get("annotations") or {}).get(GROUP_ANNOTATION) or resource.urn
+                members[resource.urn] = group
+                # A split team's other shards join the group's load balancer: its cost is the
+                # owning shard's, in whichever graph that shard is (its stack's, or them all).
+                # Without the label (Ingresses not made by mlplat) the group's first carries it.
+                if (metadata.get("labels") or {}).get(LOAD_BALANCER_LABEL) != LOAD_BALANCER_JOINS:
+                    groups.setdefault(group, resource.urn)
+            self._load_balancers = {urn: groups.get(group) for urn, group in members.items()}
         return self._load_balancers.get(ingress.urn)
 
     def priced_by_children(self, component: Resource) -> bool:
@@ -697,7 +704,8 @@ def _ingress(
     resource: Resource, prices: RegionPrices, region: str, context: _Context
 ) -> _Priced | None:
     """The AWS Load Balancer Controller makes one ALB per IngressGroup (per Ingress without a
-    group): the group's first Ingress carries it, so a group split over Ingresses counts once."""
+    group): one Ingress of the group carries it (``load_balancer_of``), so a group split over
+    Ingresses, or over serving stacks, counts once."""
     if context.load_balancer_of(resource) != resource.urn:
         return None
     rate = _network(prices, region).application_load_balancer_hour

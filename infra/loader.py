@@ -32,6 +32,7 @@ from infra.declarations.model import (
     collecting_declarations,
     written_outside,
 )
+from infra.declarations.routes import route_issuer_problems
 from infra.declarations.rules import (
     model_problems,
     production_problems,
@@ -39,7 +40,7 @@ from infra.declarations.rules import (
     stack_problems,
 )
 from infra.declarations.scheduling import allocatable, scheduling_problems
-from infra.declarations.streaming import streaming_problems
+from infra.declarations.streaming import StreamingSettings, streaming_problems
 from infra.project import PROJECT_ROOT
 
 CONFIG_NAMESPACE = "mlplat"
@@ -189,8 +190,14 @@ def parse_environment(
         problems += streaming_problems(
             settings.streaming, settings.network.availability_zones, len(teams or ())
         )
+        problems += route_issuer_problems(settings.routes, len(teams or ()), "teams")
     problems += stack_problems(parsed_teams, parsed_models, filter(None, invalid_teams))
-    problems += scheduling_problems(parsed_models, parsed_teams, cluster)
+    # Whether pods run the events gateway, even when another section is invalid.
+    streaming = (
+        settings.streaming if settings else _section(StreamingSettings, data.get("streaming"))
+    )
+    kafka = streaming is not None and streaming.enabled
+    problems += scheduling_problems(parsed_models, parsed_teams, cluster, kafka)
     if teams is not None and not teams:
         problems.append(Problem("teams", f"stacks/{stack}.py: a stack needs at least one team"))
 

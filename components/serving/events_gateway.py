@@ -18,16 +18,27 @@ from typing import Any
 import pulumi
 
 from components.serving.draining import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS
+from infra.declarations.pod_requests import EVENTS_GATEWAY
 from lifecycle.events.gateway import LISTEN_PORT, METRICS_PORT, METRICS_PORT_NAME
 
 CONTAINER = "events"
+# On the pods that run the gateway: their namespace's policy then admits the VPC to the
+# gateway's port and not to the model server's, so no caller can skip the events
+# (components/tenancy.py, serving_ingress).
+POD_LABEL = "mlplat.io/events-gateway"
+
+
+def pod_labels(events: EventsTarget | None) -> dict[str, str]:
+    return {POD_LABEL: "true"} if events is not None else {}
+
+
 MODEL_PORT_NAME = "model"  # the model server's port when the gateway owns "http"
 # SIGTERM arrives after the preStop sleep; 15 s are left for the process to exit after flushing.
 FLUSH_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 15
 QUEUE_SIZE = 10_000  # predictions waiting to be published; more are dropped (and counted)
 QUEUE_MIB = 64  # ... and at most this much of their bodies, and as much in the producer's buffer
 RESOURCES = {
-    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "requests": EVENTS_GATEWAY.as_kubernetes(),  # as validation counts them
     # Both queues full (2 × QUEUE_MIB), a request in flight and the interpreter's own.
     "limits": {"memory": "256Mi"},
 }

@@ -44,7 +44,13 @@ from components.serving.draining import DEREGISTRATION_DELAY_SECONDS
 from components.serving.route_groups import RouteGroup
 from infra.declarations import ModelDeclaration
 from infra.declarations.routes import RouteSettings
-from infra.declarations.tags import TAG_ENVIRONMENT, TAG_TEAM
+from infra.declarations.tags import (
+    LOAD_BALANCER_JOINS,
+    LOAD_BALANCER_LABEL,
+    LOAD_BALANCER_OWNS,
+    TAG_ENVIRONMENT,
+    TAG_TEAM,
+)
 
 ANNOTATION = "alb.ingress.kubernetes.io/"
 SERVICE_PORT = "http"  # eks_model's Service port name
@@ -186,7 +192,7 @@ class TeamRoutes(PlatformComponent):
         """A split team's shards each route their own models of a group: one Ingress per shard
         (``routes-<n>`` in shard 0, ``routes-<n>-s<shard>`` elsewhere) in the same IngressGroup,
         which the controller merges into the group's one load balancer; the group's DNS name is
-        made by the one shard ``owns_dns`` names."""
+        made, and its load balancer's cost counted, by the one shard ``owns_dns`` names."""
         super().__init__(name, opts=opts)
         self._routes = routes
         self._base_urls: dict[str, pulumi.Output[str]] = {}
@@ -210,7 +216,14 @@ class TeamRoutes(PlatformComponent):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=f"routes-{group.number}" + (f"-s{shard}" if shard else ""),
                     namespace=namespace,
-                    labels={"mlplat.io/team": group.team, "mlplat.io/route-group": group.label},
+                    labels={
+                        "mlplat.io/team": group.team,
+                        "mlplat.io/route-group": group.label,
+                        # Which shard's cost the group's one load balancer is (mlplat cost).
+                        LOAD_BALANCER_LABEL: (
+                            LOAD_BALANCER_OWNS if owns_dns(group) else LOAD_BALANCER_JOINS
+                        ),
+                    },
                     annotations=annotations,
                 ),
                 spec=ingress_spec(models),

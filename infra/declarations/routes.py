@@ -21,6 +21,11 @@ from infra.declarations.model import Declaration
 # AWS's recommended policy for new HTTPS listeners (TLS 1.3 and 1.2, forward secrecy):
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# With HTTPS routes each team gets one scope on the environment's one Cognito resource server
+# (components/route_auth.py), which holds at most 100 (CreateResourceServer and
+# UpdateResourceServer, ``Scopes``: "Maximum number of 100 items", Cognito API Reference). The
+# one app client per team stays far below the pool's 1,000 (Cognito quotas, adjustable).
+MAX_TEAMS_WITH_TOKENS = 100
 
 
 class RouteSettings(Declaration):
@@ -76,6 +81,18 @@ def route_problems(routes: RouteSettings, region: str, path: str) -> Iterator[Pr
             f"{path}.routes.certificateArn",
             f"is in {routes.certificate_arn.split(':')[3]}; the load balancers are in {region} and "
             "can use only certificates of their own region",
+        )
+
+
+def route_issuer_problems(routes: RouteSettings, teams: int, path: str) -> Iterator[Problem]:
+    """An environment's token issuer has room for 100 teams; refused here rather than by Cognito
+    halfway through ``pulumi up``. Without HTTPS there is no issuer, so no limit."""
+    if routes.tls and teams > MAX_TEAMS_WITH_TOKENS:
+        yield Problem(
+            path,
+            f"{teams} teams with HTTPS routes: each needs a scope on the environment's Cognito "
+            f"resource server, which holds at most {MAX_TEAMS_WITH_TOKENS}; split the teams over "
+            "more environments or merge some",
         )
 
 

@@ -25,3 +25,9 @@ TAG_ACTIVE_SERIES = "mlplat:cost:active-series"
 TAG_SCRAPE_INTERVAL = "mlplat:cost:scrape-interval-seconds"
 TAG_GRAFANA_EDITORS = "mlplat:cost:grafana-editors"
 TAG_GRAFANA_VIEWERS = "mlplat:cost:grafana-viewers"
+# A Kubernetes label on each route Ingress (components/serving/model_routes.py): its shard "owns"
+# the IngressGroup's one load balancer, or "joins" one another serving shard owns; `mlplat cost`
+# counts the load balancer where it is owned (cost_model/estimate.py).
+LOAD_BALANCER_LABEL = "mlplat.io/load-balancer"
+LOAD_BALANCER_OWNS = "owns"
+LOAD_BALANCER_JOINS = "joins"

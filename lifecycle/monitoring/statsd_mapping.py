@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import yaml
 
+from infra.declarations.pod_requests import STATSD_EXPORTER
 from lifecycle.monitoring import metrics as m
 
 # v0.28.0: the exporter's release of 2024-10 (github.com/prometheus/statsd_exporter releases).
@@ -76,7 +77,7 @@ def exporter_container(security: dict) -> dict:
             {"name": "statsd", "containerPort": STATSD_PORT, "protocol": "UDP"},
         ],
         "resources": {
-            "requests": {"cpu": "50m", "memory": "32Mi"},
+            "requests": STATSD_EXPORTER.as_kubernetes(),  # as validation counts them
             "limits": {"cpu": "200m", "memory": "64Mi"},
         },
         "readinessProbe": {"httpGet": {"path": "/metrics", "port": METRICS_PORT_NAME}},

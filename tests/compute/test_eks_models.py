@@ -9,6 +9,8 @@ import pytest
 from components.cluster import GPU_TAINT, SPOT_TAINT
 from components.eks_model import artifact_prefix, pod_spec
 from infra.declarations import ModelDeclaration
+from infra.declarations.pod_requests import pod_requests
+from tests.foundation.test_pod_requests import effective_requests
 
 GPU_MODEL = ModelDeclaration(
     name="image-tagger",
@@ -291,3 +293,21 @@ def test_every_workload_passes_the_pod_rules(plan):
     violations = check(document, policies=rules)
     assert plan.workloads
     assert [f"{v.policy}: {v.message}" for v in violations] == []
+
+
+def test_every_shipped_eks_model_is_counted_as_its_pod_requests(plan):
+    """Validation's quota and node checks count what each Deployment a shipped stack renders
+    requests (the server's, the sidecars', the init containers'), whatever models are declared."""
+    models = {model.name: model for model in plan.spec.models}
+    kafka = plan.spec.settings.streaming.enabled
+    teams = {team.name for team in plan.spec.teams}
+    templates = [
+        d["inputs"]["spec"]["template"]
+        for d in plan.kube("Deployment")
+        if d["inputs"]["metadata"]["namespace"] in teams
+    ]
+    assert len(templates) == sum(m.serving == "eks" for m in plan.spec.models)
+    for template in templates:
+        model = models[template["metadata"]["labels"]["app.kubernetes.io/name"]]
+        counted = pod_requests(model, kafka)
+        assert (counted.cpu, counted.memory_mb) == effective_requests(template["spec"]), model.name

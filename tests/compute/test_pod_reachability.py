@@ -11,6 +11,11 @@ import re
 
 import pytest
 
+from components.eks_model import PORT as SERVER_PORT
+from components.serving.events_gateway import POD_LABEL
+from components.tenancy import namespace_network_policies, serving_ingress
+from lifecycle.events.gateway import LISTEN_PORT
+from lifecycle.events.gateway import METRICS_PORT as GATEWAY_METRICS_PORT
 from lifecycle.monitoring import scrape_config
 
 pytestmark = pytest.mark.slow
@@ -160,11 +165,41 @@ def test_the_scraper_reaches_every_metrics_port_it_keeps_from_the_vpc(plan):
 
 
 def test_nothing_else_on_a_model_pod_is_open_to_the_vpc(plan):
+    """Of every port a model pod's containers declare, only the Service's target and the ports
+    the scraper keeps are open to the VPC: on a pod with the events gateway the model server's
+    own port is closed, so no caller in the VPC can skip the events."""
     for namespace, pod in _model_pods(plan):
         policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        needed = {_service_target(plan, namespace, pod), *_scraped_ports(pod)}
+        for container in pod["spec"]["containers"]:
+            for port in container.get("ports") or []:
+                number, protocol = port["containerPort"], port.get("protocol", "TCP")
+                opened = admitted(policies, pod, _inside_vpc(plan), number, protocol=protocol)
+                wanted = number in needed and protocol == "TCP"
+                assert opened is wanted, (namespace, container["name"], number, protocol)
         # The statsD listener (UDP, loopback use only) and any unlisted port stay closed.
         assert not admitted(policies, pod, _inside_vpc(plan), 9125, protocol="UDP")
         assert not admitted(policies, pod, _inside_vpc(plan), 22)
+
+
+def test_the_model_server_behind_an_events_gateway_is_closed_to_the_vpc(plan):
+    """Where a stack runs gateways (Kafka on and a model declaring events), the server's port
+    of those pods is closed to the VPC and the gateway's open; a pod without one is served on
+    the server's port (and the gateway's ports are open on it too, where nothing listens)."""
+    pods = list(_model_pods(plan))
+    gateways = [
+        (n, p) for n, p in pods if any(c["name"] == "events" for c in p["spec"]["containers"])
+    ]
+    if plan.spec.settings.streaming.enabled and any(
+        m.events for m in plan.spec.models if m.serving == "eks"
+    ):
+        assert gateways, plan.stack
+    for namespace, pod in pods:
+        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        behind = (namespace, pod) in gateways
+        assert admitted(policies, pod, _inside_vpc(plan), SERVER_PORT) is not behind, namespace
+        if behind:
+            assert admitted(policies, pod, _inside_vpc(plan), LISTEN_PORT), namespace
 
 
 def egress_admitted(policies: list[dict], destination_ip: str, port: int) -> bool:
@@ -201,3 +236,48 @@ def test_no_team_pod_reaches_another_teams_model_pods(plan):
         assert policies, source
         for port in served:
             assert not egress_admitted(policies, target, port), (source, port)
+
+
+def _pod(gateway: bool, labelled: bool) -> dict:
+    """A model pod as the program renders its containers' ports: the server, the statsD
+    exporter, and the events gateway when it runs one."""
+    containers = [
+        {"name": "model", "ports": [{"name": "model", "containerPort": SERVER_PORT}]},
+        {"name": "metrics", "ports": [{"name": "metrics", "containerPort": 9102}]},
+    ]
+    if gateway:
+        containers.append(
+            {
+                "name": "events",
+                "ports": [
+                    {"name": "http", "containerPort": LISTEN_PORT},
+                    {"name": "events-metrics", "containerPort": GATEWAY_METRICS_PORT},
+                ],
+            }
+        )
+    labels = {"app.kubernetes.io/name": "m", **({POD_LABEL: "true"} if labelled else {})}
+    return {"metadata": {"labels": labels}, "spec": {"containers": containers}}
+
+
+@pytest.mark.parametrize(
+    ("gateway", "labelled"),
+    [
+        (False, False),  # a model without events, wherever Kafka is
+        (True, True),  # a model with its gateway
+        (True, False),  # a gateway pod from before the label, while the policies change first
+    ],
+)
+def test_a_pods_serving_and_metrics_ports_are_open_to_the_vpc_in_every_state(gateway, labelled):
+    """The namespace's policies (the same whether the environment has Kafka or not) admit the
+    VPC to the port the pod is served on (the gateway's when it runs one) and to its metrics
+    ports; a labelled pod's server port stays closed; nothing is open from outside the VPC."""
+    specs = namespace_network_policies() | serving_ingress("10.0.0.0/16")
+    policies = [{"spec": spec} for spec in specs.values()]
+    pod = _pod(gateway, labelled)
+    serving = LISTEN_PORT if gateway else SERVER_PORT
+    metrics = [9102, *([GATEWAY_METRICS_PORT] if gateway else [])]
+    for port in (serving, *metrics):
+        assert admitted(policies, pod, "10.0.5.5", port), port
+        assert not admitted(policies, pod, OUTSIDE, port), port
+    assert admitted(policies, pod, "10.0.5.5", SERVER_PORT) is not labelled
+    assert not admitted(policies, pod, "10.0.5.5", 22)

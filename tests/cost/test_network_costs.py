@@ -30,17 +30,22 @@ def _endpoint(name: str, kind: str, subnets: int, service: str = "com.amazonaws.
     return resource(ENDPOINT, name, inputs)
 
 
-def _ingress(name: str, *, group: str | None, team: str = "fraud", ingress_class: str = "alb"):
+def _ingress(
+    name: str,
+    *,
+    group: str | None,
+    team: str = "fraud",
+    ingress_class: str = "alb",
+    load_balancer: str | None = None,
+):
     annotations = {"alb.ingress.kubernetes.io/tags": f"mlplat:environment=dev,mlplat:team={team}"}
     if group is not None:
         annotations["alb.ingress.kubernetes.io/group.name"] = group
+    metadata = {"name": name, "namespace": team, "annotations": annotations}
+    if load_balancer is not None:
+        metadata["labels"] = {"mlplat.io/load-balancer": load_balancer}
     return resource(
-        INGRESS,
-        name,
-        {
-            "metadata": {"name": name, "namespace": team, "annotations": annotations},
-            "spec": {"ingressClassName": ingress_class},
-        },
+        INGRESS, name, {"metadata": metadata, "spec": {"ingressClassName": ingress_class}}
     )
 
 
@@ -91,6 +96,22 @@ def test_one_load_balancer_per_ingress_group_owned_by_its_team():
     assert by_team["fraud"].monthly == pytest.approx(HOURS_PER_MONTH * rate)
     assert by_team["growth"].monthly == pytest.approx(2 * HOURS_PER_MONTH * rate)
     assert SHARED not in by_team
+
+
+def test_a_group_split_over_serving_shards_is_priced_where_it_is_owned():
+    """A split team's shards each have an Ingress in the group: the one labelled as joining is
+    never priced, wherever it comes in the graph, so each shard's `mlplat cost` and the whole
+    environment's count the load balancer once, in the owning shard."""
+    rate = load_snapshot().regions["us-east-1"].network.application_load_balancer_hour
+    group = "mlplat-dev-fraud-0"
+    joins = _ingress("routes-0-s1", group=group, load_balancer="joins")
+    owns = _ingress("routes-0", group=group, load_balancer="owns")
+    (item,) = _estimate(joins, owns).items  # the joining Ingress first
+    assert item.urn.endswith("routes-0") and item.monthly == pytest.approx(HOURS_PER_MONTH * rate)
+    assert _estimate(joins).items == ()  # the joining shard's own graph: priced elsewhere
+    assert len(_estimate(owns).items) == 1  # the owning shard's graph
+    # two Ingresses of one group both labelled "owns" (never made so) still make one ALB
+    assert len(_estimate(owns, _ingress("again", group=group, load_balancer="owns")).items) == 1
 
 
 def test_an_ingress_of_another_controller_makes_no_load_balancer_here():

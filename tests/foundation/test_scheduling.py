@@ -54,7 +54,9 @@ def _problems(model: dict, cluster: dict | None = None) -> dict[str, str]:
 
 
 def _eks_model(**changes) -> dict:
-    return model_data(serving="eks", instance_type=None, **changes)
+    """Served from its own image: no sidecars, so a pod requests the model's resources only
+    (sidecars are counted in tests/foundation/test_pod_requests.py)."""
+    return model_data(serving="eks", instance_type=None, image="ghcr.io/acme/ranker:2", **changes)
 
 
 @pytest.mark.parametrize(
@@ -149,28 +151,30 @@ def _replicas_model(resource: str, each, replicas: int, **changes) -> dict:
 def test_one_models_replicas_may_request_exactly_the_teams_quota(
     resource, each, key, quota, limit, unit
 ):
+    """With the one more pod a rolling update starts (maxSurge 1, maxUnavailable 0): a quota
+    of 2 holds one replica and its successor, not two replicas."""
     team = team_data(quota={key: quota})
-    assert _stack_problems([team], [_replicas_model(resource, each, 2)]) == []
-    refused = _stack_problems([team], [_replicas_model(resource, each, 3)])
+    assert _stack_problems([team], [_replicas_model(resource, each, 1)]) == []
+    refused = _stack_problems([team], [_replicas_model(resource, each, 2)])
     total = 3 * int(each)
     assert refused == [
         (
             f"models[0].resources.{resource}",
-            f"3 replica(s) request {total} {unit}, more than the quota of team 'fraud' "
-            f"({limit} {unit}): {GENERIC}",
+            f"2 replica(s) and a rolling update's 1 more request {total} {unit}, more than the "
+            f"quota of team 'fraud' ({limit} {unit}): {GENERIC}",
         )
     ]
 
 
 def test_memory_quota_is_in_gib_of_1024_mib():
     team = team_data(quota={"memory_gib": 3})
-    assert _stack_problems([team], [_replicas_model("memory_mb", 1024, 3)]) == []
-    refused = _stack_problems([team], [_replicas_model("memory_mb", 1025, 3)])
+    assert _stack_problems([team], [_replicas_model("memory_mb", 1024, 2)]) == []
+    refused = _stack_problems([team], [_replicas_model("memory_mb", 1025, 2)])
     assert refused == [
         (
             "models[0].resources.memory_mb",
-            f"3 replica(s) request 3075 MiB, more than the quota of team 'fraud' (3072 MiB): "
-            f"{GENERIC}",
+            "2 replica(s) and a rolling update's 1 more request 3075 MiB, more than the quota of "
+            f"team 'fraud' (3072 MiB): {GENERIC}",
         )
     ]
 
@@ -180,8 +184,9 @@ def test_a_team_without_gpu_quota_is_told_to_raise_it():
     assert refused == [
         (
             "models[0].resources.gpus",
-            "1 replica(s) request 1 GPU(s), more than the quota of team 'fraud' (0 GPU(s)): "
-            "the team has no GPU quota: raise quota.gpus of its Team in the stack file",
+            "1 replica(s) and a rolling update's 1 more request 2 GPU(s), more than the quota "
+            "of team 'fraud' (0 GPU(s)): the team has no GPU quota: raise quota.gpus of its "
+            "Team in the stack file",
         )
     ]
 
@@ -190,35 +195,38 @@ def test_a_team_without_gpu_quota_is_told_to_raise_it():
 def test_the_teams_models_together_may_request_exactly_its_quota(
     resource, each, key, quota, limit, unit
 ):
-    team = team_data(quota={key: quota})
+    team = team_data(quota={key: 2 * quota})  # two models' replica and successor each
     models = [_replicas_model(resource, each, 1, name=f"m{i}") for i in range(3)]
     assert _stack_problems([team], models[:2]) == []
-    total = 3 * int(each)
+    total = 2 * 3 * int(each)
     assert _stack_problems([team], models) == [
         (
             f"teams[0].quota.{key}",
-            f"the team's EKS models request {total} {unit} together at min_instances; the "
-            f"quota allows {limit} {unit}",
+            f"the team's EKS models request {total} {unit} together at min_instances with a "
+            f"rolling update's pod each; the quota allows {2 * int(limit)} {unit}",
         )
     ]
 
 
 def test_the_teams_models_may_run_exactly_as_many_pods_as_its_quota():
-    team = team_data(quota={"pods": 3})
+    """Each model's replicas and a rolling update's one more: 2 + 3 = 5 pods."""
+    team = team_data(quota={"pods": 5})
     models = [_replicas_model("cpu", "0.1", 1, name="a"), _replicas_model("cpu", "0.1", 2)]
     assert _stack_problems([team], models) == []
     models[0]["scaling"] = {"min_instances": 2, "max_instances": 2}
     assert _stack_problems([team], models) == [
         (
             "teams[0].quota.pods",
-            "the team's EKS models run 4 pods at min_instances; the quota allows 3",
+            "the team's EKS models run 6 pods at min_instances with a rolling update's pod "
+            "each; the quota allows 5",
         )
     ]
     # one model alone is held to the pod quota as well
-    assert _stack_problems([team], [_replicas_model("cpu", "0.1", 4)]) == [
+    assert _stack_problems([team], [_replicas_model("cpu", "0.1", 5)]) == [
         (
             "teams[0].quota.pods",
-            "the team's EKS models run 4 pods at min_instances; the quota allows 3",
+            "the team's EKS models run 6 pods at min_instances with a rolling update's pod "
+            "each; the quota allows 5",
         )
     ]
 
@@ -227,8 +235,8 @@ def test_a_teams_quota_counts_its_own_eks_models_only():
     """Another team's models, and the team's endpoint models (not in its namespace), do not
     count against it; the problem names the team whose quota it is."""
     teams = [
-        team_data(name="fraud", quota={"cpu": 2}),
-        team_data(name="growth", quota={"cpu": 1}),
+        team_data(name="fraud", quota={"cpu": 4}),
+        team_data(name="growth", quota={"cpu": 2}),
     ]
     fraud = [_replicas_model("cpu", "1", 1, name=f"f{i}") for i in range(2)]
     endpoint = model_data(name="e", team="growth", resources={"memory_mb": 512, "cpu": 8})
@@ -238,7 +246,7 @@ def test_a_teams_quota_counts_its_own_eks_models_only():
     assert _stack_problems(teams, [*fraud, endpoint, growth, over]) == [
         (
             "teams[1].quota.cpu",
-            "the team's EKS models request 2 vCPU together at min_instances; the quota allows "
-            "1 vCPU",
+            "the team's EKS models request 4 vCPU together at min_instances with a rolling "
+            "update's pod each; the quota allows 2 vCPU",
         )
     ]

@@ -128,7 +128,12 @@ def accepted(**kwargs) -> None:
 
 
 def eks_model(**changes) -> dict:
-    return model_data(serving="eks", instance_type=None, **changes)
+    """Served from its own image: no sidecars, so a pod requests the model's resources only
+    (sidecars are counted in tests/foundation/test_pod_requests.py)."""
+    return model_data(serving="eks", instance_type=None, image=OWN_IMAGE, **changes)
+
+
+OWN_IMAGE = "ghcr.io/acme/ranker:2"
 
 
 def growth(**quota) -> dict:
@@ -270,8 +275,9 @@ def test_gpus_in_a_team_without_gpu_quota():
     assert "the team has no GPU quota" in problems["models[0].resources.gpus"]
 
 
-@pytest.mark.parametrize(("replicas", "refused"), [(2, False), (3, True)])
+@pytest.mark.parametrize(("replicas", "refused"), [(1, False), (2, True)])
 def test_replicas_against_the_teams_quota(replicas, refused):
+    """A quota of 2 vCPU holds one 1-vCPU replica and the one a rolling update adds."""
     model = eks_model(
         resources={"memory_mb": 1024, "cpu": 1},
         scaling={"min_instances": replicas, "max_instances": 6},
@@ -286,17 +292,17 @@ def test_replicas_against_the_teams_quota(replicas, refused):
 
 def test_the_teams_models_together_against_its_quota():
     models = [eks_model(name=f"m{i}", resources={"memory_mb": 1024, "cpu": 1}) for i in range(3)]
-    problems = problems_of(teams=[growth(cpu=2)], models=models)
-    assert "request 3 vCPU together" in problems["teams[0].quota.cpu"]
+    problems = problems_of(teams=[growth(cpu=4)], models=models)
+    assert "request 6 vCPU together" in problems["teams[0].quota.cpu"]
 
 
 def test_pods_against_the_teams_quota():
     model = eks_model(
         resources={"memory_mb": 128, "cpu": "0.1"}, scaling={"min_instances": 3, "max_instances": 3}
     )
-    accepted(teams=[growth(pods=3)], models=[model])
+    accepted(teams=[growth(pods=4)], models=[model])
     assert (
-        "run 3 pods" in problems_of(teams=[growth(pods=2)], models=[model])["teams[0].quota.pods"]
+        "run 4 pods" in problems_of(teams=[growth(pods=3)], models=[model])["teams[0].quota.pods"]
     )
 
 

@@ -263,3 +263,68 @@ def test_batch_jobs_of_a_model_outside_shard_zero_are_refused_before_anything_is
     # Shard 0 is refused nothing: its models' jobs are built there.
     zero = CliRunner().invoke(app, ["preview", "--stack", str(stacks[0]), "-q"])
     assert zero.exit_code == 0, zero.output
+
+
+def test_a_split_groups_load_balancer_is_priced_in_one_shard_only(sharded):
+    """Each shard routes its models of a group through its own Ingress of the one IngressGroup:
+    `mlplat cost` of each shard counts the group's load balancer once in all, in the shard that
+    owns the group, and the shards together cost what the team's one stack did."""
+    from cost_model.estimate import estimate
+    from cost_model.graph import Graph
+    from cost_model.prices import load_snapshot
+
+    ingress = "kubernetes:networking.k8s.io/v1:Ingress"
+    group_key = "alb.ingress.kubernetes.io/group.name"
+
+    def groups(document: dict) -> set[str]:
+        return {
+            r["inputs"]["metadata"]["annotations"][group_key]
+            for r in resources(document)
+            if r["type"] == ingress
+        }
+
+    def load_balancers(document: dict) -> list:
+        items = estimate(Graph.from_export(document), load_snapshot()).items
+        return [item for item in items if item.type == ingress]
+
+    from infra.loader import load_environment, read_stack_config
+
+    spec = load_environment("dev", read_stack_config("dev"))
+    model = next(iter(spec.models_served_by("eks")))
+    team = model.team
+
+    def copies(models):  # ten more of the team's EKS models, so its groups span its shards
+        more = [model.model_copy(update={"name": f"{model.name[:40]}-{i}"}) for i in range(10)]
+        return [*models, *more]
+
+    split = sharded(team, 3, copies)
+    shards = [split[serving_stack("dev", team, shard)] for shard in range(3)]
+    whole = sharded(team, 1)[serving_stack("dev", team)]  # the stack file keeps the copies
+    # The case this is about: some group has Ingresses in two shards.
+    assert any(groups(a) & groups(b) for i, a in enumerate(shards) for b in shards[i + 1 :])
+    priced = [item for shard in shards for item in load_balancers(shard)]
+    assert len(priced) == len(groups(whole)) == len(set().union(*map(groups, shards)))
+    # ... in the shard that makes the group's DNS name: the one holding its first model by name
+    # (here not shard 0, so "shard 0 owns" would be caught).
+    routed: dict[str, list[str]] = {}  # group -> its models, from every shard's Ingress rules
+    for shard in shards:
+        for r in resources(shard):
+            if r["type"] == ingress:
+                routed.setdefault(r["inputs"]["metadata"]["annotations"][group_key], []).extend(
+                    p["backend"]["service"]["name"]
+                    for rule in r["inputs"]["spec"]["rules"]
+                    for p in rule["http"]["paths"]
+                )
+    owners = {group: shard_of(min(names), 3) for group, names in routed.items()}
+    assert any(owner != 0 for owner in owners.values())
+    for index, shard in enumerate(shards):
+        for item in load_balancers(shard):
+            (group,) = [
+                r["inputs"]["metadata"]["annotations"][group_key]
+                for r in resources(shard)
+                if r["urn"] == item.urn
+            ]
+            assert owners[group] == index, (group, index)
+    assert sum(i.monthly for i in priced) == pytest.approx(
+        sum(i.monthly for i in load_balancers(whole))
+    )
