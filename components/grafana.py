@@ -208,7 +208,7 @@ class GrafanaDashboards(PlatformComponent):
             folder = grafana.oss.Folder(
                 f"{name}-{team}",
                 title=f"team {team}",
-                uid=f"mlplat-{environment}-{team}",
+                uid=dashboards.team_folder_uid(environment, team),
                 opts=opts,
             )
             grafana.oss.Dashboard(

@@ -48,9 +48,23 @@ TEAM_NAME_MAX = 34
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
+# Names the platform's own objects take where a team's name goes: the Kubernetes namespaces
+# of the exporters (lifecycle.monitoring.scrape_config.MONITORING_NAMESPACE) and of the
+# CloudWatch add-on (components.cluster_addons.CLOUDWATCH_NAMESPACE), where a team's namespace
+# of the same name would be a second Namespace object; and the AMP rule namespace of the
+# recording rules, mlplat-<env>-recording (lifecycle.monitoring.amp_namespaces), which a team's
+# would duplicate (AMP refuses the second) and whose deployer could rewrite.
+PLATFORM_NAMES = frozenset({"monitoring", "amazon-cloudwatch", "recording"})
+
+
 def _not_reserved(value: str) -> str:
     if value in RESERVED_NAMESPACES or value.startswith("kube-"):
         raise ValueError(f"{value!r} is a reserved namespace of Kubernetes; choose another name")
+    if value in PLATFORM_NAMES:
+        raise ValueError(
+            f"{value!r} names the platform's own namespace (Kubernetes or AMP rules); "
+            "choose another name"
+        )
     return value
 
 

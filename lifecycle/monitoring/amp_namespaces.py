@@ -48,6 +48,9 @@ RULES_PER_WORKSPACE = 2_000
 NAMESPACE_DATA_MAX_BYTES = 1_000_000  # 1 MB, read as decimal: the stricter reading
 ACTIVE_SERIES_PER_WORKSPACE = 10_000_000
 INGESTION_SAMPLES_PER_SECOND = 140_000
+# In the team's place in the platform's namespace name, mlplat-<env>-recording: no team may be
+# named so (infra.declarations.model.PLATFORM_NAMES).
+RECORDING = "recording"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def rules_file(groups: Iterable[dict]) -> str:
 
 def namespace_base(environment: str, team: str, shard: int = 0) -> str:
     """The first namespace name of a team's shard (``team`` ``""``: the platform's recording)."""
-    return f"mlplat-{environment}-{team or 'recording'}" + (f".{shard}" if shard else "")
+    return f"mlplat-{environment}-{team or RECORDING}" + (f".{shard}" if shard else "")
 
 
 def team_namespace_patterns(environment: str, team: str) -> tuple[str, ...]:

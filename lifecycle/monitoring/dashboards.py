@@ -9,11 +9,13 @@ model in the stack, against its 1,500-resource budget):
   serving series), its traffic, errors, latency, replicas against the HPA maximum and GPU.
 
 Every query reads the series ``lifecycle.monitoring.metrics`` names (the recorded ones where
-they exist), so a panel shows only what the scraper collects; a test walks every query.
+they exist), so a panel shows only what the scraper collects; a test walks every query
+(``tests/lifecycle/test_dashboards.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
@@ -27,6 +29,23 @@ GRAFANA_VERSION = "10.4"  # the managed workspace's grafana_version; the SDK rel
 PROMETHEUS_UID = "mlplat-amp"  # the AMP data source (components.grafana)
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
 TAGS = ["mlplat", "generated"]
+# Grafana refuses a dashboard or folder uid over 40 characters ("uid too long, max 40
+# characters": grafana pkg/services/dashboards/errors.go, ErrDashboardUidTooLong); a team's
+# uids hold its name, up to 34 characters.
+UID_MAX = 40
+
+
+def grafana_uid(name: str) -> str:
+    """``name`` when Grafana takes it; else its start and a digest of the whole, so two long
+    names with the same start stay apart (and a name that fits keeps its uid)."""
+    if len(name) <= UID_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[: UID_MAX - len(digest) - 1]}-{digest}"
+
+
+def team_folder_uid(environment: str, team: str) -> str:
+    return grafana_uid(f"mlplat-{environment}-{team}")
 
 
 def _panel(title: str, *queries: tuple[str, str], unit: str = "short", width: int = 12):
@@ -113,7 +132,7 @@ def team_view(environment: str, team: str) -> dict:
     ns = f'namespace="{team}"'
     board = (
         dashboard.Dashboard(f"mlplat {environment}: {team}")
-        .uid(f"mlplat-{environment}-team-{team}")
+        .uid(grafana_uid(f"mlplat-{environment}-team-{team}"))
         .tags([*TAGS, f"team:{team}"])
         .refresh("1m")
         .time("now-6h", "now")
@@ -199,12 +218,3 @@ def model_view(environment: str) -> dict:
         )
     )
     return _to_json(board)
-
-
-def queries(board: dict) -> list[str]:
-    """Every PromQL query of a dashboard: its panels' targets and its variables'."""
-    found = [t["expr"] for panel in board.get("panels", []) for t in panel.get("targets", [])]
-    for variable in board.get("templating", {}).get("list", []):
-        query = variable.get("query")
-        found.append(query if isinstance(query, str) else query.get("query", ""))
-    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.declarations import SpecError
-from infra.declarations.errors import Problem
+from infra.declarations.errors import Problem, raising
 from infra.loader import parse_environment, read_stack_config
 from tests.foundation.conftest import config_data, model_data, team_data
 
@@ -197,3 +197,17 @@ def test_stack_level_problems_are_reported_with_the_rest():
         "stack": "unknown environment 'qa'; use dev, staging or prod",
         "teams": "stacks/qa.py: a stack needs at least one team",
     }
+
+
+def test_a_field_validator_from_a_problem_check_refuses_with_the_checks_own_words():
+    """``raising`` turns a rule's check into a field's validator: a value the check finds
+    fine passes unchanged, any other is refused with the check's message, nothing added."""
+
+    def check(value: str) -> str | None:
+        return None if value.startswith("s3://") else f"{value!r} is no S3 URI"
+
+    validate = raising(check)
+    assert validate("s3://bucket/prefix") == "s3://bucket/prefix"
+    with pytest.raises(ValueError) as refused:
+        validate("bucket/prefix")
+    assert refused.value.args == ("'bucket/prefix' is no S3 URI",)

@@ -15,6 +15,14 @@ from infra.declarations.environment import CiSettings
 from infra.declarations.errors import Problem, dotted_path, problems_from
 from infra.loader import parse_environment, read_stack_config, refuse_emptying
 from tests.foundation.conftest import config_data, model_data, team_data
+from tests.foundation.test_batch_and_streaming_declarations import job
+from tests.foundation.test_batch_and_streaming_declarations import problems as batch_problems
+from tests.foundation.test_events_declaration import EKS, kafka
+from tests.foundation.test_events_declaration import IMAGE as EVENTS_IMAGE
+from tests.foundation.test_events_declaration import problems as events_problems
+from tests.lifecycle.test_lifecycle_declaration import RETRAIN
+from tests.lifecycle.test_lifecycle_declaration import problems as lifecycle_problems
+from tests.lifecycle.test_lifecycle_messages import NEEDS_IMAGE
 
 # --- Pulumi.<stack>.yaml ----------------------------------------------------------------------
 
@@ -289,6 +297,19 @@ def test_an_invalid_declaration_keeps_its_input_as_written_nested_ones_as_data()
     assert team.as_input() == {"name": "Bad!", "monthly_budget_usd": 1, "quota": [quota, "x"]}
 
 
+def test_an_invalid_declaration_kept_while_collecting_still_behaves_as_a_declaration():
+    """A stack file may print or compare what it declared before the loader reports it: the
+    kept declaration answers as pydantic's models do, with the fields as written."""
+    from infra.declarations.environment import TeamQuota
+    from infra.declarations.model import collecting_declarations
+
+    with collecting_declarations():
+        first, second = TeamQuota(cpu=-1, pods=3), TeamQuota(cpu=-1, pods=3)
+    assert first.model_fields_set == {"cpu", "pods"}
+    assert first == second and first != TeamQuota(cpu=1, pods=3)
+    assert repr(first) == "TeamQuota(cpu=-1, pods=3)"
+
+
 # --- a model on its instance ------------------------------------------------------------------
 
 
@@ -315,3 +336,116 @@ def test_with_all_memory_given_to_models_a_model_may_fill_the_instance(memory, f
         }
     )
     assert problems == expected
+
+
+# --- whom a problem is about ------------------------------------------------------------------
+
+
+def _subjects(models: list) -> list[str]:
+    with pytest.raises(SpecError) as error:
+        parse_environment("dev", teams=[team_data()], models=models, config=config_data())
+    return [problem.subject for problem in error.value.problems if problem.subject]
+
+
+def test_a_model_without_a_name_is_named_by_its_place_in_the_stack_file():
+    data = model_data()
+    del data["name"]
+    assert set(_subjects([model_data(), data])) == {"models[1] of stacks/dev.py"}
+
+
+def _paths_with_a_broken_budget(model: dict, **sections) -> set[str]:
+    config = config_data(**{"mlplat:budget": {"monthlyBudgetUsd": -1}}, **sections)
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=[model], config=config)
+    paths = {problem.path for problem in caught.value.problems}
+    assert "config.budget.monthlyBudgetUsd" in paths
+    return paths
+
+
+@pytest.mark.parametrize(("fraction", "fits"), [("0.7", True), ("0.5", False)])
+def test_a_models_share_is_its_declared_serving_sections_when_another_section_is_invalid(
+    fraction, fits
+):
+    """9,000 MB on exactly ml.m5.xlarge (16 GiB): within 0.7 of it, not within 0.5."""
+    model = model_data(resources={"memory_mb": 9000}, instance_type_mode="exact")
+    paths = _paths_with_a_broken_budget(
+        model, **{"mlplat:serving": {"modelMemoryFraction": fraction}}
+    )
+    assert ("models[0].resources.memory_mb" not in paths) is fits, paths
+
+
+@pytest.mark.parametrize(("nodes", "fits"), [("m6i.xlarge", True), ("m6i.large", False)])
+def test_an_eks_model_fits_its_declared_nodes_when_another_section_is_invalid(nodes, fits):
+    """3 CPUs per replica: an m6i.xlarge node offers them, the default m6i.large does not."""
+    model = model_data(serving="eks", instance_type=None, resources={"memory_mb": 1024, "cpu": 3})
+    cluster = {"systemNodes": {"instanceTypes": [nodes], "minSize": 2, "maxSize": 4}}
+    paths = _paths_with_a_broken_budget(model, **{"mlplat:cluster": cluster})
+    assert ("models[0].resources" not in paths) is fits, paths
+
+
+def test_a_name_kubernetes_would_refuse_is_refused_saying_what_a_name_may_hold():
+    problems = _problems_of(models=[model_data(name="Fraud_Scorer")])
+    assert problems["models[0].name"] == (
+        "'Fraud_Scorer' is not a DNS-1123 label (lowercase letters, digits and '-', starting and "
+        "ending with a letter or digit), as Kubernetes and SageMaker require"
+    )
+
+
+def test_something_listed_that_is_no_model_is_a_problem_at_its_place_not_a_crash():
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=["fraud-scorer"], config=config_data())
+    (problem,) = caught.value.problems
+    assert problem.subject == "models[0] of stacks/dev.py"
+
+
+def _problems_of(models: list) -> dict[str, str]:
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=models, config=config_data())
+    return {problem.path: problem.message for problem in caught.value.problems}
+
+
+# --- every model goes through the rules of its fields, with the stack's environment ---------
+# (Each rule's own messages are tested with its field; these check the loader runs it.)
+
+
+def test_a_team_without_a_name_is_named_by_its_place_in_the_stack_file():
+    data = team_data()
+    del data["name"]
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[data], models=[], config=config_data())
+    subjects = {p.subject for p in caught.value.problems if p.path.startswith("teams[0]")}
+    assert subjects == {"teams[0] of stacks/dev.py"}
+
+
+def test_a_models_lifecycle_is_checked_for_its_stack_and_with_its_settings():
+    automatic = {**RETRAIN, "approval": "automatic"}
+    approval = "models[0].retraining.approval"
+    assert approval in lifecycle_problems("prod", monitoring={}, retraining=automatic)
+    assert approval not in lifecycle_problems("dev", monitoring={}, retraining=automatic)
+    assert lifecycle_problems(image=None, monitoring={}) == {"models[0].monitoring": NEEDS_IMAGE}
+
+
+def test_a_models_events_are_checked_at_its_path_with_the_streaming_settings():
+    eks = model_data(**EKS, events={"monthly_events": 10})
+    assert "config streaming.gatewayImage" in events_problems(eks, kafka())["models[0].events"]
+    assert events_problems(eks, kafka(gatewayImage=EVENTS_IMAGE)) == {}
+
+
+@pytest.mark.parametrize(("nodes", "fits"), [(["m6i.4xlarge"], True), (["m6i.xlarge"], False)])
+def test_a_models_batch_executors_are_sized_against_the_declared_spot_nodes(nodes, fits):
+    """A 15 GB executor (plus Spark's overhead) fits on an m6i.4xlarge, not an m6i.xlarge."""
+    config = config_data(**{"mlplat:cluster": {"spotNodes": {"instanceTypes": nodes}}})
+    found = batch_problems(job(size={"executor_memory_gb": 15}), config=config)
+    assert ("models[0].batch[0].size" not in found) is fits, found
+
+
+def test_a_config_key_written_as_a_path_is_refused_not_ignored():
+    """``mlplat:budget:monthlyBudgetUsd`` is a key of the mlplat namespace that no setting
+    has (Pulumi nests with ``--path``, not colons): refused, where ignoring it would deploy
+    the default budget while the file seems to set one."""
+    config = config_data() | {"mlplat:budget:monthlyBudgetUsd": "5"}
+    with pytest.raises(SpecError) as caught:
+        parse_environment("dev", teams=[team_data()], models=[model_data()], config=config)
+    assert {p.path: p.message for p in caught.value.problems} == {
+        "config.budget:monthlyBudgetUsd": "Extra inputs are not permitted"
+    }

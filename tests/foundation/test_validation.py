@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from components.cluster_addons import CLOUDWATCH_NAMESPACE
 from infra.declarations import ModelDeclaration, SpecError
+from infra.declarations.model import PLATFORM_NAMES
 from infra.loader import parse_environment
+from lifecycle.monitoring import amp_namespaces
+from lifecycle.monitoring.scrape_config import MONITORING_NAMESPACE
 from tests.foundation.conftest import config_data, model_data, team_data
 
 
@@ -161,6 +165,25 @@ def test_a_team_cannot_take_a_namespace_kubernetes_reserves(name):
         "reserved namespace of Kubernetes"
         in problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"]
     )
+
+
+@pytest.mark.parametrize("name", sorted(PLATFORM_NAMES))
+def test_a_team_cannot_take_a_name_the_platforms_own_namespaces_have(name):
+    assert problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"] == (
+        f"{name!r} names the platform's own namespace (Kubernetes or AMP rules); "
+        "choose another name"
+    )
+
+
+def test_the_platforms_namespaces_are_each_reserved_from_teams():
+    """A team's Kubernetes namespace and AMP rule namespace are named after the team: the
+    platform's own would be duplicated by a team of the same name."""
+    platform = {MONITORING_NAMESPACE, CLOUDWATCH_NAMESPACE, amp_namespaces.RECORDING}
+    assert platform <= PLATFORM_NAMES
+    assert amp_namespaces.namespace_base("dev", "") == amp_namespaces.namespace_base(
+        "dev", amp_namespaces.RECORDING
+    )
+    accepted(teams=[team_data(name="monitor")], models=[model_data(team="monitor")])
 
 
 def test_description_length_is_sagemakers():

@@ -4,6 +4,7 @@ limit, and what the generator reaches at 1,000 models."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from components.monitoring import rule_namespaces
 from infra.declarations import SpecError
@@ -16,10 +17,12 @@ from lifecycle.monitoring.amp_namespaces import (
     NAMESPACE_NAME_MAX,
     RULES_PER_WORKSPACE,
     RuleNamespace,
+    pack,
     quota_problems,
     series_problems,
 )
-from lifecycle.monitoring.metrics import estimated_series
+from lifecycle.monitoring.metrics import estimated_series, series_per_model
+from lifecycle.monitoring.prometheus_rules import rule_groups
 from lifecycle.monitoring.synthetic import fleet
 
 
@@ -115,3 +118,57 @@ def test_the_program_refuses_models_whose_series_pass_the_quota(monkeypatch):
         rule_namespaces("dev", models, 30)
     assert "stacks/dev.py" in str(error.value)
     assert f"AMP quota: {peak} active series at maximum replicas" in str(error.value)
+
+
+def test_the_steady_series_are_counted_at_each_models_minimum_replicas():
+    """What AMP bills ingestion on: the replicas that run steadily, not the peak."""
+    models = fleet(10)
+    assert all(m.scaling.min_instances < m.scaling.max_instances for m in models)
+    steady = sum(series_per_model(m.resources.gpus, m.scaling.min_instances) for m in models)
+    assert estimated_series(models) == estimated_series(models, replicas="min") == steady
+    assert estimated_series(models) < estimated_series(models, replicas="max")
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_namespace_name_over_amps_length_is_named_in_the_problem(over):
+    name = "n" * (NAMESPACE_NAME_MAX + over)
+    problems = quota_problems([RuleNamespace(name, ({"name": "g", "rules": []},))])
+    assert problems == (
+        [f"namespace {name!r}: name over {NAMESPACE_NAME_MAX} chars"] if over else []
+    )
+
+
+def test_a_teams_groups_share_one_namespace_while_its_file_fits():
+    groups = rule_groups(fleet(400, teams=1))
+    assert len(groups["team-00"]) >= 2
+    assert [n.name for n in pack("dev", groups) if n.name != "mlplat-dev-recording"] == [
+        "mlplat-dev-team-00"
+    ]
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_rules_file_exactly_at_the_limit_stays_one_namespace(monkeypatch, over):
+    groups = rule_groups(fleet(400, teams=1))["team-00"]
+    size = len(amp_namespaces.rules_file(groups).encode())
+    monkeypatch.setattr(amp_namespaces, "NAMESPACE_DATA_MAX_BYTES", size - over)
+    namespaces = pack("dev", {"team-00": groups})
+    assert len(namespaces) == 1 + over
+    assert [g for n in namespaces for g in n.groups] == groups
+
+
+def test_the_platforms_recording_namespace_is_never_a_shards():
+    groups = rule_groups(fleet(4, teams=1))
+    names = {n.name for n in pack("dev", groups, shard=2)}
+    assert names == {"mlplat-dev-recording", "mlplat-dev-team-00.2"}
+
+
+def test_each_rule_expression_stays_on_one_line_of_the_rules_file():
+    """The file is sized byte by byte against AMP's limit and read back by Prometheus: an
+    expression folded over lines would add bytes (and read the same), so none is folded."""
+    (group,) = rule_groups(fleet(200, teams=1))["team-00"]
+    text = amp_namespaces.group_text(group)
+    expressions = [line for line in text.splitlines() if line.lstrip().startswith("expr:")]
+    assert len(expressions) == len(group["rules"])
+    assert max(len(rule["expr"]) for rule in group["rules"]) > 1000
+    for line, rule in zip(expressions, group["rules"], strict=True):
+        assert yaml.safe_load(line.strip())["expr"] == rule["expr"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,58 @@ def test_a_serving_shards_namespaces_carry_its_shard_and_stay_the_teams():
     patterns = amp_namespaces.team_namespace_patterns("dev", "team-00")
     assert "mlplat-dev-team-00.2" in {n for n in names for p in patterns if fnmatchcase(n, p)}
     assert not any(fnmatchcase("mlplat-dev-team-01.2", p) for p in patterns)
+
+
+def readme_severities() -> dict[str, str]:
+    """The README's alert table (section "Alerts on EKS models"): alert -> severity, what the
+    teams are told each alert means for them."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    return dict(re.findall(r"^\| `(Model\w+)`[^|\n]*\|[^|\n]*\| (\w+) \|$", text, re.M))
+
+
+def test_each_alerts_severity_is_the_one_the_readme_tells_the_teams():
+    documented = readme_severities()
+    assert set(documented) == ALERTS | {GPU_ALERT}
+    seen = set()
+    for groups in rule_groups(fleet(30, teams=3, gpu_every=3)).values():
+        for group in groups:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    assert rule["labels"]["severity"] == documented[rule["alert"]], rule["alert"]
+                    seen.add(rule["alert"])
+    assert seen == set(documented)
+
+
+def test_each_alerts_summary_starts_with_the_model_and_states_its_own_objective():
+    held_to = dataclasses.replace(
+        PLATFORM_DEFAULTS,
+        latency_p99_seconds=0.25,
+        latency_for="7m",
+        error_ratio=0.05,
+        min_requests_per_second=3,
+        restarts_in_15m=4,
+        hpa_at_max_for="9m",
+        no_traffic_for="45m",
+        gpu_util_percent=80,
+        gpu_memory_ratio=0.9,
+        gpu_saturated_for="11m",
+    )
+    groups = rule_groups(fleet(3, teams=1, gpu_every=1), lambda model: held_to)
+    summaries = {
+        rule["alert"]: rule["annotations"]["summary"]
+        for group in groups["team-00"]
+        for rule in group["rules"]
+    }
+    expected = {
+        "ModelLatencyP99OverObjective": ("0.25s", "7m"),
+        "ModelErrorRatioOverObjective": ("5.00%", "3 req/s"),
+        "ModelPodRestarting": ("more than 4 times",),
+        "ModelReplicasAtHpaMaximum": ("9m",),
+        "ModelNoTraffic": ("45m",),
+        "ModelGpuSaturated": ("80%", "90%", "11m"),
+    }
+    assert set(summaries) == set(expected)
+    for alert, values in expected.items():
+        assert summaries[alert].startswith("{{ $labels.model }}: "), alert
+        for value in values:
+            assert value in summaries[alert], (alert, value)

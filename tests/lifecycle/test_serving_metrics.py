@@ -129,6 +129,10 @@ def exported(lines: list[str], rules: list[dict] | None = None) -> dict[str, set
                 assert kind == "c", line
                 series.setdefault(rule["name"], set()).add(labels)
             break
+        else:
+            # No rule matched: the exporter still exports the line, under its name with every
+            # character a metric name cannot hold as ``_`` (pkg/mapper/escape.go).
+            series.setdefault(re.sub(r"[^a-zA-Z0-9_]", "_", name), set()).add(())
     return series
 
 
