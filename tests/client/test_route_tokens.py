@@ -13,6 +13,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 
 import boto3
@@ -670,3 +671,81 @@ def test_a_client_is_made_once_per_rung_and_afresh_below_the_ladder():
     below = [clients.for_remaining(0.05), clients.for_remaining(0.05)]
     assert below[0] is not below[1]  # made for its call, not kept: any number of sizes
     assert made == [3.0, 5.0, 0.05, 0.05]
+
+
+# --- the client's use of its tokens, without the network ----------------------------------------
+
+
+class RecordingTokens:
+    """A token source handing out tok-1, tok-2, ...: what it was asked for, with how much time."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, float]] = []
+        self.invalidated = 0
+
+    def token(self, model: str, remaining: float) -> str:
+        self.asked.append((model, remaining))
+        return f"tok-{len(self.asked)}"
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
+class TickingClock(FakeClock):
+    """Every reading is a quarter second after the previous one: time passes as the call runs."""
+
+    def __call__(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
+def test_a_refreshed_token_and_each_send_get_only_what_is_left_of_the_call(
+    registry, emitted, monkeypatch
+):
+    import mlplat.client.client as module
+
+    registry.serve(TEAM, MODEL, VERSION, load_balanced("https://lb.example"))
+    sent: list[tuple[float, str | None, str | None]] = []
+
+    def invoke_http(url, model, payload, content_type, accept, inference_id, timeout, sign):
+        request = urllib.request.Request(url, data=payload)
+        sign(request)
+        sent.append((timeout, request.get_header("Authorization"), request.get_header("X-signed")))
+        if len(sent) == 1:
+            raise NotAuthorized(model, "HTTP 401: token expired", 401)
+        return b"answer"
+
+    def signer(request) -> None:  # the caller's own signer: sees the request with its token
+        request.add_header("X-Signed", request.get_header("Authorization"))
+
+    monkeypatch.setattr(module, "invoke_http", invoke_http)
+    client = client_with_token(emitted, clock=TickingClock(), sign=signer)
+    client.tokens = recording = RecordingTokens()
+    assert client.predict(MODEL, b"{}", deadline_seconds=10.0) == b"answer"
+
+    assert [(bearer, signed) for _, bearer, signed in sent] == [
+        ("Bearer tok-1", "Bearer tok-1"),
+        ("Bearer tok-2", "Bearer tok-2"),
+    ]
+    assert [model for model, _ in recording.asked] == [MODEL, MODEL]
+    assert recording.invalidated == 1
+    # Token, send, fresh token, send: each with less time than the one before, none with more
+    # than the call had.
+    times = [
+        recording.asked[0][1],
+        sent[0][0],
+        recording.asked[1][1],
+        sent[1][0],
+    ]
+    assert 10.0 > times[0] > times[1] > times[2] > times[3] > 0, times
+
+
+def test_a_given_session_makes_every_client_not_given(aws, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    session = boto3.Session(region_name="eu-west-1")
+    client = Client(TABLE, team=TEAM, session=session, route_credentials=SECRET)
+    assert client.routes._dynamodb.meta.region_name == "eu-west-1"
+    assert client._runtime.for_remaining(1.0).meta.region_name == "eu-west-1"
+    secrets = client.tokens._secrets.for_remaining(1.0)
+    assert secrets.meta.service_model.service_name == "secretsmanager"
+    assert secrets.meta.region_name == "eu-west-1"
