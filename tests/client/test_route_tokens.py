@@ -528,6 +528,15 @@ def test_a_tokens_life_counts_from_when_it_was_asked_for(endpoint):
     assert source.token(MODEL, 5.0) == "tok-2"
 
 
+def test_the_first_token_is_asked_for_whatever_the_clock_reads(endpoint):
+    """A monotonic clock's reference point is undefined ("time.monotonic", Python docs): its
+    readings may be below zero, and a source that holds no token yet must still ask for one."""
+    server, url = endpoint
+    source = token_source(ScriptedSecrets(credentials_text(url)), FakeClock(now=-100.0))
+    assert source.token(MODEL, 5.0) == "tok-1"
+    assert source.requests == len(server.requests) == 1
+
+
 def test_an_invalidated_token_is_never_returned_again(endpoint):
     server, url = endpoint
     server.replies = [token_reply("tok-1"), token_reply("tok-2")]
