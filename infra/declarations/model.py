@@ -54,7 +54,13 @@ RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-
 # of the same name would be a second Namespace object; and the AMP rule namespace of the
 # recording rules, mlplat-<env>-recording (lifecycle.monitoring.amp_namespaces), which a team's
 # would duplicate (AMP refuses the second) and whose deployer could rewrite.
-PLATFORM_NAMES = frozenset({"monitoring", "amazon-cloudwatch", "recording"})
+# Grafana (components/grafana.py, lifecycle/monitoring/dashboards.py): a team's folder is
+# `<name>-<team>` beside the platform's `<name>-platform`, and its uid `mlplat-<env>-<team>`
+# shares Grafana's one uid space with the platform dashboards `mlplat-<env>-overview` and
+# `mlplat-<env>-model`.
+PLATFORM_NAMES = frozenset(
+    {"monitoring", "amazon-cloudwatch", "recording", "platform", "overview", "model"}
+)
 
 
 def _not_reserved(value: str) -> str:
@@ -62,7 +68,7 @@ def _not_reserved(value: str) -> str:
         raise ValueError(f"{value!r} is a reserved namespace of Kubernetes; choose another name")
     if value in PLATFORM_NAMES:
         raise ValueError(
-            f"{value!r} names the platform's own namespace (Kubernetes or AMP rules); "
+            f"{value!r} names the platform's own namespace (Kubernetes, AMP rules or Grafana); "
             "choose another name"
         )
     return value

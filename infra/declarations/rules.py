@@ -162,6 +162,7 @@ def stack_problems(
     """Rules across declarations; entries that failed to parse are None and are skipped (a
     model of a team that is declared but invalid is not also reported as of an unknown team)."""
     yield from _duplicates([team.name if team else None for team in teams], "teams", "name")
+    yield from _derived_name_clashes([team.name if team else None for team in teams])
     yield from _duplicates([model.name if model else None for model in models], "models", "name")
     known = sorted({team.name for team in teams if team} | set(invalid_team_names))
     parsed = {team.name: team for team in teams if team}
@@ -177,6 +178,25 @@ def stack_problems(
         if team:
             owned = [(i, m) for i, m in enumerate(models) if m and m.team == team.name]
             yield from batch_capacity_problems(team, f"teams[{team_index}]", owned)
+
+
+# Names the platform derives from a team's name, which another team's own name can equal: the
+# Spark namespace `<team>-batch` (components/batch_tenancy.py) and the Grafana dashboard uid
+# `mlplat-<env>-team-<team>`, in one uid space with the folder uid `mlplat-<env>-<team>`.
+DERIVED_TEAM_NAMES = (("{}-batch", "batch jobs' namespace"), ("team-{}", "dashboard's uid"))
+
+
+def _derived_name_clashes(names: list[str | None]) -> Iterator[Problem]:
+    declared = {name: index for index, name in enumerate(names) if name is not None}
+    for name in declared:
+        for pattern, what in DERIVED_TEAM_NAMES:
+            derived = pattern.format(name)
+            if derived in declared:
+                yield Problem(
+                    f"teams[{declared[derived]}].name",
+                    f"{derived!r} is team {name!r}'s {what} ({pattern.format('<team>')}); "
+                    "choose another name",
+                )
 
 
 def _duplicates(names: list[str | None], collection: str, field: str) -> Iterator[Problem]:

@@ -8,7 +8,7 @@ from components.cluster_addons import CLOUDWATCH_NAMESPACE
 from infra.declarations import ModelDeclaration, SpecError
 from infra.declarations.model import PLATFORM_NAMES
 from infra.loader import parse_environment
-from lifecycle.monitoring import amp_namespaces
+from lifecycle.monitoring import amp_namespaces, dashboards
 from lifecycle.monitoring.scrape_config import MONITORING_NAMESPACE
 from tests.foundation.conftest import config_data, model_data, team_data
 
@@ -170,8 +170,39 @@ def test_a_team_cannot_take_a_namespace_kubernetes_reserves(name):
 @pytest.mark.parametrize("name", sorted(PLATFORM_NAMES))
 def test_a_team_cannot_take_a_name_the_platforms_own_namespaces_have(name):
     assert problems_of(teams=[team_data(name=name)], models=[])["teams[0].name"] == (
-        f"{name!r} names the platform's own namespace (Kubernetes or AMP rules); "
+        f"{name!r} names the platform's own namespace (Kubernetes, AMP rules or Grafana); "
         "choose another name"
+    )
+
+
+def test_no_team_folder_can_take_a_platform_dashboards_uid():
+    """A team's Grafana folder uid is mlplat-<env>-<team>, in one uid space with the platform's
+    dashboards: each name that would make the same uid is refused (and "platform", the
+    platform folder's resource name beside the teams' <name>-<team>)."""
+    for board in (dashboards.platform_overview("dev"), dashboards.model_view("dev")):
+        team = board["uid"].removeprefix("mlplat-dev-")
+        assert dashboards.team_folder_uid("dev", team) == board["uid"]
+        assert team in PLATFORM_NAMES
+    assert "platform" in PLATFORM_NAMES
+
+
+@pytest.mark.parametrize(
+    ("names", "clash"),
+    [
+        (["fraud", "fraud-batch"], "'fraud-batch' is team 'fraud''s batch jobs' namespace"),
+        (["fraud-batch", "fraud"], "'fraud-batch' is team 'fraud''s batch jobs' namespace"),
+        (["ads", "team-ads"], "'team-ads' is team 'ads''s dashboard's uid"),
+    ],
+)
+def test_a_team_cannot_take_a_name_the_platform_derives_from_another_team(names, clash):
+    teams = [team_data(name=name) for name in names]
+    problems = problems_of(teams=teams, models=[model_data(team=names[0])])
+    index = names.index(clash.split("'")[1])
+    assert problems[f"teams[{index}].name"].startswith(clash)
+    # names that only look alike are accepted
+    accepted(
+        teams=[team_data(name="fraud"), team_data(name="batch-fraud"), team_data(name="team")],
+        models=[model_data(team="fraud")],
     )
 
 

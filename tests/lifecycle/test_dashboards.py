@@ -166,6 +166,13 @@ def test_every_uid_fits_grafana_and_no_two_are_the_same(environment):
     assert dashboards.team_folder_uid(environment, "fraud") == f"mlplat-{environment}-fraud"
 
 
+def test_a_cut_uid_never_changes():
+    """A cut uid is a Grafana object's identity: a different cut (another digest length or
+    hash) would replace every long-named team's folder and dashboard, so it is fixed here."""
+    name = "mlplat-staging-team-" + "a" * TEAM_NAME_MAX
+    assert dashboards.grafana_uid(name) == "mlplat-staging-team-aaaaaaa-3220e58e6657"
+
+
 def test_a_uid_is_cut_only_past_grafanas_limit():
     fits = "u" * dashboards.UID_MAX
     assert dashboards.grafana_uid(fits) == fits

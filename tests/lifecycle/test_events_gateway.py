@@ -1146,7 +1146,7 @@ def test_in_process_a_body_above_the_limit_is_refused_413_not_forwarded(proxied,
 
 def _chunked(port, chunks, trailer=b""):
     """POST /invocations with a chunked body (sizes in hex, one with an extension)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
         body = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n" + trailer
         raw.sendall(
             b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
@@ -1176,7 +1176,7 @@ def test_in_process_a_chunked_body_cut_short_is_answered_not_dropped(proxied):
     """The client stops where a chunk size should be: what arrived is the body; the gateway
     answers rather than failing in the middle of the exchange."""
     port, _, _ = proxied
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
         raw.sendall(
             b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
             b"Connection: close\r\n\r\n3\r\n[1]\r\n"
@@ -1235,6 +1235,28 @@ def test_in_process_a_stopping_gateway_closes_each_connection_after_its_answer(p
     server.stopping = True
     _, headers, _ = _exchange(port, "GET", "/b", connection=connection)
     assert dict(headers)["Connection"] == "close"
+    # ... and does close it: of two requests sent together, only the first is answered
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
+        raw.sendall(b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+        received = b""
+        while chunk := raw.recv(65536):  # to the end: the gateway closed the connection
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1
+
+
+@pytest.mark.parametrize(("status", "length"), [(204, None), (304, "upstream"), (200, "body")])
+def test_in_process_content_length_is_sent_only_where_http_allows_it(proxied, status, length):
+    """RFC 9110 §8.6: none on a 204; a 304 carries the model server's own; others the body's."""
+    port, _, _ = proxied
+    _, headers, payload = _exchange(port, "GET", "/a", headers={"X-Test-Status": str(status)})
+    sent = dict(headers).get("Content-Length")
+    if length is None:
+        assert sent is None and payload == b""
+    elif length == "upstream":
+        # the echo server states its JSON's length; a 304 has no body to count
+        assert sent is not None and int(sent) > 0 and payload == b""
+    else:
+        assert sent == str(len(payload)) and len(payload) > 0
 
 
 def _bounded(call, *args):

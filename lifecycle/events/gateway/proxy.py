@@ -143,8 +143,19 @@ class ForwardingHandler(BaseHTTPRequestHandler):
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
                 self.send_header(name, value)
-        length = response.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(payload)))
+        # RFC 9110 §8.6: no Content-Length on a 1xx or 204; a 304, and the answer to a HEAD,
+        # carry the upstream's own (the length a GET's body would have had), if it sent one.
+        status = response.status
+        if self.command == "HEAD":
+            length = response.getheader("Content-Length") or str(len(payload))
+        elif status == 304:
+            length = response.getheader("Content-Length")
+        elif status < 200 or status == 204:
+            length = None
+        else:
+            length = str(len(payload))
+        if length is not None:
+            self.send_header("Content-Length", length)
         if self.server.stopping:
             self.send_header("Connection", "close")
             self.close_connection = True
