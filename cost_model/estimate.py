@@ -712,8 +712,10 @@ def _ingress(
     cost = HOURS_PER_MONTH * rate
     basis = f"{_hours(1, 'Application Load Balancer', rate)} (LCUs not estimated: by traffic)"
     # The controller tags the load balancer from the annotation: the team it serves owns it.
+    # It trims each comma-separated pair and splits it at its first '=' (aws-load-balancer-
+    # controller pkg/annotations/parser.go, ParseStringMapAnnotation).
     annotations = (resource.prop("metadata") or {}).get("annotations") or {}
-    pairs = annotations.get(TAGS_ANNOTATION, "").split(",")
+    pairs = (pair.strip() for pair in annotations.get(TAGS_ANNOTATION, "").split(","))
     tags = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
     return _Priced(cost, cost, basis, team=tags.get(TEAM_TAG))
 
