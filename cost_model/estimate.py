@@ -16,6 +16,7 @@ Free tiers, taxes, data transfer and per-request charges are not estimated.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -487,11 +488,21 @@ def _alarm(resource: Resource, prices: RegionPrices, region: str, context: _Cont
 
 
 def _monthly(label: str, price: Callable[[RegionPrices], float]) -> Pricer:
-    def pricer(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
-        rate = price(prices)
-        return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
+    # A partial of a module-level function rather than a closure: the pricer's body is then
+    # looked up at each call, where mutation testing can reach it (a closure is made at import).
+    return functools.partial(_monthly_charge, label, price)
 
-    return pricer
+
+def _monthly_charge(
+    label: str,
+    price: Callable[[RegionPrices], float],
+    resource: Resource,
+    prices: RegionPrices,
+    region: str,
+    context: _Context,
+) -> _Priced:
+    rate = price(prices)
+    return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
 
 
 def _nat_gateway(
@@ -577,7 +588,7 @@ def _gigabytes(value: str) -> int:
 
 
 def _spark_run(
-    parameters: str, minutes: float, prices: RegionPrices, region: str, context: _Context
+    parameters: str, minutes: float, prices: RegionPrices, region: str
 ) -> tuple[float, str]:
     """One run: EMR on EKS's charge for its pods' requests. The nodes they run on are the
     node groups' lines (the spot group's maximum covers the scale-out), so a schedule's line
@@ -617,10 +628,10 @@ def _batch_schedule(
     target = resource.prop("target") or {}
     if target.get("arn") != START_JOB_RUN:
         return None
-    request = json.loads(target.get("input") or "{}")
+    request = json.loads(target["input"])  # a startJobRun target always carries its request
     tags = request.get("Tags") or {}
     parameters = request["JobDriver"]["SparkSubmitJobDriver"]["SparkSubmitParameters"]
-    per_run, basis = _spark_run(parameters, _run_minutes(tags), prices, region, context)
+    per_run, basis = _spark_run(parameters, _run_minutes(tags), prices, region)
     expression = resource.prop("scheduleExpression")
     runs = runs_per_month(expression, HOURS_PER_MONTH)
     shares = (
@@ -638,9 +649,7 @@ def _job_template(
     data = resource.prop("jobTemplateData") or {}
     driver = (data.get("jobDriver") or {}).get("sparkSubmitJobDriver") or {}
     minutes = _run_minutes(resource.tags)
-    per_run, basis = _spark_run(
-        driver.get("sparkSubmitParameters", ""), minutes, prices, region, context
-    )
+    per_run, basis = _spark_run(driver.get("sparkSubmitParameters", ""), minutes, prices, region)
     return _Priced(0.0, 0.0, f"on demand: {_money(per_run)} per run, not a monthly cost: {basis}")
 
 
@@ -754,15 +763,21 @@ from cost_model.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
 def _first_of(*pricers: Pricer) -> Pricer:
     """One type, several kinds (a schedule starts a Spark job or a pipeline): the first pricer
     that recognises the resource prices it."""
+    return functools.partial(_first_pricing, pricers)  # a partial, as in _monthly
 
-    def price(resource: Resource, prices: RegionPrices, region: str, context: _Context):
-        for pricer in pricers:
-            priced = pricer(resource, prices, region, context)
-            if priced is not None:
-                return priced
-        return None
 
-    return price
+def _first_pricing(
+    pricers: tuple[Pricer, ...],
+    resource: Resource,
+    prices: RegionPrices,
+    region: str,
+    context: _Context,
+) -> _Priced | None:
+    for pricer in pricers:
+        priced = pricer(resource, prices, region, context)
+        if priced is not None:
+            return priced
+    return None
 
 
 _PRICERS.update(

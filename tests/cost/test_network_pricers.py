@@ -142,3 +142,13 @@ def test_a_load_balancer_without_a_team_tag_is_shared(annotations):
 def test_a_load_balancer_without_network_rates_is_an_error_naming_the_region():
     with pytest.raises(EstimateError, match="no network prices for us-east-1 in the price"):
         _estimate(_ingress({}), snapshot=_no_network())
+
+
+def test_an_ingress_of_another_class_before_an_alb_one_does_not_hide_it():
+    nginx = resource(
+        INGRESS,
+        "nginx",
+        {"metadata": {"name": "nginx", "annotations": {}}, "spec": {"ingressClassName": "nginx"}},
+    )
+    (line,) = _estimate(nginx, _ingress({TAGS_ANNOTATION: "mlplat:team=fraud"})).items
+    assert line.urn.endswith("::routes") and line.team == "fraud"

@@ -215,3 +215,13 @@ def test_capacity_left_out_counts_as_none():
 
 def test_the_estimate_is_in_the_snapshots_currency():
     assert _estimate().currency == "USD"
+
+
+def test_a_resource_in_no_known_region_is_an_error_saying_how_to_give_one():
+    key = resource("aws:kms/key:Key", "key", {"tags": tags()})
+    document = export(key, region=None)
+    with pytest.raises(EstimateError) as raised:
+        estimate(Graph.from_export(document), load_snapshot(), OPTIONS)
+    assert raised.value.problems == [
+        f"{key['urn']}: its provider records no region and no default region was given (--region)"
+    ]
