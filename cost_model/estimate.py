@@ -16,12 +16,12 @@ Free tiers, taxes, data transfer and per-request charges are not estimated.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from cost_model import prometheus
 from cost_model.graph import Graph, Resource
@@ -487,13 +487,7 @@ def _alarm(resource: Resource, prices: RegionPrices, region: str, context: _Cont
     return _Priced(cost, cost, f"{len(metrics)} {kind} alarm metric × {_rate(rate)}/month")
 
 
-def _monthly(label: str, price: Callable[[RegionPrices], float]) -> Pricer:
-    # A partial of a module-level function rather than a closure: the pricer's body is then
-    # looked up at each call, where mutation testing can reach it (a closure is made at import).
-    return functools.partial(_monthly_charge, label, price)
-
-
-def _monthly_charge(
+def _monthly(
     label: str,
     price: Callable[[RegionPrices], float],
     resource: Resource,
@@ -501,6 +495,7 @@ def _monthly_charge(
     region: str,
     context: _Context,
 ) -> _Priced:
+    """A flat charge: one unit a month at the snapshot's price."""
     rate = price(prices)
     return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
 
@@ -729,6 +724,8 @@ def _ingress(
     return _Priced(cost, cost, basis, team=tags.get(TEAM_TAG))
 
 
+# Partials of module-level pricers, not closures made by a factory: each call looks the pricer
+# up (where mutation testing can reach it; a closure's body is fixed when the module loads).
 _PRICERS: dict[str, Pricer] = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
@@ -742,11 +739,11 @@ _PRICERS: dict[str, Pricer] = {
     "aws:dynamodb/table:Table": _table,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,
-    "aws:cloudwatch/dashboard:Dashboard": _monthly(
-        "dashboard", lambda p: p.cloudwatch.dashboard_month
+    "aws:cloudwatch/dashboard:Dashboard": partial(
+        _monthly, "dashboard", lambda p: p.cloudwatch.dashboard_month
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
-    "aws:kms/key:Key": _monthly("customer managed key", lambda p: p.kms_key_month),
+    "aws:kms/key:Key": partial(_monthly, "customer managed key", lambda p: p.kms_key_month),
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:scheduler/schedule:Schedule": _batch_schedule,
     "aws:emrcontainers/jobTemplate:JobTemplate": _job_template,
@@ -760,19 +757,15 @@ _PRICERS: dict[str, Pricer] = {
 from cost_model.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
 
 
-def _first_of(*pricers: Pricer) -> Pricer:
-    """One type, several kinds (a schedule starts a Spark job or a pipeline): the first pricer
-    that recognises the resource prices it."""
-    return functools.partial(_first_pricing, pricers)  # a partial, as in _monthly
-
-
-def _first_pricing(
+def _first_of(
     pricers: tuple[Pricer, ...],
     resource: Resource,
     prices: RegionPrices,
     region: str,
     context: _Context,
 ) -> _Priced | None:
+    """One type, several kinds (a schedule starts a Spark job or a pipeline): the first pricer
+    that recognises the resource prices it."""
     for pricer in pricers:
         priced = pricer(resource, prices, region, context)
         if priced is not None:
@@ -782,7 +775,7 @@ def _first_pricing(
 
 _PRICERS.update(
     {
-        type_: _first_of(_PRICERS[type_], pricer) if type_ in _PRICERS else pricer
+        type_: partial(_first_of, (_PRICERS[type_], pricer)) if type_ in _PRICERS else pricer
         for type_, pricer in _LIFECYCLE_PRICERS.items()
     }
 )

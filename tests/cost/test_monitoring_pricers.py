@@ -12,13 +12,10 @@ $5 a viewer a month; a dashboard $3 and a customer managed key $1 a month.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from cost_model import prometheus
-from cost_model.estimate import EstimateError, EstimateOptions, estimate
-from cost_model.graph import Graph
+from cost_model.estimate import EstimateError
 from cost_model.prices import load_snapshot
 from infra.declarations.tags import (
     TAG_ACTIVE_SERIES,
@@ -26,9 +23,9 @@ from infra.declarations.tags import (
     TAG_GRAFANA_VIEWERS,
     TAG_SCRAPE_INTERVAL,
 )
-from tests.cost.cost_exports import export, resource, tags
+from tests.cost.cost_exports import resource, tags
+from tests.cost.pricer_graphs import east_with, price
 
-OPTIONS = EstimateOptions(as_of=dt.date(2026, 11, 28))
 WORKSPACE = "aws:amp/workspace:Workspace"
 NAMESPACE = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 SCRAPER = "aws:amp/scraper:Scraper"
@@ -50,15 +47,8 @@ def _the_rates_worked_here():
 
 
 def _line(entry, snapshot=None):
-    result = estimate(Graph.from_export(export(entry)), snapshot or load_snapshot(), OPTIONS)
-    (line,) = result.items
+    (line,) = price(entry, snapshot=snapshot).items
     return line
-
-
-def _without(field: str):
-    snapshot = load_snapshot()
-    east = snapshot.regions["us-east-1"].model_copy(update={field: None})
-    return snapshot.model_copy(update={"regions": {**snapshot.regions, "us-east-1": east}})
 
 
 def _amp_basis(series: float, interval: float) -> str:
@@ -105,7 +95,7 @@ def test_zero_series_is_a_declared_usage_of_nothing():
 
 @pytest.mark.parametrize("usage", [USAGE, {}])
 def test_a_workspace_in_a_region_without_amp_prices_is_free_and_says_so(usage):
-    line = _line(_tagged(WORKSPACE, usage), _without("amp"))
+    line = _line(_tagged(WORKSPACE, usage), east_with(amp=None))
     assert (line.monthly, line.max_monthly, line.basis) == (0.0, 0.0, NO_AMP)
 
 
@@ -127,13 +117,13 @@ def test_a_namespace_with_series_costs_them_and_their_collection():
 
 @pytest.mark.parametrize("snapshot", [None, "no AMP"], ids=["priced region", "no AMP rates"])
 def test_a_namespace_without_series_is_priced_on_the_workspace(snapshot):
-    line = _line(_tagged(NAMESPACE, {}), _without("amp") if snapshot else None)
+    line = _line(_tagged(NAMESPACE, {}), east_with(amp=None) if snapshot else None)
     assert (line.monthly, line.max_monthly) == (0.0, 0.0)
     assert line.basis == "no series declared on this namespace: priced on the workspace"
 
 
 def test_a_namespace_in_a_region_without_amp_prices_is_free_and_says_so():
-    line = _line(_tagged(NAMESPACE, USAGE), _without("amp"))
+    line = _line(_tagged(NAMESPACE, USAGE), east_with(amp=None))
     assert (line.monthly, line.max_monthly, line.basis) == (0.0, 0.0, NO_AMP)
 
 
@@ -156,7 +146,7 @@ def test_a_scraper_without_usage_costs_its_hours():
 
 @pytest.mark.parametrize("usage", [USAGE, {}])
 def test_a_scraper_in_a_region_without_amp_prices_is_free_and_says_so(usage):
-    line = _line(_tagged(SCRAPER, usage), _without("amp"))
+    line = _line(_tagged(SCRAPER, usage), east_with(amp=None))
     assert (line.monthly, line.max_monthly, line.basis) == (0.0, 0.0, NO_AMP)
 
 
@@ -184,7 +174,7 @@ def test_grafana_costs_its_declared_editors_and_viewers(users, editors, viewers)
 
 def test_grafana_in_a_region_without_its_prices_is_free_and_says_so():
     users = {TAG_GRAFANA_EDITORS: "2", TAG_GRAFANA_VIEWERS: "7"}
-    line = _line(_tagged(GRAFANA, users), _without("grafana"))
+    line = _line(_tagged(GRAFANA, users), east_with(grafana=None))
     assert (line.monthly, line.max_monthly) == (0.0, 0.0)
     assert line.basis == "no Grafana prices for us-east-1 in the snapshot: $0"
 

@@ -6,16 +6,13 @@ IPv4 address $0.005/h, an Application Load Balancer $0.0225/h."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from cost_model.estimate import EstimateError, EstimateOptions, estimate
-from cost_model.graph import Graph
+from cost_model.estimate import EstimateError
 from cost_model.prices import load_snapshot
-from tests.cost.cost_exports import export, resource, tags
+from tests.cost.cost_exports import resource, tags
+from tests.cost.pricer_graphs import east_with, price
 
-OPTIONS = EstimateOptions(as_of=dt.date(2026, 11, 28))
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ADDRESS = "aws:ec2/eip:Eip"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -28,16 +25,6 @@ def _the_rates_worked_here():
     assert network.interface_endpoint_az_hour == 0.01
     assert network.public_ipv4_hour == 0.005
     assert network.application_load_balancer_hour == 0.0225
-
-
-def _estimate(*resources, snapshot=None):
-    return estimate(Graph.from_export(export(*resources)), snapshot or load_snapshot(), OPTIONS)
-
-
-def _no_network():
-    snapshot = load_snapshot()
-    east = snapshot.regions["us-east-1"].model_copy(update={"network": None})
-    return snapshot.model_copy(update={"regions": {**snapshot.regions, "us-east-1": east}})
 
 
 def _interface(service: str | None, zones: int = 2):
@@ -65,7 +52,7 @@ def _ingress(annotations: dict[str, str]):
     ],
 )
 def test_an_interface_endpoint_is_named_by_its_service(service, label):
-    (line,) = _estimate(_interface(service)).items
+    (line,) = price(_interface(service)).items
     # 2 zones × 730 h × $0.01 = $14.60.
     assert (line.monthly, line.max_monthly) == (pytest.approx(14.6), pytest.approx(14.6))
     assert line.basis == (
@@ -76,19 +63,19 @@ def test_an_interface_endpoint_is_named_by_its_service(service, label):
 
 def test_an_endpoint_of_no_declared_kind_is_a_free_gateway():
     untyped = resource(ENDPOINT, "s3", {"serviceName": "com.amazonaws.us-east-1.s3"})
-    assert _estimate(untyped).items == ()
+    assert price(untyped).items == ()
 
 
 def test_an_interface_endpoint_without_network_rates_is_an_error_naming_the_region():
     with pytest.raises(EstimateError, match="no network prices for us-east-1 in the price"):
-        _estimate(_interface("com.amazonaws.us-east-1.sts"), snapshot=_no_network())
+        price(_interface("com.amazonaws.us-east-1.sts"), snapshot=east_with(network=None))
 
 
 # --- public addresses ----------------------------------------------------------------------------
 
 
 def test_a_public_address_costs_every_hour():
-    (line,) = _estimate(resource(ADDRESS, "nat-a", {"domain": "vpc", "tags": tags()})).items
+    (line,) = price(resource(ADDRESS, "nat-a", {"domain": "vpc", "tags": tags()})).items
     # 730 h × $0.005 = $3.65.
     assert (line.monthly, line.max_monthly) == (pytest.approx(3.65), pytest.approx(3.65))
     assert line.basis == "1 × public IPv4 address × 730 h × $0.005/h"
@@ -96,16 +83,14 @@ def test_a_public_address_costs_every_hour():
 
 def test_a_public_address_without_network_rates_is_an_error_naming_the_region():
     with pytest.raises(EstimateError, match="no network prices for us-east-1 in the price"):
-        _estimate(resource(ADDRESS, "nat-a", {"domain": "vpc"}), snapshot=_no_network())
+        price(resource(ADDRESS, "nat-a", {"domain": "vpc"}), snapshot=east_with(network=None))
 
 
 # --- the routes' load balancers ------------------------------------------------------------------
 
 
 def test_a_load_balancer_costs_its_hours_and_is_its_teams():
-    (line,) = _estimate(
-        _ingress({TAGS_ANNOTATION: "mlplat:environment=dev,mlplat:team=fraud"})
-    ).items
+    (line,) = price(_ingress({TAGS_ANNOTATION: "mlplat:environment=dev,mlplat:team=fraud"})).items
     # 730 h × $0.0225 = $16.425.
     assert (line.monthly, line.max_monthly) == (pytest.approx(16.425), pytest.approx(16.425))
     assert line.basis == (
@@ -118,13 +103,13 @@ def test_a_tag_value_may_hold_an_equals_sign():
     # AWS tag values may contain '='; the controller splits each pair at its first '='
     # (aws-load-balancer-controller pkg/annotations/parser.go, ParseStringMapAnnotation).
     annotation = "owner=ml=platform,mlplat:team=fraud=eu"
-    (line,) = _estimate(_ingress({TAGS_ANNOTATION: annotation})).items
+    (line,) = price(_ingress({TAGS_ANNOTATION: annotation})).items
     assert line.team == "fraud=eu"
 
 
 def test_spaces_around_the_pairs_are_trimmed_as_the_controller_does():
     annotation = "mlplat:environment=dev, mlplat:team=fraud ,owner=ml"
-    (line,) = _estimate(_ingress({TAGS_ANNOTATION: annotation})).items
+    (line,) = price(_ingress({TAGS_ANNOTATION: annotation})).items
     assert line.team == "fraud"
 
 
@@ -134,14 +119,14 @@ def test_spaces_around_the_pairs_are_trimmed_as_the_controller_does():
     ids=["no tags annotation", "empty", "no team tag"],
 )
 def test_a_load_balancer_without_a_team_tag_is_shared(annotations):
-    (line,) = _estimate(_ingress(annotations)).items
+    (line,) = price(_ingress(annotations)).items
     assert line.team is None
     assert line.allocations("team") == [("(shared)", 1.0)]
 
 
 def test_a_load_balancer_without_network_rates_is_an_error_naming_the_region():
     with pytest.raises(EstimateError, match="no network prices for us-east-1 in the price"):
-        _estimate(_ingress({}), snapshot=_no_network())
+        price(_ingress({}), snapshot=east_with(network=None))
 
 
 def test_an_ingress_of_another_class_before_an_alb_one_does_not_hide_it():
@@ -150,5 +135,5 @@ def test_an_ingress_of_another_class_before_an_alb_one_does_not_hide_it():
         "nginx",
         {"metadata": {"name": "nginx", "annotations": {}}, "spec": {"ingressClassName": "nginx"}},
     )
-    (line,) = _estimate(nginx, _ingress({TAGS_ANNOTATION: "mlplat:team=fraud"})).items
+    (line,) = price(nginx, _ingress({TAGS_ANNOTATION: "mlplat:team=fraud"})).items
     assert line.urn.endswith("::routes") and line.team == "fraud"

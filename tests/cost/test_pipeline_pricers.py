@@ -11,7 +11,6 @@ GB-month of storage. Pod memory is the heap plus max(40 %, 384 MiB) of it
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -19,16 +18,13 @@ import pytest
 from cost_model.estimate import (
     START_JOB_RUN,
     EstimateError,
-    EstimateOptions,
     Share,
     _spark_conf,
-    estimate,
 )
-from cost_model.graph import Graph
 from cost_model.prices import load_snapshot
-from tests.cost.cost_exports import export, resource, tags
+from tests.cost.cost_exports import resource, tags
+from tests.cost.pricer_graphs import east_with, price
 
-OPTIONS = EstimateOptions(as_of=dt.date(2026, 11, 28))
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 TEMPLATE = "aws:emrcontainers/jobTemplate:JobTemplate"
 KAFKA = "aws:msk/cluster:Cluster"
@@ -60,16 +56,6 @@ def _the_rates_worked_here():
     assert region.msk.storage_gb_month == 0.1
 
 
-def _estimate(*resources, snapshot=None):
-    return estimate(Graph.from_export(export(*resources)), snapshot or load_snapshot(), OPTIONS)
-
-
-def _without(field: str):
-    snapshot = load_snapshot()
-    east = snapshot.regions["us-east-1"].model_copy(update={field: None})
-    return snapshot.model_copy(update={"regions": {**snapshot.regions, "us-east-1": east}})
-
-
 def _schedule(
     parameters: str = SIZED,
     expression: str = "rate(1 hour)",
@@ -92,7 +78,7 @@ def _schedule(
 
 
 def test_a_scheduled_job_costs_its_runs_at_its_pods_requests():
-    (line,) = _estimate(_schedule()).items
+    (line,) = price(_schedule()).items
     per_run = 0.75 * SIZED_HOUR  # 45 minutes
     assert line.monthly == pytest.approx(730 * per_run)
     assert line.max_monthly == pytest.approx(730 * per_run)
@@ -107,7 +93,7 @@ def test_a_job_without_spark_settings_runs_spark_defaults():
     expression = "cron(0 2 * * ? *)"  # daily: 730 / 24 runs
     per_run = 0.5 * DEFAULT_HOUR
     run_tags = {MINUTES: "30"}
-    (line,) = _estimate(_schedule("", expression, run_tags=run_tags)).items
+    (line,) = price(_schedule("", expression, run_tags=run_tags)).items
     assert line.monthly == pytest.approx(730 / 24 * per_run)
     assert line.max_monthly == pytest.approx(730 / 24 * per_run)
     assert line.basis == (
@@ -120,13 +106,13 @@ def test_a_job_without_spark_settings_runs_spark_defaults():
 
 
 def test_a_run_with_a_model_but_no_team_is_the_models():
-    (line,) = _estimate(_schedule(run_tags={"mlplat:model": "churn", MINUTES: "45"})).items
+    (line,) = price(_schedule(run_tags={"mlplat:model": "churn", MINUTES: "45"})).items
     assert line.shares == (Share("churn", None, 1.0),)
 
 
 @pytest.mark.parametrize(("minutes", "hours"), [("0.5", 0.5 / 60), ("1", 1 / 60), ("90", 1.5)])
 def test_any_positive_duration_is_priced_by_the_minute(minutes, hours):
-    (line,) = _estimate(_schedule(run_tags={MINUTES: minutes})).items
+    (line,) = price(_schedule(run_tags={MINUTES: minutes})).items
     assert line.monthly == pytest.approx(730 * hours * SIZED_HOUR)
     assert f"/run: {minutes} min × {SIZED_PRICING}" in line.basis
 
@@ -135,7 +121,7 @@ def test_any_positive_duration_is_priced_by_the_minute(minutes, hours):
 def test_a_duration_that_is_not_a_positive_number_is_an_error_naming_the_tag(minutes):
     run_tags = {} if minutes is None else {MINUTES: minutes}
     with pytest.raises(EstimateError) as raised:
-        _estimate(_schedule(run_tags=run_tags))
+        price(_schedule(run_tags=run_tags))
     assert raised.value.problems == [
         f"{_schedule()['urn']}: {MINUTES}={minutes!r} is not a positive number of minutes"
     ]
@@ -147,12 +133,12 @@ def test_a_request_without_tags_is_missing_its_duration():
     del request["Tags"]
     schedule["inputs"]["target"]["input"] = json.dumps(request)
     with pytest.raises(EstimateError, match=f"{MINUTES}=None is not a positive number"):
-        _estimate(schedule)
+        price(schedule)
 
 
 def test_a_region_without_emr_rates_is_an_error_naming_it():
     with pytest.raises(EstimateError) as raised:
-        _estimate(_schedule(), snapshot=_without("emr_on_eks"))
+        price(_schedule(), snapshot=east_with(emr_on_eks=None))
     assert raised.value.problems == [
         f"{_schedule()['urn']}: no EMR on EKS rates for us-east-1 in the price snapshot"
     ]
@@ -181,7 +167,7 @@ def test_a_schedule_that_starts_no_spark_job_is_left_to_the_lifecycles_pricer():
             },
         },
     )
-    (line,) = _estimate(schedule).items
+    (line,) = price(schedule).items
     assert line.monthly == pytest.approx(730 / 24 * (training + 0.25 * processing))
     assert line.basis.startswith("30.42 retraining runs/month (rate(1 day))")
     assert line.shares == (Share("churn", None, 1.0),)
@@ -217,7 +203,7 @@ def _template(data=None, minutes: str | None = "45", name: str = "backfill"):
 
 def test_a_job_template_states_its_run_and_costs_nothing_a_month():
     data = {"jobDriver": {"sparkSubmitJobDriver": {"sparkSubmitParameters": SIZED}}}
-    (line,) = _estimate(_template(data)).items
+    (line,) = price(_template(data)).items
     assert (line.monthly, line.max_monthly) == (0.0, 0.0)
     assert line.basis == (f"on demand: $0.08 per run, not a monthly cost: 45 min × {SIZED_PRICING}")
     assert (line.team, line.model) == ("growth", "churn")
@@ -229,7 +215,7 @@ def test_a_job_template_states_its_run_and_costs_nothing_a_month():
     ids=["no data", "empty data", "no Spark driver", "no parameters"],
 )
 def test_a_template_without_parameters_runs_spark_defaults(data):
-    (line,) = _estimate(_template(data, minutes="600")).items
+    (line,) = price(_template(data, minutes="600")).items
     # 10 h × (2 vCPU × $0.01012 + 2.8 GB × $0.00111125) = $0.233515
     assert line.basis == (
         f"on demand: $0.23 per run, not a monthly cost: 600 min × {DEFAULT_PRICING}"
@@ -239,12 +225,12 @@ def test_a_template_without_parameters_runs_spark_defaults(data):
 
 def test_a_template_without_a_duration_is_an_error():
     with pytest.raises(EstimateError, match=f"{MINUTES}=None is not a positive number"):
-        _estimate(_template({}, minutes=None))
+        price(_template({}, minutes=None))
 
 
 def test_a_template_in_a_region_without_emr_rates_is_an_error_naming_it():
     with pytest.raises(EstimateError, match="no EMR on EKS rates for us-east-1"):
-        _estimate(_template({}), snapshot=_without("emr_on_eks"))
+        price(_template({}), snapshot=east_with(emr_on_eks=None))
 
 
 # --- the Kafka cluster ---------------------------------------------------------------------------
@@ -263,7 +249,7 @@ def _kafka(brokers: int | None = 3, volume: int | None = 100, instance="kafka.m5
 
 
 def test_the_kafka_cluster_costs_broker_hours_and_each_brokers_storage():
-    (line,) = _estimate(_kafka()).items
+    (line,) = price(_kafka()).items
     # 3 × 730 h × $0.21 = $459.90; 3 × 100 GB × $0.10 = $30.
     assert line.monthly == pytest.approx(459.9 + 30)
     assert line.max_monthly == pytest.approx(459.9 + 30)
@@ -274,14 +260,14 @@ def test_the_kafka_cluster_costs_broker_hours_and_each_brokers_storage():
 
 
 def test_storage_grows_with_brokers_and_volume():
-    (line,) = _estimate(_kafka(brokers=2, volume=1000)).items
+    (line,) = price(_kafka(brokers=2, volume=1000)).items
     # 2 × 730 × $0.21 = $306.60; 2 × 1000 × $0.10 = $200.
     assert line.monthly == pytest.approx(306.6 + 200)
 
 
 @pytest.mark.parametrize("volume", [None, 0])
 def test_a_cluster_without_a_volume_pays_for_brokers_only(volume):
-    (line,) = _estimate(_kafka(volume=volume)).items
+    (line,) = price(_kafka(volume=volume)).items
     assert line.monthly == pytest.approx(459.9)
     assert "+ 3 × 0 GB × $0.1/GB-month" in line.basis
 
@@ -289,30 +275,30 @@ def test_a_cluster_without_a_volume_pays_for_brokers_only(volume):
 def test_a_cluster_with_storage_info_but_no_ebs_volume_pays_for_brokers_only():
     cluster = _kafka(volume=None)
     cluster["inputs"]["brokerNodeGroupInfo"]["storageInfo"] = {}
-    (line,) = _estimate(cluster).items
+    (line,) = price(cluster).items
     assert line.monthly == pytest.approx(459.9)
     cluster["inputs"]["brokerNodeGroupInfo"]["storageInfo"] = {"ebsStorageInfo": {}}
-    (line,) = _estimate(cluster).items
+    (line,) = price(cluster).items
     assert line.monthly == pytest.approx(459.9)
 
 
 def test_a_cluster_without_a_broker_count_has_no_brokers():
-    (line,) = _estimate(_kafka(brokers=None)).items
+    (line,) = price(_kafka(brokers=None)).items
     assert (line.monthly, line.max_monthly) == (0.0, 0.0)
     assert line.basis.startswith("0 × kafka.m5.large × 730 h × $0.21/h + 0 × 100 GB")
 
 
 def test_an_unknown_broker_type_is_an_error_naming_it_and_the_region():
     with pytest.raises(EstimateError) as raised:
-        _estimate(_kafka(instance="kafka.t3.small"))
+        price(_kafka(instance="kafka.t3.small"))
     assert "no MSK broker price for 'kafka.t3.small' in us-east-1" in str(raised.value)
     with pytest.raises(EstimateError, match="no MSK broker price for None in us-east-1"):
-        _estimate(_kafka(instance=None))
+        price(_kafka(instance=None))
 
 
 def test_a_region_without_msk_prices_is_an_error_naming_it():
     with pytest.raises(EstimateError) as raised:
-        _estimate(_kafka(), snapshot=_without("msk"))
+        price(_kafka(), snapshot=east_with(msk=None))
     assert raised.value.problems == [
         f"{_kafka()['urn']}: no MSK prices for us-east-1 in the price snapshot"
     ]

@@ -8,16 +8,14 @@ $0.00065 per WCU-hour."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from cost_model.estimate import EstimateError, EstimateOptions, estimate
+from cost_model.estimate import EstimateError, estimate
 from cost_model.graph import Graph
 from cost_model.prices import load_snapshot
 from tests.cost.cost_exports import export, resource, tags
+from tests.cost.pricer_graphs import OPTIONS, price
 
-OPTIONS = EstimateOptions(as_of=dt.date(2026, 11, 28))
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 TARGET = "aws:appautoscaling/target:Target"
@@ -38,10 +36,6 @@ def _the_rates_worked_here():
         0.00013,
         0.00065,
     )
-
-
-def _estimate(*resources, snapshot=None):
-    return estimate(Graph.from_export(export(*resources)), snapshot or load_snapshot(), OPTIONS)
 
 
 def _line(result, type_):
@@ -76,7 +70,7 @@ def _target(endpoint_name, variant="AllTraffic", **bounds):
 
 def test_each_endpoint_using_a_configuration_pays_for_its_instances():
     variant = _variant(2)
-    result = _estimate(
+    result = price(
         _config(variant),
         _endpoint("blue", "cfg-x"),
         _endpoint("green", "cfg-x"),
@@ -95,7 +89,7 @@ def test_each_endpoint_using_a_configuration_pays_for_its_instances():
 def test_an_endpoint_without_a_name_is_known_by_its_id():
     variant = _variant(1)
     endpoint = _endpoint("blue", "cfg-x", named=False)
-    line = _line(_estimate(_config(variant), endpoint, _target("blue-id", minCapacity=2)), CONFIG)
+    line = _line(price(_config(variant), endpoint, _target("blue-id", minCapacity=2)), CONFIG)
     # The target of endpoint/blue-id/... is the endpoint's: 2 × 730 × $0.115 = $167.90.
     assert line.monthly == pytest.approx(167.9)
     assert line.max_monthly == pytest.approx(167.9)  # no maxCapacity: the minimum
@@ -105,7 +99,7 @@ def test_an_endpoint_without_a_name_is_known_by_its_id():
 def test_a_scaling_target_without_a_minimum_starts_at_the_initial_count():
     variant = _variant(3)
     line = _line(
-        _estimate(_config(variant), _endpoint("blue", "cfg-x"), _target("blue", maxCapacity=5)),
+        price(_config(variant), _endpoint("blue", "cfg-x"), _target("blue", maxCapacity=5)),
         CONFIG,
     )
     assert (line.monthly, line.max_monthly) == (
@@ -117,11 +111,11 @@ def test_a_scaling_target_without_a_minimum_starts_at_the_initial_count():
 
 def test_a_variant_without_an_initial_count_runs_one_instance():
     variant = {"variantName": "AllTraffic", "instanceType": "ml.m5.large"}
-    alone = _line(_estimate(_config(variant), _endpoint("blue", "cfg-x")), CONFIG)
+    alone = _line(price(_config(variant), _endpoint("blue", "cfg-x")), CONFIG)
     assert (alone.monthly, alone.max_monthly) == (pytest.approx(83.95), pytest.approx(83.95))
     assert alone.basis == f"1 × {LARGE} (initialInstanceCount, no scaling target)"
     scaled = _line(
-        _estimate(_config(variant), _endpoint("blue", "cfg-x"), _target("blue", maxCapacity=4)),
+        price(_config(variant), _endpoint("blue", "cfg-x"), _target("blue", maxCapacity=4)),
         CONFIG,
     )
     assert (scaled.monthly, scaled.max_monthly) == (pytest.approx(83.95), pytest.approx(4 * 83.95))
@@ -130,7 +124,7 @@ def test_a_variant_without_an_initial_count_runs_one_instance():
 def test_a_serverless_variant_is_named_and_the_next_variant_still_priced():
     serverless = {"serverlessConfig": {"maxConcurrency": 5, "memorySizeInMb": 2048}}
     variant = {"variantName": "Canary", "instanceType": "ml.m5.large", "initialInstanceCount": 1}
-    line = _line(_estimate(_config(serverless, variant), _endpoint("blue", "cfg-x")), CONFIG)
+    line = _line(price(_config(serverless, variant), _endpoint("blue", "cfg-x")), CONFIG)
     assert line.monthly == pytest.approx(83.95)
     assert line.basis == (
         "variant : serverless, billed per request, not estimated"
@@ -141,7 +135,7 @@ def test_a_serverless_variant_is_named_and_the_next_variant_still_priced():
 def test_an_unknown_hosting_type_is_an_error_naming_it_and_the_region():
     variant = {"variantName": "AllTraffic", "instanceType": "ml.z9.huge"}
     with pytest.raises(EstimateError) as raised:
-        _estimate(_config(variant), _endpoint("blue", "cfg-x"))
+        price(_config(variant), _endpoint("blue", "cfg-x"))
     assert "no SageMaker hosting price for 'ml.z9.huge' in us-east-1" in str(raised.value)
 
 
@@ -154,7 +148,7 @@ def _nodes(**inputs):
 
 def test_two_interchangeable_types_are_priced_at_the_dearer():
     group = _nodes(instanceTypes=["m5a.large", "m5.large"], scalingConfig={"desiredSize": 1})
-    line = _line(_estimate(group), NODES)
+    line = _line(price(group), NODES)
     assert line.monthly == pytest.approx(730 * 0.096)
     assert line.basis == (
         "1 × m5.large (on-demand, dearest of m5a.large/m5.large) × 730 h × $0.096/h;"
@@ -171,21 +165,21 @@ def test_a_spot_list_price_is_named_in_the_basis():
     group = _nodes(
         instanceTypes=["m5.large"], capacityType="SPOT", scalingConfig={"desiredSize": 2}
     )
-    line = _line(_estimate(group, snapshot=spotted), NODES)
+    line = _line(price(group, snapshot=spotted), NODES)
     assert line.basis == (
         "2 × m5.large (spot price snapshot) × 730 h × $0.04/h; up to 2 nodes at max size"
     )
 
 
 def test_a_group_without_sizes_has_no_nodes():
-    line = _line(_estimate(_nodes(instanceTypes=["m5.large"], scalingConfig={"maxSize": 3})), NODES)
+    line = _line(price(_nodes(instanceTypes=["m5.large"], scalingConfig={"maxSize": 3})), NODES)
     assert (line.monthly, line.max_monthly) == (0.0, pytest.approx(3 * 730 * 0.096))
     assert line.basis.startswith("0 × m5.large (on-demand) × 730 h")
 
 
 def test_an_unknown_node_type_is_an_error_naming_it_and_the_region():
     with pytest.raises(EstimateError) as raised:
-        _estimate(_nodes(instanceTypes=["z9.huge"], scalingConfig={"desiredSize": 1}))
+        price(_nodes(instanceTypes=["z9.huge"], scalingConfig={"desiredSize": 1}))
     assert "no EC2 on-demand price for 'z9.huge' in us-east-1" in str(raised.value)
 
 
@@ -203,7 +197,7 @@ def test_capacity_left_out_counts_as_none():
             "tags": tags(),
         },
     )
-    line = _line(_estimate(table), TABLE)
+    line = _line(price(table), TABLE)
     # 10 RCU (the index declares none) × 730 × $0.00013 + 4 WCU (the table declares none)
     # × 730 × $0.00065 = $0.949 + $1.898.
     assert line.monthly == pytest.approx(0.949 + 1.898)
@@ -214,7 +208,7 @@ def test_capacity_left_out_counts_as_none():
 
 
 def test_the_estimate_is_in_the_snapshots_currency():
-    assert _estimate().currency == "USD"
+    assert price().currency == "USD"
 
 
 def test_a_resource_in_no_known_region_is_an_error_saying_how_to_give_one():
