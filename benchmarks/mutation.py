@@ -245,6 +245,11 @@ MODULES: dict[str, Module] = {
             "tests/cost/test_lifecycle_costs.py",
             "tests/cost/test_route_auth_costs.py",
             "tests/cost/test_unpriced.py",
+            # each pricer's branches, defaults and basis on hand-made graphs (no engine)
+            "tests/cost/test_pipeline_pricers.py",
+            "tests/cost/test_monitoring_pricers.py",
+            "tests/cost/test_serving_pricers.py",
+            "tests/cost/test_network_pricers.py",
         ),
         # test_readme_costs.py is left out: it runs the offline engine, whose gRPC threads hang
         # the forked mutant workers (each mutant it reached timed out after a minute); the other

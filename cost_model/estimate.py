@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from cost_model import prometheus
 from cost_model.graph import Graph, Resource
@@ -486,12 +487,17 @@ def _alarm(resource: Resource, prices: RegionPrices, region: str, context: _Cont
     return _Priced(cost, cost, f"{len(metrics)} {kind} alarm metric × {_rate(rate)}/month")
 
 
-def _monthly(label: str, price: Callable[[RegionPrices], float]) -> Pricer:
-    def pricer(resource: Resource, prices: RegionPrices, region: str, context: _Context) -> _Priced:
-        rate = price(prices)
-        return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
-
-    return pricer
+def _monthly(
+    label: str,
+    price: Callable[[RegionPrices], float],
+    resource: Resource,
+    prices: RegionPrices,
+    region: str,
+    context: _Context,
+) -> _Priced:
+    """A flat charge: one unit a month at the snapshot's price."""
+    rate = price(prices)
+    return _Priced(rate, rate, f"1 {label} × {_rate(rate)}/month")
 
 
 def _nat_gateway(
@@ -577,7 +583,7 @@ def _gigabytes(value: str) -> int:
 
 
 def _spark_run(
-    parameters: str, minutes: float, prices: RegionPrices, region: str, context: _Context
+    parameters: str, minutes: float, prices: RegionPrices, region: str
 ) -> tuple[float, str]:
     """One run: EMR on EKS's charge for its pods' requests. The nodes they run on are the
     node groups' lines (the spot group's maximum covers the scale-out), so a schedule's line
@@ -617,10 +623,10 @@ def _batch_schedule(
     target = resource.prop("target") or {}
     if target.get("arn") != START_JOB_RUN:
         return None
-    request = json.loads(target.get("input") or "{}")
+    request = json.loads(target["input"])  # a startJobRun target always carries its request
     tags = request.get("Tags") or {}
     parameters = request["JobDriver"]["SparkSubmitJobDriver"]["SparkSubmitParameters"]
-    per_run, basis = _spark_run(parameters, _run_minutes(tags), prices, region, context)
+    per_run, basis = _spark_run(parameters, _run_minutes(tags), prices, region)
     expression = resource.prop("scheduleExpression")
     runs = runs_per_month(expression, HOURS_PER_MONTH)
     shares = (
@@ -638,9 +644,7 @@ def _job_template(
     data = resource.prop("jobTemplateData") or {}
     driver = (data.get("jobDriver") or {}).get("sparkSubmitJobDriver") or {}
     minutes = _run_minutes(resource.tags)
-    per_run, basis = _spark_run(
-        driver.get("sparkSubmitParameters", ""), minutes, prices, region, context
-    )
+    per_run, basis = _spark_run(driver.get("sparkSubmitParameters", ""), minutes, prices, region)
     return _Priced(0.0, 0.0, f"on demand: {_money(per_run)} per run, not a monthly cost: {basis}")
 
 
@@ -712,12 +716,16 @@ def _ingress(
     cost = HOURS_PER_MONTH * rate
     basis = f"{_hours(1, 'Application Load Balancer', rate)} (LCUs not estimated: by traffic)"
     # The controller tags the load balancer from the annotation: the team it serves owns it.
+    # It trims each comma-separated pair and splits it at its first '=' (aws-load-balancer-
+    # controller pkg/annotations/parser.go, ParseStringMapAnnotation).
     annotations = (resource.prop("metadata") or {}).get("annotations") or {}
-    pairs = annotations.get(TAGS_ANNOTATION, "").split(",")
+    pairs = (pair.strip() for pair in annotations.get(TAGS_ANNOTATION, "").split(","))
     tags = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
     return _Priced(cost, cost, basis, team=tags.get(TEAM_TAG))
 
 
+# Partials of module-level pricers, not closures made by a factory: each call looks the pricer
+# up (where mutation testing can reach it; a closure's body is fixed when the module loads).
 _PRICERS: dict[str, Pricer] = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
@@ -731,11 +739,11 @@ _PRICERS: dict[str, Pricer] = {
     "aws:dynamodb/table:Table": _table,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,
-    "aws:cloudwatch/dashboard:Dashboard": _monthly(
-        "dashboard", lambda p: p.cloudwatch.dashboard_month
+    "aws:cloudwatch/dashboard:Dashboard": partial(
+        _monthly, "dashboard", lambda p: p.cloudwatch.dashboard_month
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,
-    "aws:kms/key:Key": _monthly("customer managed key", lambda p: p.kms_key_month),
+    "aws:kms/key:Key": partial(_monthly, "customer managed key", lambda p: p.kms_key_month),
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:scheduler/schedule:Schedule": _batch_schedule,
     "aws:emrcontainers/jobTemplate:JobTemplate": _job_template,
@@ -749,23 +757,25 @@ _PRICERS: dict[str, Pricer] = {
 from cost_model.lifecycle import PRICERS as _LIFECYCLE_PRICERS  # noqa: E402
 
 
-def _first_of(*pricers: Pricer) -> Pricer:
+def _first_of(
+    pricers: tuple[Pricer, ...],
+    resource: Resource,
+    prices: RegionPrices,
+    region: str,
+    context: _Context,
+) -> _Priced | None:
     """One type, several kinds (a schedule starts a Spark job or a pipeline): the first pricer
     that recognises the resource prices it."""
-
-    def price(resource: Resource, prices: RegionPrices, region: str, context: _Context):
-        for pricer in pricers:
-            priced = pricer(resource, prices, region, context)
-            if priced is not None:
-                return priced
-        return None
-
-    return price
+    for pricer in pricers:
+        priced = pricer(resource, prices, region, context)
+        if priced is not None:
+            return priced
+    return None
 
 
 _PRICERS.update(
     {
-        type_: _first_of(_PRICERS[type_], pricer) if type_ in _PRICERS else pricer
+        type_: partial(_first_of, (_PRICERS[type_], pricer)) if type_ in _PRICERS else pricer
         for type_, pricer in _LIFECYCLE_PRICERS.items()
     }
 )
