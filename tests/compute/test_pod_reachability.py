@@ -102,6 +102,11 @@ def _model_pods(plan):
             yield namespace, deployment["inputs"]["spec"]["template"]
 
 
+def _policies(plan, namespace: str) -> list[dict]:
+    """The NetworkPolicies the stack renders in ``namespace``."""
+    return [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+
+
 def _inside_vpc(plan) -> str:
     network = ipaddress.ip_network(plan.spec.settings.network.cidr)
     return str(network.network_address + 10)
@@ -145,7 +150,7 @@ def test_the_load_balancer_reaches_every_eks_models_serving_port_from_the_vpc(pl
     if not pods:
         pytest.skip(f"{plan.stack} serves no model on EKS")
     for namespace, pod in pods:
-        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        policies = _policies(plan, namespace)
         port = _service_target(plan, namespace, pod)
         assert admitted(policies, pod, _inside_vpc(plan), port), (namespace, port)
         assert not admitted(policies, pod, OUTSIDE, port), (namespace, port)
@@ -156,7 +161,7 @@ def test_the_scraper_reaches_every_metrics_port_it_keeps_from_the_vpc(plan):
     if not pods:
         pytest.skip(f"{plan.stack} serves no model on EKS")
     for namespace, pod in pods:
-        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        policies = _policies(plan, namespace)
         ports = _scraped_ports(pod)
         assert ports, namespace
         for port in ports:
@@ -169,7 +174,7 @@ def test_nothing_else_on_a_model_pod_is_open_to_the_vpc(plan):
     the scraper keeps are open to the VPC: on a pod with the events gateway the model server's
     own port is closed, so no caller in the VPC can skip the events."""
     for namespace, pod in _model_pods(plan):
-        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        policies = _policies(plan, namespace)
         needed = {_service_target(plan, namespace, pod), *_scraped_ports(pod)}
         for container in pod["spec"]["containers"]:
             for port in container.get("ports") or []:
@@ -195,7 +200,7 @@ def test_the_model_server_behind_an_events_gateway_is_closed_to_the_vpc(plan):
     ):
         assert gateways, plan.stack
     for namespace, pod in pods:
-        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", namespace)]
+        policies = _policies(plan, namespace)
         behind = (namespace, pod) in gateways
         assert admitted(policies, pod, _inside_vpc(plan), SERVER_PORT) is not behind, namespace
         if behind:
@@ -232,7 +237,7 @@ def test_no_team_pod_reaches_another_teams_model_pods(plan):
         ns for ns in namespaces if ns.endswith("-batch")
     ]
     for source in sources:
-        policies = [p["inputs"] for p in plan.kube("NetworkPolicy", source)]
+        policies = _policies(plan, source)
         assert policies, source
         for port in served:
             assert not egress_admitted(policies, target, port), (source, port)

@@ -18,6 +18,8 @@ from tests.foundation.conftest import config_data, model_data, team_data
 
 GATEWAY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlplat-events-gateway:1"
 OWN_IMAGE = "ghcr.io/acme/ranker:2"
+# Prediction events on, with the gateway's image: declaring models' pods run the gateway.
+KAFKA = {"enabled": True, "brokers": 2, "replicationFactor": 2, "gatewayImage": GATEWAY_IMAGE}
 # What the sidecars request, read off their container specs by hand (not from the code).
 STATSD = (Decimal("0.05"), 32)  # the metrics sidecar of a model on the SageMaker sklearn image
 GATEWAY = (Decimal("0.1"), 128)  # the events gateway, where Kafka is on and the model declares it
@@ -165,13 +167,7 @@ def test_the_teams_models_together_count_their_sidecars(changes, kafka, sidecars
 
 
 def _stack(models: list[dict], team: dict, kafka: bool) -> dict[str, str]:
-    streaming = {
-        "enabled": True,
-        "brokers": 2,
-        "replicationFactor": 2,
-        "gatewayImage": GATEWAY_IMAGE,
-    }
-    config = config_data(**({"mlplat:streaming": streaming} if kafka else {}))
+    config = config_data(**({"mlplat:streaming": KAFKA} if kafka else {}))
     try:
         parse_environment("dev", teams=[team], models=models, config=config)
     except SpecError as error:
@@ -210,13 +206,7 @@ def test_the_gateway_is_counted_even_when_another_config_section_is_invalid():
     """Every problem at once: a broken section elsewhere does not hide that the events
     gateway's requests overfill the quota."""
     team = team_data(quota={"cpu": 2, "memory_gib": 2})
-    streaming = {
-        "enabled": True,
-        "brokers": 2,
-        "replicationFactor": 2,
-        "gatewayImage": GATEWAY_IMAGE,
-    }
-    config = config_data(**{"mlplat:streaming": streaming, "mlplat:monitoring": {"bogus": 1}})
+    config = config_data(**{"mlplat:streaming": KAFKA, "mlplat:monitoring": {"bogus": 1}})
     model = _eks("0.96", 512, 1, image=OWN_IMAGE, events=EVENTS)  # 2 x 1.06 vCPU with its gateway
     with pytest.raises(SpecError) as caught:
         parse_environment("dev", teams=[team], models=[model], config=config)
