@@ -28,13 +28,14 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.tenancy import namespace_network_policies
 from infra.declarations.environment import BatchQuota
+from infra.declarations.model import BATCH_NAMESPACE
 
 EMR_USER = "emr-containers"  # fixed by EMR on EKS: the name its service-linked role acts as
 EMR_SERVICE_LINKED_ROLE = "AWSServiceRoleForAmazonEMRContainers"
 
 
 def batch_namespace(team: str) -> str:
-    return f"{team}-batch"
+    return BATCH_NAMESPACE.format(team)
 
 
 def emr_role_arn(account: str) -> str:

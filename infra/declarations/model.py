@@ -61,6 +61,11 @@ RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-
 PLATFORM_NAMES = frozenset(
     {"monitoring", "amazon-cloudwatch", "recording", "platform", "overview", "model"}
 )
+# Names the platform derives from a team's own, which another team's name could equal: its Spark
+# namespace (components/batch_tenancy.py) and its Grafana dashboard's uid suffix, in one uid
+# space with the folder uid `mlplat-<env>-<team>` (lifecycle/monitoring/dashboards.py).
+BATCH_NAMESPACE = "{}-batch"
+TEAM_DASHBOARD = "team-{}"
 
 
 def _not_reserved(value: str) -> str:

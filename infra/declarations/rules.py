@@ -22,7 +22,13 @@ from infra.declarations.instance_choice import (
     instance_choice_problems,
     share_problem,
 )
-from infra.declarations.model import ECR_IMAGE, ModelDeclaration, ServingTarget
+from infra.declarations.model import (
+    BATCH_NAMESPACE,
+    ECR_IMAGE,
+    TEAM_DASHBOARD,
+    ModelDeclaration,
+    ServingTarget,
+)
 from infra.declarations.routes import production_route_problems, route_problems
 from infra.eks_support import STANDARD_SUPPORT_ENDS
 from model_packages.packaging import source_problem
@@ -180,10 +186,11 @@ def stack_problems(
             yield from batch_capacity_problems(team, f"teams[{team_index}]", owned)
 
 
-# Names the platform derives from a team's name, which another team's own name can equal: the
-# Spark namespace `<team>-batch` (components/batch_tenancy.py) and the Grafana dashboard uid
-# `mlplat-<env>-team-<team>`, in one uid space with the folder uid `mlplat-<env>-<team>`.
-DERIVED_TEAM_NAMES = (("{}-batch", "batch jobs' namespace"), ("team-{}", "dashboard's uid"))
+# Names the platform derives from a team's, which another team's own name could equal.
+DERIVED_TEAM_NAMES = (
+    (BATCH_NAMESPACE, "batch jobs' namespace"),
+    (TEAM_DASHBOARD, "dashboard's uid"),
+)
 
 
 def _derived_name_clashes(names: list[str | None]) -> Iterator[Problem]:

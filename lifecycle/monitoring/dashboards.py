@@ -22,6 +22,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
 
+from infra.declarations.model import TEAM_DASHBOARD
 from lifecycle.monitoring import metrics as m
 from lifecycle.monitoring.prometheus_rules import POD_SUFFIX
 
@@ -132,7 +133,7 @@ def team_view(environment: str, team: str) -> dict:
     ns = f'namespace="{team}"'
     board = (
         dashboard.Dashboard(f"mlplat {environment}: {team}")
-        .uid(grafana_uid(f"mlplat-{environment}-team-{team}"))
+        .uid(grafana_uid(f"mlplat-{environment}-{TEAM_DASHBOARD.format(team)}"))
         .tags([*TAGS, f"team:{team}"])
         .refresh("1m")
         .time("now-6h", "now")
